@@ -1,0 +1,142 @@
+import { ModelSigningError } from '../errors.js';
+
+/** The only bundle media type the reference writes, and requires for key and certificate bundles. */
+export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/** Other Sigstore bundle media types that keyless bundles may carry. */
+const SIGSTORE_MEDIA_TYPES = new Set([
+  BUNDLE_MEDIA_TYPE,
+  'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+]);
+
+/** How a bundle was signed, read from its verification material. */
+export type SigningMethod = 'key' | 'certificate' | 'sigstore';
+
+/** A DSSE signature as serialized in a bundle. */
+export interface SerializedSignature {
+  sig: string;
+  keyid?: string | null;
+}
+
+/** A DSSE envelope as serialized in a bundle. */
+export interface SerializedEnvelope {
+  payload: string;
+  payloadType: string;
+  signatures: SerializedSignature[];
+}
+
+/**
+ * The JSON form of a Sigstore bundle holding an OMS signature. Verification
+ * material is kept as plain JSON: each method reads the part it needs.
+ */
+export interface SerializedBundle {
+  mediaType: string;
+  verificationMaterial: Record<string, unknown>;
+  dsseEnvelope: SerializedEnvelope;
+}
+
+/** A structurally valid bundle, decoded; nothing in it is trusted yet. */
+export interface ParsedBundle {
+  method: SigningMethod;
+  json: SerializedBundle;
+  /** The exact payload bytes the signature covers. */
+  payload: Buffer;
+  payloadType: string;
+  /** `signatures[0].sig`, decoded (DER ECDSA). Like the reference, only the first signature counts. */
+  signature: Buffer;
+  /** Key bundles: `publicKey.hint`, when present. */
+  publicKeyHint?: string;
+  /** Key bundles before v1.1: the signer's public key PEM from `publicKey.rawBytes`. */
+  embeddedPublicKeyPem?: string;
+  /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
+  certificates: Buffer[];
+}
+
+function bad(message: string, cause?: unknown): ModelSigningError {
+  return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(v: unknown, what: string): Buffer {
+  if (typeof v !== 'string' || !BASE64.test(v.replace(/\s/g, ''))) throw bad(`${what} is not base64`);
+  return Buffer.from(v, 'base64');
+}
+
+function methodOf(material: Record<string, unknown>): SigningMethod {
+  if (isRecord(material['publicKey'])) return 'key';
+  if (isRecord(material['x509CertificateChain'])) return 'certificate';
+  if (isRecord(material['certificate'])) return 'sigstore';
+  throw bad('verificationMaterial has no publicKey, x509CertificateChain or certificate');
+}
+
+/**
+ * Parses a bundle from its JSON text or bytes and checks its structure.
+ * No signature is checked here.
+ *
+ * @throws {ModelSigningError} `BAD_BUNDLE` naming what is wrong (not JSON,
+ *   truncated, wrong media type, missing envelope or verification material).
+ */
+export function parseBundle(input: string | Uint8Array): ParsedBundle {
+  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  if (text.trim() === '') throw bad('the file is empty');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
+  }
+  if (!isRecord(json)) throw bad('it is not a JSON object');
+  const mediaType = json['mediaType'];
+  if (typeof mediaType !== 'string') throw bad('mediaType is missing');
+  const material = json['verificationMaterial'];
+  if (!isRecord(material)) throw bad('verificationMaterial is missing');
+  const method = methodOf(material);
+  // The reference requires exactly the v0.3 media type for key and certificate
+  // bundles; keyless bundles follow Sigstore's rules and may use older ones.
+  if (method === 'sigstore' ? !SIGSTORE_MEDIA_TYPES.has(mediaType) : mediaType !== BUNDLE_MEDIA_TYPE) {
+    throw bad(`unsupported mediaType '${mediaType}', expected '${BUNDLE_MEDIA_TYPE}'`);
+  }
+  if (material['tlogEntries'] !== undefined && !Array.isArray(material['tlogEntries'])) throw bad('tlogEntries must be a list');
+  const envelope = json['dsseEnvelope'];
+  if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
+  const payloadType = envelope['payloadType'];
+  if (typeof payloadType !== 'string') throw bad('dsseEnvelope.payloadType is missing');
+  const payload = decodeBase64(envelope['payload'], 'dsseEnvelope.payload');
+  const signatures = envelope['signatures'];
+  if (!Array.isArray(signatures) || signatures.length === 0 || !isRecord(signatures[0])) throw bad('dsseEnvelope has no signature');
+  const signature = decodeBase64(signatures[0]['sig'], 'the signature');
+  if (signature.length === 0) throw bad('the signature is empty');
+
+  const parsed: ParsedBundle = {
+    method,
+    json: json as unknown as SerializedBundle,
+    payload,
+    payloadType,
+    signature,
+    certificates: [],
+  };
+  if (method === 'key') {
+    const key = material['publicKey'] as Record<string, unknown>;
+    if (typeof key['hint'] === 'string') parsed.publicKeyHint = key['hint'];
+    if (key['rawBytes'] !== undefined) parsed.embeddedPublicKeyPem = decodeBase64(key['rawBytes'], 'publicKey.rawBytes').toString('utf8');
+  } else if (method === 'certificate') {
+    const chain = (material['x509CertificateChain'] as Record<string, unknown>)['certificates'];
+    if (!Array.isArray(chain) || chain.length === 0) throw bad('x509CertificateChain has no certificates');
+    parsed.certificates = chain.map((c, i) => decodeBase64(isRecord(c) ? c['rawBytes'] : undefined, `certificate ${i}`));
+  } else {
+    parsed.certificates = [decodeBase64((material['certificate'] as Record<string, unknown>)['rawBytes'], 'certificate.rawBytes')];
+  }
+  return parsed;
+}
+
+/** Serializes a bundle as the reference does: compact JSON, no trailing newline. */
+export function serializeBundle(bundle: SerializedBundle): string {
+  return JSON.stringify(bundle);
+}

@@ -1,0 +1,29 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ModelSigningError } from '../errors.js';
+
+/**
+ * Writes a file atomically: the bytes go to a temporary file beside the
+ * target, are flushed, and are renamed over it. A crash or error leaves
+ * either the old file or the new one, never a partial one.
+ *
+ * @throws {ModelSigningError} `WRITE_FAILED`.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(path.resolve(target));
+  const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await fs.open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, target);
+  } catch (cause) {
+    await fs.rm(temp, { force: true });
+    throw new ModelSigningError({ code: 'WRITE_FAILED', path: target, cause, message: `Could not write '${target}': ${(cause as Error).message}` });
+  }
+}

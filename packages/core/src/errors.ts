@@ -1,0 +1,122 @@
+/**
+ * Every failure this library reports is a {@link ModelSigningError} with a
+ * stable `code`, so callers (and the CLI's `--json` output) can branch on the
+ * kind of failure without parsing messages.
+ */
+export type ErrorCode =
+  /** A file's bytes differ from the digest recorded in the signature. */
+  | 'DIGEST_MISMATCH'
+  /** A file listed in the signature is not in the model. */
+  | 'MISSING_FILE'
+  /** The model holds a file the signature does not list. */
+  | 'UNSIGNED_FILE'
+  /** The signature file is not a well-formed OMS Sigstore bundle. */
+  | 'BAD_BUNDLE'
+  /** The signed payload is not a valid OMS in-toto statement. */
+  | 'BAD_PAYLOAD'
+  /** The cryptographic signature does not verify. */
+  | 'SIGNATURE_INVALID'
+  /** The bundle names a different key than the one given for verification. */
+  | 'KEY_MISMATCH'
+  /** A key or certificate could not be read or is of an unsupported type. */
+  | 'BAD_KEY'
+  /** The signing certificate does not chain to a trusted root, or may not sign. */
+  | 'CERT_CHAIN_INVALID'
+  /** The signer's identity or issuer is not the one required. */
+  | 'IDENTITY_MISMATCH'
+  /** The bundle was made by another signing method than the verifier expects. */
+  | 'WRONG_METHOD'
+  /** A path leaves the model directory. */
+  | 'PATH_ESCAPE'
+  /** A symbolic link was found where none is allowed. */
+  | 'SYMLINK_REFUSED'
+  /** A path is neither a regular file nor a directory (device, socket, FIFO). */
+  | 'SPECIAL_FILE'
+  /** A file name is not valid UTF-8. */
+  | 'INVALID_FILE_NAME'
+  /** Nothing is left to sign once ignored paths are excluded. */
+  | 'EMPTY_MODEL'
+  /** The model path or the signature file does not exist or cannot be read. */
+  | 'NOT_FOUND'
+  /** An option has an invalid value. */
+  | 'INVALID_ARGUMENT'
+  /** The operation was cancelled through its AbortSignal. */
+  | 'ABORTED'
+  /** Talking to a remote service (Sigstore, a hub) failed. */
+  | 'NETWORK_ERROR'
+  /** Obtaining an identity token for keyless signing failed. */
+  | 'IDENTITY_TOKEN_ERROR'
+  /** Writing output (a signature, a cache entry) failed. */
+  | 'WRITE_FAILED';
+
+/** One difference between the signed manifest and the bytes that were checked. */
+export interface ManifestDifference {
+  kind: 'missing' | 'unsigned' | 'mismatch';
+  /** Resource name: a POSIX path relative to the model root, or `path:start:end` for a shard. */
+  name: string;
+  /** For `mismatch`: the digest the signature records. */
+  expected?: string;
+  /** For `mismatch`: the digest of the bytes that were checked. */
+  actual?: string;
+}
+
+/** Options accepted by {@link ModelSigningError}. */
+export interface ModelSigningErrorOptions<C extends ErrorCode = ErrorCode> {
+  code: C;
+  message: string;
+  cause?: unknown;
+  /** The file (model-relative) or path the error is about, when there is one. */
+  path?: string;
+  /** For manifest comparisons: every difference found, not only the first. */
+  differences?: ManifestDifference[];
+}
+
+/** Base class of every error thrown by model-signing. */
+export class ModelSigningError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly path: string | undefined;
+  readonly differences: ManifestDifference[];
+
+  constructor(options: ModelSigningErrorOptions<C>) {
+    super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ModelSigningError';
+    this.code = options.code;
+    this.path = options.path;
+    this.differences = options.differences ?? [];
+  }
+}
+
+/**
+ * Thrown when the model's bytes do not match the signed manifest. `differences`
+ * lists every extra, missing and changed file; `code` names the most serious kind
+ * (a changed file outranks a missing one, which outranks an unsigned one).
+ */
+export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' | 'MISSING_FILE' | 'UNSIGNED_FILE'> {
+  constructor(differences: ManifestDifference[]) {
+    const sorted = [...differences].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const names = (kind: ManifestDifference['kind']) =>
+      sorted.filter((d) => d.kind === kind).map((d) => d.name);
+    const mismatched = names('mismatch');
+    const missing = names('missing');
+    const unsigned = names('unsigned');
+    const parts: string[] = [];
+    if (mismatched.length) parts.push(`changed since signing: ${mismatched.join(', ')}`);
+    if (missing.length) parts.push(`missing: ${missing.join(', ')}`);
+    if (unsigned.length) {
+      parts.push(`not covered by the signature: ${unsigned.join(', ')} (use ignoreUnsignedFiles / --ignore-unsigned-files to tolerate extra files)`);
+    }
+    const code = mismatched.length ? 'DIGEST_MISMATCH' : missing.length ? 'MISSING_FILE' : 'UNSIGNED_FILE';
+    super({
+      code,
+      message: `The model does not match its signature: ${parts.join('; ')}`,
+      path: sorted[0]?.name,
+      differences: sorted,
+    });
+    this.name = 'ManifestMismatchError';
+  }
+}
+
+/** Narrowing helper: is `err` a {@link ModelSigningError}, optionally with `code`? */
+export function isModelSigningError(err: unknown, code?: ErrorCode): err is ModelSigningError {
+  return err instanceof ModelSigningError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,173 @@
+import { ModelSigningError } from '../errors.js';
+import {
+  HASH_ALGORITHMS,
+  parseShardName,
+  resourceAlgorithm,
+  rootDigest,
+  shardName,
+  type HashAlgorithm,
+  type Manifest,
+  type ManifestResource,
+  type Serialization,
+} from '../manifest/manifest.js';
+import { normalizeModelPath } from '../walk/paths.js';
+
+/** in-toto Statement v1 type. */
+export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
+/** OMS predicate v1.0. */
+export const PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
+/** Predicate written by model_signing v0.2; still verified. */
+export const COMPAT_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
+/** DSSE payload type of OMS signatures. */
+export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
+
+/** A manifest recovered from a payload whose signature has been checked. */
+export interface VerifiedManifest extends Manifest {
+  /** The subject's SHA-256 root digest (recomputed and checked for v1.0). */
+  rootDigest: string;
+  predicateType: string;
+}
+
+/** The in-toto statement object for a manifest, as signed. */
+export function manifestToStatement(manifest: Manifest): object {
+  const s = manifest.serialization;
+  const serialization: Record<string, unknown> = {
+    method: s.method,
+    hash_type: s.hashType,
+    allow_symlinks: s.allowSymlinks,
+  };
+  if (s.method === 'shards') serialization['shard_size'] = s.shardSize;
+  if (s.ignorePaths.length > 0) serialization['ignore_paths'] = [...s.ignorePaths];
+  return {
+    _type: STATEMENT_TYPE,
+    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(manifest.resources) } }],
+    predicateType: PREDICATE_TYPE,
+    predicate: {
+      serialization,
+      resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
+    },
+  };
+}
+
+/** The exact payload bytes to sign: the statement as 2-space-indented JSON. */
+export function manifestToPayload(manifest: Manifest): Buffer {
+  return Buffer.from(JSON.stringify(manifestToStatement(manifest), null, 2), 'utf8');
+}
+
+function bad(message: string): ModelSigningError {
+  return new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid signed statement: ${message}` });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function asString(v: unknown, what: string): string {
+  if (typeof v !== 'string') throw bad(`${what} must be a string`);
+  return v;
+}
+
+function asHex(v: unknown, what: string): string {
+  const s = asString(v, what);
+  if (!/^[0-9a-fA-F]+$/.test(s) || s.length % 2 !== 0) throw bad(`${what} is not a hex digest`);
+  return s.toLowerCase();
+}
+
+function parseSerialization(v: unknown): Serialization {
+  if (!isRecord(v)) throw bad('predicate.serialization is missing');
+  const method = v['method'];
+  if (method !== 'files' && method !== 'shards') throw bad(`unknown serialization method '${String(method)}'`);
+  const hashType = v['hash_type'];
+  if (!HASH_ALGORITHMS.includes(hashType as HashAlgorithm)) throw bad(`unsupported hash_type '${String(hashType)}'`);
+  const allowSymlinks = v['allow_symlinks'];
+  if (typeof allowSymlinks !== 'boolean') throw bad('serialization.allow_symlinks must be a boolean');
+  const ignore = v['ignore_paths'] ?? [];
+  if (!Array.isArray(ignore) || !ignore.every((p) => typeof p === 'string')) throw bad('serialization.ignore_paths must be a list of strings');
+  const serialization: Serialization = { method, hashType: hashType as HashAlgorithm, allowSymlinks, ignorePaths: ignore as string[] };
+  if (method === 'shards') {
+    // The reference writes shard_size as a JSON float (1000000000.0); accept any integral number.
+    const size = v['shard_size'];
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) throw bad('serialization.shard_size must be a positive integer');
+    serialization.shardSize = size;
+  }
+  return serialization;
+}
+
+function parseResources(v: unknown, serialization: Serialization): ManifestResource[] {
+  if (!Array.isArray(v)) throw bad('predicate.resources must be a list');
+  const expected = resourceAlgorithm(serialization);
+  const seen = new Set<string>();
+  return v.map((item, i) => {
+    if (!isRecord(item)) throw bad(`resource ${i} is not an object`);
+    const rawName = asString(item['name'], `resource ${i} name`);
+    const algorithm = asString(item['algorithm'], `resource ${i} algorithm`);
+    const digest = asHex(item['digest'], `resource '${rawName}' digest`);
+    let name: string;
+    if (serialization.method === 'shards') {
+      const range = parseShardName(rawName);
+      name = shardName({ ...range, path: normalizeModelPath(range.path) });
+    } else {
+      name = normalizeModelPath(rawName);
+    }
+    // Both the reference's `sha256-sharded-N` and the spec's plain `sha256` name the shard algorithm.
+    if (algorithm !== expected && algorithm !== serialization.hashType) {
+      throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
+    }
+    if (seen.has(name)) throw bad(`resource '${name}' is listed twice`);
+    seen.add(name);
+    return { name, algorithm: expected, digest };
+  });
+}
+
+/**
+ * Parses and checks a DSSE payload whose signature has already been verified:
+ * statement type, predicate type, exactly one subject, and the root digest
+ * recomputed over the resources in their listed order. Also reads the v0.1
+ * predicate written by model_signing v0.2.
+ *
+ * @throws {ModelSigningError} `BAD_PAYLOAD` (or `PATH_ESCAPE` for a resource
+ *   name with `..` or an absolute path).
+ */
+export function parseStatement(payload: Uint8Array): VerifiedManifest {
+  let statement: unknown;
+  try {
+    statement = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch {
+    throw bad('payload is not JSON');
+  }
+  if (!isRecord(statement)) throw bad('payload is not a JSON object');
+  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is '${String(statement['_type'])}', expected '${STATEMENT_TYPE}'`);
+  const predicateType = statement['predicateType'];
+  const subjects = statement['subject'];
+  if (!Array.isArray(subjects)) throw bad('subject must be a list');
+
+  if (predicateType === COMPAT_PREDICATE_TYPE) {
+    // v0.2: one subject per file, sha256 each; no root digest to check.
+    const resources = subjects.map((s, i) => {
+      if (!isRecord(s) || !isRecord(s['digest'])) throw bad(`subject ${i} is malformed`);
+      return { name: normalizeModelPath(asString(s['name'], `subject ${i} name`)), algorithm: 'sha256', digest: asHex(s['digest']['sha256'], `subject ${i} digest`) };
+    });
+    return {
+      modelName: 'compat-undefined-not-present',
+      serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] },
+      resources,
+      rootDigest: rootDigest(resources),
+      predicateType,
+    };
+  }
+  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is '${String(predicateType)}', expected '${PREDICATE_TYPE}'`);
+  if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
+  const subject = subjects[0];
+  if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
+  const modelName = asString(subject['name'], 'subject name');
+  const claimedRoot = asHex(subject['digest']['sha256'], 'subject sha256 digest');
+  const predicate = statement['predicate'];
+  if (!isRecord(predicate)) throw bad('predicate is missing');
+  const serialization = parseSerialization(predicate['serialization']);
+  const resources = parseResources(predicate['resources'], serialization);
+  const actualRoot = rootDigest(resources);
+  if (actualRoot !== claimedRoot) {
+    throw bad(`manifest is inconsistent: the subject digest is ${claimedRoot} but the resources hash to ${actualRoot}`);
+  }
+  return { modelName, serialization, resources, rootDigest: actualRoot, predicateType };
+}

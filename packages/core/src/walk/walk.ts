@@ -1,0 +1,186 @@
+import fs from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import path from 'node:path';
+import { ModelSigningError } from '../errors.js';
+import { GIT_PATHS, isUnder, modelNameOf, toModelRelative } from './paths.js';
+
+/** Options that decide which files make up a model. */
+export interface WalkOptions {
+  /** A model directory or a single model file. */
+  modelPath: string;
+  /**
+   * Paths to exclude: model-relative POSIX paths, or absolute paths inside the
+   * model. A directory excludes its whole subtree. Matching is exact (no globs).
+   */
+  ignorePaths?: readonly string[];
+  /** Exclude `.git`, `.gitattributes`, `.github`, `.gitignore` at the model root. Default true. */
+  ignoreGitPaths?: boolean;
+  /** Follow symbolic links to files. Default false: any symlink is an error. */
+  allowSymlinks?: boolean;
+  /**
+   * With `allowSymlinks`, link targets must resolve inside this directory.
+   * Defaults to the model root. The hub adapter widens it to a cache repo
+   * folder so snapshot links into its own `blobs/` are accepted.
+   */
+  symlinkTargetRoot?: string;
+}
+
+/** A file that belongs to the model. */
+export interface ModelFile {
+  /** Model-relative POSIX path; `.` for a single-file model. */
+  name: string;
+  /** Absolute path to read the bytes from (a symlink's resolved target). */
+  absolutePath: string;
+  size: number;
+}
+
+/** The result of walking a model. */
+export interface WalkedModel {
+  /** Absolute path of the model directory or file. */
+  root: string;
+  isSingleFile: boolean;
+  modelName: string;
+  /** Files in no particular order. */
+  files: ModelFile[];
+  /** Every ignore path that applied, model-relative, sorted; recorded in the signature. */
+  ignorePaths: string[];
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeName(raw: Buffer, parentRel: string): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    const shown = `${parentRel === '' ? '' : parentRel + '/'}${raw.toString('utf8')}`;
+    throw new ModelSigningError({
+      code: 'INVALID_FILE_NAME',
+      path: shown,
+      message: `File name '${shown}' is not valid UTF-8; OMS manifests need UTF-8 names. Rename the file.`,
+    });
+  }
+}
+
+function isInside(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' || (!rel.startsWith('..' + path.sep) && rel !== '..' && !path.isAbsolute(rel));
+}
+
+async function resolveLink(linkPath: string, rel: string, targetRoot: string): Promise<{ target: string; stats: Stats }> {
+  let target: string;
+  try {
+    target = await fs.realpath(linkPath);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ELOOP' ? 'forms a cycle' : code === 'ENOENT' ? 'points to a missing file' : `cannot be resolved (${code})`;
+    throw new ModelSigningError({ code: code === 'ELOOP' ? 'SYMLINK_REFUSED' : 'NOT_FOUND', path: rel, cause, message: `Symbolic link '${rel}' ${why}` });
+  }
+  if (!isInside(targetRoot, target)) {
+    throw new ModelSigningError({
+      code: 'PATH_ESCAPE',
+      path: rel,
+      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoot} are followed`,
+    });
+  }
+  return { target, stats: await fs.stat(target) };
+}
+
+function specialFile(rel: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'SPECIAL_FILE',
+    path: rel,
+    message: `'${rel}' is neither a regular file nor a directory (device, socket or FIFO); remove it or add it to the ignore paths`,
+  });
+}
+
+function refusedLink(rel: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'SYMLINK_REFUSED',
+    path: rel,
+    message: `'${rel}' is a symbolic link; symlinks are refused unless allowSymlinks (--allow-symlinks) is set`,
+  });
+}
+
+/**
+ * Lists the files of a model: applies ignore rules (checked before anything
+ * else, so an ignored symlink is never an error), the symlink policy and
+ * containment, and rejects special files and non-UTF-8 names.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`, `SYMLINK_REFUSED`, `PATH_ESCAPE`,
+ *   `SPECIAL_FILE`, `INVALID_FILE_NAME`.
+ */
+export async function walkModel(options: WalkOptions): Promise<WalkedModel> {
+  const root = path.resolve(options.modelPath);
+  const allowSymlinks = options.allowSymlinks ?? false;
+  let rootStats: Stats;
+  try {
+    rootStats = await fs.lstat(root);
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: options.modelPath, cause, message: `Model path '${options.modelPath}' does not exist` });
+  }
+  const ignorePaths = new Set<string>();
+  if (options.ignoreGitPaths ?? true) GIT_PATHS.forEach((p) => ignorePaths.add(p));
+  for (const p of options.ignorePaths ?? []) {
+    const rel = toModelRelative(root, p);
+    if (rel !== undefined) ignorePaths.add(rel);
+  }
+  const ignored = [...ignorePaths];
+  const isIgnored = (rel: string) => ignored.some((ig) => isUnder(rel, ig));
+  const result: WalkedModel = {
+    root,
+    isSingleFile: false,
+    modelName: modelNameOf(options.modelPath),
+    files: [],
+    ignorePaths: ignored.sort(),
+  };
+
+  let realRoot = root;
+  if (rootStats.isSymbolicLink()) {
+    if (!allowSymlinks) throw refusedLink(options.modelPath);
+    realRoot = await fs.realpath(root);
+    rootStats = await fs.stat(realRoot);
+  }
+  if (rootStats.isFile()) {
+    result.isSingleFile = true;
+    result.files.push({ name: '.', absolutePath: realRoot, size: rootStats.size });
+    return result;
+  }
+  if (!rootStats.isDirectory()) throw specialFile(options.modelPath);
+  const targetRoot = options.symlinkTargetRoot ? await fs.realpath(path.resolve(options.symlinkTargetRoot)) : realRoot;
+
+  const visit = async (dirAbs: string, dirRel: string): Promise<void> => {
+    const entries = await fs.readdir(dirAbs, { encoding: 'buffer', withFileTypes: true });
+    for (const entry of entries) {
+      const name = decodeName(entry.name, dirRel);
+      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
+      if (isIgnored(rel)) continue;
+      const abs = path.join(dirAbs, name);
+      if (entry.isDirectory()) {
+        await visit(abs, rel);
+      } else if (entry.isFile()) {
+        const stats = await fs.stat(abs);
+        result.files.push({ name: rel, absolutePath: abs, size: stats.size });
+      } else if (entry.isSymbolicLink()) {
+        if (!allowSymlinks) throw refusedLink(rel);
+        const { target, stats } = await resolveLink(abs, rel, targetRoot);
+        if (stats.isFile()) {
+          result.files.push({ name: rel, absolutePath: target, size: stats.size });
+        } else if (stats.isDirectory()) {
+          // The reference does not descend into linked directories, so their
+          // files would silently be unsigned; refuse instead of dropping them.
+          throw new ModelSigningError({
+            code: 'SYMLINK_REFUSED',
+            path: rel,
+            message: `'${rel}' is a symbolic link to a directory; only links to files are supported. Replace it with a real directory.`,
+          });
+        } else {
+          throw specialFile(rel);
+        }
+      } else {
+        throw specialFile(rel);
+      }
+    }
+  };
+  await visit(realRoot, '');
+  return result;
+}
