@@ -1,0 +1,56 @@
+import type { ErrorCode, ManifestDifference } from '@model-signing/core';
+
+/** Exit codes: 0 success, 1 failure (verification, signing, I/O), 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Where and how a command reports. */
+export interface Reporter {
+  json: boolean;
+  /** A success: one human line on stdout, or the JSON object. */
+  success(line: string, data: Record<string, unknown>): void;
+  /** Supplementary human information on stderr (suppressed with --json). */
+  info(line: string): void;
+}
+
+/** Creates the reporter for a command run. */
+export function createReporter(json: boolean): Reporter {
+  return {
+    json,
+    success(line, data) {
+      if (json) process.stdout.write(JSON.stringify({ ok: true, ...data }, null, 2) + '\n');
+      else process.stdout.write(line + '\n');
+    },
+    info(line) {
+      if (!json) process.stderr.write(line + '\n');
+    },
+  };
+}
+
+/**
+ * Core's errors carry a string `code`; checked structurally so reporting
+ * needs no runtime import of core.
+ */
+function isCodedError(err: unknown): err is Error & { code: ErrorCode; path?: string; differences?: ManifestDifference[] } {
+  const code: unknown = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code);
+}
+
+/** Prints a failure (one line, or JSON with the error code and every differing file) and returns the exit code. */
+export function reportFailure(err: unknown, what: string, json: boolean): number {
+  if (isCodedError(err)) {
+    if (json) {
+      const error = { code: err.code, message: err.message, path: err.path, differences: err.differences };
+      process.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
+    } else {
+      process.stderr.write(`${what} failed [${err.code}]: ${err.message}\n`);
+    }
+    return err.code === 'INVALID_ARGUMENT' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  // Anything else is a bug in this tool, not in the model: say so plainly.
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'INTERNAL_ERROR', message } }, null, 2) + '\n');
+  else process.stderr.write(`${what} failed: ${message}\n`);
+  return EXIT_FAILURE;
+}
