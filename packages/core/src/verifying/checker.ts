@@ -121,8 +121,10 @@ export class ManifestChecker {
   /** Compares one file's resources with the manifest; throws naming the file on any difference. */
   private checkFileResources(file: string, produced: ManifestResource[]): void {
     const differences = this.differencesFor(file, produced);
-    this.checked.add(file);
+    // Only a matching file counts as present: a caller that swallows the
+    // mismatch must still fail at finish().
     if (differences.length > 0) throw new ManifestMismatchError(differences);
+    this.checked.add(file);
   }
 
   private differencesFor(file: string, produced: ManifestResource[]): ManifestDifference[] {

@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { walkModel } from '../dist/index.js';
+import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
+
+afterEach(cleanupTempDirs);
+
+const names = async (options: Parameters<typeof walkModel>[0]) => (await walkModel(options)).files.map((f) => f.name).sort();
+
+describe('walkModel', () => {
+  it('includes dotfiles and nested folders, and ignores git paths only at the root', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'weights.bin': 'w',
+      '.hidden': 'h',
+      '.cache/x': 'x',
+      '.git/HEAD': 'ref',
+      '.gitattributes': '*',
+      '.github/workflows/ci.yml': 'ci',
+      '.gitignore': 'x',
+      'sub/.gitignore': 'nested git files are model files',
+      'a b/ünï côde.txt': 'u',
+    });
+    expect(await names({ modelPath: dir })).toEqual(['.cache/x', '.hidden', 'a b/ünï côde.txt', 'sub/.gitignore', 'weights.bin']);
+    const withGit = await names({ modelPath: dir, ignoreGitPaths: false });
+    expect(withGit).toContain('.git/HEAD');
+    expect(withGit).toContain('.gitattributes');
+  });
+
+  it('applies ignore paths exactly: a file, a directory subtree, and absolute paths inside the model', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'keep.txt': 'k', 'cache/a': 'a', 'cache/b/c': 'c', 'sub/cache/d': 'd', 'notes.md': 'n' });
+    const walked = await walkModel({ modelPath: dir, ignorePaths: ['cache', path.join(dir, 'notes.md'), '/elsewhere/outside'] });
+    expect(walked.files.map((f) => f.name).sort()).toEqual(['keep.txt', 'sub/cache/d']);
+    expect(walked.ignorePaths).toEqual(['.git', '.gitattributes', '.github', '.gitignore', 'cache', 'notes.md']);
+  });
+
+  it('treats a single file as a model whose only resource is "."', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'model.onnx': 'bytes' });
+    const walked = await walkModel({ modelPath: path.join(dir, 'model.onnx') });
+    expect(walked.isSingleFile).toBe(true);
+    expect(walked.modelName).toBe('model.onnx');
+    expect(walked.files).toEqual([{ name: '.', absolutePath: path.join(dir, 'model.onnx'), size: 5 }]);
+  });
+
+  it('refuses symlinks unless allowed, and then only those that stay inside the model', async () => {
+    const outside = await tempDir();
+    await writeTree(outside, { secret: 's' });
+    const dir = await tempDir();
+    await writeTree(dir, { 'real.bin': 'r' });
+    await fs.symlink('real.bin', path.join(dir, 'alias.bin'));
+    const refused = await expectCode(walkModel({ modelPath: dir }), 'SYMLINK_REFUSED');
+    expect(refused.message).toContain('alias.bin');
+    const allowed = await walkModel({ modelPath: dir, allowSymlinks: true });
+    expect(allowed.files.find((f) => f.name === 'alias.bin')?.absolutePath).toBe(path.join(await fs.realpath(dir), 'real.bin'));
+
+    await fs.symlink(path.join(outside, 'secret'), path.join(dir, 'escape'));
+    const escaped = await expectCode(walkModel({ modelPath: dir, allowSymlinks: true }), 'PATH_ESCAPE');
+    expect(escaped.message).toContain('escape');
+  });
+
+  it('reports symlink cycles and links to directories', async () => {
+    const dir = await tempDir();
+    await fs.symlink('loop-b', path.join(dir, 'loop-a'));
+    await fs.symlink('loop-a', path.join(dir, 'loop-b'));
+    const cycle = await expectCode(walkModel({ modelPath: dir, allowSymlinks: true }), 'SYMLINK_REFUSED');
+    expect(cycle.message).toMatch(/cycle/);
+
+    const other = await tempDir();
+    await fs.mkdir(path.join(other, 'sub'));
+    await fs.symlink('sub', path.join(other, 'linked-dir'));
+    await expectCode(walkModel({ modelPath: other, allowSymlinks: true }), 'SYMLINK_REFUSED');
+  });
+
+  it('skips an ignored symlink instead of refusing it', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'a' });
+    await fs.symlink('/etc/hostname', path.join(dir, 'ignored-link'));
+    expect(await names({ modelPath: dir, ignorePaths: ['ignored-link'] })).toEqual(['a.bin']);
+  });
+
+  it('rejects special files and names that are not UTF-8', async () => {
+    const dir = await tempDir();
+    execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    const special = await expectCode(walkModel({ modelPath: dir }), 'SPECIAL_FILE');
+    expect(special.message).toContain('pipe');
+
+    const latin1 = await tempDir();
+    await fs.writeFile(Buffer.concat([Buffer.from(latin1 + '/caf'), Buffer.from([0xe9])]), 'x');
+    const bad = await expectCode(walkModel({ modelPath: latin1 }), 'INVALID_FILE_NAME');
+    expect(bad.message).toMatch(/not valid UTF-8/);
+  });
+
+  it('reports a missing model path', async () => {
+    await expectCode(walkModel({ modelPath: '/nonexistent/model' }), 'NOT_FOUND');
+  });
+});
