@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
+/** The reference implementation, installed by scripts/setup-reference.sh. Tests fail (not skip) without it. */
+export const REFERENCE_VENV = process.env['MODEL_SIGNING_REFERENCE_VENV'] ?? path.join(REPO_ROOT, '.venv-ref');
+export const REFERENCE_CLI = path.join(REFERENCE_VENV, 'bin/model_signing');
+export const REFERENCE_PYTHON = path.join(REFERENCE_VENV, 'bin/python');
+export const REFERENCE_API_SCRIPT = path.join(REPO_ROOT, 'packages/cli/test/reference_api.py');
+
+/** What a finished process printed. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runProcess(file: string, args: readonly string[], cwd?: string): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs our CLI (the built bin) as users do. */
+export function ours(args: readonly string[], cwd?: string): Promise<RunResult> {
+  return runProcess(process.execPath, [CLI, ...args], cwd);
+}
+
+/** Runs the reference CLI, Python model_signing 1.1.1. */
+export function reference(args: readonly string[], cwd?: string): Promise<RunResult> {
+  return runProcess(REFERENCE_CLI, args, cwd);
+}
+
+/** Runs the reference's Python API through test/reference_api.py (shards, blake2). */
+export function referenceApi(args: readonly string[]): Promise<RunResult> {
+  return runProcess(REFERENCE_PYTHON, [REFERENCE_API_SCRIPT, ...args]);
+}
+
+const created: string[] = [];
+export async function tempDir(prefix = 'oms-cli-'): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+export async function cleanupTempDirs(): Promise<void> {
+  await Promise.all(created.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
+}
+
+/**
+ * A directory model with what trips up implementations: nested folders,
+ * non-ASCII names, spaces, an empty file and a dotfile.
+ */
+export async function makeTrickyModel(parent: string, name = 'tricky-model'): Promise<string> {
+  const dir = path.join(parent, name);
+  const files: Record<string, string> = {
+    'config.json': '{"hidden_size": 8}',
+    'weights/model-00001-of-00002.safetensors': 'A'.repeat(5000),
+    'weights/model-00002-of-00002.safetensors': 'B'.repeat(3000),
+    'tokenizer/vocab ünïcødé.txt': 'hello\nwörld\n',
+    'name with spaces/日本語.bin': 'multi byte',
+    'a b/c.txt': 'space sorts before slash',
+    'empty.txt': '',
+    '.hidden': 'dotfile',
+  };
+  for (const [rel, content] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await fs.writeFile(path.join(dir, rel), content);
+  }
+  return dir;
+}
+
+/** Writes an EC key pair (PEM) with openssl-compatible encodings; returns the file paths. */
+export async function writeKeyPair(dir: string, curve: 'P-256' | 'P-384' | 'P-521'): Promise<{ privateKey: string; publicKey: string }> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const pair = generateKeyPairSync('ec', { namedCurve: curve });
+  const privateKey = path.join(dir, `${curve}.key.pem`);
+  const publicKey = path.join(dir, `${curve}.pub.pem`);
+  // SEC1 ("EC PRIVATE KEY"), the form `openssl ecparam -genkey` writes.
+  await fs.writeFile(privateKey, pair.privateKey.export({ type: 'sec1', format: 'pem' }));
+  await fs.writeFile(publicKey, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  return { privateKey, publicKey };
+}
