@@ -1,0 +1,186 @@
+import fs from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import {
+  ManifestChecker,
+  ManifestMismatchError,
+  ModelSigningError,
+  readBundle,
+  verifyBundle,
+  walkModel,
+  type HashProgress,
+  type ManifestDifference,
+  type ModelFile,
+  type SignerInfo,
+  type VerifiedManifest,
+  type Verifier,
+} from '@model-signing/core';
+import { io } from '@tensorflow/tfjs-core';
+import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME } from './layout.js';
+import { parseModelJson } from './model-json.js';
+
+/** How a verified load checks a model; shared by the handler and the scheme. */
+export interface VerifiedLoadSettings {
+  /** Checks the signature: any core verifier (`KeyVerifier`, `CertificateVerifier`, …). */
+  verifier: Verifier;
+  /**
+   * Tolerate files in the directory that the signature does not cover (they
+   * are never read). `model.json` and every weight file must be signed
+   * regardless. Default false.
+   */
+  ignoreUnsignedFiles?: boolean;
+}
+
+/** Options for {@link loadVerifiedArtifacts}. */
+export interface LoadVerifiedArtifactsOptions extends VerifiedLoadSettings {
+  /** The model directory: `model.json`, its weight files and the signature. */
+  modelDir: string;
+  /** The signature file. Default: `model.sig` inside `modelDir`. */
+  signaturePath?: string;
+  signal?: AbortSignal;
+  /** Called after each file is checked. */
+  onProgress?: (progress: HashProgress) => void;
+}
+
+/** A model whose every byte matched its signature. */
+export interface VerifiedArtifacts {
+  /** Built only from the checked bytes; pass to `tf.io.fromMemory` or return from a load handler. */
+  artifacts: io.ModelArtifacts;
+  /** Who signed, as the verifier established. */
+  signer: SignerInfo;
+  manifest: VerifiedManifest;
+  /** Model-relative paths of every file whose bytes were checked. */
+  files: string[];
+}
+
+/**
+ * Verifies a TensorFlow.js model directory and returns its artifacts.
+ *
+ * The signature is checked first; then the directory must hold exactly the
+ * signed files (nothing missing, nothing unsigned). `model.json` and every
+ * weight file it names are read once, checked against the signature, and the
+ * artifacts are built from those very bytes, so a file changed after the check
+ * can never reach the model. Signed files that `model.json` does not name are
+ * checked too. Works for layers and graph models.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND` (directory or signature),
+ *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH` and the other bundle
+ *   errors; `PATH_ESCAPE` for a weight path outside the directory;
+ *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
+ *   `UNSIGNED_FILE`) naming the files; `INVALID_ARGUMENT` for a malformed
+ *   `model.json`; `ABORTED`.
+ */
+export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOptions): Promise<VerifiedArtifacts> {
+  const modelDir = path.resolve(options.modelDir);
+  const signaturePath = path.resolve(options.signaturePath ?? path.join(modelDir, SIGNATURE_FILE_NAME));
+  const ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
+  const bundle = await readBundle(signaturePath);
+  const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
+  throwIfAborted(options.signal);
+
+  const walked = await walkModel({ modelPath: modelDir, ignorePaths: [...manifest.serialization.ignorePaths, signaturePath] });
+  if (walked.isSingleFile) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: options.modelDir, message: `'${options.modelDir}' is a file; a TensorFlow.js model is a directory holding ${MODEL_JSON_FILE_NAME}` });
+  }
+  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
+  const present = new Map(walked.files.map((f) => [f.name, f]));
+  // Report every missing and unsigned file at once, before reading any bytes.
+  const differences: ManifestDifference[] = checker.signedFiles.filter((name) => !present.has(name)).map((name) => ({ kind: 'missing', name }));
+  if (!ignoreUnsignedFiles) {
+    for (const name of present.keys()) if (!checker.isSigned(name)) differences.push({ kind: 'unsigned', name });
+  }
+  if (differences.length > 0) throw new ManifestMismatchError(differences);
+
+  const toCheck = walked.files.filter((f) => checker.isSigned(f.name));
+  const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0 };
+  const checked = (file: ModelFile) => {
+    progress.bytesHashed += file.size;
+    progress.files += 1;
+    options.onProgress?.({ ...progress });
+    throwIfAborted(options.signal);
+  };
+
+  const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, present, checker);
+  const modelJsonBytes = await fs.readFile(modelJsonFile.absolutePath);
+  checker.checkBytes(MODEL_JSON_FILE_NAME, modelJsonBytes);
+  checked(modelJsonFile);
+  // Parsed only now: nothing in an unverified model.json is ever interpreted.
+  const { json, weightPaths } = parseModelJson(modelJsonBytes);
+
+  const weightFiles: ModelFile[] = [];
+  for (const name of weightPaths) weightFiles.push(await signedFile(modelDir, name, present, checker));
+  const weightData = new Uint8Array(weightFiles.reduce((sum, f) => sum + f.size, 0));
+  const offsets = new Map<string, number>();
+  let offset = 0;
+  for (const file of weightFiles) {
+    const slice = weightData.subarray(offset, offset + file.size);
+    const earlier = offsets.get(file.name);
+    if (earlier !== undefined) {
+      // A path listed twice is read once; its checked bytes are copied.
+      slice.set(weightData.subarray(earlier, earlier + file.size));
+    } else {
+      offsets.set(file.name, offset);
+      await readExactly(file, slice);
+      checker.checkBytes(file.name, slice);
+      checked(file);
+    }
+    offset += file.size;
+  }
+
+  const referenced = new Set([MODEL_JSON_FILE_NAME, ...weightPaths]);
+  for (const file of toCheck) {
+    if (referenced.has(file.name)) continue;
+    await checker.checkStream(file.name, createReadStream(file.absolutePath));
+    checked(file);
+  }
+  checker.finish();
+
+  const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [
+    groups.flatMap((g) => g.weights),
+    weightData.buffer,
+  ]);
+  return { artifacts, signer, manifest, files: toCheck.map((f) => f.name) };
+}
+
+/**
+ * The walked file `name`, which must be covered by the signature even when
+ * unsigned files are tolerated: the model is built from it.
+ */
+async function signedFile(modelDir: string, name: string, present: ReadonlyMap<string, ModelFile>, checker: ManifestChecker): Promise<ModelFile> {
+  const file = present.get(name);
+  const role = name === MODEL_JSON_FILE_NAME ? 'the model description' : `a weight file named in ${MODEL_JSON_FILE_NAME}`;
+  if (file !== undefined && checker.isSigned(name)) return file;
+  const exists = file !== undefined || (await fs.lstat(path.join(modelDir, name)).then(() => true, () => false));
+  if (!exists) {
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: name, message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded` });
+  }
+  throw new ModelSigningError({
+    code: 'UNSIGNED_FILE',
+    path: name,
+    differences: [{ kind: 'unsigned', name }],
+    message: `'${name}' (${role}) is not covered by the signature${file === undefined ? " (it lies under one of the signature's ignore paths)" : ''}; a model is only loaded from signed files. Sign the directory again.`,
+  });
+}
+
+/**
+ * Reads a file into `target`, which has the size the walk saw. If the file
+ * changes in between, a shrunk one leaves zeros and a grown one is cut off;
+ * either way only `target` is checked and loaded, so no special case is needed.
+ */
+async function readExactly(file: ModelFile, target: Uint8Array): Promise<void> {
+  const handle = await fs.open(file.absolutePath, 'r');
+  try {
+    let filled = 0;
+    while (filled < target.length) {
+      const { bytesRead } = await handle.read(target, filled, target.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Loading the verified model was aborted' });
+}

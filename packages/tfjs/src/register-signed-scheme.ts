@@ -1,0 +1,85 @@
+import { ModelSigningError, type HashingOptions, type Signer, type Verifier } from '@model-signing/core';
+import { io } from '@tensorflow/tfjs-core';
+import { signedSaveHandler } from './signed-save-handler.js';
+import { verifiedLoadHandler } from './verified-load-handler.js';
+
+/** Options for {@link registerSignedScheme}. */
+export interface SignedSchemeOptions extends Pick<HashingOptions, 'method' | 'hashAlgorithm' | 'shardSize' | 'workers'> {
+  /** URL scheme, without `://`. Default `signed`, for URLs like `signed://models/dense`. */
+  scheme?: string;
+  /** Signs on `model.save('<scheme>://dir')`. Without it, the scheme cannot save. */
+  signer?: Signer;
+  /** Verifies on `tf.loadLayersModel('<scheme>://dir')` / `tf.loadGraphModel(...)`. Without it, the scheme cannot load. */
+  verifier?: Verifier;
+  /** Replace existing non-empty model directories on save. Default false. */
+  overwrite?: boolean;
+  /** Tolerate unsigned files in a directory on load (never in place of a model file). Default false. */
+  ignoreUnsignedFiles?: boolean;
+}
+
+/** Schemes currently routed by this module; tfjs fails on two routers for one URL, so refuse early. */
+const activeSchemes = new Set<string>();
+
+type Router = Parameters<typeof io.registerLoadRouter>[0];
+
+/**
+ * Routes a URL scheme to the signing save handler and the verifying load
+ * handler, so `model.save('signed://dir')` writes a signed model directory
+ * and `tf.loadLayersModel('signed://dir')` refuses one that fails
+ * verification. The path after `://` is a file-system path: relative to the
+ * working directory, or absolute as in `signed:///srv/models/dense`.
+ *
+ * TensorFlow.js has no way to remove a router, so the returned function
+ * disables this one: afterwards its URLs match no handler, and the scheme may
+ * be registered again (e.g. with another key).
+ *
+ * @returns a function that unregisters the scheme.
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a malformed scheme, one
+ *   already registered, or neither a signer nor a verifier.
+ */
+export function registerSignedScheme(options: SignedSchemeOptions): () => void {
+  const scheme = options.scheme ?? 'signed';
+  if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${scheme}' is not a URL scheme; give letters, digits, '+', '.' or '-' without '://', e.g. 'signed'` });
+  }
+  if (!options.signer && !options.verifier) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `Registering '${scheme}://' needs a signer (to save), a verifier (to load), or both` });
+  }
+  const key = scheme.toLowerCase();
+  if (activeSchemes.has(key)) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${scheme}://' is already registered; call the function the first registration returned before registering it again` });
+  }
+  const prefix = `${key}://`;
+  let active = true;
+  const modelDirOf = (url: string | string[]): string | undefined => {
+    if (!active || typeof url !== 'string' || url.slice(0, prefix.length).toLowerCase() !== prefix) return undefined;
+    const modelDir = url.slice(prefix.length);
+    if (modelDir === '') {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: url, message: `'${url}' names no directory; use ${prefix}<path>` });
+    }
+    return modelDir;
+  };
+
+  const { signer, verifier, overwrite, ignoreUnsignedFiles, method, hashAlgorithm, shardSize, workers } = options;
+  const hashing = { method, hashAlgorithm, shardSize, workers };
+  if (signer) {
+    const route = (url: string | string[]) => {
+      const modelDir = modelDirOf(url);
+      return modelDir === undefined ? null : signedSaveHandler({ ...hashing, modelDir, signer, overwrite: overwrite ?? false });
+    };
+    io.registerSaveRouter(route as Router);
+  }
+  if (verifier) {
+    const route = (url: string | string[]) => {
+      const modelDir = modelDirOf(url);
+      return modelDir === undefined ? null : verifiedLoadHandler({ modelDir, verifier, ignoreUnsignedFiles: ignoreUnsignedFiles ?? false });
+    };
+    io.registerLoadRouter(route as Router);
+  }
+  activeSchemes.add(key);
+  return () => {
+    if (!active) return;
+    active = false;
+    activeSchemes.delete(key);
+  };
+}
