@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashModel, manifestToStatement, type HashModelOptions } from '../dist/index.js';
 import { REFERENCE, cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
-// Recreates the reference's serializer fixtures (see shared/vectors/README.md)
+// Recreates the reference's serializer fixtures (see test-fixtures/vectors/README.md)
 // and checks that we produce its manifests and statements exactly.
 const KNOWN = 'This is a simple model';
 

@@ -8,9 +8,8 @@ import { expect } from 'vitest';
 /** The repository root. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** shared/ beside the checkout (CI places it there), holding the reference's vectors. */
-export const SHARED = process.env['OMS_SHARED_DIR'] ?? path.resolve(REPO_ROOT, '../shared');
-export const VECTORS = path.join(SHARED, 'vectors');
+/** Real signed data from the reference and the OMS spec (see test-fixtures/README.md). */
+export const VECTORS = path.join(REPO_ROOT, 'test-fixtures/vectors');
 export const REFERENCE = path.join(VECTORS, 'model-transparency');
 export const HISTORICAL = path.join(REFERENCE, 'historical');
 export const REFERENCE_KEYS = path.join(REFERENCE, 'keys/certificate');
