@@ -12,6 +12,7 @@ export {
   parseShardName,
   resourceAlgorithm,
   rootDigest,
+  shardName,
   shardRanges,
   sortResources,
   type HashAlgorithm,

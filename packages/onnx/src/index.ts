@@ -1,1 +1,11 @@
-export {};
+// Public API of @model-signing/onnx: re-exports only.
+export {
+  createVerifiedSession,
+  DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES,
+  type CreateVerifiedSessionOptions,
+  type VerifiedOnnxModel,
+  type VerifyOptions,
+  type VerifyProgress,
+} from './create-verified-session.js';
+export { saveSignedModel, type ExternalDataFile, type SaveSignedModelOptions, type SaveSignedModelResult } from './save-signed-model.js';
+export { externalDataReferences, type ExternalDataReference } from './external-data.js';

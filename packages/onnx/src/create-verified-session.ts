@@ -1,0 +1,277 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { InferenceSession, env } from 'onnxruntime-node';
+import {
+  ManifestChecker,
+  ModelSigningError,
+  type ModelFile,
+  type SignerInfo,
+  type VerifiedManifest,
+  type Verifier,
+} from '@model-signing/core';
+import { throwIfAborted } from './abort.js';
+import { externalDataReferences, type ExternalDataReference } from './external-data.js';
+import { layoutModel } from './model-layout.js';
+import { copyWhileHashing, createStagingDirectory } from './staging.js';
+import { verifySignature } from './verify-signature.js';
+
+/**
+ * Default for {@link CreateVerifiedSessionOptions.maxInMemoryExternalDataBytes}:
+ * 1 GiB. Above it, external data is staged in a private directory instead.
+ */
+export const DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES = 1024 ** 3;
+
+/** Who must have signed the model, and how strictly its files are checked. */
+export interface VerifyOptions {
+  /** Checks the signature and the signer, e.g. `await KeyVerifier.create({ publicKey })`. */
+  verifier: Verifier;
+  /**
+   * The signature file. Default: `model.sig` inside the model directory, or,
+   * for a `.onnx` path, `model.sig` in the same folder as that file.
+   */
+  signaturePath?: string;
+  /** Tolerate files in the model directory that the signature does not list. Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** Follow symbolic links to files inside the model directory. Default false: a symlink is an error. */
+  allowSymlinks?: boolean;
+}
+
+/** Progress while the model's bytes are read and checked. */
+export interface VerifyProgress {
+  /** The model-relative file being read. */
+  file: string;
+  /** Bytes read and checked so far, over all files. */
+  bytesVerified: number;
+  /** Bytes of all signed files. */
+  totalBytes: number;
+}
+
+/** What was verified, reported to {@link CreateVerifiedSessionOptions.onVerified}. */
+export interface VerifiedOnnxModel {
+  manifest: VerifiedManifest;
+  signer: SignerInfo;
+  /** Model-relative path of the `.onnx` file being loaded (`.` for a single-file signature). */
+  modelFile: string;
+  /** Model-relative paths of the external-data files the model refers to. */
+  externalDataFiles: string[];
+  /** Model-relative paths of every file whose bytes were checked. */
+  files: string[];
+  /**
+   * The private directory holding the verified copies, when external data
+   * was staged rather than held in memory; it is removed once the session
+   * exists (or creation fails).
+   */
+  stagingDirectory?: string;
+}
+
+/** Options for {@link createVerifiedSession}. */
+export interface CreateVerifiedSessionOptions {
+  verify: VerifyOptions;
+  /**
+   * Passed to `InferenceSession.create`. `externalData` must be left unset:
+   * the external data given to onnxruntime is always the verified bytes.
+   */
+  sessionOptions?: InferenceSession.SessionOptions;
+  /** For a model directory: model-relative path of the `.onnx` file to load. Default: the only signed `.onnx` file. */
+  modelFile?: string;
+  /**
+   * Largest total size of external data held in memory. Above it, each
+   * external-data file is copied (while hashed) into a fresh private
+   * directory, loaded from there and removed. Default {@link DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES}.
+   */
+  maxInMemoryExternalDataBytes?: number;
+  /** Where to create the private staging directory. Default: the OS temporary directory. */
+  stagingDirectory?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: VerifyProgress) => void;
+  /**
+   * Called once every file has been checked and before onnxruntime sees any
+   * byte: for logging who signed, or for a policy check (throw to refuse the
+   * model). Whatever happens on disk from here on cannot reach the session.
+   */
+  onVerified?: (model: VerifiedOnnxModel) => void | Promise<void>;
+}
+
+/**
+ * Creates an onnxruntime-node `InferenceSession` from a model only if it
+ * matches its signature. Each file is read once; the bytes that were hashed
+ * are the bytes handed to onnxruntime (the model buffer plus `externalData`
+ * entries, or private verified copies when external data is large), so a
+ * file changed on disk during or after the check cannot get in.
+ *
+ * @param model a model directory (`.onnx` file, external data, signature),
+ *   or one `.onnx` file, signed alone or as part of its folder.
+ * @throws {ModelSigningError} signature errors naming the signature file
+ *   (`NOT_FOUND`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …);
+ *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
+ *   `UNSIGNED_FILE`) naming the files; `PATH_ESCAPE` for external data
+ *   outside the model; `UNSIGNED_FILE` for external data the signature does
+ *   not cover; `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
+ *   (an invalid graph) are passed through unchanged.
+ */
+export async function createVerifiedSession(model: string, options: CreateVerifiedSessionOptions): Promise<InferenceSession> {
+  const { verify, signal } = options;
+  const limit = options.maxInMemoryExternalDataBytes ?? DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES;
+  if (options.sessionOptions?.externalData !== undefined) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'sessionOptions.externalData must not be set: createVerifiedSession passes the verified external data itself',
+    });
+  }
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxInMemoryExternalDataBytes must be a non-negative integer, got ${limit}` });
+  }
+  throwIfAborted(signal);
+
+  const target = path.resolve(model);
+  const isFile = await isRegularFile(target, model);
+  if (isFile && options.modelFile !== undefined) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
+  }
+  const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
+  const { manifest, signer } = await verifySignature(signaturePath, verify.verifier);
+  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false });
+  const layout = await layoutModel({
+    target,
+    isFile,
+    signaturePath,
+    checker,
+    ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
+    allowSymlinks: verify.allowSymlinks ?? false,
+    ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false,
+  });
+
+  const totalBytes = [...layout.files.values()].reduce((sum, f) => sum + f.size, 0);
+  let bytesVerified = 0;
+  const progress = (file: string, count: number) => {
+    bytesVerified += count;
+    options.onProgress?.({ file, bytesVerified, totalBytes });
+  };
+  const readChecked = async (file: ModelFile): Promise<Uint8Array> => {
+    throwIfAborted(signal);
+    const bytes = await fs.readFile(file.absolutePath);
+    checker.checkBytes(file.name, bytes);
+    progress(file.name, bytes.length);
+    return bytes;
+  };
+
+  const modelFile = layout.modelFile;
+  const modelBytes = await readChecked(modelFile);
+  // Parsed only now: these bytes are verified, so what they reference is what was signed.
+  const references = externalDataReferences(modelBytes, modelFile.name);
+  const externalFiles = externalFilesOf(references, modelFile, layout.files);
+  const externalBytes = externalFiles.reduce((sum, f) => sum + f.size, 0);
+  // onnxruntime looks in-memory external data up by the exact location string
+  // and does not normalize `./w.bin`; those models load from staged copies, as
+  // do all models on runtimes whose Node binding ignores `externalData`.
+  const staged =
+    references.length > 0 && (externalBytes > limit || references.some((r) => !r.isCanonical) || !nodeBindingTakesExternalData());
+
+  let stagingDirectory: string | undefined;
+  try {
+    const inMemory = new Map<string, Uint8Array>([[modelFile.name, modelBytes]]);
+    if (staged) {
+      stagingDirectory = await createStagingDirectory(options.stagingDirectory);
+      for (const file of externalFiles) {
+        await copyWhileHashing({
+          source: file.absolutePath,
+          destination: path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)),
+          hasher: checker.createFileHasher(file.name),
+          ...(signal ? { signal } : {}),
+          onBytes: (count) => progress(file.name, count),
+        });
+      }
+    } else {
+      for (const file of externalFiles) inMemory.set(file.name, await readChecked(file));
+    }
+    const loaded = new Set([modelFile.name, ...externalFiles.map((f) => f.name)]);
+    for (const file of layout.files.values()) {
+      if (!loaded.has(file.name)) await streamChecked(file, checker, signal, progress);
+    }
+    checker.finish();
+
+    await options.onVerified?.({
+      manifest,
+      signer,
+      modelFile: modelFile.name,
+      externalDataFiles: externalFiles.map((f) => f.name),
+      files: [...layout.files.keys()],
+      ...(stagingDirectory !== undefined ? { stagingDirectory } : {}),
+    });
+    throwIfAborted(signal);
+
+    const sessionOptions = options.sessionOptions ?? {};
+    if (stagingDirectory !== undefined) {
+      const stagedModel = path.join(stagingDirectory, path.posix.basename(modelFile.name));
+      await fs.writeFile(stagedModel, modelBytes, { flag: 'wx', mode: 0o600 });
+      return await InferenceSession.create(stagedModel, sessionOptions);
+    }
+    if (references.length === 0) return await InferenceSession.create(modelBytes, sessionOptions);
+    const externalData = references.map((r) => ({ path: r.location, data: inMemory.get(r.name)! }));
+    return await InferenceSession.create(modelBytes, { ...sessionOptions, externalData });
+  } finally {
+    if (stagingDirectory !== undefined) await fs.rm(stagingDirectory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * onnxruntime-node reads `sessionOptions.externalData` from 1.21 on. Older
+ * bindings ignore it silently (1.20.1 then refuses the buffer for lacking a
+ * model path), so on those versions external data is always staged.
+ */
+function nodeBindingTakesExternalData(): boolean {
+  const [major = 0, minor = 0] = (env.versions.node ?? '').split('.').map(Number);
+  return major > 1 || (major === 1 && minor >= 21);
+}
+
+async function isRegularFile(target: string, given: string): Promise<boolean> {
+  try {
+    return (await fs.stat(target)).isFile();
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: given, cause, message: `Model path '${given}' does not exist` });
+  }
+}
+
+/**
+ * The distinct files behind the references, other than the model file
+ * itself. Each must be covered by the signature: a reference the signature
+ * does not cover is refused even when unsigned files are tolerated.
+ */
+function externalFilesOf(references: ExternalDataReference[], modelFile: ModelFile, files: Map<string, ModelFile>): ModelFile[] {
+  const result = new Map<string, ModelFile>();
+  for (const reference of references) {
+    if (reference.name === modelFile.name) continue;
+    const file = files.get(reference.name);
+    if (!file) {
+      throw new ModelSigningError({
+        code: 'UNSIGNED_FILE',
+        path: reference.name,
+        message: `'${modelFile.name}' refers to external data '${reference.location}', which the signature does not cover; sign the model directory including '${reference.name}'`,
+      });
+    }
+    result.set(file.name, file);
+  }
+  return [...result.values()];
+}
+
+/** `name` relative to the folder of the model file, where onnxruntime resolves locations. */
+function relativeToModelFolder(name: string, modelFile: string): string {
+  return path.posix.relative(path.posix.dirname(modelFile), name);
+}
+
+/** Checks a signed file that is not loaded, chunk by chunk, without keeping it. */
+async function streamChecked(
+  file: ModelFile,
+  checker: ManifestChecker,
+  signal: AbortSignal | undefined,
+  progress: (file: string, count: number) => void,
+): Promise<void> {
+  const hasher = checker.createFileHasher(file.name);
+  for await (const chunk of createReadStream(file.absolutePath)) {
+    throwIfAborted(signal);
+    hasher.update(chunk as Buffer);
+    progress(file.name, (chunk as Buffer).length);
+  }
+  hasher.finish();
+}

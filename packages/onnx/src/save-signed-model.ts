@@ -1,0 +1,176 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  GIT_PATHS,
+  ModelSigningError,
+  hashBytes,
+  normalizeModelPath,
+  resolveSerialization,
+  resourceAlgorithm,
+  shardName,
+  shardRanges,
+  signManifest,
+  sortResources,
+  walkModel,
+  writeFileAtomic,
+  writeSignature,
+  type HashAlgorithm,
+  type Manifest,
+  type ManifestResource,
+  type SerializationMethod,
+  type Serialization,
+  type Signer,
+  type WalkedModel,
+} from '@model-signing/core';
+import { throwIfAborted } from './abort.js';
+import { externalDataReferences } from './external-data.js';
+
+/** One external-data file to save, in the shape onnxruntime's `externalData` option uses. */
+export interface ExternalDataFile {
+  /** The location the model refers to, relative to the model file's folder (e.g. `model.onnx.data`). */
+  path: string;
+  data: Uint8Array;
+}
+
+/** Options for {@link saveSignedModel}. */
+export interface SaveSignedModelOptions {
+  /** The serialized ONNX model (`ModelProto` bytes). */
+  model: Uint8Array;
+  /** The files the model refers to as external data; each reference must have one. */
+  externalData?: readonly ExternalDataFile[];
+  signer: Signer;
+  /** File name of the model inside the directory. Default `model.onnx`. */
+  modelFileName?: string;
+  /** Where to write the signature. Default: `model.sig` inside the directory. */
+  signaturePath?: string;
+  /** `files` (default) or `shards`. */
+  method?: SerializationMethod;
+  /** `sha256` (default), `blake2b` or `blake3`. */
+  hashAlgorithm?: HashAlgorithm;
+  /** Shard size in bytes for `shards`. */
+  shardSize?: number;
+  signal?: AbortSignal;
+}
+
+/** The outcome of {@link saveSignedModel}. */
+export interface SaveSignedModelResult {
+  /** Absolute path of the saved `.onnx` file. */
+  modelPath: string;
+  /** Absolute path of the signature. */
+  signaturePath: string;
+  /** Model-relative paths of the files written and signed. */
+  files: string[];
+  /** The signed manifest. */
+  manifest: Manifest;
+}
+
+/**
+ * Writes an ONNX model (and its external data) into `dir` and signs it.
+ * The manifest is hashed from the bytes in memory, so exactly what is
+ * written is signed. Signing happens before anything is written; an
+ * existing signature is removed first and the new one is written last,
+ * atomically, so a save that fails part way leaves no signature claiming
+ * files that were not written. The result verifies with `verifyModel`,
+ * `createVerifiedSession` and `model-signing verify`.
+ *
+ * @throws {ModelSigningError} `PATH_ESCAPE` for an external-data location
+ *   outside the directory; `INVALID_ARGUMENT` for a missing or clashing
+ *   file, or a directory that holds other files; signer errors; `WRITE_FAILED`.
+ */
+export async function saveSignedModel(dir: string, options: SaveSignedModelOptions): Promise<SaveSignedModelResult> {
+  const root = path.resolve(dir);
+  const modelFileName = options.modelFileName ?? 'model.onnx';
+  if (modelFileName !== path.posix.basename(modelFileName) || modelFileName === '.' || modelFileName === '..' || modelFileName.includes('\\')) {
+    throw invalid(`modelFileName must be a plain file name, got '${modelFileName}'`);
+  }
+  const signaturePath = path.resolve(options.signaturePath ?? path.join(root, 'model.sig'));
+  const files = filesToWrite(modelFileName, options);
+  const signatureName = path.relative(root, signaturePath).split(path.sep).join('/');
+  if (files.has(signatureName)) throw invalid(`The signature path '${signaturePath}' is also a model file; choose another signature path`);
+  await refuseForeignFiles(root, files, signaturePath);
+
+  const serialization = resolveSerialization(options, [...new Set([...GIT_PATHS, ...insideRoot(signatureName)])].sort());
+  const manifest: Manifest = { modelName: path.basename(root), serialization, resources: resourcesOf(files, serialization) };
+  const bundle = await signManifest({ manifest, signer: options.signer, ...(options.signal ? { signal: options.signal } : {}) });
+  throwIfAborted(options.signal);
+
+  await fs.mkdir(root, { recursive: true });
+  // From here on the directory changes; without an old signature, a failure
+  // part way leaves files that simply do not claim to be signed.
+  await fs.rm(signaturePath, { force: true });
+  for (const [name, data] of files) {
+    const target = path.join(root, ...name.split('/'));
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    await writeFileAtomic(target, data);
+  }
+  await fs.mkdir(path.dirname(signaturePath), { recursive: true });
+  await writeSignature(signaturePath, bundle);
+  return { modelPath: path.join(root, modelFileName), signaturePath, files: [...files.keys()], manifest };
+}
+
+function invalid(message: string): ModelSigningError {
+  return new ModelSigningError({ code: 'INVALID_ARGUMENT', message });
+}
+
+/**
+ * The model file and its external data by model-relative name, checked
+ * against the model's own references: every reference needs a file, and
+ * no two files may land on the same name.
+ */
+function filesToWrite(modelFileName: string, options: SaveSignedModelOptions): Map<string, Uint8Array> {
+  const files = new Map<string, Uint8Array>([[modelFileName, options.model]]);
+  for (const external of options.externalData ?? []) {
+    const name = normalizeModelPath(external.path);
+    if (name === '.' || files.has(name)) throw invalid(`externalData path '${external.path}' is empty or names another file of the model`);
+    files.set(name, external.data);
+  }
+  for (const reference of externalDataReferences(options.model, modelFileName)) {
+    if (!files.has(reference.name)) {
+      throw invalid(`The model refers to external data '${reference.location}', but externalData has no entry for it; pass its bytes as { path: '${reference.name}', data }`);
+    }
+  }
+  return files;
+}
+
+/** `[name]` when the signature lies inside the model directory, so verifiers skip it. */
+function insideRoot(signatureName: string): string[] {
+  return signatureName.startsWith('../') || signatureName === '..' || path.isAbsolute(signatureName) ? [] : [signatureName];
+}
+
+/**
+ * Refuses a directory that already holds files this save does not write:
+ * they would not be covered by the signature, so the model would never verify.
+ */
+async function refuseForeignFiles(root: string, files: Map<string, Uint8Array>, signaturePath: string): Promise<void> {
+  let walked: WalkedModel;
+  try {
+    walked = await walkModel({ modelPath: root, ignorePaths: [signaturePath] });
+  } catch (cause) {
+    if (cause instanceof ModelSigningError && cause.code === 'NOT_FOUND' && cause.path === root) return;
+    throw cause;
+  }
+  if (walked.isSingleFile) throw invalid(`'${root}' is a file; saveSignedModel saves into a directory`);
+  const foreign = walked.files.map((f) => f.name).filter((name) => !files.has(name));
+  if (foreign.length > 0) {
+    throw invalid(
+      `'${root}' already holds files that are not part of this model (${foreign.sort().join(', ')}); they would not be covered by the signature. Save into an empty directory, or remove them.`,
+    );
+  }
+}
+
+/** Digests of the bytes about to be written, in the reference's order. */
+function resourcesOf(files: Map<string, Uint8Array>, serialization: Serialization): ManifestResource[] {
+  const algorithm = resourceAlgorithm(serialization);
+  const resources: ManifestResource[] = [];
+  for (const [name, data] of files) {
+    if (serialization.method === 'files') {
+      resources.push({ name, algorithm, digest: hashBytes(serialization.hashType, data) });
+      continue;
+    }
+    for (const range of shardRanges(name, data.length, serialization.shardSize!)) {
+      const digest = hashBytes(serialization.hashType, data.subarray(range.start, range.end));
+      resources.push({ name: shardName(range), algorithm, digest });
+    }
+  }
+  return sortResources(resources, serialization.method);
+}
