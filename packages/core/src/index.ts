@@ -56,3 +56,9 @@ export { CertificateVerifier, type CertificateVerifierOptions } from './verifyin
 export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
 export { readBundle, verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './verifying/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './verifying/verify-model.js';
+// Sigstore keyless
+export { SigstoreSigner, type SigstoreSignerOptions } from './sigstore/signer.js';
+export { SigstoreVerifier, type SigstoreVerifierOptions } from './sigstore/verifier.js';
+export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './sigstore/trust-config.js';
+export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './sigstore/identity-token.js';
+export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './sigstore/oauth.js';

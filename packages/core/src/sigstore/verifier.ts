@@ -1,0 +1,126 @@
+import { bundleFromJSON } from '@sigstore/bundle';
+import { PolicyError, VerificationError, Verifier as SigstoreJsVerifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import type { ParsedBundle } from '../bundle/bundle.js';
+import { ModelSigningError, type ErrorCode } from '../errors.js';
+import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
+import { loadTrustConfig, type TufOptions } from './trust-config.js';
+
+/** Options for {@link SigstoreVerifier.create}. */
+export interface SigstoreVerifierOptions {
+  /** The signer's identity: exact match of the certificate's SAN (email or URI). */
+  identity?: string;
+  /**
+   * Alternative to `identity`: a regular expression the whole SAN must match
+   * (anchored), e.g. for CI identities `^https://github\.com/org/repo/\.github/workflows/release\.yml@refs/tags/.*$`.
+   */
+  identityRegExp?: string;
+  /** The OIDC issuer that vouched for the identity: exact match. */
+  identityProvider: string;
+  /** Verify against the public-good staging instance. */
+  useStaging?: boolean;
+  /** Path of a ClientTrustConfig JSON file (private instance). */
+  trustConfig?: string;
+  /** Never contact TUF: use the trusted roots shipped with this package. */
+  offline?: boolean;
+  /** Where and how long to try TUF when not offline. */
+  tuf?: TufOptions;
+}
+
+/** Maps sigstore-js failures onto our codes: what the user must fix differs per kind. */
+function codeFor(err: VerificationError | PolicyError): ErrorCode {
+  switch (err.code) {
+    case 'SIGNATURE_ERROR':
+    case 'TLOG_BODY_ERROR':
+    case 'TLOG_INCLUSION_PROOF_ERROR':
+    case 'TLOG_INCLUSION_PROMISE_ERROR':
+      return 'SIGNATURE_INVALID';
+    default:
+      return 'CERT_CHAIN_INVALID';
+  }
+}
+
+/**
+ * Verifies Sigstore keyless bundles: the Fulcio certificate chains to the
+ * trusted root, its SCT and the Rekor entry (inclusion proof or promise) and
+ * timestamps check out, the certificate was valid when the signature was
+ * logged, the signature covers the exact payload, and the certificate's
+ * identity and OIDC issuer are the ones required.
+ */
+export class SigstoreVerifier implements Verifier {
+  readonly method = 'sigstore' as const;
+
+  private constructor(
+    private readonly verifier: SigstoreJsVerifier,
+    private readonly trustRoot: string,
+    private readonly matchesIdentity: (san: string) => boolean,
+    private readonly expectedIdentity: string,
+    private readonly issuer: string,
+  ) {}
+
+  /**
+   * @throws {ModelSigningError} `INVALID_ARGUMENT` (no or both identity forms,
+   *   bad regular expression, bad trust config), `NOT_FOUND` (trust config).
+   */
+  static async create(options: SigstoreVerifierOptions): Promise<SigstoreVerifier> {
+    const invalid = (message: string) => new ModelSigningError({ code: 'INVALID_ARGUMENT', message });
+    if ((options.identity === undefined) === (options.identityRegExp === undefined)) {
+      throw invalid('Sigstore verification needs exactly one of identity (--identity) or identityRegExp (--identity-regexp)');
+    }
+    if (!options.identityProvider) throw invalid('Sigstore verification needs the OIDC issuer (--identity-provider) of the signer');
+    let matchesIdentity: (san: string) => boolean;
+    let expectedIdentity: string;
+    if (options.identity !== undefined) {
+      const identity = options.identity;
+      matchesIdentity = (san) => san === identity;
+      expectedIdentity = `'${identity}'`;
+    } else {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(`^(?:${options.identityRegExp})$`, 'u');
+      } catch (cause) {
+        throw new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `The identity regular expression is invalid: ${(cause as Error).message}` });
+      }
+      matchesIdentity = (san) => pattern.test(san);
+      expectedIdentity = `matching /${options.identityRegExp}/`;
+    }
+    const trust = await loadTrustConfig(options);
+    const verifier = new SigstoreJsVerifier(toTrustMaterial(trust.trustedRoot));
+    return new SigstoreVerifier(verifier, trust.source, matchesIdentity, expectedIdentity, options.identityProvider);
+  }
+
+  async verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    if (bundle.method !== 'sigstore') {
+      throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
+    }
+    let entity: ReturnType<typeof toSignedEntity>;
+    try {
+      entity = toSignedEntity(bundleFromJSON(bundle.json));
+    } catch (cause) {
+      throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
+    }
+    let signer: ReturnType<SigstoreJsVerifier['verify']>;
+    try {
+      signer = this.verifier.verify(entity);
+    } catch (cause) {
+      if (cause instanceof VerificationError || cause instanceof PolicyError) {
+        throw new ModelSigningError({
+          code: codeFor(cause),
+          cause,
+          message: `Sigstore verification failed against the ${this.trustRoot} trusted root (${cause.code}): ${cause.message}`,
+        });
+      }
+      throw cause;
+    }
+    const san = signer.identity?.subjectAlternativeName ?? '';
+    const issuer = signer.identity?.extensions?.issuer ?? '';
+    if (!this.matchesIdentity(san) || issuer !== this.issuer) {
+      throw new ModelSigningError({
+        code: 'IDENTITY_MISMATCH',
+        message:
+          `The signature is valid but was made by '${san}' (OIDC issuer '${issuer}'), ` +
+          `not by identity ${this.expectedIdentity} with issuer '${this.issuer}'; check --identity and --identity-provider`,
+      });
+    }
+    return { method: 'sigstore', identity: san, issuer, trustRoot: this.trustRoot };
+  }
+}
