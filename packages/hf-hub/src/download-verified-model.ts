@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ManifestChecker,
+  ManifestMismatchError,
+  ModelSigningError,
+  normalizeModelPath,
+  type FileHasher,
+  type SignerInfo,
+  type VerifiedManifest,
+  type Verifier,
+} from '@model-signing/core';
+import { CacheWrites, checkRevision, exists, linkSnapshotFile, repoCacheFolder, resolveHubCacheDir } from './cache.js';
+import { DEFAULT_SIGNATURE_PATH, hubContext, repoLabel, resolveCommit, type HubConnectionParams, type HubRepo } from './hub.js';
+import { compareListing, fetchVerifiedSignature, listRepoFiles, type ListedFile, type RemoteFile } from './remote.js';
+import { streamRemoteFile } from './stream.js';
+
+/** Parameters of {@link downloadVerifiedModel}. */
+export interface DownloadVerifiedModelParams extends HubConnectionParams {
+  repo: HubRepo;
+  /** Branch, tag or commit id. Default `main`. */
+  revision?: string;
+  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). */
+  verifier: Verifier;
+  /** Cache root. Default: `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
+  cacheDir?: string;
+  /** Path of the signature in the repo. Default `model.sig`. */
+  signaturePath?: string;
+  /** Tolerate files on the hub that the signature does not cover; they are not downloaded. Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */
+  ignoreGitPaths?: boolean;
+  /** Files downloaded at the same time. Default 4. */
+  concurrency?: number;
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** Progress of {@link downloadVerifiedModel}, in the order the phases happen. */
+export type DownloadProgress =
+  /** The signature at `commit` verified. */
+  | { phase: 'signature-verified'; commit: string; signer: SignerInfo }
+  /** The hub's listing matches the signature; `files` will be fetched. */
+  | { phase: 'listing-matched'; files: number; totalBytes: number }
+  /** Bytes arrived (or a cached blob was re-hashed) for `path`. */
+  | { phase: 'downloading'; path: string; bytesDone: number; totalBytes: number }
+  /** `path` matched its signed digest; `reused` when a blob already in the cache was used. */
+  | { phase: 'file-verified'; path: string; reused: boolean };
+
+/** The outcome of {@link downloadVerifiedModel}. */
+export interface DownloadVerifiedModelResult {
+  /** `<cache>/models--org--name/snapshots/<commit>`: every signed file plus the signature, all verified. */
+  snapshotPath: string;
+  commit: string;
+  manifest: VerifiedManifest;
+  signer: SignerInfo;
+  /** Model-relative paths of the verified files in the snapshot. */
+  files: string[];
+  /** Files whose bytes were downloaded. */
+  downloaded: string[];
+  /** Files whose blob was already in the cache and re-hashed instead. */
+  reused: string[];
+}
+
+/**
+ * Downloads a signed model into the Hugging Face cache, verifying it on the way.
+ *
+ * 1. The signature is fetched and checked first.
+ * 2. The hub's listing is compared with the signed manifest: every signed
+ *    file present, no unsigned one, and each SHA-256 the hub stores equal to
+ *    the signed digest. A repo that fails is refused before any weight byte
+ *    is downloaded.
+ * 3. Each file streams to `blobs/<etag>.incomplete` through the signature's
+ *    hash (one pass, flat memory), is checked when complete, renamed into
+ *    `blobs/` and linked from `snapshots/<commit>/`.
+ *
+ * The cache layout is huggingface_hub's, so Python and JS tools can load the
+ * snapshot. On any failure every file, link and directory this call wrote is
+ * removed before the error is thrown; only a fully verified snapshot is returned.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND` (repo, revision or signature), the
+ *   bundle errors of core (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …),
+ *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
+ *   `UNSIGNED_FILE`) naming the files, `NETWORK_ERROR`, `WRITE_FAILED`, `ABORTED`.
+ */
+export async function downloadVerifiedModel(params: DownloadVerifiedModelParams): Promise<DownloadVerifiedModelResult> {
+  const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
+  const revision = params.revision ?? 'main';
+  checkRevision(revision);
+  const concurrency = params.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
+  }
+  // Aborted by the caller, or by us when one file fails so the others stop.
+  const stop = new AbortController();
+  const signal = params.abortSignal ? AbortSignal.any([params.abortSignal, stop.signal]) : stop.signal;
+  const ctx = hubContext(params.repo, params, signal);
+  const onProgress = params.onProgress ?? (() => undefined);
+
+  const commit = await resolveCommit(ctx, revision);
+  const verified = await fetchVerifiedSignature(ctx, commit, signaturePath, params.verifier);
+  onProgress({ phase: 'signature-verified', commit, signer: verified.signer });
+  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
+  const listing = compareListing(verified.manifest, await listRepoFiles(ctx, commit), {
+    signaturePath,
+    ignoreUnsignedFiles,
+    ignoreGitPaths: params.ignoreGitPaths ?? true,
+  });
+
+  // Files with the same content share one blob: fetch it once, check it for each name.
+  const groups = new Map<string, RemoteFile[]>();
+  for (const file of listing.files) groups.set(file.etag, [...(groups.get(file.etag) ?? []), file]);
+  const totalBytes = [...groups.values()].reduce((sum, g) => sum + g[0]!.size, 0);
+  onProgress({ phase: 'listing-matched', files: listing.files.length, totalBytes });
+
+  const repoFolder = repoCacheFolder(resolveHubCacheDir(params.cacheDir), ctx.repo);
+  const blobsDir = path.join(repoFolder, 'blobs');
+  const snapshotPath = path.join(repoFolder, 'snapshots', commit);
+  const checker = new ManifestChecker(verified.manifest, { ignoreUnsignedFiles });
+  const writes = new CacheWrites();
+  const downloaded: string[] = [];
+  const reused: string[] = [];
+  let bytesDone = 0;
+
+  const hashersFor = (group: RemoteFile[]) => group.map((f) => checker.createFileHasher(f.path));
+  const feed = (hashers: FileHasher[], file: RemoteFile, chunk: Uint8Array) => {
+    for (const h of hashers) h.update(chunk);
+    bytesDone += chunk.length;
+    onProgress({ phase: 'downloading', path: file.path, bytesDone, totalBytes });
+  };
+
+  /** A blob already in the cache (from any tool) counts only if its bytes match the signature. */
+  const cachedBlobMatches = async (blob: string, group: RemoteFile[]): Promise<boolean> => {
+    if (!(await fs.lstat(blob)).isFile()) return false;
+    const hashers = hashersFor(group);
+    const before = bytesDone;
+    for await (const chunk of createReadStream(blob)) {
+      signal.throwIfAborted();
+      feed(hashers, group[0]!, chunk as Buffer);
+    }
+    try {
+      for (const h of hashers) h.finish();
+      return true;
+    } catch (err) {
+      if (!(err instanceof ManifestMismatchError)) throw err;
+      bytesDone = before; // the bytes will be counted again as they download
+      return false;
+    }
+  };
+
+  const fetchBlob = async (group: RemoteFile[]): Promise<void> => {
+    const first = group[0]!;
+    const blob = path.join(blobsDir, first.etag);
+    const blobExisted = await exists(blob);
+    const reusedBlob = blobExisted && (await cachedBlobMatches(blob, group));
+    if (!reusedBlob) {
+      const incomplete = `${blob}.incomplete`;
+      writes.add(incomplete);
+      const handle = await fs.open(incomplete, 'w');
+      const hashers = hashersFor(group);
+      try {
+        await streamRemoteFile(ctx, commit, first, async (chunk) => {
+          feed(hashers, first, chunk);
+          await handle.write(chunk);
+        });
+      } finally {
+        await handle.close();
+      }
+      for (const h of hashers) h.finish();
+      await fs.rename(incomplete, blob);
+      writes.forget(incomplete);
+      // A corrupt blob replaced by verified bytes is kept on rollback: the new bytes are the right ones.
+      if (!blobExisted) writes.add(blob);
+    }
+    for (const file of group) {
+      await linkSnapshotFile(path.join(snapshotPath, normalizeModelPath(file.path)), blob, writes);
+      (reusedBlob ? reused : downloaded).push(file.path);
+      onProgress({ phase: 'file-verified', path: file.path, reused: reusedBlob });
+    }
+  };
+
+  try {
+    await writes.ensureDir(blobsDir);
+    await writes.ensureDir(snapshotPath);
+    await runPool([...groups.values()], concurrency, fetchBlob, () => stop.abort());
+    checker.finish();
+    const signatureBlob = path.join(blobsDir, signatureEtag(listing.signature, verified.bytes));
+    await writeBlob(signatureBlob, verified.bytes, writes);
+    await linkSnapshotFile(path.join(snapshotPath, signaturePath), signatureBlob, writes);
+    if (revision !== commit) {
+      const ref = path.join(repoFolder, 'refs', revision);
+      await writes.ensureDir(path.dirname(ref));
+      if (!(await exists(ref))) writes.add(ref);
+      await fs.writeFile(ref, commit);
+    }
+  } catch (cause) {
+    stop.abort();
+    const left = await writes.rollback();
+    const error =
+      cause instanceof ModelSigningError
+        ? cause
+        : params.abortSignal?.aborted
+          ? new ModelSigningError({ code: 'ABORTED', cause, message: `Cancelled while downloading ${repoLabel(ctx.repo)}` })
+          : new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Writing to the cache under ${repoFolder} failed: ${(cause as Error).message}` });
+    error.message += left.length > 0 ? ` (could not remove: ${left.join(', ')})` : '; nothing this download wrote was kept in the cache';
+    throw error;
+  }
+  const files = listing.files.map((f) => f.path).sort();
+  return { snapshotPath, commit, manifest: verified.manifest, signer: verified.signer, files, downloaded: downloaded.sort(), reused: reused.sort() };
+}
+
+/**
+ * Runs `work` over `items`, `limit` at a time. The first failure calls
+ * `onFailure` (which cancels the others), waits for every running item to
+ * settle, and is rethrown; later failures are consequences of the cancel.
+ */
+async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>, onFailure: () => void): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await work(item);
+      } catch (error) {
+        if (failure === undefined) {
+          failure = { error };
+          onFailure();
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
+
+/** Writes a blob through `.incomplete` + rename, so it appears whole or not at all. */
+async function writeBlob(blob: string, bytes: Uint8Array, writes: CacheWrites): Promise<void> {
+  if (!(await exists(blob))) writes.add(blob);
+  const incomplete = `${blob}.incomplete`;
+  writes.add(incomplete);
+  await fs.writeFile(incomplete, bytes);
+  await fs.rename(incomplete, blob);
+  writes.forget(incomplete);
+}
+
+/**
+ * The blob name of the signature: the hub's id when it describes these very
+ * bytes (LFS SHA-256 or git blob id), else the git blob id of the bytes.
+ */
+function signatureEtag(entry: ListedFile | undefined, bytes: Uint8Array): string {
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const gitOid = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
+  return entry?.sha256 === sha256 ? sha256 : gitOid;
+}

@@ -1,0 +1,153 @@
+import { datasetInfo, modelInfo, spaceInfo } from '@huggingface/hub';
+import { ModelSigningError } from '@model-signing/core';
+
+/** The default hub, as in huggingface_hub and @huggingface/hub. */
+export const DEFAULT_HUB_URL = 'https://huggingface.co';
+
+/** Where the signature lives in the repo unless told otherwise (the CLI's default file name). */
+export const DEFAULT_SIGNATURE_PATH = 'model.sig';
+
+/** Kinds of hub repositories that hold files at git revisions. */
+export type HubRepoType = 'model' | 'dataset' | 'space';
+
+/**
+ * A hub repository: `org/name` (a model), `datasets/org/name`,
+ * `spaces/org/name`, or `{ type, name }`, as in @huggingface/hub.
+ */
+export type HubRepo = string | { type: HubRepoType; name: string };
+
+/** Connection options every function of this package accepts, in @huggingface/hub's style. */
+export interface HubConnectionParams {
+  /** A Hugging Face access token (`hf_…`). Default: the `HF_TOKEN` environment variable; none for public repos. */
+  accessToken?: string;
+  /** The hub's base URL. Default: the `HF_ENDPOINT` environment variable, else https://huggingface.co. */
+  hubUrl?: string;
+  /** A fetch implementation to use instead of the global one (proxies, custom headers, tests). */
+  fetch?: typeof fetch;
+  /** Cancels the operation; it then fails with `ABORTED` after cleaning up. */
+  abortSignal?: AbortSignal;
+}
+
+/** A parsed repository designation. */
+export interface RepoId {
+  type: HubRepoType;
+  name: string;
+}
+
+/** Resolved connection settings handed to @huggingface/hub calls. */
+export interface HubContext {
+  repo: RepoId;
+  hubUrl: string;
+  fetch: typeof fetch;
+  /** Spread into every @huggingface/hub call: `{ accessToken }` or nothing. */
+  credentials: { accessToken: string } | Record<string, never>;
+  signal: AbortSignal | undefined;
+}
+
+const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Parses a repository designation the way @huggingface/hub does.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT`.
+ */
+export function parseRepo(repo: HubRepo): RepoId {
+  let type: HubRepoType = 'model';
+  let name: string;
+  if (typeof repo === 'string') {
+    name = repo;
+    for (const [prefix, kind] of [['datasets/', 'dataset'], ['spaces/', 'space']] as const) {
+      if (repo.startsWith(prefix)) {
+        type = kind;
+        name = repo.slice(prefix.length);
+      }
+    }
+  } else {
+    type = repo.type;
+    name = repo.name;
+  }
+  const parts = name.split('/');
+  const valid = ['model', 'dataset', 'space'].includes(type) && parts.length <= 2 && parts.every((p) => NAME_PART.test(p) && !p.includes('..'));
+  if (!valid) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `'${typeof repo === 'string' ? repo : `${repo.type}:${repo.name}`}' is not a hub repository; use 'org/name', 'datasets/org/name' or 'spaces/org/name'`,
+    });
+  }
+  return { type, name };
+}
+
+/**
+ * Applies the defaults (`HF_TOKEN`, `HF_ENDPOINT`) and binds the abort
+ * signal into every request, since @huggingface/hub's download functions take
+ * no signal of their own.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a token that does not start with `hf_`.
+ */
+export function hubContext(repo: HubRepo, params: HubConnectionParams, signal: AbortSignal | undefined = params.abortSignal): HubContext {
+  const accessToken = params.accessToken || process.env['HF_TOKEN'] || undefined;
+  if (accessToken !== undefined && !accessToken.startsWith('hf_')) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `The Hugging Face access token ${params.accessToken ? '(accessToken)' : '(HF_TOKEN)'} must start with 'hf_'; create one at https://huggingface.co/settings/tokens`,
+    });
+  }
+  const hubUrl = (params.hubUrl || process.env['HF_ENDPOINT'] || DEFAULT_HUB_URL).replace(/\/+$/, '');
+  const baseFetch = params.fetch ?? globalThis.fetch;
+  const boundFetch: typeof fetch = signal
+    ? (input, init) => baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal })
+    : baseFetch;
+  return { repo: parseRepo(repo), hubUrl, fetch: boundFetch, credentials: accessToken ? { accessToken } : {}, signal };
+}
+
+/** `org/name` for messages, with the type prefix for datasets and spaces. */
+export function repoLabel(repo: RepoId): string {
+  return repo.type === 'model' ? repo.name : `${repo.type}s/${repo.name}`;
+}
+
+/**
+ * Turns a failure from the hub client (or the network under it) into a
+ * {@link ModelSigningError} that says what was being done. Errors that already
+ * are ours pass through unchanged.
+ */
+export function hubFailure(cause: unknown, doing: string, ctx: Pick<HubContext, 'signal'>, path?: string): ModelSigningError {
+  if (cause instanceof ModelSigningError) return cause;
+  const where = path === undefined ? {} : { path };
+  if (ctx.signal?.aborted || (cause instanceof Error && cause.name === 'AbortError')) {
+    return new ModelSigningError({ code: 'ABORTED', cause, ...where, message: `Cancelled while ${doing}` });
+  }
+  const status = (cause as { statusCode?: unknown }).statusCode;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  if (status === 404) {
+    return new ModelSigningError({ code: 'NOT_FOUND', cause, ...where, message: `Not found on the hub while ${doing}: ${reason}` });
+  }
+  const hint = status === 401 || status === 403 ? ' (check the access token: accessToken / HF_TOKEN / --token)' : '';
+  return new ModelSigningError({
+    code: 'NETWORK_ERROR',
+    cause,
+    ...where,
+    message: `The hub request failed while ${doing}${typeof status === 'number' ? ` (HTTP ${status})` : ''}: ${reason}${hint}`,
+  });
+}
+
+/**
+ * Resolves a branch, tag or commit to the commit id, so that the signature,
+ * the listing and every file are read from the same commit even if the
+ * branch moves meanwhile.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`, `NETWORK_ERROR`, `ABORTED`.
+ */
+export async function resolveCommit(ctx: HubContext, revision: string): Promise<string> {
+  const params = { name: ctx.repo.name, revision, hubUrl: ctx.hubUrl, fetch: ctx.fetch, additionalFields: ['sha' as const], ...ctx.credentials };
+  let sha: unknown;
+  try {
+    const info = ctx.repo.type === 'model' ? await modelInfo(params) : ctx.repo.type === 'dataset' ? await datasetInfo(params) : await spaceInfo(params);
+    sha = info.sha;
+  } catch (cause) {
+    throw hubFailure(cause, `resolving revision '${revision}' of ${repoLabel(ctx.repo)}`, ctx);
+  }
+  if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) {
+    throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `The hub returned no commit id for revision '${revision}' of ${repoLabel(ctx.repo)}` });
+  }
+  return sha;
+}

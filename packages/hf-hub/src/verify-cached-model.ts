@@ -1,0 +1,77 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ModelSigningError, normalizeModelPath, verifyModel, type HashProgress, type VerificationResult, type Verifier } from '@model-signing/core';
+import { checkRevision, repoCacheFolder, resolveHubCacheDir } from './cache.js';
+import { DEFAULT_SIGNATURE_PATH, parseRepo, repoLabel, type HubRepo } from './hub.js';
+
+/** Parameters of {@link verifyCachedModel}. */
+export interface VerifyCachedModelParams {
+  repo: HubRepo;
+  /** Branch, tag (read from `refs/`) or commit id. Default `main`. */
+  revision?: string;
+  verifier: Verifier;
+  /** Cache root; same default as {@link downloadVerifiedModel}. */
+  cacheDir?: string;
+  /** Path of the signature inside the snapshot. Default `model.sig`. */
+  signaturePath?: string;
+  /** Tolerate snapshot files the signature does not cover (other tools download every file of the repo). Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** Treat `.git*` files at the snapshot root as not part of the model. Default true. */
+  ignoreGitPaths?: boolean;
+  /** Hashing worker threads. Default: all cores. */
+  workers?: number;
+  abortSignal?: AbortSignal;
+  onProgress?: (progress: HashProgress) => void;
+}
+
+/** The outcome of {@link verifyCachedModel}. */
+export interface VerifyCachedModelResult extends VerificationResult {
+  snapshotPath: string;
+  commit: string;
+}
+
+/**
+ * Re-verifies a snapshot in the Hugging Face cache, whichever tool
+ * downloaded it (this package, huggingface_hub, @huggingface/hub): every
+ * file is re-hashed from disk. Snapshot entries may be symlinks into the
+ * repo's own `blobs/`; a link that leaves the repo folder is refused
+ * (`PATH_ESCAPE`).
+ *
+ * @throws {ModelSigningError} `NOT_FOUND` when the revision is not cached,
+ *   bundle errors, {@link ManifestMismatchError} naming changed, missing and
+ *   unsigned files, `PATH_ESCAPE`.
+ */
+export async function verifyCachedModel(params: VerifyCachedModelParams): Promise<VerifyCachedModelResult> {
+  const repo = parseRepo(params.repo);
+  const revision = params.revision ?? 'main';
+  checkRevision(revision);
+  const repoFolder = repoCacheFolder(resolveHubCacheDir(params.cacheDir), repo);
+  let commit = revision;
+  if (!/^[0-9a-f]{40}$/.test(revision)) {
+    try {
+      commit = (await fs.readFile(path.join(repoFolder, 'refs', revision), 'utf8')).trim();
+    } catch (cause) {
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        cause,
+        message: `Revision '${revision}' of ${repoLabel(repo)} is not in the cache (${repoFolder}); download it first or pass a commit id`,
+      });
+    }
+    checkRevision(commit);
+  }
+  const snapshotPath = path.join(repoFolder, 'snapshots', commit);
+  const signaturePath = path.join(snapshotPath, normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH));
+  const result = await verifyModel({
+    modelPath: snapshotPath,
+    signaturePath,
+    verifier: params.verifier,
+    allowSymlinks: true,
+    symlinkTargetRoot: repoFolder,
+    ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,
+    ignoreGitPaths: params.ignoreGitPaths ?? true,
+    ...(params.workers !== undefined ? { workers: params.workers } : {}),
+    ...(params.abortSignal ? { signal: params.abortSignal } : {}),
+    ...(params.onProgress ? { onProgress: params.onProgress } : {}),
+  });
+  return { ...result, snapshotPath, commit };
+}
