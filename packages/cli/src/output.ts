@@ -5,6 +5,18 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * A usage mistake found after parsing (e.g. an option one method needs);
+ * reported like core's errors and exits with 2.
+ */
+export class UsageError extends Error {
+  readonly code = 'INVALID_ARGUMENT' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 /** Where and how a command reports. */
 export interface Reporter {
   json: boolean;

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { normalizeArgv } from './argv.js';
 import { digestCommand } from './commands/digest.js';
+import { hfCommands } from './commands/hf.js';
 import { signCommands } from './commands/sign.js';
 import { verifyCommands } from './commands/verify.js';
 import { EXIT_OK, EXIT_USAGE } from './output.js';
@@ -26,6 +27,7 @@ export async function run(args: readonly string[]): Promise<number> {
     .addCommand(signCommands(setExitCode))
     .addCommand(verifyCommands(setExitCode))
     .addCommand(digestCommand(setExitCode))
+    .addCommand(hfCommands(setExitCode))
     .addHelpText(
       'after',
       `

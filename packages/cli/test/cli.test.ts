@@ -20,7 +20,7 @@ describe('argument normalization', () => {
 
 describe('model-signing CLI', () => {
   it('prints help with examples on every command, exit 0', async () => {
-    for (const args of [['--help'], ['sign', '--help'], ['sign', 'key', '--help'], ['sign', 'certificate', '--help'], ['sign', 'sigstore', '--help'], ['verify', '--help'], ['verify', 'key', '--help'], ['verify', 'certificate', '--help'], ['verify', 'sigstore', '--help'], ['digest', '--help']]) {
+    for (const args of [['--help'], ['sign', '--help'], ['sign', 'key', '--help'], ['sign', 'certificate', '--help'], ['sign', 'sigstore', '--help'], ['verify', '--help'], ['verify', 'key', '--help'], ['verify', 'certificate', '--help'], ['verify', 'sigstore', '--help'], ['digest', '--help'], ['hf', 'upload', '--help'], ['hf', 'download', '--help'], ['hf', 'verify', '--help']]) {
       const result = await ours(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toMatch(/Examples?:/);

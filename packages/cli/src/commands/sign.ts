@@ -1,21 +1,19 @@
 import { Command } from 'commander';
-import type { Signer } from '@model-signing/core';
+import type { SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
-import { createSigstoreSigner, addSigstoreSignOptions, type SigstoreSignCliOptions } from './sigstore.js';
+import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
 
-interface SignOptions extends ModelOptions, HashOptions {
-  signature: string;
-}
+type SignOptions = ModelOptions & HashOptions & SignerCliOptions & { signature: string };
 
-async function runSign(modelPath: string, opts: SignOptions, makeSigner: () => Promise<Signer>): Promise<number> {
+async function runSign(method: SigningMethod, modelPath: string, opts: SignOptions): Promise<number> {
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Hashing', opts.progress && !opts.json);
   try {
     const { signModel, rootDigest } = await loadCore();
-    const signer = await makeSigner();
+    const signer = await createSigner(method, opts);
     const result = await signModel({
       ...walkOptionsFrom(modelPath, opts),
       method: opts.method,
@@ -42,58 +40,41 @@ async function runSign(modelPath: string, opts: SignOptions, makeSigner: () => P
   }
 }
 
-const EXAMPLES = `
-Examples:
-  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig
-  $ model-signing sign certificate ./my-model --private-key key.pem \\
-      --signing-certificate cert.pem --certificate-chain intermediate.pem
-  $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
-  $ model-signing sign ./my-model                 # Sigstore keyless (the default method)`;
-
-function signCommand(name: string, description: string): Command {
-  const cmd = new Command(name).description(description).argument('<model>', 'model directory or single model file');
-  cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
-  addModelOptions(cmd);
-  addHashOptions(cmd);
-  return cmd;
-}
+const METHOD_HELP: Record<SigningMethod, { description: string; example: string }> = {
+  sigstore: {
+    description: 'Sign keyless with Sigstore: an OIDC identity, a Fulcio certificate and a Rekor log entry (default method)',
+    example: '  $ model-signing sign ./my-model                       # browser sign-in\n  $ model-signing sign sigstore ./my-model --use-ambient-credentials   # in GitHub Actions',
+  },
+  key: {
+    description: 'Sign with an elliptic-curve private key (P-256, P-384 or P-521)',
+    example: '  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig',
+  },
+  certificate: {
+    description: 'Sign with a private key and its X.509 certificate (the chain goes into the signature)',
+    example: '  $ model-signing sign certificate ./my-model --private-key key.pem \\\n      --signing-certificate leaf.pem --certificate-chain intermediate.pem',
+  },
+};
 
 /** `model-signing sign <method> MODEL`. */
 export function signCommands(setExitCode: (code: number) => void): Command {
-  const sign = new Command('sign').description('Sign a model: hash every file and write a signature (Sigstore bundle)').addHelpText('after', EXAMPLES);
-
-  const key = signCommand('key', 'Sign with an elliptic-curve private key (P-256, P-384 or P-521)')
-    .requiredOption('--private-key <path>', 'PEM private key (SEC1 or PKCS#8, optionally encrypted)')
-    .option('--password <password>', 'password of an encrypted private key')
-    .addHelpText('after', '\nExample:\n  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig')
-    .action(async (model: string, opts: SignOptions & { privateKey: string; password?: string }) => {
-      setExitCode(await runSign(model, opts, async () => (await loadCore()).KeySigner.create({ privateKey: opts.privateKey, ...(opts.password !== undefined ? { password: opts.password } : {}) })));
-    });
-
-  const certificate = signCommand('certificate', 'Sign with a private key and its X.509 certificate (the chain goes into the signature)')
-    .requiredOption('--private-key <path>', 'PEM private key of the signing certificate')
-    .option('--password <password>', 'password of an encrypted private key')
-    .requiredOption('--signing-certificate <path>', 'PEM signing (leaf) certificate')
-    .option('--certificate-chain <path>', 'PEM file of intermediate (and optionally root) certificates; repeatable, in order', (v: string, p: string[]) => [...p, v], [])
-    .addHelpText('after', '\nExample:\n  $ model-signing sign certificate ./my-model --private-key key.pem --signing-certificate leaf.pem --certificate-chain ca-chain.pem')
-    .action(async (model: string, opts: SignOptions & { privateKey: string; password?: string; signingCertificate: string; certificateChain: string[] }) => {
-      setExitCode(
-        await runSign(model, opts, async () =>
-          (await loadCore()).CertificateSigner.create({
-            privateKey: opts.privateKey,
-            signingCertificate: opts.signingCertificate,
-            certificateChain: opts.certificateChain,
-            ...(opts.password !== undefined ? { password: opts.password } : {}),
-          }),
-        ),
-      );
-    });
-
-  const sigstore = addSigstoreSignOptions(signCommand('sigstore', 'Sign keyless with Sigstore: an OIDC identity, a Fulcio certificate and a Rekor log entry (default method)'))
-    .action(async (model: string, opts: SignOptions & SigstoreSignCliOptions) => {
-      setExitCode(await runSign(model, opts, () => createSigstoreSigner(opts)));
-    });
-
-  sign.addCommand(sigstore).addCommand(key).addCommand(certificate);
+  const sign = new Command('sign').description('Sign a model: hash every file and write a signature (Sigstore bundle)').addHelpText(
+    'after',
+    `
+Examples:
+${METHOD_HELP.key.example}
+${METHOD_HELP.certificate.example}
+  $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
+${METHOD_HELP.sigstore.example}`,
+  );
+  for (const method of ['sigstore', 'key', 'certificate'] as const) {
+    const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
+    cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
+    addModelOptions(cmd);
+    addHashOptions(cmd);
+    addSignerOptions(cmd, method);
+    cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
+    cmd.action(async (model: string, opts: SignOptions) => setExitCode(await runSign(method, model, opts)));
+    sign.addCommand(cmd);
+  }
   return sign;
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import type { SigstoreSigner, SigstoreSignerOptions, SigstoreVerifier, SigstoreVerifierOptions } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
@@ -32,29 +34,23 @@ function addInstanceOptions(cmd: Command): Command {
 
 /** Adds the identity-token and instance options of `sign sigstore`. */
 export function addSigstoreSignOptions(cmd: Command): Command {
-  addInstanceOptions(cmd)
-    .option('--identity-token <token>', 'OIDC identity token to use instead of signing in')
-    .option('--use-ambient-credentials', 'use the CI environment\'s OIDC credentials (GitHub Actions, SIGSTORE_ID_TOKEN)', false)
+  return addInstanceOptions(cmd)
+    .option('--identity-token <token>', 'OIDC identity token to use instead of signing in (sigstore)')
+    .option('--use-ambient-credentials', "use the CI environment's OIDC credentials (GitHub Actions, SIGSTORE_ID_TOKEN)", false)
     .option('--oauth-force-oob', 'sign in by pasting a code instead of a browser redirect', false)
     .option('--client-id <id>', 'OAuth client id (default: sigstore)')
     .option('--client-secret <secret>', 'OAuth client secret (default: empty)');
-  return cmd.addHelpText(
-    'after',
-    '\nExamples:\n  $ model-signing sign ./my-model                       # browser sign-in\n  $ model-signing sign sigstore ./my-model --use-ambient-credentials   # in GitHub Actions',
-  );
 }
 
-/** Adds the identity policy and instance options of `verify sigstore`. */
-export function addSigstoreVerifyOptions(cmd: Command): Command {
+/** Adds the identity policy and instance options of `verify sigstore`; `--identity-provider` is required when `required`. */
+export function addSigstoreVerifyOptions(cmd: Command, required: boolean): Command {
   addInstanceOptions(cmd)
     .option('--identity <identity>', "the signer's identity (certificate SAN: email or URI), matched exactly")
-    .option('--identity-regexp <pattern>', 'a regular expression the whole identity must match (e.g. for CI workflow identities)')
-    .requiredOption('--identity-provider <issuer>', 'the OIDC issuer that vouched for the identity, matched exactly')
-    .option('--offline', 'never contact TUF; use the trusted roots shipped with the package', false);
-  return cmd.addHelpText(
-    'after',
-    '\nExample:\n  $ model-signing verify sigstore ./my-model --signature model.sig \\\n      --identity alice@example.com --identity-provider https://accounts.google.com',
-  );
+    .option('--identity-regexp <pattern>', 'a regular expression the whole identity must match (e.g. for CI workflow identities)');
+  const issuer = 'the OIDC issuer that vouched for the identity, matched exactly';
+  if (required) cmd.requiredOption('--identity-provider <issuer>', issuer);
+  else cmd.option('--identity-provider <issuer>', `${issuer} (sigstore)`);
+  return cmd.option('--offline', 'never contact TUF; use the trusted roots shipped with the package', false);
 }
 
 /** Builds the keyless signer from CLI options. */
@@ -63,13 +59,39 @@ export async function createSigstoreSigner(opts: SigstoreSignCliOptions): Promis
     useAmbientCredentials: opts.useAmbientCredentials,
     oauthForceOob: opts.oauthForceOob,
     useStaging: opts.useStaging,
-    onAuthorizationUrl: (url) => process.stderr.write(`Sign in to Sigstore in your browser:\n  ${url}\n`),
+    onAuthorizationUrl: (url) => {
+      process.stderr.write(`Sign in to Sigstore in your browser:\n  ${url}\n`);
+      if (!opts.oauthForceOob) openBrowser(url);
+    },
+    readOobCode: async () => {
+      const prompt = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return (await prompt.question('Enter the verification code: ')).trim();
+      } finally {
+        prompt.close();
+      }
+    },
   };
   if (opts.identityToken !== undefined) options.identityToken = opts.identityToken;
   if (opts.clientId !== undefined) options.clientId = opts.clientId;
   if (opts.clientSecret !== undefined) options.clientSecret = opts.clientSecret;
   if (opts.trustConfig !== undefined) options.trustConfig = opts.trustConfig;
   return (await loadCore()).SigstoreSigner.create(options);
+}
+
+/**
+ * Best effort: the URL is printed as well, so a machine without a desktop
+ * (or a failing opener) still lets the user sign in by hand.
+ */
+function openBrowser(url: string): void {
+  const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => {});
+    child.unref();
+  } catch {
+    // No opener available: the printed URL is enough.
+  }
 }
 
 /** Builds the keyless verifier from CLI options. */

@@ -1,0 +1,240 @@
+import { Argument, Command, InvalidArgumentError } from 'commander';
+import type { SigningMethod } from '@model-signing/core';
+import { createReporter, reportFailure } from '../output.js';
+import { createProgressBar } from '../progress.js';
+import { addHashOptions, addModelOptions, resolveIgnorePaths, type HashOptions, type ModelOptions } from './common.js';
+import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
+import { addUnsignedFilesOption } from './verify.js';
+import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
+
+/** Loads the hub adapter on first use (it pulls in @huggingface/hub). */
+const loadHub = () => import('@model-signing/hf-hub');
+
+interface HubCliOptions {
+  token?: string;
+  endpoint?: string;
+  signature: string;
+  json: boolean;
+  progress: boolean;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+const methodArgument = () => new Argument('<method>', 'how the model is (or was) signed').choices(['sigstore', 'key', 'certificate']);
+
+function addHubOptions(cmd: Command): Command {
+  return cmd
+    .option('--token <token>', 'Hugging Face access token (default: $HF_TOKEN)')
+    .option('--endpoint <url>', 'hub URL (default: $HF_ENDPOINT, else https://huggingface.co)')
+    .option('--signature <path>', 'path of the signature inside the repo', 'model.sig');
+}
+
+function connection(opts: HubCliOptions) {
+  return { ...(opts.token !== undefined ? { accessToken: opts.token } : {}), ...(opts.endpoint !== undefined ? { hubUrl: opts.endpoint } : {}), signaturePath: opts.signature };
+}
+
+type UploadOptions = HubCliOptions & ModelOptions & HashOptions & SignerCliOptions & {
+  branch?: string;
+  createPr: boolean;
+  createRepo: boolean;
+  commitMessage?: string;
+  commitDescription?: string;
+  parentCommit?: string;
+};
+
+type DownloadOptions = HubCliOptions & VerifierCliOptions & {
+  revision: string;
+  cacheDir?: string;
+  ignoreUnsignedFiles: boolean;
+  ignoreGitPaths: boolean;
+  concurrency?: number;
+};
+
+type HubVerifyOptions = DownloadOptions & { hashUncovered: boolean; cached: boolean; workers?: number };
+
+function uploadCommand(setExitCode: (code: number) => void): Command {
+  const cmd = new Command('upload')
+    .description('Sign a local model and upload its files and the signature to a hub repo in one commit')
+    .addArgument(methodArgument())
+    .argument('<model>', 'local model directory')
+    .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
+  addHubOptions(cmd);
+  addModelOptions(cmd);
+  addHashOptions(cmd);
+  addSignerOptions(cmd);
+  cmd
+    .option('--branch <name>', 'branch to commit to (default: main)')
+    .option('--create-pr', 'open a pull request instead of committing to the branch', false)
+    .option('--create-repo', 'create the repo if it does not exist', false)
+    .option('--commit-message <text>', 'commit title')
+    .option('--commit-description <text>', 'commit description')
+    .option('--parent-commit <oid>', 'fail unless the branch is still at this commit')
+    .addHelpText('after', '\nExample:\n  $ HF_TOKEN=hf_… model-signing hf upload key ./my-model my-org/my-model --private-key key.pem');
+  return cmd.action(async (method: SigningMethod, model: string, repo: string, opts: UploadOptions) => {
+    const reporter = createReporter(opts.json);
+    const bar = createProgressBar('Uploading', opts.progress && !opts.json);
+    try {
+      const { uploadSignedModel } = await loadHub();
+      const result = await uploadSignedModel({
+        ...connection(opts),
+        repo,
+        modelPath: model,
+        signer: await createSigner(method, opts),
+        ignorePaths: resolveIgnorePaths(model, opts.ignorePaths),
+        ignoreGitPaths: opts.ignoreGitPaths,
+        allowSymlinks: opts.allowSymlinks,
+        method: opts.method,
+        hashAlgorithm: opts.hash,
+        shardSize: opts.shardSize,
+        createRepo: opts.createRepo,
+        isPullRequest: opts.createPr,
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.branch !== undefined ? { branch: opts.branch } : {}),
+        ...(opts.commitMessage !== undefined ? { commitTitle: opts.commitMessage } : {}),
+        ...(opts.commitDescription !== undefined ? { commitDescription: opts.commitDescription } : {}),
+        ...(opts.parentCommit !== undefined ? { parentCommit: opts.parentCommit } : {}),
+        onProgress: (p) => {
+          if (p.phase === 'hashing') bar.update(p.bytesHashed, p.totalBytes, 'hashing');
+        },
+      });
+      bar.stop();
+      reporter.success(`Upload succeeded: ${result.files.length} files and ${result.signaturePath} in commit ${result.commit.oid}`, {
+        commit: result.commit,
+        ...(result.pullRequestUrl ? { pullRequestUrl: result.pullRequestUrl } : {}),
+        files: result.files,
+        signature: result.signaturePath,
+      });
+      setExitCode(0);
+    } catch (err) {
+      bar.stop();
+      setExitCode(reportFailure(err, 'Upload', opts.json));
+    }
+  });
+}
+
+function addDownloadOptions(cmd: Command): Command {
+  addHubOptions(cmd);
+  addUnsignedFilesOption(cmd);
+  addVerifierOptions(cmd);
+  return cmd
+    .option('--revision <rev>', 'branch, tag or commit', 'main')
+    .option('--cache-dir <dir>', 'hub cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
+    .option('--ignore-git-paths', 'leave out .git* files at the repo root', true)
+    .option('--no-ignore-git-paths', 'include git files')
+    .option('--no-progress', 'do not show a progress bar')
+    .option('--json', 'print a machine-readable result on stdout', false);
+}
+
+function downloadCommand(setExitCode: (code: number) => void): Command {
+  const cmd = new Command('download')
+    .description('Download a hub repo into the cache only if it verifies; the repo is checked against the signature before any weight is fetched')
+    .addArgument(methodArgument())
+    .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
+  addDownloadOptions(cmd)
+    .option('--concurrency <n>', 'files downloaded at once (default 4)', positiveInteger)
+    .addHelpText('after', '\nExample:\n  $ model-signing hf download key my-org/my-model --public-key key.pub\n  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>');
+  return cmd.action(async (method: SigningMethod, repo: string, opts: DownloadOptions) => {
+    const reporter = createReporter(opts.json);
+    const bar = createProgressBar('Downloading', opts.progress && !opts.json);
+    try {
+      const { downloadVerifiedModel } = await loadHub();
+      let done = 0;
+      let total = 0;
+      const perFile = new Map<string, number>();
+      const result = await downloadVerifiedModel({
+        ...connection(opts),
+        repo,
+        revision: opts.revision,
+        verifier: await createVerifier(method, opts),
+        ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+        ignoreGitPaths: opts.ignoreGitPaths,
+        ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        onProgress: (p) => {
+          if (p.phase === 'listing-matched') total = p.totalBytes;
+          if (p.phase !== 'downloading') return;
+          done += p.bytesDone - (perFile.get(p.path) ?? 0);
+          perFile.set(p.path, p.bytesDone);
+          bar.update(done, total, p.path);
+        },
+      });
+      bar.stop();
+      reporter.success(result.snapshotPath, {
+        snapshotPath: result.snapshotPath,
+        commit: result.commit,
+        files: result.files,
+        downloaded: result.downloaded,
+        reused: result.reused,
+        signer: result.signer,
+      });
+      setExitCode(0);
+    } catch (err) {
+      bar.stop();
+      setExitCode(reportFailure(err, 'Download', opts.json));
+    }
+  });
+}
+
+function verifyCommand(setExitCode: (code: number) => void): Command {
+  const cmd = new Command('verify')
+    .description('Verify a hub repo without downloading its weights (signature, file listing, SHA-256 metadata), or re-verify a cached snapshot with --cached')
+    .addArgument(methodArgument())
+    .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
+  addDownloadOptions(cmd)
+    .option('--hash-uncovered', 'also stream and hash the files the hub has no SHA-256 for (nothing is stored)', false)
+    .option('--cached', 'verify the snapshot in the local cache instead of the hub', false)
+    .option('--workers <n>', 'hashing threads for --cached (default: all cores)', positiveInteger)
+    .addHelpText('after', '\nExamples:\n  $ model-signing hf verify key my-org/my-model --public-key key.pub\n  $ model-signing hf verify key my-org/my-model --public-key key.pub --cached');
+  return cmd.action(async (method: SigningMethod, repo: string, opts: HubVerifyOptions) => {
+    const reporter = createReporter(opts.json);
+    try {
+      const hub = await loadHub();
+      const verifier = await createVerifier(method, opts);
+      const common = {
+        repo,
+        revision: opts.revision,
+        verifier,
+        signaturePath: opts.signature,
+        ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+        ignoreGitPaths: opts.ignoreGitPaths,
+      };
+      if (opts.cached) {
+        const result = await hub.verifyCachedModel({
+          ...common,
+          ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+          ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        });
+        reporter.success(`Verification succeeded: ${result.snapshotPath}`, { snapshotPath: result.snapshotPath, commit: result.commit, files: result.files, signer: result.signer });
+      } else {
+        const result = await hub.verifyHubRepo({ ...connection(opts), ...common, hashUncoveredFiles: opts.hashUncovered });
+        const line = result.complete
+          ? `Verification succeeded: all ${result.files.length} files match the signature (${result.coveredByMetadata.length} by hub SHA-256 metadata, ${result.files.length - result.coveredByMetadata.length} hashed)`
+          : `Signature and file listing verified at ${result.commit}; ${result.coveredByMetadata.length} files match by hub SHA-256 metadata, ${result.needBytes.length} need their bytes to be checked (--hash-uncovered): ${result.needBytes.join(', ')}`;
+        reporter.success(line, {
+          commit: result.commit,
+          complete: result.complete,
+          coveredByMetadata: result.coveredByMetadata,
+          needBytes: result.needBytes,
+          files: result.files,
+          signer: result.signer,
+        });
+      }
+      setExitCode(0);
+    } catch (err) {
+      setExitCode(reportFailure(err, 'Verification', opts.json));
+    }
+  });
+}
+
+/** `model-signing hf upload|download|verify`. */
+export function hfCommands(setExitCode: (code: number) => void): Command {
+  return new Command('hf')
+    .description('Sign on upload to and verify on download from the Hugging Face Hub (HF_TOKEN and HF_ENDPOINT are honoured)')
+    .addCommand(uploadCommand(setExitCode))
+    .addCommand(downloadCommand(setExitCode))
+    .addCommand(verifyCommand(setExitCode));
+}

@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import type { Signer, SigningMethod } from '@model-signing/core';
+import { loadCore } from '../load-core.js';
+import { UsageError } from '../output.js';
+import { addSigstoreSignOptions, createSigstoreSigner, type SigstoreSignCliOptions } from './sigstore.js';
+
+/** Options that choose and configure a signer, for every method. */
+export interface SignerCliOptions extends Partial<SigstoreSignCliOptions> {
+  privateKey?: string;
+  password?: string;
+  signingCertificate?: string;
+  certificateChain?: string[];
+}
+
+const repeatable = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * Adds the options of one signing method (required ones marked required),
+ * or of every method when `method` is undefined (for commands that take the
+ * method as an argument, such as `hf upload`).
+ */
+export function addSignerOptions(cmd: Command, method?: SigningMethod): Command {
+  const need = (m: SigningMethod) => method === undefined || method === m;
+  const required = method !== undefined;
+  if (need('key') || need('certificate')) {
+    const description = 'PEM private key (SEC1 or PKCS#8, optionally encrypted)';
+    if (required) cmd.requiredOption('--private-key <path>', description);
+    else cmd.option('--private-key <path>', `${description} (key, certificate)`);
+    cmd.option('--password <password>', 'password of an encrypted private key');
+  }
+  if (need('certificate')) {
+    const description = 'PEM signing (leaf) certificate of the private key';
+    if (required) cmd.requiredOption('--signing-certificate <path>', description);
+    else cmd.option('--signing-certificate <path>', `${description} (certificate)`);
+    cmd.option('--certificate-chain <path>', 'PEM intermediate certificates to include; repeatable, in order', repeatable, []);
+  }
+  if (need('sigstore')) addSigstoreSignOptions(cmd);
+  return cmd;
+}
+
+function requireOption(value: string | undefined, flag: string, method: string): string {
+  if (value === undefined) throw new UsageError(`${flag} is required to sign with the ${method} method`);
+  return value;
+}
+
+/** Builds the signer for `method` from parsed options. */
+export async function createSigner(method: SigningMethod, opts: SignerCliOptions): Promise<Signer> {
+  const core = await loadCore();
+  const password = opts.password !== undefined ? { password: opts.password } : {};
+  switch (method) {
+    case 'key':
+      return core.KeySigner.create({ privateKey: requireOption(opts.privateKey, '--private-key', method), ...password });
+    case 'certificate':
+      return core.CertificateSigner.create({
+        privateKey: requireOption(opts.privateKey, '--private-key', method),
+        signingCertificate: requireOption(opts.signingCertificate, '--signing-certificate', method),
+        certificateChain: opts.certificateChain ?? [],
+        ...password,
+      });
+    case 'sigstore':
+      return createSigstoreSigner({ useAmbientCredentials: false, oauthForceOob: false, useStaging: false, ...opts });
+  }
+}

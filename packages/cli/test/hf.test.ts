@@ -1,0 +1,63 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeHub } from '../../hf-hub/test/hub-server.js';
+import { cleanupTempDirs, makeTrickyModel, ours, tempDir, writeKeyPair } from './helpers.js';
+
+// `model-signing hf …` end to end: the real @huggingface/hub client, through
+// our CLI, against a Hub-compatible server on loopback.
+
+const TOKEN = 'hf_cli_test_token';
+let hub: FakeHub;
+let work: string;
+let keys: { privateKey: string; publicKey: string };
+
+beforeAll(async () => {
+  hub = await FakeHub.start();
+  work = await tempDir('oms-cli-hf-');
+  keys = await writeKeyPair(work, 'P-256');
+});
+afterAll(async () => {
+  await hub.close();
+  await cleanupTempDirs();
+});
+
+const hubArgs = () => ['--token', TOKEN, '--endpoint', hub.url];
+
+describe('model-signing hf', () => {
+  it('uploads signed, verifies remotely, downloads verified, re-verifies the cache, and refuses a tampered repo', async () => {
+    const model = await makeTrickyModel(work);
+    const cache = path.join(work, 'cache');
+    const upload = await ours(['hf', 'upload', 'key', model, 'org/tricky', '--private-key', keys.privateKey, '--create-repo', ...hubArgs(), '--json']);
+    expect(upload.code, upload.stderr).toBe(0);
+    expect(JSON.parse(upload.stdout).files).toContain('config.json');
+    expect([...hub.files('org/tricky').keys()]).toContain('model.sig');
+
+    const remote = await ours(['hf', 'verify', 'key', 'org/tricky', '--public-key', keys.publicKey, '--hash-uncovered', ...hubArgs(), '--json']);
+    expect(remote.code, remote.stderr).toBe(0);
+    expect(JSON.parse(remote.stdout).complete).toBe(true);
+
+    const download = await ours(['hf', 'download', 'key', 'org/tricky', '--public-key', keys.publicKey, '--cache-dir', cache, ...hubArgs()]);
+    expect(download.code, download.stderr).toBe(0);
+    const snapshot = download.stdout.trim();
+    expect(await fs.readFile(path.join(snapshot, 'config.json'), 'utf8')).toBe(await fs.readFile(path.join(model, 'config.json'), 'utf8'));
+
+    const cached = await ours(['hf', 'verify', 'key', 'org/tricky', '--public-key', keys.publicKey, '--cached', '--cache-dir', cache]);
+    expect(cached.code, cached.stderr).toBe(0);
+
+    hub.pushCommit('org/tricky', { put: { 'weights/model-00001-of-00002.safetensors': Buffer.from('A'.repeat(4999) + 'X') } });
+    const refused = await ours(['hf', 'download', 'key', 'org/tricky', '--public-key', keys.publicKey, '--cache-dir', path.join(work, 'cache2'), ...hubArgs()]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[DIGEST_MISMATCH]');
+    expect(refused.stderr).toContain('weights/model-00001-of-00002.safetensors');
+    // Refused before download: not one file of the repo reached the cache.
+    const left = await fs.readdir(path.join(work, 'cache2'), { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(left.filter((e) => !e.isDirectory()).map((e) => e.name)).toEqual([]);
+  });
+
+  it('says which option a method needs (exit 2)', async () => {
+    const result = await ours(['hf', 'download', 'key', 'org/tricky', ...hubArgs()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--public-key');
+  });
+});
