@@ -59,19 +59,23 @@ export async function createSigstoreSigner(opts: SigstoreSignCliOptions): Promis
     useAmbientCredentials: opts.useAmbientCredentials,
     oauthForceOob: opts.oauthForceOob,
     useStaging: opts.useStaging,
-    onAuthorizationUrl: (url) => {
+  };
+  // Sign-in needs a person at a terminal; in pipes and CI, fail at once
+  // (IDENTITY_TOKEN_ERROR) instead of waiting for a browser that never comes.
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    options.onAuthorizationUrl = (url) => {
       process.stderr.write(`Sign in to Sigstore in your browser:\n  ${url}\n`);
       if (!opts.oauthForceOob) openBrowser(url);
-    },
-    readOobCode: async () => {
+    };
+    options.readOobCode = async () => {
       const prompt = createInterface({ input: process.stdin, output: process.stderr });
       try {
         return (await prompt.question('Enter the verification code: ')).trim();
       } finally {
         prompt.close();
       }
-    },
-  };
+    };
+  }
   if (opts.identityToken !== undefined) options.identityToken = opts.identityToken;
   if (opts.clientId !== undefined) options.clientId = opts.clientId;
   if (opts.clientSecret !== undefined) options.clientSecret = opts.clientSecret;
