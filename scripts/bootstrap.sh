@@ -9,6 +9,9 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install --global --no-fund --no-audit "pnpm@12" >/dev/null
 fi
 echo "==> installing dependencies"
-pnpm install --frozen-lockfile --reporter=append-only 2>&1 | grep -v 'packageManager pin' | tail -n 3
+# Not --frozen-lockfile: pnpm 12 then insists on recording the packageManager
+# pin in the lockfile, which it cannot do because the registry lacks that
+# pnpm build. The committed lockfile is up to date, so nothing is re-resolved.
+pnpm install --no-frozen-lockfile --reporter=append-only 2>&1 | grep -v 'packageManager pin' | tail -n 3
 echo "==> building"
 pnpm exec turbo run build --output-logs=errors-only
