@@ -14,4 +14,5 @@ echo "==> installing dependencies"
 # pnpm build. The committed lockfile is up to date, so nothing is re-resolved.
 pnpm install --no-frozen-lockfile --reporter=append-only 2>&1 | grep -v 'packageManager pin' | tail -n 3
 echo "==> building"
-pnpm exec turbo run build --output-logs=errors-only
+# turbo is called directly: `pnpm exec` re-checks the packageManager pin under CI=true and fails.
+node_modules/.bin/turbo run build --output-logs=errors-only

@@ -12,7 +12,7 @@ scripts/setup-reference.sh
 echo "==> testing"
 rm -f packages/*/.vitest-report.json
 set +e
-pnpm exec turbo run test --concurrency=2 --continue
+node_modules/.bin/turbo run test --concurrency=2 --continue --output-logs=new-only
 echo "==> benchmark smoke run"
 node scripts/bench/run.mjs --smoke
 bench_status=$?
