@@ -1,14 +1,20 @@
-// Adds up the vitest JSON reports of every package and prints the total as
-// the last line, "N passed, N failed[, N skipped]"; exits 1 if anything failed
-// or a package produced no report (it crashed before reporting).
+// Adds up the vitest JSON reports of every package, plus the script checks
+// (examples, benchmark smoke run) counted by scripts/test.sh, and prints the
+// total as the last line: "N passed, N failed[, N skipped]". Exits 1 if
+// anything failed or a package produced no report (it crashed before reporting).
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const extraFailed = Number(process.argv[process.argv.indexOf('--extra-failed') + 1] ?? 0) || 0;
-let passed = 0;
-let failed = extraFailed;
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const flag = (name) => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? 0 : Number(process.argv[i + 1]) || 0;
+};
+let passed = flag('--checks-passed');
+let failed = flag('--checks-failed');
 let skipped = 0;
+if (passed + failed > 0) console.log(`script checks (examples, benchmark smoke): ${passed} passed, ${failed} failed`);
 for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
   const dir = path.join(root, 'packages', name);
   const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
@@ -22,11 +28,12 @@ for (const name of fs.readdirSync(path.join(root, 'packages')).sort()) {
   const report = JSON.parse(fs.readFileSync(reportFile, 'utf8'));
   // A test file that fails to load counts as a failure even though it ran no test.
   const brokenFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
-  console.log(`${pkg.name}: ${report.numPassedTests} passed, ${report.numFailedTests + brokenFiles} failed, ${report.numPendingTests + report.numTodoTests} skipped`);
+  const pkgFailed = report.numFailedTests + brokenFiles;
+  const pkgSkipped = report.numPendingTests + report.numTodoTests;
+  console.log(`${pkg.name}: ${report.numPassedTests} passed, ${pkgFailed} failed, ${pkgSkipped} skipped`);
   passed += report.numPassedTests;
-  failed += report.numFailedTests + brokenFiles;
-  skipped += report.numPendingTests + report.numTodoTests;
+  failed += pkgFailed;
+  skipped += pkgSkipped;
 }
-if (extraFailed) console.log(`benchmark smoke run: failed`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exitCode = failed > 0 ? 1 : 0;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of every package on a fresh machine, install included:
 # pnpm + dependencies + build, the Python reference (for interop tests),
-# the tests, and the benchmark's smoke mode. The last line is the total:
-# "N passed, N failed".
+# the tests, the runnable examples and the benchmark's smoke mode. The last
+# line is the total: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -13,8 +13,18 @@ echo "==> testing"
 rm -f packages/*/.vitest-report.json
 set +e
 node_modules/.bin/turbo run test --concurrency=2 --continue --output-logs=new-only
-echo "==> benchmark smoke run"
-node scripts/bench/run.mjs --smoke
-bench_status=$?
+
+# Each example and the benchmark's smoke run count as one check, so they cannot rot.
+checks_passed=0
+checks_failed=0
+check() {
+  echo "==> $1"
+  shift
+  if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); echo "!! failed: $*"; fi
+}
+check "example: onnx" node examples/onnx/run.mjs
+check "example: tfjs" node examples/tfjs/sign-and-load.mjs
+check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs
+check "benchmark smoke run" node scripts/bench/run.mjs --smoke
 set -e
-node scripts/test-summary.mjs --extra-failed "$([ "$bench_status" -eq 0 ] && echo 0 || echo 1)"
+node scripts/test-summary.mjs --checks-passed "$checks_passed" --checks-failed "$checks_failed"

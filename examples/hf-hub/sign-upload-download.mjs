@@ -7,22 +7,17 @@
 //   HF_TOKEN=hf_… node examples/hf-hub/sign-upload-download.mjs --repo you/signed-demo
 //                                                             # the real hub (or HF_ENDPOINT); the repo must exist
 //
-// Needs the packages built: (cd packages/core && npx tsc -p tsconfig.build.json)
-//                           (cd packages/hf-hub && npx tsc -p tsconfig.build.json)
+// Needs the workspace built: pnpm install && pnpm build
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { KeySigner, KeyVerifier, isModelSigningError } from '@model-signing/core';
+import { uploadSignedModel, verifyHubRepo, downloadVerifiedModel, verifyCachedModel } from '@model-signing/hf-hub';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const load = (pkg) =>
-  import(pathToFileURL(path.join(root, 'packages', pkg, 'dist/index.js')).href).catch(() => {
-    console.error(`packages/${pkg} is not built: run (cd packages/${pkg} && npx tsc -p tsconfig.build.json)`);
-    process.exit(2);
-  });
-const { KeySigner, KeyVerifier, isModelSigningError } = await load('core');
-const { uploadSignedModel, verifyHubRepo, downloadVerifiedModel, verifyCachedModel } = await load('hf-hub');
 
 const repoArg = process.argv.indexOf('--repo');
 const repo = repoArg > 0 ? process.argv[repoArg + 1] : 'demo/tiny-signed-model';
@@ -81,8 +76,7 @@ await fs.rm(work, { recursive: true, force: true });
 
 /** Transpiles the package's test hub (TypeScript) with the package's own compiler and starts it. */
 async function startLocalHub() {
-  const { createRequire } = await import('node:module');
-  const ts = createRequire(path.join(root, 'packages/hf-hub/package.json'))('typescript');
+  const ts = createRequire(import.meta.url)('typescript');
   const source = await fs.readFile(path.join(root, 'packages/hf-hub/test/hub-server.ts'), 'utf8');
   const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
   const file = path.join(work, 'hub-server.mjs');

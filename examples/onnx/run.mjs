@@ -1,22 +1,20 @@
 // Sign an ONNX model on save, load it back verified, run it, and watch a
 // tampered copy get refused. Run from the repository root after building:
 //
-//   pnpm install && pnpm build        (or build core and onnx only)
+//   pnpm install && pnpm build
 //   node examples/onnx/run.mjs
-//
-// In an application, import from '@model-signing/onnx', '@model-signing/core',
-// 'onnxruntime-node' and 'onnx-proto' instead of the paths below.
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
-const { createVerifiedSession, saveSignedModel } = await import('../../packages/onnx/dist/index.js');
-const { KeySigner, KeyVerifier, ModelSigningError } = await import('../../packages/core/dist/index.js');
-const requireFromOnnx = createRequire(new URL('../../packages/onnx/package.json', import.meta.url));
-const { Tensor } = requireFromOnnx('onnxruntime-node');
-const { onnx } = requireFromOnnx('onnx-proto');
+import { createVerifiedSession, saveSignedModel } from '@model-signing/onnx';
+import { KeySigner, KeyVerifier, ModelSigningError } from '@model-signing/core';
+import ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
+
+const { Tensor } = ort;
+const { onnx } = onnxProto;
 
 // 1. A tiny model, Y = X·W + B, with W stored as external data in weights.bin
 //    (what exporters do for large weights; PyTorch writes model.onnx.data).
