@@ -31,7 +31,7 @@ const HELP = `Usage: node scripts/bench/run.mjs [options]
   --keep-data          do not delete the generated models at the end
   --no-reference       skip the Python reference
   --quiet-wait <s>     before each measurement, wait up to this long for other
-                       processes to leave the CPUs idle (default 10; smoke 0)
+                       processes to leave the CPUs idle (default 5; smoke 0)
   -h, --help           this text`;
 
 function parseOptions() {
@@ -75,7 +75,7 @@ function parseOptions() {
     outDir: path.resolve(values.out ?? (smoke ? dataDir : path.join(root, 'docs'))),
     keepData: values['keep-data'],
     reference: !values['no-reference'],
-    quietWaitMs: Number(values['quiet-wait'] ?? (smoke ? 0 : 10)) * 1000,
+    quietWaitMs: Number(values['quiet-wait'] ?? (smoke ? 0 : 5)) * 1000,
   };
 }
 

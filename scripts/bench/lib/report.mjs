@@ -247,23 +247,37 @@ ${failures.length > 0 ? `\n## Failures\n\n${failures.map((f) => `- ${f}`).join('
 
 ## What limits the numbers
 
-- A file's SHA-256 is one sequential computation: one file hashed with the
-  \`files\` method can use one core, whatever the tool. Our engine reads the
-  next chunk on another thread meanwhile (when a core is idle), so it can
-  beat a single openssl process, which reads and hashes on one core.
-- With fewer big files than cores, or a number of them that does not divide
-  evenly (three 1.5 GB files on two cores), taking files in turn leaves a
-  core idle at the end. The engine then runs one thread per big file and
-  lets the kernel share the cores, so all of them finish together.
-- BLAKE3: the native binding we use (\`@napi-rs/blake-hash\`) hashes one
-  stream on one thread; it has no multi-threaded or subtree API. One file is
-  therefore hashed on one core (the read runs on another), while the
-  reference's \`blake3\` package splits one file over all cores (mmap +
-  rayon). On 2 cores, 2× the sha256-shards rate would need about 2 cores of
-  BLAKE3.
-- Start-up and per-file costs dominate many small files: Python imports
-  \`model_signing\` and Sigstore before it starts; our CLI loads core lazily
-  and hashes small models on the calling thread, without worker threads.
+- **Fixed cost per run.** Every timed command is a whole process. Ours pays
+  Node's start (about 60 ms), loading \`@model-signing/core\` (about 170 ms
+  here, 130 ms of it the Sigstore libraries that key signing does not use)
+  and starting hashing threads (about 40 ms each). On a 4 GiB model that is
+  about 8% of the time, which is most of the gap to openssl, which has none of it.
+- **A file's SHA-256 is one sequential computation**: with the \`files\`
+  method one file can use one core, whatever the tool. Our engine reads the
+  next chunk on another thread meanwhile when a core is idle, so it beats a
+  single openssl process, which reads and hashes on one core.
+- **Uneven splits**: three 1.5 GB files on two cores leave a core idle at the
+  end if files are taken in turn; the engine then runs one thread per big file
+  and lets the kernel share the cores. For the shards of one 4 GiB file
+  (4 × 1 GB + 295 MB) sharing would save 6% but three more threads cost about
+  as much, so it keeps two.
+- **BLAKE3**: the native binding we use (\`@napi-rs/blake-hash\`) hashes one
+  stream on one thread and has no multi-threaded or subtree API, so one file
+  is hashed on one core (the reads run on the other). The reference's
+  \`blake3\` package splits one file over all cores (mmap + rayon); its peak
+  memory counts the whole mapped file as resident. 2× the sha256-shards rate
+  on 2 cores would need about 2 cores of BLAKE3.
+- **Many small files**: per-file system calls and walking the tree dominate.
+  Listing 20,000 files (core's \`walkModel\`, one awaited \`stat\` after
+  another) takes about 1 s of the run; hashing them takes about 0.25 s.
+- **Where reads land**: the kernel copies out of the page cache 2–5× slower
+  when the destination sits 1–31 bytes past the source's offset within a
+  4 KiB page, which is exactly where \`malloc\` puts a large \`Buffer\`. The
+  engine reads into page-aligned WebAssembly memory, half a page away from
+  the source; that alone made 4 × 1 GiB hash 8% faster.
+- **A shared machine**: other processes running during the benchmark add
+  noise; the run waits for idle CPUs before each measurement (up to
+  \`--quiet-wait\` seconds) and reports how busy they were.
 `;
   return { markdown, table, targetsText };
 }

@@ -31,8 +31,14 @@ export interface HashingOptions {
   hashAlgorithm?: HashAlgorithm;
   /** Shard size in bytes for `shards`; default 1,000,000,000. */
   shardSize?: number;
-  /** Worker threads; default: all available cores. Results never depend on it. */
+  /**
+   * Hashing threads; 1 hashes on the calling thread. Default: planned from
+   * the cores and the file sizes (no threads for tiny models, one thread
+   * per big file when that shares the cores better). Results never depend on it.
+   */
   workers?: number;
+  /** Read buffer size in bytes; default 1 MiB. Results never depend on it. */
+  chunkSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: HashProgress) => void;
 }
@@ -68,18 +74,23 @@ export function resolveSerialization(options: HashingOptions & { allowSymlinks?:
 export async function hashFiles(
   files: readonly ModelFile[],
   serialization: Serialization,
-  options: Pick<HashingOptions, 'workers' | 'signal' | 'onProgress'> = {},
+  options: Pick<HashingOptions, 'workers' | 'chunkSize' | 'signal' | 'onProgress'> = {},
 ): Promise<ManifestResource[]> {
+  for (const [name, value] of [['workers', options.workers], ['chunkSize', options.chunkSize]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `${name} must be a positive integer, got ${value}` });
+    }
+  }
   const algorithm = resourceAlgorithm(serialization);
   const jobs: HashJob[] = [];
   const names: string[] = [];
   for (const file of files) {
     if (serialization.method === 'files') {
-      jobs.push({ path: file.absolutePath, start: 0, end: file.size, algorithm: serialization.hashType });
+      jobs.push({ path: file.absolutePath, start: 0, end: file.size, fileSize: file.size, algorithm: serialization.hashType });
       names.push(file.name);
     } else {
       for (const range of shardRanges(file.name, file.size, serialization.shardSize!)) {
-        jobs.push({ path: file.absolutePath, start: range.start, end: range.end, algorithm: serialization.hashType });
+        jobs.push({ path: file.absolutePath, start: range.start, end: range.end, fileSize: file.size, algorithm: serialization.hashType });
         names.push(shardName(range));
       }
     }
@@ -88,6 +99,7 @@ export async function hashFiles(
   let bytesHashed = 0;
   const poolOptions: HashJobsOptions = {};
   if (options.workers !== undefined) poolOptions.workers = options.workers;
+  if (options.chunkSize !== undefined) poolOptions.chunkBytes = options.chunkSize;
   if (options.signal) poolOptions.signal = options.signal;
   const onProgress = options.onProgress;
   if (onProgress) {

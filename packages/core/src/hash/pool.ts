@@ -1,20 +1,28 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { ModelSigningError } from '../errors.js';
-import { READ_CHUNK_BYTES, hashRangeSync, type HashJob } from './read-range.js';
-import type { WorkerRequest, WorkerResponse } from './worker.js';
+import { DIGEST_BYTES } from './algorithms.js';
+import { READ_CHUNK_BYTES, YIELD_INTERVAL_MS, ReadBuffers, hashRangeReadingAhead, hashRangeSync, type HashJob } from './read-range.js';
+import { jobCost, planThreads } from './schedule.js';
+import { JobTable } from './job-table.js';
+import { SharedQueue, type WorkerMessage, type WorkerSetup } from './shared-queue.js';
 
 /** Options for {@link hashJobs}. */
 export interface HashJobsOptions {
-  /** Worker threads to use. Default: the machine's available parallelism. */
+  /**
+   * Hashing threads to use; 1 hashes on the calling thread. Default: planned
+   * from the cores and the job sizes (no threads for tiny inputs).
+   */
   workers?: number;
+  /** Size of each read buffer. Default {@link READ_CHUNK_BYTES}. Results never depend on it. */
+  chunkBytes?: number;
   signal?: AbortSignal;
   /** Called with the number of newly hashed bytes. */
   onBytes?: (bytes: number) => void;
 }
 
-// Below this much data, starting threads costs more than it saves.
-const MIN_BYTES_FOR_WORKERS = 16 * 1024 * 1024;
+// How often the calling thread turns the shared byte counter into progress callbacks.
+const PROGRESS_INTERVAL_MS = 100;
 
 function aborted(): ModelSigningError {
   return new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
@@ -28,79 +36,179 @@ function readFailed(job: HashJob, message: string, code?: string): ModelSigningE
   });
 }
 
-/** The default number of hashing threads: every core the process may use. */
+/** The default number of cores to hash on: every core the process may use. */
 export function defaultWorkerCount(): number {
   return Math.max(1, os.availableParallelism());
 }
 
+/** Most threads the planner may use: enough to keep each big file of a model in flight, bounded for memory. */
+function maxPlannedThreads(cores: number): number {
+  return Math.min(3 * cores, cores + 8);
+}
+
+function toHex(digests: Uint8Array[]): string[] {
+  return digests.map((d) => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('hex'));
+}
+
 /**
- * Hashes every job and returns the digests in job order. Jobs are spread
- * over a pool of worker threads, largest first so one big file does not
- * finish last; tiny inputs are hashed on the calling thread. The result
- * never depends on the number of workers or on scheduling.
+ * Hashes every job and returns the hex digests in job order.
+ *
+ * Jobs are taken largest first from a queue in shared memory, so a thread
+ * never waits for the calling thread between files, and each thread reads
+ * its files itself: no file bytes cross threads. Tiny inputs are hashed on
+ * the calling thread. The result never depends on the number of threads,
+ * the chunk size or the scheduling.
  */
 export async function hashJobs(jobs: readonly HashJob[], options: HashJobsOptions = {}): Promise<string[]> {
   if (options.signal?.aborted) throw aborted();
-  const totalBytes = jobs.reduce((sum, j) => sum + (j.end - j.start), 0);
-  const workerCount = Math.min(options.workers ?? defaultWorkerCount(), jobs.length);
-  if (workerCount <= 1 || totalBytes < MIN_BYTES_FOR_WORKERS) return hashOnThisThread(jobs, options);
+  const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
+  const cores = defaultWorkerCount();
+  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start) || a - b);
+  const threads =
+    options.workers !== undefined
+      ? Math.min(options.workers, jobs.length)
+      : planThreads({ costs: order.map((i) => jobCost(jobs[i]!.end - jobs[i]!.start)), cores, maxThreads: maxPlannedThreads(cores) });
 
-  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start));
-  const digests = new Array<string>(jobs.length);
+  if (threads <= 1) return toHex(await hashOnThisThread(jobs, order, chunkBytes, cores > 1, options));
+  return toHex(await hashOnWorkers(jobs, order, threads, Math.min(cores, threads), chunkBytes, options));
+}
+
+async function hashOnThisThread(
+  jobs: readonly HashJob[],
+  order: readonly number[],
+  chunkBytes: number,
+  spareCores: boolean,
+  options: HashJobsOptions,
+): Promise<Uint8Array[]> {
+  const buffers = new ReadBuffers(chunkBytes);
+  const digests = new Array<Uint8Array>(jobs.length);
+  // Without threads, the other cores are idle: reading ahead lets one of them copy while this one hashes.
+  const readAhead = () => spareCores;
+  let lastYield = performance.now();
+  for (const id of order) {
+    if (options.signal?.aborted) throw aborted();
+    const job = jobs[id]!;
+    try {
+      digests[id] =
+        job.end - job.start > chunkBytes
+          ? await hashRangeReadingAhead(job, buffers, { readAhead, onBytes: options.onBytes, signal: options.signal })
+          : hashRangeSync(job, buffers, options.onBytes);
+    } catch (err) {
+      if (options.signal?.aborted) throw aborted();
+      const e = err as NodeJS.ErrnoException;
+      throw readFailed(job, e.message, e.code);
+    }
+    // Give abort signals and progress rendering a turn, without paying a macrotask per small file.
+    if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
+  }
+  return digests;
+}
+
+function hashOnWorkers(
+  jobs: readonly HashJob[],
+  order: readonly number[],
+  threads: number,
+  cores: number,
+  chunkBytes: number,
+  options: HashJobsOptions,
+): Promise<Uint8Array[]> {
+  const queue = SharedQueue.create(jobs.length);
+  const table = JobTable.create(jobs, order);
+  const setup: WorkerSetup = { table: table.buffer, jobCount: jobs.length, cores, chunkBytes, shared: queue.buffer };
   const workers: Worker[] = [];
-  return new Promise<string[]>((resolve, reject) => {
-    let next = 0;
-    let done = 0;
+  return new Promise<Uint8Array[]>((resolve, reject) => {
+    let exited = 0;
+    let helping = true;
     let settled = false;
+    let reported = 0;
+    const report = () => {
+      const hashed = queue.bytesHashed();
+      if (hashed > reported) options.onBytes?.(hashed - reported);
+      reported = hashed;
+    };
+    const timer = options.onBytes ? setInterval(report, PROGRESS_INTERVAL_MS) : undefined;
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
+      clearInterval(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      for (const w of workers) void w.terminate();
-      if (err) reject(err);
-      else resolve(digests);
+      if (err) {
+        queue.stop();
+        for (const w of workers) void w.terminate();
+        reject(err);
+        return;
+      }
+      if (queue.completed() !== jobs.length) {
+        reject(new Error(`Hashing threads finished ${queue.completed()} of ${jobs.length} jobs`));
+        return;
+      }
+      report();
+      resolve(jobs.map((job, id) => queue.digest(id, DIGEST_BYTES[job.algorithm])));
+    };
+    const finishIfDone = () => {
+      if (exited === threads && !helping) finish();
     };
     const onAbort = () => finish(aborted());
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const feed = (worker: Worker) => {
-      if (next >= order.length) return;
-      const id = order[next++]!;
-      worker.postMessage({ id, job: jobs[id]! } satisfies WorkerRequest);
-    };
-    for (let i = 0; i < workerCount; i++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url));
+    for (let i = 0; i < threads; i++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
-      worker.on('message', (msg: WorkerResponse) => {
-        if (msg.type === 'progress') {
-          options.onBytes?.(msg.bytes);
-        } else if (msg.type === 'error') {
-          finish(readFailed(jobs[msg.id]!, msg.message, msg.code));
-        } else {
-          digests[msg.id] = msg.digest;
-          if (++done === jobs.length) finish();
-          else feed(worker);
-        }
-      });
+      worker.on('message', (msg: WorkerMessage) => finish(readFailed(jobs[msg.id]!, msg.message, msg.code)));
       worker.on('error', (err) => finish(err));
-      feed(worker);
+      worker.on('exit', (code) => {
+        if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
+        exited++;
+        finishIfDone();
+      });
     }
+    void hashSmallJobsHere(jobs, table, queue, chunkBytes, () => settled).then(
+      () => {
+        helping = false;
+        finishIfDone();
+      },
+      (err: Error) => finish(err),
+    );
   });
 }
 
-async function hashOnThisThread(jobs: readonly HashJob[], options: HashJobsOptions): Promise<string[]> {
-  const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(1, ...jobs.map((j) => j.end - j.start))));
-  const digests: string[] = [];
-  for (const job of jobs) {
-    if (options.signal?.aborted) throw aborted();
+/**
+ * While the threads start (tens of milliseconds each) and then work on the
+ * largest jobs, the calling thread hashes the smallest ones from the other
+ * end of the queue: a model of thousands of small files is half done before
+ * the threads are up. It takes only jobs of one read, and gives the event
+ * loop a turn every few milliseconds for progress, aborts and the threads'
+ * messages.
+ */
+async function hashSmallJobsHere(
+  jobs: readonly HashJob[],
+  table: JobTable,
+  queue: SharedQueue,
+  chunkBytes: number,
+  stopped: () => boolean,
+): Promise<void> {
+  const isSmall = (position: number) => table.bytes(position) < chunkBytes;
+  const buffers = new ReadBuffers(chunkBytes);
+  const onBytes = (n: number) => queue.addBytes(n);
+  let lastYield = performance.now();
+  for (let position = queue.takeBack(isSmall); position >= 0 && !stopped(); position = queue.takeBack(isSmall)) {
+    const id = table.id(position);
+    const job = jobs[id]!;
+    queue.setBusy(1);
     try {
-      digests.push(hashRangeSync(job, buffer, options.onBytes));
+      queue.complete(id, hashRangeSync(job, buffers, onBytes));
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       throw readFailed(job, e.message, e.code);
+    } finally {
+      queue.setBusy(-1);
     }
-    // Yield between files so abort signals and progress rendering get a turn.
-    await new Promise<void>((r) => setImmediate(r));
+    if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
   }
-  return digests;
 }

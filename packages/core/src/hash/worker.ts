@@ -1,36 +1,36 @@
-import { parentPort } from 'node:worker_threads';
-import { READ_CHUNK_BYTES, hashRangeSync, type HashJob } from './read-range.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { JobTable } from './job-table.js';
+import { ReadBuffers, hashRangeReadingAhead, hashRangeSync } from './read-range.js';
+import { SharedQueue, type WorkerMessage, type WorkerSetup } from './shared-queue.js';
 
-/** Message from the pool: hash one range. */
-export interface WorkerRequest {
-  id: number;
-  job: HashJob;
-}
+// A hashing thread: takes jobs from the shared queue until none is left,
+// reads each file itself and writes each digest into shared memory, then
+// exits. It posts a message only to report a failure.
+const { table: tableBuffer, jobCount, cores, chunkBytes, shared } = workerData as WorkerSetup;
+const table = JobTable.attach(tableBuffer, jobCount);
+const queue = SharedQueue.attach(shared);
+const buffers = new ReadBuffers(chunkBytes);
+// Read ahead only while some core is idle: when every core hashes, the
+// copy out of the page cache is cheapest on the thread that needs it.
+const readAhead = () => queue.busyThreads() < cores;
+const onBytes = (n: number) => queue.addBytes(n);
 
-/** Messages back to the pool. */
-export type WorkerResponse =
-  | { type: 'progress'; bytes: number }
-  | { type: 'done'; id: number; digest: string }
-  | { type: 'error'; id: number; message: string; code?: string };
-
-// Progress is batched so a 1 GiB shard costs a few dozen messages, not thousands.
-const PROGRESS_EVERY = 32 * 1024 * 1024;
-const buffer = Buffer.allocUnsafe(READ_CHUNK_BYTES);
-
-parentPort?.on('message', ({ id, job }: WorkerRequest) => {
-  let pending = 0;
+for (let position = queue.takeFront(); position >= 0; position = queue.takeFront()) {
+  const id = table.id(position);
+  const job = table.job(position);
+  queue.setBusy(1);
   try {
-    const digest = hashRangeSync(job, buffer, (n) => {
-      pending += n;
-      if (pending >= PROGRESS_EVERY) {
-        parentPort!.postMessage({ type: 'progress', bytes: pending } satisfies WorkerResponse);
-        pending = 0;
-      }
-    });
-    if (pending > 0) parentPort!.postMessage({ type: 'progress', bytes: pending } satisfies WorkerResponse);
-    parentPort!.postMessage({ type: 'done', id, digest } satisfies WorkerResponse);
+    const digest =
+      job.end - job.start > chunkBytes
+        ? await hashRangeReadingAhead(job, buffers, { readAhead, onBytes })
+        : hashRangeSync(job, buffers, onBytes);
+    queue.complete(id, digest);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    parentPort!.postMessage({ type: 'error', id, message: e.message, code: e.code } satisfies WorkerResponse);
+    queue.stop();
+    const message: WorkerMessage = { id, message: e.message, ...(e.code ? { code: e.code } : {}) };
+    parentPort!.postMessage(message);
+  } finally {
+    queue.setBusy(-1);
   }
-});
+}
