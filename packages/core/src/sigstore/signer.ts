@@ -1,12 +1,11 @@
-import { bundleToJSON } from '@sigstore/bundle';
 import type { Service, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
-import { DSSEBundleBuilder, FulcioSigner, RekorWitness, TSAWitness, type Witness } from '@sigstore/sign';
-import { Verifier as SigstoreJsVerifier, VerificationError, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import type { DSSEBundleBuilder, Witness } from '@sigstore/sign';
 import type { SerializedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
 import type { SignRequest, Signer } from '../signing/signer.js';
 import { getIdentityToken, type IdentityTokenOptions } from './identity-token.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
+import { sigstoreLibraries, type SigstoreLibraries } from './libraries.js';
 
 /** Options for {@link SigstoreSigner.create}. */
 export interface SigstoreSignerOptions {
@@ -95,6 +94,8 @@ export class SigstoreSigner implements Signer {
       throw new ModelSigningError({ code: 'IDENTITY_TOKEN_ERROR', message: `The ${this.trustRoot} signing config names no OIDC issuer; pass an identity token` });
     }
     const token = await getIdentityToken(tokenOptions);
+    const libraries = await sigstoreLibraries();
+    const { DSSEBundleBuilder, FulcioSigner, RekorWitness, TSAWitness } = libraries.sign;
     const timeout = this.options.serviceTimeoutMs ?? DEFAULT_SERVICE_TIMEOUT_MS;
     const fetchOptions = { timeout, retry: { retries: 2 } };
     const witnesses: Witness[] = [];
@@ -112,12 +113,13 @@ export class SigstoreSigner implements Signer {
     } catch (cause) {
       throw serviceError(cause, this.trustRoot);
     }
-    this.checkAgainstTrustedRoot(bundle);
-    return withExplicitDefaults(bundleToJSON(bundle) as unknown as SerializedBundle);
+    this.checkAgainstTrustedRoot(bundle, libraries);
+    return withExplicitDefaults(libraries.bundle.bundleToJSON(bundle) as unknown as SerializedBundle);
   }
 
   /** Catches a trust config whose root does not match its services before a useless signature is written. */
-  private checkAgainstTrustedRoot(bundle: Parameters<typeof toSignedEntity>[0]): void {
+  private checkAgainstTrustedRoot(bundle: Awaited<ReturnType<DSSEBundleBuilder['create']>>, libraries: SigstoreLibraries): void {
+    const { Verifier: SigstoreJsVerifier, VerificationError, toSignedEntity, toTrustMaterial } = libraries.verify;
     try {
       new SigstoreJsVerifier(toTrustMaterial(this.trustedRoot)).verify(toSignedEntity(bundle));
     } catch (cause) {

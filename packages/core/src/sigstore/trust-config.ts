@@ -2,8 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
-import { initTUF } from '@sigstore/tuf';
+import type { SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
+import { sigstoreLibraries } from './libraries.js';
 import { ModelSigningError } from '../errors.js';
 import { PRODUCTION_SIGNING_CONFIG } from './roots/production.js';
 import { STAGING_SIGNING_CONFIG, STAGING_TRUSTED_ROOT, STAGING_TUF_MIRROR, STAGING_TUF_ROOT } from './roots/staging.js';
@@ -61,7 +61,8 @@ function badConfig(file: string, message: string, cause?: unknown): ModelSigning
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT` naming the problem.
  */
-export function parseClientTrustConfig(text: string, file = 'trust config'): { trustedRoot: TrustedRoot; signingConfig: SigningConfig } {
+export async function parseClientTrustConfig(text: string, file = 'trust config'): Promise<{ trustedRoot: TrustedRoot; signingConfig: SigningConfig }> {
+  const { TrustedRoot, SigningConfig } = (await sigstoreLibraries()).protobuf;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -84,7 +85,8 @@ export function parseClientTrustConfig(text: string, file = 'trust config'): { t
 }
 
 /** The production trusted root seeded in @sigstore/tuf: the same file its TUF client starts from. */
-function bundledProductionRoot(): TrustedRoot {
+async function bundledProductionRoot(): Promise<TrustedRoot> {
+  const { TrustedRoot } = (await sigstoreLibraries()).protobuf;
   const require = createRequire(import.meta.url);
   // @sigstore/tuf has no "exports" map, so its seeds file resolves by path.
   const seeds = require('@sigstore/tuf/seeds.json') as Record<string, { targets: Record<string, string> }>;
@@ -97,6 +99,7 @@ async function refreshThroughTuf(
   instance: 'production' | 'staging',
   tuf: TufOptions,
 ): Promise<{ trustedRoot: TrustedRoot; signingConfig?: SigningConfig }> {
+  const { protobuf: { TrustedRoot, SigningConfig }, tuf: { initTUF } } = await sigstoreLibraries();
   const mirrorURL = tuf.mirrorUrl ?? (instance === 'staging' ? STAGING_TUF_MIRROR : PRODUCTION_TUF_MIRROR);
   let rootPath = tuf.rootPath;
   let scratch: string | undefined;
@@ -150,11 +153,12 @@ export async function loadTrustConfig(options: LoadTrustConfigOptions = {}): Pro
         message: `Trust config '${options.trustConfig}' cannot be read: ${(cause as Error).message}`,
       });
     }
-    return { ...parseClientTrustConfig(text, options.trustConfig), source: 'custom trust config' };
+    return { ...(await parseClientTrustConfig(text, options.trustConfig)), source: 'custom trust config' };
   }
   const instance = options.useStaging ? 'staging' : 'production';
+  const { TrustedRoot, SigningConfig } = (await sigstoreLibraries()).protobuf;
   const bundled = {
-    trustedRoot: instance === 'staging' ? TrustedRoot.fromJSON(STAGING_TRUSTED_ROOT) : bundledProductionRoot(),
+    trustedRoot: instance === 'staging' ? TrustedRoot.fromJSON(STAGING_TRUSTED_ROOT) : await bundledProductionRoot(),
     signingConfig: SigningConfig.fromJSON(instance === 'staging' ? STAGING_SIGNING_CONFIG : PRODUCTION_SIGNING_CONFIG),
     source: `${instance} (bundled)`,
   };

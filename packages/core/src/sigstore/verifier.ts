@@ -1,8 +1,8 @@
-import { bundleFromJSON } from '@sigstore/bundle';
-import { PolicyError, VerificationError, Verifier as SigstoreJsVerifier, toSignedEntity, toTrustMaterial } from '@sigstore/verify';
+import type { PolicyError, VerificationError, Verifier as SigstoreJsVerifier } from '@sigstore/verify';
 import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
+import { sigstoreLibraries } from './libraries.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
 
 /** Options for {@link SigstoreVerifier.create}. */
@@ -84,6 +84,7 @@ export class SigstoreVerifier implements Verifier {
       expectedIdentity = `matching /${options.identityRegExp}/`;
     }
     const trust = await loadTrustConfig(options);
+    const { Verifier: SigstoreJsVerifier, toTrustMaterial } = (await sigstoreLibraries()).verify;
     const verifier = new SigstoreJsVerifier(toTrustMaterial(trust.trustedRoot));
     return new SigstoreVerifier(verifier, trust.source, matchesIdentity, expectedIdentity, options.identityProvider);
   }
@@ -92,6 +93,7 @@ export class SigstoreVerifier implements Verifier {
     if (bundle.method !== 'sigstore') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
+    const { bundle: { bundleFromJSON }, verify: { toSignedEntity, VerificationError, PolicyError } } = await sigstoreLibraries();
     let entity: ReturnType<typeof toSignedEntity>;
     try {
       entity = toSignedEntity(bundleFromJSON(bundle.json));

@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
-import { X509Certificate as SigstoreX509 } from '@sigstore/core';
 import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
 import { loadCertificates, readPem } from '../signing/keys.js';
@@ -73,7 +72,7 @@ export class CertificateVerifier implements Verifier {
         throw chainError(`Certificate '${subjectOf(cert)}' is not valid at ${now.toISOString()} (valid ${cert.validFrom} to ${cert.validTo})`);
       }
     }
-    this.checkSigningUsage(leaf);
+    await this.checkSigningUsage(leaf);
     // model_signing v0.2 signed certificate bundles with SHA-256 whatever the curve.
     verifyDsseSignature(bundle, leaf.publicKey, 'sha256');
     return { method: 'certificate', certificateSubject: subjectOf(leaf) };
@@ -109,7 +108,10 @@ export class CertificateVerifier implements Verifier {
     );
   }
 
-  private checkSigningUsage(leaf: X509Certificate): void {
+  private async checkSigningUsage(leaf: X509Certificate): Promise<void> {
+    // node:crypto does not expose the KeyUsage bits; @sigstore/core parses them.
+    // Loaded here, on first use, to keep start-up fast for everyone else.
+    const { X509Certificate: SigstoreX509 } = await import('@sigstore/core');
     const keyUsage = SigstoreX509.parse(leaf.raw).extKeyUsage;
     const digitalSignature = keyUsage?.digitalSignature ?? false;
     const codeSigning = (leaf.keyUsage ?? []).includes(CODE_SIGNING_EKU);
