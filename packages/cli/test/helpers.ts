@@ -10,7 +10,7 @@ const CLI = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
 export const REFERENCE_VENV = process.env['MODEL_SIGNING_REFERENCE_VENV'] ?? path.join(REPO_ROOT, '.venv-ref');
 export const REFERENCE_CLI = path.join(REFERENCE_VENV, 'bin/model_signing');
 export const REFERENCE_PYTHON = path.join(REFERENCE_VENV, 'bin/python');
-export const REFERENCE_API_SCRIPT = path.join(REPO_ROOT, 'packages/cli/test/reference_api.py');
+export const REFERENCE_API_SCRIPT = path.join(REPO_ROOT, 'scripts/reference_api.py');
 
 /** What a finished process printed. */
 export interface RunResult {
@@ -38,7 +38,7 @@ export function reference(args: readonly string[], cwd?: string): Promise<RunRes
   return runProcess(REFERENCE_CLI, args, cwd);
 }
 
-/** Runs the reference's Python API through test/reference_api.py (shards, blake2). */
+/** Runs the reference's Python API through scripts/reference_api.py (shards, blake2b). */
 export function referenceApi(args: readonly string[]): Promise<RunResult> {
   return runProcess(REFERENCE_PYTHON, [REFERENCE_API_SCRIPT, ...args]);
 }

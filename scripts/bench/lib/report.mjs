@@ -228,7 +228,7 @@ ${failures.length > 0 ? `\n## Failures\n\n${failures.map((f) => `- ${f}`).join('
   written outside the model.
 - **Reference**: \`model_signing sign key\` / \`verify key\` (its CLI) for
   sha256 files; for shards and BLAKE3, which its CLI cannot select, its Python
-  API through \`scripts/bench/reference_api.py\`, timed the same way (whole
+  API through \`scripts/reference_api.py\`, timed the same way (whole
   process). Its BLAKE3 hashes a file with several threads over mmap.
 - **Limit**: \`openssl dgst -sha256\` over the same files, started through
   \`xargs\`: "split" gives each core one process and an equal share of the

@@ -10,7 +10,7 @@ export function toolPaths(root) {
     cli: path.join(root, 'packages/cli/dist/bin.js'),
     referenceCli: path.join(root, '.venv-ref/bin/model_signing'),
     referencePython: path.join(root, '.venv-ref/bin/python'),
-    referenceApi: path.join(root, 'scripts/bench/reference_api.py'),
+    referenceApi: path.join(root, 'scripts/reference_api.py'),
   };
 }
 
@@ -32,7 +32,7 @@ export function oursCommand(tools, action, { model, signature, keys, variant, sh
 
 /**
  * The reference: its CLI for files + sha256 (the only configuration the CLI
- * offers), its Python API (scripts/bench/reference_api.py) for shards and BLAKE3.
+ * offers), its Python API (scripts/reference_api.py) for shards and BLAKE3.
  */
 export function referenceCommand(tools, action, { model, signature, keys, variant, shardSize }) {
   const key = action === 'sign' ? keys.privateKey : keys.publicKey;

@@ -1,7 +1,8 @@
 """Signs or verifies a model with the reference (Python model-signing 1.1.1)
 through its Python API, for the hashing configurations its CLI cannot pick:
-shards and BLAKE3. The benchmark times this whole process, start-up included,
-as it times the reference CLI.
+shards, blake2b and BLAKE3. The interop tests use it to check both directions
+for those; the benchmark times this whole process, start-up included, as it
+times the reference CLI.
 
     python reference_api.py sign   MODEL SIGNATURE KEY.pem     --method shards --hash sha256 --shard-size N
     python reference_api.py verify MODEL SIGNATURE PUBLIC.pem  --method shards --hash sha256 --shard-size N
