@@ -298,4 +298,17 @@ describe('ManifestChecker', () => {
     checker.checkBytes('b.bin', Buffer.from('xyz'));
     checker.finish();
   });
+
+  it('compares a listing before any byte is read: missing, unsigned, and empty files in shard mode', async () => {
+    const dir = await model({ 'a.bin': 'abcdefghij', 'empty.txt': '' });
+    const manifest = await hashModel({ modelPath: dir, method: 'shards', shardSize: 4 });
+    const verified = { ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' };
+    const checker = new ManifestChecker(verified);
+    // The empty file has no shard, so it is not listed, yet it is not unsigned either.
+    checker.checkListing([{ name: 'a.bin', size: 10 }, { name: 'empty.txt', size: 0 }]);
+    expect(() => checker.checkListing([{ name: 'extra.bin', size: 1 }])).toThrow(
+      expect.objectContaining({ code: 'MISSING_FILE', differences: [{ kind: 'missing', name: 'a.bin' }, { kind: 'unsigned', name: 'extra.bin' }] }),
+    );
+    new ManifestChecker(verified, { ignoreUnsignedFiles: true }).checkListing([{ name: 'a.bin', size: 10 }, { name: 'extra.bin', size: 1 }]);
+  });
 });

@@ -1,13 +1,5 @@
 import path from 'node:path';
-import {
-  ManifestMismatchError,
-  ModelSigningError,
-  normalizeModelPath,
-  walkModel,
-  type ManifestChecker,
-  type ManifestDifference,
-  type ModelFile,
-} from '@model-signing/core';
+import { ModelSigningError, normalizeModelPath, walkModel, type ManifestChecker, type ModelFile } from '@model-signing/core';
 
 /** Options for {@link layoutModel}. */
 export interface LayoutModelOptions {
@@ -37,7 +29,7 @@ export interface ModelLayout {
  * model is the directory (the file's folder, for a `.onnx` path) and, as in
  * `verifyModel`, every file in it must be signed and every signed file present.
  *
- * @throws {ModelSigningError} walk errors, {@link ManifestMismatchError} for
+ * @throws {ModelSigningError} walk errors, `ManifestMismatchError` for
  *   missing or unsigned files, `NOT_FOUND`/`INVALID_ARGUMENT` when the `.onnx`
  *   file cannot be chosen.
  */
@@ -58,14 +50,8 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
     ignorePaths: [...checker.manifest.serialization.ignorePaths, options.signaturePath],
     allowSymlinks: options.allowSymlinks,
   });
+  checker.checkListing(walked.files);
   const onDisk = new Map(walked.files.map((f) => [f.name, f]));
-  // In shard mode an empty file has no shard, so it is signed without being listed.
-  const isEmptyShardFile = (f: ModelFile) => checker.manifest.serialization.method === 'shards' && f.size === 0;
-  const differences: ManifestDifference[] = signed.filter((name) => !onDisk.has(name)).map((name) => ({ kind: 'missing', name }));
-  if (!options.ignoreUnsignedFiles) {
-    for (const f of walked.files) if (!checker.isSigned(f.name) && !isEmptyShardFile(f)) differences.push({ kind: 'unsigned', name: f.name });
-  }
-  if (differences.length > 0) throw new ManifestMismatchError(differences);
 
   const files = new Map(signed.map((name) => [name, onDisk.get(name)!]));
   const modelName = options.isFile ? basename : chooseModelFile(signed, options.modelFile, root);

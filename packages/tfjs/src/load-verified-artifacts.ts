@@ -3,13 +3,11 @@ import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import {
   ManifestChecker,
-  ManifestMismatchError,
   ModelSigningError,
   readBundle,
   verifyBundle,
   walkModel,
   type HashProgress,
-  type ManifestDifference,
   type ModelFile,
   type SignerInfo,
   type VerifiedManifest,
@@ -66,7 +64,7 @@ export interface VerifiedArtifacts {
  * @throws {ModelSigningError} `NOT_FOUND` (directory or signature),
  *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH` and the other bundle
  *   errors; `PATH_ESCAPE` for a weight path outside the directory;
- *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
+ *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE`) naming the files; `INVALID_ARGUMENT` for a malformed
  *   `model.json`; `ABORTED`.
  */
@@ -83,13 +81,9 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: options.modelDir, message: `'${options.modelDir}' is a file; a TensorFlow.js model is a directory holding ${MODEL_JSON_FILE_NAME}` });
   }
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
-  const present = new Map(walked.files.map((f) => [f.name, f]));
   // Report every missing and unsigned file at once, before reading any bytes.
-  const differences: ManifestDifference[] = checker.signedFiles.filter((name) => !present.has(name)).map((name) => ({ kind: 'missing', name }));
-  if (!ignoreUnsignedFiles) {
-    for (const name of present.keys()) if (!checker.isSigned(name)) differences.push({ kind: 'unsigned', name });
-  }
-  if (differences.length > 0) throw new ManifestMismatchError(differences);
+  checker.checkListing(walked.files);
+  const present = new Map(walked.files.map((f) => [f.name, f]));
 
   const toCheck = walked.files.filter((f) => checker.isSigned(f.name));
   const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0 };

@@ -56,6 +56,24 @@ export class ManifestChecker {
   }
 
   /**
+   * Compares the files present (names and sizes, before any byte is read)
+   * with the signed ones, so a loader can refuse a model before reading it.
+   * An empty file in shard mode has no shard and so counts as signed.
+   *
+   * @throws {ManifestMismatchError} listing every missing file and, unless
+   *   unsigned files are tolerated, every unsigned one.
+   */
+  checkListing(files: ReadonlyArray<{ name: string; size: number }>): void {
+    const present = new Set(files.map((f) => f.name));
+    const differences: ManifestDifference[] = this.signedFiles.filter((name) => !present.has(name)).map((name) => ({ kind: 'missing', name }));
+    if (!this.ignoreUnsignedFiles) {
+      const emptyShardFile = (size: number) => this.manifest.serialization.method === 'shards' && size === 0;
+      for (const f of files) if (!this.isSigned(f.name) && !emptyShardFile(f.size)) differences.push({ kind: 'unsigned', name: f.name });
+    }
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
+
+  /**
    * Streams one file through the manifest's hash. Throws `PATH_ESCAPE` for a
    * name that leaves the model, and (unless unsigned files are tolerated)
    * `UNSIGNED_FILE` before any byte is hashed.
