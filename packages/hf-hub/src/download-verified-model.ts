@@ -10,28 +10,16 @@ import {
   type FileHasher,
   type SignerInfo,
   type VerifiedManifest,
-  type Verifier,
 } from '@model-signing/core';
 import { CacheWrites, checkRevision, exists, linkSnapshotFile, repoCacheFolder, resolveHubCacheDir } from './cache.js';
-import { DEFAULT_SIGNATURE_PATH, hubContext, repoLabel, resolveCommit, type HubConnectionParams, type HubRepo } from './hub.js';
+import { DEFAULT_SIGNATURE_PATH, hubContext, repoLabel, resolveCommit, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
 import { compareListing, fetchVerifiedSignature, listRepoFiles, type ListedFile, type RemoteFile } from './remote.js';
 import { streamRemoteFile } from './stream.js';
 
 /** Parameters of {@link downloadVerifiedModel}. */
-export interface DownloadVerifiedModelParams extends HubConnectionParams {
-  repo: HubRepo;
-  /** Branch, tag or commit id. Default `main`. */
-  revision?: string;
-  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). */
-  verifier: Verifier;
+export interface DownloadVerifiedModelParams extends HubConnectionParams, RepoVerificationParams {
   /** Cache root. Default: `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
   cacheDir?: string;
-  /** Path of the signature in the repo. Default `model.sig`. */
-  signaturePath?: string;
-  /** Tolerate files on the hub that the signature does not cover; they are not downloaded. Default false. */
-  ignoreUnsignedFiles?: boolean;
-  /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */
-  ignoreGitPaths?: boolean;
   /** Files downloaded at the same time. Default 4. */
   concurrency?: number;
   onProgress?: (progress: DownloadProgress) => void;

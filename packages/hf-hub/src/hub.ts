@@ -1,5 +1,5 @@
 import { datasetInfo, modelInfo, spaceInfo } from '@huggingface/hub';
-import { ModelSigningError } from '@model-signing/core';
+import { ModelSigningError, type Verifier } from '@model-signing/core';
 
 /** The default hub, as in huggingface_hub and @huggingface/hub. */
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -26,6 +26,21 @@ export interface HubConnectionParams {
   fetch?: typeof fetch;
   /** Cancels the operation; it then fails with `ABORTED` after cleaning up. */
   abortSignal?: AbortSignal;
+}
+
+/** What every verifying function needs: which revision of which repo, and whom to trust. */
+export interface RepoVerificationParams {
+  repo: HubRepo;
+  /** Branch, tag or commit id. Default `main`. */
+  revision?: string;
+  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). */
+  verifier: Verifier;
+  /** Path of the signature in the repo. Default `model.sig`. */
+  signaturePath?: string;
+  /** Tolerate files that the signature does not cover; they are never read. Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */
+  ignoreGitPaths?: boolean;
 }
 
 /** A parsed repository designation. */

@@ -1,23 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, normalizeModelPath, verifyModel, type HashProgress, type VerificationResult, type Verifier } from '@model-signing/core';
+import { ModelSigningError, normalizeModelPath, verifyModel, type HashProgress, type VerificationResult } from '@model-signing/core';
 import { checkRevision, repoCacheFolder, resolveHubCacheDir } from './cache.js';
-import { DEFAULT_SIGNATURE_PATH, parseRepo, repoLabel, type HubRepo } from './hub.js';
+import { DEFAULT_SIGNATURE_PATH, parseRepo, repoLabel, type RepoVerificationParams } from './hub.js';
 
 /** Parameters of {@link verifyCachedModel}. */
-export interface VerifyCachedModelParams {
-  repo: HubRepo;
-  /** Branch, tag (read from `refs/`) or commit id. Default `main`. */
-  revision?: string;
-  verifier: Verifier;
-  /** Cache root; same default as {@link downloadVerifiedModel}. */
+export interface VerifyCachedModelParams extends RepoVerificationParams {
+  /** Cache root; same default as {@link downloadVerifiedModel}. A branch or tag revision is read from `refs/`. */
   cacheDir?: string;
-  /** Path of the signature inside the snapshot. Default `model.sig`. */
-  signaturePath?: string;
-  /** Tolerate snapshot files the signature does not cover (other tools download every file of the repo). Default false. */
-  ignoreUnsignedFiles?: boolean;
-  /** Treat `.git*` files at the snapshot root as not part of the model. Default true. */
-  ignoreGitPaths?: boolean;
   /** Hashing worker threads. Default: all cores. */
   workers?: number;
   abortSignal?: AbortSignal;

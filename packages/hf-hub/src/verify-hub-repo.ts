@@ -1,20 +1,10 @@
-import { ManifestChecker, normalizeModelPath, type SignerInfo, type VerifiedManifest, type Verifier } from '@model-signing/core';
-import { DEFAULT_SIGNATURE_PATH, hubContext, resolveCommit, type HubConnectionParams, type HubRepo } from './hub.js';
+import { ManifestChecker, normalizeModelPath, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import { DEFAULT_SIGNATURE_PATH, hubContext, resolveCommit, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
 import { compareListing, fetchVerifiedSignature, listRepoFiles } from './remote.js';
 import { streamRemoteFile } from './stream.js';
 
 /** Parameters of {@link verifyHubRepo}. */
-export interface VerifyHubRepoParams extends HubConnectionParams {
-  repo: HubRepo;
-  /** Branch, tag or commit id. Default `main`. */
-  revision?: string;
-  verifier: Verifier;
-  /** Path of the signature in the repo. Default `model.sig`. */
-  signaturePath?: string;
-  /** Tolerate files on the hub that the signature does not cover. Default false. */
-  ignoreUnsignedFiles?: boolean;
-  /** Treat `.git*` files at the repo root as not part of the model. Default true. */
-  ignoreGitPaths?: boolean;
+export interface VerifyHubRepoParams extends HubConnectionParams, RepoVerificationParams {
   /**
    * Also stream (without storing) the files the hub has no SHA-256 for and
    * hash them, so every file is checked. Default false: those are only reported.
