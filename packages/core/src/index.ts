@@ -52,7 +52,7 @@ export { signManifest, signModel, writeSignature, type SignManifestOptions, type
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './verifying/key-verifier.js';
-export { CertificateVerifier, type CertificateVerifierOptions } from './verifying/certificate-verifier.js';
+export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './verifying/certificate-verifier.js';
 export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
 export { readBundle, verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './verifying/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './verifying/verify-model.js';
