@@ -9,6 +9,10 @@ import { addSigstoreVerifyOptions, createSigstoreVerifier, type SigstoreVerifyCl
 export interface VerifierCliOptions extends Partial<SigstoreVerifyCliOptions> {
   publicKey?: string;
   certificateChain?: string[];
+  useSystemRoots?: boolean;
+  certificateIdentity?: string;
+  certificateSubject?: string;
+  certificateFingerprint?: string;
   logFingerprints?: boolean;
 }
 
@@ -26,7 +30,11 @@ export function addVerifierOptions(cmd: Command, method?: SigningMethod): Comman
   }
   if (need('certificate')) {
     cmd
-      .option('--certificate-chain <path>', 'PEM trust anchors (root and/or intermediate CAs); repeatable; default: the Mozilla roots', repeatable, [])
+      .option('--certificate-chain <path>', 'PEM trust anchors (root and/or intermediate CAs); repeatable; this or --use-system-roots is required', repeatable, [])
+      .option('--use-system-roots', "also trust the Mozilla roots bundled with Node (the reference's certifi default); pin the signer with the options below", false)
+      .option('--certificate-identity <name>', "require this subject alternative name (email, DNS name or URI) in the signing certificate")
+      .option('--certificate-subject <dn>', "require this signing-certificate subject, exactly as printed (e.g. 'O=Example, CN=Release Signer')")
+      .option('--certificate-fingerprint <sha256>', "require this SHA-256 fingerprint of the signing certificate (hex; colons optional)")
       .option('--log-fingerprints', 'print the SHA-256 fingerprints of the certificates in the signature', false);
   }
   if (need('sigstore')) addSigstoreVerifyOptions(cmd, method === 'sigstore');
@@ -41,7 +49,18 @@ export async function createVerifier(method: SigningMethod, opts: VerifierCliOpt
       if (opts.publicKey === undefined) throw new UsageError('--public-key is required to verify with the key method');
       return core.KeyVerifier.create({ publicKey: opts.publicKey });
     case 'certificate': {
-      const verifier = await core.CertificateVerifier.create({ certificateChain: opts.certificateChain ?? [] });
+      const certificateChain = opts.certificateChain ?? [];
+      if (certificateChain.length === 0 && opts.useSystemRoots !== true) {
+        throw new UsageError(
+          'verify certificate needs a trust anchor: pass the issuing root or CA with --certificate-chain, or opt in to the public roots with --use-system-roots (and pin the signer with --certificate-identity, --certificate-subject or --certificate-fingerprint)',
+        );
+      }
+      const identity = {
+        ...(opts.certificateIdentity !== undefined ? { subjectAlternativeName: opts.certificateIdentity } : {}),
+        ...(opts.certificateSubject !== undefined ? { subject: opts.certificateSubject } : {}),
+        ...(opts.certificateFingerprint !== undefined ? { fingerprintSha256: opts.certificateFingerprint } : {}),
+      };
+      const verifier = await core.CertificateVerifier.create({ certificateChain, useSystemRoots: opts.useSystemRoots === true, identity });
       return opts.logFingerprints ? withFingerprintLog(verifier) : verifier;
     }
     case 'sigstore':
@@ -55,9 +74,19 @@ function withFingerprintLog(inner: Verifier): Verifier {
   return {
     method: inner.method,
     verify: async (bundle) => {
-      for (const der of bundle.certificates) {
-        const cert = new X509Certificate(der);
-        process.stderr.write(`${createHash('sha256').update(der).digest('hex')}  ${cert.subject.replace(/\n/g, ', ')}\n`);
+      for (const [index, der] of bundle.certificates.entries()) {
+        let subject: string;
+        try {
+          subject = new X509Certificate(der).subject.replace(/\n/g, ', ');
+        } catch (cause) {
+          const { ModelSigningError } = await loadCore();
+          throw new ModelSigningError({
+            code: 'BAD_BUNDLE',
+            cause,
+            message: `Invalid signature bundle: certificate ${index} cannot be parsed: ${(cause as Error).message}`,
+          });
+        }
+        process.stderr.write(`${createHash('sha256').update(der).digest('hex')}  ${subject}\n`);
       }
       return inner.verify(bundle);
     },

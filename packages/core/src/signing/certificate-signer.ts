@@ -25,7 +25,10 @@ export class CertificateSigner implements Signer {
     private readonly chain: X509Certificate[],
   ) {}
 
-  /** @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when the certificate is not for this key). */
+  /**
+   * @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when the certificate is not for this key),
+   *   `INVALID_ARGUMENT` (a password for a key that is not encrypted).
+   */
   static async create(options: CertificateSignerOptions): Promise<CertificateSigner> {
     const key = loadPrivateKey(await readPem(options.privateKey, 'private key'), options.password);
     const [leaf] = loadCertificates(await readPem(options.signingCertificate, 'signing certificate'), 'The signing certificate');

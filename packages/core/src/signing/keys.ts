@@ -60,12 +60,28 @@ function pemBlocks(pem: Buffer): string {
 /**
  * Loads an EC private key from PEM (SEC1 or PKCS#8, optionally encrypted).
  *
- * @throws {ModelSigningError} `BAD_KEY` for unreadable keys, wrong passwords, other key types.
+ * @throws {ModelSigningError} `BAD_KEY` for unreadable keys, wrong passwords, other key types,
+ *   and a public key or certificate given instead; `INVALID_ARGUMENT` for a
+ *   password given with a key that is not encrypted.
  */
 export function loadPrivateKey(pem: Buffer, password?: string): KeyObject {
+  const text = pemBlocks(pem);
+  const label = pemLabel(text);
+  if (label !== undefined && !label.endsWith('PRIVATE KEY')) {
+    const what = label === 'CERTIFICATE' ? 'a certificate' : label.endsWith('PUBLIC KEY') ? 'a public key' : `a '${label}' block`;
+    throw badKey(`The private key file holds ${what}, not a private key; signing needs the private key (the one the public key was derived from)`);
+  }
+  if (password !== undefined && isUnencryptedPrivateKey(text)) {
+    // Like the reference: a password for a key that has none is a mistake
+    // (wrong file?), not something to ignore silently.
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'A password was given but the private key is not encrypted; drop the password (--password), or check that this is the key you meant',
+    });
+  }
   let key: KeyObject;
   try {
-    key = createPrivateKey(password === undefined ? { key: pemBlocks(pem), format: 'pem' } : { key: pemBlocks(pem), format: 'pem', passphrase: password });
+    key = createPrivateKey(password === undefined ? { key: text, format: 'pem' } : { key: text, format: 'pem', passphrase: password });
   } catch (cause) {
     const msg = (cause as Error).message;
     const hint = /passphrase|decrypt|bad decrypt/i.test(msg) ? ' (is the password right? encrypted keys need --password)' : '';
@@ -75,15 +91,39 @@ export function loadPrivateKey(pem: Buffer, password?: string): KeyObject {
   return key;
 }
 
+/** The label of the first PEM block (`PRIVATE KEY`, `PUBLIC KEY`, `CERTIFICATE`, …), if any. */
+function pemLabel(text: string): string | undefined {
+  return /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+}
+
+/** True when the key loads without a password, that is when it is not encrypted. */
+function isUnencryptedPrivateKey(text: string): boolean {
+  try {
+    createPrivateKey({ key: text, format: 'pem' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Loads an EC public key from PEM (SubjectPublicKeyInfo; a certificate works too).
  *
- * @throws {ModelSigningError} `BAD_KEY`.
+ * @throws {ModelSigningError} `BAD_KEY`, also for a private key given instead.
  */
 export function loadPublicKey(pem: Buffer): KeyObject {
+  const text = pemBlocks(pem);
+  // createPublicKey would quietly derive the public half of a private key;
+  // a private key handed to a verifier is a mistake worth stopping (the
+  // reference refuses it too) before the secret is spread any further.
+  if (pemLabel(text)?.endsWith('PRIVATE KEY')) {
+    throw badKey(
+      'The public key file holds a private key; verification needs the public key. Derive it with `openssl pkey -in private.pem -pubout -out public.pem` and share only that',
+    );
+  }
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: pemBlocks(pem), format: 'pem' });
+    key = createPublicKey({ key: text, format: 'pem' });
   } catch (cause) {
     throw badKey(`Cannot load the public key: ${(cause as Error).message}`, cause);
   }

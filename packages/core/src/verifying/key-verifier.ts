@@ -17,7 +17,7 @@ export class KeyVerifier implements Verifier {
 
   private constructor(private readonly key: KeyObject) {}
 
-  /** @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY`. */
+  /** @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when given a private key). */
   static async create(options: KeyVerifierOptions): Promise<KeyVerifier> {
     return new KeyVerifier(loadPublicKey(await readPem(options.publicKey, 'public key')));
   }
