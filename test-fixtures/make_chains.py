@@ -1,6 +1,6 @@
 """Makes the certificate-path matrix for the certificate-method tests.
 
-Usage: python make_chains.py OUT_DIR
+Usage: python make_chains.py OUT_DIR [--reference-sign MODEL]
 
 Writes one directory per case under OUT_DIR, each holding
   root.pem   the trust anchor to verify with,
@@ -10,6 +10,13 @@ Writes one directory per case under OUT_DIR, each holding
 and OUT_DIR/cases.json listing the case names. Dates are relative to now, so
 the matrix is made at test time (nothing is committed). Made with Python's
 `cryptography`, the library the reference implementation is built on.
+
+With --reference-sign MODEL (run with the reference's Python), each case is
+also signed by the reference (Python model_signing, through the API its CLI
+wraps, in this one process to spare a second of start-up per call) into
+CASE/model.sig, then verified by it with root.pem as the chain; cases.json
+then maps each case to the reference's error message, or null when it
+accepts.
 """
 
 import datetime
@@ -159,7 +166,24 @@ def pem(*certs):
     return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
 
 
-def main(out):
+def reference_verdicts(out, model):
+    from model_signing import signing, verifying
+
+    verdicts = {}
+    for case in CASES:
+        d = out / case
+        signing.Config().use_certificate_signer(
+            private_key=d / "leaf.key", signing_certificate=d / "leaf.pem", certificate_chain=[d / "chain.pem"]
+        ).sign(model, d / "model.sig")
+        try:
+            verifying.Config().use_certificate_verifier(certificate_chain=[d / "root.pem"]).verify(model, d / "model.sig")
+            verdicts[case] = None
+        except Exception as error:  # the verdict is the message, whatever the exception type
+            verdicts[case] = str(error)
+    return verdicts
+
+
+def main(out, model=None):
     out.mkdir(parents=True, exist_ok=True)
     for case, make in CASES.items():
         c = make()
@@ -171,8 +195,14 @@ def main(out):
         (d / "leaf.key").write_bytes(
             c.leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         )
-    (out / "cases.json").write_text(json.dumps(list(CASES)))
+    cases = reference_verdicts(out, model) if model else list(CASES)
+    (out / "cases.json").write_text(json.dumps(cases))
 
 
 if __name__ == "__main__":
-    main(pathlib.Path(sys.argv[1]))
+    if len(sys.argv) == 4 and sys.argv[2] == "--reference-sign":
+        main(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[3]))
+    elif len(sys.argv) == 2:
+        main(pathlib.Path(sys.argv[1]))
+    else:
+        sys.exit(__doc__)

@@ -98,7 +98,7 @@ describe('keyless signing against a loopback Sigstore instance', () => {
   it('is refused by the key and certificate verifiers', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const keyVerifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
-    for (const v of [keyVerifier, await CertificateVerifier.create()]) {
+    for (const v of [keyVerifier, await CertificateVerifier.create({ useSystemRoots: true })]) {
       const error = await verifyModel({ modelPath: model, signaturePath: signature, verifier: v }).catch((e: unknown) => e);
       expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
       expect((error as Error).message).toContain("'sigstore' method");
