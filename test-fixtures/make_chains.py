@@ -26,7 +26,7 @@ import sys
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -72,7 +72,8 @@ def certificate(subject, subject_key, issuer, issuer_key, extensions, not_before
     )
     for value, critical in extensions:
         builder = builder.add_extension(value, critical=critical)
-    return builder.sign(issuer_key, hashes.SHA256())
+    # Ed25519 signs the message itself: no separate hash.
+    return builder.sign(issuer_key, None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256())
 
 
 def ca(cn, key, issuer=None, issuer_key=None, path_length=None, is_ca=True, usage=None, **kwargs):
@@ -97,8 +98,8 @@ def leaf_extensions(usage=None, eku=True, san=None, extra=()):
 class Chain:
     """root -> intermediates... -> leaf, with hooks to bend each rule."""
 
-    def __init__(self, intermediates=1, root_path_length=None, first=None, leaf=None, leaf_dates=None):
-        self.root_key = new_key()
+    def __init__(self, intermediates=1, root_path_length=None, first=None, leaf=None, leaf_dates=None, root_key=None):
+        self.root_key = root_key or new_key()
         self.root = ca("OMS Test Root", self.root_key, path_length=root_path_length)
         self.chain = []
         issuer, issuer_cert = self.root_key, self.root
@@ -143,6 +144,7 @@ UNKNOWN_CRITICAL = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1
 CASES = {
     "good": lambda: Chain(),
     "two-intermediates": lambda: Chain(intermediates=2),
+    "ed25519-root": lambda: Chain(root_key=ed25519.Ed25519PrivateKey.generate()),
     "intermediate-path-length-exceeded": lambda: Chain(intermediates=2, first={"path_length": 0}),
     "root-path-length-exceeded": lambda: Chain(root_path_length=0),
     "intermediate-not-ca": lambda: Chain(first={"is_ca": False, "usage": key_usage(digital_signature=True)}),

@@ -58,6 +58,29 @@ const KEY_CERT_SIGN = 0x04;
  */
 const MAX_ISSUER_LOOKUPS = 64;
 
+const ED25519 = '1.3.101.112';
+
+/**
+ * PKI.js's engine over WebCrypto, taught Ed25519 issuer signatures (RFC 8410),
+ * which PKI.js 3.4 does not map although WebCrypto verifies them; the
+ * reference accepts Ed25519 CAs, so we must too.
+ */
+class PathCryptoEngine extends pkijs.CryptoEngine {
+  override async verifyWithPublicKey(
+    data: BufferSource,
+    signature: Parameters<pkijs.CryptoEngine['verifyWithPublicKey']>[1],
+    publicKeyInfo: pkijs.PublicKeyInfo,
+    signatureAlgorithm: pkijs.AlgorithmIdentifier,
+    shaAlgorithm?: string,
+  ): Promise<boolean> {
+    if (signatureAlgorithm.algorithmId !== ED25519) {
+      return super.verifyWithPublicKey(data, signature, publicKeyInfo, signatureAlgorithm, shaAlgorithm);
+    }
+    const key = await this.crypto.subtle.importKey('spki', publicKeyInfo.toSchema().toBER(), { name: 'Ed25519' }, false, ['verify']);
+    return this.crypto.subtle.verify({ name: 'Ed25519' }, key, new Uint8Array(signature.valueBlock.valueHexView), data);
+  }
+}
+
 /** Short names of the attribute types seen in practice, as OpenSSL prints them. */
 const ATTRIBUTE_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -239,7 +262,8 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
       return issuers;
     },
   });
-  const result = await engine.verify({ passedWhenNotRevValues: true });
+  const crypto = new PathCryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
+  const result = await engine.verify({ passedWhenNotRevValues: true }, crypto);
   const pathOf = (certs: ReadonlyArray<pkijs.Certificate>): CertificatePath =>
     // PKI.js lists a trusted leaf twice; every certificate it returns is one of ours.
     certs.filter((c, i) => certs.indexOf(c) === i).map((c) => known.get(c)!);
