@@ -42,9 +42,14 @@ describe('CertificateVerifier', () => {
     expect((await verifyWith({ useSystemRoots: true, certificateChain: [ca.rootCert] })).signer.certificateSubject).toBe('CN=signer');
   });
 
-  it('accepts an intermediate the caller chooses to trust as the anchor', async () => {
+  it('accepts an intermediate, or the signing certificate itself, that the caller chooses to trust as the anchor', async () => {
     const result = await verifyWith({ certificateChain: [ca.intermediateCert] });
     expect(result.signer).toEqual({ method: 'certificate', certificateSubject: 'CN=signer' });
+    const direct = await verifyWith({ certificateChain: [leafCert], identity: { subject: 'CN=signer' } });
+    expect(direct.signer).toEqual({ method: 'certificate', certificateSubject: 'CN=signer' });
+    // Trusted directly, it must still be valid now.
+    const later = await expectCode(verifyWith({ certificateChain: [leafCert], now: new Date(Date.now() + 400 * 86400_000) }), 'CERT_CHAIN_INVALID');
+    expect(later.message).toMatch(/'CN=signer' has expired/);
   });
 
   it('pins the fingerprint (hex, any case, colons optional) and refuses a SAN the leaf does not have', async () => {

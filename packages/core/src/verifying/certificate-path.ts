@@ -214,6 +214,10 @@ function checkPath(path: CertificatePath, now: Date): void {
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 /**
  * Validates the path from `leaf` to one of `anchors` (RFC 5280 §6.1 through
  * PKI.js, plus path length, critical extensions on every certificate, a loop
@@ -233,6 +237,14 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
   } catch (cause) {
     throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: a certificate cannot be parsed: ${(cause as Error).message}` });
   }
+  // A leaf the caller trusts directly is its own path. PKI.js would instead
+  // drop it as a duplicate of the anchor and validate another certificate as
+  // the leaf, so this case (and a leaf repeated in the chain) is settled here.
+  if (params.anchors.some((a) => sameBytes(a.der, leaf.der))) {
+    checkPath([leaf], params.now);
+    return [leaf];
+  }
+  intermediates = intermediates.filter((c) => !sameBytes(c.der, leaf.der));
   const known = new Map<pkijs.Certificate, PathCertificate>();
   for (const c of [leaf, ...intermediates, ...params.anchors]) known.set(c.certificate, c);
   const anchorSet = new Set(params.anchors.map((a) => a.certificate));
@@ -270,6 +282,8 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
 
   if (result.result) {
     const path = pathOf(result.certificatePath ?? []);
+    // Guards identity pinning against PKI.js ever choosing another leaf (it takes the last certificate given).
+    if (path[0] !== leaf) throw chainError(`The certificate path PKI.js found does not start at the signing certificate '${leaf.subject}'`);
     checkPath(path, params.now);
     return path;
   }
