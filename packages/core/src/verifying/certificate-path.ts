@@ -276,9 +276,8 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
   });
   const crypto = new PathCryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
   const result = await engine.verify({ passedWhenNotRevValues: true }, crypto);
-  const pathOf = (certs: ReadonlyArray<pkijs.Certificate>): CertificatePath =>
-    // PKI.js lists a trusted leaf twice; every certificate it returns is one of ours.
-    certs.filter((c, i) => certs.indexOf(c) === i).map((c) => known.get(c)!);
+  // Every certificate PKI.js returns is one of the objects it was given.
+  const pathOf = (certs: ReadonlyArray<pkijs.Certificate>): CertificatePath => certs.map((c) => known.get(c)!);
 
   if (result.result) {
     const path = pathOf(result.certificatePath ?? []);
