@@ -3,17 +3,17 @@ import { rootCertificates } from 'node:tls';
 import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
 import { loadCertificates, readPem } from '../signing/keys.js';
-import {
-  checkCertificateIdentity,
-  parseCertificate,
-  validateCertificatePath,
-  type CertificateIdentity,
-  type PathCertificate,
-} from './certificate-path.js';
+import type { CertificateIdentity, PathCertificate } from './certificate-path.js';
 import { verifyDsseSignature } from './ecdsa.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from './verifier.js';
 
 export type { CertificateIdentity } from './certificate-path.js';
+
+/**
+ * The path validation module, loaded on first use: PKI.js takes a noticeable
+ * share of start-up, and key and keyless verification never need it.
+ */
+const certificatePath = () => import('./certificate-path.js');
 
 /**
  * Options for {@link CertificateVerifier.create}. Trust must be explicit:
@@ -65,6 +65,14 @@ export class CertificateVerifier implements Verifier {
         message: 'Certificate verification needs trust anchors: give certificateChain (--certificate-chain) or opt in to the public roots with useSystemRoots (--use-system-roots)',
       });
     }
+    const { parseCertificate } = await certificatePath();
+    const parseAnchor = (der: Uint8Array, what: string): PathCertificate => {
+      try {
+        return parseCertificate(der);
+      } catch (cause) {
+        throw new ModelSigningError({ code: 'BAD_KEY', cause, message: `${what} holds a certificate that cannot be parsed: ${(cause as Error).message}` });
+      }
+    };
     const anchors: PathCertificate[] = [];
     for (const source of chain) {
       for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain')) {
@@ -81,6 +89,7 @@ export class CertificateVerifier implements Verifier {
     if (bundle.method !== 'certificate') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
+    const { checkCertificateIdentity, validateCertificatePath } = await certificatePath();
     const [leafDer, ...intermediates] = bundle.certificates;
     const path = await validateCertificatePath({ leaf: leafDer!, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
     const leaf = path[0]!;
@@ -96,13 +105,5 @@ function leafPublicKey(der: Buffer): KeyObject {
     return new X509Certificate(der).publicKey;
   } catch (cause) {
     throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the signing certificate's key cannot be read: ${(cause as Error).message}` });
-  }
-}
-
-function parseAnchor(der: Uint8Array, what: string): PathCertificate {
-  try {
-    return parseCertificate(der);
-  } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_KEY', cause, message: `${what} holds a certificate that cannot be parsed: ${(cause as Error).message}` });
   }
 }
