@@ -56,18 +56,20 @@ def key_usage(digital_signature=False, key_cert_sign=False, crl_sign=False, key_
     )
 
 
-def certificate(subject, subject_key, issuer, issuer_key, extensions, not_before=-30, not_after=365):
-    """issuer is (name, public key) or None for self-signed; extensions: (value, critical) pairs."""
-    issuer_name, issuer_public = issuer if issuer else (subject, subject_key.public_key())
+def certificate(subject, subject_key, issuer, issuer_key, extensions, not_before=-30, not_after=365, public_key=None):
+    """issuer is (name, public key) or None for self-signed; extensions: (value, critical) pairs.
+    public_key stands in for subject_key when only the public half is at hand."""
+    public_key = public_key or subject_key.public_key()
+    issuer_name, issuer_public = issuer if issuer else (subject, public_key)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_name)
-        .public_key(subject_key.public_key())
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(NOW + not_before * DAY)
         .not_valid_after(NOW + not_after * DAY)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False)
     )
     for value, critical in extensions:
@@ -139,6 +141,35 @@ def cross_signed_loop():
     return c
 
 
+def cross_signed_loop_beside_path():
+    """The loop A <-> B, and A also issued by the root: a good path beside the loop."""
+    c = cross_signed_loop()
+    a = c.chain[0]
+    a_by_root = certificate(
+        a.subject, None, (c.root.subject, c.root_key.public_key()), c.root_key,
+        [(x509.BasicConstraints(ca=True, path_length=None), True), (key_usage(key_cert_sign=True, crl_sign=True), True)],
+        public_key=a.public_key(),
+    )
+    c.chain = c.chain + [a_by_root]
+    return c
+
+
+def cross_signed_intermediate():
+    """Intermediate 1 twice in the chain: first cross-signed by a root the verifier lacks, then by its root."""
+    c = Chain()
+    other_key = new_key()
+    other_root = ca("OMS Other Root", other_key)
+    intermediate_key_public = c.chain[0].public_key()
+    # Same subject and key as Intermediate 1, issued by the other root.
+    cross = certificate(
+        c.chain[0].subject, None, (other_root.subject, other_key.public_key()), other_key,
+        [(x509.BasicConstraints(ca=True, path_length=None), True), (key_usage(key_cert_sign=True, crl_sign=True), True)],
+        public_key=intermediate_key_public,
+    )
+    c.chain = [cross] + c.chain
+    return c
+
+
 UNKNOWN_CRITICAL = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00")
 
 CASES = {
@@ -161,6 +192,8 @@ CASES = {
     ),
     "wrong-issuer-signature": wrong_issuer_signature,
     "cross-signed-loop": cross_signed_loop,
+    "cross-signed-loop-beside-path": cross_signed_loop_beside_path,
+    "cross-signed-intermediate": cross_signed_intermediate,
 }
 
 

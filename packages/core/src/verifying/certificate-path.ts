@@ -52,11 +52,13 @@ const DIGITAL_SIGNATURE = 0x80;
 const KEY_CERT_SIGN = 0x04;
 
 /**
- * Issuer look-ups allowed per validation. A path never needs more than a few;
- * a loop of cross-signed certificates would otherwise recurse forever inside
- * PKI.js's path builder.
+ * Bounds on PKI.js's depth-first path search: a loop of cross-signed
+ * certificates would otherwise recurse forever. A certificate met more often
+ * than this on the search (a loop visits it again and again) ends its branch…
  */
-const MAX_ISSUER_LOOKUPS = 64;
+const MAX_LOOKUPS_PER_CERTIFICATE = 4;
+/** …and the whole search stops after this many issuer look-ups. */
+const MAX_ISSUER_LOOKUPS = 256;
 
 const ED25519 = '1.3.101.112';
 
@@ -252,6 +254,7 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
   // Records every issuer edge PKI.js finds (each one signature-checked), so a
   // refusal can be explained on the same path PKI.js judged.
   const issuersOf = new Map<pkijs.Certificate, pkijs.Certificate[]>();
+  const lookupsOf = new Map<pkijs.Certificate, number>();
   let lookups = 0;
   let loop = false;
   const engine = new pkijs.CertificateChainValidationEngine({
@@ -260,18 +263,23 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
     certs: [...intermediates.map((c) => c.certificate), leaf.certificate],
     checkDate: params.now,
     findIssuer: async (cert, eng, crypto) => {
-      if (++lookups > MAX_ISSUER_LOOKUPS) {
+      // PKI.js abandons the whole search when one branch finds no issuer, so
+      // a dead end answers with the certificate itself: PKI.js then treats the
+      // branch as an untrusted self-signed end and drops it, and the other
+      // branches (another cross-signature of the same CA) still count.
+      const seen = (lookupsOf.get(cert) ?? 0) + 1;
+      lookupsOf.set(cert, seen);
+      if (seen > MAX_LOOKUPS_PER_CERTIFICATE || ++lookups > MAX_ISSUER_LOOKUPS) {
         loop = true;
-        return [];
+        return [cert];
       }
       const found = await eng.defaultFindIssuer(cert, eng, crypto);
       // An anchor among the issuers ends the path here (the shortest one
-      // through this certificate); not following the others keeps a
-      // cross-signed loop beside a good path from being walked.
+      // through this certificate); the others need not be walked.
       const anchors = found.filter((c) => anchorSet.has(c));
       const issuers = anchors.length > 0 ? anchors : found;
       issuersOf.set(cert, issuers);
-      return issuers;
+      return issuers.length > 0 ? issuers : [cert];
     },
   });
   const crypto = new PathCryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
