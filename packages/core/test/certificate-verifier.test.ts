@@ -58,6 +58,8 @@ describe('CertificateVerifier', () => {
     await verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: fingerprint.replace(/:/g, '').toLowerCase(), subject: 'CN=signer' } });
     const wrong = await expectCode(verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: '00'.repeat(32) } }), 'IDENTITY_MISMATCH');
     expect(wrong.message).toContain(fingerprint.replace(/:/g, '').toLowerCase());
+    const malformed = await expectCode(CertificateVerifier.create({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: 'abc' } }), 'INVALID_ARGUMENT');
+    expect(malformed.message).toMatch(/not a SHA-256 fingerprint/);
     const noSan = await expectCode(verifyWith({ certificateChain: [ca.rootCert], identity: { subjectAlternativeName: 'signer@example.com' } }), 'IDENTITY_MISMATCH');
     expect(noSan.message).toMatch(/its subject alternative names: none/);
   });

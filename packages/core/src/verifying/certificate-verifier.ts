@@ -55,7 +55,8 @@ export class CertificateVerifier implements Verifier {
 
   /**
    * @throws {ModelSigningError} `INVALID_ARGUMENT` without `certificateChain`
-   *   or `useSystemRoots`; `NOT_FOUND`, `BAD_KEY` for unreadable anchors.
+   *   or `useSystemRoots`, or for a malformed fingerprint; `NOT_FOUND`,
+   *   `BAD_KEY` for unreadable anchors.
    */
   static async create(options: CertificateVerifierOptions): Promise<CertificateVerifier> {
     const chain = options.certificateChain ?? [];
@@ -63,6 +64,13 @@ export class CertificateVerifier implements Verifier {
       throw new ModelSigningError({
         code: 'INVALID_ARGUMENT',
         message: 'Certificate verification needs trust anchors: give certificateChain (--certificate-chain) or opt in to the public roots with useSystemRoots (--use-system-roots)',
+      });
+    }
+    const fingerprint = options.identity?.fingerprintSha256;
+    if (fingerprint !== undefined && !/^[0-9a-f]{64}$/i.test(fingerprint.replace(/:/g, ''))) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `The certificate fingerprint '${fingerprint}' is not a SHA-256 fingerprint (64 hex digits, colons optional)`,
       });
     }
     const { parseCertificate } = await certificatePath();
