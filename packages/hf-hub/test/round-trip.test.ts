@@ -103,8 +103,10 @@ describe('upload signed, download verified', () => {
       await uploadSignedModel({ repo: 'org/env', modelPath: modelDir, signer: keys.signer });
       const result = await downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: await tempDir('cache') });
       expect(result.files).toEqual(Object.keys(model).sort());
-      vi.stubEnv('HF_TOKEN', 'not-a-hub-token');
-      await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }), 'INVALID_ARGUMENT');
+      // A token in another form is sent as it is; this hub refuses it, and the message says what to check.
+      vi.stubEnv('HF_TOKEN', 'not-this-hubs-token');
+      const refused = await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }), 'NETWORK_ERROR');
+      expect(refused.message).toMatch(/HTTP 401.*access token/);
     } finally {
       vi.unstubAllEnvs();
     }
@@ -160,5 +162,19 @@ describe('upload signed, download verified', () => {
     expect(uploaded.commit.oid).toBe(hub.head('org/new'));
     // Creating a repository that exists is not an error.
     await uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, createRepo: true, hubUrl: hub.url, accessToken: TOKEN });
+  });
+
+  it('works with a private Hub-compatible server whose tokens do not start with hf_', async () => {
+    const privateToken = 'pat-7f3a9c-enterprise';
+    const server = await FakeHub.start({ token: privateToken });
+    try {
+      const connection = { hubUrl: server.url, accessToken: privateToken };
+      await uploadSignedModel({ ...connection, repo: 'team/model', modelPath: modelDir, signer: keys.signer, createRepo: true });
+      const result = await downloadVerifiedModel({ ...connection, repo: 'team/model', verifier: keys.verifier, cacheDir: await tempDir('cache') });
+      expect(result.files).toEqual(Object.keys(model).sort());
+      expect(server.requests.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
   });
 });
