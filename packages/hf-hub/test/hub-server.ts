@@ -46,6 +46,21 @@ export interface FakeCommit {
   title?: string;
 }
 
+/**
+ * How the hub answers one full (not ranged) download of a file, for tests
+ * that make it hostile, broken or slow. Unset fields behave honestly.
+ */
+export interface PlannedAnswer {
+  /** Serve these bytes instead of the file's (its listed metadata stays). */
+  data?: Buffer;
+  /** Answer with this HTTP error status instead. */
+  status?: number;
+  /** Destroy the connection after this many body bytes. */
+  cutOffAfter?: number;
+  /** Wait this long before each 64 KiB chunk, so concurrent downloads overlap. */
+  chunkDelayMs?: number;
+}
+
 const CHUNK = 64 * 1024;
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const gitBlobOid = (b: Buffer) => createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex');
@@ -67,6 +82,8 @@ export class FakeHub {
   private readonly served = new Map<string, number>();
   private readonly lfsStore = new Map<string, Buffer>();
   private readonly cutOffs = new Map<string, number>();
+  private readonly plans = new Map<string, (nth: number) => PlannedAnswer | undefined>();
+  private readonly fullGets = new Map<string, number>();
   /** Every request, as `METHOD /path?query`. */
   readonly requests: string[] = [];
   url = '';
@@ -140,6 +157,17 @@ export class FakeHub {
   /** The next resolve response for `path` is cut off (socket destroyed) after `afterBytes` body bytes. */
   cutOffNextDownload(name: string, path: string, afterBytes: number): void {
     this.cutOffs.set(`${name}/${path}`, afterBytes);
+  }
+
+  /** From now on, the `nth` full download of `path` (counting from 1) is answered as `plan(nth)` says. */
+  planDownloads(name: string, path: string, plan: (nth: number) => PlannedAnswer | undefined): void {
+    this.plans.set(`${name}/${path}`, plan);
+    this.fullGets.delete(`${name}/${path}`);
+  }
+
+  /** Full (not ranged) downloads of `path` answered so far. */
+  fullDownloads(name: string, path: string): number {
+    return this.fullGets.get(`${name}/${path}`) ?? 0;
   }
 
   /** Body bytes served for one file of a repo, or for all its files. */
@@ -333,8 +361,16 @@ export class FakeHub {
     const commit = this.commitAt(this.repo(name), revision);
     const file = commit.files.get(path);
     if (!file) throw new HttpError(404, `Entry ${path} not found`, 'EntryNotFound');
+    const key = `${name}/${path}`;
+    let plan: PlannedAnswer | undefined;
+    if (req.method === 'GET' && req.headers.range === undefined) {
+      const nth = (this.fullGets.get(key) ?? 0) + 1;
+      this.fullGets.set(key, nth);
+      plan = this.plans.get(key)?.(nth);
+    }
+    if (plan?.status !== undefined) throw new HttpError(plan.status, `Planned failure of ${path}`);
     const pointer = file.lfs && raw ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs.oid}\nsize ${file.lfs.size}\n`) : undefined;
-    const body = pointer ?? file.data;
+    const body = plan?.data ?? pointer ?? file.data;
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': 'application/octet-stream',
       'Accept-Ranges': 'bytes',
@@ -358,10 +394,12 @@ export class FakeHub {
       res.end();
       return;
     }
-    const key = `${name}/${path}`;
-    const cutOff = status === 200 ? this.cutOffs.get(key) : undefined;
-    if (cutOff !== undefined) this.cutOffs.delete(key);
+    const plannedCutOff = plan?.cutOffAfter;
+    const cutOff = plannedCutOff ?? (status === 200 ? this.cutOffs.get(key) : undefined);
+    if (plannedCutOff === undefined && cutOff !== undefined) this.cutOffs.delete(key);
     for (let pos = start; pos < end; ) {
+      if (plan?.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, plan.chunkDelayMs));
+      if (res.destroyed) return;
       const take = Math.min(CHUNK, end - pos, cutOff === undefined ? Infinity : Math.max(cutOff - (pos - start), 0));
       if (take === 0) {
         res.socket?.destroy();
