@@ -162,9 +162,11 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     const hashers = hashersFor(group);
     const before = bytesDone;
     try {
-      for await (const chunk of handle.readableWebStream({ type: 'bytes' })) {
+      // Hashing is synchronous, so one buffer serves every read.
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) {
         signal.throwIfAborted();
-        feed(hashers, group[0]!, new Uint8Array(chunk as ArrayBuffer));
+        feed(hashers, group[0]!, buffer.subarray(0, n));
       }
     } finally {
       await handle.close();
