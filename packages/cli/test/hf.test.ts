@@ -100,4 +100,17 @@ describe('model-signing hf', () => {
       await lfsHub.close();
     }
   });
+
+  it('hf download --include fetches only the selected signed files, and refuses a name the signature does not cover', async () => {
+    const model = await makeTrickyModel(work, 'include-model');
+    expect((await ours(['hf', 'upload', 'key', model, 'org/include', '--private-key', keys.privateKey, '--create-repo', ...hubArgs()])).code).toBe(0);
+    const cache = path.join(work, 'cache-include');
+    const base = ['hf', 'download', 'key', 'org/include', '--public-key', keys.publicKey, '--cache-dir', cache, ...hubArgs()];
+    const result = await ours([...base, '--include', 'config.json', 'weights/*-00002-*', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).downloaded).toEqual(['config.json', 'weights/model-00002-of-00002.safetensors']);
+    const missing = await ours([...base, '--include', 'model.onnx']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("[MISSING_FILE]: No signed file of the repo matches 'model.onnx'");
+  });
 });

@@ -26,12 +26,20 @@ import {
 } from './cache.js';
 import { DEFAULT_SIGNATURE_PATH, hubContext, repoLabel, resolveCommit, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
 import { compareListing, fetchVerifiedSignature, listRepoFiles, type ListedFile, type RemoteFile } from './remote.js';
+import { allowPatternList, selectFiles } from './select.js';
 import { streamRemoteFile } from './stream.js';
 
 /** Parameters of {@link downloadVerifiedModel}. */
 export interface DownloadVerifiedModelParams extends HubConnectionParams, RepoVerificationParams {
   /** Cache root. Default: `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `$HF_HOME/hub` or `~/.cache/huggingface/hub`. */
   cacheDir?: string;
+  /**
+   * Download only these files: paths or fnmatch patterns over repo paths, as
+   * huggingface_hub's `allow_patterns` (`*.json`, `onnx/`, `tokenizer/*`).
+   * Each must select at least one signed file. Default: every signed file.
+   * The snapshot then holds only those files (and the signature).
+   */
+  allowPatterns?: string | readonly string[];
   /** Files downloaded at the same time. Default 4. */
   concurrency?: number;
   /**
@@ -56,7 +64,7 @@ export type DownloadProgress =
 
 /** The outcome of {@link downloadVerifiedModel}. */
 export interface DownloadVerifiedModelResult {
-  /** `<cache>/models--org--name/snapshots/<commit>`: every signed file plus the signature, all verified. */
+  /** `<cache>/models--org--name/snapshots/<commit>`: every signed file (or those selected) plus the signature, all verified. */
   snapshotPath: string;
   commit: string;
   manifest: VerifiedManifest;
@@ -91,6 +99,9 @@ const DEFAULT_LOCK_TIMEOUT_MS = 30 * 60 * 1000;
  * snapshot. On any failure every file, link and directory this call wrote is
  * removed before the error is thrown; only a fully verified snapshot is returned.
  *
+ * With `allowPatterns`, steps 1–3 are unchanged (the whole repo must match
+ * the signature) and only the selected files are downloaded.
+ *
  * @throws {ModelSigningError} `NOT_FOUND` (repo, revision or signature), the
  *   bundle errors of core (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …),
  *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
@@ -105,6 +116,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
   }
+  const patterns = allowPatternList(params.allowPatterns);
   const lockTimeoutMs = params.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `lockTimeoutMs must be a non-negative number, got ${lockTimeoutMs}` });
@@ -119,17 +131,19 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const verified = await fetchVerifiedSignature(ctx, commit, signaturePath, params.verifier);
   onProgress({ phase: 'signature-verified', commit, signer: verified.signer });
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const listing = compareListing(verified.manifest, await listRepoFiles(ctx, commit), {
+  const listed = await listRepoFiles(ctx, commit);
+  const listing = compareListing(verified.manifest, listed, {
     signaturePath,
     ignoreUnsignedFiles,
     ignoreGitPaths: params.ignoreGitPaths ?? true,
   });
+  const wanted = patterns === undefined ? listing.files : selectFiles(listing.files, listed, patterns);
 
   // Files with the same content share one blob: fetch it once, check it for each name.
   const groups = new Map<string, RemoteFile[]>();
-  for (const file of listing.files) groups.set(file.etag, [...(groups.get(file.etag) ?? []), file]);
+  for (const file of wanted) groups.set(file.etag, [...(groups.get(file.etag) ?? []), file]);
   const totalBytes = [...groups.values()].reduce((sum, g) => sum + g[0]!.size, 0);
-  onProgress({ phase: 'listing-matched', files: listing.files.length, totalBytes });
+  onProgress({ phase: 'listing-matched', files: wanted.length, totalBytes });
 
   const cacheDir = resolveHubCacheDir(params.cacheDir);
   const repoFolder = repoCacheFolder(cacheDir, ctx.repo);
@@ -239,7 +253,8 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     await writes.ensureDir(blobsDir);
     await writes.ensureDir(snapshotPath);
     await runPool([...groups.values()], concurrency, fetchBlob, () => stop.abort());
-    checker.finish();
+    // Each file was checked whole as it completed; with a selection, the others are not expected.
+    if (patterns === undefined) checker.finish();
     if (lockLost) throw lockLost;
     await writeFileAtomic(signatureBlob, verified.bytes, writes);
     await linkSnapshotFile(path.join(snapshotPath, signaturePath), signatureBlob, writes);
@@ -265,7 +280,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     throw error;
   }
   await locks.release();
-  const files = listing.files.map((f) => f.path).sort();
+  const files = wanted.map((f) => f.path).sort();
   return { snapshotPath, commit, manifest: verified.manifest, signer: verified.signer, files, downloaded: downloaded.sort(), reused: reused.sort() };
 }
 

@@ -52,6 +52,7 @@ type DownloadOptions = HubCliOptions & VerifierCliOptions & {
   ignoreUnsignedFiles: boolean;
   ignoreGitPaths: boolean;
   concurrency?: number;
+  include?: string[];
 };
 
 type HubVerifyOptions = DownloadOptions & { metadataOnly: boolean; cached: boolean; workers?: number };
@@ -146,7 +147,17 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
     .option('--concurrency <n>', 'files downloaded at once (default 4)', positiveInteger)
-    .addHelpText('after', '\nExample:\n  $ model-signing hf download key my-org/my-model --public-key key.pub\n  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>');
+    .option('--include <pattern...>', "download only these signed files: paths or patterns as huggingface-cli's (*.json, onnx/); each must match a signed file")
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ model-signing hf download key my-org/my-model --public-key key.pub',
+        '  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>',
+        "  $ model-signing hf download key my-org/my-model --public-key key.pub --include config.json 'onnx/*_quantized.onnx'",
+      ].join('\n'),
+    );
   return cmd.action(async (method: SigningMethod, repo: string, opts: DownloadOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Downloading', opts.progress && !opts.json);
@@ -164,6 +175,7 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         ignoreGitPaths: opts.ignoreGitPaths,
         ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.include !== undefined ? { allowPatterns: opts.include } : {}),
         onProgress: (p) => {
           if (p.phase === 'listing-matched') total = p.totalBytes;
           if (p.phase !== 'downloading') return;
