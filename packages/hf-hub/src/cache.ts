@@ -45,16 +45,36 @@ export class CacheWrites {
   private readonly files = new Set<string>();
   private readonly dirs: string[] = [];
 
-  /** Creates `dir` and its parents, recording the ones that did not exist. */
+  /** @param root the cache root; every directory written to must be a real directory below it. */
+  constructor(private readonly root: string) {}
+
+  /**
+   * Creates `dir` and its parents, recording the ones that did not exist.
+   * The cache root itself may sit behind a symlink (a cache moved to another
+   * disk), but no directory inside it may: in a shared cache, a planted
+   * `snapshots/<commit> -> /elsewhere` would make this call replace files there.
+   *
+   * @throws {ModelSigningError} `PATH_ESCAPE` when `dir` resolves outside its place in the cache.
+   */
   async ensureDir(dir: string): Promise<void> {
     const first = await fs.mkdir(dir, { recursive: true });
-    if (first === undefined) return;
-    const created: string[] = [];
-    for (let d = dir; ; d = path.dirname(d)) {
-      created.push(d);
-      if (d === first || d === path.dirname(d)) break;
+    if (first !== undefined) {
+      const created: string[] = [];
+      for (let d = dir; ; d = path.dirname(d)) {
+        created.push(d);
+        if (d === first || d === path.dirname(d)) break;
+      }
+      this.dirs.push(...created.reverse());
     }
-    this.dirs.push(...created.reverse());
+    const [realRoot, realDir] = await Promise.all([fs.realpath(this.root), fs.realpath(dir)]);
+    const expected = path.join(realRoot, path.relative(this.root, dir));
+    if (realDir !== expected) {
+      throw new ModelSigningError({
+        code: 'PATH_ESCAPE',
+        path: dir,
+        message: `'${dir}' in the hub cache leads to '${realDir}' through a symlink; refusing to write through it`,
+      });
+    }
   }
 
   /** Records a file or link this call created. */

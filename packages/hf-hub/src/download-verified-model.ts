@@ -151,8 +151,8 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
   const signatureBlob = path.join(blobsDir, signatureEtag(listing.signature, verified.bytes));
   const checker = new ManifestChecker(verified.manifest, { ignoreUnsignedFiles });
-  const writes = new CacheWrites();
-  const lockDirs = new CacheWrites();
+  const writes = new CacheWrites(cacheDir);
+  const lockDirs = new CacheWrites(cacheDir);
   const downloaded: string[] = [];
   const reused: string[] = [];
   let bytesDone = 0;

@@ -156,6 +156,23 @@ describe('downloads sharing one cache', () => {
     await expectVerifiedCache(repo, cacheDir, result.snapshotPath);
   });
 
+  it('a planted symlink to a directory inside the cache is refused (PATH_ESCAPE), and nothing outside is touched', async () => {
+    const { repo, cacheDir, repoFolder } = await uploadedRepo();
+    const outside = await tempDir('outside');
+    await fs.writeFile(path.join(outside, 'config.json'), 'precious');
+    await fs.mkdir(path.join(repoFolder, 'snapshots'), { recursive: true });
+    await fs.symlink(outside, path.join(repoFolder, 'snapshots', hub.head(repo)));
+    const error = await expectCode(() => download(repo, cacheDir), 'PATH_ESCAPE');
+    expect(error.message).toContain(outside);
+    expect(await fs.readdir(outside)).toEqual(['config.json']);
+    expect(await fs.readFile(path.join(outside, 'config.json'), 'utf8')).toBe('precious');
+    // A cache root that is itself a symlink (a cache moved to another disk) is fine.
+    const linkedRoot = path.join(await tempDir('linked'), 'hub');
+    await fs.symlink(await tempDir('real-cache'), linkedRoot);
+    const result = await download(repo, linkedRoot);
+    await expectVerifiedCache(repo, linkedRoot, result.snapshotPath);
+  });
+
   it('waits for a held lock only as long as lockTimeoutMs (LOCK_TIMEOUT, nothing written), and takes over a dead holder’s lock', async () => {
     const { repo, cacheDir, repoFolder } = await uploadedRepo();
     const lockTarget = path.join(cacheDir, '.locks', path.basename(repoFolder), `${sha256(model[WEIGHT]!)}.model-signing`);
