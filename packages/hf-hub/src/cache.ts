@@ -182,6 +182,8 @@ export interface LockBlobsParams {
   onLost: (error: ModelSigningError) => void;
   /** Records the lock folders created, so that a failed call can remove them. */
   dirs: CacheWrites;
+  /** Called once, when a lock is found held by another download and the wait begins. */
+  onWait: () => void;
 }
 
 /** Held locks; {@link BlobLocks.release} never throws. */
@@ -206,6 +208,7 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
     for (const r of releases.splice(0).reverse()) await r().catch(() => undefined);
   };
   const deadline = Date.now() + params.timeoutMs;
+  let waited = false;
   try {
     for (const etag of [...new Set(params.etags)].sort()) {
       const target = path.join(dir, `${etag}.model-signing`);
@@ -229,6 +232,8 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
           releases.push(acquired);
           break;
         }
+        if (!waited) params.onWait();
+        waited = true;
         if (Date.now() >= deadline) {
           throw new ModelSigningError({
             code: 'LOCK_TIMEOUT',

@@ -57,6 +57,8 @@ export type DownloadProgress =
   | { phase: 'signature-verified'; commit: string; signer: SignerInfo }
   /** The hub's listing matches the signature; `files` will be fetched. */
   | { phase: 'listing-matched'; files: number; totalBytes: number }
+  /** Another download (in this or another process) is writing the same blobs; this one waits for it, up to `lockTimeoutMs`. */
+  | { phase: 'waiting-for-lock' }
   /** Bytes arrived (or a cached blob was re-hashed) for `path`. */
   | { phase: 'downloading'; path: string; bytesDone: number; totalBytes: number }
   /** `path` matched its signed digest; `reused` when a blob already in the cache was used. */
@@ -241,6 +243,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     timeoutMs: lockTimeoutMs,
     signal,
     dirs: lockDirs,
+    onWait: () => onProgress({ phase: 'waiting-for-lock' }),
     onLost: (error) => {
       lockLost ??= error;
       stop.abort(error);

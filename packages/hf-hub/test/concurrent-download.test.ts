@@ -180,7 +180,9 @@ describe('downloads sharing one cache', () => {
     const release = await lockfile.lock(lockTarget, { realpath: false });
     try {
       const started = Date.now();
-      const error = await expectCode(() => download(repo, cacheDir, { lockTimeoutMs: 500 }), 'LOCK_TIMEOUT');
+      const phases: string[] = [];
+      const error = await expectCode(() => download(repo, cacheDir, { lockTimeoutMs: 500, onProgress: (p) => phases.push(p.phase) }), 'LOCK_TIMEOUT');
+      expect(phases).toEqual(['signature-verified', 'listing-matched', 'waiting-for-lock']);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(error.message).toContain('.lock');
       expect(await fs.readdir(cacheDir)).toEqual(['.locks']);

@@ -177,6 +177,7 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
         ...(opts.include !== undefined ? { allowPatterns: opts.include } : {}),
         onProgress: (p) => {
+          if (p.phase === 'waiting-for-lock') reporter.info('Waiting for another download of this repo into the same cache to finish…');
           if (p.phase === 'listing-matched') total = p.totalBytes;
           if (p.phase !== 'downloading') return;
           done += p.bytesDone - (perFile.get(p.path) ?? 0);
