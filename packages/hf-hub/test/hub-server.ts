@@ -31,6 +31,8 @@ interface Repo {
 
 /** Options for {@link FakeHub.start}. */
 export interface FakeHubOptions {
+  /** Where LFS uploads go, as the real hub hands out storage URLs on another host. */
+  lfsUploadBase?: string;
   /** Entries per tree-listing page; small values exercise `Link` pagination. Default 1000. */
   pageSize?: number;
   /** Files at least this large, or whose first bytes contain NUL, go to LFS. Default 1024. */
@@ -59,6 +61,8 @@ export interface PlannedAnswer {
   cutOffAfter?: number;
   /** Wait this long before each 64 KiB chunk, so concurrent downloads overlap. */
   chunkDelayMs?: number;
+  /** Redirect (302) there instead, as the real hub sends LFS downloads to a storage host. */
+  redirectTo?: string;
 }
 
 const CHUNK = 64 * 1024;
@@ -90,12 +94,12 @@ export class FakeHub {
 
   private constructor(
     private readonly server: http.Server,
-    private readonly options: Required<Omit<FakeHubOptions, 'token'>> & { token?: string },
+    private readonly options: Required<Omit<FakeHubOptions, 'token' | 'lfsUploadBase'>> & { token?: string; lfsUploadBase?: string },
   ) {}
 
   static async start(options: FakeHubOptions = {}): Promise<FakeHub> {
     const server = http.createServer();
-    const hub = new FakeHub(server, { pageSize: options.pageSize ?? 1000, lfsThreshold: options.lfsThreshold ?? 1024, ...(options.token ? { token: options.token } : {}) });
+    const hub = new FakeHub(server, { pageSize: options.pageSize ?? 1000, lfsThreshold: options.lfsThreshold ?? 1024, ...(options.token ? { token: options.token } : {}), ...(options.lfsUploadBase ? { lfsUploadBase: options.lfsUploadBase } : {}) });
     server.on('request', (req, res) => {
       hub.handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, String((err as Error)?.stack ?? err));
@@ -317,7 +321,7 @@ export class FakeHub {
     const body = JSON.parse((await readBody(req)).toString('utf8')) as { operation: string; transfers: string[]; objects: { oid: string; size: number }[] };
     if (body.operation !== 'upload' || !body.transfers.includes('basic')) throw new HttpError(422, 'Only basic uploads are supported');
     const objects = body.objects.map((o) =>
-      this.lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.url}/lfs-upload/${o.oid}` } } },
+      this.lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.options.lfsUploadBase ?? this.url}/lfs-upload/${o.oid}` } } },
     );
     res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json' });
     res.end(JSON.stringify({ transfer: 'basic', objects }));
@@ -369,6 +373,10 @@ export class FakeHub {
       plan = this.plans.get(key)?.(nth);
     }
     if (plan?.status !== undefined) throw new HttpError(plan.status, `Planned failure of ${path}`);
+    if (plan?.redirectTo !== undefined) {
+      res.writeHead(302, { Location: plan.redirectTo }).end();
+      return;
+    }
     const pointer = file.lfs && raw ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs.oid}\nsize ${file.lfs.size}\n`) : undefined;
     const body = plan?.data ?? pointer ?? file.data;
     const headers: http.OutgoingHttpHeaders = {

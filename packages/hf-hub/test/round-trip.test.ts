@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { downloadFileToCacheDir, listFiles } from '@huggingface/hub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -175,6 +177,37 @@ describe('upload signed, download verified', () => {
       expect(server.requests.length).toBeGreaterThan(0);
     } finally {
       await server.close();
+    }
+  });
+
+  it('sends the token to the hub only, never to the storage hosts it hands uploads and downloads to', async () => {
+    // A storage host on another origin: it records the Authorization it gets and passes uploads on to the hub's store.
+    const seen: { method: string; authorization: string | undefined }[] = [];
+    let target: FakeHub | undefined;
+    const storage = http.createServer((req, res) => {
+      seen.push({ method: req.method!, authorization: req.headers.authorization });
+      if (req.method === 'GET') return void res.end(model['model.safetensors']);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        fetch(`${target!.url}${req.url}`, { method: 'PUT', body: Buffer.concat(chunks) }).then((r) => res.writeHead(r.status).end(), () => res.writeHead(500).end());
+      });
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const storageBase = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    target = await FakeHub.start({ token: TOKEN, lfsUploadBase: storageBase });
+    try {
+      target.createRepo('org/stored');
+      // The hub demands the token on every request, so success proves it was sent there.
+      await uploadSignedModel({ repo: 'org/stored', modelPath: modelDir, signer: keys.signer, hubUrl: target.url, accessToken: TOKEN });
+      expect(seen.filter((s) => s.method === 'PUT').length).toBeGreaterThan(0);
+      target.planDownloads('org/stored', 'model.safetensors', () => ({ redirectTo: `${storageBase}/blob` }));
+      const result = await downloadVerifiedModel({ repo: 'org/stored', verifier: keys.verifier, cacheDir: await tempDir('cache'), hubUrl: target.url, accessToken: TOKEN });
+      expect(result.downloaded).toContain('model.safetensors');
+      expect(seen.filter((s) => s.method === 'GET')).toHaveLength(1);
+      expect(seen.map((s) => s.authorization)).toEqual(seen.map(() => undefined));
+    } finally {
+      await target.close();
+      await new Promise((resolve) => storage.close(resolve));
     }
   });
 });
