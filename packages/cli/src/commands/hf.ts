@@ -28,7 +28,7 @@ const methodArgument = () => new Argument('<method>', 'how the model is (or was)
 
 function addHubOptions(cmd: Command): Command {
   return cmd
-    .option('--token <token>', 'Hugging Face access token (default: $HF_TOKEN)')
+    .option('--token <token>', 'access token for the hub: hf_… on huggingface.co, any form on other servers (default: $HF_TOKEN)')
     .option('--endpoint <url>', 'hub URL (default: $HF_ENDPOINT, else https://huggingface.co)')
     .option('--signature <path>', 'path of the signature inside the repo', 'model.sig');
 }
