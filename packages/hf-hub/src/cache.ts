@@ -214,32 +214,35 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
       const target = path.join(dir, `${etag}.model-signing`);
       for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
         params.signal.throwIfAborted();
-        await params.dirs.ensureDir(dir);
-        const acquired = await lockfile
-          .lock(target, {
-            realpath: false,
-            stale: LOCK_STALE_MS,
-            retries: 0,
-            onCompromised: (cause) =>
-              params.onLost(new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Lost the cache lock ${target}.lock while writing; another process may have taken it over` })),
-          })
+        const outcome = await params.dirs
+          .ensureDir(dir)
+          .then(() =>
+            lockfile.lock(target, {
+              realpath: false,
+              stale: LOCK_STALE_MS,
+              retries: 0,
+              onCompromised: (cause) =>
+                params.onLost(new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Lost the cache lock ${target}.lock while writing; another process may have taken it over` })),
+            }),
+          )
           .catch((e: NodeJS.ErrnoException) => {
-            // ENOENT: a failing download removed the empty lock folder meanwhile; make it again.
-            if (e.code === 'ELOCKED' || e.code === 'ENOENT') return undefined;
+            if (e.code === 'ELOCKED') return 'held' as const;
+            // A failing download removed the empty lock folder meanwhile; make it again.
+            if (e.code === 'ENOENT') return 'removed' as const;
             throw e;
           });
-        if (acquired) {
-          releases.push(acquired);
+        if (typeof outcome === 'function') {
+          releases.push(outcome);
           break;
         }
-        if (!waited) params.onWait();
-        waited = true;
         if (Date.now() >= deadline) {
           throw new ModelSigningError({
             code: 'LOCK_TIMEOUT',
             message: `Another download has held ${target}.lock for more than ${Math.round(params.timeoutMs / 1000)} s; try again when it is done (a lock whose holder died is taken over after ${LOCK_STALE_MS / 1000} s)`,
           });
         }
+        if (outcome === 'held' && !waited) params.onWait();
+        waited ||= outcome === 'held';
         await sleep(Math.min(wait, Math.max(deadline - Date.now(), 0)), undefined, { signal: params.signal });
       }
     }

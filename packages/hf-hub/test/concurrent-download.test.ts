@@ -105,7 +105,7 @@ describe('downloads sharing one cache', () => {
     expect(outcomes(settled)).toContain('ok');
   });
 
-  async function downloadInProcesses(repo: string, cacheDir: string, count: number): Promise<{ ok: boolean; code?: string; snapshotPath?: string }[]> {
+  async function downloadInProcesses(repo: string, cacheDir: string, count: number): Promise<{ ok: boolean; code?: string; message?: string; snapshotPath?: string }[]> {
     await fs.access(path.join(path.dirname(CHILD), '..', '..', 'dist', 'index.js')).catch(() => {
       throw new Error('build @model-signing/hf-hub first (the child processes run dist/)');
     });
@@ -113,7 +113,7 @@ describe('downloads sharing one cache', () => {
     return Promise.all(
       Array.from({ length: count }, async () => {
         const { stdout } = await run(process.execPath, [CHILD, repo, cacheDir, hub.url], { env, timeout: 60_000 }).catch((e: { stdout: string }) => e);
-        return JSON.parse(stdout.trim()) as { ok: boolean; code?: string; snapshotPath?: string };
+        return JSON.parse(stdout.trim()) as { ok: boolean; code?: string; message?: string; snapshotPath?: string };
       }),
     );
   }
@@ -122,7 +122,7 @@ describe('downloads sharing one cache', () => {
     const { repo, cacheDir } = await uploadedRepo();
     slowHub(repo);
     const results = await downloadInProcesses(repo, cacheDir, 3);
-    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(results.map((r) => r.ok), JSON.stringify(results)).toEqual([true, true, true]);
     expect(hub.fullDownloads(repo, WEIGHT)).toBe(1);
     await expectVerifiedCache(repo, cacheDir, results[0]!.snapshotPath!);
   });
@@ -131,7 +131,7 @@ describe('downloads sharing one cache', () => {
     const { repo, cacheDir } = await uploadedRepo();
     slowHub(repo, (nth) => (nth === 1 ? { cutOffAfter: 100_000 } : nth === 2 ? { data: randomBytes(model[WEIGHT]!.length) } : undefined));
     const results = await downloadInProcesses(repo, cacheDir, 3);
-    expect(results.map((r) => (r.ok ? 'ok' : r.code)).sort()).toEqual(['DIGEST_MISMATCH', 'NETWORK_ERROR', 'ok']);
+    expect(results.map((r) => (r.ok ? 'ok' : r.code)).sort(), JSON.stringify(results)).toEqual(['DIGEST_MISMATCH', 'NETWORK_ERROR', 'ok']);
     await expectVerifiedCache(repo, cacheDir, results.find((r) => r.ok)!.snapshotPath!);
   });
 
