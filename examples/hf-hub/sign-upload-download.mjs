@@ -45,9 +45,10 @@ const verifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 
 const uploaded = await uploadSignedModel({ repo, modelPath: modelDir, signer, ...connection });
 console.log(`uploaded ${uploaded.files.length} files + ${uploaded.signaturePath} in commit ${uploaded.commit.oid}`);
 
-// 3. Check the repo without downloading its weights.
-const report = await verifyHubRepo({ repo, verifier, ...connection });
-console.log(`remote check: covered by the hub's SHA-256 ${JSON.stringify(report.coveredByMetadata)}, need their bytes ${JSON.stringify(report.needBytes)}`);
+// 3. Check the repo without downloading its weights: the hub's SHA-256 records
+//    agree with the signature (this says nothing yet about the bytes it serves).
+const report = await verifyHubRepo({ repo, verifier, hashFiles: 'none', ...connection });
+console.log(`remote check: hub SHA-256 matches ${JSON.stringify(report.metadataOnly)}, not checked without bytes ${JSON.stringify(report.unchecked)}`);
 
 // 4. Download verified into a Hugging Face cache (here a temporary one; default ~/.cache/huggingface/hub).
 const cacheDir = path.join(work, 'cache');

@@ -47,7 +47,9 @@ export type ErrorCode =
   /** Obtaining an identity token for keyless signing failed. */
   | 'IDENTITY_TOKEN_ERROR'
   /** Writing output (a signature, a cache entry) failed. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** Another process held a lock (on a cache entry being written) for longer than the caller would wait. */
+  | 'LOCK_TIMEOUT';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

@@ -18,7 +18,7 @@ export type HubRepo = string | { type: HubRepoType; name: string };
 
 /** Connection options every function of this package accepts, in @huggingface/hub's style. */
 export interface HubConnectionParams {
-  /** A Hugging Face access token (`hf_…`). Default: the `HF_TOKEN` environment variable; none for public repos. */
+  /** An access token for the hub (`hf_…` on huggingface.co; any form on other Hub-compatible servers). Default: the `HF_TOKEN` environment variable; none for public repos. */
   accessToken?: string;
   /** The hub's base URL. Default: the `HF_ENDPOINT` environment variable, else https://huggingface.co. */
   hubUrl?: string;
@@ -54,8 +54,8 @@ export interface HubContext {
   repo: RepoId;
   hubUrl: string;
   fetch: typeof fetch;
-  /** Spread into every @huggingface/hub call: `{ accessToken }` or nothing. */
-  credentials: { accessToken: string } | Record<string, never>;
+  /** Whether requests to the hub carry an access token (added by `fetch`). */
+  hasToken: boolean;
   signal: AbortSignal | undefined;
 }
 
@@ -94,25 +94,38 @@ export function parseRepo(repo: HubRepo): RepoId {
 
 /**
  * Applies the defaults (`HF_TOKEN`, `HF_ENDPOINT`) and binds the abort
- * signal into every request, since @huggingface/hub's download functions take
- * no signal of their own.
+ * signal and the token into every request.
  *
- * @throws {ModelSigningError} `INVALID_ARGUMENT` for a token that does not start with `hf_`.
+ * The token is sent by this fetch, not handed to @huggingface/hub, because
+ * that client refuses tokens without the `hf_` prefix of huggingface.co's own
+ * and private Hub-compatible servers issue other tokens. It goes only to the
+ * hub's own origin (as the client sends it), never to another host the hub
+ * links to. It replaces any Authorization header the client set: the client
+ * is never given the token, so what it sends is at best empty.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a hub URL that is not http(s).
  */
 export function hubContext(repo: HubRepo, params: HubConnectionParams, signal: AbortSignal | undefined = params.abortSignal): HubContext {
-  const accessToken = params.accessToken || process.env['HF_TOKEN'] || undefined;
-  if (accessToken !== undefined && !accessToken.startsWith('hf_')) {
-    throw new ModelSigningError({
-      code: 'INVALID_ARGUMENT',
-      message: `The Hugging Face access token ${params.accessToken ? '(accessToken)' : '(HF_TOKEN)'} must start with 'hf_'; create one at https://huggingface.co/settings/tokens`,
-    });
-  }
+  const token = params.accessToken || process.env['HF_TOKEN'] || undefined;
   const hubUrl = (params.hubUrl || process.env['HF_ENDPOINT'] || DEFAULT_HUB_URL).replace(/\/+$/, '');
+  let origin: string;
+  try {
+    const url = new URL(hubUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
+    origin = url.origin;
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `'${hubUrl}' is not a hub URL (hubUrl / HF_ENDPOINT / --endpoint); use https://host[:port]` });
+  }
   const baseFetch = params.fetch ?? globalThis.fetch;
-  const boundFetch: typeof fetch = signal
-    ? (input, init) => baseFetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal })
-    : baseFetch;
-  return { repo: parseRepo(repo), hubUrl, fetch: boundFetch, credentials: accessToken ? { accessToken } : {}, signal };
+  const boundFetch: typeof fetch = (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : input);
+    const headers = new Headers(input instanceof Request ? input.headers : undefined);
+    new Headers(init?.headers).forEach((value, key) => headers.set(key, value));
+    if (token !== undefined && url.origin === origin) headers.set('authorization', `Bearer ${token}`);
+    const signals = [init?.signal, signal].filter((s): s is AbortSignal => s != null);
+    return baseFetch(input, { ...init, headers, ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}) });
+  };
+  return { repo: parseRepo(repo), hubUrl, fetch: boundFetch, hasToken: token !== undefined, signal };
 }
 
 /** `org/name` for messages, with the type prefix for datasets and spaces. */
@@ -153,7 +166,7 @@ export function hubFailure(cause: unknown, doing: string, ctx: Pick<HubContext, 
  * @throws {ModelSigningError} `NOT_FOUND`, `NETWORK_ERROR`, `ABORTED`.
  */
 export async function resolveCommit(ctx: HubContext, revision: string): Promise<string> {
-  const params = { name: ctx.repo.name, revision, hubUrl: ctx.hubUrl, fetch: ctx.fetch, additionalFields: ['sha' as const], ...ctx.credentials };
+  const params = { name: ctx.repo.name, revision, hubUrl: ctx.hubUrl, fetch: ctx.fetch, additionalFields: ['sha' as const] };
   let sha: unknown;
   try {
     const info = ctx.repo.type === 'model' ? await modelInfo(params) : ctx.repo.type === 'dataset' ? await datasetInfo(params) : await spaceInfo(params);

@@ -1,7 +1,7 @@
 // The checks that need no weight bytes: the signature (fetched and verified
 // first), then the hub's file listing and its SHA-256 metadata compared with
 // the signed manifest. Shared by the verified download and the remote check.
-import { downloadFile, fileDownloadInfo, listFiles } from '@huggingface/hub';
+import { fileDownloadInfo, listFiles } from '@huggingface/hub';
 import {
   GIT_PATHS,
   ManifestMismatchError,
@@ -15,6 +15,7 @@ import {
   type Verifier,
 } from '@model-signing/core';
 import { hubFailure, repoLabel, type HubContext } from './hub.js';
+import { streamRemoteFile } from './stream.js';
 
 /** Signatures are small JSON documents; anything larger is not one. */
 const MAX_SIGNATURE_BYTES = 16 * 1024 * 1024;
@@ -52,10 +53,9 @@ export interface CompareOptions {
  *   bundle errors of core (`BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …).
  */
 export async function fetchVerifiedSignature(ctx: HubContext, commit: string, signaturePath: string, verifier: Verifier): Promise<VerifiedBundle & { bytes: Uint8Array }> {
-  const common = { repo: ctx.repo, path: signaturePath, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch, ...ctx.credentials };
-  let bytes: Uint8Array;
+  const chunks: Uint8Array[] = [];
   try {
-    const info = await fileDownloadInfo(common);
+    const info = await fileDownloadInfo({ repo: ctx.repo, path: signaturePath, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch });
     if (!info) {
       throw new ModelSigningError({
         code: 'NOT_FOUND',
@@ -66,12 +66,12 @@ export async function fetchVerifiedSignature(ctx: HubContext, commit: string, si
     if (info.size > MAX_SIGNATURE_BYTES) {
       throw new ModelSigningError({ code: 'BAD_BUNDLE', path: signaturePath, message: `'${signaturePath}' is ${info.size} bytes, too large to be a signature bundle` });
     }
-    const blob = await downloadFile({ ...common, downloadInfo: info, xet: false });
-    if (!blob) throw new ModelSigningError({ code: 'NOT_FOUND', path: signaturePath, message: `'${signaturePath}' vanished from ${repoLabel(ctx.repo)} at commit ${commit}` });
-    bytes = new Uint8Array(await blob.arrayBuffer());
+    // The size announced above bounds what is read: a hub that then sends more is cut off.
+    await streamRemoteFile(ctx, commit, { path: signaturePath, size: info.size }, (chunk) => void chunks.push(chunk), info);
   } catch (cause) {
     throw hubFailure(cause, `fetching the signature '${signaturePath}'`, ctx, signaturePath);
   }
+  const bytes = Buffer.concat(chunks);
   return { ...(await verifyBundle({ bundle: bytes, verifier })), bytes };
 }
 
@@ -83,7 +83,7 @@ export async function fetchVerifiedSignature(ctx: HubContext, commit: string, si
 export async function listRepoFiles(ctx: HubContext, commit: string): Promise<ListedFile[]> {
   const files: ListedFile[] = [];
   try {
-    for await (const entry of listFiles({ repo: ctx.repo, revision: commit, recursive: true, hubUrl: ctx.hubUrl, fetch: ctx.fetch, ...ctx.credentials })) {
+    for await (const entry of listFiles({ repo: ctx.repo, revision: commit, recursive: true, hubUrl: ctx.hubUrl, fetch: ctx.fetch })) {
       if (entry.type !== 'file') continue;
       files.push({ path: entry.path, size: entry.size, oid: entry.oid ?? '', ...(entry.lfs ? { sha256: entry.lfs.oid } : {}) });
     }

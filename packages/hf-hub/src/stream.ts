@@ -1,24 +1,49 @@
-import { downloadFile } from '@huggingface/hub';
+import { fileDownloadInfo } from '@huggingface/hub';
 import { ModelSigningError } from '@model-signing/core';
 import { hubFailure, repoLabel, type HubContext } from './hub.js';
-import type { RemoteFile } from './remote.js';
+
+/** What {@link streamRemoteFile} needs of a file: its path, and the most bytes the hub may send for it. */
+export interface StreamedFile {
+  path: string;
+  /** The size the hub lists; a longer answer is cut off, so memory and disk stay bounded whatever the hub sends. */
+  size: number;
+}
+
+/** Where the file's bytes are, as @huggingface/hub's `fileDownloadInfo` found it. */
+export type DownloadInfo = NonNullable<Awaited<ReturnType<typeof fileDownloadInfo>>>;
 
 /**
  * Streams one file of the repo at `commit` chunk by chunk into `onChunk`,
  * awaiting it before reading on, so memory stays flat whatever the file size.
- * The hub may not send more bytes than its listing announced.
+ * The hub may not send more bytes than `file.size`.
+ *
+ * The location comes from @huggingface/hub (`fileDownloadInfo`, or `info`
+ * when the caller already has it); the body is read here, from the response
+ * itself, because the client's lazy blob turns an HTTP error on the download
+ * into a stream that never ends.
  *
  * @throws {ModelSigningError} `NETWORK_ERROR` (naming the file) when the
- *   transfer breaks or overruns, `ABORTED`, `NOT_FOUND`.
+ *   transfer fails, breaks or overruns, `ABORTED`, `NOT_FOUND`.
  */
-export async function streamRemoteFile(ctx: HubContext, commit: string, file: RemoteFile, onChunk: (chunk: Uint8Array) => Promise<void> | void): Promise<void> {
+export async function streamRemoteFile(
+  ctx: HubContext,
+  commit: string,
+  file: StreamedFile,
+  onChunk: (chunk: Uint8Array) => Promise<void> | void,
+  info?: DownloadInfo,
+): Promise<void> {
   let received = 0;
   try {
-    const blob = await downloadFile({ repo: ctx.repo, path: file.path, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch, xet: false, ...ctx.credentials });
-    if (!blob) {
+    const location = info ?? (await fileDownloadInfo({ repo: ctx.repo, path: file.path, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch }));
+    if (!location) {
       throw new ModelSigningError({ code: 'NOT_FOUND', path: file.path, message: `'${file.path}' is listed in ${repoLabel(ctx.repo)} at ${commit} but cannot be downloaded` });
     }
-    const reader = blob.stream().getReader();
+    const response = await ctx.fetch(location.url);
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => undefined);
+      throw Object.assign(new Error(`HTTP ${response.status} ${response.statusText}`), { statusCode: response.status });
+    }
+    const reader = response.body.getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
@@ -42,9 +67,7 @@ export async function streamRemoteFile(ctx: HubContext, commit: string, file: Re
     }
   } catch (cause) {
     if (cause instanceof SinkError) throw cause.cause;
-    // The client reports a broken body as a bare string reason; give it context.
-    const error = typeof cause === 'string' ? new Error(cause) : cause;
-    throw hubFailure(error, `downloading '${file.path}' (${received} of ${file.size} bytes received)`, ctx, file.path);
+    throw hubFailure(cause, `downloading '${file.path}' (${received} of ${file.size} bytes received)`, ctx, file.path);
   }
 }
 

@@ -143,7 +143,6 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
       fetch: ctx.fetch,
       // Xet needs its own CAS service; plain LFS keeps the SHA-256 downloaders compare with.
       useXet: false,
-      ...ctx.credentials,
     });
     for (;;) {
       const step = await events.next();
@@ -185,11 +184,12 @@ async function fileStamp(file: string): Promise<string> {
 
 /** Creates the repository; one that already exists (HTTP 409) is fine. */
 async function ensureRepo(ctx: HubContext): Promise<void> {
-  if (!('accessToken' in ctx.credentials)) {
+  if (!ctx.hasToken) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'Creating a repository needs an access token (accessToken / HF_TOKEN)' });
   }
   try {
-    await createRepo({ repo: ctx.repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: ctx.credentials.accessToken });
+    // The client's types demand a token; an empty one makes it send none, and ctx.fetch adds ours (see hubContext).
+    await createRepo({ repo: ctx.repo, hubUrl: ctx.hubUrl, fetch: ctx.fetch, accessToken: '' });
   } catch (cause) {
     if ((cause as { statusCode?: unknown }).statusCode !== 409) throw hubFailure(cause, `creating ${repoLabel(ctx.repo)}`, ctx);
   }

@@ -31,6 +31,8 @@ interface Repo {
 
 /** Options for {@link FakeHub.start}. */
 export interface FakeHubOptions {
+  /** Where LFS uploads go, as the real hub hands out storage URLs on another host. */
+  lfsUploadBase?: string;
   /** Entries per tree-listing page; small values exercise `Link` pagination. Default 1000. */
   pageSize?: number;
   /** Files at least this large, or whose first bytes contain NUL, go to LFS. Default 1024. */
@@ -44,6 +46,23 @@ export interface FakeCommit {
   put?: Record<string, Buffer>;
   delete?: string[];
   title?: string;
+}
+
+/**
+ * How the hub answers one full (not ranged) download of a file, for tests
+ * that make it hostile, broken or slow. Unset fields behave honestly.
+ */
+export interface PlannedAnswer {
+  /** Serve these bytes instead of the file's (its listed metadata stays). */
+  data?: Buffer;
+  /** Answer with this HTTP error status instead. */
+  status?: number;
+  /** Destroy the connection after this many body bytes. */
+  cutOffAfter?: number;
+  /** Wait this long before each 64 KiB chunk, so concurrent downloads overlap. */
+  chunkDelayMs?: number;
+  /** Redirect (302) there instead, as the real hub sends LFS downloads to a storage host. */
+  redirectTo?: string;
 }
 
 const CHUNK = 64 * 1024;
@@ -67,18 +86,20 @@ export class FakeHub {
   private readonly served = new Map<string, number>();
   private readonly lfsStore = new Map<string, Buffer>();
   private readonly cutOffs = new Map<string, number>();
+  private readonly plans = new Map<string, (nth: number) => PlannedAnswer | undefined>();
+  private readonly fullGets = new Map<string, number>();
   /** Every request, as `METHOD /path?query`. */
   readonly requests: string[] = [];
   url = '';
 
   private constructor(
     private readonly server: http.Server,
-    private readonly options: Required<Omit<FakeHubOptions, 'token'>> & { token?: string },
+    private readonly options: Required<Omit<FakeHubOptions, 'token' | 'lfsUploadBase'>> & { token?: string; lfsUploadBase?: string },
   ) {}
 
   static async start(options: FakeHubOptions = {}): Promise<FakeHub> {
     const server = http.createServer();
-    const hub = new FakeHub(server, { pageSize: options.pageSize ?? 1000, lfsThreshold: options.lfsThreshold ?? 1024, ...(options.token ? { token: options.token } : {}) });
+    const hub = new FakeHub(server, { pageSize: options.pageSize ?? 1000, lfsThreshold: options.lfsThreshold ?? 1024, ...(options.token ? { token: options.token } : {}), ...(options.lfsUploadBase ? { lfsUploadBase: options.lfsUploadBase } : {}) });
     server.on('request', (req, res) => {
       hub.handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, String((err as Error)?.stack ?? err));
@@ -140,6 +161,17 @@ export class FakeHub {
   /** The next resolve response for `path` is cut off (socket destroyed) after `afterBytes` body bytes. */
   cutOffNextDownload(name: string, path: string, afterBytes: number): void {
     this.cutOffs.set(`${name}/${path}`, afterBytes);
+  }
+
+  /** From now on, the `nth` full download of `path` (counting from 1) is answered as `plan(nth)` says. */
+  planDownloads(name: string, path: string, plan: (nth: number) => PlannedAnswer | undefined): void {
+    this.plans.set(`${name}/${path}`, plan);
+    this.fullGets.delete(`${name}/${path}`);
+  }
+
+  /** Full (not ranged) downloads of `path` answered so far. */
+  fullDownloads(name: string, path: string): number {
+    return this.fullGets.get(`${name}/${path}`) ?? 0;
   }
 
   /** Body bytes served for one file of a repo, or for all its files. */
@@ -289,7 +321,7 @@ export class FakeHub {
     const body = JSON.parse((await readBody(req)).toString('utf8')) as { operation: string; transfers: string[]; objects: { oid: string; size: number }[] };
     if (body.operation !== 'upload' || !body.transfers.includes('basic')) throw new HttpError(422, 'Only basic uploads are supported');
     const objects = body.objects.map((o) =>
-      this.lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.url}/lfs-upload/${o.oid}` } } },
+      this.lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.options.lfsUploadBase ?? this.url}/lfs-upload/${o.oid}` } } },
     );
     res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json' });
     res.end(JSON.stringify({ transfer: 'basic', objects }));
@@ -333,8 +365,20 @@ export class FakeHub {
     const commit = this.commitAt(this.repo(name), revision);
     const file = commit.files.get(path);
     if (!file) throw new HttpError(404, `Entry ${path} not found`, 'EntryNotFound');
+    const key = `${name}/${path}`;
+    let plan: PlannedAnswer | undefined;
+    if (req.method === 'GET' && req.headers.range === undefined) {
+      const nth = (this.fullGets.get(key) ?? 0) + 1;
+      this.fullGets.set(key, nth);
+      plan = this.plans.get(key)?.(nth);
+    }
+    if (plan?.status !== undefined) throw new HttpError(plan.status, `Planned failure of ${path}`);
+    if (plan?.redirectTo !== undefined) {
+      res.writeHead(302, { Location: plan.redirectTo }).end();
+      return;
+    }
     const pointer = file.lfs && raw ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs.oid}\nsize ${file.lfs.size}\n`) : undefined;
-    const body = pointer ?? file.data;
+    const body = plan?.data ?? pointer ?? file.data;
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': 'application/octet-stream',
       'Accept-Ranges': 'bytes',
@@ -358,10 +402,12 @@ export class FakeHub {
       res.end();
       return;
     }
-    const key = `${name}/${path}`;
-    const cutOff = status === 200 ? this.cutOffs.get(key) : undefined;
-    if (cutOff !== undefined) this.cutOffs.delete(key);
+    const plannedCutOff = plan?.cutOffAfter;
+    const cutOff = plannedCutOff ?? (status === 200 ? this.cutOffs.get(key) : undefined);
+    if (plannedCutOff === undefined && cutOff !== undefined) this.cutOffs.delete(key);
     for (let pos = start; pos < end; ) {
+      if (plan?.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, plan.chunkDelayMs));
+      if (res.destroyed) return;
       const take = Math.min(CHUNK, end - pos, cutOff === undefined ? Infinity : Math.max(cutOff - (pos - start), 0));
       if (take === 0) {
         res.socket?.destroy();

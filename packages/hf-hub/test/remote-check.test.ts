@@ -26,40 +26,59 @@ describe('checking a hub repo without downloading its weights', () => {
   const lfsFiles = ['model.safetensors', 'weights/extra/part-00001.bin'];
   const regularFiles = ['config.json', 'empty.txt', 'tokenizer/vocab.txt'];
 
-  it('covers LFS files by their SHA-256 and reports the rest; hashUncoveredFiles streams only those', async () => {
+  it('hashes every file by default; hashFiles: uncovered / none read fewer bytes and say which files were not hashed', async () => {
     hub.createRepo('org/remote');
     await uploadSignedModel({ repo: 'org/remote', modelPath: modelDir, signer: keys.signer, ...connection() });
     hub.resetCounters();
 
-    const report = await verifyHubRepo({ repo: 'org/remote', verifier: keys.verifier, ...connection() });
-    expect(report.commit).toBe(hub.head('org/remote'));
-    expect(report.coveredByMetadata).toEqual(lfsFiles);
-    expect(report.needBytes).toEqual(regularFiles);
-    expect(report.complete).toBe(false);
-    expect(report.files.find((f) => f.path === 'config.json')).toMatchObject({ checkedBy: 'unchecked' });
+    const metadata = await verifyHubRepo({ repo: 'org/remote', verifier: keys.verifier, hashFiles: 'none', ...connection() });
+    expect(metadata.commit).toBe(hub.head('org/remote'));
+    expect(metadata.metadataOnly).toEqual(lfsFiles);
+    expect(metadata.unchecked).toEqual(regularFiles);
+    expect(metadata.hashed).toEqual([]);
+    expect(metadata.bytesChecked).toBe(false);
+    expect(metadata.files.find((f) => f.path === 'config.json')).toMatchObject({ checkedBy: 'unchecked' });
     expect(hub.bytesServed('org/remote')).toBe(hub.bytesServed('org/remote', 'model.sig'));
 
-    const full = await verifyHubRepo({ repo: 'org/remote', verifier: keys.verifier, hashUncoveredFiles: true, ...connection() });
-    expect(full.complete).toBe(true);
-    expect(full.files.filter((f) => f.checkedBy === 'hashed').map((f) => f.path)).toEqual(regularFiles);
+    const uncovered = await verifyHubRepo({ repo: 'org/remote', verifier: keys.verifier, hashFiles: 'uncovered', ...connection() });
+    expect(uncovered.hashed).toEqual(regularFiles);
+    expect(uncovered.metadataOnly).toEqual(lfsFiles);
+    expect(uncovered.bytesChecked).toBe(false);
     for (const f of lfsFiles) expect(hub.bytesServed('org/remote', f)).toBe(0);
     expect(hub.bytesServed('org/remote', 'config.json')).toBeGreaterThanOrEqual(model['config.json']!.length);
+
+    const full = await verifyHubRepo({ repo: 'org/remote', verifier: keys.verifier, ...connection() });
+    expect(full.bytesChecked).toBe(true);
+    expect(full.hashed).toEqual([...lfsFiles, ...regularFiles].sort());
+    expect(full.metadataOnly).toEqual([]);
+    for (const f of lfsFiles) expect(hub.bytesServed('org/remote', f)).toBeGreaterThanOrEqual(model[f]!.length);
   });
 
-  it('refuses a replaced weight from its metadata alone, and a changed regular file once hashed', async () => {
+  it('refuses a replaced weight from its metadata alone, and bytes that differ from honest-looking metadata once hashed', async () => {
     hub.createRepo('org/remote-tampered');
     await uploadSignedModel({ repo: 'org/remote-tampered', modelPath: modelDir, signer: keys.signer, ...connection() });
     hub.pushCommit('org/remote-tampered', { put: { 'config.json': Buffer.from('{"hidden_size": 9}') } });
     // The regular file has no SHA-256 on the hub: only its bytes can tell.
-    const report = await verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, ...connection() });
-    expect(report.needBytes).toContain('config.json');
-    const error = await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashUncoveredFiles: true, ...connection() }), 'DIGEST_MISMATCH');
+    const report = await verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashFiles: 'none', ...connection() });
+    expect(report.unchecked).toContain('config.json');
+    const error = await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
     expect(error.differences.map((d) => d.name)).toEqual(['config.json']);
 
     hub.pushCommit('org/remote-tampered', { put: { 'model.safetensors': randomBytes(300_000) } });
     hub.resetCounters();
-    await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
+    await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashFiles: 'none', ...connection() }), 'DIGEST_MISMATCH');
     expect(hub.bytesServed('org/remote-tampered')).toBe(hub.bytesServed('org/remote-tampered', 'model.sig'));
+  });
+
+  it('metadata that matches the signature proves nothing about the bytes served: only hashing catches them', async () => {
+    hub.createRepo('org/remote-lying');
+    await uploadSignedModel({ repo: 'org/remote-lying', modelPath: modelDir, signer: keys.signer, ...connection() });
+    hub.replaceBytesKeepingMetadata('org/remote-lying', 'model.safetensors', randomBytes(300_000));
+    const metadata = await verifyHubRepo({ repo: 'org/remote-lying', verifier: keys.verifier, hashFiles: 'none', ...connection() });
+    expect(metadata.metadataOnly).toContain('model.safetensors');
+    expect(metadata.bytesChecked).toBe(false);
+    const error = await expectCode(() => verifyHubRepo({ repo: 'org/remote-lying', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
+    expect(error.differences.map((d) => d.name)).toEqual(['model.safetensors']);
   });
 
   it('checks a pinned revision: the signature, listing and files of that commit, not of the moving branch', async () => {
@@ -76,8 +95,9 @@ describe('checking a hub repo without downloading its weights', () => {
   it('shard signatures: sizes are compared before download, digests while streaming', async () => {
     hub.createRepo('org/shards');
     await uploadSignedModel({ repo: 'org/shards', modelPath: modelDir, signer: keys.signer, method: 'shards', shardSize: 65_536, ...connection() });
-    const report = await verifyHubRepo({ repo: 'org/shards', verifier: keys.verifier, ...connection() });
-    expect(report.coveredByMetadata).toEqual(['empty.txt']);
+    const report = await verifyHubRepo({ repo: 'org/shards', verifier: keys.verifier, hashFiles: 'none', ...connection() });
+    expect(report.metadataOnly).toEqual(['empty.txt']);
+    expect((await verifyHubRepo({ repo: 'org/shards', verifier: keys.verifier, ...connection() })).bytesChecked).toBe(true);
     const cacheDir = await tempDir('cache');
     const result = await downloadVerifiedModel({ repo: 'org/shards', verifier: keys.verifier, cacheDir, ...connection() });
     expect(result.files).toEqual(Object.keys(model).sort());

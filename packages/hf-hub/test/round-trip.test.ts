@@ -1,5 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { downloadFileToCacheDir, listFiles } from '@huggingface/hub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -103,8 +105,10 @@ describe('upload signed, download verified', () => {
       await uploadSignedModel({ repo: 'org/env', modelPath: modelDir, signer: keys.signer });
       const result = await downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: await tempDir('cache') });
       expect(result.files).toEqual(Object.keys(model).sort());
-      vi.stubEnv('HF_TOKEN', 'not-a-hub-token');
-      await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }), 'INVALID_ARGUMENT');
+      // A token in another form is sent as it is; this hub refuses it, and the message says what to check.
+      vi.stubEnv('HF_TOKEN', 'not-this-hubs-token');
+      const refused = await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }), 'NETWORK_ERROR');
+      expect(refused.message).toMatch(/HTTP 401.*access token/);
     } finally {
       vi.unstubAllEnvs();
     }
@@ -160,5 +164,50 @@ describe('upload signed, download verified', () => {
     expect(uploaded.commit.oid).toBe(hub.head('org/new'));
     // Creating a repository that exists is not an error.
     await uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, createRepo: true, hubUrl: hub.url, accessToken: TOKEN });
+  });
+
+  it('works with a private Hub-compatible server whose tokens do not start with hf_', async () => {
+    const privateToken = 'pat-7f3a9c-enterprise';
+    const server = await FakeHub.start({ token: privateToken });
+    try {
+      const connection = { hubUrl: server.url, accessToken: privateToken };
+      await uploadSignedModel({ ...connection, repo: 'team/model', modelPath: modelDir, signer: keys.signer, createRepo: true });
+      const result = await downloadVerifiedModel({ ...connection, repo: 'team/model', verifier: keys.verifier, cacheDir: await tempDir('cache') });
+      expect(result.files).toEqual(Object.keys(model).sort());
+      expect(server.requests.length).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('sends the token to the hub only, never to the storage hosts it hands uploads and downloads to', async () => {
+    // A storage host on another origin: it records the Authorization it gets and passes uploads on to the hub's store.
+    const seen: { method: string; authorization: string | undefined }[] = [];
+    let target: FakeHub | undefined;
+    const storage = http.createServer((req, res) => {
+      seen.push({ method: req.method!, authorization: req.headers.authorization });
+      if (req.method === 'GET') return void res.end(model['model.safetensors']);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        fetch(`${target!.url}${req.url}`, { method: 'PUT', body: Buffer.concat(chunks) }).then((r) => res.writeHead(r.status).end(), () => res.writeHead(500).end());
+      });
+    });
+    await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+    const storageBase = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
+    target = await FakeHub.start({ token: TOKEN, lfsUploadBase: storageBase });
+    try {
+      target.createRepo('org/stored');
+      // The hub demands the token on every request, so success proves it was sent there.
+      await uploadSignedModel({ repo: 'org/stored', modelPath: modelDir, signer: keys.signer, hubUrl: target.url, accessToken: TOKEN });
+      expect(seen.filter((s) => s.method === 'PUT').length).toBeGreaterThan(0);
+      target.planDownloads('org/stored', 'model.safetensors', () => ({ redirectTo: `${storageBase}/blob` }));
+      const result = await downloadVerifiedModel({ repo: 'org/stored', verifier: keys.verifier, cacheDir: await tempDir('cache'), hubUrl: target.url, accessToken: TOKEN });
+      expect(result.downloaded).toContain('model.safetensors');
+      expect(seen.filter((s) => s.method === 'GET')).toHaveLength(1);
+      expect(seen.map((s) => s.authorization)).toEqual(seen.map(() => undefined));
+    } finally {
+      await target.close();
+      await new Promise((resolve) => storage.close(resolve));
+    }
   });
 });

@@ -28,7 +28,7 @@ const methodArgument = () => new Argument('<method>', 'how the model is (or was)
 
 function addHubOptions(cmd: Command): Command {
   return cmd
-    .option('--token <token>', 'Hugging Face access token (default: $HF_TOKEN)')
+    .option('--token <token>', 'access token for the hub: hf_… on huggingface.co, any form on other servers (default: $HF_TOKEN)')
     .option('--endpoint <url>', 'hub URL (default: $HF_ENDPOINT, else https://huggingface.co)')
     .option('--signature <path>', 'path of the signature inside the repo', 'model.sig');
 }
@@ -52,9 +52,20 @@ type DownloadOptions = HubCliOptions & VerifierCliOptions & {
   ignoreUnsignedFiles: boolean;
   ignoreGitPaths: boolean;
   concurrency?: number;
+  include?: string[];
 };
 
-type HubVerifyOptions = DownloadOptions & { hashUncovered: boolean; cached: boolean; workers?: number };
+type HubVerifyOptions = DownloadOptions & { metadataOnly: boolean; cached: boolean; workers?: number };
+
+/**
+ * Exit status of `hf verify --metadata-only` when some files have no SHA-256
+ * on the hub, so nothing was checked for them: not a failed verification (1),
+ * not a success either.
+ */
+export const EXIT_INCOMPLETE = 3;
+
+/** `1 file` / `3 files`. */
+const files = (n: number) => `${n} ${n === 1 ? 'file' : 'files'}`;
 
 function uploadCommand(setExitCode: (code: number) => void): Command {
   const cmd = new Command('upload')
@@ -136,7 +147,17 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
     .option('--concurrency <n>', 'files downloaded at once (default 4)', positiveInteger)
-    .addHelpText('after', '\nExample:\n  $ model-signing hf download key my-org/my-model --public-key key.pub\n  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>');
+    .option('--include <pattern...>', "download only these signed files: paths or patterns as huggingface-cli's (*.json, onnx/); each must match a signed file")
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ model-signing hf download key my-org/my-model --public-key key.pub',
+        '  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>',
+        "  $ model-signing hf download key my-org/my-model --public-key key.pub --include config.json 'onnx/*_quantized.onnx'",
+      ].join('\n'),
+    );
   return cmd.action(async (method: SigningMethod, repo: string, opts: DownloadOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Downloading', opts.progress && !opts.json);
@@ -154,7 +175,9 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         ignoreGitPaths: opts.ignoreGitPaths,
         ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.include !== undefined ? { allowPatterns: opts.include } : {}),
         onProgress: (p) => {
+          if (p.phase === 'waiting-for-lock') reporter.info('Waiting for another download of this repo into the same cache to finish…');
           if (p.phase === 'listing-matched') total = p.totalBytes;
           if (p.phase !== 'downloading') return;
           done += p.bytesDone - (perFile.get(p.path) ?? 0);
@@ -181,16 +204,31 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
 
 function verifyCommand(setExitCode: (code: number) => void): Command {
   const cmd = new Command('verify')
-    .description('Verify a hub repo without downloading its weights (signature, file listing, SHA-256 metadata), or re-verify a cached snapshot with --cached')
+    .description(
+      'Verify a hub repo without storing it: the signature, the file list, and the bytes of every file (streamed and hashed); or re-verify a cached snapshot with --cached',
+    )
     .addArgument(methodArgument())
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
-    .option('--hash-uncovered', 'also stream and hash the files the hub has no SHA-256 for (nothing is stored)', false)
+    .option('--metadata-only', "download no file bytes: compare only the hub's SHA-256 records with the signature (proves the hub's records, not the bytes it serves)", false)
     .option('--cached', 'verify the snapshot in the local cache instead of the hub', false)
     .option('--workers <n>', 'hashing threads for --cached (default: all cores)', positiveInteger)
-    .addHelpText('after', '\nExamples:\n  $ model-signing hf verify key my-org/my-model --public-key key.pub\n  $ model-signing hf verify key my-org/my-model --public-key key.pub --cached');
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit status: 0 verified; 1 failed (the error code says why); 2 usage error;',
+        `${EXIT_INCOMPLETE} --metadata-only could not check some files (the hub has no SHA-256 for them).`,
+        '',
+        'Examples:',
+        '  $ model-signing hf verify key my-org/my-model --public-key key.pub',
+        '  $ model-signing hf verify key my-org/my-model --public-key key.pub --metadata-only',
+        '  $ model-signing hf verify key my-org/my-model --public-key key.pub --cached',
+      ].join('\n'),
+    );
   return cmd.action(async (method: SigningMethod, repo: string, opts: HubVerifyOptions) => {
     const reporter = createReporter(opts.json);
+    const bar = createProgressBar('Verifying', opts.progress && !opts.json && !opts.cached && !opts.metadataOnly);
     try {
       const hub = await loadHub();
       const verifier = await createVerifier(method, opts);
@@ -209,22 +247,57 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         });
         reporter.success(`Verification succeeded: ${result.snapshotPath}`, { snapshotPath: result.snapshotPath, commit: result.commit, files: result.files, signer: result.signer });
-      } else {
-        const result = await hub.verifyHubRepo({ ...connection(opts), ...common, hashUncoveredFiles: opts.hashUncovered });
-        const line = result.complete
-          ? `Verification succeeded: all ${result.files.length} files match the signature (${result.coveredByMetadata.length} by hub SHA-256 metadata, ${result.files.length - result.coveredByMetadata.length} hashed)`
-          : `Signature and file listing verified at ${result.commit}; ${result.coveredByMetadata.length} files match by hub SHA-256 metadata, ${result.needBytes.length} need their bytes to be checked (--hash-uncovered): ${result.needBytes.join(', ')}`;
-        reporter.success(line, {
-          commit: result.commit,
-          complete: result.complete,
-          coveredByMetadata: result.coveredByMetadata,
-          needBytes: result.needBytes,
-          files: result.files,
-          signer: result.signer,
-        });
+        setExitCode(0);
+        return;
       }
-      setExitCode(0);
+      const result = await hub.verifyHubRepo({
+        ...connection(opts),
+        ...common,
+        hashFiles: opts.metadataOnly ? 'none' : 'all',
+        onProgress: (p) => bar.update(p.bytesDone, p.totalBytes, p.path),
+      });
+      bar.stop();
+      const data = {
+        commit: result.commit,
+        bytesChecked: result.bytesChecked,
+        hashed: result.hashed,
+        metadataOnly: result.metadataOnly,
+        unchecked: result.unchecked,
+        files: result.files,
+        signer: result.signer,
+      };
+      const where = `${repo} at commit ${result.commit}`;
+      const signed = 'The signature is valid, and the hub lists exactly the signed files.';
+      if (result.bytesChecked) {
+        reporter.success(
+          [`Verified ${where}.`, signed, `All ${files(result.files.length)} were downloaded, hashed and match the signature (nothing was stored).`].join('\n'),
+          data,
+        );
+        setExitCode(0);
+        return;
+      }
+      const lines = [
+        result.unchecked.length === 0 ? `Metadata check passed for ${where}.` : `Metadata check incomplete for ${where}.`,
+        signed,
+        `${files(result.metadataOnly.length)}: the hub's SHA-256 records match the signature.`,
+        'No file bytes were downloaded, so this does not prove the hub serves those bytes.',
+      ];
+      if (result.unchecked.length > 0) {
+        lines.push(`${files(result.unchecked.length)} could not be checked (the hub has no SHA-256 for them):`, ...result.unchecked.map((f) => `  ${f}`));
+      }
+      lines.push('Run without --metadata-only to download and hash every file.');
+      if (result.unchecked.length === 0) {
+        reporter.success(lines.join('\n'), data);
+        setExitCode(0);
+      } else if (opts.json) {
+        process.stdout.write(JSON.stringify({ ok: false, ...data }, null, 2) + '\n');
+        setExitCode(EXIT_INCOMPLETE);
+      } else {
+        process.stdout.write(lines.join('\n') + '\n');
+        setExitCode(EXIT_INCOMPLETE);
+      }
     } catch (err) {
+      bar.stop();
       setExitCode(reportFailure(err, 'Verification', opts.json));
     }
   });
