@@ -44,9 +44,10 @@ export {
   type SigningMethod,
 } from './bundle/bundle.js';
 export { writeFileAtomic } from './bundle/write.js';
-export type { Signer, SignRequest } from './signing/signer.js';
+export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signing/signer.js';
+export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './signing/bundle-builder.js';
 export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
-export { CertificateSigner, type CertificateSignerOptions } from './signing/certificate-signer.js';
+export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './signing/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
