@@ -49,6 +49,7 @@ export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOpti
 export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
 export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './signing/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
+export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './signing/external-key.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';
@@ -63,3 +64,6 @@ export { SigstoreVerifier, type SigstoreVerifierOptions } from './sigstore/verif
 export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './sigstore/trust-config.js';
 export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './sigstore/identity-token.js';
 export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './sigstore/oauth.js';
+// Keys on PKCS#11 tokens and in key management services (optional packages, loaded on first use)
+export { createPkcs11Signer, type Pkcs11SignerOptions } from './pkcs11/signer.js';
+export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11/uri.js';
