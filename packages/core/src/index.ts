@@ -67,3 +67,6 @@ export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTok
 // Keys on PKCS#11 tokens and in key management services (optional packages, loaded on first use)
 export { createPkcs11Signer, type Pkcs11SignerOptions } from './pkcs11/signer.js';
 export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11/uri.js';
+export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './kms/signer.js';
+export type { AwsKmsOptions } from './kms/aws.js';
+export type { KmsKey, KmsProvider } from './kms/provider.js';
