@@ -69,21 +69,26 @@ describe.each([
   ['P-384', 'ECC_NIST_P384'],
   ['P-521', 'ECC_NIST_P521'],
 ] as const)('AWS KMS key on %s', (curve, spec) => {
-  it('signs a directory (key id) and a single file (alias, ARN) through the CLI; ours and the reference verify', async () => {
-    const key = await createKey(spec);
-    const alias = `alias/oms-${curve.toLowerCase()}`;
+  let key: { id: string; arn: string };
+  let publicKey: string;
+  const alias = `alias/oms-${curve.toLowerCase()}`;
+  beforeAll(async () => {
+    key = await createKey(spec);
     await kms.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.id }));
-    const publicKey = await exportPublicKey(key.id, path.join(work, `${curve}.pub.pem`));
-    for (const [model, reference_, name] of [
-      [dirModel, key.id, 'dir'],
-      [fileModel, alias, 'alias'],
-      [fileModel, key.arn, 'arn'],
-    ] as const) {
-      const sig = path.join(work, `kms-${curve}-${name}.sig`);
-      ok(await ours(['sign', 'key', model, '--private_key', `kms://aws/${reference_}`, '--signature', sig]), `our sign (${name})`);
-      ok(await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey]), `our verify (${name})`);
-      ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKey]), `reference verify (${name})`);
-    }
+    publicKey = await exportPublicKey(key.id, path.join(work, `${curve}.pub.pem`));
+  });
+
+  it.each([
+    ['a directory', 'key id'],
+    ['a single file', 'alias'],
+    ['a single file', 'key ARN'],
+  ] as const)('signs %s through the CLI, the key named by %s; ours and the reference verify', async (kind, form) => {
+    const model = kind === 'a directory' ? dirModel : fileModel;
+    const name = form === 'key id' ? key.id : form === 'alias' ? alias : key.arn;
+    const sig = path.join(work, `kms-${curve}-${form.replace(' ', '-')}.sig`);
+    ok(await ours(['sign', 'key', model, '--private_key', `kms://aws/${name}`, '--signature', sig]), 'our sign');
+    ok(await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey]), 'our verify');
+    ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKey]), 'reference verify');
   });
 
   it('signs through the library with explicit connection settings', async () => {
