@@ -25,16 +25,17 @@ export function addPkcs11Options(cmd: Command, method: Pkcs11Method): Command {
   return cmd;
 }
 
-/** Builds a PKCS#11 signer from parsed options (`--pkcs11-uri` is required by the command). */
+/** Builds a PKCS#11 signer for the key at `uri` from parsed options. */
 export async function createPkcs11CliSigner(
   method: Pkcs11Method,
+  uri: string,
   opts: Pkcs11CliOptions & { signingCertificate?: string; certificateChain?: string[] },
 ): Promise<Signer> {
   const core = await loadCore();
   return core.createPkcs11Signer({
-    uri: opts.pkcs11Uri!,
+    uri,
     ...(opts.modulePath !== undefined ? { modulePath: opts.modulePath } : {}),
-    ...(method === 'pkcs11-certificate' ? { signingCertificate: opts.signingCertificate ?? 'token', certificateChain: opts.certificateChain ?? [] } : {}),
+    ...(method === 'pkcs11-certificate' ? { signingCertificate: opts.signingCertificate ?? { fromToken: true as const }, certificateChain: opts.certificateChain ?? [] } : {}),
   });
 }
 

@@ -67,7 +67,7 @@ export async function createSigner(method: SignCommandMethod, opts: SignerCliOpt
     }
     case 'pkcs11-key':
     case 'pkcs11-certificate':
-      return createPkcs11CliSigner(method, opts);
+      return createPkcs11CliSigner(method, requireOption(opts.pkcs11Uri, '--pkcs11-uri', method), opts);
     case 'sigstore':
       return createSigstoreSigner({ useAmbientCredentials: false, oauthForceOob: false, useStaging: false, ...opts });
   }

@@ -19,10 +19,10 @@ export interface Pkcs11SignerOptions {
   modulePath?: string;
   /**
    * Certificate method: the leaf certificate (PEM path, text or bytes), or
-   * `'token'` for the certificate object on the token with the key's `id` or label.
-   * Without it the bundle carries the key's hint (key method).
+   * `{ fromToken: true }` for the certificate object on the token with the
+   * key's `id` and label. Without it the bundle carries the key's hint (key method).
    */
-  signingCertificate?: string | Buffer;
+  signingCertificate?: string | Buffer | { fromToken: true };
   /** Certificate method: intermediates (and optionally the root) after the leaf, in order. */
   certificateChain?: ReadonlyArray<string | Buffer>;
 }
@@ -210,7 +210,8 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
   const module = await resolveModule(uri, options.modulePath);
   const pin = await pinOf(uri);
   const pkcs11 = await loadOptionalPackage('pkcs11js', async () => ((await import('pkcs11js')) as { default: Pkcs11js }).default, 'PKCS#11 signing');
-  const fromToken = options.signingCertificate === 'token';
+  const given = options.signingCertificate;
+  const fromToken = given !== undefined && typeof given === 'object' && !Buffer.isBuffer(given);
   const session = await Session.open(pkcs11, module, uri, pin);
   let key: ReturnType<typeof readKey>;
   try {
@@ -221,9 +222,9 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
     session.close();
   }
   const material =
-    options.signingCertificate === undefined
+    given === undefined
       ? undefined
-      : await certificateChainMaterial({ signingCertificate: fromToken ? key.certificate! : options.signingCertificate, certificateChain: options.certificateChain ?? [] }, key.publicKey);
+      : await certificateChainMaterial({ signingCertificate: fromToken ? key.certificate! : given, certificateChain: options.certificateChain ?? [] }, key.publicKey);
   const sign = async ({ digest }: ExternalSignRequest): Promise<ExternalSignature> => {
     const s = await Session.open(pkcs11, module, uri, pin);
     try {
