@@ -2,6 +2,7 @@ import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 
 import { describe, expect, it } from 'vitest';
 import { ExternalKeySigner, PAYLOAD_TYPE, p1363ToDer, parseBundle, parsePkcs11Uri, publicKeyHint, signPayload, verifyDsseSignature } from '../dist/index.js';
 import { loadOptionalPackage } from '../dist/signing/external-key.js';
+import { pinOf } from '../dist/pkcs11/uri.js';
 import { expectCode } from './helpers.js';
 
 // The parts of PKCS#11 and KMS signing that need no token or service: the
@@ -72,6 +73,12 @@ describe('parsePkcs11Uri', () => {
     ['pkcs11:token=t', /names no key/],
   ])('refuses %s', (uri, message) => {
     expect(() => parsePkcs11Uri(uri)).toThrow(message);
+  });
+});
+
+describe('pinOf', () => {
+  it.each(['relative/pin', 'file://otherhost/pin', 'https://example.com/pin'])('refuses pin-source=%s', async (source) => {
+    await expectCode(pinOf(parsePkcs11Uri(`pkcs11:object=k?pin-source=${source}`)), 'INVALID_ARGUMENT');
   });
 });
 

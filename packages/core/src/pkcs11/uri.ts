@@ -79,10 +79,14 @@ export async function pinOf(uri: Pkcs11Uri): Promise<string | undefined> {
   if (value) return value.toString('utf8');
   const source = uri.query.get('pin-source')?.toString('utf8');
   if (source === undefined) return undefined;
-  let file: string;
-  if (source.startsWith('file:')) file = fileURLToPath(source);
-  else if (path.isAbsolute(source)) file = source;
-  else throw invalid(`pin-source '${source}' must be an absolute path or a file: URI`);
+  let file: string | undefined;
+  try {
+    if (source.startsWith('file:')) file = fileURLToPath(source);
+  } catch {
+    // Not a valid absolute file: URI; reported below.
+  }
+  if (file === undefined && !source.startsWith('file:') && path.isAbsolute(source)) file = source;
+  if (file === undefined) throw invalid(`pin-source '${source}' must be an absolute path or a file: URI`);
   try {
     return (await fs.readFile(file, 'utf8')).replace(/\r?\n$/, '');
   } catch (cause) {
