@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 echo "==> installing the reference implementation (Python model-signing 1.1.1)"
 scripts/setup-reference.sh
+echo "==> installing SoftHSM2, OpenSC and moto (PKCS#11 and KMS tests)"
+scripts/setup-hsm-kms.sh
 
 echo "==> testing"
 rm -f packages/*/.vitest-report.json

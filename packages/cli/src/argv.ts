@@ -1,5 +1,5 @@
-/** Signing methods the `sign` and `verify` commands take as their first argument. */
-export const METHODS = ['sigstore', 'key', 'certificate'] as const;
+/** Signing methods the `sign` and `verify` commands take as their first argument (the PKCS#11 ones sign only). */
+export const METHODS = ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const;
 
 /**
  * Rewrites raw arguments so the reference's spellings keep working:

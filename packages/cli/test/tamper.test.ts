@@ -128,7 +128,7 @@ describe('a signed resource name with ../', () => {
   it('is refused and nothing outside the model is read', async () => {
     // Sign a statement naming ../secret with a real key, as an attacker who
     // controls the signing key of a malicious model would.
-    const { KeySigner, rootDigest, PAYLOAD_TYPE } = await import('@model-signing/core');
+    const { KeySigner, rootDigest, signPayload, PAYLOAD_TYPE } = await import('@model-signing/core');
     await fs.writeFile(path.join(work, 'secret'), 'outside the model');
     const resources = [{ name: '../secret', algorithm: 'sha256', digest: 'ab'.repeat(32) }];
     const statement = {
@@ -138,7 +138,7 @@ describe('a signed resource name with ../', () => {
       predicate: { serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false }, resources },
     };
     const signer = await KeySigner.create({ privateKey: keys.privateKey });
-    await fs.writeFile(sig, JSON.stringify(await signer.sign({ payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
+    await fs.writeFile(sig, JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
     await expectFailure(verify(['--ignore-unsigned-files']), 'PATH_ESCAPE', '../secret');
     await expectFailure(verify(), 'PATH_ESCAPE', '../secret');
   });

@@ -20,6 +20,12 @@ export type ErrorCode =
   | 'KEY_MISMATCH'
   /** A key or certificate could not be read or is of an unsupported type. */
   | 'BAD_KEY'
+  /** A PKCS#11 token or a key management service refused the credentials (wrong PIN, no permission). */
+  | 'ACCESS_DENIED'
+  /** A PKCS#11 token or a key management service failed an operation, or returned a signature that does not verify. */
+  | 'KEY_SERVICE_ERROR'
+  /** An optional package a feature needs is not installed (the message names it). */
+  | 'MISSING_DEPENDENCY'
   /** The signing certificate does not chain to a trusted root, or may not sign. */
   | 'CERT_CHAIN_INVALID'
   /** The signer's identity or issuer is not the one required. */
@@ -36,7 +42,7 @@ export type ErrorCode =
   | 'INVALID_FILE_NAME'
   /** Nothing is left to sign once ignored paths are excluded. */
   | 'EMPTY_MODEL'
-  /** The model path or the signature file does not exist or cannot be read. */
+  /** The model path, the signature file, a key file, or a token, key or PKCS#11 module named for signing does not exist or cannot be read. */
   | 'NOT_FOUND'
   /** An option has an invalid value. */
   | 'INVALID_ARGUMENT'

@@ -44,10 +44,12 @@ export {
   type SigningMethod,
 } from './bundle/bundle.js';
 export { writeFileAtomic } from './bundle/write.js';
-export type { Signer, SignRequest } from './signing/signer.js';
+export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signing/signer.js';
+export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './signing/bundle-builder.js';
 export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
-export { CertificateSigner, type CertificateSignerOptions } from './signing/certificate-signer.js';
+export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './signing/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
+export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './signing/external-key.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';
@@ -62,3 +64,9 @@ export { SigstoreVerifier, type SigstoreVerifierOptions } from './sigstore/verif
 export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './sigstore/trust-config.js';
 export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './sigstore/identity-token.js';
 export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './sigstore/oauth.js';
+// Keys on PKCS#11 tokens and in key management services (optional packages, loaded on first use)
+export { createPkcs11Signer, type Pkcs11SignerOptions } from './pkcs11/signer.js';
+export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11/uri.js';
+export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './kms/signer.js';
+export type { AwsKmsOptions } from './kms/aws.js';
+export type { KmsKey, KmsProvider } from './kms/provider.js';

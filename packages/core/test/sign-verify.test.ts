@@ -15,6 +15,7 @@ import {
   rootDigest,
   signManifest,
   signModel,
+  signPayload,
   verifyBundle,
   verifyModel,
   type Signer,
@@ -198,7 +199,7 @@ describe('statement checks after the signature', () => {
   const keys = ecKeyPair();
   async function bundleFor(statement: unknown, payloadType = PAYLOAD_TYPE) {
     const signer = await KeySigner.create({ privateKey: keys.privateKey });
-    return signer.sign({ payload: Buffer.from(JSON.stringify(statement)), payloadType });
+    return signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType });
   }
   const good = {
     _type: 'https://in-toto.io/Statement/v1',

@@ -1,14 +1,13 @@
 import { Command } from 'commander';
-import type { SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
-import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
+import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
 type SignOptions = ModelOptions & HashOptions & SignerCliOptions & { signature: string };
 
-async function runSign(method: SigningMethod, modelPath: string, opts: SignOptions): Promise<number> {
+async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions): Promise<number> {
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Hashing', opts.progress && !opts.json);
   try {
@@ -40,18 +39,26 @@ async function runSign(method: SigningMethod, modelPath: string, opts: SignOptio
   }
 }
 
-const METHOD_HELP: Record<SigningMethod, { description: string; example: string }> = {
+const METHOD_HELP: Record<SignCommandMethod, { description: string; example: string }> = {
   sigstore: {
     description: 'Sign keyless with Sigstore: an OIDC identity, a Fulcio certificate and a Rekor log entry (default method)',
     example: '  $ model-signing sign ./my-model                       # browser sign-in\n  $ model-signing sign sigstore ./my-model --use-ambient-credentials   # in GitHub Actions',
   },
   key: {
-    description: 'Sign with an elliptic-curve private key (P-256, P-384 or P-521)',
-    example: '  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig',
+    description: 'Sign with an elliptic-curve private key (P-256, P-384 or P-521): a PEM file or an AWS KMS key',
+    example: '  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig\n  $ model-signing sign key ./my-model --private-key kms://aws/alias/model-signing   # AWS_REGION from the environment',
   },
   certificate: {
     description: 'Sign with a private key and its X.509 certificate (the chain goes into the signature)',
     example: '  $ model-signing sign certificate ./my-model --private-key key.pem \\\n      --signing-certificate leaf.pem --certificate-chain intermediate.pem',
+  },
+  'pkcs11-key': {
+    description: 'Sign with an elliptic-curve key on a PKCS#11 token (HSM, smart card, SoftHSM); verify with `verify key`',
+    example: "  $ model-signing sign pkcs11-key ./my-model \\\n      --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin&module-path=/usr/lib/softhsm/libsofthsm2.so'",
+  },
+  'pkcs11-certificate': {
+    description: 'Sign with a key on a PKCS#11 token and its X.509 certificate; verify with `verify certificate`',
+    example: "  $ model-signing sign pkcs11-certificate ./my-model --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin' \\\n      --module-path /usr/lib/softhsm/libsofthsm2.so --signing-certificate leaf.pem --certificate-chain intermediate.pem",
   },
 };
 
@@ -63,10 +70,11 @@ export function signCommands(setExitCode: (code: number) => void): Command {
 Examples:
 ${METHOD_HELP.key.example}
 ${METHOD_HELP.certificate.example}
+${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
 ${METHOD_HELP.sigstore.example}`,
   );
-  for (const method of ['sigstore', 'key', 'certificate'] as const) {
+  for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
     const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
     cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
     addModelOptions(cmd);

@@ -2,10 +2,14 @@ import { Command } from 'commander';
 import type { Signer, SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { UsageError } from '../output.js';
+import { addPkcs11Options, createKmsCliSigner, createPkcs11CliSigner, type Pkcs11CliOptions, type Pkcs11Method } from './key-services.js';
 import { addSigstoreSignOptions, createSigstoreSigner, type SigstoreSignCliOptions } from './sigstore.js';
 
+/** A `sign` subcommand: a verification method, or a PKCS#11 method (verified as key or certificate). */
+export type SignCommandMethod = SigningMethod | Pkcs11Method;
+
 /** Options that choose and configure a signer, for every method. */
-export interface SignerCliOptions extends Partial<SigstoreSignCliOptions> {
+export interface SignerCliOptions extends Partial<SigstoreSignCliOptions>, Pkcs11CliOptions {
   privateKey?: string;
   password?: string;
   signingCertificate?: string;
@@ -19,11 +23,12 @@ const repeatable = (value: string, previous: string[]) => [...previous, value];
  * or of every method when `method` is undefined (for commands that take the
  * method as an argument, such as `hf upload`).
  */
-export function addSignerOptions(cmd: Command, method?: SigningMethod): Command {
+export function addSignerOptions(cmd: Command, method?: SignCommandMethod): Command {
+  if (method === 'pkcs11-key' || method === 'pkcs11-certificate') return addPkcs11Options(cmd, method);
   const need = (m: SigningMethod) => method === undefined || method === m;
   const required = method !== undefined;
   if (need('key') || need('certificate')) {
-    const description = 'PEM private key (SEC1 or PKCS#8, optionally encrypted)';
+    const description = 'PEM private key (SEC1 or PKCS#8, optionally encrypted), or an AWS KMS key: kms://aws/<key id, alias/name or ARN>';
     if (required) cmd.requiredOption('--private-key <path>', description);
     else cmd.option('--private-key <path>', `${description} (key, certificate)`);
     cmd.option('--password <password>', 'password of an encrypted private key');
@@ -44,19 +49,25 @@ function requireOption(value: string | undefined, flag: string, method: string):
 }
 
 /** Builds the signer for `method` from parsed options. */
-export async function createSigner(method: SigningMethod, opts: SignerCliOptions): Promise<Signer> {
+export async function createSigner(method: SignCommandMethod, opts: SignerCliOptions): Promise<Signer> {
   const core = await loadCore();
   const password = opts.password !== undefined ? { password: opts.password } : {};
   switch (method) {
-    case 'key':
-      return core.KeySigner.create({ privateKey: requireOption(opts.privateKey, '--private-key', method), ...password });
-    case 'certificate':
-      return core.CertificateSigner.create({
+    case 'key': {
+      const privateKey = requireOption(opts.privateKey, '--private-key', method);
+      return (await createKmsCliSigner({ privateKey })) ?? core.KeySigner.create({ privateKey, ...password });
+    }
+    case 'certificate': {
+      const chain = {
         privateKey: requireOption(opts.privateKey, '--private-key', method),
         signingCertificate: requireOption(opts.signingCertificate, '--signing-certificate', method),
         certificateChain: opts.certificateChain ?? [],
-        ...password,
-      });
+      };
+      return (await createKmsCliSigner(chain)) ?? core.CertificateSigner.create({ ...chain, ...password });
+    }
+    case 'pkcs11-key':
+    case 'pkcs11-certificate':
+      return createPkcs11CliSigner(method, requireOption(opts.pkcs11Uri, '--pkcs11-uri', method), opts);
     case 'sigstore':
       return createSigstoreSigner({ useAmbientCredentials: false, oauthForceOob: false, useStaging: false, ...opts });
   }

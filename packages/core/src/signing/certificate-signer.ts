@@ -1,9 +1,7 @@
-import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
-import { BUNDLE_MEDIA_TYPE, type SerializedBundle } from '../bundle/bundle.js';
+import { createPublicKey, sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
 import { ModelSigningError } from '../errors.js';
-import { signPae } from './key-signer.js';
-import { loadCertificates, loadPrivateKey, readPem } from './keys.js';
-import type { SignRequest, Signer } from './signer.js';
+import { hashForKey, loadCertificates, loadPrivateKey, readPem } from './keys.js';
+import type { SignatureWithMaterial, Signer, VerificationMaterial } from './signer.js';
 
 /** Options for {@link CertificateSigner.create}. */
 export interface CertificateSignerOptions {
@@ -16,13 +14,43 @@ export interface CertificateSignerOptions {
   certificateChain?: ReadonlyArray<string | Buffer>;
 }
 
+/** Where the certificates of a certificate-method signer come from. */
+export interface CertificateChainSources {
+  signingCertificate: string | Buffer;
+  certificateChain?: ReadonlyArray<string | Buffer>;
+}
+
+/**
+ * Reads the leaf certificate and the chain after it, and checks that the leaf
+ * certifies `publicKey`: a signature its own certificate does not match would
+ * never verify. Shared by every certificate-method signer (file key, PKCS#11).
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates or a leaf for another key.
+ */
+export async function certificateChainMaterial(sources: CertificateChainSources, publicKey: KeyObject): Promise<VerificationMaterial> {
+  const [leaf] = loadCertificates(await readPem(sources.signingCertificate, 'signing certificate'), 'The signing certificate');
+  const chain: X509Certificate[] = [leaf!];
+  for (const source of sources.certificateChain ?? []) {
+    chain.push(...loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'));
+  }
+  const keySpki = publicKey.export({ type: 'spki', format: 'der' });
+  const certSpki = leaf!.publicKey.export({ type: 'spki', format: 'der' });
+  if (!keySpki.equals(certSpki)) {
+    throw new ModelSigningError({
+      code: 'BAD_KEY',
+      message: `The signing certificate (${leaf!.subject.replace(/\n/g, ', ')}) is not for this private key`,
+    });
+  }
+  return { kind: 'x509CertificateChain', certificates: chain.map((c) => c.raw) };
+}
+
 /** Signs with an EC key; the bundle carries the leaf certificate and chain (`x509CertificateChain`). */
 export class CertificateSigner implements Signer {
   readonly method = 'certificate' as const;
 
   private constructor(
     private readonly key: KeyObject,
-    private readonly chain: X509Certificate[],
+    private readonly material: VerificationMaterial,
   ) {}
 
   /**
@@ -31,34 +59,11 @@ export class CertificateSigner implements Signer {
    */
   static async create(options: CertificateSignerOptions): Promise<CertificateSigner> {
     const key = loadPrivateKey(await readPem(options.privateKey, 'private key'), options.password);
-    const [leaf] = loadCertificates(await readPem(options.signingCertificate, 'signing certificate'), 'The signing certificate');
-    const chain = [leaf!];
-    for (const source of options.certificateChain ?? []) {
-      chain.push(...loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'));
-    }
-    const keySpki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-    const certSpki = leaf!.publicKey.export({ type: 'spki', format: 'der' });
-    if (!keySpki.equals(certSpki)) {
-      throw new ModelSigningError({
-        code: 'BAD_KEY',
-        message: `The signing certificate (${leaf!.subject.replace(/\n/g, ', ')}) is not for this private key`,
-      });
-    }
-    return new CertificateSigner(key, chain);
+    return new CertificateSigner(key, await certificateChainMaterial(options, createPublicKey(key)));
   }
 
-  async sign({ payload, payloadType }: SignRequest): Promise<SerializedBundle> {
-    return {
-      mediaType: BUNDLE_MEDIA_TYPE,
-      verificationMaterial: {
-        x509CertificateChain: { certificates: this.chain.map((c) => ({ rawBytes: c.raw.toString('base64') })) },
-        tlogEntries: [],
-      },
-      dsseEnvelope: {
-        payload: Buffer.from(payload).toString('base64'),
-        payloadType,
-        signatures: [{ sig: signPae(this.key, payloadType, payload).toString('base64'), keyid: '' }],
-      },
-    };
+  /** ECDSA with the curve's hash; DER signature. */
+  async sign(pae: Uint8Array): Promise<SignatureWithMaterial> {
+    return { signature: cryptoSign(hashForKey(this.key), pae, this.key), material: this.material };
   }
 }

@@ -1,8 +1,6 @@
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { BUNDLE_MEDIA_TYPE, type SerializedBundle } from '../bundle/bundle.js';
-import { preAuthEncoding } from '../bundle/dsse.js';
 import { hashForKey, loadPrivateKey, publicKeyHint, readPem } from './keys.js';
-import type { SignRequest, Signer } from './signer.js';
+import type { SignatureWithMaterial, Signer } from './signer.js';
 
 /** Options for {@link KeySigner.create}. */
 export interface KeySignerOptions {
@@ -10,11 +8,6 @@ export interface KeySignerOptions {
   privateKey: string | Buffer;
   /** Password of an encrypted key. */
   password?: string;
-}
-
-/** ECDSA-signs the DSSE PAE with the curve's hash; returns DER. */
-export function signPae(key: KeyObject, payloadType: string, payload: Uint8Array): Buffer {
-  return cryptoSign(hashForKey(key), preAuthEncoding(payloadType, payload), key);
 }
 
 /** Signs with an EC private key; the bundle carries the key's hint (`publicKey.hint`). */
@@ -28,15 +21,8 @@ export class KeySigner implements Signer {
     return new KeySigner(loadPrivateKey(await readPem(options.privateKey, 'private key'), options.password));
   }
 
-  async sign({ payload, payloadType }: SignRequest): Promise<SerializedBundle> {
-    return {
-      mediaType: BUNDLE_MEDIA_TYPE,
-      verificationMaterial: { publicKey: { hint: publicKeyHint(this.key) }, tlogEntries: [] },
-      dsseEnvelope: {
-        payload: Buffer.from(payload).toString('base64'),
-        payloadType,
-        signatures: [{ sig: signPae(this.key, payloadType, payload).toString('base64'), keyid: '' }],
-      },
-    };
+  /** ECDSA with the curve's hash; DER signature. */
+  async sign(pae: Uint8Array): Promise<SignatureWithMaterial> {
+    return { signature: cryptoSign(hashForKey(this.key), pae, this.key), material: { kind: 'publicKey', hint: publicKeyHint(this.key) } };
   }
 }

@@ -5,6 +5,7 @@ import { ModelSigningError } from '../errors.js';
 import { hashModel, type HashModelOptions } from '../hash/hash-model.js';
 import type { Manifest } from '../manifest/manifest.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
+import { signPayload } from './bundle-builder.js';
 import type { Signer } from './signer.js';
 
 /** Options for {@link signManifest}. */
@@ -26,8 +27,8 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
       message: 'The model has no file to sign once ignored paths are excluded (the OMS spec forbids signing an empty model)',
     });
   }
-  const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE };
-  return options.signer.sign(options.signal ? { ...request, signal: options.signal } : request);
+  const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
+  return signPayload(options.signal ? { ...request, signal: options.signal } : request);
 }
 
 /** Writes a bundle to `signaturePath` atomically (temporary file + rename). */

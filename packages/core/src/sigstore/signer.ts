@@ -1,8 +1,10 @@
 import type { Service, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
-import type { DSSEBundleBuilder, Witness } from '@sigstore/sign';
+import type { Bundle } from '@sigstore/bundle';
+import type { Witness } from '@sigstore/sign';
+import { X509Certificate } from 'node:crypto';
 import type { SerializedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
-import type { SignRequest, Signer } from '../signing/signer.js';
+import type { SignOptions, SignatureWithMaterial, Signer, WitnessMaterial } from '../signing/signer.js';
 import { getIdentityToken, type IdentityTokenOptions } from './identity-token.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
 import { sigstoreLibraries, type SigstoreLibraries } from './libraries.js';
@@ -51,11 +53,10 @@ function selectService(services: Service[], maxApiVersion: number, now = new Dat
 
 /**
  * Sigstore keyless signing: obtains an OIDC identity token, has Fulcio
- * certify an ephemeral key for it, signs the DSSE envelope, logs it in Rekor
- * as a `dsse` entry (as sigstore-python does) and timestamps it with the TSA
- * when the instance has one. The result is a v0.3 bundle with the leaf
- * certificate, which is checked against the instance's trusted root before
- * it is returned.
+ * certify an ephemeral key for it and signs the DSSE PAE ({@link sign});
+ * then logs the envelope in Rekor and timestamps it ({@link witness}). The
+ * result is a v0.3 bundle with the leaf certificate, checked against the
+ * instance's trusted root before it is returned.
  */
 export class SigstoreSigner implements Signer {
   readonly method = 'sigstore' as const;
@@ -81,7 +82,8 @@ export class SigstoreSigner implements Signer {
     return this.trustRoot;
   }
 
-  async sign({ payload, payloadType, signal }: SignRequest): Promise<SerializedBundle> {
+  /** Gets an identity token, has Fulcio certify an ephemeral key for it, and signs `pae` with that key. */
+  async sign(pae: Uint8Array, { signal }: SignOptions = {}): Promise<SignatureWithMaterial> {
     const config = this.signingConfig;
     const ca = selectService(config.caUrls, MAX_CA_API_VERSION)!;
     const oidc = selectService(config.oidcUrls, 1);
@@ -94,31 +96,63 @@ export class SigstoreSigner implements Signer {
       throw new ModelSigningError({ code: 'IDENTITY_TOKEN_ERROR', message: `The ${this.trustRoot} signing config names no OIDC issuer; pass an identity token` });
     }
     const token = await getIdentityToken(tokenOptions);
+    const { FulcioSigner } = (await sigstoreLibraries()).sign;
+    const fulcio = new FulcioSigner({ fulcioBaseURL: ca.url, identityProvider: { getToken: async () => token }, ...this.fetchOptions() });
+    let signed: Awaited<ReturnType<InstanceType<typeof FulcioSigner>['sign']>>;
+    try {
+      signed = await fulcio.sign(Buffer.from(pae));
+    } catch (cause) {
+      throw serviceError(cause, this.trustRoot);
+    }
+    if (signed.key.$case !== 'x509Certificate') {
+      throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `Fulcio (${ca.url}) returned no certificate` });
+    }
+    return { signature: signed.signature, material: { kind: 'certificate', certificate: new X509Certificate(signed.key.certificate).raw } };
+  }
+
+  /**
+   * Logs the signed envelope in Rekor as a `dsse` entry (as sigstore-python
+   * does) and timestamps it with the TSA when the instance has one; checks the
+   * result against the instance's trusted root before returning it.
+   */
+  async witness(bundle: SerializedBundle): Promise<WitnessMaterial> {
+    const config = this.signingConfig;
     const libraries = await sigstoreLibraries();
-    const { DSSEBundleBuilder, FulcioSigner, RekorWitness, TSAWitness } = libraries.sign;
-    const timeout = this.options.serviceTimeoutMs ?? DEFAULT_SERVICE_TIMEOUT_MS;
-    const fetchOptions = { timeout, retry: { retries: 2 } };
+    const { RekorWitness, TSAWitness } = libraries.sign;
+    const fetchOptions = this.fetchOptions();
     const witnesses: Witness[] = [];
     const tlog = selectService(config.rekorTlogUrls, MAX_TLOG_API_VERSION);
     if (tlog) witnesses.push(new RekorWitness({ rekorBaseURL: tlog.url, majorApiVersion: tlog.majorApiVersion, entryType: 'dsse', ...fetchOptions }));
     const tsa = selectService(config.tsaUrls, MAX_TSA_API_VERSION);
     if (tsa) witnesses.push(new TSAWitness({ tsaBaseURL: tsa.url, ...fetchOptions }));
-    const builder = new DSSEBundleBuilder({
-      signer: new FulcioSigner({ fulcioBaseURL: ca.url, identityProvider: { getToken: async () => token }, ...fetchOptions }),
-      witnesses,
-    });
-    let bundle: Awaited<ReturnType<DSSEBundleBuilder['create']>>;
+
+    const witnessed = libraries.bundle.bundleFromJSON(bundle);
+    if (witnessed.verificationMaterial.content.$case !== 'certificate') {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'Only bundles signed by a SigstoreSigner (one leaf certificate) can be witnessed' });
+    }
+    const certificate = new X509Certificate(witnessed.verificationMaterial.content.certificate.rawBytes).toString();
+    let testimonies: Awaited<ReturnType<Witness['testify']>>[];
     try {
-      bundle = await builder.create({ data: Buffer.from(payload), type: payloadType });
+      testimonies = await Promise.all(witnesses.map((w) => w.testify(witnessed.content, certificate)));
     } catch (cause) {
       throw serviceError(cause, this.trustRoot);
     }
-    this.checkAgainstTrustedRoot(bundle, libraries);
-    return withExplicitDefaults(libraries.bundle.bundleToJSON(bundle) as unknown as SerializedBundle);
+    witnessed.verificationMaterial.tlogEntries = testimonies.flatMap((t) => t.tlogEntries ?? []);
+    witnessed.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: testimonies.flatMap((t) => t.rfc3161Timestamps ?? []) };
+    this.checkAgainstTrustedRoot(witnessed, libraries);
+    const material = withExplicitDefaults(libraries.bundle.bundleToJSON(witnessed) as unknown as SerializedBundle).verificationMaterial;
+    return {
+      tlogEntries: material['tlogEntries'] as unknown[],
+      ...(material['timestampVerificationData'] ? { timestampVerificationData: material['timestampVerificationData'] as Record<string, unknown> } : {}),
+    };
+  }
+
+  private fetchOptions() {
+    return { timeout: this.options.serviceTimeoutMs ?? DEFAULT_SERVICE_TIMEOUT_MS, retry: { retries: 2 } };
   }
 
   /** Catches a trust config whose root does not match its services before a useless signature is written. */
-  private checkAgainstTrustedRoot(bundle: Awaited<ReturnType<DSSEBundleBuilder['create']>>, libraries: SigstoreLibraries): void {
+  private checkAgainstTrustedRoot(bundle: Bundle, libraries: SigstoreLibraries): void {
     const { Verifier: SigstoreJsVerifier, VerificationError, toSignedEntity, toTrustMaterial } = libraries.verify;
     try {
       new SigstoreJsVerifier(toTrustMaterial(this.trustedRoot)).verify(toSignedEntity(bundle));

@@ -1,0 +1,2 @@
+export interface MotoServer { endpoint: string; stop(): Promise<void> }
+export function startMoto(): Promise<MotoServer>;
