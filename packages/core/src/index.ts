@@ -9,6 +9,7 @@ export { defaultWorkerCount } from './hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
   HASH_ALGORITHMS,
+  compareResourceNames,
   parseShardName,
   resourceAlgorithm,
   rootDigest,

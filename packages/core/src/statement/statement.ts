@@ -5,6 +5,7 @@ import {
   resourceAlgorithm,
   rootDigest,
   shardName,
+  sortResources,
   type HashAlgorithm,
   type Manifest,
   type ManifestResource,
@@ -28,9 +29,15 @@ export interface VerifiedManifest extends Manifest {
   predicateType: string;
 }
 
-/** The in-toto statement object for a manifest, as signed. */
+/**
+ * The in-toto statement object for a manifest, as signed. Resources are
+ * emitted in code-point order of their names ({@link sortResources}) whatever
+ * order the caller built them in, and the subject digest is computed over
+ * that emitted order.
+ */
 export function manifestToStatement(manifest: Manifest): object {
   const s = manifest.serialization;
+  const resources = sortResources(manifest.resources);
   const serialization: Record<string, unknown> = {
     method: s.method,
     hash_type: s.hashType,
@@ -40,11 +47,11 @@ export function manifestToStatement(manifest: Manifest): object {
   if (s.ignorePaths.length > 0) serialization['ignore_paths'] = [...s.ignorePaths];
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(manifest.resources) } }],
+    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(resources) } }],
     predicateType: PREDICATE_TYPE,
     predicate: {
       serialization,
-      resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
+      resources: resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
     },
   };
 }
