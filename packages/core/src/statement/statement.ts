@@ -65,6 +65,23 @@ function bad(message: string): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid signed statement: ${message}` });
 }
 
+/**
+ * A signature over no resource covers nothing: with `ignoreUnsignedFiles`
+ * it would accept any model. The reference 1.1.1 writes one for an empty
+ * directory; spec §6.1 forbids it.
+ */
+function emptyManifest(): ModelSigningError {
+  return new ModelSigningError({
+    code: 'EMPTY_MANIFEST',
+    message: 'The signature lists no file at all (an empty model was signed); it cannot vouch for any model (OMS spec §6.1)',
+  });
+}
+
+/** Refuses a name listed twice: which digest would count is ambiguous (the reference keeps the last). */
+export function duplicateResource(name: string): ModelSigningError {
+  return bad(`resource '${name}' is listed twice`);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -120,7 +137,7 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     if (algorithm !== expected && algorithm !== serialization.hashType) {
       throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
     }
-    if (seen.has(name)) throw bad(`resource '${name}' is listed twice`);
+    if (seen.has(name)) throw duplicateResource(name);
     seen.add(name);
     return { name, algorithm: expected, digest };
   });
@@ -132,8 +149,9 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
  * recomputed over the resources in their listed order. Also reads the v0.1
  * predicate written by model_signing v0.2.
  *
- * @throws {ModelSigningError} `BAD_PAYLOAD` (or `PATH_ESCAPE` for a resource
- *   name with `..` or an absolute path).
+ * @throws {ModelSigningError} `BAD_PAYLOAD` (also for a name listed twice),
+ *   `EMPTY_MANIFEST` when no resource is listed, `PATH_ESCAPE` for a resource
+ *   name with `..` or an absolute path.
  */
 export function parseStatement(payload: Uint8Array): VerifiedManifest {
   let statement: unknown;
@@ -150,10 +168,15 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
 
   if (predicateType === COMPAT_PREDICATE_TYPE) {
     // v0.2: one subject per file, sha256 each; no root digest to check.
+    const seen = new Set<string>();
     const resources = subjects.map((s, i) => {
       if (!isRecord(s) || !isRecord(s['digest'])) throw bad(`subject ${i} is malformed`);
-      return { name: normalizeModelPath(asString(s['name'], `subject ${i} name`)), algorithm: 'sha256', digest: asHex(s['digest']['sha256'], `subject ${i} digest`) };
+      const name = normalizeModelPath(asString(s['name'], `subject ${i} name`));
+      if (seen.has(name)) throw duplicateResource(name);
+      seen.add(name);
+      return { name, algorithm: 'sha256', digest: asHex(s['digest']['sha256'], `subject ${i} digest`) };
     });
+    if (resources.length === 0) throw emptyManifest();
     return {
       modelName: 'compat-undefined-not-present',
       serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] },
@@ -172,6 +195,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
   if (!isRecord(predicate)) throw bad('predicate is missing');
   const serialization = parseSerialization(predicate['serialization']);
   const resources = parseResources(predicate['resources'], serialization);
+  if (resources.length === 0) throw emptyManifest();
   const actualRoot = rootDigest(resources);
   if (actualRoot !== claimedRoot) {
     throw bad(`manifest is inconsistent: the subject digest is ${claimedRoot} but the resources hash to ${actualRoot}`);
