@@ -86,6 +86,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A value from an untrusted payload, for a message: never converted (it may have a hostile `toString`) and never long. */
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v.length > 100 ? `${v.slice(0, 100)}…` : v}'` : `a JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`;
+}
+
 function asString(v: unknown, what: string): string {
   if (typeof v !== 'string') throw bad(`${what} must be a string`);
   return v;
@@ -100,9 +105,9 @@ function asHex(v: unknown, what: string): string {
 function parseSerialization(v: unknown): Serialization {
   if (!isRecord(v)) throw bad('predicate.serialization is missing');
   const method = v['method'];
-  if (method !== 'files' && method !== 'shards') throw bad(`unknown serialization method '${String(method)}'`);
+  if (method !== 'files' && method !== 'shards') throw bad(`unknown serialization method ${describe(method)}`);
   const hashType = v['hash_type'];
-  if (!HASH_ALGORITHMS.includes(hashType as HashAlgorithm)) throw bad(`unsupported hash_type '${String(hashType)}'`);
+  if (!HASH_ALGORITHMS.includes(hashType as HashAlgorithm)) throw bad(`unsupported hash_type ${describe(hashType)}`);
   const allowSymlinks = v['allow_symlinks'];
   if (typeof allowSymlinks !== 'boolean') throw bad('serialization.allow_symlinks must be a boolean');
   const ignore = v['ignore_paths'] ?? [];
@@ -161,7 +166,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
     throw bad('payload is not JSON');
   }
   if (!isRecord(statement)) throw bad('payload is not a JSON object');
-  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is '${String(statement['_type'])}', expected '${STATEMENT_TYPE}'`);
+  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is ${describe(statement['_type'])}, expected '${STATEMENT_TYPE}'`);
   const predicateType = statement['predicateType'];
   const subjects = statement['subject'];
   if (!Array.isArray(subjects)) throw bad('subject must be a list');
@@ -185,7 +190,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
       predicateType,
     };
   }
-  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is '${String(predicateType)}', expected '${PREDICATE_TYPE}'`);
+  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is ${describe(predicateType)}, expected '${PREDICATE_TYPE}'`);
   if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
   const subject = subjects[0];
   if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
