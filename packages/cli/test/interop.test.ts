@@ -74,6 +74,24 @@ describe.each(['P-256', 'P-384', 'P-521'] as const)('key signatures with %s', (c
   });
 });
 
+describe('an empty directory', () => {
+  it('the reference signs it as resources: []; ours refuses that signature, even with --ignore-unsigned-files', async () => {
+    const keys = await writeKeyPair(work, 'P-256');
+    const empty = path.join(work, 'empty-model');
+    await fs.mkdir(empty);
+    const sig = path.join(work, 'empty-ref.sig');
+    ok(await reference(['sign', 'key', empty, '--signature', sig, '--private_key', keys.privateKey]), 'reference sign');
+    const statement = JSON.parse(Buffer.from(JSON.parse(await fs.readFile(sig, 'utf8')).dsseEnvelope.payload, 'base64').toString('utf8'));
+    expect(statement.predicate.resources).toEqual([]);
+    await fs.writeFile(path.join(empty, 'anything.bin'), 'not covered by the signature');
+    for (const extra of [[], ['--ignore-unsigned-files']]) {
+      const result = await ours(['verify', 'key', empty, '--signature', sig, '--public-key', keys.publicKey, '--json', ...extra]);
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'EMPTY_MANIFEST' } });
+    }
+  });
+});
+
 describe('certificate signatures', () => {
   it('ours signs with a leaf + intermediate → the reference verifies against the root, and back', async () => {
     const pki = path.join(work, 'pki');
