@@ -160,6 +160,14 @@ describe('createVerifiedSession refuses models that do not match their signature
     await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'NOT_FOUND', path.join(dir, 'model.sig'));
   });
 
+  it('a FIFO as model.sig: refused at once instead of hanging', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = await inlineModelDir();
+    await fs.rm(path.join(dir, 'model.sig'));
+    execFileSync('mkfifo', [path.join(dir, 'model.sig')]);
+    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'SPECIAL_FILE', path.join(dir, 'model.sig'));
+  });
+
   it('a signature by another key', async () => {
     const dir = await inlineModelDir();
     const sig = path.join(dir, 'model.sig');
