@@ -124,6 +124,14 @@ describe('statement shapes refused after the signature', () => {
     await expectCode(verifyBundle({ bundle: await bundleFor(v01), verifier: await verifier() }), 'EMPTY_MANIFEST');
   });
 
+  it('a signed payload that is not UTF-8 is BAD_PAYLOAD, not silently repaired', async () => {
+    const text = Buffer.from(JSON.stringify(statement([{ name: 'a\u00e9.bin', algorithm: 'sha256', digest: 'aa' }])));
+    const latin1 = Buffer.from(text.toString('utf8'), 'latin1'); // é as the single byte 0xe9
+    const bundle = JSON.stringify(await (await signer()).sign({ payload: latin1, payloadType: PAYLOAD_TYPE }));
+    const err = await expectCode(verifyBundle({ bundle, verifier: await verifier() }), 'BAD_PAYLOAD');
+    expect(err.message).toMatch(/UTF-8/);
+  });
+
   it('a name listed twice in the v0.1 predicate is BAD_PAYLOAD', async () => {
     const subject = [
       { name: 'a.bin', digest: { sha256: 'aa' } },

@@ -61,6 +61,8 @@ export function manifestToPayload(manifest: Manifest): Buffer {
   return Buffer.from(JSON.stringify(manifestToStatement(manifest), null, 2), 'utf8');
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function bad(message: string): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid signed statement: ${message}` });
 }
@@ -161,9 +163,9 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
 export function parseStatement(payload: Uint8Array): VerifiedManifest {
   let statement: unknown;
   try {
-    statement = JSON.parse(Buffer.from(payload).toString('utf8'));
+    statement = JSON.parse(UTF8.decode(payload));
   } catch {
-    throw bad('payload is not JSON');
+    throw bad('payload is not UTF-8 JSON');
   }
   if (!isRecord(statement)) throw bad('payload is not a JSON object');
   if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is ${describe(statement['_type'])}, expected '${STATEMENT_TYPE}'`);
