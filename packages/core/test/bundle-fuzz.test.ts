@@ -170,8 +170,22 @@ function shuffledJson(r: Random, v: Json): string {
   return JSON.stringify(v);
 }
 
-/** One structural mutation of a JSON document (a bundle or a statement). */
-function mutateTree(r: Random, original: Json): { what: string; text: string | Buffer; neutral: boolean } {
+interface TreeMutation {
+  what: string;
+  text: string | Buffer;
+  neutral: boolean;
+}
+
+/** One structural mutation of a JSON document (a bundle or a statement); retried until one applies. */
+function mutateTree(r: Random, original: Json): TreeMutation {
+  for (;;) {
+    const m = tryMutateTree(r, original);
+    if (m) return m;
+  }
+}
+
+/** One structural mutation at a random spot, or undefined when the spot does not allow the chosen one. */
+function tryMutateTree(r: Random, original: Json): TreeMutation | undefined {
   const doc = structuredClone(original);
   const spots = containers(doc);
   const spot = r.pick(spots);
@@ -182,16 +196,17 @@ function mutateTree(r: Random, original: Json): { what: string; text: string | B
     if (raw !== undefined) text = text.replace(MARK_JSON, raw);
     return { what, text, neutral: false };
   };
-  switch (r.int(12)) {
+  // Neutral mutations verify in full every time, the costliest outcome: 1 case in 11.
+  switch (r.int(11)) {
     case 0: {
-      if (key === undefined) return finish('nothing to delete');
+      if (key === undefined) return undefined;
       if (Array.isArray(spot)) spot.splice(Number(key), 1);
       else delete spot[key];
       return finish(`delete ${key}`);
     }
     case 1: {
       // A duplicate key: JSON.parse keeps the last one.
-      if (key === undefined || Array.isArray(spot)) return finish('nothing to duplicate');
+      if (key === undefined || Array.isArray(spot)) return undefined;
       const { value, raw } = hostileValue(r);
       const text = JSON.stringify(doc);
       const needle = `${JSON.stringify(key)}:`;
@@ -202,7 +217,7 @@ function mutateTree(r: Random, original: Json): { what: string; text: string | B
     case 2:
     case 3:
     case 4: {
-      if (key === undefined) return finish('nothing to replace');
+      if (key === undefined) return undefined;
       const { value, raw } = hostileValue(r);
       if (Array.isArray(spot)) spot[Number(key)] = value;
       else setKey(spot, key, value);
@@ -219,7 +234,7 @@ function mutateTree(r: Random, original: Json): { what: string; text: string | B
     }
     case 6: {
       // A string field's base64 broken, or a string field grown.
-      if (key === undefined || typeof (spot as JsonObject)[key] !== 'string') return finish('no string here');
+      if (key === undefined || typeof (spot as JsonObject)[key] !== 'string') return undefined;
       const s = (spot as JsonObject)[key] as string;
       const at = r.int(s.length + 1);
       const insert = r.pick(['!', '=', '==', '\u0000', ' ', '\n', '-', '_', 'é', '\ud83d']);
@@ -243,10 +258,10 @@ function mutateTree(r: Random, original: Json): { what: string; text: string | B
       text[at] = text[at]! ^ (1 << r.int(8));
       return { what: `flip a bit at ${at}`, text, neutral: false };
     }
-    case 10:
-      return { what: 'shuffle every object', text: shuffledJson(r, doc), neutral: true };
     default:
-      return { what: 'reindent', text: JSON.stringify(doc, null, r.pick([1, 2, 4, '\t'])), neutral: true };
+      return r.chance(0.5)
+        ? { what: 'shuffle every object', text: shuffledJson(r, doc), neutral: true }
+        : { what: 'reindent', text: JSON.stringify(doc, null, r.pick([1, 2, 4, '\t'])), neutral: true };
   }
 }
 
@@ -467,7 +482,7 @@ describe('bundle fuzzer', () => {
   it(`${CASES} mutations (seed ${SEED}): only coded errors or legitimate successes, no hang`, { timeout: 600_000 }, async () => {
     const all = await seeds();
     // A Sigstore verification that gets past parsing takes ~150 ms (against ~2 ms for
-    // the others): Sigstore bundles get 1 case in 25, to keep 10,000 cases near a minute.
+    // the others): Sigstore bundles get 3 cases in 100, to keep 10,000 cases near a minute.
     const sigstore = all.filter((s) => s.verifier instanceof SigstoreVerifier);
     const others = all.filter((s) => !(s.verifier instanceof SigstoreVerifier));
     const failures: string[] = [];
@@ -475,7 +490,7 @@ describe('bundle fuzzer', () => {
     for (let i = 0; i < CASES; i++) {
       // Each case has its own generator, so one case reproduces without the others.
       const r = new Random(prng(SEED + i * 0x9e3779b1));
-      const seed = r.pick(r.chance(0.04) ? sigstore : others);
+      const seed = r.pick(r.chance(0.03) ? sigstore : others);
       const failure = await runCase(r, seed);
       if (failure) failures.push(`case ${i}: ${failure}`);
     }

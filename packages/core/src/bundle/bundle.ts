@@ -84,7 +84,7 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
 }
 
 /** The error for a bundle over the limit, naming the options that raise it. */
-export function bundleTooLarge(size: string, max: number, path?: string): ModelSigningError {
+export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
@@ -128,7 +128,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   const max = maxBundleBytesOf(options);
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
   const size = typeof input === 'string' ? (input.length * 3 > max ? Buffer.byteLength(input, 'utf8') : input.length) : input.byteLength;
-  if (size > max) throw bundleTooLarge(String(size), max);
+  if (size > max) throw bundleTooLarge(size, max);
   let text: string;
   try {
     text = typeof input === 'string' ? input : UTF8.decode(input);

@@ -64,7 +64,7 @@ export async function readBundle(signaturePath: string, options: ReadBundleOptio
     if (!stat.isFile()) {
       throw new ModelSigningError({ code: 'SPECIAL_FILE', path: signaturePath, message: `Signature file '${signaturePath}' is not a regular file (a directory, FIFO, socket or device); refusing to read it` });
     }
-    if (stat.size > max) throw bundleTooLarge(String(stat.size), max, signaturePath);
+    if (stat.size > max) throw bundleTooLarge(stat.size, max, signaturePath);
     // One byte more than expected tells a file that grew while we read it.
     const buffer = Buffer.allocUnsafe(stat.size + 1);
     let length = 0;
