@@ -7,6 +7,7 @@ import {
   CertificateVerifier,
   KeySigner,
   KeyVerifier,
+  ManifestChecker,
   ModelSigningError,
   PAYLOAD_TYPE,
   SigstoreVerifier,
@@ -28,7 +29,9 @@ import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from './helpers.js';
 // outcome must be a ModelSigningError with a known code, or a success that
 // the fuzzer checks is legitimate: the trusted content is exactly the
 // original's (the mutation was neutral), or, for a payload we re-signed
-// ourselves, a manifest that satisfies the format's invariants. Reproduce a
+// ourselves, a manifest that satisfies the format's invariants; either way a
+// ManifestChecker built from it accepts its own file list and refuses an
+// empty one. Reproduce a
 // run with FUZZ_SEED=<seed> (and FUZZ_CASES=<n>); failures print both.
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261130);
@@ -372,6 +375,26 @@ function invariantViolation(v: VerifiedBundle): string | undefined {
   return undefined;
 }
 
+/**
+ * An accepted manifest goes on to a checker: it must take the listing of
+ * exactly its own files, and refuse an empty listing with a coded error.
+ */
+function checkerViolation(v: VerifiedBundle): string | undefined {
+  try {
+    const checker = new ManifestChecker(v.manifest);
+    checker.checkListing(checker.signedFiles.map((name) => ({ name, size: 1 })));
+    try {
+      checker.checkListing([]);
+      return 'the checker accepted an empty listing';
+    } catch (err) {
+      if (!(err instanceof ModelSigningError)) throw err;
+    }
+  } catch (err) {
+    return `the checker threw ${err instanceof ModelSigningError ? `[${err.code}] ` : ''}${(err as Error).message?.slice(0, 200)}`;
+  }
+  return undefined;
+}
+
 interface Seed {
   name: string;
   text: string;
@@ -472,6 +495,8 @@ async function runCase(r: Random, seed: Seed): Promise<string | undefined> {
     return undefined;
   }
   const verified = outcome as VerifiedBundle;
+  const checkerFailure = checkerViolation(verified);
+  if (checkerFailure) return `${label}: ${checkerFailure}`;
   if (mutation.resigned) return invariantViolation(verified) === undefined ? undefined : `${label}: ${invariantViolation(verified)}`;
   // Not re-signed: anything accepted must be exactly what the original vouched for.
   if (trusted(verified) !== seed.baseline) return `${label}: accepted with a different result than the original`;
