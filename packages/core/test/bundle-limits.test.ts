@@ -83,6 +83,15 @@ describe('reading the signature file', () => {
     for (const bad of [0, -1, 1.5, Number.NaN]) await expectCode(readBundle(signaturePath, { maxBundleBytes: bad }), 'INVALID_ARGUMENT');
   });
 
+  it('refuses, with a raised limit, a file longer than the runtime can decode, before allocating it', async () => {
+    const { constants } = await import('node:buffer');
+    const sparse = path.join(await tempDir(), 'huge.sig');
+    await fs.writeFile(sparse, '');
+    await fs.truncate(sparse, constants.MAX_STRING_LENGTH + 1); // sparse: no disk space used
+    const err = await expectCode(readBundle(sparse, { maxBundleBytes: 2 ** 40 }), 'BUNDLE_TOO_LARGE');
+    expect(err.message).toMatch(/too large to decode/);
+  });
+
   it('refuses a bundle that is not UTF-8', async () => {
     const { signaturePath } = await signedModel();
     const bytes = await fs.readFile(signaturePath);

@@ -92,6 +92,15 @@ export function bundleTooLarge(size: number, max: number, path?: string): ModelS
   });
 }
 
+/** The error for a bundle longer than the runtime's longest string (about 512 MiB in V8), which a raised limit allows. */
+export function bundleTooLargeToDecode(size: number, path?: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    ...(path === undefined ? {} : { path }),
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, too large to decode in this runtime`,
+  });
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function bad(message: string, cause?: unknown): ModelSigningError {
@@ -134,8 +143,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     text = typeof input === 'string' ? input : UTF8.decode(input);
   } catch (cause) {
     if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
-    // Over the runtime's largest string (about 512 MiB in V8), only possible with a raised limit.
-    throw new ModelSigningError({ code: 'BUNDLE_TOO_LARGE', cause, message: `The signature is ${size} bytes, too large to decode in this runtime` });
+    throw bundleTooLargeToDecode(size);
   }
   if (text.trim() === '') throw bad('the file is empty');
   let json: unknown;

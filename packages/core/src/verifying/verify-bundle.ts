@@ -1,6 +1,7 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import { bundleTooLarge, maxBundleBytesOf, parseBundle, type ParseBundleOptions, type ParsedBundle } from '../bundle/bundle.js';
+import { bundleTooLarge, bundleTooLargeToDecode, maxBundleBytesOf, parseBundle, type ParseBundleOptions, type ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
 import { PAYLOAD_TYPE, parseStatement, type VerifiedManifest } from '../statement/statement.js';
 import type { SignerInfo, Verifier } from './verifier.js';
@@ -65,6 +66,8 @@ export async function readBundle(signaturePath: string, options: ReadBundleOptio
       throw new ModelSigningError({ code: 'SPECIAL_FILE', path: signaturePath, message: `Signature file '${signaturePath}' is not a regular file (a directory, FIFO, socket or device); refusing to read it` });
     }
     if (stat.size > max) throw bundleTooLarge(stat.size, max, signaturePath);
+    // The text becomes one string: past the runtime's longest, refuse before allocating.
+    if (stat.size > bufferConstants.MAX_STRING_LENGTH) throw bundleTooLargeToDecode(stat.size, signaturePath);
     // One byte more than expected tells a file that grew while we read it.
     const buffer = Buffer.allocUnsafe(stat.size + 1);
     let length = 0;
