@@ -98,9 +98,12 @@ function asString(v: unknown, what: string): string {
   return v;
 }
 
+/** A non-empty, whole number of hex bytes. */
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
 function asHex(v: unknown, what: string): string {
   const s = asString(v, what);
-  if (!/^[0-9a-fA-F]+$/.test(s) || s.length % 2 !== 0) throw bad(`${what} is not a hex digest`);
+  if (!HEX.test(s)) throw bad(`${what} is not a hex digest`);
   return s.toLowerCase();
 }
 
@@ -129,10 +132,14 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
   const expected = resourceAlgorithm(serialization);
   const seen = new Set<string>();
   return v.map((item, i) => {
+    // Messages are built only on failure: a manifest may list a million resources.
     if (!isRecord(item)) throw bad(`resource ${i} is not an object`);
-    const rawName = asString(item['name'], `resource ${i} name`);
-    const algorithm = asString(item['algorithm'], `resource ${i} algorithm`);
-    const digest = asHex(item['digest'], `resource '${rawName}' digest`);
+    const rawName = item['name'];
+    if (typeof rawName !== 'string') throw bad(`resource ${i} name must be a string`);
+    const algorithm = item['algorithm'];
+    if (typeof algorithm !== 'string') throw bad(`resource '${rawName}' algorithm must be a string`);
+    const digest = item['digest'];
+    if (typeof digest !== 'string' || !HEX.test(digest)) throw bad(`resource '${rawName}' digest is not a hex digest`);
     let name: string;
     if (serialization.method === 'shards') {
       const range = parseShardName(rawName);
@@ -146,7 +153,7 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     }
     if (seen.has(name)) throw duplicateResource(name);
     seen.add(name);
-    return { name, algorithm: expected, digest };
+    return { name, algorithm: expected, digest: digest.toLowerCase() };
   });
 }
 
