@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
@@ -28,9 +29,17 @@ function runProcess(file: string, args: readonly string[], cwd?: string): Promis
   });
 }
 
-/** Runs our CLI (the built bin) as users do. */
-export function ours(args: readonly string[], cwd?: string): Promise<RunResult> {
-  return runProcess(process.execPath, [CLI, ...args], cwd);
+/**
+ * Runs our CLI (the built bin) as users do. Every signature it writes with
+ * `sign` is checked for the OMS resource order (code point of the names).
+ */
+export async function ours(args: readonly string[], cwd?: string): Promise<RunResult> {
+  const result = await runProcess(process.execPath, [CLI, ...args], cwd);
+  if (args[0] === 'sign' && result.code === 0 && !args.includes('--help')) {
+    const flag = args.indexOf('--signature');
+    assertCodePointOrder(path.resolve(cwd ?? process.cwd(), flag >= 0 ? args[flag + 1]! : 'model.sig'));
+  }
+  return result;
 }
 
 /** Runs the reference CLI, Python model_signing 1.1.1. */
@@ -55,7 +64,9 @@ export async function cleanupTempDirs(): Promise<void> {
 
 /**
  * A directory model with what trips up implementations: nested folders,
- * non-ASCII names, spaces, an empty file and a dotfile.
+ * non-ASCII names, spaces, an empty file, a dotfile, and names whose
+ * code-point order differs from a per-component order (`tokenizer.json`
+ * beside `tokenizer/`, `a-c.txt` and `a b/` beside `a/`).
  */
 export async function makeTrickyModel(parent: string, name = 'tricky-model'): Promise<string> {
   const dir = path.join(parent, name);
@@ -66,6 +77,9 @@ export async function makeTrickyModel(parent: string, name = 'tricky-model'): Pr
     'tokenizer/vocab ünïcødé.txt': 'hello\nwörld\n',
     'name with spaces/日本語.bin': 'multi byte',
     'a b/c.txt': 'space sorts before slash',
+    'a-c.txt': 'dash sorts before slash',
+    'a/x': 'a folder beside a b/ and a-c.txt',
+    'tokenizer.json': '{"model": "a file beside the tokenizer/ folder"}',
     'empty.txt': '',
     '.hidden': 'dotfile',
   };

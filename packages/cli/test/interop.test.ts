@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, referenceApi, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
@@ -51,7 +52,7 @@ describe.each(['P-256', 'P-384', 'P-521'] as const)('key signatures with %s', (c
     });
   }
 
-  it('both implementations agree on the digest of every file', async () => {
+  it('both implementations agree on the digest of every file; ours lists them in code-point order', async () => {
     const keys = await writeKeyPair(work, curve);
     const refSig = path.join(work, `digests-ref-${curve}.sig`);
     const ourSig = path.join(work, `digests-ours-${curve}.sig`);
@@ -63,9 +64,31 @@ describe.each(['P-256', 'P-384', 'P-521'] as const)('key signatures with %s', (c
       return statement as { subject: { digest: { sha256: string } }[]; predicate: { resources: { name: string; digest: string }[] } };
     };
     const [refStatement, ourStatement] = [await resources(refSig), await resources(ourSig)];
-    // Same order, same digests, hence the same subject digest as the reference.
-    expect(ourStatement.predicate.resources.map((r) => [r.name, r.digest])).toEqual(refStatement.predicate.resources.map((r) => [r.name, r.digest]));
-    expect(ourStatement.subject[0]!.digest.sha256).toBe(refStatement.subject[0]!.digest.sha256);
+    const pairs = (s: typeof refStatement) => s.predicate.resources.map((r) => `${r.name} ${r.digest}`);
+    // The same digests for the same names; the reference orders by path components,
+    // so on this model its list (and hence its subject digest) differs from ours.
+    expect([...pairs(ourStatement)].sort()).toEqual([...pairs(refStatement)].sort());
+    expect(assertCodePointOrder(ourSig)).toEqual(ourStatement.predicate.resources.map((r) => r.name));
+    expect(ourStatement.predicate.resources.map((r) => r.name)).not.toEqual(refStatement.predicate.resources.map((r) => r.name));
+    expect(ourStatement.subject[0]!.digest.sha256).not.toBe(refStatement.subject[0]!.digest.sha256);
+  });
+});
+
+describe('an empty directory', () => {
+  it('the reference signs it as resources: []; ours refuses that signature, even with --ignore-unsigned-files', async () => {
+    const keys = await writeKeyPair(work, 'P-256');
+    const empty = path.join(work, 'empty-model');
+    await fs.mkdir(empty);
+    const sig = path.join(work, 'empty-ref.sig');
+    ok(await reference(['sign', 'key', empty, '--signature', sig, '--private_key', keys.privateKey]), 'reference sign');
+    const statement = JSON.parse(Buffer.from(JSON.parse(await fs.readFile(sig, 'utf8')).dsseEnvelope.payload, 'base64').toString('utf8'));
+    expect(statement.predicate.resources).toEqual([]);
+    await fs.writeFile(path.join(empty, 'anything.bin'), 'not covered by the signature');
+    for (const extra of [[], ['--ignore-unsigned-files']]) {
+      const result = await ours(['verify', 'key', empty, '--signature', sig, '--public-key', keys.publicKey, '--json', ...extra]);
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'EMPTY_MANIFEST' } });
+    }
   });
 });
 
@@ -90,6 +113,8 @@ describe('shards and blake2b through the reference Python API', () => {
   // The same flags mean the same thing to our CLI and to scripts/reference_api.py.
   const variants = [
     { name: 'shards of 1,000 bytes', args: ['--method', 'shards', '--shard-size', '1000'] },
+    // 13 shards of the 5,000-byte file: offsets of 3 and 4 digits, which code-point order interleaves.
+    { name: 'shards of 400 bytes', args: ['--method', 'shards', '--shard-size', '400'] },
     { name: 'default 1 GB shards', args: ['--method', 'shards'] },
     { name: 'blake2b files', args: ['--hash', 'blake2b'] },
     { name: 'blake2b shards of 777 bytes', args: ['--hash', 'blake2b', '--method', 'shards', '--shard-size', '777'] },

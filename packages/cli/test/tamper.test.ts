@@ -122,6 +122,34 @@ describe('tampered models and signatures are refused through the CLI', () => {
   it('a missing signature file', async () => {
     await expectFailure(verify([], path.join(work, 'nope.sig')), 'NOT_FOUND', 'nope.sig');
   });
+
+  it('a FIFO or a link to /dev/zero as the signature: refused at once, not read', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = path.join(work, 'fifo.sig');
+    execFileSync('mkfifo', [fifo]);
+    await expectFailure(verify([], fifo), 'SPECIAL_FILE', 'not a regular file');
+    await fs.symlink('/dev/zero', path.join(work, 'zero.sig'));
+    await expectFailure(verify([], path.join(work, 'zero.sig')), 'SPECIAL_FILE');
+  });
+
+  it('a signature over --max-bundle-size, and the same one with the limit raised', async () => {
+    const size = (await fs.stat(sig)).size;
+    await expectFailure(verify(['--max-bundle-size', String(size - 1)]), 'BUNDLE_TOO_LARGE', '--max-bundle-size');
+    expect((await verify(['--max-bundle-size', String(size)])).code).toBe(0);
+    expect((await verify(['--max-bundle-size', '0'])).code).toBe(2);
+  });
+
+  it('thousands of differences: one short line, every one in --json', async () => {
+    await fs.rm(model, { recursive: true });
+    await fs.mkdir(model);
+    for (let i = 0; i < 2000; i++) await fs.writeFile(path.join(model, `extra-${String(i).padStart(4, '0')}.bin`), '');
+    const human = await verify();
+    expect(human.stderr).toContain('and 1990 more');
+    expect(human.stderr.length).toBeLessThan(2000);
+    await expectFailure(verify(), 'MISSING_FILE', 'extra-0009.bin and 1990 more');
+    const error = await expectJsonFailure(['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey], 'MISSING_FILE');
+    expect(error.differences.filter((d) => d.kind === 'unsigned')).toHaveLength(2000);
+  });
 });
 
 describe('a signed resource name with ../', () => {

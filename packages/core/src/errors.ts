@@ -12,8 +12,18 @@ export type ErrorCode =
   | 'UNSIGNED_FILE'
   /** The signature file is not a well-formed OMS Sigstore bundle. */
   | 'BAD_BUNDLE'
+  /**
+   * The signature file (bundle) is larger than the limit read before its
+   * signature is checked (`maxBundleBytes`, CLI `--max-bundle-size`; 64 MiB by default).
+   */
+  | 'BUNDLE_TOO_LARGE'
   /** The signed payload is not a valid OMS in-toto statement. */
   | 'BAD_PAYLOAD'
+  /**
+   * The signature lists no resource at all (`resources: []`, as the reference
+   * writes for an empty directory); it covers nothing, so it verifies nothing (spec §6.1).
+   */
+  | 'EMPTY_MANIFEST'
   /** The cryptographic signature does not verify. */
   | 'SIGNATURE_INVALID'
   /** The bundle names a different key than the one given for verification. */
@@ -36,7 +46,10 @@ export type ErrorCode =
   | 'PATH_ESCAPE'
   /** A symbolic link was found where none is allowed. */
   | 'SYMLINK_REFUSED'
-  /** A path is neither a regular file nor a directory (device, socket, FIFO). */
+  /**
+   * A path is neither a regular file nor a directory (device, socket, FIFO),
+   * or a signature file is not a regular file.
+   */
   | 'SPECIAL_FILE'
   /** A file name is not valid UTF-8. */
   | 'INVALID_FILE_NAME'
@@ -94,10 +107,21 @@ export class ModelSigningError<C extends ErrorCode = ErrorCode> extends Error {
   }
 }
 
+/** How many names of each kind a mismatch message lists; `differences` keeps them all. */
+const NAMES_IN_MESSAGE = 10;
+
+/** `a, b, c` or, past the limit, `a, …, j and 5 more`. */
+function summarize(names: readonly string[]): string {
+  if (names.length <= NAMES_IN_MESSAGE) return names.join(', ');
+  return `${names.slice(0, NAMES_IN_MESSAGE).join(', ')} and ${names.length - NAMES_IN_MESSAGE} more`;
+}
+
 /**
  * Thrown when the model's bytes do not match the signed manifest. `differences`
  * lists every extra, missing and changed file; `code` names the most serious kind
- * (a changed file outranks a missing one, which outranks an unsigned one).
+ * (a changed file outranks a missing one, which outranks an unsigned one). The
+ * message names the first few of each kind, so it stays one readable line
+ * even for a million differences.
  */
 export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' | 'MISSING_FILE' | 'UNSIGNED_FILE'> {
   constructor(differences: ManifestDifference[]) {
@@ -108,10 +132,10 @@ export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' |
     const missing = names('missing');
     const unsigned = names('unsigned');
     const parts: string[] = [];
-    if (mismatched.length) parts.push(`changed since signing: ${mismatched.join(', ')}`);
-    if (missing.length) parts.push(`missing: ${missing.join(', ')}`);
+    if (mismatched.length) parts.push(`changed since signing: ${summarize(mismatched)}`);
+    if (missing.length) parts.push(`missing: ${summarize(missing)}`);
     if (unsigned.length) {
-      parts.push(`not covered by the signature: ${unsigned.join(', ')} (use ignoreUnsignedFiles / --ignore-unsigned-files to tolerate extra files)`);
+      parts.push(`not covered by the signature: ${summarize(unsigned)} (use ignoreUnsignedFiles / --ignore-unsigned-files to tolerate extra files)`);
     }
     const code = mismatched.length ? 'DIGEST_MISMATCH' : missing.length ? 'MISSING_FILE' : 'UNSIGNED_FILE';
     super({

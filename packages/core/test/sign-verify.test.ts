@@ -20,6 +20,7 @@ import {
   verifyModel,
   type Signer,
 } from '../dist/index.js';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
@@ -36,6 +37,7 @@ async function signed(curve: 'P-256' | 'P-384' | 'P-521' = 'P-256') {
   const keys = ecKeyPair(curve);
   const signaturePath = path.join(await tempDir('oms-sig-'), 'model.sig');
   await signModel({ modelPath: dir, signer: await KeySigner.create({ privateKey: keys.privateKey }), signaturePath });
+  assertCodePointOrder(signaturePath);
   return { dir, keys, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) };
 }
 
@@ -257,6 +259,7 @@ describe('certificate signing', () => {
     const dir = await model();
     const sig = path.join(pki, 'm.sig');
     await signModel({ modelPath: dir, signaturePath: sig, signer: await CertificateSigner.create({ privateKey: leaf.key, signingCertificate: leaf.cert, certificateChain: [ca.intermediateCert] }) });
+    assertCodePointOrder(sig);
     const result = await verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }) });
     expect(result.signer.certificateSubject).toContain('CN=signer');
     expect(JSON.parse(await fs.readFile(sig, 'utf8')).verificationMaterial.x509CertificateChain.certificates).toHaveLength(2);

@@ -14,6 +14,7 @@ import {
   signModel,
   verifyModel,
 } from '../dist/index.js';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { startMockInstance, testIdentityToken, type MockInstance } from './sigstore/mock-instance.js';
 
 const ISSUER = 'https://issuer.test.example';
@@ -57,6 +58,7 @@ describe('keyless signing against a loopback Sigstore instance', () => {
     expect(json.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
     expect(json.dsseEnvelope.payloadType).toBe('application/vnd.in-toto+json');
     expect((await readBundle(signature)).method).toBe('sigstore');
+    expect(assertCodePointOrder(signature)).toEqual(['sub/config.json', 'weights.bin']);
   });
 
   it('verifies with the signer identity and issuer, naming the trust root', async () => {

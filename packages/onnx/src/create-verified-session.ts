@@ -35,6 +35,8 @@ export interface VerifyOptions {
   ignoreUnsignedFiles?: boolean;
   /** Follow symbolic links to files inside the model directory. Default false: a symlink is an error. */
   allowSymlinks?: boolean;
+  /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
+  maxBundleBytes?: number;
 }
 
 /** Progress while the model's bytes are read and checked. */
@@ -130,7 +132,7 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
   }
   const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
-  const { manifest, signer } = await verifySignature(signaturePath, verify.verifier);
+  const { manifest, signer } = await verifySignature(signaturePath, verify.verifier, verify.maxBundleBytes);
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false });
   const layout = await layoutModel({
     target,

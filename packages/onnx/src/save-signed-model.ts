@@ -158,7 +158,7 @@ async function refuseForeignFiles(root: string, files: Map<string, Uint8Array>, 
   }
 }
 
-/** Digests of the bytes about to be written, in the reference's order. */
+/** Digests of the bytes about to be written, in signing order. */
 function resourcesOf(files: Map<string, Uint8Array>, serialization: Serialization): ManifestResource[] {
   const algorithm = resourceAlgorithm(serialization);
   const resources: ManifestResource[] = [];
@@ -172,5 +172,5 @@ function resourcesOf(files: Map<string, Uint8Array>, serialization: Serializatio
       resources.push({ name: shardName(range), algorithm, digest });
     }
   }
-  return sortResources(resources, serialization.method);
+  return sortResources(resources);
 }

@@ -5,11 +5,11 @@ import { ModelSigningError, readBundle, verifyBundle, type VerifiedBundle, type 
  * about the bundle itself are re-thrown naming the signature file, so a
  * wrong key or a corrupt bundle says which file was rejected.
  *
- * @throws {ModelSigningError} `NOT_FOUND`, `BAD_BUNDLE`, `BAD_PAYLOAD`,
+ * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`, `BAD_PAYLOAD`,
  *   `SIGNATURE_INVALID`, `KEY_MISMATCH`, `WRONG_METHOD`, …
  */
-export async function verifySignature(signaturePath: string, verifier: Verifier): Promise<VerifiedBundle> {
-  const bundle = await readBundle(signaturePath);
+export async function verifySignature(signaturePath: string, verifier: Verifier, maxBundleBytes?: number): Promise<VerifiedBundle> {
+  const bundle = await readBundle(signaturePath, { maxBundleBytes });
   try {
     return await verifyBundle({ bundle, verifier });
   } catch (cause) {

@@ -160,6 +160,21 @@ describe('createVerifiedSession refuses models that do not match their signature
     await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'NOT_FOUND', path.join(dir, 'model.sig'));
   });
 
+  it('a signature over maxBundleBytes', async () => {
+    const dir = await inlineModelDir();
+    const size = (await fs.stat(path.join(dir, 'model.sig'))).size;
+    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size - 1 }, onVerified }), 'BUNDLE_TOO_LARGE', path.join(dir, 'model.sig'));
+    await createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size } });
+  });
+
+  it('a FIFO as model.sig: refused at once instead of hanging', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = await inlineModelDir();
+    await fs.rm(path.join(dir, 'model.sig'));
+    execFileSync('mkfifo', [path.join(dir, 'model.sig')]);
+    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'SPECIAL_FILE', path.join(dir, 'model.sig'));
+  });
+
   it('a signature by another key', async () => {
     const dir = await inlineModelDir();
     const sig = path.join(dir, 'model.sig');

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelSigningError, hashModel, manifestToPayload, readBundle, verifyModel, type KeySigner, type KeyVerifier, type Signer } from '@model-signing/core';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { createVerifiedSession, saveSignedModel } from '../src/index.js';
 import { EXPECTED, OTHER_WEIGHTS, WEIGHTS, buildModel, floatBytes, keyPair, runModel, tempDir } from './fixtures.js';
 
@@ -44,6 +45,7 @@ describe('saveSignedModel', () => {
     expect(result.manifest.resources.map((r) => r.name)).toEqual(['model.onnx', 'weights.bin']);
     expect(result.manifest.serialization.ignorePaths).toContain('model.sig');
     expect((await fs.readdir(dir)).sort()).toEqual(['model.onnx', 'model.sig', 'weights.bin']);
+    assertCodePointOrder(result.signaturePath);
 
     const verified = await verifyModel({ modelPath: dir, signaturePath: result.signaturePath, verifier });
     expect(verified.files.sort()).toEqual(['model.onnx', 'weights.bin']);
@@ -62,6 +64,7 @@ describe('saveSignedModel', () => {
     const signaturePath = path.join(freshPath('elsewhere'), 'sigs', 'tiny.sig');
     const result = await saveSignedModel(dir, { ...externalModel(), signer, method: 'shards', shardSize: 10, hashAlgorithm: 'blake2b', signaturePath });
     expect(result.manifest.resources.map((r) => r.name)).toContain('weights.bin:20:24');
+    assertCodePointOrder(signaturePath);
     expect(result.manifest.serialization.ignorePaths).not.toContain('tiny.sig');
     await verifyModel({ modelPath: dir, signaturePath, verifier });
     expect(await runModel(await createVerifiedSession(dir, { verify: { verifier, signaturePath } }))).toEqual(EXPECTED);

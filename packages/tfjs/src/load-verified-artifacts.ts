@@ -27,6 +27,8 @@ export interface VerifiedLoadSettings {
    * regardless. Default false.
    */
   ignoreUnsignedFiles?: boolean;
+  /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
+  maxBundleBytes?: number;
 }
 
 /** Options for {@link loadVerifiedArtifacts}. */
@@ -62,7 +64,7 @@ export interface VerifiedArtifacts {
  * checked too. Works for layers and graph models.
  *
  * @throws {ModelSigningError} `NOT_FOUND` (directory or signature),
- *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH` and the other bundle
+ *   `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH` and the other bundle
  *   errors; `PATH_ESCAPE` for a weight path outside the directory;
  *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE`) naming the files; `INVALID_ARGUMENT` for a malformed
@@ -72,7 +74,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const modelDir = path.resolve(options.modelDir);
   const signaturePath = path.resolve(options.signaturePath ?? path.join(modelDir, SIGNATURE_FILE_NAME));
   const ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
-  const bundle = await readBundle(signaturePath);
+  const bundle = await readBundle(signaturePath, { maxBundleBytes: options.maxBundleBytes });
   const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
   throwIfAborted(options.signal);
 

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ModelSigningError, type Signer } from '@model-signing/core';
+import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { signedSaveHandler, verifiedLoadHandler } from '../src/index.js';
 import { listDir, useTempDirs } from './helpers/dirs.js';
 import { makeKeyPair } from './helpers/keys.js';
@@ -16,6 +17,7 @@ describe('where a signed save puts its files', () => {
     const modelDir = path.join(await newDir(), 'a', 'b', 'dense');
     await denseModel().save(signedSaveHandler({ modelDir, signer }));
     expect(await listDir(modelDir)).toEqual(['model.json', 'model.sig', 'weights.bin']);
+    expect(assertCodePointOrder(path.join(modelDir, 'model.sig'))).toEqual(['model.json', 'weights.bin']);
   });
 
   it('fills an existing empty directory', async () => {

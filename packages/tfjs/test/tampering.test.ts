@@ -80,6 +80,27 @@ describe('a tampered layers model is refused', () => {
     expect(err.message).toContain('model.sig');
   });
 
+  it('a signature over maxBundleBytes: BUNDLE_TOO_LARGE; loads with the limit raised', async () => {
+    const modelDir = await layersCopy();
+    const size = (await fs.stat(path.join(modelDir, 'model.sig'))).size;
+    const err = await loadError(() => tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier, maxBundleBytes: size - 1 })));
+    expect(err.code).toBe('BUNDLE_TOO_LARGE');
+    await tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier, maxBundleBytes: size }));
+  });
+
+  it('a FIFO or a link to /dev/zero as model.sig: SPECIAL_FILE at once, nothing read', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const modelDir = await layersCopy();
+    await fs.rm(path.join(modelDir, 'model.sig'));
+    execFileSync('mkfifo', [path.join(modelDir, 'model.sig')]);
+    const err = await loadError(() => tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier })));
+    expect(err.code).toBe('SPECIAL_FILE');
+    expect(err.path).toBe(path.join(modelDir, 'model.sig'));
+    await fs.rm(path.join(modelDir, 'model.sig'));
+    await fs.symlink('/dev/zero', path.join(modelDir, 'model.sig'));
+    expect((await loadError(() => tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier })))).code).toBe('SPECIAL_FILE');
+  });
+
   it('a wrong key: KEY_MISMATCH', async () => {
     const modelDir = await layersCopy();
     const other = await makeKeyPair();

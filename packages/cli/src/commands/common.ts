@@ -25,7 +25,8 @@ export interface HashOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function positiveInteger(value: string): number {
+/** Commander parser for options that take a positive integer. */
+export function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
   return n;

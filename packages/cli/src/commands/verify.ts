@@ -3,10 +3,10 @@ import type { SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
-import { addModelOptions, walkOptionsFrom, type ModelOptions } from './common.js';
+import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
-type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean };
+type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number };
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -19,6 +19,7 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
       signaturePath: opts.signature,
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+      maxBundleBytes: opts.maxBundleSize,
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
@@ -66,6 +67,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
     const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
     cmd.option('--signature <path>', 'the signature file to check', 'model.sig');
+    cmd.option('--max-bundle-size <bytes>', 'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)', positiveInteger);
     addUnsignedFilesOption(cmd);
     addModelOptions(cmd);
     addVerifierOptions(cmd, method);

@@ -54,6 +54,55 @@ export interface ParsedBundle {
   certificates: Buffer[];
 }
 
+/**
+ * The largest bundle read or parsed by default: 64 MiB. Everything in a
+ * bundle is decoded before its signature can be checked, so this bounds what
+ * an unsigned file can make us allocate (a few times its size). A signed
+ * manifest takes about 160 bytes per resource, so this fits some 400,000
+ * files or shards; raise it with `maxBundleBytes` (CLI `--max-bundle-size`)
+ * for larger models.
+ */
+export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+
+/** Options for {@link parseBundle}. */
+export interface ParseBundleOptions {
+  /** Refuse bundles larger than this many bytes (`BUNDLE_TOO_LARGE`). Default {@link DEFAULT_MAX_BUNDLE_BYTES}. */
+  maxBundleBytes?: number;
+}
+
+/**
+ * The bundle size limit to apply: the option, checked, or the default.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` unless it is a positive integer.
+ */
+export function maxBundleBytesOf(options: ParseBundleOptions): number {
+  const max = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxBundleBytes must be a positive integer, got ${String(options.maxBundleBytes)}` });
+  }
+  return max;
+}
+
+/** The error for a bundle over the limit, naming the options that raise it. */
+export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    ...(path === undefined ? {} : { path }),
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with maxBundleBytes / --max-bundle-size`,
+  });
+}
+
+/** The error for a bundle longer than the runtime's longest string (about 512 MiB in V8), which a raised limit allows. */
+export function bundleTooLargeToDecode(size: number, path?: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    ...(path === undefined ? {} : { path }),
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, too large to decode in this runtime`,
+  });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function bad(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
 }
@@ -62,10 +111,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Standard base64, whitespace allowed anywhere (as Buffer decodes it); tested in place, so a large payload is not copied. */
+const BASE64 = /^[A-Za-z0-9+/\s]*(?:=\s*){0,2}$/;
 
 function decodeBase64(v: unknown, what: string): Buffer {
-  if (typeof v !== 'string' || !BASE64.test(v.replace(/\s/g, ''))) throw bad(`${what} is not base64`);
+  if (typeof v !== 'string' || !BASE64.test(v)) throw bad(`${what} is not base64`);
   return Buffer.from(v, 'base64');
 }
 
@@ -80,11 +130,22 @@ function methodOf(material: Record<string, unknown>): SigningMethod {
  * Parses a bundle from its JSON text or bytes and checks its structure.
  * No signature is checked here.
  *
- * @throws {ModelSigningError} `BAD_BUNDLE` naming what is wrong (not JSON,
- *   truncated, wrong media type, missing envelope or verification material).
+ * @throws {ModelSigningError} `BAD_BUNDLE` naming what is wrong (not UTF-8,
+ *   not JSON, truncated, wrong media type, missing envelope or verification
+ *   material); `BUNDLE_TOO_LARGE` over `maxBundleBytes`.
  */
-export function parseBundle(input: string | Uint8Array): ParsedBundle {
-  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): ParsedBundle {
+  const max = maxBundleBytesOf(options);
+  // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
+  const size = typeof input === 'string' ? (input.length * 3 > max ? Buffer.byteLength(input, 'utf8') : input.length) : input.byteLength;
+  if (size > max) throw bundleTooLarge(size, max);
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : UTF8.decode(input);
+  } catch (cause) {
+    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
+    throw bundleTooLargeToDecode(size);
+  }
   if (text.trim() === '') throw bad('the file is empty');
   let json: unknown;
   try {

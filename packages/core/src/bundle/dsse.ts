@@ -8,18 +8,35 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffe
   return Buffer.concat([header, payload]);
 }
 
-function pythonBytesRepr(data: Uint8Array): string {
-  let out = "b'";
-  for (const byte of data) {
-    if (byte === 0x5c) out += '\\\\';
-    else if (byte === 0x27) out += "\\'";
-    else if (byte === 0x09) out += '\\t';
-    else if (byte === 0x0a) out += '\\n';
-    else if (byte === 0x0d) out += '\\r';
-    else if (byte < 0x20 || byte >= 0x7f) out += `\\x${byte.toString(16).padStart(2, '0')}`;
-    else out += String.fromCharCode(byte);
+/** What Python's `repr(bytes)` writes for each byte value. */
+const REPR: readonly Uint8Array[] = Array.from({ length: 256 }, (_, byte) => {
+  const text =
+    byte === 0x5c ? '\\\\'
+    : byte === 0x27 ? "\\'"
+    : byte === 0x09 ? '\\t'
+    : byte === 0x0a ? '\\n'
+    : byte === 0x0d ? '\\r'
+    : byte < 0x20 || byte >= 0x7f ? `\\x${byte.toString(16).padStart(2, '0')}`
+    : String.fromCharCode(byte);
+  return Buffer.from(text, 'latin1');
+});
+
+/**
+ * Python's `repr(bytes)` as bytes, written into one buffer sized for the
+ * worst case (4 bytes per input byte) so time and memory stay linear in the
+ * payload, which is unsigned when this runs.
+ */
+function pythonBytesRepr(data: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(data.length * 4 + 3);
+  out[0] = 0x62; // b
+  out[1] = 0x27; // '
+  let n = 2;
+  for (let i = 0; i < data.length; i++) {
+    const escaped = REPR[data[i]!]!;
+    for (let k = 0; k < escaped.length; k++) out[n++] = escaped[k]!;
   }
-  return out + "'";
+  out[n++] = 0x27;
+  return out.subarray(0, n);
 }
 
 /**
@@ -29,5 +46,5 @@ function pythonBytesRepr(data: Uint8Array): string {
  */
 export function compatPreAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
   const type = Buffer.from(payloadType, 'utf8');
-  return Buffer.from(`DSSEV1 ${type.length} ${payloadType} ${payload.length} ${pythonBytesRepr(payload)}`, 'utf8');
+  return Buffer.concat([Buffer.from(`DSSEV1 ${type.length} ${payloadType} ${payload.length} `, 'utf8'), pythonBytesRepr(payload)]);
 }

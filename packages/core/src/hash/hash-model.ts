@@ -110,7 +110,7 @@ export async function hashFiles(
   }
   const digests = await hashJobs(jobs, poolOptions);
   const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i]! }));
-  return sortResources(resources, serialization.method);
+  return sortResources(resources);
 }
 
 /**

@@ -97,42 +97,38 @@ export function shardRanges(path: string, size: number, shardSize: number): Shar
   return ranges;
 }
 
-function compareBytes(a: Buffer, b: Buffer): number {
-  return Buffer.compare(a, b);
-}
-
-interface SortKey {
-  components: Buffer[];
-  start: number;
-  end: number;
-}
-
-function sortKeyOf(name: string, method: SerializationMethod): SortKey {
-  const range = method === 'shards' ? parseShardName(name) : { path: name, start: 0, end: 0 };
-  const components = range.path === '.' ? [] : range.path.split('/').map((c) => Buffer.from(c, 'utf8'));
-  return { components, start: range.start, end: range.end };
-}
-
-function compareKeys(a: SortKey, b: SortKey): number {
-  const n = Math.min(a.components.length, b.components.length);
+/**
+ * Compares two resource names by Unicode code point, which is the order of
+ * their UTF-8 bytes (OMS spec §5.2.1). JavaScript's `<` compares UTF-16 code
+ * units, which puts astral characters (surrogate pairs) before U+E000–U+FFFF;
+ * remapping the first differing unit fixes that without encoding anything.
+ */
+export function compareResourceNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = compareBytes(a.components[i]!, b.components[i]!);
-    if (c !== 0) return c;
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
   }
-  if (a.components.length !== b.components.length) return a.components.length - b.components.length;
-  return a.start - b.start || a.end - b.end;
+  return a.length - b.length;
+}
+
+/** Surrogates (astral characters) rank above every other UTF-16 unit. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
 }
 
 /**
- * Sorts resources in the reference's order: by path components compared by
- * code point (UTF-8 bytes), a path before its descendants, then shards by
- * numeric start and end. Emitting this order reproduces the reference's
- * subject digest exactly; verifiers accept any order.
+ * Sorts resources in the order OMS signs them: by `name`, code point by code
+ * point ({@link compareResourceNames}). The Go port refuses any other order
+ * and the reference verifies this one, so every manifest we emit goes
+ * through here; verifiers accept any order (the root digest is recomputed
+ * over the listed one). Returns a new array.
  */
-export function sortResources(resources: ManifestResource[], method: SerializationMethod): ManifestResource[] {
-  const keyed = resources.map((resource) => ({ resource, key: sortKeyOf(resource.name, method) }));
-  keyed.sort((a, b) => compareKeys(a.key, b.key));
-  return keyed.map((k) => k.resource);
+export function sortResources(resources: readonly ManifestResource[]): ManifestResource[] {
+  return [...resources].sort((a, b) => compareResourceNames(a.name, b.name));
 }
 
 /**

@@ -111,7 +111,9 @@ export class SigstoreVerifier implements Verifier {
           message: `Sigstore verification failed against the ${this.trustRoot} trusted root (${cause.code}): ${cause.message}`,
         });
       }
-      throw cause;
+      // sigstore-js converts fields (log index, times) only while verifying; a
+      // malformed value surfaces here as a plain SyntaxError or Error.
+      throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
     }
     const san = signer.identity?.subjectAlternativeName ?? '';
     const issuer = signer.identity?.extensions?.issuer ?? '';

@@ -5,6 +5,7 @@ import {
   resourceAlgorithm,
   rootDigest,
   shardName,
+  sortResources,
   type HashAlgorithm,
   type Manifest,
   type ManifestResource,
@@ -28,9 +29,15 @@ export interface VerifiedManifest extends Manifest {
   predicateType: string;
 }
 
-/** The in-toto statement object for a manifest, as signed. */
+/**
+ * The in-toto statement object for a manifest, as signed. Resources are
+ * emitted in code-point order of their names ({@link sortResources}) whatever
+ * order the caller built them in, and the subject digest is computed over
+ * that emitted order.
+ */
 export function manifestToStatement(manifest: Manifest): object {
   const s = manifest.serialization;
+  const resources = sortResources(manifest.resources);
   const serialization: Record<string, unknown> = {
     method: s.method,
     hash_type: s.hashType,
@@ -40,11 +47,11 @@ export function manifestToStatement(manifest: Manifest): object {
   if (s.ignorePaths.length > 0) serialization['ignore_paths'] = [...s.ignorePaths];
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(manifest.resources) } }],
+    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(resources) } }],
     predicateType: PREDICATE_TYPE,
     predicate: {
       serialization,
-      resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
+      resources: resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
     },
   };
 }
@@ -54,12 +61,36 @@ export function manifestToPayload(manifest: Manifest): Buffer {
   return Buffer.from(JSON.stringify(manifestToStatement(manifest), null, 2), 'utf8');
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function bad(message: string): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid signed statement: ${message}` });
 }
 
+/**
+ * A signature over no resource covers nothing: with `ignoreUnsignedFiles`
+ * it would accept any model. The reference 1.1.1 writes one for an empty
+ * directory; spec §6.1 forbids it.
+ */
+function emptyManifest(): ModelSigningError {
+  return new ModelSigningError({
+    code: 'EMPTY_MANIFEST',
+    message: 'The signature lists no file at all (an empty model was signed); it cannot vouch for any model (OMS spec §6.1)',
+  });
+}
+
+/** Refuses a name listed twice: which digest would count is ambiguous (the reference keeps the last). */
+export function duplicateResource(name: string): ModelSigningError {
+  return bad(`resource '${name}' is listed twice`);
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A value from an untrusted payload, for a message: never converted (it may have a hostile `toString`) and never long. */
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v.length > 100 ? `${v.slice(0, 100)}…` : v}'` : `a JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`;
 }
 
 function asString(v: unknown, what: string): string {
@@ -67,18 +98,21 @@ function asString(v: unknown, what: string): string {
   return v;
 }
 
+/** A non-empty, whole number of hex bytes. */
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
 function asHex(v: unknown, what: string): string {
   const s = asString(v, what);
-  if (!/^[0-9a-fA-F]+$/.test(s) || s.length % 2 !== 0) throw bad(`${what} is not a hex digest`);
+  if (!HEX.test(s)) throw bad(`${what} is not a hex digest`);
   return s.toLowerCase();
 }
 
 function parseSerialization(v: unknown): Serialization {
   if (!isRecord(v)) throw bad('predicate.serialization is missing');
   const method = v['method'];
-  if (method !== 'files' && method !== 'shards') throw bad(`unknown serialization method '${String(method)}'`);
+  if (method !== 'files' && method !== 'shards') throw bad(`unknown serialization method ${describe(method)}`);
   const hashType = v['hash_type'];
-  if (!HASH_ALGORITHMS.includes(hashType as HashAlgorithm)) throw bad(`unsupported hash_type '${String(hashType)}'`);
+  if (!HASH_ALGORITHMS.includes(hashType as HashAlgorithm)) throw bad(`unsupported hash_type ${describe(hashType)}`);
   const allowSymlinks = v['allow_symlinks'];
   if (typeof allowSymlinks !== 'boolean') throw bad('serialization.allow_symlinks must be a boolean');
   const ignore = v['ignore_paths'] ?? [];
@@ -98,10 +132,14 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
   const expected = resourceAlgorithm(serialization);
   const seen = new Set<string>();
   return v.map((item, i) => {
+    // Messages are built only on failure: a manifest may list a million resources.
     if (!isRecord(item)) throw bad(`resource ${i} is not an object`);
-    const rawName = asString(item['name'], `resource ${i} name`);
-    const algorithm = asString(item['algorithm'], `resource ${i} algorithm`);
-    const digest = asHex(item['digest'], `resource '${rawName}' digest`);
+    const rawName = item['name'];
+    if (typeof rawName !== 'string') throw bad(`resource ${i} name must be a string`);
+    const algorithm = item['algorithm'];
+    if (typeof algorithm !== 'string') throw bad(`resource '${rawName}' algorithm must be a string`);
+    const digest = item['digest'];
+    if (typeof digest !== 'string' || !HEX.test(digest)) throw bad(`resource '${rawName}' digest is not a hex digest`);
     let name: string;
     if (serialization.method === 'shards') {
       const range = parseShardName(rawName);
@@ -113,9 +151,9 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     if (algorithm !== expected && algorithm !== serialization.hashType) {
       throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
     }
-    if (seen.has(name)) throw bad(`resource '${name}' is listed twice`);
+    if (seen.has(name)) throw duplicateResource(name);
     seen.add(name);
-    return { name, algorithm: expected, digest };
+    return { name, algorithm: expected, digest: digest.toLowerCase() };
   });
 }
 
@@ -125,28 +163,34 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
  * recomputed over the resources in their listed order. Also reads the v0.1
  * predicate written by model_signing v0.2.
  *
- * @throws {ModelSigningError} `BAD_PAYLOAD` (or `PATH_ESCAPE` for a resource
- *   name with `..` or an absolute path).
+ * @throws {ModelSigningError} `BAD_PAYLOAD` (also for a name listed twice),
+ *   `EMPTY_MANIFEST` when no resource is listed, `PATH_ESCAPE` for a resource
+ *   name with `..` or an absolute path.
  */
 export function parseStatement(payload: Uint8Array): VerifiedManifest {
   let statement: unknown;
   try {
-    statement = JSON.parse(Buffer.from(payload).toString('utf8'));
+    statement = JSON.parse(UTF8.decode(payload));
   } catch {
-    throw bad('payload is not JSON');
+    throw bad('payload is not UTF-8 JSON');
   }
   if (!isRecord(statement)) throw bad('payload is not a JSON object');
-  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is '${String(statement['_type'])}', expected '${STATEMENT_TYPE}'`);
+  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is ${describe(statement['_type'])}, expected '${STATEMENT_TYPE}'`);
   const predicateType = statement['predicateType'];
   const subjects = statement['subject'];
   if (!Array.isArray(subjects)) throw bad('subject must be a list');
 
   if (predicateType === COMPAT_PREDICATE_TYPE) {
     // v0.2: one subject per file, sha256 each; no root digest to check.
+    const seen = new Set<string>();
     const resources = subjects.map((s, i) => {
       if (!isRecord(s) || !isRecord(s['digest'])) throw bad(`subject ${i} is malformed`);
-      return { name: normalizeModelPath(asString(s['name'], `subject ${i} name`)), algorithm: 'sha256', digest: asHex(s['digest']['sha256'], `subject ${i} digest`) };
+      const name = normalizeModelPath(asString(s['name'], `subject ${i} name`));
+      if (seen.has(name)) throw duplicateResource(name);
+      seen.add(name);
+      return { name, algorithm: 'sha256', digest: asHex(s['digest']['sha256'], `subject ${i} digest`) };
     });
+    if (resources.length === 0) throw emptyManifest();
     return {
       modelName: 'compat-undefined-not-present',
       serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] },
@@ -155,7 +199,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
       predicateType,
     };
   }
-  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is '${String(predicateType)}', expected '${PREDICATE_TYPE}'`);
+  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is ${describe(predicateType)}, expected '${PREDICATE_TYPE}'`);
   if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
   const subject = subjects[0];
   if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
@@ -165,6 +209,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
   if (!isRecord(predicate)) throw bad('predicate is missing');
   const serialization = parseSerialization(predicate['serialization']);
   const resources = parseResources(predicate['resources'], serialization);
+  if (resources.length === 0) throw emptyManifest();
   const actualRoot = rootDigest(resources);
   if (actualRoot !== claimedRoot) {
     throw bad(`manifest is inconsistent: the subject digest is ${claimedRoot} but the resources hash to ${actualRoot}`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
-import type { VerifiedManifest } from '../statement/statement.js';
+import { duplicateResource, type VerifiedManifest } from '../statement/statement.js';
 import { listNamedFiles } from '../walk/listed.js';
 import { walkModel, type WalkOptions } from '../walk/walk.js';
 import { ManifestChecker } from './checker.js';
@@ -14,6 +14,8 @@ export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'w
   verifier: Verifier;
   /** Tolerate files in the model that the signature does not list. Default false. */
   ignoreUnsignedFiles?: boolean;
+  /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
+  maxBundleBytes?: number;
 }
 
 /** A successful verification. */
@@ -34,7 +36,7 @@ export interface VerificationResult {
  *   listing every changed, missing and unsigned file.
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
-  const bundle = await readBundle(options.signaturePath);
+  const bundle = await readBundle(options.signaturePath, { maxBundleBytes: options.maxBundleBytes });
   const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
   const root = path.resolve(options.modelPath);
   const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
@@ -64,13 +66,25 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
 
 /**
  * A single-file model's resource is `.` for the reference but the file's
- * basename for the spec; accept both by renaming the basename form.
+ * basename for the spec; accept both by renaming the basename form. A
+ * manifest that names the file both ways lists it twice: refused, since
+ * either digest could be the one that counts.
+ *
+ * @throws {ModelSigningError} `BAD_PAYLOAD`.
  */
 function aliasSingleFile(manifest: VerifiedManifest, basename: string): void {
   const isShards = manifest.serialization.method === 'shards';
+  const shardPrefix = `${basename}:`;
+  const aliasOf = (name: string): string => {
+    if (!isShards) return name === basename ? '.' : name;
+    const range = name.slice(shardPrefix.length);
+    return name.startsWith(shardPrefix) && /^\d+:\d+$/.test(range) ? `.:${range}` : name;
+  };
+  const seen = new Set<string>();
   manifest.resources = manifest.resources.map((r) => {
-    if (!isShards) return r.name === basename ? { ...r, name: '.' } : r;
-    const prefix = `${basename}:`;
-    return r.name.startsWith(prefix) && /^\d+:\d+$/.test(r.name.slice(prefix.length)) ? { ...r, name: `.:${r.name.slice(prefix.length)}` } : r;
+    const name = aliasOf(r.name);
+    if (seen.has(name)) throw duplicateResource(name);
+    seen.add(name);
+    return name === r.name ? r : { ...r, name };
   });
 }
