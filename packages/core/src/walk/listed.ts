@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
+import { staysInside } from './containment.js';
 import { isUnder, normalizeModelPath } from './paths.js';
 import type { ModelFile } from './walk.js';
 
@@ -44,7 +45,7 @@ export async function listNamedFiles(options: ListNamedFilesOptions): Promise<{ 
         throw new ModelSigningError({ code: 'SYMLINK_REFUSED', path: name, message: `'${name}' is reached through a symbolic link; symlinks are refused unless allowSymlinks (--allow-symlinks) is set` });
       }
       const rel = path.relative(targetRoot, real);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      if (!staysInside(rel, path.sep)) {
         throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `'${name}' resolves outside the model (${real})` });
       }
     }

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import { statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
+import { staysInside } from './containment.js';
 import { GIT_PATHS, isUnder, modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
@@ -62,8 +63,7 @@ function decodeName(raw: Buffer, parentRel: string): string {
 }
 
 function isInside(root: string, target: string): boolean {
-  const rel = path.relative(root, target);
-  return rel === '' || (!rel.startsWith('..' + path.sep) && rel !== '..' && !path.isAbsolute(rel));
+  return staysInside(path.relative(root, target), path.sep);
 }
 
 async function resolveLink(linkPath: string, rel: string, targetRoot: string): Promise<{ target: string; stats: Stats }> {
