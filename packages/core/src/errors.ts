@@ -47,7 +47,15 @@ export type ErrorCode =
   /** Obtaining an identity token for keyless signing failed. */
   | 'IDENTITY_TOKEN_ERROR'
   /** Writing output (a signature, a cache entry) failed. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /**
+   * A model file or directory could not be read while walking or hashing: a
+   * system error (the message names the file and the error, e.g. `EIO`,
+   * `EACCES`, `ENOENT`), or the file changed size while it was being read.
+   * Never a verdict on the signature: run again once the file is readable and
+   * nothing writes to it.
+   */
+  | 'READ_FAILED';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

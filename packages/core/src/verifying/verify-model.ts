@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
 import type { VerifiedManifest } from '../statement/statement.js';
-import { listNamedFiles } from '../walk/listed.js';
 import { walkModel, type WalkOptions } from '../walk/walk.js';
 import { ManifestChecker } from './checker.js';
 import { readBundle, verifyBundle } from './verify-bundle.js';
@@ -43,17 +42,9 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const walked = await walkModel(walkOptions);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
-  let files = walked.files;
-  if (options.ignoreUnsignedFiles && !walked.isSingleFile) {
-    const listed = await listNamedFiles({
-      root,
-      names: checker.signedFiles,
-      ignorePaths: walked.ignorePaths,
-      allowSymlinks: options.allowSymlinks ?? false,
-      ...(options.symlinkTargetRoot ? { symlinkTargetRoot: options.symlinkTargetRoot } : {}),
-    });
-    files = listed.files;
-  }
+  // The walk already applied the symlink policy and containment to every
+  // file; tolerating unsigned files only means not hashing them.
+  const files = options.ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
   const resources = await hashFiles(files, manifest.serialization, options);
   checker.compareAll(
     files.map((f) => f.name),
