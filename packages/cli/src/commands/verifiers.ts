@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Command } from 'commander';
 import type { SigningMethod, Verifier } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
-import { UsageError } from '../output.js';
+import { UsageError, escapeControlCharacters } from '../output.js';
 import { addSigstoreVerifyOptions, createSigstoreVerifier, type SigstoreVerifyCliOptions } from './sigstore.js';
 
 /** Options that choose and configure a verifier, for every method. */
@@ -57,7 +57,7 @@ function withFingerprintLog(inner: Verifier): Verifier {
     verify: async (bundle) => {
       for (const der of bundle.certificates) {
         const cert = new X509Certificate(der);
-        process.stderr.write(`${createHash('sha256').update(der).digest('hex')}  ${cert.subject.replace(/\n/g, ', ')}\n`);
+        process.stderr.write(`${createHash('sha256').update(der).digest('hex')}  ${escapeControlCharacters(cert.subject.replace(/\n/g, ', '))}\n`);
       }
       return inner.verify(bundle);
     },

@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
 import type { VerifiedManifest } from '../statement/statement.js';
+import { staysInside } from '../walk/containment.js';
 import { walkModel, type WalkOptions } from '../walk/walk.js';
 import { ManifestChecker } from './checker.js';
 import { readBundle, verifyBundle } from './verify-bundle.js';
@@ -21,6 +23,12 @@ export interface VerificationResult {
   signer: SignerInfo;
   /** Model-relative paths of the files whose bytes were checked. */
   files: string[];
+  /**
+   * Ignore paths the signature records that exist in this model: their bytes
+   * were not checked, whatever they hold now (the signature file itself is
+   * not listed). Empty for a single-file model.
+   */
+  notChecked: string[];
 }
 
 /**
@@ -50,7 +58,25 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     files.map((f) => f.name),
     resources,
   );
-  return { manifest, signer, files: files.map((f) => f.name) };
+  const notChecked = walked.isSingleFile ? [] : await existingPaths(walked.root, manifest.serialization.ignorePaths, path.resolve(options.signaturePath));
+  return { manifest, signer, files: files.map((f) => f.name), notChecked };
+}
+
+/** Which of `names` (model-relative) exist under `root`, leaving out `signaturePath`. */
+async function existingPaths(root: string, names: readonly string[], signaturePath: string): Promise<string[]> {
+  const exists = await Promise.all(
+    names.map(async (name) => {
+      // Recorded names are signed but still untrusted as paths: look only inside the model.
+      if (!staysInside(name)) return false;
+      const abs = path.join(root, ...name.split('/'));
+      if (abs === signaturePath) return false;
+      return fs.lstat(abs).then(
+        () => true,
+        () => false,
+      );
+    }),
+  );
+  return names.filter((_, i) => exists[i]);
 }
 
 /**
