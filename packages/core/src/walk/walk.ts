@@ -3,6 +3,7 @@ import { statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { staysInside } from './containment.js';
+import { isTemporaryName } from './temporary.js';
 import { GIT_PATHS, isUnder, modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
@@ -143,8 +144,10 @@ function refusedLink(rel: string): ModelSigningError {
  * else, so an ignored symlink is never an error), the symlink policy and
  * containment, and rejects special files and non-UTF-8 names.
  *
- * Files and folders deleted while the walk runs are left out; any other
- * error reading a folder or a file's size is `READ_FAILED`.
+ * Temporary files and folders of this library (`TEMPORARY_PREFIX`, at any
+ * depth) are never listed. Files and folders deleted while the walk runs
+ * are left out; any other error reading a folder or a file's size is
+ * `READ_FAILED`.
  *
  * @throws {ModelSigningError} `NOT_FOUND`, `SYMLINK_REFUSED`, `PATH_ESCAPE`,
  *   `SPECIAL_FILE`, `INVALID_FILE_NAME`, `READ_FAILED`.
@@ -198,7 +201,7 @@ export async function walkModel(options: WalkOptions): Promise<WalkedModel> {
   const visitEntry = async (entry: Dirent<Buffer>, dirAbs: string, dirRel: string): Promise<void> => {
     const name = decodeName(entry.name, dirRel);
     const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-    if (isIgnored(rel)) return;
+    if (isIgnored(rel) || isTemporaryName(name)) return;
     const abs = path.join(dirAbs, name);
     if (entry.isDirectory()) {
       await visit(abs, rel);
