@@ -94,7 +94,7 @@ function openRegular(job: HashJob): { fd: number; size: number } {
     throw new ModelSigningError({
       code: 'SPECIAL_FILE',
       path: job.path,
-      message: `'${job.path}' is no longer a regular file (it was replaced by a device, socket or FIFO after the model was listed)`,
+      message: `'${job.path}' is no longer a regular file (it was replaced by a directory, device, socket or FIFO after the model was listed)`,
     });
   }
   return { fd, size: stats.size };
