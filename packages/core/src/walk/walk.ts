@@ -91,7 +91,7 @@ async function resolveLink(linkPath: string, rel: string, targetRoot: string): P
 }
 
 /** The resolved path of an existing directory option. */
-export async function realDirectory(dir: string): Promise<string> {
+async function realDirectory(dir: string): Promise<string> {
   try {
     return await fs.realpath(path.resolve(dir));
   } catch (cause) {
