@@ -171,6 +171,20 @@ describe('unreadable files and folders', () => {
     }
   });
 
+  it('a model path under a folder it may not enter is READ_FAILED naming EACCES, not NOT_FOUND', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'locked/model/w.bin': 'w' });
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'locked'), 0o000);
+    try {
+      const outcome = runUnprivileged(reportOutcome(`core.walkModel({ modelPath: ${JSON.stringify(path.join(dir, 'locked/model'))} })`));
+      expect(outcome).toMatchObject({ code: 'READ_FAILED', typed: true });
+      expect(outcome.message).toContain('EACCES');
+    } finally {
+      fs.chmodSync(path.join(dir, 'locked'), 0o755);
+    }
+  });
+
   it('signing a model with an unreadable file is READ_FAILED naming the file and EACCES, not DIGEST_MISMATCH', async () => {
     const dir = await tempDir();
     const out = await tempDir();

@@ -99,7 +99,7 @@ async function realDirectory(dir: string): Promise<string> {
   }
 }
 
-function unreadable(rel: string, what: 'file' | 'directory', cause: unknown): ModelSigningError {
+function unreadable(rel: string, what: 'file' | 'directory' | 'model path', cause: unknown): ModelSigningError {
   const code = (cause as NodeJS.ErrnoException).code ?? 'unknown error';
   return new ModelSigningError({
     code: 'READ_FAILED',
@@ -159,6 +159,7 @@ export async function walkModel(options: WalkOptions): Promise<WalkedModel> {
   try {
     rootStats = await fs.lstat(root);
   } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(options.modelPath, 'model path', cause);
     throw new ModelSigningError({ code: 'NOT_FOUND', path: options.modelPath, cause, message: `Model path '${options.modelPath}' does not exist` });
   }
   const ignorePaths = new Set<string>();
