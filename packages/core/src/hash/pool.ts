@@ -37,10 +37,12 @@ function hashError(job: HashJob, failure: { message: string; code?: string | und
   if (failure.typed && failure.code) {
     return new ModelSigningError({ code: failure.code as ErrorCode, path: job.path, message: failure.message });
   }
+  // Node's messages start with the errno name ("EIO: i/o error, read"); add it when one does not.
+  const errno = failure.code && !failure.message.includes(failure.code) ? ` (${failure.code})` : '';
   return new ModelSigningError({
     code: 'READ_FAILED',
     path: job.path,
-    message: `Could not read '${job.path}' (${failure.code ?? 'unknown error'}): ${failure.message}`,
+    message: `Could not read '${job.path}': ${failure.message}${errno}`,
   });
 }
 
