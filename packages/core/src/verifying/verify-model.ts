@@ -3,7 +3,7 @@ import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
 import type { VerifiedManifest } from '../statement/statement.js';
 import { staysInside } from '../walk/containment.js';
-import { walkModel, type WalkOptions } from '../walk/walk.js';
+import { walkSelected, type WalkOptions } from '../walk/walk.js';
 import { ManifestChecker } from './checker.js';
 import { readBundle, verifyBundle } from './verify-bundle.js';
 import type { SignerInfo, Verifier } from './verifier.js';
@@ -47,11 +47,10 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
   const walkOptions: WalkOptions = { ...options, ignorePaths };
 
-  const walked = await walkModel(walkOptions);
+  const walked = await walkSelected(walkOptions, options.ignoreUnsignedFiles ? signedPaths(manifest) : undefined);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
-  // The walk already applied the symlink policy and containment to every
-  // file; tolerating unsigned files only means not hashing them.
+  // A single-file model is walked whole; drop it here if it is not the signed file.
   const files = options.ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
   const resources = await hashFiles(files, manifest.serialization, options);
   checker.compareAll(
@@ -77,6 +76,19 @@ async function existingPaths(root: string, names: readonly string[], signaturePa
     }),
   );
   return names.filter((_, i) => exists[i]);
+}
+
+/**
+ * Selects the signed files and the folders on their way, so a walk that
+ * tolerates unsigned files looks at nothing else.
+ */
+function signedPaths(manifest: VerifiedManifest): (rel: string) => boolean {
+  const paths = new Set<string>();
+  for (const file of new ManifestChecker(manifest).signedFiles) {
+    const parts = file.split('/');
+    for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join('/'));
+  }
+  return (rel) => paths.has(rel);
 }
 
 /**
