@@ -17,6 +17,28 @@ export class UsageError extends Error {
   }
 }
 
+// C0 controls, DEL and C1 controls (ESC and CSI start terminal escape
+// sequences, CR rewrites the line), and the bidirectional overrides and
+// isolates that reorder how a line reads.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * Makes text safe to print on a terminal: every control character becomes a
+ * visible escape (`\x1b`, `\r`, `\u{202e}`), so a file name cannot move the
+ * cursor, recolour or rewrite what was printed (a name with `\r` and
+ * "Verification succeeded" must not hide a failure). Only for human lines;
+ * JSON output escapes on its own.
+ */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const code = c.codePointAt(0)!;
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
 /** Where and how a command reports. */
 export interface Reporter {
   json: boolean;
@@ -32,10 +54,10 @@ export function createReporter(json: boolean): Reporter {
     json,
     success(line, data) {
       if (json) process.stdout.write(JSON.stringify({ ok: true, ...data }, null, 2) + '\n');
-      else process.stdout.write(line + '\n');
+      else process.stdout.write(escapeControlCharacters(line) + '\n');
     },
     info(line) {
-      if (!json) process.stderr.write(line + '\n');
+      if (!json) process.stderr.write(escapeControlCharacters(line) + '\n');
     },
   };
 }
@@ -56,13 +78,13 @@ export function reportFailure(err: unknown, what: string, json: boolean): number
       const error = { code: err.code, message: err.message, path: err.path, differences: err.differences };
       process.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
     } else {
-      process.stderr.write(`${what} failed [${err.code}]: ${err.message}\n`);
+      process.stderr.write(escapeControlCharacters(`${what} failed [${err.code}]: ${err.message}`) + '\n');
     }
     return err.code === 'INVALID_ARGUMENT' ? EXIT_USAGE : EXIT_FAILURE;
   }
   // Anything else is a bug in this tool, not in the model: say so plainly.
   const message = err instanceof Error ? err.message : String(err);
   if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'INTERNAL_ERROR', message } }, null, 2) + '\n');
-  else process.stderr.write(`${what} failed: ${message}\n`);
+  else process.stderr.write(escapeControlCharacters(`${what} failed: ${message}`) + '\n');
   return EXIT_FAILURE;
 }

@@ -68,7 +68,15 @@ export type ErrorCode =
   /** Writing output (a signature, a cache entry) failed. */
   | 'WRITE_FAILED'
   /** Another process held a lock (on a cache entry being written) for longer than the caller would wait. */
-  | 'LOCK_TIMEOUT';
+  | 'LOCK_TIMEOUT'
+  /**
+   * A model file or directory could not be read while walking or hashing: a
+   * system error (the message names the file and the error, e.g. `EIO`,
+   * `EACCES`, `ENOENT`), or the file changed size while it was being read.
+   * Never a verdict on the signature: run again once the file is readable and
+   * nothing writes to it.
+   */
+  | 'READ_FAILED';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

@@ -3,6 +3,8 @@
 export * from './errors.js';
 export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './walk/walk.js';
 export { GIT_PATHS, normalizeModelPath } from './walk/paths.js';
+export { staysInside } from './walk/containment.js';
+export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './walk/temporary.js';
 export { createHasher, hashBytes, type IncrementalHash } from './hash/algorithms.js';
 export { hashModel, hashFiles, resolveSerialization, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
 export { defaultWorkerCount } from './hash/pool.js';

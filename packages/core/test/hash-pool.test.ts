@@ -139,15 +139,16 @@ describe('hashing engine: progress, aborts and errors', () => {
     it(`refuses a file whose size changed after it was listed (${workers} thread(s))`, async () => {
       for (const name of ['mid.bin', 'small/d0/e0/f0.txt', 'big/weights-1.bin']) {
         const listed = files.map((f) => (f.name === name ? { ...f, size: f.size + 5 } : f));
-        const err = await expectCode(hashFiles(listed, serialization, { workers, chunkSize: SMALL_CHUNK }), 'DIGEST_MISMATCH');
+        const err = await expectCode(hashFiles(listed, serialization, { workers, chunkSize: SMALL_CHUNK }), 'READ_FAILED');
         expect(err.message).toMatch(/changed/);
         expect(err.message).toContain(name);
       }
     });
 
-    it(`reports a missing file as NOT_FOUND (${workers} thread(s))`, async () => {
+    it(`reports a missing file as READ_FAILED naming ENOENT (${workers} thread(s))`, async () => {
       const gone: ModelFile = { name: 'gone.bin', absolutePath: path.join(model, 'gone.bin'), size: 10 };
-      const err = await expectCode(hashFiles([...files, gone], serialization, { workers }), 'NOT_FOUND');
+      const err = await expectCode(hashFiles([...files, gone], serialization, { workers }), 'READ_FAILED');
+      expect(err.message).toContain('ENOENT');
       expect(err.message).toContain('gone.bin');
     });
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { ModelSigningError, normalizeModelPath } from '@model-signing/core';
+import { ModelSigningError, normalizeModelPath, staysInside } from '@model-signing/core';
 
 const { onnx } = onnxProto;
 
@@ -98,7 +98,7 @@ function resolveLocation(location: string, modelFile: string): ExternalDataRefer
   // same model may be loaded, so they are refused rather than read as names.
   if (location.startsWith('/') || /^[A-Za-z]:/.test(location)) throw escape('is an absolute path');
   if (location.includes('\\')) throw escape('contains a backslash');
-  if (location.split('/').includes('..')) throw escape("contains '..'");
+  if (!staysInside(location)) throw escape("contains '..'");
   const relative = normalizeModelPath(location);
   if (relative === '.') throw escape('names the folder, not a file');
   const folder = path.posix.dirname(modelFile);

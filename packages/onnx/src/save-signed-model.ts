@@ -11,6 +11,7 @@ import {
   shardRanges,
   signManifest,
   sortResources,
+  staysInside,
   walkModel,
   writeFileAtomic,
   writeSignature,
@@ -85,11 +86,12 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
   }
   const signaturePath = path.resolve(options.signaturePath ?? path.join(root, 'model.sig'));
   const files = filesToWrite(modelFileName, options);
-  const signatureName = path.relative(root, signaturePath).split(path.sep).join('/');
+  const signatureRelative = path.relative(root, signaturePath);
+  const signatureName = signatureRelative.split(path.sep).join('/');
   if (files.has(signatureName)) throw invalid(`The signature path '${signaturePath}' is also a model file; choose another signature path`);
   await refuseForeignFiles(root, files, signaturePath);
 
-  const serialization = resolveSerialization(options, [...new Set([...GIT_PATHS, ...insideRoot(signatureName)])].sort());
+  const serialization = resolveSerialization(options, [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort());
   const manifest: Manifest = { modelName: path.basename(root), serialization, resources: resourcesOf(files, serialization) };
   const bundle = await signManifest({ manifest, signer: options.signer, ...(options.signal ? { signal: options.signal } : {}) });
   throwIfAborted(options.signal);
@@ -130,11 +132,6 @@ function filesToWrite(modelFileName: string, options: SaveSignedModelOptions): M
     }
   }
   return files;
-}
-
-/** `[name]` when the signature lies inside the model directory, so verifiers skip it. */
-function insideRoot(signatureName: string): string[] {
-  return signatureName.startsWith('../') || signatureName === '..' || path.isAbsolute(signatureName) ? [] : [signatureName];
 }
 
 /**

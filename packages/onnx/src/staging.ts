@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelSigningError, type FileHasher } from '@model-signing/core';
+import { ModelSigningError, removeStaleTemporaries, temporaryName, type FileHasher } from '@model-signing/core';
 import { throwIfAborted } from './abort.js';
 
 /** Read and write in 4 MiB chunks: large enough for throughput, small enough to bound memory. */
@@ -10,11 +10,14 @@ const CHUNK_SIZE = 4 * 1024 * 1024;
 /**
  * Creates a fresh directory only this user can enter (mkdtemp makes it 0700
  * with an unpredictable name), for files copied while they are verified.
+ * Its name is a core temporary name, so the copies left by a killed process
+ * are removed the next time a staging directory is made in `parent`.
  */
 export async function createStagingDirectory(parent: string | undefined): Promise<string> {
   const base = parent ?? os.tmpdir();
+  await removeStaleTemporaries(base);
   try {
-    const dir = await fs.mkdtemp(path.join(base, 'model-signing-onnx-'));
+    const dir = await fs.mkdtemp(path.join(base, temporaryName('onnx-staging-')));
     // mkdtemp already uses 0700; chmod makes it explicit whatever the umask did.
     await fs.chmod(dir, 0o700);
     return dir;

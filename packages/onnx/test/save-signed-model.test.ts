@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelSigningError, hashModel, manifestToPayload, readBundle, verifyModel, type KeySigner, type KeyVerifier, type Signer } from '@model-signing/core';
+import { ModelSigningError, TEMPORARY_PREFIX, hashModel, manifestToPayload, readBundle, verifyModel, type KeySigner, type KeyVerifier, type Signer } from '@model-signing/core';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { createVerifiedSession, saveSignedModel } from '../src/index.js';
 import { EXPECTED, OTHER_WEIGHTS, WEIGHTS, buildModel, floatBytes, keyPair, runModel, tempDir } from './fixtures.js';
@@ -93,6 +94,18 @@ describe('saveSignedModel', () => {
       expect(err).toMatchObject({ code: 'PATH_ESCAPE' });
       expect(await exists(dir)).toBe(false);
     }
+  });
+
+  it('tolerates, then removes, an atomic-write leftover of a killed save', async () => {
+    const dir = freshPath('leftover');
+    await saveSignedModel(dir, { ...externalModel(), signer });
+    // What a save killed while writing weights.bin leaves: a temporary of a process that is gone.
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const leftover = `${TEMPORARY_PREFIX}${deadPid}-0123456789abcdef-weights.bin`;
+    await fs.writeFile(path.join(dir, leftover), 'half written');
+    await verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier });
+    await saveSignedModel(dir, { ...externalModel(), signer });
+    expect((await fs.readdir(dir)).sort()).toEqual(['model.onnx', 'model.sig', 'weights.bin']);
   });
 
   it('refuses a directory holding files it would not sign', async () => {

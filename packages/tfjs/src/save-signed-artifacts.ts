@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { hashModel, signManifest, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
+import { hashModel, removeStaleTemporaries, signManifest, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
 import type { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 import { modelJsonForArtifacts } from './model-json.js';
@@ -54,7 +54,10 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
   const modelDir = path.resolve(requestedDir);
   const parent = path.dirname(modelDir);
   await fs.mkdir(parent, { recursive: true });
-  const staging = await fs.mkdtemp(path.join(parent, `.${path.basename(modelDir)}.signing-`));
+  // A staging folder left by a killed save (as large as the model) goes now;
+  // one still in use by a running save stays.
+  await removeStaleTemporaries(parent);
+  const staging = await fs.mkdtemp(path.join(parent, temporaryName(`${path.basename(modelDir)}.signing-`)));
   try {
     await writeSynced(path.join(staging, MODEL_JSON_FILE_NAME), [new TextEncoder().encode(JSON.stringify(modelJson))]);
     await writeSynced(path.join(staging, WEIGHTS_FILE_NAME), weightPieces(artifacts.weightData));

@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ModelSigningError, type Signer } from '@model-signing/core';
+import { ModelSigningError, TEMPORARY_PREFIX, type Signer } from '@model-signing/core';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { signedSaveHandler, verifiedLoadHandler } from '../src/index.js';
 import { listDir, useTempDirs } from './helpers/dirs.js';
@@ -57,6 +58,17 @@ describe('where a signed save puts its files', () => {
     expect(await listDir(modelDir)).toEqual(['model.json', 'model.sig', 'weights.bin']);
     const loaded = await tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier: second.verifier }));
     expect(await predictSample(loaded)).toEqual(await predictSample(changed));
+  });
+
+  it('removes the staging folder a killed save left beside the model', async () => {
+    const { signer } = await makeKeyPair();
+    const parent = await newDir();
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const leftover = path.join(parent, `${TEMPORARY_PREFIX}${deadPid}-0123456789abcdef-dense.signing-AbCdEf`);
+    await fs.mkdir(leftover);
+    await fs.writeFile(path.join(leftover, 'weights.bin'), new Uint8Array(1024));
+    await denseModel().save(signedSaveHandler({ modelDir: path.join(parent, 'dense'), signer }));
+    expect(await listDir(parent)).toEqual(['dense']);
   });
 
   it('refuses a path that is a file, even with overwrite', async () => {

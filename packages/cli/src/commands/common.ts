@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HashAlgorithm, SerializationMethod } from '@model-signing/core';
+// The containment check alone, without loading the rest of core.
+import { staysInside } from '@model-signing/core/containment';
 
 // Kept here rather than imported so `--help` and `--version` never load core.
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];
@@ -62,7 +64,7 @@ export function resolveIgnorePaths(modelPath: string, values: readonly string[])
   return values.map((value) => {
     const fromCwd = path.resolve(value);
     const rel = path.relative(root, fromCwd);
-    const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    const inside = rel !== '' && staysInside(rel, path.sep);
     return path.isAbsolute(value) || inside ? fromCwd : value;
   });
 }

@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { Command } from 'commander';
 import type { SigningMethod, Verifier } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
-import { UsageError } from '../output.js';
+import { UsageError, escapeControlCharacters } from '../output.js';
 import { addSigstoreVerifyOptions, createSigstoreVerifier, type SigstoreVerifyCliOptions } from './sigstore.js';
 
 /** Options that choose and configure a verifier, for every method. */
@@ -77,7 +77,7 @@ function withFingerprintLog(inner: Verifier): Verifier {
       for (const [index, der] of bundle.certificates.entries()) {
         let subject: string;
         try {
-          subject = new X509Certificate(der).subject.replace(/\n/g, ', ');
+          subject = escapeControlCharacters(new X509Certificate(der).subject.replace(/\n/g, ', '));
         } catch (cause) {
           const { ModelSigningError } = await loadCore();
           throw new ModelSigningError({

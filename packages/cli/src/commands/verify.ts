@@ -23,11 +23,15 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
-    reporter.success('Verification succeeded', {
+    // Paths the signer excluded can hold anything now: say so rather than let
+    // "succeeded" read as "every file was checked".
+    const notChecked = result.notChecked.length > 0 ? `; not checked (excluded when signed): ${result.notChecked.join(', ')}` : '';
+    reporter.success(`Verification succeeded${notChecked}`, {
       model: result.manifest.modelName,
       digest: `sha256:${result.manifest.rootDigest}`,
       signer: result.signer,
       files: result.files.length,
+      notChecked: result.notChecked,
       serialization: result.manifest.serialization,
     });
     return 0;

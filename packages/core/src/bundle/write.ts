@@ -1,19 +1,22 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { ModelSigningError } from '../errors.js';
+import { removeStaleTemporaries, temporaryName } from '../walk/temporary.js';
 
 /**
  * Writes a file atomically: the bytes go to a temporary file beside the
  * target, are flushed, and are renamed over it. A crash or error leaves
- * either the old file or the new one, never a partial one.
+ * either the old file or the new one, never a partial one. The temporary
+ * file's name starts with `TEMPORARY_PREFIX`, so a walk never lists
+ * it, and leftovers of killed processes in the folder are removed first.
  *
  * @throws {ModelSigningError} `WRITE_FAILED`.
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(dir, temporaryName(path.basename(target)));
   try {
+    await removeStaleTemporaries(dir);
     const handle = await fs.open(temp, 'wx', 0o644);
     try {
       await handle.writeFile(data);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ModelSigningError } from '../errors.js';
+import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { DIGEST_BYTES } from './algorithms.js';
 import { READ_CHUNK_BYTES, YIELD_INTERVAL_MS, ReadBuffers, hashRangeReadingAhead, hashRangeSync, type HashJob } from './read-range.js';
 import { jobCost, planThreads } from './schedule.js';
@@ -28,12 +28,29 @@ function aborted(): ModelSigningError {
   return new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
 }
 
-function readFailed(job: HashJob, message: string, code?: string): ModelSigningError {
+/**
+ * The typed error for a job that failed: errors already typed (a changed or
+ * swapped file, an abort) pass through; a system error becomes `READ_FAILED`
+ * naming the file and the error, never a verdict on the signature.
+ */
+function hashError(job: HashJob, failure: { message: string; code?: string | undefined; typed?: boolean }): ModelSigningError {
+  if (failure.typed && failure.code) {
+    return new ModelSigningError({ code: failure.code as ErrorCode, path: job.path, message: failure.message });
+  }
+  // Node's messages start with the errno name ("EIO: i/o error, read"); add it when one does not.
+  const errno = failure.code && !failure.message.includes(failure.code) ? ` (${failure.code})` : '';
   return new ModelSigningError({
-    code: code === 'ENOENT' ? 'NOT_FOUND' : 'DIGEST_MISMATCH',
+    code: 'READ_FAILED',
     path: job.path,
-    message: `Could not hash '${job.path}': ${message}`,
+    message: `Could not read '${job.path}': ${failure.message}${errno}`,
   });
+}
+
+/** {@link hashError} for an error caught on this thread. */
+function caughtError(job: HashJob, err: unknown): ModelSigningError {
+  if (err instanceof ModelSigningError) return err;
+  const e = err as NodeJS.ErrnoException;
+  return hashError(job, { message: e.message, code: e.code });
 }
 
 /** The default number of cores to hash on: every core the process may use. */
@@ -95,8 +112,7 @@ async function hashOnThisThread(
           : hashRangeSync(job, buffers, options.onBytes);
     } catch (err) {
       if (options.signal?.aborted) throw aborted();
-      const e = err as NodeJS.ErrnoException;
-      throw readFailed(job, e.message, e.code);
+      throw caughtError(job, err);
     }
     // Give abort signals and progress rendering a turn, without paying a macrotask per small file.
     if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
@@ -157,7 +173,7 @@ function hashOnWorkers(
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
-      worker.on('message', (msg: WorkerMessage) => finish(readFailed(jobs[msg.id]!, msg.message, msg.code)));
+      worker.on('message', (msg: WorkerMessage) => finish(hashError(jobs[msg.id]!, msg)));
       worker.on('error', (err) => finish(err));
       worker.on('exit', (code) => {
         if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
@@ -201,8 +217,7 @@ async function hashSmallJobsHere(
     try {
       queue.complete(id, hashRangeSync(job, buffers, onBytes));
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw readFailed(job, e.message, e.code);
+      throw caughtError(job, err);
     } finally {
       queue.setBusy(-1);
     }

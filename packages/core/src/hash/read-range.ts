@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { ModelSigningError } from '../errors.js';
 import type { HashAlgorithm } from '../manifest/manifest.js';
 import { createRawHasher, digestRaw } from './algorithms.js';
 
@@ -58,13 +59,49 @@ export class ReadBuffers {
   }
 }
 
-function changedSize(job: HashJob, size: number): Error {
-  return new Error(`it changed while being signed or verified (listed with ${job.fileSize} bytes, now ${size}); hash it again once nothing writes to it`);
+function changed(job: HashJob, what: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'READ_FAILED',
+    path: job.path,
+    message: `Could not hash '${job.path}': it ${what} while being signed or verified; hash it again once nothing writes to it`,
+  });
+}
+
+function changedSize(job: HashJob, size: number): ModelSigningError {
+  return changed(job, `changed (listed with ${job.fileSize} bytes, now ${size})`);
+}
+
+// Non-blocking, so a file swapped for a FIFO after the walk cannot hold the
+// open (and the whole verification) until a writer appears; it makes no
+// difference to regular files. Windows has no such flag and no FIFOs to open.
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
+/**
+ * Opens a listed file and checks, on the open descriptor (so nothing can be
+ * swapped in between), that it is still a regular file.
+ */
+function openRegular(job: HashJob): { fd: number; size: number } {
+  const fd = fs.openSync(job.path, OPEN_FLAGS);
+  let stats: fs.Stats;
+  try {
+    stats = fs.fstatSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  if (!stats.isFile()) {
+    fs.closeSync(fd);
+    throw new ModelSigningError({
+      code: 'SPECIAL_FILE',
+      path: job.path,
+      message: `'${job.path}' is no longer a regular file (it was replaced by a directory, device, socket or FIFO after the model was listed)`,
+    });
+  }
+  return { fd, size: stats.size };
 }
 
 function openChecked(job: HashJob): number {
-  const fd = fs.openSync(job.path, 'r');
-  const size = fs.fstatSync(fd).size;
+  const { fd, size } = openRegular(job);
   if (size !== job.fileSize) {
     fs.closeSync(fd);
     throw changedSize(job, size);
@@ -79,20 +116,20 @@ function openChecked(job: HashJob): number {
  */
 function hashSmallFile(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
   const buffer = buffers.destination(0, 0, job.fileSize + 1);
-  const fd = fs.openSync(job.path, 'r');
+  const { fd } = openRegular(job);
   let got: number;
   try {
     got = fs.readSync(fd, buffer, 0, buffer.length, 0);
+    if (got !== job.fileSize) throw changedSize(job, fs.fstatSync(fd).size);
   } finally {
     fs.closeSync(fd);
   }
-  if (got !== job.fileSize) throw changedSize(job, fs.statSync(job.path).size);
   onBytes?.(got);
   return digestRaw(job.algorithm, buffer.subarray(0, got));
 }
 
-function endedEarly(position: number): Error {
-  return new Error(`it ended at byte ${position} while being hashed; it changed during hashing`);
+function endedEarly(job: HashJob, position: number): ModelSigningError {
+  return changed(job, `ended at byte ${position}`);
 }
 
 function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
@@ -107,7 +144,9 @@ function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
  * thread, blocking costs nothing, and for small files it avoids the libuv
  * pool's round trips.
  *
- * @throws when the file's size changed since it was listed or it ends early.
+ * @throws {ModelSigningError} `READ_FAILED` when the file's size changed since it
+ *   was listed or it ends early, `SPECIAL_FILE` when it is no longer a regular
+ *   file; system errors (`ENOENT`, `EIO`, …) as thrown by `node:fs`.
  */
 export function hashRangeSync(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
   if (job.start === 0 && job.end === job.fileSize && job.fileSize < buffers.chunkBytes) return hashSmallFile(job, buffers, onBytes);
@@ -118,7 +157,7 @@ export function hashRangeSync(job: HashJob, buffers: ReadBuffers, onBytes?: (n: 
     while (position < job.end) {
       const buffer = buffers.destination(0, position, Math.min(buffers.chunkBytes, job.end - position));
       const got = fs.readSync(fd, buffer, 0, buffer.length, position);
-      if (got === 0) throw endedEarly(position);
+      if (got === 0) throw endedEarly(job, position);
       hasher.update(buffer.subarray(0, got));
       position += got;
       onBytes?.(got);
@@ -166,7 +205,7 @@ export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, 
     let position = job.start;
     let lastTurn = performance.now();
     while (position < job.end) {
-      if (options.signal?.aborted) throw new Error('hashing was aborted');
+      if (options.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
       let buffer: Buffer;
       let got: number;
       if (pending) {
@@ -183,7 +222,7 @@ export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, 
         buffer = buffers.destination(current, position, Math.min(buffers.chunkBytes, job.end - position));
         got = fs.readSync(fd, buffer, 0, buffer.length, position);
       }
-      if (got === 0) throw endedEarly(position);
+      if (got === 0) throw endedEarly(job, position);
       position += got;
       // The next read goes into the other buffer, so it can run while this one is hashed.
       current ^= 1;

@@ -29,7 +29,10 @@ export interface WorkerSetup {
 export interface WorkerMessage {
   id: number;
   message: string;
+  /** A system error's code (`EIO`), or the `ErrorCode` of a typed error. */
   code?: string;
+  /** Whether `code` is an `ErrorCode` (the error was a `ModelSigningError`). */
+  typed?: boolean;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { ModelSigningError } from '../errors.js';
 import { JobTable } from './job-table.js';
 import { ReadBuffers, hashRangeReadingAhead, hashRangeSync } from './read-range.js';
 import { SharedQueue, type WorkerMessage, type WorkerSetup } from './shared-queue.js';
@@ -28,7 +29,8 @@ for (let position = queue.takeFront(); position >= 0; position = queue.takeFront
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     queue.stop();
-    const message: WorkerMessage = { id, message: e.message, ...(e.code ? { code: e.code } : {}) };
+    const typed = err instanceof ModelSigningError;
+    const message: WorkerMessage = { id, message: e.message, ...(e.code ? { code: e.code } : {}), typed };
     parentPort!.postMessage(message);
   } finally {
     queue.setBusy(-1);

@@ -6,6 +6,7 @@ import { hashModel, type HashModelOptions } from '../hash/hash-model.js';
 import type { Manifest } from '../manifest/manifest.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
 import { signPayload } from './bundle-builder.js';
+import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from './signer.js';
 
 /** Options for {@link signManifest}. */
@@ -54,10 +55,13 @@ export interface SignModelResult {
  * Hashes a model, signs its manifest and writes the signature atomically.
  * Nothing is written unless signing succeeds.
  *
- * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors; `WRITE_FAILED`.
+ * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors;
+ *   `WRITE_FAILED`; `INVALID_ARGUMENT` when `signaturePath` is the model or
+ *   an existing file of the model that is not a signature.
  */
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
+  await refuseModelFileAsSignature(options.modelPath, signaturePath);
   const manifest = await hashModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
   const bundle = await signManifest(options.signal ? { manifest, signer: options.signer, signal: options.signal } : { manifest, signer: options.signer });
   await writeSignature(signaturePath, bundle);

@@ -1,8 +1,9 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
 import { duplicateResource, type VerifiedManifest } from '../statement/statement.js';
-import { listNamedFiles } from '../walk/listed.js';
-import { walkModel, type WalkOptions } from '../walk/walk.js';
+import { staysInside } from '../walk/containment.js';
+import { walkSelected, type WalkOptions } from '../walk/walk.js';
 import { ManifestChecker } from './checker.js';
 import { readBundle, verifyBundle } from './verify-bundle.js';
 import type { SignerInfo, Verifier } from './verifier.js';
@@ -24,6 +25,12 @@ export interface VerificationResult {
   signer: SignerInfo;
   /** Model-relative paths of the files whose bytes were checked. */
   files: string[];
+  /**
+   * Ignore paths the signature records that exist in this model: their bytes
+   * were not checked, whatever they hold now (the signature file itself is
+   * not listed). Empty for a single-file model.
+   */
+  notChecked: string[];
 }
 
 /**
@@ -42,26 +49,48 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
   const walkOptions: WalkOptions = { ...options, ignorePaths };
 
-  const walked = await walkModel(walkOptions);
+  const walked = await walkSelected(walkOptions, options.ignoreUnsignedFiles ? signedPaths(manifest) : undefined);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
-  let files = walked.files;
-  if (options.ignoreUnsignedFiles && !walked.isSingleFile) {
-    const listed = await listNamedFiles({
-      root,
-      names: checker.signedFiles,
-      ignorePaths: walked.ignorePaths,
-      allowSymlinks: options.allowSymlinks ?? false,
-      ...(options.symlinkTargetRoot ? { symlinkTargetRoot: options.symlinkTargetRoot } : {}),
-    });
-    files = listed.files;
-  }
+  // A single-file model is walked whole; drop it here if it is not the signed file.
+  const files = options.ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
   const resources = await hashFiles(files, manifest.serialization, options);
   checker.compareAll(
     files.map((f) => f.name),
     resources,
   );
-  return { manifest, signer, files: files.map((f) => f.name) };
+  const notChecked = walked.isSingleFile ? [] : await existingPaths(walked.root, manifest.serialization.ignorePaths, path.resolve(options.signaturePath));
+  return { manifest, signer, files: files.map((f) => f.name), notChecked };
+}
+
+/** Which of `names` (model-relative) exist under `root`, leaving out `signaturePath`. */
+async function existingPaths(root: string, names: readonly string[], signaturePath: string): Promise<string[]> {
+  const exists = await Promise.all(
+    names.map(async (name) => {
+      // Recorded names are signed but still untrusted as paths: look only inside the model.
+      if (!staysInside(name)) return false;
+      const abs = path.join(root, ...name.split('/'));
+      if (abs === signaturePath) return false;
+      return fs.lstat(abs).then(
+        () => true,
+        () => false,
+      );
+    }),
+  );
+  return names.filter((_, i) => exists[i]);
+}
+
+/**
+ * Selects the signed files and the folders on their way, so a walk that
+ * tolerates unsigned files looks at nothing else.
+ */
+function signedPaths(manifest: VerifiedManifest): (rel: string) => boolean {
+  const paths = new Set<string>();
+  for (const file of new ManifestChecker(manifest).signedFiles) {
+    const parts = file.split('/');
+    for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join('/'));
+  }
+  return (rel) => paths.has(rel);
 }
 
 /**

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
+import { staysInside } from './containment.js';
 
 /** Paths ignored at the model root by default, as the reference does. */
 export const GIT_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
@@ -36,7 +37,7 @@ export function toModelRelative(modelRoot: string, ignorePath: string): string |
   let rel = ignorePath;
   if (path.isAbsolute(ignorePath)) {
     rel = path.relative(modelRoot, ignorePath);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+    if (rel === '' || !staysInside(rel, path.sep)) return undefined;
   }
   rel = rel.split(path.sep).join('/');
   try {
