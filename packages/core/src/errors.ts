@@ -47,7 +47,9 @@ export type ErrorCode =
   /** Obtaining an identity token for keyless signing failed. */
   | 'IDENTITY_TOKEN_ERROR'
   /** Writing output (a signature, a cache entry) failed. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** An optional package a feature needs is not installed (e.g. the CLI's `hf` commands without `@model-signing/hf-hub`); the message names what to install. */
+  | 'MISSING_DEPENDENCY';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {
