@@ -20,7 +20,12 @@ import type { HashJob } from './read-range.js';
 export interface HashProgress {
   bytesHashed: number;
   totalBytes: number;
+  /** Files being hashed. */
   files: number;
+  /** Resources (files, or shards with the `shards` method) whose digest is done. */
+  resourcesHashed: number;
+  /** Resources in all: equals `files` unless files are split into several shards. */
+  resources: number;
 }
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */
@@ -103,9 +108,9 @@ export async function hashFiles(
   if (options.signal) poolOptions.signal = options.signal;
   const onProgress = options.onProgress;
   if (onProgress) {
-    poolOptions.onBytes = (n) => {
+    poolOptions.onBytes = (n, jobsDone) => {
       bytesHashed += n;
-      onProgress({ bytesHashed, totalBytes, files: files.length });
+      onProgress({ bytesHashed, totalBytes, files: files.length, resourcesHashed: jobsDone, resources: jobs.length });
     };
   }
   const digests = await hashJobs(jobs, poolOptions);
