@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { hashModel, signManifest, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
@@ -54,7 +55,12 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
   const modelDir = path.resolve(requestedDir);
   const parent = path.dirname(modelDir);
   await fs.mkdir(parent, { recursive: true });
-  const staging = await fs.mkdtemp(path.join(parent, `.${path.basename(modelDir)}.signing-`));
+  // mkdir with a random name, not mkdtemp: the directory becomes the model
+  // directory by rename and keeps its mode, which must be what a plain mkdir
+  // gives under the user's umask (mkdtemp's is 0700). mkdir fails rather than
+  // reuse an existing directory, as mkdtemp does.
+  const staging = path.join(parent, `.${path.basename(modelDir)}.signing-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(staging);
   try {
     await writeSynced(path.join(staging, MODEL_JSON_FILE_NAME), [new TextEncoder().encode(JSON.stringify(modelJson))]);
     await writeSynced(path.join(staging, WEIGHTS_FILE_NAME), weightPieces(artifacts.weightData));
