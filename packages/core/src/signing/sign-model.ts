@@ -6,12 +6,12 @@ import { hashModel, type HashModelOptions } from '../hash/hash-model.js';
 import type { Manifest } from '../manifest/manifest.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
 import type { Signer } from './signer.js';
+import { abortSignalOf, type Cancellable } from '../cancellation.js';
 
 /** Options for {@link signManifest}. */
-export interface SignManifestOptions {
+export interface SignManifestOptions extends Cancellable {
   manifest: Manifest;
   signer: Signer;
-  signal?: AbortSignal;
 }
 
 /**
@@ -27,7 +27,8 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
     });
   }
   const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE };
-  return options.signer.sign(options.signal ? { ...request, signal: options.signal } : request);
+  const signal = abortSignalOf(options);
+  return options.signer.sign(signal ? { ...request, signal } : request);
 }
 
 /** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
@@ -58,7 +59,8 @@ export interface SignModelResult {
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
   const manifest = await hashModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
-  const bundle = await signManifest(options.signal ? { manifest, signer: options.signer, signal: options.signal } : { manifest, signer: options.signer });
+  const signal = abortSignalOf(options);
+  const bundle = await signManifest(signal ? { manifest, signer: options.signer, abortSignal: signal } : { manifest, signer: options.signer });
   await writeSignature(signaturePath, bundle);
   return { manifest, bundle, signaturePath };
 }
