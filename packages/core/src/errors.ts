@@ -105,7 +105,7 @@ export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' |
     if (mismatched.length) parts.push(`changed since signing: ${mismatched.join(', ')}`);
     if (missing.length) parts.push(`missing: ${missing.join(', ')}`);
     if (unsigned.length) {
-      parts.push(`not covered by the signature: ${unsigned.join(', ')} (use ignoreUnsignedFiles / --ignore-unsigned-files to tolerate extra files)`);
+      parts.push(`not covered by the signature: ${unsigned.join(', ')} (set the ignoreUnsignedFiles option to tolerate extra files)`);
     }
     const code = mismatched.length ? 'DIGEST_MISMATCH' : missing.length ? 'MISSING_FILE' : 'UNSIGNED_FILE';
     super({

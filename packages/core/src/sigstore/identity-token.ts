@@ -81,7 +81,7 @@ export async function getIdentityToken(options: IdentityTokenOptions): Promise<s
   }
   if (!options.onAuthorizationUrl) {
     throw tokenError(
-      'No identity token for Sigstore signing: pass one (--identity-token), run in CI with --use-ambient-credentials ' +
+      'No identity token for Sigstore signing: pass one (the identityToken option), run in CI with the useAmbientCredentials option ' +
         "(GitHub Actions with 'id-token: write', or SIGSTORE_ID_TOKEN), or sign in interactively",
     );
   }

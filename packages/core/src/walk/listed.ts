@@ -41,7 +41,7 @@ export async function listNamedFiles(options: ListNamedFilesOptions): Promise<{ 
     }
     if (real !== abs) {
       if (!options.allowSymlinks) {
-        throw new ModelSigningError({ code: 'SYMLINK_REFUSED', path: name, message: `'${name}' is reached through a symbolic link; symlinks are refused unless allowSymlinks (--allow-symlinks) is set` });
+        throw new ModelSigningError({ code: 'SYMLINK_REFUSED', path: name, message: `'${name}' is reached through a symbolic link; symlinks are refused unless the allowSymlinks option is set` });
       }
       const rel = path.relative(targetRoot, real);
       if (rel.startsWith('..') || path.isAbsolute(rel)) {

@@ -115,7 +115,7 @@ function refusedLink(rel: string): ModelSigningError {
   return new ModelSigningError({
     code: 'SYMLINK_REFUSED',
     path: rel,
-    message: `'${rel}' is a symbolic link; symlinks are refused unless allowSymlinks (--allow-symlinks) is set`,
+    message: `'${rel}' is a symbolic link; symlinks are refused unless the allowSymlinks option is set`,
   });
 }
 
