@@ -5,7 +5,8 @@
 // their peer dependencies from the registry (our own packages only from the
 // tarballs), then runs what the READMEs promise:
 //
-// - the CLI installed alone (no hub packages): sign and verify with a key, and
+// - the CLI installed alone with `npm install -g` (into a temporary prefix;
+//   no hub packages): sign and verify with a key, and
 //   `hf …` failing with one line that says what to install;
 // - every package installed together: the CLI's sign and verify, and each
 //   package README's example, extracted from the README, type-checked with
@@ -101,9 +102,8 @@ try {
     return dir;
   }
 
-  /** The CLI's documented sign and verify, run from the project's node_modules/.bin. */
-  async function signAndVerify(dir) {
-    const cli = path.join(dir, 'node_modules/.bin/model-signing');
+  /** The CLI's documented sign and verify (by default the project's node_modules/.bin one), with a tampered copy refused. */
+  async function signAndVerify(dir, cli = path.join(dir, 'node_modules/.bin/model-signing')) {
     const signed = await run(cli, ['sign', 'key', './my-model', '--private-key', 'key.pem', '--signature', 'my-model.sig'], { cwd: dir });
     expect(signed.stdout.startsWith('Signing succeeded'), `sign printed: ${signed.stdout}`);
     const verified = await run(cli, ['verify', 'key', './my-model', '--signature', 'my-model.sig', '--public-key', 'key.pub'], { cwd: dir });
@@ -115,15 +115,18 @@ try {
     return cli;
   }
 
-  // 3. The CLI alone: key signing works; the hub commands say what to install.
-  console.log('==> the CLI installed alone');
-  const alone = await newProject('cli-alone', [tarballs.core, tarballs.cli]);
-  const cliAlone = await signAndVerify(alone);
+  // 3. The CLI alone, installed globally as its README says (into a
+  //    temporary prefix): key signing works; the hub commands say what to install.
+  console.log('==> the CLI installed alone (npm install -g, temporary prefix)');
+  const prefix = path.join(work, 'global');
+  await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', tarballs.core, tarballs.cli]);
+  const alone = path.join(work, 'cli-alone');
+  await fs.mkdir(alone);
+  await userFiles(alone);
+  const cliAlone = await signAndVerify(alone, path.join(prefix, 'bin', 'model-signing'));
   ok('model-signing sign key / verify key (and a tampered copy fails)');
-  await fs.access(path.join(alone, 'node_modules/@huggingface/hub')).then(
-    () => expect(false, 'installing the CLI alone pulled in @huggingface/hub'),
-    () => {},
-  );
+  const installed = (await fs.readdir(path.join(prefix, 'lib', 'node_modules'), { recursive: true })).map(String);
+  expect(!installed.some((n) => n.endsWith('@huggingface/hub') || n.endsWith('@model-signing/hf-hub')), 'installing the CLI alone pulled in the hub packages');
   const hub = await run(cliAlone, ['hf', 'download', 'key', 'my-org/my-model', '--public-key', 'key.pub'], { cwd: alone, allowFailure: true });
   expect(hub.code === 1, `hf download without the hub packages exited ${hub.code}: ${hub.stderr}`);
   expect(hub.stderr.trimEnd().split('\n').length === 1 && hub.stderr.includes('[MISSING_DEPENDENCY]') && hub.stderr.includes('npm install -g @model-signing/hf-hub @huggingface/hub'), `hf download without the hub packages printed: ${hub.stderr}`);
