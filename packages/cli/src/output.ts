@@ -62,6 +62,11 @@ const FLAGS: Readonly<Record<string, string>> = {
   identityProvider: '--identity-provider',
   identityToken: '--identity-token',
   useAmbientCredentials: '--use-ambient-credentials',
+  password: '--password',
+  certificateChain: '--certificate-chain',
+  signaturePath: '--signature',
+  accessToken: '--token',
+  createRepo: '--create-repo',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { inCliTerms } from '../src/output.js';
 import { cleanupTempDirs, ours, tempDir, writeKeyPair } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -50,5 +51,12 @@ describe('failure messages', () => {
     expect(result.stderr).toMatch(/^Signing failed \[WRITE_FAILED\]: Could not write '.*not-a-dir\/m\.sig': ENOTDIR: not a directory\n$/);
     expect(result.stderr).not.toContain('.tmp');
     expect((await fs.readdir(work)).sort()).toEqual(['P-256.key.pem', 'P-256.pub.pem', 'm', 'not-a-dir']);
+  });
+
+  it('turns every library option it knows into its flag, and leaves the rest alone', () => {
+    expect(inCliTerms('check the identity and identityProvider options')).toBe('check --identity and --identity-provider');
+    expect(inCliTerms('encrypted keys need the password option; pass the issuing CA with the certificateChain option')).toBe('encrypted keys need --password; pass the issuing CA with --certificate-chain');
+    expect(inCliTerms('pass the createRepo option, or check the accessToken option')).toBe('pass --create-repo, or check --token');
+    expect(inCliTerms('pass the modelFile option')).toBe('pass the modelFile option');
   });
 });
