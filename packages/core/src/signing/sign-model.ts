@@ -61,6 +61,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
   const manifest = await hashModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
   const signal = abortSignalOf(options);
   const bundle = await signManifest(signal ? { manifest, signer: options.signer, abortSignal: signal } : { manifest, signer: options.signer });
-  await writeSignature(signaturePath, bundle);
+  // The path as given (same file: the working directory has not changed), so a failure names what the user typed.
+  await writeSignature(options.signaturePath, bundle);
   return { manifest, bundle, signaturePath };
 }
