@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of every package on a fresh machine, install included:
 # pnpm + dependencies + build, the Python reference (for interop tests),
-# the tests, the runnable examples and the benchmark's smoke mode. The last
+# the tests, the runnable examples, the benchmark's smoke mode and the
+# packed packages installed as a user would (scripts/check-packages.mjs). The last
 # line is the total: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,5 +29,6 @@ check "example: onnx" node examples/onnx/run.mjs
 check "example: tfjs" node examples/tfjs/sign-and-load.mjs
 check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs
 check "benchmark smoke run" node scripts/bench/run.mjs --smoke
+check "packages: packed, installed into fresh npm projects, README examples run" node scripts/check-packages.mjs
 set -e
 node scripts/test-summary.mjs --checks-passed "$checks_passed" --checks-failed "$checks_failed"

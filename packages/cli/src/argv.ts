@@ -1,27 +1,118 @@
+import fs from 'node:fs';
+import type { Command, Option } from 'commander';
+import { UsageError } from './output.js';
+
 /** Signing methods the `sign` and `verify` commands take as their first argument (the PKCS#11 ones sign only). */
 export const METHODS = ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const;
+
+const isMethod = (word: string | undefined): boolean => (METHODS as readonly string[]).includes(word ?? '');
+const isHelp = (word: string | undefined): boolean => word === '-h' || word === '--help' || word === 'help';
 
 /**
  * Rewrites raw arguments so the reference's spellings keep working:
  * `--private_key` becomes `--private-key` (model_signing 1.1 spells many
- * flags with underscores), and `sign MODEL` / `verify MODEL` without a
- * method mean `sigstore`, as in the reference.
+ * flags with underscores).
  */
 export function normalizeArgv(args: readonly string[]): string[] {
-  const out = args.map((arg) => {
+  return args.map((arg) => {
     if (!arg.startsWith('--')) return arg;
     const eq = arg.indexOf('=');
     const flag = eq < 0 ? arg : arg.slice(0, eq);
     return flag.replace(/_/g, '-') + (eq < 0 ? '' : arg.slice(eq));
   });
-  const commandIndex = out.findIndex((a) => !a.startsWith('-'));
-  const command = out[commandIndex];
-  if (command === 'sign' || command === 'verify') {
-    const next = out[commandIndex + 1];
-    const wantsHelp = next === '-h' || next === '--help' || next === 'help';
-    if (next !== undefined && !wantsHelp && !(METHODS as readonly string[]).includes(next)) {
-      out.splice(commandIndex + 1, 0, 'sigstore');
+}
+
+/** The option `token` names among `options`, matching `--flag`, `--flag=value` and `-f`. */
+function findOption(options: readonly Option[], token: string): Option | undefined {
+  const flag = token.startsWith('--') ? token.split('=', 1)[0] : token;
+  return options.find((o) => o.long === flag || o.short === flag);
+}
+
+/**
+ * Indexes of the positional words in `args`, skipping option values as
+ * `options` define them (`--private-key key.pem`: `key.pem` is a value).
+ * Everything after `--` is positional.
+ */
+function positionals(args: readonly string[], options: readonly Option[]): number[] {
+  const found: number[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      for (let j = i + 1; j < args.length; j++) found.push(j);
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      found.push(i);
+      continue;
+    }
+    const option = findOption(options, arg);
+    const takesValue = option !== undefined && (option.required || option.optional);
+    if (takesValue && !arg.includes('=') && !(option.optional && args[i + 1]?.startsWith('-'))) i++;
+  }
+  return found;
+}
+
+const subcommand = (cmd: Command, name: string): Command | undefined => cmd.commands.find((c) => c.name() === name);
+
+/**
+ * Puts the signing method of `sign` and `verify` where the parser expects
+ * it, or reports why there is none, so a mistake is named rather than
+ * read as something else:
+ *
+ * - the method may come after options (`sign --private-key k.pem key m`);
+ * - without a method, a path that exists means `sigstore` (the reference's
+ *   default), but a word that is neither a method nor an existing path is
+ *   an unknown method, and a key or certificate option is not silently
+ *   taken as a Sigstore verification;
+ * - `hf upload|download|verify` must start with a method.
+ *
+ * @throws {UsageError} naming the mistake.
+ */
+export function placeMethod(program: Command, args: readonly string[]): string[] {
+  const out = [...args];
+  const commandIndex = positionals(out, program.options)[0];
+  if (commandIndex === undefined) return out;
+  const name = out[commandIndex]!;
+  const rest = out.slice(commandIndex + 1);
+  if (rest.length === 0 || isHelp(rest[0])) return out;
+
+  if (name === 'hf') {
+    const action = subcommand(program, 'hf')?.commands.find((c) => c.name() === rest[0]);
+    if (!action || rest.includes('--help') || rest.includes('-h')) return out;
+    const words = positionals(rest.slice(1), [...program.options, ...action.options]);
+    const first = words[0] === undefined ? undefined : rest[words[0] + 1];
+    if (first !== undefined && !isMethod(first)) {
+      throw new UsageError(`'${first}' is not a signing method; the method comes first: model-signing hf ${action.name()} <${METHODS.join('|')}> ${action.registeredArguments.slice(1).map((a) => `<${a.name()}>`).join(' ')} [options]`);
+    }
+    return out;
+  }
+
+  const group = name === 'sign' || name === 'verify' ? subcommand(program, name) : undefined;
+  if (!group) return out;
+  const methods = METHODS.map((m) => subcommand(group, m)!);
+  const options = [...program.options, ...methods.flatMap((m) => m.options)];
+  const words = positionals(rest, options);
+  const methodAt = words.find((i) => isMethod(rest[i]));
+  if (methodAt !== undefined && methodAt === words[0]) {
+    // Options before the method belong to the method's command: move the method ahead of them.
+    const [method] = rest.splice(methodAt, 1);
+    return [...out.slice(0, commandIndex + 1), method!, ...rest];
+  }
+  if (rest.includes('--help') || rest.includes('-h')) return out;
+  const first = words[0] === undefined ? undefined : rest[words[0]];
+  const usage = `model-signing ${name} <${METHODS.join('|')}> MODEL [options]`;
+  if (first === undefined) throw new UsageError(`missing the model to ${name}: ${usage}`);
+  if (!fs.existsSync(first)) {
+    throw new UsageError(`unknown method '${first}' (and no such model path); name one of ${METHODS.join(', ')}: ${usage}`);
+  }
+  const sigstore = methods[0]!;
+  for (const arg of rest) {
+    if (!arg.startsWith('--') || findOption(sigstore.options, arg) || findOption(program.options, arg)) continue;
+    const owners = methods.filter((m) => findOption(m.options, arg)).map((m) => m.name());
+    if (owners.length > 0) {
+      const flag = arg.split('=', 1)[0];
+      throw new UsageError(`${flag} belongs to the ${owners.join(' or ')} method, but no method was named (without one, ${name} means sigstore): model-signing ${name} ${owners[0]} ${first} …`);
     }
   }
-  return out;
+  return [...out.slice(0, commandIndex + 1), 'sigstore', ...rest];
 }

@@ -71,14 +71,42 @@ function isCodedError(err: unknown): err is Error & { code: ErrorCode; path?: st
   return typeof code === 'string' && /^[A-Z_]+$/.test(code);
 }
 
+/**
+ * The library's options as the CLI spells them. Core and the adapters name
+ * options in their messages as "the allowSymlinks option"; a CLI user is
+ * told the flag instead.
+ */
+const FLAGS: Readonly<Record<string, string>> = {
+  ignoreUnsignedFiles: '--ignore-unsigned-files',
+  allowSymlinks: '--allow-symlinks',
+  identity: '--identity',
+  identityRegExp: '--identity-regexp',
+  identityProvider: '--identity-provider',
+  identityToken: '--identity-token',
+  useAmbientCredentials: '--use-ambient-credentials',
+  password: '--password',
+  certificateChain: '--certificate-chain',
+  signaturePath: '--signature',
+  accessToken: '--token',
+  createRepo: '--create-repo',
+};
+
+/** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */
+export function inCliTerms(message: string): string {
+  return message
+    .replace(/\bthe (\w+) and (\w+) options\b/g, (phrase, a: string, b: string) => (FLAGS[a] && FLAGS[b] ? `${FLAGS[a]} and ${FLAGS[b]}` : phrase))
+    .replace(/\bthe (\w+) option\b/g, (phrase, name: string) => FLAGS[name] ?? phrase);
+}
+
 /** Prints a failure (one line, or JSON with the error code and every differing file) and returns the exit code. */
 export function reportFailure(err: unknown, what: string, json: boolean): number {
   if (isCodedError(err)) {
+    const message = inCliTerms(err.message);
     if (json) {
-      const error = { code: err.code, message: err.message, path: err.path, differences: err.differences };
+      const error = { code: err.code, message, path: err.path, differences: err.differences };
       process.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
     } else {
-      process.stderr.write(escapeControlCharacters(`${what} failed [${err.code}]: ${err.message}`) + '\n');
+      process.stderr.write(escapeControlCharacters(`${what} failed [${err.code}]: ${message}`) + '\n');
     }
     return err.code === 'INVALID_ARGUMENT' ? EXIT_USAGE : EXIT_FAILURE;
   }

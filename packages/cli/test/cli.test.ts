@@ -10,12 +10,6 @@ describe('argument normalization', () => {
   it('accepts the reference spellings with underscores', () => {
     expect(normalizeArgv(['sign', 'key', 'm', '--private_key', 'k.pem', '--ignore_paths=a_b'])).toEqual(['sign', 'key', 'm', '--private-key', 'k.pem', '--ignore-paths=a_b']);
   });
-  it('makes sigstore the default method of sign and verify', () => {
-    expect(normalizeArgv(['sign', './m'])).toEqual(['sign', 'sigstore', './m']);
-    expect(normalizeArgv(['verify', './m', '--identity', 'x'])).toEqual(['verify', 'sigstore', './m', '--identity', 'x']);
-    expect(normalizeArgv(['sign', 'key', './m'])).toEqual(['sign', 'key', './m']);
-    expect(normalizeArgv(['sign', '--help'])).toEqual(['sign', '--help']);
-  });
 });
 
 describe('model-signing CLI', () => {

@@ -143,7 +143,7 @@ export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' |
     if (mismatched.length) parts.push(`changed since signing: ${summarize(mismatched)}`);
     if (missing.length) parts.push(`missing: ${summarize(missing)}`);
     if (unsigned.length) {
-      parts.push(`not covered by the signature: ${summarize(unsigned)} (use ignoreUnsignedFiles / --ignore-unsigned-files to tolerate extra files)`);
+      parts.push(`not covered by the signature: ${summarize(unsigned)} (set the ignoreUnsignedFiles option to tolerate extra files)`);
     }
     const code = mismatched.length ? 'DIGEST_MISMATCH' : missing.length ? 'MISSING_FILE' : 'UNSIGNED_FILE';
     super({

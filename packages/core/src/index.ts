@@ -1,6 +1,7 @@
 // Public API of @model-signing/core: re-exports only. The folders follow the
 // data flow: walk → hash → manifest → statement → bundle → signing/verifying.
 export * from './errors.js';
+export { abortSignalOf, type Cancellable } from './cancellation.js';
 export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './walk/walk.js';
 export { GIT_PATHS, normalizeModelPath } from './walk/paths.js';
 export { staysInside } from './walk/containment.js';

@@ -16,8 +16,7 @@ import {
   type Manifest,
   type Signer,
   type VerifiedBundle,
-  type Verifier,
-} from '../dist/index.js';
+  type Verifier, signPayload } from '../dist/index.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from './helpers.js';
 
 // A structural fuzzer for the library's bundle verification. Valid key,
@@ -434,12 +433,12 @@ async function seeds(): Promise<Seed[]> {
     [certSigner, certVerifier],
   ] as const) {
     for (const method of ['files', 'shards'] as const) {
-      const bundle = await signer.sign({ payload: manifestToPayload(freshManifest(method)), payloadType: PAYLOAD_TYPE });
+      const bundle = await signPayload({ signer, payload: manifestToPayload(freshManifest(method)), payloadType: PAYLOAD_TYPE });
       list.push({ name: `fresh ${signer.method} ${method}`, text: JSON.stringify(bundle), verifier, signer });
     }
     // The v0.1 predicate (model_signing v0.2), re-signed with today's PAE.
     const v01 = { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.bin', digest: { sha256: 'ab'.repeat(32) } }, { name: 'b/c.bin', digest: { sha256: 'cd'.repeat(32) } }], predicateType: 'https://model_signing/Digests/v0.1', predicate: {} };
-    list.push({ name: `fresh ${signer.method} v0.1`, text: JSON.stringify(await signer.sign({ payload: Buffer.from(JSON.stringify(v01)), payloadType: PAYLOAD_TYPE })), verifier, signer });
+    list.push({ name: `fresh ${signer.method} v0.1`, text: JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(v01)), payloadType: PAYLOAD_TYPE })), verifier, signer });
   }
   for (const dir of ['v0.2.0-certificate', 'v1.0.0-certificate', 'v1.1.0-certificate']) list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: certVerifier });
   for (const dir of ['v0.3.1-elliptic-key', 'v1.1.0-elliptic-key']) list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: keyVerifier });
@@ -466,7 +465,7 @@ async function mutate(r: Random, seed: Seed): Promise<Mutation> {
       what = `statement: ${m.what}`;
       payload = Buffer.from(m.text);
     }
-    const resigned = await seed.signer.sign({ payload, payloadType: r.chance(0.95) ? PAYLOAD_TYPE : 'application/json' });
+    const resigned = await signPayload({ signer: seed.signer, payload, payloadType: r.chance(0.95) ? PAYLOAD_TYPE : 'application/json' });
     return { what: `re-signed, ${what}`, input: JSON.stringify(resigned), neutral: false, resigned: true };
   }
   const m = mutateTree(r, bundle);

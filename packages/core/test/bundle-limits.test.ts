@@ -13,8 +13,7 @@ import {
   rootDigest,
   signModel,
   verifyBundle,
-  verifyModel,
-} from '../dist/index.js';
+  verifyModel, signPayload } from '../dist/index.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // What an unsigned signature file can make us do before its signature is
@@ -38,7 +37,7 @@ async function signedModel() {
 
 /** A bundle signing `statement` as given, JSON text. */
 async function bundleFor(statement: unknown): Promise<string> {
-  return JSON.stringify(await (await signer()).sign({ payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE }));
+  return JSON.stringify(await signPayload({ signer: await signer(), payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE }));
 }
 
 function statement(resources: { name: string; algorithm: string; digest: string }[], method = 'files') {
@@ -136,7 +135,7 @@ describe('statement shapes refused after the signature', () => {
   it('a signed payload that is not UTF-8 is BAD_PAYLOAD, not silently repaired', async () => {
     const text = Buffer.from(JSON.stringify(statement([{ name: 'a\u00e9.bin', algorithm: 'sha256', digest: 'aa' }])));
     const latin1 = Buffer.from(text.toString('utf8'), 'latin1'); // é as the single byte 0xe9
-    const bundle = JSON.stringify(await (await signer()).sign({ payload: latin1, payloadType: PAYLOAD_TYPE }));
+    const bundle = JSON.stringify(await signPayload({ signer: await signer(), payload: latin1, payloadType: PAYLOAD_TYPE }));
     const err = await expectCode(verifyBundle({ bundle, verifier: await verifier() }), 'BAD_PAYLOAD');
     expect(err.message).toMatch(/UTF-8/);
   });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, PAYLOAD_TYPE, compareResourceNames, signModel, sortResources, verifyModel } from '../dist/index.js';
+import { KeySigner, KeyVerifier, PAYLOAD_TYPE, compareResourceNames, signModel, sortResources, verifyModel, signPayload } from '../dist/index.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { cleanupTempDirs, ecKeyPair, tempDir, writeTree } from './helpers.js';
 
@@ -79,7 +79,7 @@ describe('signModel emits code-point order', () => {
     const root = createHash('sha256');
     for (const r of resources) root.update(Buffer.from(r.digest, 'hex'));
     statement.subject[0].digest.sha256 = root.digest('hex');
-    await fs.writeFile(signaturePath, JSON.stringify(await signer.sign({ payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
+    await fs.writeFile(signaturePath, JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
     expect(() => assertCodePointOrder(signaturePath)).toThrow(/not in code-point order/);
     const result = await verifyModel({ modelPath: dir, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
     expect(result.manifest.resources.map((r) => r.name)).toEqual(resources.map((r) => r.name));

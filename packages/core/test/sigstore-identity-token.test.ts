@@ -147,6 +147,6 @@ describe('identity token sources, in the reference precedence', () => {
     await expect(badRequestToken).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('id-token: write') });
 
     const ambientOff = getIdentityToken({ issuerUrl: provider.issuer, env: { SIGSTORE_ID_TOKEN: 'from-env' } });
-    await expect(ambientOff).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('--identity-token') });
+    await expect(ambientOff).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('the identityToken option') });
   });
 });

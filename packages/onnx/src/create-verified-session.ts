@@ -3,8 +3,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
 import {
+  abortSignalOf,
   ManifestChecker,
   ModelSigningError,
+  type Cancellable,
   type ModelFile,
   type SignerInfo,
   type VerifiedManifest,
@@ -68,7 +70,7 @@ export interface VerifiedOnnxModel {
 }
 
 /** Options for {@link createVerifiedSession}. */
-export interface CreateVerifiedSessionOptions {
+export interface CreateVerifiedSessionOptions extends Cancellable {
   verify: VerifyOptions;
   /**
    * Passed to `InferenceSession.create`. `externalData` must be left unset:
@@ -85,7 +87,6 @@ export interface CreateVerifiedSessionOptions {
   maxInMemoryExternalDataBytes?: number;
   /** Where to create the private staging directory. Default: the OS temporary directory. */
   stagingDirectory?: string;
-  signal?: AbortSignal;
   onProgress?: (progress: VerifyProgress) => void;
   /**
    * Called once every file has been checked and before onnxruntime sees any
@@ -113,7 +114,8 @@ export interface CreateVerifiedSessionOptions {
  *   (an invalid graph) are passed through unchanged.
  */
 export async function createVerifiedSession(model: string, options: CreateVerifiedSessionOptions): Promise<InferenceSession> {
-  const { verify, signal } = options;
+  const { verify } = options;
+  const signal = abortSignalOf(options);
   const limit = options.maxInMemoryExternalDataBytes ?? DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES;
   if (options.sessionOptions?.externalData !== undefined) {
     throw new ModelSigningError({

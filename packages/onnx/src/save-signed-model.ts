@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
+  abortSignalOf,
   GIT_PATHS,
   ModelSigningError,
   hashBytes,
@@ -15,6 +16,7 @@ import {
   walkModel,
   writeFileAtomic,
   writeSignature,
+  type Cancellable,
   type HashAlgorithm,
   type Manifest,
   type ManifestResource,
@@ -34,7 +36,7 @@ export interface ExternalDataFile {
 }
 
 /** Options for {@link saveSignedModel}. */
-export interface SaveSignedModelOptions {
+export interface SaveSignedModelOptions extends Cancellable {
   /** The serialized ONNX model (`ModelProto` bytes). */
   model: Uint8Array;
   /** The files the model refers to as external data; each reference must have one. */
@@ -50,7 +52,6 @@ export interface SaveSignedModelOptions {
   hashAlgorithm?: HashAlgorithm;
   /** Shard size in bytes for `shards`. */
   shardSize?: number;
-  signal?: AbortSignal;
 }
 
 /** The outcome of {@link saveSignedModel}. */
@@ -93,8 +94,9 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
 
   const serialization = resolveSerialization(options, [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort());
   const manifest: Manifest = { modelName: path.basename(root), serialization, resources: resourcesOf(files, serialization) };
-  const bundle = await signManifest({ manifest, signer: options.signer, ...(options.signal ? { signal: options.signal } : {}) });
-  throwIfAborted(options.signal);
+  const signal = abortSignalOf(options);
+  const bundle = await signManifest({ manifest, signer: options.signer, ...(signal ? { abortSignal: signal } : {}) });
+  throwIfAborted(signal);
 
   await fs.mkdir(root, { recursive: true });
   // From here on the directory changes; without an old signature, a failure

@@ -2,11 +2,13 @@ import fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import {
+  abortSignalOf,
   ManifestChecker,
   ModelSigningError,
   readBundle,
   verifyBundle,
   walkModel,
+  type Cancellable,
   type HashProgress,
   type ModelFile,
   type SignerInfo,
@@ -32,12 +34,11 @@ export interface VerifiedLoadSettings {
 }
 
 /** Options for {@link loadVerifiedArtifacts}. */
-export interface LoadVerifiedArtifactsOptions extends VerifiedLoadSettings {
+export interface LoadVerifiedArtifactsOptions extends VerifiedLoadSettings, Cancellable {
   /** The model directory: `model.json`, its weight files and the signature. */
   modelDir: string;
   /** The signature file. Default: `model.sig` inside `modelDir`. */
   signaturePath?: string;
-  signal?: AbortSignal;
   /** Called after each file is checked. */
   onProgress?: (progress: HashProgress) => void;
 }
@@ -76,7 +77,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
   const bundle = await readBundle(signaturePath, { maxBundleBytes: options.maxBundleBytes });
   const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
-  throwIfAborted(options.signal);
+  throwIfAborted(abortSignalOf(options));
 
   const walked = await walkModel({ modelPath: modelDir, ignorePaths: [...manifest.serialization.ignorePaths, signaturePath] });
   if (walked.isSingleFile) {
@@ -88,12 +89,13 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const present = new Map(walked.files.map((f) => [f.name, f]));
 
   const toCheck = walked.files.filter((f) => checker.isSigned(f.name));
-  const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0 };
+  const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0, resourcesHashed: 0, resources: toCheck.length };
   const checked = (file: ModelFile) => {
     progress.bytesHashed += file.size;
     progress.files += 1;
+    progress.resourcesHashed += 1;
     options.onProgress?.({ ...progress });
-    throwIfAborted(options.signal);
+    throwIfAborted(abortSignalOf(options));
   };
 
   const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, present, checker);

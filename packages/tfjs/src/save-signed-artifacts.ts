@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { hashModel, removeStaleTemporaries, signManifest, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
+import { abortSignalOf, hashModel, removeStaleTemporaries, signManifest, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
 import type { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 import { modelJsonForArtifacts } from './model-json.js';
@@ -49,7 +49,8 @@ export interface SaveSignedArtifactsResult {
  *   signing and hashing errors, `ABORTED`.
  */
 export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): Promise<SaveSignedArtifactsResult> {
-  const { artifacts, signer, overwrite = false, signal, modelDir: requestedDir, ...hashing } = options;
+  const { artifacts, signer, overwrite = false, modelDir: requestedDir, ...hashing } = options;
+  const signal = abortSignalOf(options);
   const modelJson = modelJsonForArtifacts(artifacts);
   const modelDir = path.resolve(requestedDir);
   const parent = path.dirname(modelDir);
@@ -57,15 +58,20 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
   // A staging folder left by a killed save (as large as the model) goes now;
   // one still in use by a running save stays.
   await removeStaleTemporaries(parent);
-  const staging = await fs.mkdtemp(path.join(parent, temporaryName(`${path.basename(modelDir)}.signing-`)));
+  // mkdir with a random name, not mkdtemp: the directory becomes the model
+  // directory by rename and keeps its mode, which must be what a plain mkdir
+  // gives under the user's umask (mkdtemp's is 0700). mkdir fails rather than
+  // reuse an existing directory, as mkdtemp does.
+  const staging = path.join(parent, temporaryName(`${path.basename(modelDir)}.signing`));
+  await fs.mkdir(staging);
   try {
     await writeSynced(path.join(staging, MODEL_JSON_FILE_NAME), [new TextEncoder().encode(JSON.stringify(modelJson))]);
     await writeSynced(path.join(staging, WEIGHTS_FILE_NAME), weightPieces(artifacts.weightData));
     const stagedSignature = path.join(staging, SIGNATURE_FILE_NAME);
-    const manifest = await hashModel({ ...hashing, ...(signal ? { signal } : {}), modelPath: staging, ignorePaths: [stagedSignature] });
+    const manifest = await hashModel({ ...hashing, modelPath: staging, ignorePaths: [stagedSignature] });
     // The subject name would otherwise be the staging directory's random name.
     manifest.modelName = path.basename(modelDir);
-    const bundle = await signManifest({ manifest, signer, ...(signal ? { signal } : {}) });
+    const bundle = await signManifest({ manifest, signer, ...(signal ? { abortSignal: signal } : {}) });
     await writeSignature(stagedSignature, bundle);
     await moveIntoPlace(staging, modelDir, overwrite);
     return { modelDir, signaturePath: path.join(modelDir, SIGNATURE_FILE_NAME), manifest };

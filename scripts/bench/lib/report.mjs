@@ -191,6 +191,16 @@ ${meta.mode === 'smoke' ? '**Smoke run (tiny sizes): these numbers say nothing a
 benchmark took ${meta.durationSeconds} s. Other processes kept the CPUs
 ${meta.backgroundBusyMedian === undefined ? '(not measured)' : `${Math.round(meta.backgroundBusyMedian * 100)}% busy`} (median, just before each measurement).
 
+**How noisy these figures are.** Each page is one run on a shared 2-core
+virtual machine, and figures move between runs by more than many of the
+differences they show. Two full runs on the same kind of machine measured
+\`model-signing --version\` at 102 ms and at 205 ms, and BLAKE3 signing of one
+huge file at 0.98× and at 0.78× the reference. Start-up times (twofold) and
+ratios near 1× (about 20%) are the most sensitive; do not read a difference
+of that size as real unless it repeats. Regenerate this page on a quiet
+machine (\`pnpm bench\`, nothing else running) before drawing conclusions,
+and compare runs by the samples in \`docs/benchmarks.json\`, not by one median.
+
 Scenarios:
 
 ${scenarios.map((s) => `- **${s.name}**: ${s.description}, ${(s.totalBytes / MB).toFixed(0)} MB in ${s.files.length.toLocaleString('en-US')} files.`).join('\n')}

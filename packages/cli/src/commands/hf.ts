@@ -1,5 +1,6 @@
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import type { SigningMethod } from '@model-signing/core';
+import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, resolveIgnorePaths, type HashOptions, type ModelOptions } from './common.js';
@@ -7,8 +8,24 @@ import { addSignerOptions, createSigner, type SignerCliOptions } from './signers
 import { addUnsignedFilesOption } from './verify.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
-/** Loads the hub adapter on first use (it pulls in @huggingface/hub). */
-const loadHub = () => import('@model-signing/hf-hub');
+/**
+ * Loads the hub adapter on first use. It and `@huggingface/hub` are optional
+ * peer dependencies, so the CLI installs and signs without them; only the
+ * `hf` commands need them, and say what to install when they are missing.
+ */
+async function loadHub(): Promise<typeof import('@model-signing/hf-hub')> {
+  try {
+    return await import('@model-signing/hf-hub');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
+    const { ModelSigningError } = await loadCore();
+    throw new ModelSigningError({
+      code: 'MISSING_DEPENDENCY',
+      cause,
+      message: `The hf commands need @model-signing/hf-hub and @huggingface/hub, which are not installed; install them where the CLI is: npm install -g @model-signing/hf-hub @huggingface/hub (or without -g in your project)`,
+    });
+  }
+}
 
 interface HubCliOptions {
   token?: string;

@@ -26,7 +26,12 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     }
     await fs.rename(temp, target);
   } catch (cause) {
-    await fs.rm(temp, { force: true });
-    throw new ModelSigningError({ code: 'WRITE_FAILED', path: target, cause, message: `Could not write '${target}': ${(cause as Error).message}` });
+    // Where the temporary file could not even be created (a parent that is a
+    // file), removing it fails too; that must not hide the real error.
+    await fs.rm(temp, { force: true }).catch(() => {});
+    // Node's message ends with the temporary file's path ("EACCES: permission
+    // denied, open '…/.model.sig.3f2a….tmp'"); the user only knows the target.
+    const reason = (cause as Error).message.split(', ')[0];
+    throw new ModelSigningError({ code: 'WRITE_FAILED', path: target, cause, message: `Could not write '${target}': ${reason}` });
   }
 }

@@ -15,16 +15,22 @@ import {
 import { walkModel, type ModelFile, type WalkOptions } from '../walk/walk.js';
 import { hashJobs, type HashJobsOptions } from './pool.js';
 import type { HashJob } from './read-range.js';
+import { abortSignalOf, type Cancellable } from '../cancellation.js';
 
 /** Progress of a long hash, reported as bytes are hashed. */
 export interface HashProgress {
   bytesHashed: number;
   totalBytes: number;
+  /** Files being hashed. */
   files: number;
+  /** Resources (files, or shards with the `shards` method) whose digest is done. */
+  resourcesHashed: number;
+  /** Resources in all: equals `files` unless files are split into several shards. */
+  resources: number;
 }
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */
-export interface HashingOptions {
+export interface HashingOptions extends Cancellable {
   /** `files` (default) or `shards`. */
   method?: SerializationMethod;
   /** `sha256` (default), `blake2b` or `blake3`. */
@@ -39,7 +45,6 @@ export interface HashingOptions {
   workers?: number;
   /** Read buffer size in bytes; default 1 MiB. Results never depend on it. */
   chunkSize?: number;
-  signal?: AbortSignal;
   onProgress?: (progress: HashProgress) => void;
 }
 
@@ -74,7 +79,7 @@ export function resolveSerialization(options: HashingOptions & { allowSymlinks?:
 export async function hashFiles(
   files: readonly ModelFile[],
   serialization: Serialization,
-  options: Pick<HashingOptions, 'workers' | 'chunkSize' | 'signal' | 'onProgress'> = {},
+  options: Pick<HashingOptions, 'workers' | 'chunkSize' | 'abortSignal' | 'signal' | 'onProgress'> = {},
 ): Promise<ManifestResource[]> {
   for (const [name, value] of [['workers', options.workers], ['chunkSize', options.chunkSize]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
@@ -100,12 +105,13 @@ export async function hashFiles(
   const poolOptions: HashJobsOptions = {};
   if (options.workers !== undefined) poolOptions.workers = options.workers;
   if (options.chunkSize !== undefined) poolOptions.chunkBytes = options.chunkSize;
-  if (options.signal) poolOptions.signal = options.signal;
+  const signal = abortSignalOf(options);
+  if (signal) poolOptions.signal = signal;
   const onProgress = options.onProgress;
   if (onProgress) {
-    poolOptions.onBytes = (n) => {
+    poolOptions.onBytes = (n, jobsDone) => {
       bytesHashed += n;
-      onProgress({ bytesHashed, totalBytes, files: files.length });
+      onProgress({ bytesHashed, totalBytes, files: files.length, resourcesHashed: jobsDone, resources: jobs.length });
     };
   }
   const digests = await hashJobs(jobs, poolOptions);

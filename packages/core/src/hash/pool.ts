@@ -17,8 +17,8 @@ export interface HashJobsOptions {
   /** Size of each read buffer. Default {@link READ_CHUNK_BYTES}. Results never depend on it. */
   chunkBytes?: number;
   signal?: AbortSignal;
-  /** Called with the number of newly hashed bytes. */
-  onBytes?: (bytes: number) => void;
+  /** Called with the number of newly hashed bytes and the number of jobs finished so far. */
+  onBytes?: (bytes: number, jobsDone: number) => void;
 }
 
 // How often the calling thread turns the shared byte counter into progress callbacks.
@@ -102,18 +102,22 @@ async function hashOnThisThread(
   // Without threads, the other cores are idle: reading ahead lets one of them copy while this one hashes.
   const readAhead = () => spareCores;
   let lastYield = performance.now();
+  let done = 0;
+  const report = options.onBytes;
+  const onBytes = report && ((n: number) => report(n, done));
   for (const id of order) {
     if (options.signal?.aborted) throw aborted();
     const job = jobs[id]!;
     try {
       digests[id] =
         job.end - job.start > chunkBytes
-          ? await hashRangeReadingAhead(job, buffers, { readAhead, onBytes: options.onBytes, signal: options.signal })
-          : hashRangeSync(job, buffers, options.onBytes);
+          ? await hashRangeReadingAhead(job, buffers, { readAhead, onBytes, signal: options.signal })
+          : hashRangeSync(job, buffers, onBytes);
     } catch (err) {
       if (options.signal?.aborted) throw aborted();
       throw caughtError(job, err);
     }
+    report?.(0, ++done);
     // Give abort signals and progress rendering a turn, without paying a macrotask per small file.
     if (performance.now() - lastYield > YIELD_INTERVAL_MS) {
       await new Promise<void>((r) => setImmediate(r));
@@ -140,10 +144,13 @@ function hashOnWorkers(
     let helping = true;
     let settled = false;
     let reported = 0;
+    let reportedDone = 0;
     const report = () => {
       const hashed = queue.bytesHashed();
-      if (hashed > reported) options.onBytes?.(hashed - reported);
+      const done = queue.completed();
+      if (hashed > reported || done > reportedDone) options.onBytes?.(hashed - reported, done);
       reported = hashed;
+      reportedDone = done;
     };
     const timer = options.onBytes ? setInterval(report, PROGRESS_INTERVAL_MS) : undefined;
     const finish = (err?: Error) => {

@@ -8,12 +8,12 @@ import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
 import { signPayload } from './bundle-builder.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from './signer.js';
+import { abortSignalOf, type Cancellable } from '../cancellation.js';
 
 /** Options for {@link signManifest}. */
-export interface SignManifestOptions {
+export interface SignManifestOptions extends Cancellable {
   manifest: Manifest;
   signer: Signer;
-  signal?: AbortSignal;
 }
 
 /**
@@ -29,7 +29,8 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
     });
   }
   const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
-  return signPayload(options.signal ? { ...request, signal: options.signal } : request);
+  const signal = abortSignalOf(options);
+  return signPayload(signal ? { ...request, signal } : request);
 }
 
 /** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
@@ -63,7 +64,9 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
   const signaturePath = path.resolve(options.signaturePath);
   await refuseModelFileAsSignature(options.modelPath, signaturePath);
   const manifest = await hashModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
-  const bundle = await signManifest(options.signal ? { manifest, signer: options.signer, signal: options.signal } : { manifest, signer: options.signer });
-  await writeSignature(signaturePath, bundle);
+  const signal = abortSignalOf(options);
+  const bundle = await signManifest(signal ? { manifest, signer: options.signer, abortSignal: signal } : { manifest, signer: options.signer });
+  // The path as given (same file: the working directory has not changed), so a failure names what the user typed.
+  await writeSignature(options.signaturePath, bundle);
   return { manifest, bundle, signaturePath };
 }

@@ -1,8 +1,9 @@
 import { ModelSigningError } from '../errors.js';
 import { interactiveIdentityToken } from './oauth.js';
+import { abortSignalOf, type Cancellable } from '../cancellation.js';
 
 /** Options for {@link getIdentityToken}. */
-export interface IdentityTokenOptions {
+export interface IdentityTokenOptions extends Cancellable {
   /** An explicit token: used as is, before anything else. */
   identityToken?: string;
   /** Look for CI credentials: `SIGSTORE_ID_TOKEN`, then GitHub Actions OIDC. */
@@ -21,7 +22,6 @@ export interface IdentityTokenOptions {
   /** Environment to read ambient credentials from. Default `process.env`. */
   env?: Record<string, string | undefined>;
   fetch?: typeof fetch;
-  signal?: AbortSignal;
 }
 
 /** The default OAuth client of the public-good instance, as in the reference. */
@@ -76,12 +76,12 @@ export async function getIdentityToken(options: IdentityTokenOptions): Promise<s
     const env = options.env ?? process.env;
     const fromEnv = env['SIGSTORE_ID_TOKEN'];
     if (fromEnv) return fromEnv;
-    const fromActions = await githubActionsToken(env, clientId, doFetch, options.signal);
+    const fromActions = await githubActionsToken(env, clientId, doFetch, abortSignalOf(options));
     if (fromActions) return fromActions;
   }
   if (!options.onAuthorizationUrl) {
     throw tokenError(
-      'No identity token for Sigstore signing: pass one (--identity-token), run in CI with --use-ambient-credentials ' +
+      'No identity token for Sigstore signing: pass one (the identityToken option), run in CI with the useAmbientCredentials option ' +
         "(GitHub Actions with 'id-token: write', or SIGSTORE_ID_TOKEN), or sign in interactively",
     );
   }
@@ -93,6 +93,6 @@ export async function getIdentityToken(options: IdentityTokenOptions): Promise<s
     onAuthorizationUrl: options.onAuthorizationUrl,
     ...(options.readOobCode ? { readOobCode: options.readOobCode } : {}),
     fetch: doFetch,
-    ...(options.signal ? { signal: options.signal } : {}),
+    abortSignal: abortSignalOf(options),
   });
 }

@@ -3,12 +3,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ModelSigningError } from '../errors.js';
 import { decodeClaims } from './jwt.js';
+import { abortSignalOf, type Cancellable } from '../cancellation.js';
 
 /** The redirect URI of the copy-paste ("out of band") flow, as sigstore-python uses. */
 export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob';
 
 /** Options for {@link interactiveIdentityToken}. */
-export interface InteractiveIdentityTokenOptions {
+export interface InteractiveIdentityTokenOptions extends Cancellable {
   /** The OIDC issuer, e.g. `https://oauth2.sigstore.dev/auth`; its discovery document names the endpoints. */
   issuerUrl: string;
   clientId: string;
@@ -20,7 +21,6 @@ export interface InteractiveIdentityTokenOptions {
   /** Out-of-band flow only: asks the user for the code the provider showed. */
   readOobCode?: () => Promise<string>;
   fetch?: typeof fetch;
-  signal?: AbortSignal;
 }
 
 interface OpenIdConfiguration {
@@ -104,7 +104,8 @@ function aborted(signal: AbortSignal): Promise<never> {
  */
 export async function interactiveIdentityToken(options: InteractiveIdentityTokenOptions): Promise<string> {
   const doFetch = options.fetch ?? fetch;
-  const config = await discover(options.issuerUrl, doFetch, options.signal);
+  const signal = abortSignalOf(options);
+  const config = await discover(options.issuerUrl, doFetch, signal);
   const codeVerifier = base64url(randomBytes(32));
   const state = base64url(randomBytes(16));
   const nonce = base64url(randomBytes(16));
@@ -130,7 +131,7 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
     redirectUri = OOB_REDIRECT_URI;
     options.onAuthorizationUrl(authorizationUrl(redirectUri));
     const typed = options.readOobCode();
-    code = (await (options.signal ? Promise.race([typed, aborted(options.signal)]) : typed)).trim();
+    code = (await (signal ? Promise.race([typed, aborted(signal)]) : typed)).trim();
     if (!code) throw tokenError('No verification code was entered');
   } else {
     const server = await startRedirectServer();
@@ -138,7 +139,7 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
     let params: URLSearchParams;
     try {
       options.onAuthorizationUrl(authorizationUrl(redirectUri));
-      params = await (options.signal ? Promise.race([server.response, aborted(options.signal)]) : server.response);
+      params = await (signal ? Promise.race([server.response, aborted(signal)]) : server.response);
     } finally {
       server.close();
     }
@@ -158,7 +159,7 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
         Authorization: `Basic ${Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`).toString('base64')}`,
       },
       body: new URLSearchParams({ grant_type: 'authorization_code', redirect_uri: redirectUri, code, code_verifier: codeVerifier }).toString(),
-      ...(options.signal ? { signal: options.signal } : {}),
+      ...(signal ? { signal } : {}),
     });
   } catch (cause) {
     throw networkError('The OIDC token request', cause);

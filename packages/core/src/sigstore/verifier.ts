@@ -64,9 +64,9 @@ export class SigstoreVerifier implements Verifier {
   static async create(options: SigstoreVerifierOptions): Promise<SigstoreVerifier> {
     const invalid = (message: string) => new ModelSigningError({ code: 'INVALID_ARGUMENT', message });
     if ((options.identity === undefined) === (options.identityRegExp === undefined)) {
-      throw invalid('Sigstore verification needs exactly one of identity (--identity) or identityRegExp (--identity-regexp)');
+      throw invalid('Sigstore verification needs exactly one of the identity option or the identityRegExp option');
     }
-    if (!options.identityProvider) throw invalid('Sigstore verification needs the OIDC issuer (--identity-provider) of the signer');
+    if (!options.identityProvider) throw invalid('Sigstore verification needs the OIDC issuer of the signer (the identityProvider option)');
     let matchesIdentity: (san: string) => boolean;
     let expectedIdentity: string;
     if (options.identity !== undefined) {
@@ -122,7 +122,7 @@ export class SigstoreVerifier implements Verifier {
         code: 'IDENTITY_MISMATCH',
         message:
           `The signature is valid but was made by '${san}' (OIDC issuer '${issuer}'), ` +
-          `not by identity ${this.expectedIdentity} with issuer '${this.issuer}'; check --identity and --identity-provider`,
+          `not by identity ${this.expectedIdentity} with issuer '${this.issuer}'; check the identity and identityProvider options`,
       });
     }
     return { method: 'sigstore', identity: san, issuer, trustRoot: this.trustRoot };

@@ -9,7 +9,7 @@ import { readBundle, verifyBundle } from './verify-bundle.js';
 import type { SignerInfo, Verifier } from './verifier.js';
 
 /** Options for {@link verifyModel}. */
-export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'signal' | 'onProgress'> {
+export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
   verifier: Verifier;

@@ -17,7 +17,12 @@ export interface WalkOptions {
   ignorePaths?: readonly string[];
   /** Exclude `.git`, `.gitattributes`, `.github`, `.gitignore` at the model root. Default true. */
   ignoreGitPaths?: boolean;
-  /** Follow symbolic links to files. Default false: any symlink is an error. */
+  /**
+   * Follow symbolic links to files inside the model. Default false: any
+   * symlink is an error. In a Hugging Face cache snapshot
+   * (`…/models--org--name/snapshots/<commit>`), links into that cache repo's
+   * `blobs/` are followed too, as the cache's layout needs.
+   */
   allowSymlinks?: boolean;
   /**
    * With `allowSymlinks`, link targets must resolve inside this directory.
@@ -76,7 +81,20 @@ function isInside(root: string, target: string): boolean {
   return staysInside(path.relative(root, target), path.sep);
 }
 
-async function resolveLink(linkPath: string, rel: string, targetRoot: string): Promise<{ target: string; stats: Stats }> {
+/**
+ * The `blobs/` folder of the Hugging Face cache repo that `realRoot` lies in,
+ * when it is a snapshot (`…/models--org--name/snapshots/<commit>[/…]`):
+ * huggingface_hub and huggingface.js keep the bytes there and link to them
+ * from the snapshot (`../../blobs/<hash>`). Undefined for other directories.
+ */
+async function hubCacheBlobs(realRoot: string): Promise<string | undefined> {
+  const parts = realRoot.split(path.sep);
+  const at = parts.lastIndexOf('snapshots');
+  if (at < 1 || at + 1 >= parts.length || !/^(models|datasets|spaces)--./.test(parts[at - 1]!)) return undefined;
+  return fs.realpath(path.join(parts.slice(0, at).join(path.sep) || path.sep, 'blobs')).catch(() => undefined);
+}
+
+async function resolveLink(linkPath: string, rel: string, targetRoots: readonly string[]): Promise<{ target: string; stats: Stats }> {
   let target: string;
   try {
     target = await fs.realpath(linkPath);
@@ -85,11 +103,11 @@ async function resolveLink(linkPath: string, rel: string, targetRoot: string): P
     const why = code === 'ELOOP' ? 'forms a cycle' : code === 'ENOENT' ? 'points to a missing file' : `cannot be resolved (${code})`;
     throw new ModelSigningError({ code: code === 'ELOOP' ? 'SYMLINK_REFUSED' : 'NOT_FOUND', path: rel, cause, message: `Symbolic link '${rel}' ${why}` });
   }
-  if (!isInside(targetRoot, target)) {
+  if (!targetRoots.some((root) => isInside(root, target))) {
     throw new ModelSigningError({
       code: 'PATH_ESCAPE',
       path: rel,
-      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoot} are followed`,
+      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoots.join(' or ')} are followed`,
     });
   }
   try {
@@ -144,7 +162,7 @@ function refusedLink(rel: string): ModelSigningError {
   return new ModelSigningError({
     code: 'SYMLINK_REFUSED',
     path: rel,
-    message: `'${rel}' is a symbolic link; symlinks are refused unless allowSymlinks (--allow-symlinks) is set`,
+    message: `'${rel}' is a symbolic link; symlinks are refused unless the allowSymlinks option is set`,
   });
 }
 
@@ -215,6 +233,9 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   if (!rootStats.isDirectory()) throw specialFile(options.modelPath);
   const targetRoot = options.symlinkTargetRoot ? await realDirectory(options.symlinkTargetRoot) : realRoot;
+  // A Hugging Face cache snapshot also follows links into its own repo's blobs (and no further).
+  const blobs = allowSymlinks ? await hubCacheBlobs(realRoot) : undefined;
+  const targetRoots = blobs ? [targetRoot, blobs] : [targetRoot];
 
   // Sizes come from synchronous stats: each is a few microseconds from the
   // inode cache, while an awaited stat costs a thread-pool round trip (20,000
@@ -233,7 +254,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
       if (stats) result.files.push({ name: rel, absolutePath: abs, size: stats.size });
     } else if (entry.isSymbolicLink()) {
       if (!allowSymlinks) throw refusedLink(rel);
-      const { target, stats } = await resolveLink(abs, rel, targetRoot);
+      const { target, stats } = await resolveLink(abs, rel, targetRoots);
       if (stats.isFile()) {
         result.files.push({ name: rel, absolutePath: target, size: stats.size });
       } else if (stats.isDirectory()) {

@@ -1,0 +1,36 @@
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { KeySigner, KeyVerifier, abortSignalOf, hashModel, signModel, verifyModel } from '../dist/index.js';
+import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+// Cancellation is `abortSignal` across the project (as in huggingface.js);
+// `signal` stays as a deprecated alias (hash-pool.test.ts uses it).
+describe('abortSignal', () => {
+  it('prefers abortSignal to the deprecated signal', () => {
+    const a = new AbortController().signal;
+    const b = new AbortController().signal;
+    expect(abortSignalOf({ abortSignal: a, signal: b })).toBe(a);
+    expect(abortSignalOf({ signal: b })).toBe(b);
+    expect(abortSignalOf({})).toBeUndefined();
+  });
+
+  it('cancels hashing, signing and verifying', async () => {
+    const dir = await tempDir();
+    const model = path.join(dir, 'model');
+    await writeTree(model, { 'a.bin': 'a'.repeat(1000), 'b/c.bin': 'c' });
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const signer = await KeySigner.create({ privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+    const verifier = await KeyVerifier.create({ publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const signaturePath = path.join(dir, 'model.sig');
+    await expectCode(hashModel({ modelPath: model, abortSignal: AbortSignal.abort() }), 'ABORTED');
+    await expectCode(signModel({ modelPath: model, signer, signaturePath, abortSignal: AbortSignal.abort() }), 'ABORTED');
+    await expect(fs.access(signaturePath)).rejects.toThrow();
+    await signModel({ modelPath: model, signer, signaturePath, abortSignal: new AbortController().signal });
+    await expectCode(verifyModel({ modelPath: model, verifier, signaturePath, abortSignal: AbortSignal.abort() }), 'ABORTED');
+    expect((await verifyModel({ modelPath: model, verifier, signaturePath, abortSignal: new AbortController().signal })).files.sort()).toEqual(['a.bin', 'b/c.bin']);
+  });
+});

@@ -1,0 +1,32 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { hashModel, type HashProgress } from '../dist/index.js';
+import { cleanupTempDirs, tempDir } from './helpers.js';
+
+afterAll(cleanupTempDirs);
+
+// Progress counts finished resources as well as bytes, so a progress bar can
+// say "3/10 files" (or shards); checked on this thread and on worker threads.
+describe('hashing progress: resources done', () => {
+  for (const workers of [1, 3]) {
+    for (const method of ['files', 'shards'] as const) {
+      it(`counts every ${method === 'files' ? 'file' : 'shard'} once, ending at the total (${workers} thread(s))`, async () => {
+        const dir = await tempDir();
+        for (let i = 0; i < 12; i++) await fs.writeFile(path.join(dir, `f${i}.bin`), Buffer.alloc(50_000 + i * 40_000, i));
+        const seen: HashProgress[] = [];
+        const manifest = await hashModel({ modelPath: dir, method, shardSize: 100_000, workers, chunkSize: 64 * 1024, onProgress: (p) => seen.push(p) });
+        const last = seen.at(-1)!;
+        expect(last.files).toBe(12);
+        expect(last.resources).toBe(manifest.resources.length);
+        expect(last.resources).toBe(method === 'files' ? 12 : manifest.resources.length);
+        if (method === 'shards') expect(last.resources).toBeGreaterThan(12);
+        expect(last.resourcesHashed).toBe(last.resources);
+        expect(last.bytesHashed).toBe(last.totalBytes);
+        const counts = seen.map((p) => p.resourcesHashed);
+        expect([...counts].sort((a, b) => a - b)).toEqual(counts);
+        expect(counts[0]!).toBeLessThan(last.resources);
+      });
+    }
+  }
+});
