@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import type { Command, Option } from 'commander';
 import { UsageError } from './output.js';
 
-/** Signing methods the `sign` and `verify` commands take as their first argument (the PKCS#11 ones sign only). */
-export const METHODS = ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const;
+/** Signing methods every command that takes one accepts (`sign` also has the PKCS#11 ones, read from its subcommands). */
+export const METHODS = ['sigstore', 'key', 'certificate'] as const;
 
 const isMethod = (word: string | undefined): boolean => (METHODS as readonly string[]).includes(word ?? '');
 const isHelp = (word: string | undefined): boolean => word === '-h' || word === '--help' || word === 'help';
@@ -89,10 +89,13 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
 
   const group = name === 'sign' || name === 'verify' ? subcommand(program, name) : undefined;
   if (!group) return out;
-  const methods = METHODS.map((m) => subcommand(group, m)!);
+  // The group's own subcommands are its methods: `sign` has the PKCS#11 ones, `verify` does not.
+  const methods = group.commands;
+  const names = methods.map((m) => m.name());
+  const isGroupMethod = (word: string | undefined): boolean => names.includes(word ?? '');
   const options = [...program.options, ...methods.flatMap((m) => m.options)];
   const words = positionals(rest, options);
-  const methodAt = words.find((i) => isMethod(rest[i]));
+  const methodAt = words.find((i) => isGroupMethod(rest[i]));
   if (methodAt !== undefined && methodAt === words[0]) {
     // Options before the method belong to the method's command: move the method ahead of them.
     const [method] = rest.splice(methodAt, 1);
@@ -100,12 +103,12 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   }
   if (rest.includes('--help') || rest.includes('-h')) return out;
   const first = words[0] === undefined ? undefined : rest[words[0]];
-  const usage = `model-signing ${name} <${METHODS.join('|')}> MODEL [options]`;
+  const usage = `model-signing ${name} <${names.join('|')}> MODEL [options]`;
   if (first === undefined) throw new UsageError(`missing the model to ${name}: ${usage}`);
   if (!fs.existsSync(first)) {
-    throw new UsageError(`unknown method '${first}' (and no such model path); name one of ${METHODS.join(', ')}: ${usage}`);
+    throw new UsageError(`unknown method '${first}' (and no such model path); name one of ${names.join(', ')}: ${usage}`);
   }
-  const sigstore = methods[0]!;
+  const sigstore = subcommand(group, 'sigstore')!;
   for (const arg of rest) {
     if (!arg.startsWith('--') || findOption(sigstore.options, arg) || findOption(program.options, arg)) continue;
     const owners = methods.filter((m) => findOption(m.options, arg)).map((m) => m.name());
