@@ -47,7 +47,9 @@ export type ErrorCode =
   /** Obtaining an identity token for keyless signing failed. */
   | 'IDENTITY_TOKEN_ERROR'
   /** Writing output (a signature, a cache entry) failed. */
-  | 'WRITE_FAILED';
+  | 'WRITE_FAILED'
+  /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
+  | 'SETTINGS_CHANGED';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

@@ -4,7 +4,7 @@ export * from './errors.js';
 export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './walk/walk.js';
 export { GIT_PATHS, normalizeModelPath } from './walk/paths.js';
 export { createHasher, hashBytes, type IncrementalHash } from './hash/algorithms.js';
-export { hashModel, hashFiles, resolveSerialization, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
+export { hashModel, hashFiles, resolveSerialization, type HashFilesOptions, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
 export { defaultWorkerCount } from './hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
@@ -48,6 +48,15 @@ export type { Signer, SignRequest } from './signing/signer.js';
 export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
 export { CertificateSigner, type CertificateSignerOptions } from './signing/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
+export {
+  planIncrementalSign,
+  type IncrementalOptions,
+  type IncrementalSignPlan,
+  type PlanIncrementalSignOptions,
+  type RehashReason,
+  type ReuseSummary,
+} from './incremental/reuse.js';
+export { RACY_MARGIN_NS, recordDirectory } from './incremental/record.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';

@@ -6,7 +6,7 @@ import { hashProgressBar } from '../progress.js';
 import { addModelOptions, walkOptionsFrom, type ModelOptions } from './common.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
-type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean };
+type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; trustCache: boolean };
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -19,15 +19,19 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
       signaturePath: opts.signature,
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+      trustCache: opts.trustCache,
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
-    reporter.success('Verification succeeded', {
+    const { reuse } = result;
+    const trusted = opts.trustCache ? ` (${reuse.reusedFiles} files proven unchanged by the local record, ${reuse.rehashedFiles} read)` : '';
+    reporter.success(`Verification succeeded${trusted}`, {
       model: result.manifest.modelName,
       digest: `sha256:${result.manifest.rootDigest}`,
       signer: result.signer,
       files: result.files.length,
       serialization: result.manifest.serialization,
+      reuse,
     });
     return 0;
   } catch (err) {
@@ -67,6 +71,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
     cmd.option('--signature <path>', 'the signature file to check', 'model.sig');
     addUnsignedFilesOption(cmd);
+    cmd.option('--trust-cache', "skip reading files the local hash record proves unchanged; trusts this machine's file timestamps and cache (docs/incremental.md)", false);
     addModelOptions(cmd);
     addVerifierOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);

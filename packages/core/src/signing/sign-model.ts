@@ -2,8 +2,11 @@ import path from 'node:path';
 import { serializeBundle, type SerializedBundle } from '../bundle/bundle.js';
 import { writeFileAtomic } from '../bundle/write.js';
 import { ModelSigningError } from '../errors.js';
-import { hashModel, type HashModelOptions } from '../hash/hash-model.js';
+import { hashFiles, resolveSerialization, type HashModelOptions } from '../hash/hash-model.js';
+import { HashRecord, statFiles } from '../incremental/record.js';
+import { prepareIncrementalSign, type IncrementalOptions, type ReuseSummary } from '../incremental/reuse.js';
 import type { Manifest } from '../manifest/manifest.js';
+import { walkModel } from '../walk/walk.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
 import type { Signer } from './signer.js';
 
@@ -40,6 +43,16 @@ export interface SignModelOptions extends HashModelOptions {
   signer: Signer;
   /** Where to write the signature; excluded from the manifest when inside the model. */
   signaturePath: string;
+  /**
+   * Re-sign starting from a previous signature: files the local record
+   * proves unchanged keep their digests; the rest are hashed. The result is
+   * the payload a full sign would produce. Hashing settings left undefined
+   * come from the previous signature; different ones are refused. See
+   * docs/incremental.md.
+   */
+  incremental?: IncrementalOptions;
+  /** Directory of the local hash records. Default: `$XDG_CACHE_HOME` or the platform's user cache, `model-signing/records`. */
+  cacheDir?: string;
 }
 
 /** The outcome of {@link signModel}. */
@@ -47,18 +60,40 @@ export interface SignModelResult {
   manifest: Manifest;
   bundle: SerializedBundle;
   signaturePath: string;
+  /** How many files and bytes were taken from the record and how many were hashed (nothing is reused without `incremental`). */
+  reuse: ReuseSummary;
 }
 
 /**
- * Hashes a model, signs its manifest and writes the signature atomically.
- * Nothing is written unless signing succeeds.
+ * Hashes a model, signs its manifest and writes the signature atomically,
+ * then records the files' stats and digests in the local hash record (a
+ * cache: failing to write it is not an error). Nothing is written unless
+ * signing succeeds.
  *
- * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors; `WRITE_FAILED`.
+ * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors; `WRITE_FAILED`;
+ *   with `incremental`, the previous signature's verification errors and `SETTINGS_CHANGED`.
  */
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  const manifest = await hashModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
+  const prepared = options.incremental
+    ? await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath })
+    : await prepareFullSign(options, signaturePath);
+  const { walked, serialization, snapshot, record, known } = prepared;
+  const resources = await hashFiles(walked.files, serialization, known ? { ...options, knownDigests: known } : options);
+  const manifest: Manifest = { modelName: walked.modelName, serialization, resources };
   const bundle = await signManifest(options.signal ? { manifest, signer: options.signer, signal: options.signal } : { manifest, signer: options.signer });
   await writeSignature(signaturePath, bundle);
-  return { manifest, bundle, signaturePath };
+  await record.save(snapshot, resources);
+  const { reusedFiles, reusedBytes, rehashedFiles, rehashedBytes } = prepared;
+  return { manifest, bundle, signaturePath, reuse: { reusedFiles, reusedBytes, rehashedFiles, rehashedBytes } };
+}
+
+/** A full sign reads every file; the record is only located, to be replaced afterwards. */
+async function prepareFullSign(options: SignModelOptions, signaturePath: string) {
+  const walked = await walkModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
+  const serialization = resolveSerialization(options, walked.ignorePaths);
+  const snapshot = statFiles(walked.files);
+  const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+  const rehashedBytes = walked.files.reduce((sum, f) => sum + f.size, 0);
+  return { walked, serialization, snapshot, record, known: undefined, reusedFiles: 0, reusedBytes: 0, rehashedFiles: walked.files.length, rehashedBytes };
 }

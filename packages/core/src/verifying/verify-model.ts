@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
+import { HashRecord, statFiles } from '../incremental/record.js';
+import { planReuse, type ReuseSummary } from '../incremental/reuse.js';
 import type { VerifiedManifest } from '../statement/statement.js';
 import { listNamedFiles } from '../walk/listed.js';
 import { walkModel, type WalkOptions } from '../walk/walk.js';
@@ -14,14 +16,24 @@ export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'w
   verifier: Verifier;
   /** Tolerate files in the model that the signature does not list. Default false. */
   ignoreUnsignedFiles?: boolean;
+  /**
+   * Do not read files the local hash record proves unchanged since they were
+   * hashed with the digest the signature lists. Trusts this machine's file
+   * system timestamps and the record file; see docs/incremental.md. Default false.
+   */
+  trustCache?: boolean;
+  /** Directory of the local hash records (written after every successful verification). Default: the user's cache directory. */
+  cacheDir?: string;
 }
 
 /** A successful verification. */
 export interface VerificationResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
-  /** Model-relative paths of the files whose bytes were checked. */
+  /** Model-relative paths of the files checked (read, or proven unchanged by the record with `trustCache`). */
   files: string[];
+  /** How many files were read and how many taken from the record (`trustCache`). */
+  reuse: ReuseSummary;
 }
 
 /**
@@ -54,12 +66,24 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     });
     files = listed.files;
   }
-  const resources = await hashFiles(files, manifest.serialization, options);
+  const snapshot = statFiles(files);
+  const location = { root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+  const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
+  const reuse = options.trustCache
+    ? planReuse({ files, snapshot, record, reference: manifest, ...(walked.isSingleFile ? { singleFileName: path.basename(root) } : {}) })
+    : undefined;
+  const resources = await hashFiles(files, manifest.serialization, reuse ? { ...options, knownDigests: reuse.known } : options);
   checker.compareAll(
     files.map((f) => f.name),
     resources,
   );
-  return { manifest, signer, files: files.map((f) => f.name) };
+  // A trust-cache run that read nothing would only rewrite the same proofs.
+  if (!reuse || reuse.rehashedFiles > 0) await record.save(snapshot, resources);
+  const rehashedBytes = files.reduce((sum, f) => sum + f.size, 0);
+  const summary = reuse
+    ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes, rehashedFiles: reuse.rehashedFiles, rehashedBytes: reuse.rehashedBytes }
+    : { reusedFiles: 0, reusedBytes: 0, rehashedFiles: files.length, rehashedBytes };
+  return { manifest, signer, files: files.map((f) => f.name), reuse: summary };
 }
 
 /**

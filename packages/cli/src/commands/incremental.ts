@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import type { IncrementalOptions, SigningMethod, Verifier } from '@model-signing/core';
+import { loadCore } from '../load-core.js';
+import { UsageError } from '../output.js';
+import { resolveIgnorePaths } from './common.js';
+import { createSigstoreVerifier } from './sigstore.js';
+import type { SignerCliOptions } from './signers.js';
+
+/** The options of `sign … --incremental`. */
+export interface IncrementalCliOptions {
+  incremental: boolean;
+  previousSignature?: string;
+  changed: string[];
+  dryRun: boolean;
+  /** Sigstore: the identity the previous signature must carry. */
+  identity?: string;
+  identityProvider?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Adds --incremental, --previous-signature, --changed, --dry-run (and, for sigstore, the identity to check the previous signature against). */
+export function addIncrementalOptions(cmd: Command, method: SigningMethod): Command {
+  cmd
+    .option('--incremental', 're-sign from the previous signature: hash only files the local record cannot prove unchanged (docs/incremental.md)', false)
+    .option('--previous-signature <path>', 'with --incremental: the signature to start from (default: --signature)')
+    .option('--changed <path>', 'with --incremental: a file or directory to hash again whatever the record says; repeatable', collect, [])
+    .option('--dry-run', 'with --incremental: print what would be hashed and reused; read and write nothing', false);
+  if (method === 'sigstore') {
+    cmd
+      .option('--identity <identity>', 'with --incremental: the identity (certificate SAN) the previous signature must carry')
+      .option('--identity-provider <issuer>', 'with --incremental: the OIDC issuer the previous signature must carry');
+  }
+  return cmd;
+}
+
+/**
+ * The incremental options for core, or undefined without --incremental. The
+ * previous signature must verify with the signer's own identity: the public
+ * key of the private key, or the signing certificate and chain given, or the
+ * Sigstore identity the user states.
+ */
+export async function incrementalOptionsFrom(
+  method: SigningMethod,
+  modelPath: string,
+  opts: IncrementalCliOptions & SignerCliOptions,
+): Promise<IncrementalOptions | undefined> {
+  if (!opts.incremental) {
+    const stray = opts.previousSignature !== undefined ? '--previous-signature' : opts.changed.length > 0 ? '--changed' : opts.dryRun ? '--dry-run' : undefined;
+    if (stray) throw new UsageError(`${stray} only applies with --incremental`);
+    return undefined;
+  }
+  const options: IncrementalOptions = { verifier: await previousSignatureVerifier(method, opts), changed: resolveIgnorePaths(modelPath, opts.changed) };
+  if (opts.previousSignature !== undefined) options.previousSignaturePath = opts.previousSignature;
+  return options;
+}
+
+async function previousSignatureVerifier(method: SigningMethod, opts: IncrementalCliOptions & SignerCliOptions): Promise<Verifier> {
+  const core = await loadCore();
+  switch (method) {
+    case 'key': {
+      const key = core.loadPrivateKey(await core.readPem(opts.privateKey ?? '', 'private key'), opts.password);
+      return core.KeyVerifier.create({ publicKey: core.publicKeyPem(key) });
+    }
+    case 'certificate':
+      // The signing certificate itself is a trust anchor: the previous
+      // signature must be by this certificate or one issued by the same chain.
+      return core.CertificateVerifier.create({ certificateChain: [opts.signingCertificate ?? '', ...(opts.certificateChain ?? [])] });
+    case 'sigstore':
+      if (opts.identity === undefined || opts.identityProvider === undefined) {
+        throw new UsageError('--incremental with sigstore needs --identity and --identity-provider: the identity the previous signature must carry');
+      }
+      return createSigstoreVerifier({
+        identity: opts.identity,
+        identityProvider: opts.identityProvider,
+        useStaging: opts.useStaging ?? false,
+        offline: false,
+        ...(opts.trustConfig !== undefined ? { trustConfig: opts.trustConfig } : {}),
+      });
+  }
+}
