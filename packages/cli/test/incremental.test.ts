@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
+import { startMockInstance, testIdentityToken } from '../../core/test/sigstore/mock-instance.js';
 import { cleanupTempDirs, ours, reference, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 // `sign … --incremental` end to end: a model with nested files and a large
@@ -174,6 +175,36 @@ describe('sign certificate --incremental', () => {
     const refused = await ours(['sign', 'certificate', model, '--private-key', otherLeaf.key, '--signing-certificate', otherLeaf.cert, '--certificate-chain', otherCa.intermediateCert, '--signature', sig, '--incremental']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[CERT_CHAIN_INVALID]');
+  });
+});
+
+describe('sign sigstore --incremental', () => {
+  it('checks the previous signature against the identity the user states', async () => {
+    const instance = await startMockInstance();
+    try {
+      const issuer = 'https://issuer.example.com';
+      const email = 'alice@example.com';
+      const sig = path.join(work, 'keyless.sig');
+      const sign = (extra: string[]) =>
+        ours(['sign', 'sigstore', model, '--identity-token', testIdentityToken({ iss: issuer, email }), '--trust-config', instance.trustConfigPath, '--signature', sig, ...extra]);
+      ok(await sign([]), 'full keyless sign');
+      await settle();
+      ok(await ours(['verify', 'sigstore', model, '--signature', sig, '--identity', email, '--identity-provider', issuer, '--trust-config', instance.trustConfigPath]), 'verify');
+
+      const resigned = JSON.parse(ok(await sign(['--incremental', '--identity', email, '--identity-provider', issuer, '--json']), 'incremental').stdout) as {
+        reuse: { rehashedFiles: number };
+      };
+      expect(resigned.reuse.rehashedFiles).toBe(0);
+
+      const wrong = await sign(['--incremental', '--identity', 'mallory@example.com', '--identity-provider', issuer]);
+      expect(wrong.code).toBe(1);
+      expect(wrong.stderr).toContain('[IDENTITY_MISMATCH]');
+      const unstated = await sign(['--incremental']);
+      expect(unstated.code).toBe(2);
+      expect(unstated.stderr).toContain('--incremental with sigstore needs --identity and --identity-provider');
+    } finally {
+      await instance.close();
+    }
   });
 });
 

@@ -56,7 +56,7 @@ export {
   type RehashReason,
   type ReuseSummary,
 } from './incremental/reuse.js';
-export { RACY_MARGIN_NS, recordDirectory } from './incremental/record.js';
+export { RACY_MARGIN_MS, recordDirectory } from './incremental/record.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   KeySigner,
   KeyVerifier,
-  RACY_MARGIN_NS,
+  RACY_MARGIN_MS,
   hashModel,
   planIncrementalSign,
   signManifest,
@@ -28,7 +28,7 @@ afterEach(cleanupTempDirs);
 const BIG = 16 * 1024 * 1024;
 
 /** Waits until every file written so far is older than the record's racy margin. */
-const settle = () => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_NS / 1_000_000n) + 300));
+const settle = () => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_MS) + 300));
 
 async function fixture() {
   const work = await tempDir('oms-incr-');

@@ -1,20 +1,21 @@
-import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { statSync, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../bundle/write.js';
+import { ModelSigningError } from '../errors.js';
 import { parseShardName, type ManifestResource, type Serialization } from '../manifest/manifest.js';
 import type { ModelFile } from '../walk/walk.js';
 
 /**
  * A file is trusted from the record only when its mtime and ctime are older
- * than the moment its stat was taken by more than this margin. File systems
- * store timestamps with a granularity from 1 ns (ext4, APFS) to 2 s (FAT), so
- * a file rewritten in the same tick as the stat would keep identical
- * timestamps; within the margin it is re-hashed instead (the "racy git" rule).
+ * than the moment its stat was taken by more than this margin (ms). File
+ * systems store timestamps with a granularity from 1 ns (ext4, APFS) to 2 s
+ * (FAT), so a file rewritten in the same tick as the stat would keep
+ * identical timestamps; within the margin it is re-hashed instead (the
+ * "racy git" rule).
  */
-export const RACY_MARGIN_NS = 2_000_000_000n;
+export const RACY_MARGIN_MS = 2000;
 
 /** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
@@ -22,36 +23,39 @@ const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 const MAX_RECORDS = 64;
 const RECORD_VERSION = 1;
 
-/** The stat fields that prove a file unchanged, as decimal nanosecond / id strings (JSON has no bigint). */
+/**
+ * The stat fields that prove a file unchanged. Times are Node's millisecond
+ * doubles (sub-microsecond resolution at today's dates): they are only
+ * compared for equality with the same file system's answer, and against the
+ * racy margin.
+ */
 export interface FileStat {
   size: number;
-  mtimeNs: string;
-  ctimeNs: string;
-  ino: string;
-  dev: string;
-}
-
-/** What the record knows about one file: its stat when it was hashed, and its digests (one, or one per shard in order). */
-export interface RecordEntry extends FileStat {
-  digests: string[];
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
 }
 
 /** The settings a digest depends on; a record made under other settings is never used. */
 interface RecordKey {
   root: string;
-  rootDev: string;
-  rootIno: string;
+  rootDev: number;
+  rootIno: number;
   method: Serialization['method'];
   hashType: Serialization['hashType'];
   shardSize: number | null;
 }
 
+/** One file: `[size, mtimeMs, ctimeMs, ino, dev, ...digests]` (compact: a record may list 100,000 files). */
+type RecordRow = [number, number, number, number, number, ...string[]];
+
 interface RecordFile {
   version: number;
   key: RecordKey;
-  /** When the stats were taken (ns since the epoch); the racy rule compares file times with it. */
-  statTimeNs: string;
-  files: Record<string, RecordEntry>;
+  /** When the stats were taken (ms since the epoch); the racy rule compares file times with it. */
+  statTimeMs: number;
+  files: Record<string, RecordRow>;
 }
 
 /** Where records live: `cacheDir`, else `$XDG_CACHE_HOME`, else the platform's user cache directory. */
@@ -66,32 +70,42 @@ export function recordDirectory(cacheDir?: string): string {
   return path.join(base, 'model-signing', 'records');
 }
 
-/** The current time in ns since the epoch, from the same clock the file system stamps files with. */
-function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
-
-/** The stats of the model's files, taken before any of them is hashed, and the time they were taken. */
+/** The stats of the model's files, taken before any of them is hashed, and a time no later than the first of them. */
 export interface StatSnapshot {
-  statTimeNs: bigint;
+  statTimeMs: number;
   stats: Map<string, FileStat>;
 }
 
 /**
- * Stats every file (its resolved target for symlinks). Taken before hashing:
- * a file that changes while it is hashed then differs from its recorded stat
- * next time, so it is re-hashed.
+ * Stats every file (its resolved target for symlinks). `statTimeMs` must be
+ * taken before: any change after a file's stat then stamps it with a later
+ * time, less the file system's granularity, which the racy margin covers.
+ * Taken before hashing, so a file that changes while it is hashed differs
+ * from its recorded stat next time.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND` when a file disappeared since the walk,
+ *   `DIGEST_MISMATCH` when its size changed since.
  */
-export function statFiles(files: readonly ModelFile[]): StatSnapshot {
-  // Taken first: every change after it stamps a time later than this, less the
-  // file system's granularity, which the racy margin covers.
-  const statTimeNs = nowNs();
+export function statFiles(files: readonly ModelFile[], statTimeMs: number): StatSnapshot {
   const stats = new Map<string, FileStat>();
   for (const file of files) {
-    const s = statSync(file.absolutePath, { bigint: true });
-    stats.set(file.name, { size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ctimeNs: s.ctimeNs.toString(), ino: s.ino.toString(), dev: s.dev.toString() });
+    let s: Stats;
+    try {
+      s = statSync(file.absolutePath);
+    } catch (cause) {
+      throw new ModelSigningError({ code: 'NOT_FOUND', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
+    }
+    // The hashing engine reads the listed size; a record must never pair another size with its digest.
+    if (s.size !== file.size) {
+      throw new ModelSigningError({
+        code: 'DIGEST_MISMATCH',
+        path: file.name,
+        message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
+      });
+    }
+    stats.set(file.name, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev });
   }
-  return { statTimeNs, stats };
+  return { statTimeMs, stats };
 }
 
 /** A loaded record for one model and one set of hashing settings. */
@@ -121,16 +135,17 @@ export class HashRecord {
   /**
    * The recorded digests of `name` when the record proves the file unchanged:
    * same size, mtime, ctime, inode and device, and both times older than the
-   * record's stat time by more than {@link RACY_MARGIN_NS}. Otherwise, why not.
+   * record's stat time by more than {@link RACY_MARGIN_MS}. Otherwise, why not.
    */
   check(name: string, stat: FileStat): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' } {
-    const entry = this.previous?.files[name];
-    if (!entry || !this.previous) return { reason: 'unrecorded' };
-    if (entry.size !== stat.size) return { reason: 'size-changed' };
-    if (entry.mtimeNs !== stat.mtimeNs || entry.ctimeNs !== stat.ctimeNs || entry.ino !== stat.ino || entry.dev !== stat.dev) return { reason: 'stat-changed' };
-    const settledBefore = BigInt(this.previous.statTimeNs) - RACY_MARGIN_NS;
-    if (BigInt(entry.mtimeNs) >= settledBefore || BigInt(entry.ctimeNs) >= settledBefore) return { reason: 'racy' };
-    return { digests: entry.digests };
+    const row = this.previous?.files[name];
+    if (!row || !this.previous) return { reason: 'unrecorded' };
+    const [size, mtimeMs, ctimeMs, ino, dev, ...digests] = row;
+    if (size !== stat.size) return { reason: 'size-changed' };
+    if (mtimeMs !== stat.mtimeMs || ctimeMs !== stat.ctimeMs || ino !== stat.ino || dev !== stat.dev) return { reason: 'stat-changed' };
+    const settledBefore = this.previous.statTimeMs - RACY_MARGIN_MS;
+    if (mtimeMs >= settledBefore || ctimeMs >= settledBefore) return { reason: 'racy' };
+    return { digests };
   }
 
   /**
@@ -140,17 +155,26 @@ export class HashRecord {
    */
   async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
     const digests = digestsByFile(resources, this.key.method);
-    const files: Record<string, RecordEntry> = {};
-    for (const [name, stat] of snapshot.stats) files[name] = { ...stat, digests: digests.get(name) ?? [] };
-    const record: RecordFile = { version: RECORD_VERSION, key: this.key, statTimeNs: snapshot.statTimeNs.toString(), files };
+    const files: Record<string, RecordRow> = {};
+    for (const [name, s] of snapshot.stats) {
+      const d = digests.get(name);
+      if (d) files[name] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, ...d];
+    }
+    const record: RecordFile = { version: RECORD_VERSION, key: this.key, statTimeMs: snapshot.statTimeMs, files };
     const text = JSON.stringify(record);
     if (text.length > MAX_RECORD_BYTES) return;
+    const dir = path.dirname(this.file);
+    const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
-      await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      await writeFileAtomic(this.file, text);
-      await pruneRecords(path.dirname(this.file));
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Temporary file + rename, without fsync: a record torn by a crash does
+      // not parse and is ignored, which only costs a full hash.
+      await fs.writeFile(temp, text, { mode: 0o600 });
+      await fs.rename(temp, this.file);
+      await pruneRecords(dir);
     } catch {
       // A read-only or full cache directory only costs the next run a full re-hash.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
     }
   }
 }
@@ -182,30 +206,25 @@ async function locateRecord(options: RecordLocation): Promise<{ file: string; ke
 
 async function recordKey(root: string, serialization: Serialization): Promise<RecordKey> {
   const real = await fs.realpath(root);
-  const s = await fs.stat(real, { bigint: true });
+  const s = await fs.stat(real);
   return {
     root: real,
-    rootDev: s.dev.toString(),
-    rootIno: s.ino.toString(),
+    rootDev: s.dev,
+    rootIno: s.ino,
     method: serialization.method,
     hashType: serialization.hashType,
     shardSize: serialization.method === 'shards' ? (serialization.shardSize ?? null) : null,
   };
 }
 
-const DECIMAL = /^\d{1,30}$/;
 const HEX = /^[0-9a-f]{1,256}$/;
 
-function isEntry(value: unknown): value is RecordEntry {
-  if (typeof value !== 'object' || value === null) return false;
-  const e = value as Record<string, unknown>;
+function isRow(value: unknown): value is RecordRow {
   return (
-    Number.isSafeInteger(e['size']) &&
-    (e['size'] as number) >= 0 &&
-    ['mtimeNs', 'ctimeNs', 'ino', 'dev'].every((k) => typeof e[k] === 'string' && DECIMAL.test(e[k])) &&
-    Array.isArray(e['digests']) &&
-    e['digests'].length > 0 &&
-    e['digests'].every((d) => typeof d === 'string' && HEX.test(d))
+    Array.isArray(value) &&
+    value.length >= 6 &&
+    value.slice(0, 5).every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) &&
+    value.slice(5).every((d) => typeof d === 'string' && HEX.test(d))
   );
 }
 
@@ -222,11 +241,11 @@ async function readRecord(file: string, key: RecordKey): Promise<RecordFile | un
     }
     const parsed = JSON.parse(text) as Partial<RecordFile>;
     if (parsed.version !== RECORD_VERSION || JSON.stringify(parsed.key) !== JSON.stringify(key)) return undefined;
-    if (typeof parsed.statTimeNs !== 'string' || !DECIMAL.test(parsed.statTimeNs)) return undefined;
+    if (typeof parsed.statTimeMs !== 'number' || !Number.isFinite(parsed.statTimeMs)) return undefined;
     if (typeof parsed.files !== 'object' || parsed.files === null) return undefined;
-    const files: Record<string, RecordEntry> = Object.create(null) as Record<string, RecordEntry>;
-    for (const [name, entry] of Object.entries(parsed.files)) if (isEntry(entry)) files[name] = entry;
-    return { version: RECORD_VERSION, key, statTimeNs: parsed.statTimeNs, files };
+    const files: Record<string, RecordRow> = Object.create(null) as Record<string, RecordRow>;
+    for (const [name, row] of Object.entries(parsed.files)) if (isRow(row)) files[name] = row;
+    return { version: RECORD_VERSION, key, statTimeMs: parsed.statTimeMs, files };
   } catch {
     return undefined;
   }

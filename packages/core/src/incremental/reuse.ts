@@ -163,6 +163,8 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
 
   // The old signature's ignore rules carry over (they include the git paths
   // when those were ignored); extra ones only leave more files out.
+  // Taken before any stat of the record: see statFiles.
+  const statTimeMs = Date.now();
   const walked = await walkModel({
     ...options,
     ignoreGitPaths: options.ignoreGitPaths ?? false,
@@ -181,7 +183,7 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
     }
     changed.add(rel);
   }
-  const snapshot = statFiles(walked.files);
+  const snapshot = statFiles(walked.files, statTimeMs);
   const record = await HashRecord.open({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
   const plan = planReuse({
     files: walked.files,

@@ -90,9 +90,11 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
 
 /** A full sign reads every file; the record is only located, to be replaced afterwards. */
 async function prepareFullSign(options: SignModelOptions, signaturePath: string) {
+  // Taken before any stat of the record: see statFiles.
+  const statTimeMs = Date.now();
   const walked = await walkModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
   const serialization = resolveSerialization(options, walked.ignorePaths);
-  const snapshot = statFiles(walked.files);
+  const snapshot = statFiles(walked.files, statTimeMs);
   const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
   const rehashedBytes = walked.files.reduce((sum, f) => sum + f.size, 0);
   return { walked, serialization, snapshot, record, known: undefined, reusedFiles: 0, reusedBytes: 0, rehashedFiles: walked.files.length, rehashedBytes };

@@ -52,6 +52,8 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
   const walkOptions: WalkOptions = { ...options, ignorePaths };
 
+  // Taken before any stat of the record: see statFiles.
+  const statTimeMs = Date.now();
   const walked = await walkModel(walkOptions);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
@@ -66,7 +68,7 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     });
     files = listed.files;
   }
-  const snapshot = statFiles(files);
+  const snapshot = statFiles(files, statTimeMs);
   const location = { root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
   const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
   const reuse = options.trustCache
