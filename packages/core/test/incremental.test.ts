@@ -209,6 +209,32 @@ describe('incremental signing', () => {
   });
 });
 
+describe('the record store', () => {
+  it('keeps at most 64 model records, dropping the least recently written', async () => {
+    const work = await tempDir('oms-incr-many-');
+    const cacheDir = path.join(work, 'cache');
+    const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    const models: string[] = [];
+    for (let i = 0; i < 66; i++) {
+      const modelPath = path.join(work, `m${i}`);
+      await writeTree(modelPath, { 'w.bin': `model ${i}` });
+      await signModel({ modelPath, signer, signaturePath: path.join(work, `m${i}.sig`), cacheDir });
+      models.push(modelPath);
+    }
+    const records = await fs.readdir(cacheDir);
+    expect(records.filter((n) => n.endsWith('.json'))).toHaveLength(64);
+    expect(records.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('treats a cache directory it cannot write as no record: signing still succeeds', async () => {
+    const f = await fixture();
+    await fs.writeFile(f.cacheDir, 'a file where the directory should be');
+    const result = await f.full(f.signaturePath);
+    expect(result.manifest.resources).toHaveLength(4);
+    expect((await f.plan()).reused).toEqual([]);
+  });
+});
+
 describe.runIf(process.platform === 'linux')('verify with trustCache', () => {
   it('verifies an unchanged model without reading its weights, and still catches a change behind a restored mtime', async () => {
     const f = await fixture();
