@@ -111,7 +111,7 @@ describe('sign --incremental', () => {
     await resignAndCompare({ rehashed: 1, reused: 5 }, ['--changed', 'weights/model.safetensors']);
     // A directory names every file under it.
     await resignAndCompare({ rehashed: 2, reused: 4 }, ['--changed', path.join(model, 'weights')]);
-  }, 240_000);
+  }, 480_000);
 
   it('--dry-run lists what would be hashed and writes nothing', async () => {
     await fs.appendFile(path.join(model, 'README.md'), 'Another line.\n');
