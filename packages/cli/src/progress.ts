@@ -43,6 +43,6 @@ export function createProgressBar(label: string, enabled: boolean): ProgressBar 
 export function hashProgressBar(label: string, enabled: boolean): { onProgress?: (p: HashProgress) => void; stop(): void } {
   const bar = createProgressBar(label, enabled);
   if (!enabled || !process.stderr.isTTY) return { stop: () => bar.stop() };
-  const detail = (p: HashProgress) => `${p.files} files` + (p.reusedFiles > 0 ? `, ${p.reusedFiles} reused (${Math.round(p.reusedBytes / 1e6)} MB)` : '');
+  const detail = (p: HashProgress) => `${p.files} files` + (p.reusedFiles ? `, ${p.reusedFiles} reused (${Math.round((p.reusedBytes ?? 0) / 1e6)} MB)` : '');
   return { onProgress: (p) => bar.update(p.bytesHashed, p.totalBytes, detail(p)), stop: () => bar.stop() };
 }

@@ -40,10 +40,13 @@ export async function runResign({ scenario, tools, keys, dataDir, signatureDir, 
   const failures = [];
 
   await record({ ...base, action: 'full-sign-before' }, sign(signature));
-  await record(
+  const trusted = await record(
     { ...base, action: 'verify-trust-cache' },
-    [tools.node, [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature, '--trust-cache']],
+    [tools.node, [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature, '--trust-cache', '--json']],
   );
+  if (trusted.exitCode === 0 && JSON.parse(trusted.stdout).reuse.rehashedFiles !== 0) {
+    failures.push('resign: verify --trust-cache read files of the unchanged model');
+  }
 
   // The edit: a new README replaces the linked one (the original model keeps its bytes).
   const readme = path.join(model, 'README.md');

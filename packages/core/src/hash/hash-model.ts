@@ -23,9 +23,9 @@ export interface HashProgress {
   totalBytes: number;
   /** Files to hash (files with known digests excluded). */
   files: number;
-  /** Files not read because their digests were known (incremental re-signing, `trustCache`). */
-  reusedFiles: number;
-  reusedBytes: number;
+  /** Files not read because their digests were known (incremental re-signing, `trustCache`); absent when none could be. */
+  reusedFiles?: number;
+  reusedBytes?: number;
 }
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */

@@ -34,6 +34,16 @@ export interface ReuseSummary {
   rehashedBytes: number;
 }
 
+/** The summary when every file is read (a full sign, a verification without `trustCache`). */
+export function everyFileRead(files: readonly ModelFile[]): ReuseSummary {
+  return { reusedFiles: 0, reusedBytes: 0, rehashedFiles: files.length, rehashedBytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+/** Just the counts of a plan. */
+export function summaryOf(plan: ReuseSummary): ReuseSummary {
+  return { reusedFiles: plan.reusedFiles, reusedBytes: plan.reusedBytes, rehashedFiles: plan.rehashedFiles, rehashedBytes: plan.rehashedBytes };
+}
+
 /** Which files keep a known digest and which are read, with the reason. */
 export interface ReusePlan extends ReuseSummary {
   /** Digests proven for unchanged files (name → digests, one per shard for `shards`). */
@@ -214,6 +224,6 @@ export interface IncrementalSignPlan extends ReuseSummary {
  * @throws {ModelSigningError} as {@link signModel} with `incremental` does before hashing.
  */
 export async function planIncrementalSign(options: PlanIncrementalSignOptions): Promise<IncrementalSignPlan> {
-  const { serialization, reused, rehashed, reusedFiles, reusedBytes, rehashedFiles, rehashedBytes } = await prepareIncrementalSign(options);
-  return { serialization, reused, rehashed, reusedFiles, reusedBytes, rehashedFiles, rehashedBytes };
+  const plan = await prepareIncrementalSign(options);
+  return { serialization: plan.serialization, reused: plan.reused, rehashed: plan.rehashed, ...summaryOf(plan) };
 }

@@ -4,7 +4,7 @@ import { writeFileAtomic } from '../bundle/write.js';
 import { ModelSigningError } from '../errors.js';
 import { hashFiles, resolveSerialization, type HashModelOptions } from '../hash/hash-model.js';
 import { HashRecord, statFiles } from '../incremental/record.js';
-import { prepareIncrementalSign, type IncrementalOptions, type ReuseSummary } from '../incremental/reuse.js';
+import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from '../incremental/reuse.js';
 import type { Manifest } from '../manifest/manifest.js';
 import { walkModel } from '../walk/walk.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../statement/statement.js';
@@ -84,8 +84,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
   const bundle = await signManifest(options.signal ? { manifest, signer: options.signer, signal: options.signal } : { manifest, signer: options.signer });
   await writeSignature(signaturePath, bundle);
   await record.save(snapshot, resources);
-  const { reusedFiles, reusedBytes, rehashedFiles, rehashedBytes } = prepared;
-  return { manifest, bundle, signaturePath, reuse: { reusedFiles, reusedBytes, rehashedFiles, rehashedBytes } };
+  return { manifest, bundle, signaturePath, reuse: summaryOf(prepared) };
 }
 
 /** A full sign reads every file; the record is only located, to be replaced afterwards. */
@@ -96,6 +95,5 @@ async function prepareFullSign(options: SignModelOptions, signaturePath: string)
   const serialization = resolveSerialization(options, walked.ignorePaths);
   const snapshot = statFiles(walked.files, statTimeMs);
   const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
-  const rehashedBytes = walked.files.reduce((sum, f) => sum + f.size, 0);
-  return { walked, serialization, snapshot, record, known: undefined, reusedFiles: 0, reusedBytes: 0, rehashedFiles: walked.files.length, rehashedBytes };
+  return { walked, serialization, snapshot, record, known: undefined, ...everyFileRead(walked.files) };
 }

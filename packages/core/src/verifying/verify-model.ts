@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
 import { HashRecord, statFiles } from '../incremental/record.js';
-import { planReuse, type ReuseSummary } from '../incremental/reuse.js';
+import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from '../incremental/reuse.js';
 import type { VerifiedManifest } from '../statement/statement.js';
 import { listNamedFiles } from '../walk/listed.js';
 import { walkModel, type WalkOptions } from '../walk/walk.js';
@@ -81,11 +81,7 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   );
   // A trust-cache run that read nothing would only rewrite the same proofs.
   if (!reuse || reuse.rehashedFiles > 0) await record.save(snapshot, resources);
-  const rehashedBytes = files.reduce((sum, f) => sum + f.size, 0);
-  const summary = reuse
-    ? { reusedFiles: reuse.reusedFiles, reusedBytes: reuse.reusedBytes, rehashedFiles: reuse.rehashedFiles, rehashedBytes: reuse.rehashedBytes }
-    : { reusedFiles: 0, reusedBytes: 0, rehashedFiles: files.length, rehashedBytes };
-  return { manifest, signer, files: files.map((f) => f.name), reuse: summary };
+  return { manifest, signer, files: files.map((f) => f.name), reuse: reuse ? summaryOf(reuse) : everyFileRead(files) };
 }
 
 /**
