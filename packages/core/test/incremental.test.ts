@@ -155,6 +155,19 @@ describe('incremental signing', () => {
     expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
   });
 
+  it('leaves git paths out as a full sign does, even when the previous signature did not record them', async () => {
+    const f = await fixture();
+    await writeTree(f.modelPath, { '.git/config': '[core]', '.gitignore': '*.tmp' });
+    // As model_signing 1.0 signed: git paths ignored, but not recorded.
+    const manifest = await hashModel({ modelPath: f.modelPath });
+    manifest.serialization.ignorePaths = [];
+    await writeSignature(f.signaturePath, await signManifest({ manifest, signer: f.signer }));
+    const result = await f.incremental();
+    expect(result.manifest.resources.map((r) => r.name)).not.toContain('.gitignore');
+    expect(result.manifest.resources).toHaveLength(4);
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
   it('refuses other hashing settings, and a --changed path outside the model', async () => {
     const f = await fixture();
     await f.full(f.signaturePath);

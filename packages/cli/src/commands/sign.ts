@@ -18,10 +18,9 @@ async function runSign(method: SigningMethod, modelPath: string, opts: SignOptio
     // Re-signing incrementally takes the settings of the previous signature;
     // only the ones typed on the command line count as a change.
     const explicit = (name: string) => !incremental || cmd.getOptionValueSource(name) === 'cli';
-    const { ignoreGitPaths, allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
+    const { allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
     const settings = {
       ...walk,
-      ...(explicit('ignoreGitPaths') ? { ignoreGitPaths } : {}),
       ...(explicit('allowSymlinks') ? { allowSymlinks } : {}),
       ...(explicit('method') ? { method: opts.method } : {}),
       ...(explicit('hash') ? { hashAlgorithm: opts.hash } : {}),

@@ -171,13 +171,13 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
     });
   }
 
-  // The old signature's ignore rules carry over (they include the git paths
-  // when those were ignored); extra ones only leave more files out.
+  // The old signature's ignore rules carry over; extra ones only leave more
+  // files out. Git paths follow `ignoreGitPaths` as in a full sign, since
+  // signatures of model_signing 1.0 do not record the paths they ignored.
   // Taken before any stat of the record: see statFiles.
   const statTimeMs = Date.now();
   const walked = await walkModel({
     ...options,
-    ignoreGitPaths: options.ignoreGitPaths ?? false,
     allowSymlinks: options.allowSymlinks ?? old.allowSymlinks,
     ignorePaths: [...old.ignorePaths, ...(options.ignorePaths ?? []), signaturePath],
   });
