@@ -175,6 +175,9 @@ describe('incremental signing', () => {
     expect(err.message).toContain('without --incremental');
     await expectCode(f.incremental({ changed: ['no-such-file'] }), 'INVALID_ARGUMENT');
     await expectCode(f.incremental({ changed: ['../elsewhere'] }), 'INVALID_ARGUMENT');
+    await fs.rm(f.signaturePath);
+    const missing = await expectCode(f.incremental(), 'NOT_FOUND');
+    expect(missing.message).toContain('sign in full first');
   });
 
   it('never uses a record of another model path, another root directory or other settings', async () => {

@@ -156,7 +156,11 @@ export interface PlanIncrementalSignOptions extends WalkOptions {
 export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
   const signaturePath = path.resolve(options.signaturePath);
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
-  const { manifest: previous } = await verifyBundle({ bundle: await readBundle(previousPath), verifier: options.incremental.verifier });
+  const bundle = await readBundle(previousPath).catch((err: unknown) => {
+    if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: previousPath, cause: err, message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with --previous-signature.` });
+  });
+  const { manifest: previous } = await verifyBundle({ bundle, verifier: options.incremental.verifier });
   const old = previous.serialization;
   const differs: string[] = [];
   if (options.method !== undefined && options.method !== old.method) differs.push(`method ${options.method} (signed with ${old.method})`);
