@@ -199,7 +199,13 @@ describe('sign sigstore --incremental', () => {
       const wrong = await sign(['--incremental', '--identity', 'mallory@example.com', '--identity-provider', issuer]);
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain('[IDENTITY_MISMATCH]');
-      const unstated = await sign(['--incremental']);
+      // Without --identity: the email and issuer of the token being signed with.
+      const fromToken = JSON.parse(ok(await sign(['--incremental', '--json']), 'identity from the token').stdout) as { reuse: { rehashedFiles: number } };
+      expect(fromToken.reuse.rehashedFiles).toBe(0);
+      const otherToken = await ours(['sign', 'sigstore', model, '--identity-token', testIdentityToken({ iss: issuer, email: 'mallory@example.com' }), '--trust-config', instance.trustConfigPath, '--signature', sig, '--incremental']);
+      expect(otherToken.code).toBe(1);
+      expect(otherToken.stderr).toContain('[IDENTITY_MISMATCH]');
+      const unstated = await ours(['sign', 'sigstore', model, '--use-ambient-credentials', '--trust-config', instance.trustConfigPath, '--signature', sig, '--incremental']);
       expect(unstated.code).toBe(2);
       expect(unstated.stderr).toContain('--incremental with sigstore needs --identity and --identity-provider');
     } finally {

@@ -12,7 +12,7 @@ export interface IncrementalCliOptions {
   previousSignature?: string;
   changed: string[];
   dryRun: boolean;
-  /** Sigstore: the identity the previous signature must carry. */
+  /** Sigstore: the identity the previous signature must carry (default: the email of --identity-token). */
   identity?: string;
   identityProvider?: string;
 }
@@ -28,8 +28,8 @@ export function addIncrementalOptions(cmd: Command, method: SigningMethod): Comm
     .option('--dry-run', 'with --incremental: print what would be hashed and reused; read and write nothing', false);
   if (method === 'sigstore') {
     cmd
-      .option('--identity <identity>', 'with --incremental: the identity (certificate SAN) the previous signature must carry')
-      .option('--identity-provider <issuer>', 'with --incremental: the OIDC issuer the previous signature must carry');
+      .option('--identity <identity>', 'with --incremental: the identity (certificate SAN) the previous signature must carry (default: the email of --identity-token)')
+      .option('--identity-provider <issuer>', 'with --incremental: the OIDC issuer the previous signature must carry (default: the issuer of --identity-token)');
   }
   return cmd;
 }
@@ -66,16 +66,37 @@ async function previousSignatureVerifier(method: SigningMethod, opts: Incrementa
       // The signing certificate itself is a trust anchor: the previous
       // signature must be by this certificate or one issued by the same chain.
       return core.CertificateVerifier.create({ certificateChain: [opts.signingCertificate ?? '', ...(opts.certificateChain ?? [])] });
-    case 'sigstore':
-      if (opts.identity === undefined || opts.identityProvider === undefined) {
-        throw new UsageError('--incremental with sigstore needs --identity and --identity-provider: the identity the previous signature must carry');
+    case 'sigstore': {
+      const fromToken = opts.identityToken !== undefined ? emailIdentityOf(opts.identityToken) : undefined;
+      const identity = opts.identity ?? fromToken?.identity;
+      const identityProvider = opts.identityProvider ?? fromToken?.issuer;
+      if (identity === undefined || identityProvider === undefined) {
+        throw new UsageError('--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry');
       }
       return createSigstoreVerifier({
-        identity: opts.identity,
-        identityProvider: opts.identityProvider,
+        identity,
+        identityProvider,
         useStaging: opts.useStaging ?? false,
         offline: false,
         ...(opts.trustConfig !== undefined ? { trustConfig: opts.trustConfig } : {}),
       });
+    }
+  }
+}
+
+/**
+ * The identity Fulcio certifies for a token with a verified email: the email
+ * and the token's issuer. Other tokens (CI workflows) are certified under
+ * URIs this cannot predict, so the user states those. The token's signature
+ * is not checked here: this only chooses what the previous signature must
+ * match, and Fulcio checks the token when signing.
+ */
+function emailIdentityOf(token: string): { identity: string; issuer: string } | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { email, iss } = claims;
+    return typeof email === 'string' && typeof iss === 'string' && claims['email_verified'] !== false ? { identity: email, issuer: iss } : undefined;
+  } catch {
+    return undefined;
   }
 }
