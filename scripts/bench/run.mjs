@@ -15,6 +15,7 @@ import { buildReport, evaluateTargets, summarize } from './lib/report.mjs';
 import { FULL_SIZES, SMOKE_SIZES, defineScenarios, ensureScenarioData, warmPageCache } from './lib/scenarios.mjs';
 import { limitCommands, oursCommand, referenceCommand, toolPaths } from './lib/tools.mjs';
 import { crossCheck } from './lib/checks.mjs';
+import { runResign } from './lib/resign.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -23,7 +24,8 @@ const HELP = `Usage: node scripts/bench/run.mjs [options]
   --smoke              tiny sizes, one run, correctness checks; for CI
   --runs <n>           runs per measurement, medians reported (default 3; smoke 1)
   --scenarios <list>   comma-separated subset of: large-files, one-huge-file,
-                       many-small, hub-like, large-files-small
+                       many-small, hub-like, large-files-small (hub-like also
+                       runs the re-signing scenario: README edit, --incremental)
   --scale <f>          multiply the sizes of the big files (default 1)
   --small-files <n>    number of files in many-small (default 20000)
   --data-dir <dir>     where models are generated (default bench-data/, git-ignored)
@@ -121,6 +123,9 @@ async function main() {
   }
 
   const started = Date.now();
+  // Every sign and verify writes a local hash record (docs/incremental.md):
+  // keep the benchmark's beside its data, out of the user's cache.
+  process.env.XDG_CACHE_HOME = path.join(options.dataDir, 'cache');
   const keys = writeKeys(path.join(options.dataDir, 'keys'));
   const signatureDir = path.join(options.dataDir, 'signatures');
   fs.mkdirSync(signatureDir, { recursive: true });
@@ -162,6 +167,9 @@ async function main() {
             await record({ ...base, tool, action }, command);
           }
         }
+      }
+      if (scenario.name === 'hub-like') {
+        failures.push(...(await runResign({ scenario, tools, keys, dataDir: options.dataDir, signatureDir, reference: options.reference, run, record })));
       }
       if (scenario.variants.every((v) => v.limit === 'skip')) continue;
       const limits = limitCommands({ scenario, model: scenario.model, listDir: path.join(options.dataDir, 'lists'), cores });
@@ -229,6 +237,7 @@ async function main() {
     fs.rmSync(path.join(options.dataDir, 'lists'), { recursive: true, force: true });
     fs.rmSync(signatureDir, { recursive: true, force: true });
     fs.rmSync(path.join(options.dataDir, 'keys'), { recursive: true, force: true });
+    fs.rmSync(path.join(options.dataDir, 'cache'), { recursive: true, force: true });
   }
   if (failures.length > 0) {
     for (const f of failures) log(`FAILED: ${f}`);

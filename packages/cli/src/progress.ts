@@ -114,5 +114,6 @@ export function hashedCount(p: HashProgress): string {
 export function hashProgressBar(label: string, enabled: boolean): { onProgress?: (p: HashProgress) => void; stop(): void } {
   const bar = createProgressBar(label, enabled);
   if (!enabled || !process.stderr.isTTY) return { stop: () => bar.stop() };
-  return { onProgress: (p) => bar.update(p.bytesHashed, p.totalBytes, hashedCount(p)), stop: () => bar.stop() };
+  const detail = (p: HashProgress) => hashedCount(p) + (p.reusedFiles ? `, ${p.reusedFiles} reused (${Math.round((p.reusedBytes ?? 0) / 1e6)} MB)` : '');
+  return { onProgress: (p) => bar.update(p.bytesHashed, p.totalBytes, detail(p)), stop: () => bar.stop() };
 }

@@ -76,7 +76,9 @@ export type ErrorCode =
    * Never a verdict on the signature: run again once the file is readable and
    * nothing writes to it.
    */
-  | 'READ_FAILED';
+  | 'READ_FAILED'
+  /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
+  | 'SETTINGS_CHANGED';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

@@ -7,7 +7,7 @@ export { GIT_PATHS, normalizeModelPath } from './walk/paths.js';
 export { staysInside } from './walk/containment.js';
 export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './walk/temporary.js';
 export { createHasher, hashBytes, type IncrementalHash } from './hash/algorithms.js';
-export { hashModel, hashFiles, resolveSerialization, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
+export { hashModel, hashFiles, resolveSerialization, type HashFilesOptions, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
 export { defaultWorkerCount } from './hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
@@ -56,6 +56,15 @@ export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
 export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './signing/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
 export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './signing/external-key.js';
+export {
+  planIncrementalSign,
+  type IncrementalOptions,
+  type IncrementalSignPlan,
+  type PlanIncrementalSignOptions,
+  type RehashReason,
+  type ReuseSummary,
+} from './incremental/reuse.js';
+export { RACY_MARGIN_MS, recordDirectory } from './incremental/record.js';
 export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
 export { verifyDsseSignature } from './verifying/ecdsa.js';

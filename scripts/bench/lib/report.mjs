@@ -1,6 +1,7 @@
 // Turns the samples into medians, ratios, the targets' verdicts and the
 // Markdown report (docs/benchmarks.md).
 import { median } from './measure.mjs';
+import { resignSection, resignTargets, summarizeResign } from './resign.mjs';
 
 const MB = 1e6;
 const MEMORY_LIMIT_BYTES = 200 * MB;
@@ -63,7 +64,7 @@ export function summarize(samples, scenarios, cores) {
     everyCore: pick({ scenario: scenario.name, tool: 'openssl', action: 'every-core' }),
     oneCore: pick({ scenario: scenario.name, tool: 'openssl', action: 'one-core' }),
   }));
-  return { rows, startup, limits };
+  return { rows, startup, limits, resign: summarizeResign(samples) };
 }
 
 const pct = (x) => `${Math.round(x * 100)}%`;
@@ -111,6 +112,7 @@ export function evaluateTargets(summary) {
       detail: `--version ${Math.round(version.wallSeconds * 1000)} ms; verify tiny ${Math.round(verifyTiny.wallSeconds * 1000)} ms`,
     });
   }
+  targets.push(...resignTargets(summary.resign, summary.startup.verifyTiny?.wallSeconds));
   const failed = summary.rows.filter((r) => r.ours.failed || r.reference?.failed);
   if (failed.length > 0) {
     targets.push({ id: 'no-failures', description: 'every command succeeded', met: false, detail: failed.map((r) => `${r.scenario}/${r.variant} ${r.action}`).join('; ') });
@@ -221,7 +223,7 @@ ${limitsTable(summary, environment.cores)}
 Start-up (median of several runs): \`model-signing --version\` ${ms(startup.version)};
 verifying a tiny model (2 files, 64 KiB) ${ms(startup.verifyTiny)}; the reference verifying
 the same model ${ms(startup.referenceVerifyTiny)}.
-
+${resignSection(summary.resign, scenarios.find((s) => s.name === summary.resign?.model)?.description)}
 ## Targets
 
 ${targetsText}

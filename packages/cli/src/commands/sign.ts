@@ -1,42 +1,70 @@
 import { Command } from 'commander';
 import { loadCore } from '../load-core.js';
-import { createReporter, reportFailure } from '../output.js';
+import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
+import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
-type SignOptions = ModelOptions & HashOptions & SignerCliOptions & { signature: string };
+type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string };
 
-async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions): Promise<number> {
+async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
   const reporter = createReporter(opts.json);
-  const progress = hashProgressBar('Hashing', opts.progress && !opts.json);
+  const progress = hashProgressBar('Hashing', opts.progress && !opts.json && !opts.dryRun);
   try {
     const { signModel, rootDigest } = await loadCore();
+    const incremental = await incrementalOptionsFrom(method, modelPath, opts);
+    // Re-signing incrementally takes the settings of the previous signature;
+    // only the ones typed on the command line count as a change.
+    const explicit = (name: string) => !incremental || cmd.getOptionValueSource(name) === 'cli';
+    const { allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
+    const settings = {
+      ...walk,
+      ...(explicit('allowSymlinks') ? { allowSymlinks } : {}),
+      ...(explicit('method') ? { method: opts.method } : {}),
+      ...(explicit('hash') ? { hashAlgorithm: opts.hash } : {}),
+      ...(explicit('shardSize') ? { shardSize: opts.shardSize } : {}),
+      signaturePath: opts.signature,
+    };
+    if (incremental && opts.dryRun) return await reportPlan(reporter, { ...settings, incremental });
     const signer = await createSigner(method, opts);
     const result = await signModel({
-      ...walkOptionsFrom(modelPath, opts),
-      method: opts.method,
-      hashAlgorithm: opts.hash,
-      shardSize: opts.shardSize,
+      ...settings,
       signer,
-      signaturePath: opts.signature,
+      ...(incremental ? { incremental } : {}),
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
     const digest = `sha256:${rootDigest(result.manifest.resources)}`;
-    reporter.success(`Signing succeeded: wrote ${opts.signature} (${result.manifest.resources.length} digests, ${digest})`, {
+    const { reuse } = result;
+    const reused = incremental ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed` : '';
+    reporter.success(`Signing succeeded: wrote ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
       signature: result.signaturePath,
       method: signer.method,
       model: result.manifest.modelName,
       digest,
       resources: result.manifest.resources.length,
       serialization: result.manifest.serialization,
+      incremental: incremental !== undefined,
+      reuse,
     });
     return 0;
   } catch (err) {
     progress.stop();
     return reportFailure(err, 'Signing', opts.json);
   }
+}
+
+/** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
+async function reportPlan(reporter: Reporter, options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0]): Promise<number> {
+  const plan = await (await loadCore()).planIncrementalSign(options);
+  const lines = [
+    ...plan.rehashed.map((f) => `hash   ${f.name} (${f.reason}, ${f.size} bytes)`),
+    ...plan.reused.map((f) => `reuse  ${f.name} (${f.size} bytes)`),
+    `Dry run: ${plan.rehashedFiles} files (${plan.rehashedBytes} bytes) would be hashed, ${plan.reusedFiles} files (${plan.reusedBytes} bytes) reused; nothing written`,
+  ];
+  reporter.success(lines.join('\n'), { dryRun: true, ...plan });
+  return 0;
 }
 
 const METHOD_HELP: Record<SignCommandMethod, { description: string; example: string }> = {
@@ -72,6 +100,7 @@ ${METHOD_HELP.key.example}
 ${METHOD_HELP.certificate.example}
 ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
+  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig --incremental   # after editing README.md
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
@@ -80,8 +109,9 @@ ${METHOD_HELP.sigstore.example}`,
     addModelOptions(cmd);
     addHashOptions(cmd);
     addSignerOptions(cmd, method);
+    addIncrementalOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
-    cmd.action(async (model: string, opts: SignOptions) => setExitCode(await runSign(method, model, opts)));
+    cmd.action(async (model: string, opts: SignOptions, self: Command) => setExitCode(await runSign(method, model, opts, self)));
     sign.addCommand(cmd);
   }
   return sign;

@@ -6,7 +6,7 @@ import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
-type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number };
+type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; trustCache: boolean };
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -20,19 +20,23 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
       maxBundleBytes: opts.maxBundleSize,
+      trustCache: opts.trustCache,
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
+    const { reuse } = result;
+    const trusted = opts.trustCache ? ` (${reuse.reusedFiles} files proven unchanged by the local record, ${reuse.rehashedFiles} read)` : '';
     // Paths the signer excluded can hold anything now: say so rather than let
     // "succeeded" read as "every file was checked".
     const notChecked = result.notChecked.length > 0 ? `; not checked (excluded when signed): ${result.notChecked.join(', ')}` : '';
-    reporter.success(`Verification succeeded${notChecked}`, {
+    reporter.success(`Verification succeeded${trusted}${notChecked}`, {
       model: result.manifest.modelName,
       digest: `sha256:${result.manifest.rootDigest}`,
       signer: result.signer,
       files: result.files.length,
       notChecked: result.notChecked,
       serialization: result.manifest.serialization,
+      reuse,
     });
     return 0;
   } catch (err) {
@@ -73,6 +77,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     cmd.option('--signature <path>', 'the signature file to check', 'model.sig');
     cmd.option('--max-bundle-size <bytes>', 'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)', positiveInteger);
     addUnsignedFilesOption(cmd);
+    cmd.option('--trust-cache', "skip reading files the local hash record proves unchanged; trusts this machine's file timestamps and cache (docs/incremental.md)", false);
     addModelOptions(cmd);
     addVerifierOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);

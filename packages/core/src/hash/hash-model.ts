@@ -20,13 +20,17 @@ import { abortSignalOf, type Cancellable } from '../cancellation.js';
 /** Progress of a long hash, reported as bytes are hashed. */
 export interface HashProgress {
   bytesHashed: number;
+  /** Bytes to hash in total (files with known digests excluded). */
   totalBytes: number;
-  /** Files being hashed. */
+  /** Files to hash (files with known digests excluded). */
   files: number;
-  /** Resources (files, or shards with the `shards` method) whose digest is done. */
+  /** Resources (files, or shards with the `shards` method) to hash whose digest is done. */
   resourcesHashed: number;
-  /** Resources in all: equals `files` unless files are split into several shards. */
+  /** Resources to hash in all: equals `files` unless files are split into several shards. */
   resources: number;
+  /** Files not read because their digests were known (incremental re-signing, `trustCache`); absent when none could be. */
+  reusedFiles?: number;
+  reusedBytes?: number;
 }
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */
@@ -72,14 +76,26 @@ export function resolveSerialization(options: HashingOptions & { allowSymlinks?:
   return serialization;
 }
 
+/** Options for {@link hashFiles}. */
+export interface HashFilesOptions extends Pick<HashingOptions, 'workers' | 'chunkSize' | 'abortSignal' | 'signal' | 'onProgress'> {
+  /**
+   * Digests already proven for some files (model-relative name → one digest,
+   * or one per shard in order): these files are not read. Incremental
+   * re-signing and `trustCache` verification pass what their record proves.
+   */
+  knownDigests?: ReadonlyMap<string, readonly string[]>;
+}
+
 /**
  * Hashes the given files under `serialization` and returns the resources in
- * the reference's order.
+ * the reference's order. Files with {@link HashFilesOptions.knownDigests}
+ * take those digests; the result is the same list, in the same order, as if
+ * they had been hashed.
  */
 export async function hashFiles(
   files: readonly ModelFile[],
   serialization: Serialization,
-  options: Pick<HashingOptions, 'workers' | 'chunkSize' | 'abortSignal' | 'signal' | 'onProgress'> = {},
+  options: HashFilesOptions = {},
 ): Promise<ManifestResource[]> {
   for (const [name, value] of [['workers', options.workers], ['chunkSize', options.chunkSize]] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
@@ -89,12 +105,29 @@ export async function hashFiles(
   const algorithm = resourceAlgorithm(serialization);
   const jobs: HashJob[] = [];
   const names: string[] = [];
+  const known: ManifestResource[] = [];
+  let reusedFiles = 0;
+  let reusedBytes = 0;
   for (const file of files) {
+    const digests = options.knownDigests?.get(file.name);
     if (serialization.method === 'files') {
+      if (digests?.length === 1) {
+        known.push({ name: file.name, algorithm, digest: digests[0]! });
+        reusedFiles++;
+        reusedBytes += file.size;
+        continue;
+      }
       jobs.push({ path: file.absolutePath, start: 0, end: file.size, fileSize: file.size, algorithm: serialization.hashType });
       names.push(file.name);
     } else {
-      for (const range of shardRanges(file.name, file.size, serialization.shardSize!)) {
+      const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
+      if (digests !== undefined && digests.length === ranges.length) {
+        ranges.forEach((range, i) => known.push({ name: shardName(range), algorithm, digest: digests[i]! }));
+        reusedFiles++;
+        reusedBytes += file.size;
+        continue;
+      }
+      for (const range of ranges) {
         jobs.push({ path: file.absolutePath, start: range.start, end: range.end, fileSize: file.size, algorithm: serialization.hashType });
         names.push(shardName(range));
       }
@@ -111,12 +144,12 @@ export async function hashFiles(
   if (onProgress) {
     poolOptions.onBytes = (n, jobsDone) => {
       bytesHashed += n;
-      onProgress({ bytesHashed, totalBytes, files: files.length, resourcesHashed: jobsDone, resources: jobs.length });
+      onProgress({ bytesHashed, totalBytes, files: files.length - reusedFiles, resourcesHashed: jobsDone, resources: jobs.length, reusedFiles, reusedBytes });
     };
   }
   const digests = await hashJobs(jobs, poolOptions);
   const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i]! }));
-  return sortResources(resources);
+  return sortResources(known.length > 0 ? [...known, ...resources] : resources);
 }
 
 /**

@@ -1,6 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { hashFiles, type HashingOptions } from '../hash/hash-model.js';
+import { HashRecord, statFiles } from '../incremental/record.js';
+import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from '../incremental/reuse.js';
 import { duplicateResource, type VerifiedManifest } from '../statement/statement.js';
 import { staysInside } from '../walk/containment.js';
 import { walkSelected, type WalkOptions } from '../walk/walk.js';
@@ -17,13 +19,21 @@ export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'w
   ignoreUnsignedFiles?: boolean;
   /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
   maxBundleBytes?: number;
+  /**
+   * Do not read files the local hash record proves unchanged since they were
+   * hashed with the digest the signature lists. Trusts this machine's file
+   * system timestamps and the record file; see docs/incremental.md. Default false.
+   */
+  trustCache?: boolean;
+  /** Directory of the local hash records (written after every successful verification). Default: the user's cache directory. */
+  cacheDir?: string;
 }
 
 /** A successful verification. */
 export interface VerificationResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
-  /** Model-relative paths of the files whose bytes were checked. */
+  /** Model-relative paths of the files checked (read, or proven unchanged by the record with `trustCache`). */
   files: string[];
   /**
    * Ignore paths the signature records that exist in this model: their bytes
@@ -31,6 +41,8 @@ export interface VerificationResult {
    * not listed). Empty for a single-file model.
    */
   notChecked: string[];
+  /** How many files were read and how many taken from the record (`trustCache`). */
+  reuse: ReuseSummary;
 }
 
 /**
@@ -49,18 +61,28 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
   const walkOptions: WalkOptions = { ...options, ignorePaths };
 
+  // Taken before any stat of the record: see statFiles.
+  const statTimeMs = Date.now();
   const walked = await walkSelected(walkOptions, options.ignoreUnsignedFiles ? signedPaths(manifest) : undefined);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
   // A single-file model is walked whole; drop it here if it is not the signed file.
   const files = options.ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
-  const resources = await hashFiles(files, manifest.serialization, options);
+  const snapshot = statFiles(files, statTimeMs);
+  const location = { root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+  const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
+  const reuse = options.trustCache
+    ? planReuse({ files, snapshot, record, reference: manifest, ...(walked.isSingleFile ? { singleFileName: path.basename(root) } : {}) })
+    : undefined;
+  const resources = await hashFiles(files, manifest.serialization, reuse ? { ...options, knownDigests: reuse.known } : options);
   checker.compareAll(
     files.map((f) => f.name),
     resources,
   );
   const notChecked = walked.isSingleFile ? [] : await existingPaths(walked.root, manifest.serialization.ignorePaths, path.resolve(options.signaturePath));
-  return { manifest, signer, files: files.map((f) => f.name), notChecked };
+  // A trust-cache run that read nothing would only rewrite the same proofs.
+  if (!reuse || reuse.rehashedFiles > 0) await record.save(snapshot, resources);
+  return { manifest, signer, files: files.map((f) => f.name), notChecked, reuse: reuse ? summaryOf(reuse) : everyFileRead(files) };
 }
 
 /** Which of `names` (model-relative) exist under `root`, leaving out `signaturePath`. */

@@ -1,0 +1,108 @@
+import { Command } from 'commander';
+import type { IncrementalOptions, Verifier } from '@model-signing/core';
+import { loadCore } from '../load-core.js';
+import { UsageError } from '../output.js';
+import { resolveIgnorePaths } from './common.js';
+import { createSigstoreVerifier } from './sigstore.js';
+import type { SignCommandMethod, SignerCliOptions } from './signers.js';
+
+/** The options of `sign … --incremental`. */
+export interface IncrementalCliOptions {
+  incremental: boolean;
+  previousSignature?: string;
+  changed: string[];
+  dryRun: boolean;
+  /** Sigstore: the identity the previous signature must carry (default: the email of --identity-token). */
+  identity?: string;
+  identityProvider?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Adds --incremental, --previous-signature, --changed, --dry-run (and, for sigstore, the identity to check the previous signature against). */
+export function addIncrementalOptions(cmd: Command, method: SignCommandMethod): Command {
+  cmd
+    .option('--incremental', 're-sign from the previous signature: hash only files the local record cannot prove unchanged (docs/incremental.md)', false)
+    .option('--previous-signature <path>', 'with --incremental: the signature to start from (default: --signature)')
+    .option('--changed <path>', 'with --incremental: a file or directory to hash again whatever the record says; repeatable', collect, [])
+    .option('--dry-run', 'with --incremental: print what would be hashed and reused; read and write nothing', false);
+  if (method === 'sigstore') {
+    cmd
+      .option('--identity <identity>', 'with --incremental: the identity (certificate SAN) the previous signature must carry (default: the email of --identity-token)')
+      .option('--identity-provider <issuer>', 'with --incremental: the OIDC issuer the previous signature must carry (default: the issuer of --identity-token)');
+  }
+  return cmd;
+}
+
+/**
+ * The incremental options for core, or undefined without --incremental. The
+ * previous signature must verify with the signer's own identity: the public
+ * key of the private key, or the signing certificate and chain given, or the
+ * Sigstore identity the user states.
+ */
+export async function incrementalOptionsFrom(
+  method: SignCommandMethod,
+  modelPath: string,
+  opts: IncrementalCliOptions & SignerCliOptions,
+): Promise<IncrementalOptions | undefined> {
+  if (!opts.incremental) {
+    const stray = opts.previousSignature !== undefined ? '--previous-signature' : opts.changed.length > 0 ? '--changed' : opts.dryRun ? '--dry-run' : undefined;
+    if (stray) throw new UsageError(`${stray} only applies with --incremental`);
+    return undefined;
+  }
+  const options: IncrementalOptions = { verifier: await previousSignatureVerifier(method, opts), changed: resolveIgnorePaths(modelPath, opts.changed) };
+  if (opts.previousSignature !== undefined) options.previousSignaturePath = opts.previousSignature;
+  return options;
+}
+
+async function previousSignatureVerifier(method: SignCommandMethod, opts: IncrementalCliOptions & SignerCliOptions): Promise<Verifier> {
+  // The previous signature is checked with the signer's own public key, read
+  // here from a PEM file; keys that never leave a token or a KMS are not
+  // wired in yet.
+  if (method === 'pkcs11-key' || method === 'pkcs11-certificate' || opts.privateKey?.startsWith('kms://')) {
+    throw new UsageError('--incremental works with keys and certificates from PEM files and with sigstore; PKCS#11 and KMS keys are not supported yet (sign in full)');
+  }
+  const core = await loadCore();
+  switch (method) {
+    case 'key': {
+      const key = core.loadPrivateKey(await core.readPem(opts.privateKey ?? '', 'private key'), opts.password);
+      return core.KeyVerifier.create({ publicKey: core.publicKeyPem(key) });
+    }
+    case 'certificate':
+      // The signing certificate itself is a trust anchor: the previous
+      // signature must be by this certificate or one issued by the same chain.
+      return core.CertificateVerifier.create({ certificateChain: [opts.signingCertificate ?? '', ...(opts.certificateChain ?? [])] });
+    case 'sigstore': {
+      const fromToken = opts.identityToken !== undefined ? emailIdentityOf(opts.identityToken) : undefined;
+      const identity = opts.identity ?? fromToken?.identity;
+      const identityProvider = opts.identityProvider ?? fromToken?.issuer;
+      if (identity === undefined || identityProvider === undefined) {
+        throw new UsageError('--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry');
+      }
+      return createSigstoreVerifier({
+        identity,
+        identityProvider,
+        useStaging: opts.useStaging ?? false,
+        offline: false,
+        ...(opts.trustConfig !== undefined ? { trustConfig: opts.trustConfig } : {}),
+      });
+    }
+  }
+}
+
+/**
+ * The identity Fulcio certifies for a token with a verified email: the email
+ * and the token's issuer. Other tokens (CI workflows) are certified under
+ * URIs this cannot predict, so the user states those. The token's signature
+ * is not checked here: this only chooses what the previous signature must
+ * match, and Fulcio checks the token when signing.
+ */
+function emailIdentityOf(token: string): { identity: string; issuer: string } | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    const { email, iss } = claims;
+    return typeof email === 'string' && typeof iss === 'string' && claims['email_verified'] !== false ? { identity: email, issuer: iss } : undefined;
+  } catch {
+    return undefined;
+  }
+}

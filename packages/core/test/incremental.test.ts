@@ -1,0 +1,299 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  KeySigner,
+  KeyVerifier,
+  RACY_MARGIN_MS,
+  hashModel,
+  planIncrementalSign,
+  signManifest,
+  signModel,
+  verifyModel,
+  writeSignature,
+  type SignModelResult,
+} from '../dist/index.js';
+import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
+
+// Library-level behaviour of incremental re-signing and --trust-cache
+// verification: what the local record proves, what it refuses, and that an
+// incremental result is the payload of a full sign. The CLI test
+// (packages/cli/test/incremental.test.ts) runs the scenario end to end with
+// the reference verifying every result.
+
+afterEach(cleanupTempDirs);
+
+const BIG = 16 * 1024 * 1024;
+
+/** Waits until every file written so far is older than the record's racy margin. */
+const settle = () => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_MS) + 300));
+
+async function fixture() {
+  const work = await tempDir('oms-incr-');
+  const modelPath = path.join(work, 'model');
+  const big = Buffer.alloc(BIG);
+  for (let i = 0; i < BIG; i += 4096) big[i] = i % 251;
+  await writeTree(modelPath, {
+    'README.md': '# model card\n',
+    'config.json': '{"hidden": 8}',
+    'tokenizer/vocab.txt': 'a\nb\nc\n',
+    'weights/model.safetensors': big,
+  });
+  const keys = ecKeyPair();
+  const signer = await KeySigner.create({ privateKey: keys.privateKey });
+  const verifier = await KeyVerifier.create({ publicKey: keys.publicKey });
+  const cacheDir = path.join(work, 'cache');
+  const signaturePath = path.join(work, 'model.sig');
+  const common = { modelPath, signer, cacheDir };
+  return {
+    work,
+    modelPath,
+    keys,
+    signer,
+    verifier,
+    cacheDir,
+    signaturePath,
+    full: (sig = path.join(work, 'full.sig'), extra = {}) => signModel({ ...common, signaturePath: sig, ...extra }),
+    incremental: (extra: { changed?: string[]; hashAlgorithm?: 'blake2b' } = {}) =>
+      signModel({ ...common, signaturePath, incremental: { verifier, ...(extra.changed ? { changed: extra.changed } : {}) }, ...(extra.hashAlgorithm ? { hashAlgorithm: extra.hashAlgorithm } : {}) }),
+    plan: () => planIncrementalSign({ modelPath, signaturePath, cacheDir, incremental: { verifier } }),
+  };
+}
+
+const payload = (r: SignModelResult) => r.bundle.dsseEnvelope.payload;
+
+/** Bytes this process has read through read(2) and friends so far (Linux). */
+function bytesRead(): number {
+  const io = readFileSync('/proc/self/io', 'utf8');
+  return Number(/^rchar: (\d+)$/m.exec(io)![1]);
+}
+
+describe('incremental signing', () => {
+  it('re-reads only what changed, and its payload is the one a full sign produces', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+
+    await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
+    const plan = await f.plan();
+    expect(plan.rehashed).toEqual([{ name: 'README.md', size: 18, reason: 'size-changed' }]);
+    expect(plan.reused.map((r) => r.name).sort()).toEqual(['config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']);
+    const result = await f.incremental();
+    expect(result.reuse).toEqual({ reusedFiles: 3, reusedBytes: BIG + 13 + 6, rehashedFiles: 1, rehashedBytes: 18 });
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
+  it('catches a same-size change with the mtime put back (ctime), and --changed forces a re-read', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    const weights = path.join(f.modelPath, 'weights/model.safetensors');
+    const stamp = path.join(f.work, 'stamp');
+    await fs.writeFile(stamp, '');
+    execFileSync('touch', ['-r', weights, stamp]);
+    const handle = await fs.open(weights, 'r+');
+    await handle.write(Buffer.from([0xff]), 0, 1, 12345);
+    await handle.close();
+    execFileSync('touch', ['-r', stamp, weights]);
+
+    expect((await f.plan()).rehashed).toEqual([{ name: 'weights/model.safetensors', size: BIG, reason: 'stat-changed' }]);
+    const result = await f.incremental({ changed: ['tokenizer'] });
+    expect(result.reuse.rehashedFiles).toBe(2);
+    expect(payload(result)).toBe(payload(await f.full()));
+    await expect(verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier })).resolves.toBeDefined();
+  });
+
+  it('reuses shard digests per file and matches a full shards sign', async () => {
+    const f = await fixture();
+    await settle();
+    const shards = { method: 'shards' as const, shardSize: 1_000_000 };
+    await f.full(f.signaturePath, shards);
+    await fs.writeFile(path.join(f.modelPath, 'added.bin'), 'x'.repeat(2_500_000));
+    const result = await f.incremental();
+    expect(result.reuse).toMatchObject({ reusedFiles: 4, rehashedFiles: 1, rehashedBytes: 2_500_000 });
+    expect(result.manifest.serialization).toMatchObject({ method: 'shards', shardSize: 1_000_000 });
+    expect(payload(result)).toBe(payload(await f.full(undefined, shards)));
+  });
+
+  it('re-reads files written within the racy margin of the record, even when untouched', async () => {
+    const f = await fixture();
+    await f.full(f.signaturePath); // the files are seconds old: the record cannot vouch for them
+    const plan = await f.plan();
+    expect(plan.reused).toEqual([]);
+    expect(new Set(plan.rehashed.map((r) => r.reason))).toEqual(new Set(['racy']));
+
+    // A rewrite of the same size right after the record, timestamps put back.
+    const config = path.join(f.modelPath, 'config.json');
+    const stamp = path.join(f.work, 'stamp');
+    await fs.writeFile(stamp, '');
+    execFileSync('touch', ['-r', config, stamp]);
+    await fs.writeFile(config, '{"hidden": 9}');
+    execFileSync('touch', ['-r', stamp, config]);
+    const result = await f.incremental();
+    expect(result.reuse.reusedFiles).toBe(0);
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
+  it('refuses a previous signature that does not verify, and writes nothing', async () => {
+    const f = await fixture();
+    await f.full(f.signaturePath);
+    const original = await fs.readFile(f.signaturePath, 'utf8');
+    const bundle = JSON.parse(original) as { dsseEnvelope: { payload: string } };
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as { predicate: { resources: { digest: string }[] } };
+    statement.predicate.resources[0]!.digest = '00'.repeat(32);
+    bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
+    const tampered = JSON.stringify(bundle);
+    await fs.writeFile(f.signaturePath, tampered);
+    await expectCode(f.incremental(), 'SIGNATURE_INVALID');
+    expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(tampered);
+
+    await fs.writeFile(f.signaturePath, original);
+    const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: { verifier: await KeyVerifier.create({ publicKey: ecKeyPair().publicKey }) } }), 'KEY_MISMATCH');
+    expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
+  });
+
+  it('leaves git paths out as a full sign does, even when the previous signature did not record them', async () => {
+    const f = await fixture();
+    await writeTree(f.modelPath, { '.git/config': '[core]', '.gitignore': '*.tmp' });
+    // As model_signing 1.0 signed: git paths ignored, but not recorded.
+    const manifest = await hashModel({ modelPath: f.modelPath });
+    manifest.serialization.ignorePaths = [];
+    await writeSignature(f.signaturePath, await signManifest({ manifest, signer: f.signer }));
+    const result = await f.incremental();
+    expect(result.manifest.resources.map((r) => r.name)).not.toContain('.gitignore');
+    expect(result.manifest.resources).toHaveLength(4);
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
+  it('refuses other hashing settings, and a --changed path outside the model', async () => {
+    const f = await fixture();
+    await f.full(f.signaturePath);
+    const err = await expectCode(f.incremental({ hashAlgorithm: 'blake2b' }), 'SETTINGS_CHANGED');
+    expect(err.message).toContain('without --incremental');
+    await expectCode(f.incremental({ changed: ['no-such-file'] }), 'INVALID_ARGUMENT');
+    await expectCode(f.incremental({ changed: ['../elsewhere'] }), 'INVALID_ARGUMENT');
+    await fs.rm(f.signaturePath);
+    const missing = await expectCode(f.incremental(), 'NOT_FOUND');
+    expect(missing.message).toContain('sign in full first');
+  });
+
+  it('never uses a record of another model path, another root directory or other settings', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    expect((await f.plan()).reusedFiles).toBe(4);
+
+    // Same files, same timestamps, other path: the record is another model's.
+    const moved = path.join(f.work, 'moved');
+    await fs.rename(f.modelPath, moved);
+    const atMoved = await planIncrementalSign({ modelPath: moved, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: { verifier: f.verifier } });
+    expect(atMoved.reusedFiles).toBe(0);
+    expect(new Set(atMoved.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
+
+    // Same path again, but a new root directory (copied with timestamps).
+    execFileSync('cp', ['-rp', moved, f.modelPath]);
+    expect((await f.plan()).reusedFiles).toBe(0);
+
+    // A blake2b signature of the model: the sha256 record is never used for it.
+    await fs.rm(f.modelPath, { recursive: true });
+    await fs.rename(moved, f.modelPath);
+    expect((await f.plan()).reusedFiles).toBe(4);
+    const manifest = await hashModel({ modelPath: f.modelPath, hashAlgorithm: 'blake2b' });
+    await writeSignature(f.signaturePath, await signManifest({ manifest, signer: f.signer }));
+    const blake = await f.plan();
+    expect(blake.serialization.hashType).toBe('blake2b');
+    expect(blake.reusedFiles).toBe(0);
+  });
+
+  it('ignores a corrupt record and replaces it', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    const dir = f.cacheDir;
+    const [record] = await fs.readdir(dir);
+    await fs.writeFile(path.join(dir, record!), '{"version":1,"key":');
+    expect((await f.plan()).reusedFiles).toBe(0);
+    await fs.writeFile(path.join(dir, record!), JSON.stringify({ version: 1, key: {}, statTimeNs: '1', files: {} }));
+    expect((await f.plan()).reusedFiles).toBe(0);
+    const result = await f.incremental();
+    expect(payload(result)).toBe(payload(await f.full()));
+    await settle();
+    expect((await f.plan()).reusedFiles).toBe(4);
+  });
+});
+
+describe('the record store', () => {
+  it('keeps at most 64 model records, dropping the least recently written', async () => {
+    const work = await tempDir('oms-incr-many-');
+    const cacheDir = path.join(work, 'cache');
+    const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    const models: string[] = [];
+    for (let i = 0; i < 66; i++) {
+      const modelPath = path.join(work, `m${i}`);
+      await writeTree(modelPath, { 'w.bin': `model ${i}` });
+      await signModel({ modelPath, signer, signaturePath: path.join(work, `m${i}.sig`), cacheDir });
+      models.push(modelPath);
+    }
+    const records = await fs.readdir(cacheDir);
+    expect(records.filter((n) => n.endsWith('.json'))).toHaveLength(64);
+    expect(records.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('treats a cache directory it cannot write as no record: signing still succeeds', async () => {
+    const f = await fixture();
+    await fs.writeFile(f.cacheDir, 'a file where the directory should be');
+    const result = await f.full(f.signaturePath);
+    expect(result.manifest.resources).toHaveLength(4);
+    expect((await f.plan()).reused).toEqual([]);
+  });
+});
+
+describe.runIf(process.platform === 'linux')('verify with trustCache', () => {
+  it('verifies an unchanged model without reading its weights, and still catches a change behind a restored mtime', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    const verify = (trustCache: boolean) => verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier, cacheDir: f.cacheDir, trustCache, workers: 1 });
+
+    let before = bytesRead();
+    const trusted = await verify(true);
+    const readTrusted = bytesRead() - before;
+    expect(trusted.reuse).toMatchObject({ reusedFiles: 4, rehashedFiles: 0, rehashedBytes: 0 });
+    expect(trusted.files.sort()).toEqual(['README.md', 'config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']);
+    expect(readTrusted).toBeLessThan(1024 * 1024);
+
+    before = bytesRead();
+    const full = await verify(false);
+    expect(bytesRead() - before).toBeGreaterThanOrEqual(BIG);
+    expect(full.reuse.rehashedFiles).toBe(4);
+
+    const weights = path.join(f.modelPath, 'weights/model.safetensors');
+    const stamp = path.join(f.work, 'stamp');
+    await fs.writeFile(stamp, '');
+    execFileSync('touch', ['-r', weights, stamp]);
+    const handle = await fs.open(weights, 'r+');
+    await handle.write(Buffer.from([0x7f]), 0, 1, 999);
+    await handle.close();
+    execFileSync('touch', ['-r', stamp, weights]);
+    const err = await expectCode(verify(true), 'DIGEST_MISMATCH');
+    expect(err.differences.map((d) => d.name)).toEqual(['weights/model.safetensors']);
+  });
+
+  it('re-reads a file whose recorded digest is not the signed one', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    // A signature that claims other bytes for README.md than the record proved.
+    const manifest = await hashModel({ modelPath: f.modelPath });
+    manifest.resources = manifest.resources.map((r) => (r.name === 'README.md' ? { ...r, digest: 'ab'.repeat(32) } : r));
+    await writeSignature(f.signaturePath, await signManifest({ manifest, signer: f.signer }));
+    const err = await expectCode(
+      verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier, cacheDir: f.cacheDir, trustCache: true }),
+      'DIGEST_MISMATCH',
+    );
+    expect(err.differences.map((d) => d.name)).toEqual(['README.md']);
+  });
+});
