@@ -143,7 +143,7 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   };
 
   const accept = (file: string, bytes: Uint8Array, source: VerifiedFileEvent['source']): Response => {
-    checker.checkBytes(file, bytes);
+    checkFile(checker, file, bytes);
     loadedFiles.push(file);
     params.onProgress?.({ file, size: bytes.length, source });
     return verifiedResponse(bytes);
@@ -199,7 +199,7 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
       if (file === undefined) return;
       const bytes = new Uint8Array(await response.arrayBuffer());
       // Checked again here: only bytes that match are ever written.
-      checker.checkBytes(file, bytes);
+      checkFile(checker, file, bytes);
       await store.write(storeKey(file), bytes);
     },
   };
@@ -238,6 +238,20 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
       configured.delete(env);
     },
   };
+}
+
+/**
+ * Checks one whole file. A shard-mode signature reports differences per
+ * shard (`path:start:end`); the error's `path` is made the file's, so callers
+ * always learn which file transformers.js was refused.
+ */
+function checkFile(checker: ManifestChecker, file: string, bytes: Uint8Array): void {
+  try {
+    checker.checkBytes(file, bytes);
+  } catch (err) {
+    if (!(err instanceof ModelSigningError) || err.path === file) throw err;
+    throw new ModelSigningError({ code: err.code, path: file, cause: err, differences: err.differences, message: `'${file}': ${err.message}` });
+  }
 }
 
 /** A fresh response around verified bytes: nothing of the hub's answer but its bytes reaches transformers.js. */

@@ -75,6 +75,25 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
   });
 
+  it('works with a shard-mode signature and names the file, not the shard, when one shard changed', async () => {
+    const repo = `org/sharded-${++repoCount}`;
+    hub.createRepo(repo);
+    await uploadSignedModel({ repo, modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, method: 'shards', shardSize: 512 });
+    const revision = hub.head(repo);
+    const embedding = await embed(repo, revision, await tempDir('cache'));
+    const lastShard = `onnx/model.onnx:512:${tinyBertFiles()['onnx/model.onnx']!.length}`;
+    expect(active!.manifest.resources.map((r) => r.name)).toContain(lastShard);
+    const expected = expectedEmbedding(TOKENS);
+    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+
+    const changed = Buffer.from(tinyBertFiles()['onnx/model.onnx']!);
+    changed[changed.length - 2] ^= 0x01;
+    hub.replaceBytesKeepingMetadata(repo, 'onnx/model.onnx', changed);
+    const cacheDir = await tempDir('cache');
+    const err = await expectCode(() => embed(repo, revision, cacheDir), 'DIGEST_MISMATCH', 'onnx/model.onnx');
+    expect(err.differences.map((d) => d.name)).toEqual([lastShard]);
+  });
+
   it('refuses a signed file the hub no longer has, naming it', async () => {
     const { repo } = await signedRepo();
     const revision = hub.pushCommit(repo, { delete: ['tokenizer.json'] });
