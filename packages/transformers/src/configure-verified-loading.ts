@@ -116,7 +116,8 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   const filePrefix = `${repoPrefix}${encodeURIComponent(revision)}/`;
   const signal = params.abortSignal;
 
-  const bundleBytes = await download({ fetch: baseFetch, url: filePrefix + signaturePath, file: signaturePath, signal, missing: 'NOT_FOUND' });
+  const urlOf = (file: string) => filePrefix + file.split('/').map(encodeURIComponent).join('/');
+  const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND' });
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier });
   const checker = new ManifestChecker(manifest);
   const store: VerifiedStore = new FileStore(params.cacheDir);
@@ -152,7 +153,7 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   const verifyingFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const file = fileOf(input instanceof URL ? input.href : input);
     if (file === undefined) return baseFetch(input, init);
-    const url = filePrefix + file.split('/').map(encodeURIComponent).join('/');
+    const url = urlOf(file);
     const refused = refusedEntries.get(file);
     if (refused) {
       refusedEntries.delete(file);
