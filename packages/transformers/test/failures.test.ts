@@ -75,6 +75,16 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
   });
 
+  it('signs on upload so that the Python reference verifies the same files', async () => {
+    const { repo } = await signedRepo();
+    const dir = await tempDir('from-hub');
+    await writeFiles(dir, Object.fromEntries([...hub.files(repo)].filter(([f]) => f !== '.gitattributes').map(([f, stored]) => [f, stored.data])));
+    const publicKey = path.join(await tempDir('key'), 'key.pub');
+    await fs.writeFile(publicKey, keys.publicPem);
+    const { stdout } = await promisify(execFile)(REFERENCE_CLI, ['verify', 'key', dir, '--signature', path.join(dir, 'model.sig'), '--public_key', publicKey]);
+    expect(stdout).toContain('Verification succeeded');
+  });
+
   it('works with a shard-mode signature and names the file, not the shard, when one shard changed', async () => {
     const repo = `org/sharded-${++repoCount}`;
     hub.createRepo(repo);
