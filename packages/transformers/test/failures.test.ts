@@ -139,6 +139,18 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     expect(hub.fullDownloads(repo, 'onnx/model.onnx')).toBe(1);
   });
 
+  it('answers an optional file that is neither signed nor on the hub with 404, as the hub would, and leaves other URLs alone', async () => {
+    const { repo, revision, cacheDir } = await signedRepo();
+    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
+    const absent = await env.fetch(`${hub.url}/${repo}/resolve/${revision}/generation_config.json`);
+    expect(absent.status).toBe(404);
+    // Another repo on the same hub is not this call's business: its answer comes through unchanged.
+    const other = await env.fetch(`${hub.url}/org/not-configured/resolve/main/config.json`);
+    expect(other.status).toBe(404);
+    expect(hub.requests).toEqual([`GET /${repo}/resolve/${revision}/model.sig`, `GET /${repo}/resolve/${revision}/generation_config.json`, 'GET /org/not-configured/resolve/main/config.json']);
+    expect(await listTree(cacheDir)).toEqual([]);
+  });
+
   it('refuses a repo id that is not owner/name before any request', async () => {
     await expectCode(() => configureVerifiedLoading({ env, repo: '../etc', revision: 'main', verifier: keys.verifier, cacheDir: '/nonexistent', hubUrl: hub.url }), 'INVALID_ARGUMENT');
   });
