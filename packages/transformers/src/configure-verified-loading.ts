@@ -201,7 +201,9 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
       const bytes = new Uint8Array(await response.arrayBuffer());
       // Checked again here: only bytes that match are ever written.
       checkFile(checker, file, bytes);
-      await store.write(storeKey(file), bytes);
+      await store.write(storeKey(file), bytes).catch((err: unknown) => {
+        throw onFile(err, file);
+      });
     },
   };
 
@@ -250,9 +252,14 @@ function checkFile(checker: ManifestChecker, file: string, bytes: Uint8Array): v
   try {
     checker.checkBytes(file, bytes);
   } catch (err) {
-    if (!(err instanceof ModelSigningError) || err.path === file) throw err;
-    throw new ModelSigningError({ code: err.code, path: file, cause: err, differences: err.differences, message: `'${file}': ${err.message}` });
+    throw onFile(err, file);
   }
+}
+
+/** The error with `path` set to the model-relative file (the store reports its own keys, the checker its shards). */
+function onFile(err: unknown, file: string): unknown {
+  if (!(err instanceof ModelSigningError) || err.path === file) return err;
+  return new ModelSigningError({ code: err.code, path: file, cause: err, differences: err.differences, message: `'${file}': ${err.message}` });
 }
 
 /** A fresh response around verified bytes: nothing of the hub's answer but its bytes reaches transformers.js. */

@@ -31,7 +31,9 @@ export class FileStore implements VerifiedStore {
     try {
       return await fs.readFile(this.pathOf(key));
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      // ENOTDIR: a file where a folder of the key should be; there is no entry either way.
+      const code = (cause as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw new ModelSigningError({ code: 'NOT_FOUND', path: key, cause, message: `Cached file '${key}' cannot be read: ${(cause as Error).message}` });
     }
   }
@@ -45,7 +47,8 @@ export class FileStore implements VerifiedStore {
       await fs.writeFile(temp, bytes, { flag: 'wx' });
       await fs.rename(temp, target);
     } catch (cause) {
-      await fs.rm(temp, { force: true });
+      // The temporary file may not exist (or its folder may not be one); the write's error is what matters.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
       throw new ModelSigningError({ code: 'WRITE_FAILED', path: key, cause, message: `Cannot store verified file '${key}' in '${this.dir}': ${(cause as Error).message}` });
     }
   }

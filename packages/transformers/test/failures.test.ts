@@ -118,6 +118,15 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     expect(await listTree(path.join(cacheDir, repo, revision))).not.toContain('onnx/model.onnx');
   });
 
+  it('reports a cache directory it cannot write to as WRITE_FAILED, leaving no temporary file', async () => {
+    const { repo, revision } = await signedRepo();
+    const parent = await tempDir('blocked');
+    // The repo's folder inside the cache is a regular file: nothing can be stored under it.
+    await fs.writeFile(path.join(parent, 'org'), 'not a directory');
+    await expectCode(() => embed(repo, revision, parent), 'WRITE_FAILED', 'onnx/model.onnx');
+    expect(await listTree(parent)).toEqual(['org']);
+  });
+
   it('a fired abortSignal stops the signature download with ABORTED', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const controller = new AbortController();
