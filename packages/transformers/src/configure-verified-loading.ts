@@ -52,9 +52,9 @@ export interface ConfigureVerifiedLoadingParams {
   /** Checks the signature and the signer: a `KeyVerifier`, `CertificateVerifier` or `SigstoreVerifier`. */
   verifier: Verifier;
   /**
-   * Directory for verified files. transformers.js's own file cache is turned
-   * off; this one only ever holds files that matched, and each is checked
-   * again whenever it is read.
+   * Directory for verified files, as `<repo>/<signed root digest>/<path>`.
+   * transformers.js's own file cache is turned off; this one only ever holds
+   * files that matched, and each is checked again whenever it is read.
    */
   cacheDir: string;
   /** Hub base URL. Default: `env.remoteHost` if the caller changed it, else {@link DEFAULT_HUB_URL}. */
@@ -121,7 +121,10 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier });
   const checker = new ManifestChecker(manifest);
   const store: VerifiedStore = new FileStore(params.cacheDir);
-  const storeKey = (file: string) => `${repo}/${encodeURIComponent(revision)}/${file}`;
+  // Keyed by what was signed, not by the revision's name: when a branch moves
+  // to a newly signed commit, its files go to a new folder instead of failing
+  // against the old entries.
+  const storeKey = (file: string) => `${repo}/${encodeURIComponent(manifest.rootDigest)}/${file}`;
   const loadedFiles: string[] = [];
   // A cache entry that failed its check: transformers.js swallows errors
   // from `match` and falls back to the network, so the refusal is kept here

@@ -20,7 +20,7 @@ export interface VerifiedStore {
 
 /**
  * A {@link VerifiedStore} in a directory: `<dir>/<key>`, where a key is a
- * model-relative path below `<repo>/<revision>/`. Writes go to a temporary
+ * model-relative path below `<repo>/<signed root digest>/`. Writes go to a temporary
  * name that no key can take and are renamed into place, so a crash never
  * leaves a partial entry under a key.
  */

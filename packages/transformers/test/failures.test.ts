@@ -115,7 +115,7 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     const { repo, revision, cacheDir } = await signedRepo();
     hub.planDownloads(repo, 'onnx/model.onnx', () => ({ status: 500 }));
     await expectCode(() => embed(repo, revision, cacheDir), 'NETWORK_ERROR', 'onnx/model.onnx');
-    expect(await listTree(path.join(cacheDir, repo, revision))).not.toContain('onnx/model.onnx');
+    expect(await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest))).not.toContain('onnx/model.onnx');
   });
 
   it('reports a cache directory it cannot write to as WRITE_FAILED, leaving no temporary file', async () => {

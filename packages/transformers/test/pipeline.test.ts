@@ -98,9 +98,9 @@ describe('pipeline() through configureVerifiedLoading', () => {
     expect(loading.manifest.resources.map((r) => r.name)).toContain('onnx/model_quantized.onnx');
     expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
-    const entries = await listTree(path.join(cacheDir, repo, revision));
+    const entries = await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
     expect(entries).toEqual(PIPELINE_FILES);
-    for (const f of entries) expect(sha256(await fs.readFile(path.join(cacheDir, repo, revision, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+    for (const f of entries) expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
     expect(await listTree(fsCacheDir)).toEqual([]);
   });
 
@@ -126,9 +126,9 @@ describe('pipeline() through configureVerifiedLoading', () => {
       hub.replaceBytesKeepingMetadata(repo, file, changed);
       const err = await expectCode(() => embed(repo, revision, cacheDir), 'DIGEST_MISMATCH', file);
       expect(err.differences.map((d) => d.name)).toEqual([file]);
-      const cached = await settledTree(path.join(cacheDir, repo, revision));
+      const cached = await settledTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
       expect(cached).not.toContain(file);
-      for (const f of cached) expect(sha256(await fs.readFile(path.join(cacheDir, repo, revision, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+      for (const f of cached) expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
       expect(await listTree(fsCacheDir)).toEqual([]);
     });
   }
@@ -144,7 +144,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json']! } });
     const cacheDir = await tempDir('cache');
     await expectCode(() => embed(repo, revision, cacheDir), 'UNSIGNED_FILE', 'tokenizer_config.json');
-    expect(await listTree(path.join(cacheDir, repo, revision))).not.toContain('tokenizer_config.json');
+    expect(await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest))).not.toContain('tokenizer_config.json');
   });
 
   it('refuses a repo without a signature before loading anything', async () => {
@@ -167,7 +167,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
   it('refuses a cache entry edited on disk after a good download, removes it, and heals on the next load', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     await embed(repo, revision, cacheDir);
-    const entry = path.join(cacheDir, repo, revision, 'tokenizer.json');
+    const entry = path.join(cacheDir, repo, active!.manifest.rootDigest, 'tokenizer.json');
     const edited = Buffer.from(tinyBertFiles()['tokenizer.json']!.toString('utf8').replace('"hello": 5', '"hello": 6'));
     expect(edited).not.toEqual(tinyBertFiles()['tokenizer.json']);
     await fs.writeFile(entry, edited);
@@ -189,6 +189,19 @@ describe('pipeline() through configureVerifiedLoading', () => {
     await extractor.dispose();
     expectClose((output.tolist() as number[][])[0]!, expectedEmbedding(TOKENS));
     expect(hub.requests.filter((r) => r.startsWith(`GET /${repo}/resolve/`) && !r.includes(`/resolve/${revision}/`))).toEqual([]);
+  });
+
+  it('with a branch as revision, a newly signed commit is cached in a folder of its own, not refused against the old entries', async () => {
+    const { repo, cacheDir } = await signedRepo();
+    const first = await embed(repo, 'main', cacheDir);
+    const firstDigest = first.loading.manifest.rootDigest;
+    const updated = await tempDir('updated');
+    await writeFiles(updated, { ...tinyBertFiles(), 'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' })) });
+    await uploadSignedModel({ repo, modelPath: updated, signer: keys.signer, hubUrl: hub.url });
+    const second = await embed(repo, 'main', cacheDir);
+    expectClose(second.embedding, expectedEmbedding(TOKENS));
+    expect(second.loading.manifest.rootDigest).not.toBe(firstDigest);
+    expect((await fs.readdir(path.join(cacheDir, repo))).sort()).toEqual([firstDigest, second.loading.manifest.rootDigest].sort());
   });
 
   it('restore() puts back every env setting it changed', async () => {
