@@ -76,7 +76,8 @@ try {
   if (hub) {
     const tokenizer = (await fs.readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')).replace('"hello": 5', '"hello": 6');
     const tampered = hub.pushCommit(repo, { put: { 'tokenizer.json': Buffer.from(tokenizer) } });
-    const loading = await configureVerifiedLoading({ env, repo, revision: tampered, verifier, cacheDir, hubUrl });
+    // A fresh cache: the shared one already holds the signed tokenizer for this signature and would serve it.
+    const loading = await configureVerifiedLoading({ env, repo, revision: tampered, verifier, cacheDir: path.join(work, 'fresh-cache'), hubUrl });
     try {
       await pipeline('feature-extraction', repo, { revision: tampered });
       throw new Error('the tampered tokenizer was accepted');
