@@ -39,11 +39,19 @@ export function escapeControlCharacters(text: string): string {
   });
 }
 
+/** Lines for the terminal: control characters escaped in each line, one line each. */
+export function escapedLines(lines: string | readonly string[]): string {
+  return (typeof lines === 'string' ? [lines] : lines).map((line) => escapeControlCharacters(line) + '\n').join('');
+}
+
 /** Where and how a command reports. */
 export interface Reporter {
   json: boolean;
-  /** A success: one human line on stdout, or the JSON object. */
-  success(line: string, data: Record<string, unknown>): void;
+  /**
+   * A success: human lines on stdout (each escaped on its own, so a name
+   * cannot start a line of its own), or the JSON object.
+   */
+  success(lines: string | readonly string[], data: Record<string, unknown>): void;
   /** Supplementary human information on stderr (suppressed with --json). */
   info(line: string): void;
 }
@@ -52,9 +60,9 @@ export interface Reporter {
 export function createReporter(json: boolean): Reporter {
   return {
     json,
-    success(line, data) {
+    success(lines, data) {
       if (json) process.stdout.write(JSON.stringify({ ok: true, ...data }, null, 2) + '\n');
-      else process.stdout.write(escapeControlCharacters(line) + '\n');
+      else process.stdout.write(escapedLines(lines));
     },
     info(line) {
       if (!json) process.stderr.write(escapeControlCharacters(line) + '\n');

@@ -1,7 +1,7 @@
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import type { SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
-import { createReporter, reportFailure } from '../output.js';
+import { createReporter, escapedLines, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, resolveIgnorePaths, type HashOptions, type ModelOptions } from './common.js';
 import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
@@ -287,7 +287,7 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
       const signed = 'The signature is valid, and the hub lists exactly the signed files.';
       if (result.bytesChecked) {
         reporter.success(
-          [`Verified ${where}.`, signed, `All ${files(result.files.length)} were downloaded, hashed and match the signature (nothing was stored).`].join('\n'),
+          [`Verified ${where}.`, signed, `All ${files(result.files.length)} were downloaded, hashed and match the signature (nothing was stored).`],
           data,
         );
         setExitCode(0);
@@ -304,13 +304,13 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
       }
       lines.push('Run without --metadata-only to download and hash every file.');
       if (result.unchecked.length === 0) {
-        reporter.success(lines.join('\n'), data);
+        reporter.success(lines, data);
         setExitCode(0);
       } else if (opts.json) {
         process.stdout.write(JSON.stringify({ ok: false, ...data }, null, 2) + '\n');
         setExitCode(EXIT_INCOMPLETE);
       } else {
-        process.stdout.write(lines.join('\n') + '\n');
+        process.stdout.write(escapedLines(lines));
         setExitCode(EXIT_INCOMPLETE);
       }
     } catch (err) {

@@ -63,7 +63,7 @@ async function reportPlan(reporter: Reporter, options: Parameters<Awaited<Return
     ...plan.reused.map((f) => `reuse  ${f.name} (${f.size} bytes)`),
     `Dry run: ${plan.rehashedFiles} files (${plan.rehashedBytes} bytes) would be hashed, ${plan.reusedFiles} files (${plan.reusedBytes} bytes) reused; nothing written`,
   ];
-  reporter.success(lines.join('\n'), { dryRun: true, ...plan });
+  reporter.success(lines, { dryRun: true, ...plan });
   return 0;
 }
 
