@@ -83,8 +83,8 @@ export interface StatSnapshot {
  * Taken before hashing, so a file that changes while it is hashed differs
  * from its recorded stat next time.
  *
- * @throws {ModelSigningError} `NOT_FOUND` when a file disappeared since the walk,
- *   `DIGEST_MISMATCH` when its size changed since.
+ * @throws {ModelSigningError} `READ_FAILED` when a file disappeared or
+ *   changed size since the walk (as the hashing engine reports such files).
  */
 export function statFiles(files: readonly ModelFile[], statTimeMs: number): StatSnapshot {
   const stats = new Map<string, FileStat>();
@@ -93,12 +93,12 @@ export function statFiles(files: readonly ModelFile[], statTimeMs: number): Stat
     try {
       s = statSync(file.absolutePath);
     } catch (cause) {
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
+      throw new ModelSigningError({ code: 'READ_FAILED', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
     }
     // The hashing engine reads the listed size; a record must never pair another size with its digest.
     if (s.size !== file.size) {
       throw new ModelSigningError({
-        code: 'DIGEST_MISMATCH',
+        code: 'READ_FAILED',
         path: file.name,
         message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
       });
@@ -179,16 +179,22 @@ export class HashRecord {
   }
 }
 
-/** Digests per file, in resource order (shards by start offset, as sorted). */
+/**
+ * Digests per file; a file's shards in the order of their byte ranges (what
+ * `hashFiles` pairs them with), whatever order the resources are listed in:
+ * manifests list them in code-point order of their names, where
+ * `f:10000000:…` comes before `f:2000000:…`.
+ */
 export function digestsByFile(resources: readonly ManifestResource[], method: Serialization['method']): Map<string, string[]> {
-  const byFile = new Map<string, string[]>();
+  if (method !== 'shards') return new Map(resources.map((r) => [r.name, [r.digest]]));
+  const byFile = new Map<string, { start: number; digest: string }[]>();
   for (const r of resources) {
-    const name = method === 'shards' ? parseShardName(r.name).path : r.name;
-    const list = byFile.get(name) ?? [];
-    list.push(r.digest);
-    byFile.set(name, list);
+    const shard = parseShardName(r.name);
+    const list = byFile.get(shard.path) ?? [];
+    list.push({ start: shard.start, digest: r.digest });
+    byFile.set(shard.path, list);
   }
-  return byFile;
+  return new Map([...byFile].map(([name, shards]) => [name, shards.sort((a, b) => a.start - b.start).map((s) => s.digest)]));
 }
 
 /** Which record: the model's root, the settings, and optionally the cache directory. */
