@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 echo "==> installing the reference implementation (Python model-signing 1.1.1)"
 scripts/setup-reference.sh
+echo "==> installing Chromium for the browser tests (Debian package, if missing)"
+scripts/setup-browser.sh
 
 echo "==> testing"
 rm -f packages/*/.vitest-report.json
