@@ -1,0 +1,18 @@
+/**
+ * `@model-signing/core/browser`: the runtime-neutral part of model-signing,
+ * with no `node:*` import and no Node globals, for browsers, web workers and
+ * any other JavaScript runtime with WebCrypto. It grows into the full
+ * runtime-neutral entry when core is reshaped (issue 11).
+ *
+ * @packageDocumentation
+ */
+export { ModelSigningError, type ErrorCode, type ManifestDifference, type ModelSigningErrorOptions } from './errors.js';
+export { toHex } from './format/hex.js';
+export {
+  HASH_ALGORITHMS,
+  hashAlgorithm,
+  hashStream,
+  type HashAlgorithmName,
+  type HashAlgorithmSpec,
+  type StreamingHasher,
+} from './format/hash-registry.js';
