@@ -1,7 +1,8 @@
 /**
  * The runtime-neutral hash registry gives the same digests as node:crypto
  * and the native BLAKE3 binding, in headless Chromium and in Node, for bytes
- * fed in odd chunk sizes, streamed from a response, and for empty input.
+ * fed in odd chunk sizes, streamed from a response, hashed in one go (WebCrypto
+ * for sha256), and for empty input.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -50,6 +51,11 @@ describe('hash registry in Node', () => {
         expect(hasher.digestHex(), label).toBe(reference(name, data));
         const streamed = await hashStream(name, Readable.from([data.subarray(0, 5), data.subarray(5)]));
         expect(Buffer.from(streamed).toString('hex'), label).toBe(reference(name, data));
+        expect(Buffer.from(await hashAlgorithm(name).digestOnce(data)).toString('hex'), label).toBe(reference(name, data));
+        // WebCrypto refuses SharedArrayBuffer views; digestOnce must still hash them.
+        const shared = new Uint8Array(new SharedArrayBuffer(data.length));
+        shared.set(data);
+        expect(Buffer.from(await hashAlgorithm(name).digestOnce(shared)).toString('hex'), label).toBe(reference(name, data));
       }
     });
   }
@@ -81,6 +87,7 @@ describe('hash registry in headless Chromium', () => {
       for (const [label, data] of Object.entries(samples)) {
         expect(await browser.call<string>('hashInChunks', label, name, CHUNKS), label).toBe(reference(name, data));
         expect(await browser.call<string>('hashFetched', label, name), label).toBe(reference(name, data));
+        expect(await browser.call<string>('digestOnce', label, name), label).toBe(reference(name, data));
       }
     });
   }

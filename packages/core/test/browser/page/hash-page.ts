@@ -1,5 +1,5 @@
 /** Browser side of hash-registry.test.ts: hashes bytes served by the harness with the registry. */
-import { HASH_ALGORITHMS, hashStream, type HashAlgorithmName } from '../../../src/browser.js';
+import { HASH_ALGORITHMS, hashStream, toHex, type HashAlgorithmName } from '../../../src/browser.js';
 
 /** Fetches `/<name>` and hashes it in pieces of the given sizes (cycled), returning hex. */
 export async function hashInChunks(name: string, algorithm: HashAlgorithmName, chunkSizes: number[]): Promise<string> {
@@ -18,7 +18,13 @@ export async function hashInChunks(name: string, algorithm: HashAlgorithmName, c
 export async function hashFetched(name: string, algorithm: HashAlgorithmName): Promise<string> {
   const response = await fetch(name);
   const digest = await hashStream(algorithm, response.body!);
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(digest);
+}
+
+/** Hashes `/<name>` whole with `digestOnce` (WebCrypto for sha256), returning hex. */
+export async function digestOnce(name: string, algorithm: HashAlgorithmName): Promise<string> {
+  const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
+  return toHex(await HASH_ALGORITHMS[algorithm].digestOnce(bytes));
 }
 
 /** The registry's declared digest sizes next to the sizes the hashers return. */
