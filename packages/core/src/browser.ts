@@ -16,3 +16,13 @@ export {
   type HashAlgorithmSpec,
   type StreamingHasher,
 } from './format/hash-registry.js';
+export { compatPreAuthEncoding, preAuthEncoding } from './format/dsse.js';
+export {
+  CURVE_FIELD_BYTES,
+  CURVE_HASH,
+  checkKeyHint,
+  importEcPublicKey,
+  type EcCurve,
+  type EcPublicKey,
+} from './key/ec-public-key.js';
+export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './key/dsse-signature.js';
