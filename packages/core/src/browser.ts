@@ -26,3 +26,4 @@ export {
   type EcPublicKey,
 } from './key/ec-public-key.js';
 export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './key/dsse-signature.js';
+export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './format/hash-worker-pool.js';
