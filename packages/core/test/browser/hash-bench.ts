@@ -4,8 +4,10 @@
  * Chromium, against node:crypto / native BLAKE3 (and the same two libraries)
  * in Node, on the same random bytes. Every library must produce the same
  * digest, or the run fails. Best of N rounds, because the machine is shared.
+ * Then MB/s of the Web Worker pool hashing several in-memory Blobs with 1
+ * and with 2 workers (the speed-up two cores give).
  *
- * Run: node test/browser/run-hash-bench.mjs [--mib 64] [--rounds 5]   (from packages/core)
+ * Run: node test/browser/run-hash-bench.mjs [--mib 64] [--rounds 5] [--files 4]   (from packages/core)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -46,11 +48,16 @@ async function benchNode(make: (a: HashAlgorithmName) => Promise<Hasher>, algori
   return { mbps: bytes.length / 1e6 / (best / 1000), digest };
 }
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '5' }, files: { type: 'string', default: '4' } },
+});
 const mib = Number(values.mib);
 const rounds = Number(values.rounds);
+const files = Number(values.files);
 const bytes = randomBytes(mib * 1024 * 1024);
-const browser = await startBrowser({ entry: new URL('./page/bench-page.ts', import.meta.url).pathname });
+const page = (f: string) => new URL(f, import.meta.url).pathname;
+const browser = await startBrowser({ entry: page('./page/bench-page.ts'), extraEntries: [page('../../src/format/hash-worker.ts')] });
+const workerRows: string[] = [];
 const rows: string[] = [];
 let mismatch = false;
 try {
@@ -69,10 +76,20 @@ try {
       rows.push(`| ${algorithm} | ${runtime} | ${library} | ${result.mbps.toFixed(0)} |${result.digest === expected ? '' : ' DIGEST MISMATCH'}`);
     }
   }
+  const perFile = Math.max(1, mib / files);
+  for (const algorithm of ['sha256', 'blake2b', 'blake3'] as const) {
+    const mbps: number[] = [];
+    for (const workers of [1, 2]) {
+      mbps.push(await browser.call<number>('benchWorkers', algorithm, files, perFile, workers, rounds));
+    }
+    workerRows.push(`| ${algorithm} | ${mbps[0]!.toFixed(0)} | ${mbps[1]!.toFixed(0)} | ${(mbps[1]! / mbps[0]!).toFixed(2)}× |`);
+  }
 } finally {
   await browser.close();
 }
 console.log(['| algorithm | runtime | library | MB/s |', '|---|---|---|---:|', ...rows].join('\n'));
+console.log(`\nWeb Worker pool, ${files} in-memory Blobs of ${Math.max(1, mib / files)} MiB, hash-wasm, best of ${rounds}:`);
+console.log(['| algorithm | 1 worker MB/s | 2 workers MB/s | speed-up |', '|---|---:|---:|---:|', ...workerRows].join('\n'));
 console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 if (mismatch) {
   console.error('A library produced a different digest');

@@ -8,6 +8,8 @@ import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { HASH_ALGORITHMS, toHex, type HashAlgorithmName } from '../../../src/browser.js';
 
+export { benchWorkers } from './worker-page.js';
+
 /** A library measured by the benchmark. */
 export type HashLibrary = 'hash-wasm' | 'noble' | 'webcrypto';
 
