@@ -14,9 +14,11 @@ export interface HashWorkerPoolParams {
   /** Number of workers: at most this many files are hashed at once. */
   size: number;
   /**
-   * Starts one worker running this package's `format/hash-worker.js`. The
-   * caller makes it because only the caller's bundler knows where that file
-   * ends up, e.g. `() => new Worker(new URL('…/hash-worker.js', import.meta.url), { type: 'module' })`.
+   * Starts one module worker that runs `@model-signing/core/browser/hash-worker`.
+   * The caller makes it because only the caller's bundler knows the worker's
+   * URL: e.g. a file `my-hash-worker.js` holding
+   * `import '@model-signing/core/browser/hash-worker';`, started with
+   * `() => new Worker(new URL('./my-hash-worker.js', import.meta.url), { type: 'module' })`.
    */
   createWorker: () => Worker;
 }

@@ -9,6 +9,12 @@ describe('browser harness', () => {
     await expect(bundleForBrowser([page('uses-node.ts')])).rejects.toThrow(/Node built-in "node:crypto" imported by .*uses-node\.ts/);
   });
 
+  it('bundles the published browser entries (dist) for the browser', async () => {
+    const dist = (f: string) => new URL(`../../dist/${f}`, import.meta.url).pathname;
+    const files = await bundleForBrowser([dist('browser.js'), dist('format/hash-worker.js')]);
+    expect(files.has('browser.js') && files.has('hash-worker.js')).toBe(true);
+  });
+
   describe('in Chromium', () => {
     let browser: BrowserHarness;
     beforeAll(async () => {
