@@ -47,19 +47,18 @@ function streaming(name: HashAlgorithmName, hasher: IHasher): StreamingHasher {
   let done = false;
   const used = () =>
     new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `This ${name} hasher already returned its digest; create a new one` });
+  const digest = () => {
+    if (done) throw used();
+    done = true;
+    return hasher.digest('binary');
+  };
   return {
     update(data) {
       if (done) throw used();
       hasher.update(data);
     },
-    digest() {
-      if (done) throw used();
-      done = true;
-      return hasher.digest('binary');
-    },
-    digestHex() {
-      return toHex(this.digest());
-    },
+    digest,
+    digestHex: () => toHex(digest()),
   };
 }
 
