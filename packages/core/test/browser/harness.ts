@@ -92,6 +92,9 @@ export interface StartBrowserParams {
  * profile and opens the page. Call `close()` in `afterAll`.
  */
 export async function startBrowser(params: StartBrowserParams): Promise<BrowserHarness> {
+  await fs.access(CHROMIUM).catch(() => {
+    throw new Error(`No Chromium at ${CHROMIUM}: run scripts/setup-browser.sh (scripts/test.sh does)`);
+  });
   const entries = [params.entry, ...(params.extraEntries ?? [])];
   const files = await bundleForBrowser(entries);
   const main = `${path.basename(params.entry).replace(/\.ts$/, '')}.js`;
