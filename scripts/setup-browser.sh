@@ -10,6 +10,12 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+# apt's output is shown only when it fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup-browser: installing chromium failed" >&2
+  exit 1
+fi
 echo "browser: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium installed')"
