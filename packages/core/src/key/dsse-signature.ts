@@ -44,9 +44,12 @@ export function derToP1363(der: Uint8Array, curve: EcCurve): Uint8Array | undefi
   const r = unsignedFixed(items[0], size);
   const s = unsignedFixed(items[1], size);
   if (!r || !s) return undefined;
-  // Re-encoding must give the same bytes, which rules out BER-only forms
-  // (long-form or indefinite lengths) that asn1js reads leniently.
-  const reencoded = new Uint8Array(parsed.result.toBER(false));
+  // A fresh encoding of the same integers (minimal lengths) must give the
+  // same bytes: that rules out the BER-only forms asn1js reads leniently
+  // (non-minimal long-form or indefinite lengths), which toBER() of the
+  // parsed object would reproduce.
+  const integers = items.map((item) => new asn1js.Integer({ valueHex: (item as asn1js.Integer).valueBlock.valueHexView }));
+  const reencoded = new Uint8Array(new asn1js.Sequence({ value: integers }).toBER(false));
   if (reencoded.length !== der.length || reencoded.some((byte, i) => byte !== der[i])) return undefined;
   const out = new Uint8Array(2 * size);
   out.set(r);

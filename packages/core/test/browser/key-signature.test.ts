@@ -5,11 +5,11 @@
  * (OpenSSL). Every case must also fail after one changed byte of payload or
  * signature, with another key, and with another key's hint.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compatPreAuthEncoding, preAuthEncoding as neutralPae } from '../../dist/browser.js';
+import { compatPreAuthEncoding, derToP1363, preAuthEncoding as neutralPae } from '../../dist/browser.js';
 import { preAuthEncoding as nodePae } from '../../dist/index.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from '../helpers.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
@@ -89,6 +89,44 @@ describe('runtime-neutral DSSE PAE', () => {
     expect(Buffer.from(compatPreAuthEncoding(TYPE, payload)).toString('latin1')).toBe(
       `DSSEV1 28 ${TYPE} ${payload.length} b'{"a":"it\\'s\\\\\\t\\r\\n"}\\x00\\x7f\\xff'`,
     );
+  });
+});
+
+describe('DER → P1363 signature conversion', () => {
+  const der = (...parts: number[][]) => Uint8Array.from(parts.flat());
+  const int = (bytes: number[]) => [0x02, bytes.length, ...bytes];
+  const seq = (...items: number[][]) => [0x30, items.flat().length, ...items.flat()];
+
+  it('gives r || s that OpenSSL accepts as IEEE P1363, on every curve', () => {
+    for (const curve of Object.keys(CURVES) as Curve[]) {
+      const key = newKey(curve);
+      for (let i = 0; i < 20; i++) {
+        const data = Buffer.from(`message ${i}`);
+        const p1363 = derToP1363(sign(CURVES[curve][1], data, key), curve)!;
+        expect(p1363.length).toBe({ 'P-256': 64, 'P-384': 96, 'P-521': 132 }[curve]);
+        expect(nodeVerify(CURVES[curve][1], data, { key, dsaEncoding: 'ieee-p1363' }, p1363)).toBe(true);
+      }
+    }
+  });
+
+  it('left-pads short integers and takes a leading zero before a high bit', () => {
+    expect(derToP1363(der(seq(int([0x01]), int([0x00, 0x80]))), 'P-256')).toEqual(Uint8Array.from([...Array(31).fill(0), 1, ...Array(31).fill(0), 0x80]));
+  });
+
+  it('refuses anything that is not strict DER of two fitting non-negative integers', () => {
+    const refused: [string, Uint8Array][] = [
+      ['long-form length', der([0x30, 0x81, 6], int([1]), int([1]))],
+      ['non-minimal integer', der(seq(int([0x00, 0x01]), int([1])))],
+      ['negative integer', der(seq(int([0x80]), int([1])))],
+      ['empty integer', der(seq([0x02, 0x00], int([1])))],
+      ['three integers', der(seq(int([1]), int([1]), int([1])))],
+      ['one integer', der(seq(int([1])))],
+      ['r longer than the field', der(seq(int(Array(33).fill(1)), int([1])))],
+      ['not a sequence', der(int([1]))],
+      ['trailing byte', der(seq(int([1]), int([1])), [0])],
+      ['empty', der()],
+    ];
+    for (const [name, bytes] of refused) expect(derToP1363(bytes, 'P-256'), name).toBeUndefined();
   });
 });
 
