@@ -1,7 +1,7 @@
 // Sigstore production (sigstore.dev) trusted root, for verifiers that cannot
 // read @sigstore/tuf's seeds at run time (browsers). Copied unchanged from the
 // seeds.json of @sigstore/tuf 4.0.2, the file the Node verifier loads offline;
-// test/sigstore-web-roots.test.ts fails when the two differ.
+// test/sigstore-web-neutral.test.ts fails when the two differ.
 
 /** Production trusted root (Fulcio, Rekor, CT log and TSA keys). */
 export const PRODUCTION_TRUSTED_ROOT: unknown = {
