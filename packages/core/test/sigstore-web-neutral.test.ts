@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { WebSigstoreVerifier, parseBundle } from '../dist/index.js';
 import { PRODUCTION_TRUSTED_ROOT } from '../dist/sigstore-web/production-root.js';
 import { HISTORICAL } from './helpers.js';
-import { verdictOf } from './sigstore-web/cases.js';
+import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist');
 const IDENTITY = 'stefanb@us.ibm.com';
@@ -72,20 +72,34 @@ describe('WebSigstoreVerifier on bad options and input', () => {
     await expect(verifier.verify(bundle)).rejects.toMatchObject({ code: 'WRONG_METHOD' });
   });
 
-  const tamper = async (change: (json: Record<string, any>) => void) => {
+  const tamper = async (change: (json: BundleJson) => void) => {
     const json = JSON.parse(await fs.readFile(V110, 'utf8'));
     change(json);
     return JSON.stringify(json);
   };
 
   it.each([
-    ['tlogEntries is not a list', (j: Record<string, any>) => void (j['verificationMaterial'].tlogEntries = {}), 'BAD_BUNDLE'],
-    ['a log entry body that is not base64', (j: Record<string, any>) => void (j['verificationMaterial'].tlogEntries[0].canonicalizedBody = '!!'), 'BAD_BUNDLE'],
-    ['a log index that is not a number', (j: Record<string, any>) => void (j['verificationMaterial'].tlogEntries[0].logIndex = 'x'), 'BAD_BUNDLE'],
-    ['a timestamp that is not base64', (j: Record<string, any>) => void (j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = '!'), 'BAD_BUNDLE'],
-    ['a timestamp that is not a TimeStampResp', (j: Record<string, any>) => void (j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = 'AAAA'), 'CERT_CHAIN_INVALID'],
-    ['no log entry', (j: Record<string, any>) => void (j['verificationMaterial'].tlogEntries = []), 'CERT_CHAIN_INVALID'],
-    ['a log entry of another kind', (j: Record<string, any>) => void (j['verificationMaterial'].tlogEntries[0].kindVersion = { kind: 'intoto', version: '0.0.2' }), 'SIGNATURE_INVALID'],
+    ['tlogEntries is not a list', (j: BundleJson): void => {
+      j['verificationMaterial'].tlogEntries = {};
+    }, 'BAD_BUNDLE'],
+    ['a log entry body that is not base64', (j: BundleJson): void => {
+      j['verificationMaterial'].tlogEntries[0].canonicalizedBody = '!!';
+    }, 'BAD_BUNDLE'],
+    ['a log index that is not a number', (j: BundleJson): void => {
+      j['verificationMaterial'].tlogEntries[0].logIndex = 'x';
+    }, 'BAD_BUNDLE'],
+    ['a timestamp that is not base64', (j: BundleJson): void => {
+      j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = '!';
+    }, 'BAD_BUNDLE'],
+    ['a timestamp that is not a TimeStampResp', (j: BundleJson): void => {
+      j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = 'AAAA';
+    }, 'CERT_CHAIN_INVALID'],
+    ['no log entry', (j: BundleJson): void => {
+      j['verificationMaterial'].tlogEntries = [];
+    }, 'CERT_CHAIN_INVALID'],
+    ['a log entry of another kind', (j: BundleJson): void => {
+      j['verificationMaterial'].tlogEntries[0].kindVersion = { kind: 'intoto', version: '0.0.2' };
+    }, 'SIGNATURE_INVALID'],
   ] as const)('refuses a bundle with %s', async (_, change, code) => {
     const verifier = await WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER });
     expect(await verdictOf(verifier, await tamper(change))).toMatchObject({ ok: false, code });
