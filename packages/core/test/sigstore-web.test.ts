@@ -173,6 +173,10 @@ describe('bundles signed against a loopback Sigstore instance', () => {
     expect(await agreedVerdict(await pair(), await tampered(bundle, tamper))).toMatchObject({ ok: false, code });
   });
 
+  it("refuses this instance's bundle against the production trusted root", async () => {
+    expect(await agreedVerdict(await production({ identity: IDENTITY, identityProvider: ISSUER }), bundle)).toMatchObject({ ok: false, code: 'CERT_CHAIN_INVALID' });
+  });
+
   it.each([
     [
       'a chain to a CA the trusted root does not hold (production Fulcio instead)',
