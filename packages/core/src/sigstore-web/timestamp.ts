@@ -8,7 +8,7 @@
 import * as pkijs from 'pkijs';
 import { ModelSigningError } from '../errors.js';
 import { validateCertificatePath } from '../verifying/certificate-path.js';
-import { copy, equal, type Bytes } from './bytes.js';
+import { copy, equal, toHex, type Bytes } from './bytes.js';
 import { validAt, type CertificateAuthority } from './trusted-root.js';
 
 const SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -74,10 +74,14 @@ async function verifiedBy(token: Token, authority: CertificateAuthority, data: B
 /**
  * Verifies one RFC 3161 timestamp over `signature` (the DSSE signature bytes).
  *
- * @returns the stamped time.
+ * @returns the stamped time and the signer's certificate serial number (hex).
  * @throws {ModelSigningError} `CERT_CHAIN_INVALID`.
  */
-export async function verifyRfc3161Timestamp(der: Bytes, signature: Uint8Array, authorities: readonly CertificateAuthority[]): Promise<Date> {
+export async function verifyRfc3161Timestamp(
+  der: Bytes,
+  signature: Uint8Array,
+  authorities: readonly CertificateAuthority[],
+): Promise<{ time: Date; signerSerial: string }> {
   const token = readToken(der);
   const time = token.tstInfo.genTime;
   const serial = token.signer.serialNumber.valueBlock.valueHexView;
@@ -88,7 +92,7 @@ export async function verifyRfc3161Timestamp(der: Bytes, signature: Uint8Array, 
   const crypto = new pkijs.CryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
   const data = copy(signature);
   for (const authority of candidates) {
-    if (await verifiedBy(token, authority, data, crypto)) return time;
+    if (await verifiedBy(token, authority, data, crypto)) return { time, signerSerial: toHex(serial) };
   }
   throw timestampError(`no timestamp authority of the trusted root, valid at ${time.toISOString()}, signed it over this signature`);
 }

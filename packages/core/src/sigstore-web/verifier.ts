@@ -11,7 +11,7 @@ import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
 import { parseCertificate, validateCertificatePath, type CertificatePath, type PathCertificate } from '../verifying/certificate-path.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
-import { concat, copy, fromBase64, utf8, type Bytes } from './bytes.js';
+import { concat, copy, fromBase64, toHex, utf8, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
 import { verifyScts } from './sct.js';
 import { verifyRfc3161Timestamp } from './timestamp.js';
@@ -215,13 +215,22 @@ export class WebSigstoreVerifier implements Verifier {
    * vouches for (checked with the entry later, as sigstore-js does).
    */
   private async verifiedTimes(material: Material, signature: Bytes): Promise<Date[]> {
-    const times: Date[] = [];
+    // Keyed by source and time: the same proof twice must not count as two (sigstore-js refuses duplicates).
+    const times = new Map<string, Date>();
+    const add = (source: string, time: Date) => {
+      const key = `${source} ${time.getTime()}`;
+      if (times.has(key)) throw chainError(`The bundle holds the same timestamp twice (${source} at ${time.toISOString()})`);
+      times.set(key, time);
+    };
     for (const entry of material.tlogEntries) {
-      if (entry.integratedTime !== 0n && entry.signedEntryTimestamp) times.push(new Date(Number(entry.integratedTime) * 1000));
+      if (entry.integratedTime !== 0n && entry.signedEntryTimestamp) add(`log ${toHex(entry.logId)}`, new Date(Number(entry.integratedTime) * 1000));
     }
-    for (const stamp of material.rfc3161Timestamps) times.push(await verifyRfc3161Timestamp(stamp, signature, this.root.timestampAuthorities));
-    if (times.length === 0) throw chainError('The bundle has no verified time: neither a transparency log entry with an inclusion promise nor an RFC 3161 timestamp');
-    return times;
+    for (const stamp of material.rfc3161Timestamps) {
+      const { time, signerSerial } = await verifyRfc3161Timestamp(stamp, signature, this.root.timestampAuthorities);
+      add(`timestamp authority certificate ${signerSerial}`, time);
+    }
+    if (times.size === 0) throw chainError('The bundle has no verified time: neither a transparency log entry with an inclusion promise nor an RFC 3161 timestamp');
+    return [...times.values()];
   }
 
   /** The leaf must chain to a Fulcio CA of the trusted root, both valid, at every verified time. */

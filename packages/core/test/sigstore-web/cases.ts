@@ -39,7 +39,7 @@ export interface TamperCase {
 
 const entry = (bundle: BundleJson) => bundle.verificationMaterial.tlogEntries[0];
 
-/** Tampering that every bundle with a Rekor v1 entry (SET, inclusion proof and checkpoint) must survive as a refusal. */
+/** Tampering that a bundle with a Rekor v1 entry (SET, inclusion proof, checkpoint) and an RFC 3161 timestamp must be refused for. */
 export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'a changed payload',
@@ -119,6 +119,21 @@ export const TAMPER_CASES: TamperCase[] = [
         bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
         return `${head}${b64.encode(bytes)}\n`;
       });
+    },
+  },
+  {
+    name: 'the same RFC 3161 timestamp twice',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      const stamps = bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps;
+      stamps.push(stamps[0]);
+    },
+  },
+  {
+    name: 'the same log entry twice',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      bundle.verificationMaterial.tlogEntries.push(entry(bundle));
     },
   },
   {
