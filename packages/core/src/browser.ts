@@ -1,12 +1,64 @@
 /**
  * `@model-signing/core/browser`: the runtime-neutral part of model-signing,
  * with no `node:*` import and no Node globals, for browsers, web workers and
- * any other JavaScript runtime with WebCrypto. It grows into the full
- * runtime-neutral entry when core is reshaped (issue 11).
+ * any other JavaScript runtime with WebCrypto: the OMS format (resource
+ * names, manifest and root digest, statement, DSSE PAE, bundle parsing,
+ * bundle verification and the manifest checker) and the verifiers that need
+ * no Node API.
  *
  * @packageDocumentation
  */
-export { ModelSigningError, type ErrorCode, type ManifestDifference, type ModelSigningErrorOptions } from './errors.js';
+export {
+  ManifestMismatchError,
+  ModelSigningError,
+  isModelSigningError,
+  type ErrorCode,
+  type ManifestDifference,
+  type ModelSigningErrorOptions,
+} from './errors.js';
+export { normalizeModelPath } from './walk/model-path.js';
+export { staysInside } from './walk/containment.js';
+export {
+  DEFAULT_SHARD_SIZE,
+  compareResourceNames,
+  parseShardName,
+  resourceAlgorithm,
+  rootDigest,
+  shardName,
+  shardRanges,
+  sortResources,
+  type HashAlgorithm,
+  type Manifest,
+  type ManifestResource,
+  type Serialization,
+  type SerializationMethod,
+  type ShardRange,
+} from './manifest/manifest.js';
+export {
+  COMPAT_PREDICATE_TYPE,
+  PAYLOAD_TYPE,
+  PREDICATE_TYPE,
+  STATEMENT_TYPE,
+  manifestToPayload,
+  manifestToStatement,
+  parseStatement,
+  type VerifiedManifest,
+} from './statement/statement.js';
+export {
+  BUNDLE_MEDIA_TYPE,
+  DEFAULT_MAX_BUNDLE_BYTES,
+  parseBundle,
+  serializeBundle,
+  type ParseBundleOptions,
+  type ParsedBundle,
+  type SerializedBundle,
+  type SerializedEnvelope,
+  type SerializedSignature,
+  type SigningMethod,
+} from './bundle/bundle.js';
+export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
+export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
+export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './verifying/bundle-verification.js';
 export { toHex } from './format/hex.js';
 export {
   HASH_ALGORITHMS,

@@ -1,7 +1,7 @@
 /**
  * DSSE v1 pre-authentication encodings, runtime-neutral (no Buffer): the
- * exact bytes a DSSE signature covers. Same bytes as bundle/dsse.ts, which
- * the Node layer uses until core is reshaped around this module.
+ * exact bytes a DSSE signature covers. bundle/dsse.ts re-exports these for
+ * the signers and the Node verifiers.
  */
 
 const utf8 = new TextEncoder();
@@ -19,18 +19,35 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8
   return concat(utf8.encode(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `), payload);
 }
 
-function pythonBytesRepr(data: Uint8Array): string {
-  let out = "b'";
-  for (const byte of data) {
-    if (byte === 0x5c) out += '\\\\';
-    else if (byte === 0x27) out += "\\'";
-    else if (byte === 0x09) out += '\\t';
-    else if (byte === 0x0a) out += '\\n';
-    else if (byte === 0x0d) out += '\\r';
-    else if (byte < 0x20 || byte >= 0x7f) out += `\\x${byte.toString(16).padStart(2, '0')}`;
-    else out += String.fromCharCode(byte);
+/** What Python's `repr(bytes)` writes for each byte value (ASCII, so one byte per character). */
+const REPR: readonly Uint8Array[] = Array.from({ length: 256 }, (_, byte) =>
+  utf8.encode(
+    byte === 0x5c ? '\\\\'
+    : byte === 0x27 ? "\\'"
+    : byte === 0x09 ? '\\t'
+    : byte === 0x0a ? '\\n'
+    : byte === 0x0d ? '\\r'
+    : byte < 0x20 || byte >= 0x7f ? `\\x${byte.toString(16).padStart(2, '0')}`
+    : String.fromCharCode(byte),
+  ),
+);
+
+/**
+ * Python's `repr(bytes)` as bytes, written into one array sized for the
+ * worst case (4 bytes per input byte) so time and memory stay linear in the
+ * payload, which is unsigned when this runs.
+ */
+function pythonBytesRepr(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length * 4 + 3);
+  out[0] = 0x62; // b
+  out[1] = 0x27; // '
+  let n = 2;
+  for (let i = 0; i < data.length; i++) {
+    const escaped = REPR[data[i]!]!;
+    for (let k = 0; k < escaped.length; k++) out[n++] = escaped[k]!;
   }
-  return out + "'";
+  out[n++] = 0x27;
+  return out.subarray(0, n);
 }
 
 /**
@@ -40,5 +57,5 @@ function pythonBytesRepr(data: Uint8Array): string {
  */
 export function compatPreAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
   const type = utf8.encode(payloadType);
-  return utf8.encode(`DSSEV1 ${type.length} ${payloadType} ${payload.length} ${pythonBytesRepr(payload)}`);
+  return concat(utf8.encode(`DSSEV1 ${type.length} ${payloadType} ${payload.length} `), pythonBytesRepr(payload));
 }

@@ -6,26 +6,7 @@
 /** Bytes WebCrypto accepts everywhere (an ArrayBuffer-backed view). */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/**
- * Decodes standard base64 (whitespace ignored).
- *
- * @throws {Error} when `text` is not base64; callers name the field.
- */
-export function fromBase64(text: string): Bytes {
-  const clean = text.replace(/\s/g, '');
-  if (!BASE64.test(clean) || clean.length % 4 === 1) throw new Error('not base64');
-  const binary = atob(clean.padEnd(Math.ceil(clean.length / 4) * 4, '='));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
-/** Encodes standard base64 with padding. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
+export { fromBase64, toBase64 } from '../format/base64.js';
 
 /** Lower-case hex. */
 export function toHex(bytes: Uint8Array): string {
