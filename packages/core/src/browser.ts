@@ -79,3 +79,8 @@ export {
 } from './key/ec-public-key.js';
 export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './key/dsse-signature.js';
 export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './format/hash-worker-pool.js';
+export { WebKeyVerifier, type WebKeyVerifierParams } from './key/web-key-verifier.js';
+export { WebCertificateVerifier, type WebCertificateVerifierParams } from './verifying/web-certificate-verifier.js';
+export type { CertificateIdentity } from './verifying/certificate-path.js';
+export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './sigstore-web/verifier.js';
+export { fetchVerifiedModel, type FetchProgress, type FetchVerifiedModelParams, type VerifiedModel } from './fetching/fetch-verified-model.js';

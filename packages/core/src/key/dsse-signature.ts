@@ -67,6 +67,11 @@ export interface VerifyDsseSignatureParams {
   payload: Uint8Array;
   /** `dsseEnvelope.signatures[0].sig`, base64-decoded: DER ECDSA. */
   signature: Uint8Array;
+  /**
+   * The hash of the v0.2 fallback. Default: the curve's. Certificate bundles
+   * of model_signing v0.2 used SHA-256 whatever the curve.
+   */
+  compatHash?: 'SHA-256' | 'SHA-384' | 'SHA-512';
 }
 
 /**
@@ -80,9 +85,12 @@ export async function verifyDsseSignature(params: VerifyDsseSignatureParams): Pr
   const { key, payloadType, payload } = params;
   const signature = derToP1363(params.signature, key.curve);
   if (!signature) throw invalid();
-  const algorithm = { name: 'ECDSA', hash: key.hash };
-  for (const data of [preAuthEncoding(payloadType, payload), compatPreAuthEncoding(payloadType, payload)]) {
-    if (await crypto.subtle.verify(algorithm, key.cryptoKey, signature as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>)) return;
+  const attempts: [string, Uint8Array][] = [
+    [key.hash, preAuthEncoding(payloadType, payload)],
+    [params.compatHash ?? key.hash, compatPreAuthEncoding(payloadType, payload)],
+  ];
+  for (const [hash, data] of attempts) {
+    if (await crypto.subtle.verify({ name: 'ECDSA', hash }, key.cryptoKey, signature as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>)) return;
   }
   throw invalid();
 }

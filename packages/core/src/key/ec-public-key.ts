@@ -92,7 +92,16 @@ function curveOf(der: Uint8Array): EcCurve {
  * @throws {ModelSigningError} `BAD_KEY` for anything but an EC P-256/P-384/P-521 public key.
  */
 export async function importEcPublicKey(pem: string): Promise<EcPublicKey> {
-  const der = spkiDer(pem);
+  return importEcSpki(spkiDer(pem));
+}
+
+/**
+ * Imports an EC public key from DER SubjectPublicKeyInfo (e.g. a
+ * certificate's) for ECDSA verification, and computes its OMS hint.
+ *
+ * @throws {ModelSigningError} `BAD_KEY` for anything but an EC P-256/P-384/P-521 public key.
+ */
+export async function importEcSpki(der: Uint8Array): Promise<EcPublicKey> {
   const curve = curveOf(der);
   let cryptoKey: CryptoKey;
   try {
@@ -103,8 +112,35 @@ export async function importEcPublicKey(pem: string): Promise<EcPublicKey> {
     throw badKey(`WebCrypto cannot import the ${curve} public key: ${(cause as Error).message}`, cause);
   }
   const exported = new Uint8Array(await crypto.subtle.exportKey('spki', cryptoKey));
-  const hint = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalPem(exported)))));
-  return Object.freeze({ curve, hash: CURVE_HASH[curve], cryptoKey, hint });
+  return Object.freeze({ curve, hash: CURVE_HASH[curve], cryptoKey, hint: await pemHint(exported) });
+}
+
+/** SHA-256 hex of the canonical PEM of a DER SubjectPublicKeyInfo. */
+async function pemHint(der: Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(canonicalPem(der)))));
+}
+
+/**
+ * The OMS hint of any PEM public key, as Node's verifier computes it for the
+ * key embedded in bundles made before v1.1: an EC key on an OMS curve as
+ * WebCrypto re-encodes it, any other key (RSA, Ed25519, other curves) over
+ * its DER as given, which is what OpenSSL writes back for a DER key.
+ *
+ * @returns undefined when the text holds no readable SubjectPublicKeyInfo.
+ */
+export async function publicKeyHintOfPem(pem: string): Promise<string | undefined> {
+  let der: Uint8Array;
+  try {
+    der = spkiDer(pem);
+  } catch {
+    return undefined;
+  }
+  try {
+    return (await importEcSpki(der)).hint;
+  } catch {
+    const parsed = asn1js.fromBER(der);
+    return parsed.offset === der.length && parsed.result instanceof asn1js.Sequence ? pemHint(der) : undefined;
+  }
 }
 
 /**

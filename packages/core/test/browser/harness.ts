@@ -74,6 +74,10 @@ export interface BrowserHarness {
   readonly origin: string;
   /** Serves `bytes` at `/<name>` from now on (for the page to `fetch`). */
   serve(name: string, bytes: Uint8Array): void;
+  /** Answers requests for `/<name>` with `handler` from now on (a server that misbehaves). */
+  route(name: string, handler: http.RequestListener): void;
+  /** Stops serving `/<name>`: it answers 404. */
+  unserve(name: string): void;
   /** Calls the page entry's export `name` with JSON-serialisable `args` and returns its result. */
   call<T>(name: string, ...args: unknown[]): Promise<T>;
   close(): Promise<void>;
@@ -98,7 +102,7 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
   const entries = [params.entry, ...(params.extraEntries ?? [])];
   const files = await bundleForBrowser(entries);
   const main = `${path.basename(params.entry).replace(/\.ts$/, '')}.js`;
-  const routes = new Map<string, { type: string; body: Uint8Array }>();
+  const routes = new Map<string, { type: string; body: Uint8Array } | http.RequestListener>();
   for (const [name, body] of files) routes.set(`/${name}`, { type: 'text/javascript', body });
   const html = `<!doctype html><meta charset="utf-8"><title>model-signing browser test</title>
 <script type="module">import * as page from './${main}'; globalThis.page = page; globalThis.pageReady = true;</script>`;
@@ -108,6 +112,10 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
     const route = routes.get(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
     if (!route) {
       res.writeHead(404).end();
+      return;
+    }
+    if (typeof route === 'function') {
+      route(req, res);
       return;
     }
     res.writeHead(200, { 'content-type': route.type, 'content-length': route.body.byteLength, 'cache-control': 'no-store' });
@@ -137,6 +145,8 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
       page,
       origin,
       serve: (name, bytes) => void routes.set(`/${name}`, { type: 'application/octet-stream', body: bytes }),
+      route: (name, handler) => void routes.set(`/${name}`, handler),
+      unserve: (name) => void routes.delete(`/${name}`),
       call: <T>(name: string, ...args: unknown[]) =>
         page.evaluate(
           ([fn, a]) => (globalThis as unknown as { page: Record<string, (...x: unknown[]) => unknown> }).page[fn]!(...a),

@@ -1,8 +1,8 @@
 // Tampering cases for Sigstore bundles and the verdict helper, shared by the
-// Node differential test and (once the Chromium harness lands) a browser run:
-// no Node APIs here, only JSON, WebCrypto and PKI.js.
+// Node differential test and the Chromium run (browser/sigstore-web.test.ts):
+// no Node APIs here, only JSON, WebCrypto and PKI.js, imported from the browser entry.
 import * as pkijs from 'pkijs';
-import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/index.js';
+import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
 
 /** A bundle as JSON, loosely typed: the cases reach into any field. */
 export type BundleJson = any;
