@@ -1,5 +1,5 @@
 // No static `node:*` import: the manifest checker and the root digest use
-// this module in browsers too. In Node (and Deno, Bun) the built-ins are
+// this module in browsers too. In Node the built-ins are
 // taken from `process.getBuiltinModule`, so sha256 and blake2b run on OpenSSL
 // and blake3 on the native binding as before; elsewhere the audited, sync
 // @noble/hashes take over, because the checker's file hashers are created
@@ -13,7 +13,7 @@ import type * as NodeModule from 'node:module';
 import { toHex } from '../format/hex.js';
 import type { HashAlgorithm } from '../manifest/manifest.js';
 
-/** The Node built-ins, when the runtime has them (Node ≥ 20.16, Deno, Bun); undefined in browsers. */
+/** The Node built-ins, when the runtime has them (Node ≥ 20.16, or one that provides `process.getBuiltinModule`); undefined in browsers. */
 const builtins = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
 const nodeCrypto = builtins?.('node:crypto') as typeof NodeCrypto | undefined;
 const nodeModule = builtins?.('node:module') as typeof NodeModule | undefined;

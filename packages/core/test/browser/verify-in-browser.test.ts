@@ -245,6 +245,27 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
     expect(only.ok && Object.keys(only.files)).toEqual(['tok/config.txt']);
   });
 
+  // In the browser the manifest checker hashes with @noble/hashes: each
+  // algorithm and the shard split must give the digests Node signed with
+  // OpenSSL and the native BLAKE3.
+  for (const [hashAlgorithm, method, shardSize] of [['sha256', 'shards', 1_000_000], ['blake2b', 'files'], ['blake2b', 'shards', 777_777], ['blake3', 'files'], ['blake3', 'shards', 1_048_576]] as const) {
+    it(`loads a model signed with ${hashAlgorithm} ${method}${shardSize ? ` of ${shardSize} bytes` : ''} in Node, and refuses a changed byte`, async () => {
+      const dir = await tempDir();
+      await writeTree(dir, { 'weights.bin': big, 'tok/config.txt': small, 'empty.bin': '' });
+      const sig = path.join(await tempDir(), 'model.sig');
+      await signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: keys.privateKey }), hashAlgorithm, method, ...(shardSize ? { shardSize } : {}) });
+      const prefix = `${hashAlgorithm}-${method}`;
+      const signed = await fs.readFile(sig);
+      serveModel(prefix, { 'model.sig': ok(signed), 'empty.bin': ok(new Uint8Array()) });
+      const outcome = await fetchModel({ baseUrl: `${prefix}/`, files: ['weights.bin', 'tok/config.txt'], verifier });
+      expect(outcome).toMatchObject({ ok: true, files: { 'weights.bin': { sha256: sha256(big) }, 'tok/config.txt': { sha256: sha256(small) } } });
+      const changed = Buffer.from(big);
+      changed[big.length - 2]! ^= 1;
+      serveModel(`${prefix}-changed`, { 'model.sig': ok(signed), 'weights.bin': ok(changed) });
+      await expect(fetchModel({ baseUrl: `${prefix}-changed/`, files: ['weights.bin'], verifier })).resolves.toMatchObject({ ok: false, code: 'DIGEST_MISMATCH', path: shardSize ? expect.stringMatching(/^weights\.bin:\d+:\d+$/) : 'weights.bin' });
+    });
+  }
+
   it('refuses a changed byte served, naming the file', async () => {
     const changed = Buffer.from(big);
     changed[big.length - 1]! ^= 1;
