@@ -11,6 +11,8 @@ echo "==> installing the reference implementation (Python model-signing 1.1.1)"
 scripts/setup-reference.sh
 echo "==> installing SoftHSM2, OpenSC and moto (PKCS#11 and KMS tests)"
 scripts/setup-hsm-kms.sh
+echo "==> installing Chromium for the browser tests (Debian package, if missing)"
+scripts/setup-browser.sh
 
 echo "==> testing"
 rm -f packages/*/.vitest-report.json
@@ -29,6 +31,7 @@ check "example: onnx" node examples/onnx/run.mjs
 check "example: tfjs" node examples/tfjs/sign-and-load.mjs
 check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs
 check "example: transformers" node examples/transformers/run.mjs
+check "example: browser" node examples/browser/run.mjs
 check "benchmark smoke run" node scripts/bench/run.mjs --smoke
 check "packages: packed, installed into fresh npm projects, README examples run" node scripts/check-packages.mjs
 set -e

@@ -216,7 +216,12 @@ async function main() {
   };
   const report = buildReport({ environment, meta, scenarios, summary, targets, failures });
   fs.mkdirSync(options.outDir, { recursive: true });
-  fs.writeFileSync(path.join(options.outDir, 'benchmarks.md'), report.markdown);
+  const mdPath = path.join(options.outDir, 'benchmarks.md');
+  // The last section, "Browser hashing", is written by
+  // packages/core/test/browser/run-hash-bench.mjs; keep it.
+  const previous = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
+  const browserSection = previous.indexOf('\n## Browser hashing\n');
+  fs.writeFileSync(mdPath, browserSection < 0 ? report.markdown : `${report.markdown.trimEnd()}\n${previous.slice(browserSection)}`);
   fs.writeFileSync(path.join(options.outDir, 'benchmarks.json'), `${JSON.stringify({ environment, meta, scenarios: scenarios.map(({ files, model, ...s }) => ({ ...s, fileCount: files.length })), summary, targets, failures, samples }, null, 2)}\n`);
   console.log(report.table);
   // Tiny sizes say nothing about speed: a smoke run reports only its

@@ -76,6 +76,11 @@ export { verifyModel, type VerificationResult, type VerifyModelOptions } from '.
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './sigstore/signer.js';
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './sigstore/verifier.js';
+// Sigstore keyless, runtime-neutral (WebCrypto, PKI.js; no Node APIs)
+export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './sigstore-web/verifier.js';
+// Key and certificate methods over WebCrypto and PKI.js (also in @model-signing/core/browser)
+export { WebKeyVerifier, type WebKeyVerifierParams } from './key/web-key-verifier.js';
+export { WebCertificateVerifier, type WebCertificateVerifierParams } from './verifying/web-certificate-verifier.js';
 export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './sigstore/trust-config.js';
 export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './sigstore/identity-token.js';
 export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './sigstore/oauth.js';

@@ -1,4 +1,5 @@
 import { ModelSigningError } from '../errors.js';
+import { fromBase64 } from '../format/base64.js';
 
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -42,16 +43,16 @@ export interface ParsedBundle {
   method: SigningMethod;
   json: SerializedBundle;
   /** The exact payload bytes the signature covers. */
-  payload: Buffer;
+  payload: Uint8Array;
   payloadType: string;
   /** `signatures[0].sig`, decoded (DER ECDSA). Like the reference, only the first signature counts. */
-  signature: Buffer;
+  signature: Uint8Array;
   /** Key bundles: `publicKey.hint`, when present. */
   publicKeyHint?: string;
   /** Key bundles before v1.1: the signer's public key PEM from `publicKey.rawBytes`. */
   embeddedPublicKeyPem?: string;
   /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
-  certificates: Buffer[];
+  certificates: Uint8Array[];
 }
 
 /**
@@ -103,6 +104,21 @@ export function bundleTooLargeToDecode(size: number, path?: string): ModelSignin
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A string's UTF-8 size, counted without encoding it (a lone surrogate becomes 3 bytes, U+FFFD). */
+function utf8Length(text: string): number {
+  let size = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) size += 1;
+    else if (unit < 0x800) size += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      size += 4;
+      i++;
+    } else size += 3;
+  }
+  return size;
+}
+
 function bad(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
 }
@@ -111,12 +127,13 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Standard base64, whitespace allowed anywhere (as Buffer decodes it); tested in place, so a large payload is not copied. */
-const BASE64 = /^[A-Za-z0-9+/\s]*(?:=\s*){0,2}$/;
-
-function decodeBase64(v: unknown, what: string): Buffer {
-  if (typeof v !== 'string' || !BASE64.test(v)) throw bad(`${what} is not base64`);
-  return Buffer.from(v, 'base64');
+function decodeBase64(v: unknown, what: string): Uint8Array {
+  if (typeof v !== 'string') throw bad(`${what} is not base64`);
+  try {
+    return fromBase64(v);
+  } catch (cause) {
+    throw bad(`${what} is not base64`, cause);
+  }
 }
 
 function methodOf(material: Record<string, unknown>): SigningMethod {
@@ -137,7 +154,7 @@ function methodOf(material: Record<string, unknown>): SigningMethod {
 export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): ParsedBundle {
   const max = maxBundleBytesOf(options);
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
-  const size = typeof input === 'string' ? (input.length * 3 > max ? Buffer.byteLength(input, 'utf8') : input.length) : input.byteLength;
+  const size = typeof input === 'string' ? (input.length * 3 > max ? utf8Length(input) : input.length) : input.byteLength;
   if (size > max) throw bundleTooLarge(size, max);
   let text: string;
   try {
@@ -186,7 +203,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   if (method === 'key') {
     const key = material['publicKey'] as Record<string, unknown>;
     if (typeof key['hint'] === 'string') parsed.publicKeyHint = key['hint'];
-    if (key['rawBytes'] !== undefined) parsed.embeddedPublicKeyPem = decodeBase64(key['rawBytes'], 'publicKey.rawBytes').toString('utf8');
+    if (key['rawBytes'] !== undefined) parsed.embeddedPublicKeyPem = new TextDecoder().decode(decodeBase64(key['rawBytes'], 'publicKey.rawBytes'));
   } else if (method === 'certificate') {
     const chain = (material['x509CertificateChain'] as Record<string, unknown>)['certificates'];
     if (!Array.isArray(chain) || chain.length === 0) throw bad('x509CertificateChain has no certificates');

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import { ModelSigningError } from '../errors.js';
+import { fromHex } from '../format/hex.js';
+import { createHasher } from '../hash/algorithms.js';
 
 /** Hash algorithms OMS defines for file and shard digests. */
 export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
@@ -136,7 +137,7 @@ export function sortResources(resources: readonly ManifestResource[]): ManifestR
  * concatenated in the order given. Always SHA-256, whatever the file hash is.
  */
 export function rootDigest(resources: readonly ManifestResource[]): string {
-  const hash = createHash('sha256');
-  for (const r of resources) hash.update(Buffer.from(r.digest, 'hex'));
-  return hash.digest('hex');
+  const hash = createHasher('sha256');
+  for (const r of resources) hash.update(fromHex(r.digest));
+  return hash.digest();
 }

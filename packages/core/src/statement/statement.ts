@@ -11,7 +11,7 @@ import {
   type ManifestResource,
   type Serialization,
 } from '../manifest/manifest.js';
-import { normalizeModelPath } from '../walk/paths.js';
+import { normalizeModelPath } from '../walk/model-path.js';
 
 /** in-toto Statement v1 type. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -56,9 +56,9 @@ export function manifestToStatement(manifest: Manifest): object {
   };
 }
 
-/** The exact payload bytes to sign: the statement as 2-space-indented JSON. */
-export function manifestToPayload(manifest: Manifest): Buffer {
-  return Buffer.from(JSON.stringify(manifestToStatement(manifest), null, 2), 'utf8');
+/** The exact payload bytes to sign: the statement as 2-space-indented JSON, UTF-8. */
+export function manifestToPayload(manifest: Manifest): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(manifestToStatement(manifest), null, 2));
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -108,7 +108,7 @@ export class CertificateVerifier implements Verifier {
   }
 }
 
-function leafPublicKey(der: Buffer): KeyObject {
+function leafPublicKey(der: Uint8Array): KeyObject {
   try {
     return new X509Certificate(der).publicKey;
   } catch (cause) {

@@ -2,7 +2,7 @@ import { ManifestMismatchError, ModelSigningError, type ManifestDifference } fro
 import { createHasher, type IncrementalHash } from '../hash/algorithms.js';
 import { parseShardName, resourceAlgorithm, shardName, type ManifestResource } from '../manifest/manifest.js';
 import type { VerifiedManifest } from '../statement/statement.js';
-import { normalizeModelPath } from '../walk/paths.js';
+import { normalizeModelPath } from '../walk/model-path.js';
 
 /** Options for {@link ManifestChecker}. */
 export interface ManifestCheckerOptions {

@@ -12,7 +12,7 @@ import { hashForKey } from '../signing/keys.js';
  */
 export function verifyDsseSignature(bundle: ParsedBundle, key: KeyObject, compatHash: string = hashForKey(key)): void {
   const hash = hashForKey(key);
-  const ok = (data: Buffer, h: string) => {
+  const ok = (data: Uint8Array, h: string) => {
     try {
       return cryptoVerify(h, data, key, bundle.signature);
     } catch {

@@ -1,27 +1,12 @@
 import path from 'node:path';
-import { ModelSigningError } from '../errors.js';
 import { staysInside } from './containment.js';
+import { normalizeModelPath } from './model-path.js';
+
+// The runtime-neutral check lives in model-path.ts; the helpers here need node:path.
+export { normalizeModelPath };
 
 /** Paths ignored at the model root by default, as the reference does. */
 export const GIT_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
-
-/**
- * Normalizes a model-relative POSIX path the way the reference's
- * `PurePosixPath` does (`a//b` → `a/b`, `./a` → `a`) and refuses any path
- * that could leave the model root.
- *
- * @throws {ModelSigningError} `PATH_ESCAPE` for absolute paths and `..` components.
- */
-export function normalizeModelPath(name: string): string {
-  if (name.startsWith('/') || name.includes('\0')) {
-    throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' is absolute; model paths must be relative to the model root` });
-  }
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) {
-    throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' leaves the model directory ('..' is not allowed)` });
-  }
-  return parts.length === 0 ? '.' : parts.join('/');
-}
 
 /** True when `rel` is `ignored` itself or lies under it (lexical, component-wise). */
 export function isUnder(rel: string, ignored: string): boolean {

@@ -1,0 +1,61 @@
+/**
+ * DSSE v1 pre-authentication encodings, runtime-neutral (no Buffer): the
+ * exact bytes a DSSE signature covers. bundle/dsse.ts re-exports these for
+ * the signers and the Node verifiers.
+ */
+
+const utf8 = new TextEncoder();
+
+function concat(head: Uint8Array, tail: Uint8Array): Uint8Array {
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
+
+/** `"DSSEv1" SP len(type) SP type SP len(payload) SP payload`, lengths in bytes, in decimal. */
+export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = utf8.encode(payloadType);
+  return concat(utf8.encode(`DSSEv1 ${type.length} ${payloadType} ${payload.length} `), payload);
+}
+
+/** What Python's `repr(bytes)` writes for each byte value (ASCII, so one byte per character). */
+const REPR: readonly Uint8Array[] = Array.from({ length: 256 }, (_, byte) =>
+  utf8.encode(
+    byte === 0x5c ? '\\\\'
+    : byte === 0x27 ? "\\'"
+    : byte === 0x09 ? '\\t'
+    : byte === 0x0a ? '\\n'
+    : byte === 0x0d ? '\\r'
+    : byte < 0x20 || byte >= 0x7f ? `\\x${byte.toString(16).padStart(2, '0')}`
+    : String.fromCharCode(byte),
+  ),
+);
+
+/**
+ * Python's `repr(bytes)` as bytes, written into one array sized for the
+ * worst case (4 bytes per input byte) so time and memory stay linear in the
+ * payload, which is unsigned when this runs.
+ */
+function pythonBytesRepr(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length * 4 + 3);
+  out[0] = 0x62; // b
+  out[1] = 0x27; // '
+  let n = 2;
+  for (let i = 0; i < data.length; i++) {
+    const escaped = REPR[data[i]!]!;
+    for (let k = 0; k < escaped.length; k++) out[n++] = escaped[k]!;
+  }
+  out[n++] = 0x27;
+  return out.subarray(0, n);
+}
+
+/**
+ * The faulty PAE that model_signing v0.2 signed over (`DSSEV1` and the Python
+ * `repr` of the payload; docs in shared/oms/format.md §7). Only a fallback
+ * when verifying, so v0.2 signatures keep verifying as with the reference.
+ */
+export function compatPreAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
+  const type = utf8.encode(payloadType);
+  return concat(utf8.encode(`DSSEV1 ${type.length} ${payloadType} ${payload.length} `), pythonBytesRepr(payload));
+}

@@ -1,0 +1,135 @@
+/**
+ * The file hash algorithms of OMS manifests, as a runtime-neutral registry:
+ * name → digest size and a factory for an incremental hasher. No `node:*`
+ * import and no Node globals, so it runs in browsers, workers and Node alike.
+ *
+ * WebCrypto has no incremental digest, so a streamed file would have to be
+ * held whole to hash it there. hash-wasm hashes incrementally in WebAssembly
+ * and was the fastest incremental choice for every algorithm in headless
+ * Chromium on the project's machines (figures in docs/benchmarks.md,
+ * "Browser hashing"). Node's own hashing keeps using node:crypto and the
+ * native BLAKE3 binding (hash/algorithms.ts); this registry is for code that
+ * must also run where those do not exist.
+ *
+ * For bytes that are already whole in memory, `digestOnce` uses WebCrypto's
+ * native one-shot SHA-256 where the platform has it: several times faster
+ * than any incremental WebAssembly or JavaScript SHA-256 in Chromium.
+ */
+import { createBLAKE2b, createBLAKE3, createSHA256, type IHasher } from 'hash-wasm';
+import { ModelSigningError } from '../errors.js';
+import { toHex } from './hex.js';
+
+/** Names of the file hash algorithms OMS manifests use (`blake2b` is BLAKE2b-512, unkeyed). */
+export type HashAlgorithmName = 'sha256' | 'blake2b' | 'blake3';
+
+/**
+ * An incremental hash: feed bytes as they arrive with `update`, then read the
+ * digest once, as raw bytes or hex. It cannot be used after the digest is read.
+ */
+export interface StreamingHasher {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+  digestHex(): string;
+}
+
+/** One algorithm of {@link HASH_ALGORITHMS}. */
+export interface HashAlgorithmSpec {
+  readonly name: HashAlgorithmName;
+  /** Size of the digest in bytes. */
+  readonly digestBytes: number;
+  /** A fresh hasher. Async because the first one instantiates the WebAssembly module. */
+  create(): Promise<StreamingHasher>;
+  /** Raw digest of bytes already whole in memory (never gather a stream only to call this). */
+  digestOnce(data: Uint8Array): Promise<Uint8Array>;
+}
+
+function streaming(name: HashAlgorithmName, hasher: IHasher): StreamingHasher {
+  let done = false;
+  const used = () =>
+    new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `This ${name} hasher already returned its digest; create a new one` });
+  const digest = () => {
+    if (done) throw used();
+    done = true;
+    return hasher.digest('binary');
+  };
+  return {
+    update(data) {
+      if (done) throw used();
+      hasher.update(data);
+    },
+    digest,
+    digestHex: () => toHex(digest()),
+  };
+}
+
+function overArrayBuffer(data: Uint8Array): data is Uint8Array<ArrayBuffer> {
+  return data.buffer instanceof ArrayBuffer;
+}
+
+function spec(name: HashAlgorithmName, digestBytes: number, make: () => Promise<IHasher>, webCryptoName?: string): HashAlgorithmSpec {
+  const create = async () => streaming(name, await make());
+  return Object.freeze({
+    name,
+    digestBytes,
+    create,
+    async digestOnce(data: Uint8Array) {
+      const subtle = globalThis.crypto?.subtle;
+      // WebCrypto refuses views of a SharedArrayBuffer; those take the WebAssembly path.
+      if (webCryptoName && subtle && overArrayBuffer(data)) return new Uint8Array(await subtle.digest(webCryptoName, data));
+      const hasher = await create();
+      hasher.update(data);
+      return hasher.digest();
+    },
+  });
+}
+
+/** Every supported file hash algorithm, by OMS name. */
+export const HASH_ALGORITHMS: Readonly<Record<HashAlgorithmName, HashAlgorithmSpec>> = Object.freeze({
+  sha256: spec('sha256', 32, createSHA256, 'SHA-256'),
+  blake2b: spec('blake2b', 64, () => createBLAKE2b(512)),
+  blake3: spec('blake3', 32, () => createBLAKE3(256)),
+});
+
+/**
+ * Looks up an algorithm by its OMS name, e.g. one read from a manifest.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a name OMS does not define.
+ */
+export function hashAlgorithm(name: string): HashAlgorithmSpec {
+  if (!Object.hasOwn(HASH_ALGORITHMS, name)) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `Unknown hash algorithm "${name}"; expected one of ${Object.keys(HASH_ALGORITHMS).join(', ')}`,
+    });
+  }
+  return HASH_ALGORITHMS[name as HashAlgorithmName];
+}
+
+/**
+ * Hashes bytes while they arrive (a `fetch` body, a `Blob.stream()`, a Node
+ * stream), so a file is never held whole only to hash it.
+ *
+ * @returns the raw digest.
+ */
+export async function hashStream(
+  algorithm: HashAlgorithmName,
+  chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
+): Promise<Uint8Array> {
+  const hasher = await HASH_ALGORITHMS[algorithm].create();
+  if ('getReader' in chunks) {
+    // Not every browser makes ReadableStream async-iterable; read it by hand.
+    const reader = chunks.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        hasher.update(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  } else {
+    for await (const chunk of chunks) hasher.update(chunk);
+  }
+  return hasher.digest();
+}

@@ -1,0 +1,151 @@
+// Tampering cases for Sigstore bundles and the verdict helper, shared by the
+// Node differential test and the Chromium run (browser/sigstore-web.test.ts):
+// no Node APIs here, only JSON, WebCrypto and PKI.js, imported from the browser entry.
+import * as pkijs from 'pkijs';
+import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
+
+/** A bundle as JSON, loosely typed: the cases reach into any field. */
+export type BundleJson = any;
+
+/** What a verifier said about a bundle: its signer, or the code it refused with. */
+export type Verdict = { ok: true; signer: SignerInfo } | { ok: false; code: ErrorCode | 'NOT_A_MODEL_SIGNING_ERROR'; message: string };
+
+/** Runs {@link verifyBundle} and turns the outcome into a comparable verdict. */
+export async function verdictOf(verifier: Verifier, bundle: string): Promise<Verdict> {
+  try {
+    return { ok: true, signer: (await verifyBundle({ bundle, verifier })).signer };
+  } catch (e) {
+    return { ok: false, code: isModelSigningError(e) ? e.code : 'NOT_A_MODEL_SIGNING_ERROR', message: String((e as Error).message) };
+  }
+}
+
+const b64 = {
+  decode: (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0)),
+  encode: (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)),
+};
+
+function flipFirstByte(encoded: string): string {
+  const bytes = b64.decode(encoded);
+  bytes[0] = bytes[0]! ^ 0x01;
+  return b64.encode(bytes);
+}
+
+/** One way to tamper with a signed bundle, and the code both verifiers must refuse it with. */
+export interface TamperCase {
+  name: string;
+  code: ErrorCode;
+  tamper(bundle: BundleJson): void | Promise<void>;
+}
+
+const entry = (bundle: BundleJson) => bundle.verificationMaterial.tlogEntries[0];
+
+/** Tampering that a bundle with a Rekor v1 entry (SET, inclusion proof, checkpoint) and an RFC 3161 timestamp must be refused for. */
+export const TAMPER_CASES: TamperCase[] = [
+  {
+    name: 'a changed payload',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const statement = JSON.parse(new TextDecoder().decode(b64.decode(bundle.dsseEnvelope.payload)));
+      statement.predicate.resources[0].digest = '0'.repeat(64);
+      bundle.dsseEnvelope.payload = b64.encode(new TextEncoder().encode(JSON.stringify(statement)));
+    },
+  },
+  {
+    // The bundles under test carry an RFC 3161 timestamp over the signature,
+    // which is checked (and fails) before the signature itself.
+    name: 'a changed signature',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      bundle.dsseEnvelope.signatures[0].sig = flipFirstByte(bundle.dsseEnvelope.signatures[0].sig);
+    },
+  },
+  {
+    name: 'a log entry body that logs another payload',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const body = JSON.parse(new TextDecoder().decode(b64.decode(entry(bundle).canonicalizedBody)));
+      body.spec.payloadHash.value = '0'.repeat(64);
+      entry(bundle).canonicalizedBody = b64.encode(new TextEncoder().encode(JSON.stringify(body)));
+    },
+  },
+  {
+    name: 'an integrated time moved by one second (SET no longer covers it)',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      entry(bundle).integratedTime = String(Number(entry(bundle).integratedTime) + 1);
+    },
+  },
+  {
+    name: 'an integrated time a day earlier, outside the certificate validity',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      entry(bundle).integratedTime = String(Number(entry(bundle).integratedTime) - 86_400);
+    },
+  },
+  {
+    name: 'an inclusion proof with a changed hash (or an extra one, for a log of one entry)',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const hashes: string[] = entry(bundle).inclusionProof.hashes;
+      if (hashes.length > 0) hashes[0] = flipFirstByte(hashes[0]!);
+      else hashes.push(b64.encode(new Uint8Array(32)));
+    },
+  },
+  {
+    name: 'an inclusion proof for another index',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const proof = entry(bundle).inclusionProof;
+      proof.logIndex = String(Number(proof.logIndex) ^ 1);
+    },
+  },
+  {
+    name: 'a checkpoint with another root hash',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const checkpoint = entry(bundle).inclusionProof.checkpoint;
+      const lines: string[] = checkpoint.envelope.split('\n');
+      lines[2] = flipFirstByte(lines[2]!);
+      checkpoint.envelope = lines.join('\n');
+    },
+  },
+  {
+    name: 'a checkpoint whose signature is broken',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const checkpoint = entry(bundle).inclusionProof.checkpoint;
+      checkpoint.envelope = checkpoint.envelope.replace(/(\u2014 \S+ )(\S+)\n/, (_: string, head: string, sig: string) => {
+        const bytes = b64.decode(sig);
+        bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+        return `${head}${b64.encode(bytes)}\n`;
+      });
+    },
+  },
+  {
+    name: 'the same RFC 3161 timestamp twice',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      const stamps = bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps;
+      stamps.push(stamps[0]);
+    },
+  },
+  {
+    name: 'the same log entry twice',
+    code: 'CERT_CHAIN_INVALID',
+    tamper(bundle) {
+      bundle.verificationMaterial.tlogEntries.push(entry(bundle));
+    },
+  },
+  {
+    name: 'an SET signed by a key the trusted root does not know',
+    code: 'SIGNATURE_INVALID',
+    async tamper(bundle) {
+      const e = entry(bundle);
+      const hex = Array.from(b64.decode(e.logId.keyId), (b) => b.toString(16).padStart(2, '0')).join('');
+      const payload = JSON.stringify({ body: e.canonicalizedBody, integratedTime: Number(e.integratedTime), logID: hex, logIndex: Number(e.logIndex) });
+      const key = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+      const raw = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, new TextEncoder().encode(payload));
+      e.inclusionPromise.signedEntryTimestamp = b64.encode(new Uint8Array(pkijs.createCMSECDSASignature(raw)));
+    },
+  },
+];
