@@ -11,7 +11,8 @@
 // - every package installed together: the CLI's sign and verify, and each
 //   package README's example, extracted from the README, type-checked with
 //   `tsc` (strict) and run as ESM against real inputs (a key pair, a model
-//   directory, a signed ONNX model, the loopback hub the hf-hub tests use).
+//   directory, a signed ONNX model, the loopback hub the hf-hub tests use,
+//   a tiny transformers.js model uploaded signed to it).
 //
 // Run after `pnpm build`: node scripts/check-packages.mjs [--keep]
 import { execFile } from 'node:child_process';
@@ -23,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['core', 'cli', 'hf-hub', 'onnx', 'tfjs'];
+const PACKAGES = ['core', 'cli', 'hf-hub', 'onnx', 'tfjs', 'transformers'];
 const keep = process.argv.includes('--keep');
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'oms-packages-'));
 
@@ -138,6 +139,7 @@ try {
     await devRange('hf-hub', '@huggingface/hub'),
     await devRange('onnx', 'onnxruntime-node'),
     await devRange('tfjs', '@tensorflow/tfjs'),
+    await devRange('transformers', '@huggingface/transformers'),
     await devRange('cli', 'typescript'),
     await devRange('cli', '@types/node'),
   ];
@@ -150,7 +152,7 @@ try {
     // files do not pass a strict check, and they are not what is tested here).
   const snippets = path.join(all, 'snippets');
   await fs.mkdir(snippets);
-  for (const pkg of ['core', 'onnx', 'tfjs', 'hf-hub']) {
+  for (const pkg of ['core', 'onnx', 'tfjs', 'hf-hub', 'transformers']) {
     const readme = await fs.readFile(path.join(root, 'packages', pkg, 'README.md'), 'utf8');
     const example = /## Example\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example, `packages/${pkg}/README.md has no \`\`\`ts block under "## Example"`);
@@ -198,10 +200,15 @@ try {
 
   // Hugging Face: upload signed with the installed CLI to the loopback hub, then the README's download.
   const ts = createRequire(path.join(root, 'packages/cli/package.json'))('typescript');
-  const source = await fs.readFile(path.join(root, 'packages/hf-hub/test/hub-server.ts'), 'utf8');
-  const hubServer = path.join(work, 'hub-server.mjs');
-  await fs.writeFile(hubServer, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
-  const { FakeHub } = await import(pathToFileURL(hubServer).href);
+  /** Imports a test helper of the repository, transpiled; `imports` maps its bare imports to the files they resolve to. */
+  async function importTs(file, imports = {}) {
+    let source = await fs.readFile(path.join(root, file), 'utf8');
+    for (const [name, resolved] of Object.entries(imports)) source = source.replaceAll(`from '${name}'`, `from '${pathToFileURL(resolved).href}'`);
+    const out = path.join(work, `${path.basename(file, '.ts')}.mjs`);
+    await fs.writeFile(out, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+    return import(pathToFileURL(out).href);
+  }
+  const { FakeHub } = await importTs('packages/hf-hub/test/hub-server.ts');
   const fakeHub = await FakeHub.start();
   try {
     fakeHub.createRepo('my-org/my-model');
@@ -210,6 +217,20 @@ try {
     const hf = await example('hf-hub', env);
     expect(hf.stdout.trim().startsWith(path.join(all, 'hf-cache', 'models--my-org--my-model', 'snapshots')), `hf-hub example printed: ${hf.stdout}${hf.stderr}`);
     ok('hf-hub example: downloads verified a repo the CLI uploaded signed');
+
+    // transformers.js: the tiny BERT its tests build, uploaded signed with the CLI, then the README's pipeline.
+    const onnxProtoPath = createRequire(path.join(root, 'packages/transformers/package.json')).resolve('onnx-proto');
+    const { tinyBertFiles } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts', { 'onnx-proto': onnxProtoPath });
+    for (const [name, data] of Object.entries(tinyBertFiles())) {
+      await fs.mkdir(path.dirname(path.join(all, 'tiny-bert', name)), { recursive: true });
+      await fs.writeFile(path.join(all, 'tiny-bert', name), data);
+    }
+    fakeHub.createRepo('my-org/tiny-bert');
+    await run(cli, ['hf', 'upload', 'key', './tiny-bert', 'my-org/tiny-bert', '--private-key', 'key.pem'], { cwd: all, env });
+    const transformers = await example('transformers', env);
+    expect(transformers.stdout.includes('[ 1, 4 ]') && transformers.stdout.includes("'onnx/model.onnx'"), `transformers example printed: ${transformers.stdout}${transformers.stderr}`);
+    expect((await fs.readdir(path.join(all, 'verified-models', 'my-org', 'tiny-bert'))).length === 1, 'the transformers example cached nothing under verified-models/my-org/tiny-bert');
+    ok('transformers example: a pipeline loads only verified files of a repo the CLI uploaded signed');
   } finally {
     await fakeHub.close();
   }

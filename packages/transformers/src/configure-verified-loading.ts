@@ -1,5 +1,6 @@
 import type { env as transformersEnv } from '@huggingface/transformers';
 import {
+  DEFAULT_MAX_BUNDLE_BYTES,
   ManifestChecker,
   ManifestMismatchError,
   ModelSigningError,
@@ -61,6 +62,12 @@ export interface ConfigureVerifiedLoadingParams {
   hubUrl?: string;
   /** Path of the signature in the repo. Default {@link DEFAULT_SIGNATURE_PATH}. */
   signaturePath?: string;
+  /**
+   * Largest signature downloaded, in bytes: the download stops at this many
+   * and fails with `BUNDLE_TOO_LARGE`, before anything is decoded. Default
+   * 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`).
+   */
+  maxBundleBytes?: number;
   /** Used for every request to the hub. Default: the `env.fetch` in place before this call. */
   fetch?: typeof fetch;
   /** Cancels the signature download and any later file download. */
@@ -98,8 +105,9 @@ export interface VerifiedLoading {
  * verified at a time, a second call replaces the first, and
  * {@link VerifiedLoading.restore} (of the current call) undoes them.
  *
- * @throws {ModelSigningError} `INVALID_ARGUMENT` for a bad repo id;
- *   `NOT_FOUND` / `NETWORK_ERROR` when the signature cannot be downloaded;
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a bad repo id or
+ *   `maxBundleBytes`; `NOT_FOUND` / `NETWORK_ERROR` when the signature
+ *   cannot be downloaded; `BUNDLE_TOO_LARGE` when it is over `maxBundleBytes`;
  *   the verifier's codes (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …) when it
  *   does not verify; `ABORTED`.
  */
@@ -109,6 +117,10 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${repo}' is not a hub repo id of the form 'owner/name'` });
   }
   if (revision === '') throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'revision must not be empty' });
+  const maxBundleBytes = params.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  if (!Number.isSafeInteger(maxBundleBytes) || maxBundleBytes <= 0) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxBundleBytes must be a positive integer, got ${String(params.maxBundleBytes)}` });
+  }
   const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
   const hubUrl = (params.hubUrl ?? (env.remoteHost === 'https://huggingface.co/' ? DEFAULT_HUB_URL : env.remoteHost)).replace(/\/+$/, '');
   const baseFetch: typeof fetch = params.fetch ?? ((configured.get(env)?.previous.fetch ?? env.fetch) as typeof fetch);
@@ -117,8 +129,9 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   const signal = params.abortSignal;
 
   const urlOf = (file: string) => filePrefix + file.split('/').map(encodeURIComponent).join('/');
-  const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND' });
-  const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier });
+  // The hub is not trusted until the signature checks out, so its size is bounded before a byte of it is decoded.
+  const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND', maxBytes: maxBundleBytes });
+  const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier, maxBundleBytes });
   const checker = new ManifestChecker(manifest);
   const store: VerifiedStore = new FileStore(params.cacheDir);
   // Keyed by what was signed, not by the revision's name: when a branch moves
@@ -297,6 +310,8 @@ interface DownloadParams {
   /** Code for a 404: the signature (`NOT_FOUND`) or a signed file (`MISSING_FILE`). */
   missing: 'NOT_FOUND' | 'MISSING_FILE';
   init?: RequestInit;
+  /** Fail with `BUNDLE_TOO_LARGE` past this many bytes, holding at most one chunk more (for the signature). */
+  maxBytes?: number;
 }
 
 /** Downloads a whole file; any answer but 200 is an error naming the file. */
@@ -312,10 +327,46 @@ async function download(params: DownloadParams): Promise<Uint8Array> {
       message: `Downloading '${file}' from ${url} failed: HTTP ${response.status}`,
     });
   }
+  const { maxBytes } = params;
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (maxBytes !== undefined && declared > maxBytes) {
+    await response.body?.cancel();
+    throw tooLarge(file, maxBytes, `is ${declared} bytes`);
+  }
   try {
-    return new Uint8Array(await response.arrayBuffer());
+    if (maxBytes === undefined || response.body === null) return new Uint8Array(await response.arrayBuffer());
+    // Content-Length may be missing or lie: count what arrives and stop at the first chunk past the limit.
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw tooLarge(file, maxBytes, `is more than ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return bytes;
   } catch (cause) {
+    if (cause instanceof ModelSigningError) throw cause;
     if (init.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', path: file, cause, message: 'The operation was cancelled through its AbortSignal' });
     throw new ModelSigningError({ code: 'NETWORK_ERROR', path: file, cause, message: `Downloading '${file}' from ${url} failed: ${(cause as Error).message}` });
   }
+}
+
+function tooLarge(file: string, max: number, size: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    path: file,
+    message: `The signature '${file}' ${size}, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with maxBundleBytes`,
+  });
 }

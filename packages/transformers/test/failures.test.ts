@@ -135,6 +135,67 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     expect(hub.requests).toEqual([]);
   });
 
+  it('takes a signature of exactly maxBundleBytes and refuses one byte more from its Content-Length, leaving env untouched', async () => {
+    const { repo, revision, cacheDir } = await signedRepo();
+    const size = hub.files(repo).get('model.sig')!.data.length;
+    const fetchBefore = env.fetch;
+    const error = await expectCode(() => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: size - 1 }), 'BUNDLE_TOO_LARGE', 'model.sig');
+    expect(error.message).toContain(`is ${size} bytes, over the limit of ${size - 1} bytes`);
+    expect(env.fetch).toBe(fetchBefore);
+    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: size });
+    expect(active.manifest.resources.map((r) => r.name).sort()).toEqual(Object.keys(tinyBertFiles()).sort());
+  });
+
+  it('stops reading an oversized signature at maxBundleBytes whether its Content-Length is true, missing or lying', async () => {
+    const { repo, revision, cacheDir } = await signedRepo();
+    const huge = Buffer.alloc(8 * 1024 * 1024, 0x20);
+    hub.planDownloads(repo, 'model.sig', () => ({ data: huge }));
+    const limit = 100_000;
+    for (const contentLength of [undefined, null, '10']) {
+      // Hands the hub's answer on with the Content-Length replaced, counting the body bytes the adapter pulls.
+      let pulled = 0;
+      const countingFetch: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        const reader = response.body!.getReader();
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            const { done, value } = await reader.read();
+            if (done) return controller.close();
+            pulled += value.length;
+            controller.enqueue(value);
+          },
+          cancel: (reason) => reader.cancel(reason),
+        });
+        const headers = new Headers(response.headers);
+        if (contentLength === null) headers.delete('content-length');
+        else if (contentLength !== undefined) headers.set('content-length', contentLength);
+        return new Response(body, { status: response.status, headers });
+      };
+      const error = await expectCode(
+        () => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: limit, fetch: countingFetch }),
+        'BUNDLE_TOO_LARGE',
+        'model.sig',
+      );
+      if (contentLength === undefined) {
+        expect(error.message).toContain(`is ${huge.length} bytes`);
+        expect(pulled).toBe(0);
+      } else {
+        expect(error.message).toContain(`more than ${limit} bytes`);
+        // One chunk (at most 64 KiB from the hub) past the limit, never the whole body.
+        expect(pulled).toBeGreaterThan(limit);
+        expect(pulled).toBeLessThanOrEqual(limit + 64 * 1024);
+      }
+    }
+  });
+
+  it('refuses a maxBundleBytes that is not a positive integer before any request', async () => {
+    hub.resetCounters();
+    for (const maxBundleBytes of [0, -1, 1.5, Number.NaN]) {
+      await expectCode(() => configureVerifiedLoading({ env, repo: 'org/x', revision: 'main', verifier: keys.verifier, cacheDir: '/nonexistent', hubUrl: hub.url, maxBundleBytes }), 'INVALID_ARGUMENT');
+    }
+    expect(hub.requests).toEqual([]);
+  });
+
   it('never reads the repo from env.localModelPath, where transformers.js would take files unchecked', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const local = await tempDir('local-models');
