@@ -25,7 +25,19 @@ describe('hashing progress: resources done', () => {
         expect(last.bytesHashed).toBe(last.totalBytes);
         const counts = seen.map((p) => p.resourcesHashed);
         expect([...counts].sort((a, b) => a - b)).toEqual(counts);
-        expect(counts[0]!).toBeLessThan(last.resources);
+        if (workers === 1) {
+          // On the calling thread, every finished resource is reported as it
+          // finishes: the count steps through each of 1..total.
+          expect([...new Set(counts)].filter((c) => c > 0)).toEqual(Array.from({ length: last.resources }, (_, i) => i + 1));
+        } else {
+          // Threads' progress is sampled on a timer, plus a final report: how
+          // many steps show depends on how long hashing took (on a loaded
+          // machine all of it can finish before the first sample), so only
+          // the order, the bounds and the end are guaranteed.
+          const bytes = seen.map((p) => p.bytesHashed);
+          expect([...bytes].sort((a, b) => a - b)).toEqual(bytes);
+          for (const p of seen) expect(p.resourcesHashed).toBeLessThanOrEqual(p.resources);
+        }
       });
     }
   }

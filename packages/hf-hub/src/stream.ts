@@ -44,9 +44,14 @@ export async function streamRemoteFile(
       throw Object.assign(new Error(`HTTP ${response.status} ${response.statusText}`), { statusCode: response.status });
     }
     const reader = response.body.getReader();
+    // A read pending when the signal aborts must end with it. Node's fetch
+    // (undici) sometimes leaves that read pending forever once it has closed
+    // the socket; with nothing else to wait for, the process then exits
+    // silently in the middle of the download instead of failing typed.
+    const abort = abortedPromise(ctx.signal);
     try {
       for (;;) {
-        const { done, value } = await reader.read();
+        const { done, value } = await Promise.race([reader.read(), abort.promise]);
         if (done) break;
         received += value.length;
         if (received > file.size) {
@@ -63,7 +68,10 @@ export async function streamRemoteFile(
         }
       }
     } finally {
-      await reader.cancel().catch(() => undefined);
+      abort.dispose();
+      // After an abort, the cancel may never settle either: release without waiting.
+      const cancelled = reader.cancel().catch(() => undefined);
+      if (!ctx.signal?.aborted) await cancelled;
     }
   } catch (cause) {
     if (cause instanceof SinkError) throw cause.cause;
@@ -76,4 +84,21 @@ class SinkError extends Error {
   constructor(override readonly cause: unknown) {
     super('sink failed');
   }
+}
+
+/**
+ * A promise that rejects with the signal's reason once it aborts (never
+ * without a signal); `dispose` removes the listener when the read is over.
+ */
+function abortedPromise(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+  if (!signal) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
+  let onAbort: () => void = () => undefined;
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  // Raced against every read; a rejection nobody awaits any more is not an error.
+  promise.catch(() => undefined);
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }

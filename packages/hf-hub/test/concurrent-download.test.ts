@@ -112,8 +112,18 @@ describe('downloads sharing one cache', () => {
     const env = { ...process.env, CHILD_PUBLIC_KEY: publicKeyPem, CHILD_TOKEN: TOKEN };
     return Promise.all(
       Array.from({ length: count }, async () => {
-        const { stdout } = await run(process.execPath, [CHILD, repo, cacheDir, hub.url], { env, timeout: 60_000 }).catch((e: { stdout: string }) => e);
-        return JSON.parse(stdout.trim()) as { ok: boolean; code?: string; message?: string; snapshotPath?: string };
+        const { stdout, stderr, code, signal } = await run(process.execPath, [CHILD, repo, cacheDir, hub.url], { env, timeout: 60_000 }).then(
+          (r) => ({ ...r, code: 0, signal: null }),
+          (e: { stdout: string; stderr: string; code: number | null; signal: string | null }) => e,
+        );
+        // A child that printed no JSON crashed, hung or died before its own catch: say how.
+        // Exit 0 with nothing printed means its download never settled: Node exits 13 for
+        // an unsettled top-level await, but proper-lockfile's signal-exit turns that into 0.
+        try {
+          return JSON.parse(stdout.trim()) as { ok: boolean; code?: string; message?: string; snapshotPath?: string };
+        } catch {
+          throw new Error(`child printed no JSON (exit ${code}, signal ${signal})\nstdout: ${stdout}\nstderr: ${stderr}`);
+        }
       }),
     );
   }
@@ -207,6 +217,42 @@ describe('downloads sharing one cache', () => {
     expect(hub.bytesServed(repo)).toBeLessThan(40 * 1024 * 1024);
     expect(await fs.readdir(cacheDir)).toEqual([]);
   });
+
+  it('a body read that the fetch never ends, even after the abort, fails typed (ABORTED) instead of hanging', async () => {
+    const { repo, cacheDir } = await uploadedRepo();
+    // Node's fetch sometimes leaves a pending body read unsettled after an abort
+    // once it has closed the socket; a child process then exited silently, with
+    // no result. This fetch does that every time: the weight's body stalls after
+    // its first chunk and ignores the abort.
+    const stalled: ReadableStreamDefaultReader<Uint8Array>[] = [];
+    const stallingFetch: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = decodeURIComponent(input instanceof Request ? input.url : String(input));
+      if (!url.endsWith(`/${WEIGHT}`) || new Headers(init?.headers).has('range') || !response.body) return response;
+      const reader = response.body.getReader();
+      stalled.push(reader);
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const first = await reader.read();
+          if (!first.done) controller.enqueue(first.value);
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    // One file at a time, so that the stalled weight is the only download the abort meets.
+    const controller = new AbortController();
+    try {
+      const error = await expectCode(
+        () => download(repo, cacheDir, { concurrency: 1, fetch: stallingFetch, abortSignal: controller.signal, onProgress: (p) => p.phase === 'downloading' && p.path === WEIGHT && controller.abort() }),
+        'ABORTED',
+      );
+      expect(error.path).toBe(WEIGHT);
+      expect(stalled).toHaveLength(1);
+      expect(await fs.readdir(cacheDir)).toEqual([]);
+    } finally {
+      for (const reader of stalled) await reader.cancel().catch(() => undefined);
+    }
+  }, 15_000);
 
   it('an HTTP error on a download after a good size probe fails typed instead of hanging', async () => {
     const { repo, cacheDir } = await uploadedRepo();
