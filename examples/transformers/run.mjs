@@ -90,7 +90,9 @@ try {
   }
 } finally {
   await hub?.close();
-  await fs.rm(work, { recursive: true, force: true });
+  // transformers.js does not await every cache write it starts, so one may
+  // still be landing in the cache folder: retry instead of failing on ENOTEMPTY.
+  await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
 /**
