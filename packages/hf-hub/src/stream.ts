@@ -40,7 +40,7 @@ export async function streamRemoteFile(
     }
     const response = await ctx.fetch(location.url);
     if (!response.ok || !response.body) {
-      await response.body?.cancel().catch(() => undefined);
+      void response.body?.cancel().catch(() => undefined);
       throw Object.assign(new Error(`HTTP ${response.status} ${response.statusText}`), { statusCode: response.status });
     }
     const reader = response.body.getReader();
@@ -69,9 +69,10 @@ export async function streamRemoteFile(
       }
     } finally {
       abort.dispose();
-      // After an abort, the cancel may never settle either: release without waiting.
-      const cancelled = reader.cancel().catch(() => undefined);
-      if (!ctx.signal?.aborted) await cancelled;
+      // Release the body without waiting: after an abort or a broken
+      // connection, undici's cancel may never settle, and awaiting it would
+      // leave the download pending with nothing else to wait for.
+      void reader.cancel().catch(() => undefined);
     }
   } catch (cause) {
     if (cause instanceof SinkError) throw cause.cause;
