@@ -13,6 +13,7 @@ import { parseCertificate, validateCertificatePath, type CertificatePath, type P
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
 import { concat, copy, fromBase64, toHex, utf8, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
+import { identityPolicy } from './identity-policy.js';
 import { verifyScts } from './sct.js';
 import { verifyRfc3161Timestamp } from './timestamp.js';
 import { readTlogEntry, verifyBody, verifyInclusion, type TlogEntry } from './tlog.js';
@@ -137,33 +138,13 @@ export class WebSigstoreVerifier implements Verifier {
    *   no issuer, bad regular expression, invalid trusted root).
    */
   static async create(options: WebSigstoreVerifierOptions): Promise<WebSigstoreVerifier> {
-    const invalid = (message: string, cause?: unknown) => new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message });
-    if ((options.identity === undefined) === (options.identityRegExp === undefined)) {
-      throw invalid('Sigstore verification needs exactly one of identity (--identity) or identityRegExp (--identity-regexp)');
-    }
-    if (!options.identityProvider) throw invalid('Sigstore verification needs the OIDC issuer (--identity-provider) of the signer');
-    let matchesIdentity: (san: string) => boolean;
-    let expectedIdentity: string;
-    if (options.identity !== undefined) {
-      const identity = options.identity;
-      matchesIdentity = (san) => san === identity;
-      expectedIdentity = `'${identity}'`;
-    } else {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(`^(?:${options.identityRegExp})$`, 'u');
-      } catch (cause) {
-        throw invalid(`The identity regular expression is invalid: ${(cause as Error).message}`, cause);
-      }
-      matchesIdentity = (san) => pattern.test(san);
-      expectedIdentity = `matching /${options.identityRegExp}/`;
-    }
+    const { matchesIdentity, expectedIdentity, issuer } = identityPolicy(options);
     const instance = options.useStaging ? 'staging' : 'production';
     const [root, source] =
       options.trustedRoot !== undefined
         ? [await parseTrustedRoot(options.trustedRoot, 'custom'), 'custom trust config']
         : [await bundledTrustedRoot(instance), `${instance} (bundled)`];
-    return new WebSigstoreVerifier(root, source, matchesIdentity, expectedIdentity, options.identityProvider);
+    return new WebSigstoreVerifier(root, source, matchesIdentity, expectedIdentity, issuer);
   }
 
   async verify(bundle: ParsedBundle): Promise<SignerInfo> {

@@ -4,6 +4,7 @@ import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
 import { sigstoreLibraries } from './libraries.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
+import { identityPolicy } from '../sigstore-web/identity-policy.js';
 
 /** Options for {@link SigstoreVerifier.create}. */
 export interface SigstoreVerifierOptions {
@@ -62,31 +63,11 @@ export class SigstoreVerifier implements Verifier {
    *   bad regular expression, bad trust config), `NOT_FOUND` (trust config).
    */
   static async create(options: SigstoreVerifierOptions): Promise<SigstoreVerifier> {
-    const invalid = (message: string) => new ModelSigningError({ code: 'INVALID_ARGUMENT', message });
-    if ((options.identity === undefined) === (options.identityRegExp === undefined)) {
-      throw invalid('Sigstore verification needs exactly one of the identity option or the identityRegExp option');
-    }
-    if (!options.identityProvider) throw invalid('Sigstore verification needs the OIDC issuer of the signer (the identityProvider option)');
-    let matchesIdentity: (san: string) => boolean;
-    let expectedIdentity: string;
-    if (options.identity !== undefined) {
-      const identity = options.identity;
-      matchesIdentity = (san) => san === identity;
-      expectedIdentity = `'${identity}'`;
-    } else {
-      let pattern: RegExp;
-      try {
-        pattern = new RegExp(`^(?:${options.identityRegExp})$`, 'u');
-      } catch (cause) {
-        throw new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `The identity regular expression is invalid: ${(cause as Error).message}` });
-      }
-      matchesIdentity = (san) => pattern.test(san);
-      expectedIdentity = `matching /${options.identityRegExp}/`;
-    }
+    const { matchesIdentity, expectedIdentity, issuer } = identityPolicy(options);
     const trust = await loadTrustConfig(options);
     const { Verifier: SigstoreJsVerifier, toTrustMaterial } = (await sigstoreLibraries()).verify;
     const verifier = new SigstoreJsVerifier(toTrustMaterial(trust.trustedRoot));
-    return new SigstoreVerifier(verifier, trust.source, matchesIdentity, expectedIdentity, options.identityProvider);
+    return new SigstoreVerifier(verifier, trust.source, matchesIdentity, expectedIdentity, issuer);
   }
 
   async verify(bundle: ParsedBundle): Promise<SignerInfo> {
