@@ -1,10 +1,11 @@
-// Public API of @model-signing/transformers: re-exports only.
+// Public API of @model-signing/transformers (Node): re-exports only. The
+// browser entry, @model-signing/transformers/browser, is src/browser.ts.
 export {
   DEFAULT_HUB_URL,
   DEFAULT_SIGNATURE_PATH,
-  configureVerifiedLoading,
-  type ConfigureVerifiedLoadingParams,
   type TransformersEnv,
   type VerifiedFileEvent,
   type VerifiedLoading,
-} from './configure-verified-loading.js';
+  type VerifiedLoadingOptions,
+} from './install-verified-loading.js';
+export { configureVerifiedLoading, type ConfigureVerifiedLoadingParams } from './node/configure-verified-loading.js';

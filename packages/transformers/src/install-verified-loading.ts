@@ -1,4 +1,6 @@
 import type { env as transformersEnv } from '@huggingface/transformers';
+// Runtime-neutral: only @model-signing/core/browser and web APIs, so the
+// browser entry can bundle it; the Node entry adds the file store.
 import {
   DEFAULT_MAX_BUNDLE_BYTES,
   ManifestChecker,
@@ -9,8 +11,8 @@ import {
   type SignerInfo,
   type VerifiedManifest,
   type Verifier,
-} from '@model-signing/core';
-import { FileStore, type VerifiedStore } from './store.js';
+} from '@model-signing/core/browser';
+import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */
 export type TransformersEnv = typeof transformersEnv;
@@ -33,12 +35,12 @@ export interface VerifiedFileEvent {
   file: string;
   /** Size in bytes. */
   size: number;
-  /** `network`: downloaded and checked; `cache`: read from the cache directory and checked again. */
+  /** `network`: downloaded and checked; `cache`: read from the verified cache and checked again. */
   source: 'network' | 'cache';
 }
 
-/** Options for {@link configureVerifiedLoading}. */
-export interface ConfigureVerifiedLoadingParams {
+/** Options of `configureVerifiedLoading` shared by the Node and the browser entry. */
+export interface VerifiedLoadingOptions {
   /** transformers.js's `env`, passed in so the hooks land on the copy the caller's `pipeline` uses. */
   env: TransformersEnv;
   /** Hub repo id, `owner/name`. */
@@ -50,14 +52,12 @@ export interface ConfigureVerifiedLoadingParams {
    * revision transformers.js was given.
    */
   revision: string;
-  /** Checks the signature and the signer: a `KeyVerifier`, `CertificateVerifier` or `SigstoreVerifier`. */
-  verifier: Verifier;
   /**
-   * Directory for verified files, as `<repo>/<signed root digest>/<path>`.
-   * transformers.js's own file cache is turned off; this one only ever holds
-   * files that matched, and each is checked again whenever it is read.
+   * Checks the signature and the signer: in Node a `KeyVerifier`,
+   * `CertificateVerifier` or `SigstoreVerifier`; anywhere a `WebKeyVerifier`,
+   * `WebCertificateVerifier` or `WebSigstoreVerifier`.
    */
-  cacheDir: string;
+  verifier: Verifier;
   /** Hub base URL. Default: `env.remoteHost` if the caller changed it, else {@link DEFAULT_HUB_URL}. */
   hubUrl?: string;
   /** Path of the signature in the repo. Default {@link DEFAULT_SIGNATURE_PATH}. */
@@ -76,7 +76,7 @@ export interface ConfigureVerifiedLoadingParams {
   onProgress?: (event: VerifiedFileEvent) => void;
 }
 
-/** What {@link configureVerifiedLoading} verified, and a way to undo it. */
+/** What `configureVerifiedLoading` verified, and a way to undo it. */
 export interface VerifiedLoading {
   manifest: VerifiedManifest;
   signer: SignerInfo;
@@ -86,24 +86,21 @@ export interface VerifiedLoading {
   restore(): void;
 }
 
+/** {@link installVerifiedLoading}'s options: the shared ones and where verified files are kept. */
+export interface InstallVerifiedLoadingParams extends VerifiedLoadingOptions {
+  /**
+   * Keeps verified files between loads under `<repo>/<signed root digest>/<path>`.
+   * It need not be trusted: only checked bytes are written to it, and every
+   * read is checked again before transformers.js receives it.
+   */
+  store: VerifiedStore;
+}
+
 /**
- * Makes transformers.js load one hub repo only through its signature. The
- * signature is downloaded from the repo at `revision` and verified first;
- * then every file transformers.js asks for from that repo must be listed in
- * the signed manifest and match its digest before transformers.js sees a
- * byte of it, or the load fails with a {@link ModelSigningError} naming the
- * file. Only the files the pipeline asks for are downloaded, so this proves
- * "every byte loaded was signed", not "the repo is complete".
- *
- * It sets on `env`: `fetch` (downloads from the repo are checked; other
- * URLs pass through unchanged), `customCache` + `useCustomCache` (verified
- * files in `cacheDir`, re-checked on every read), `useFSCache = false` and
- * `useBrowserCache = false` (their entries are never checked),
- * `allowLocalModels = false` (files under `localModelPath` would be read
- * unchecked), `allowRemoteModels = true`, `remoteHost` and
- * `remotePathTemplate`. The settings are global to that `env`: one repo is
- * verified at a time, a second call replaces the first, and
- * {@link VerifiedLoading.restore} (of the current call) undoes them.
+ * The runtime-neutral core of both entries' `configureVerifiedLoading`:
+ * verifies the repo's signature, then sets transformers.js's `env` hooks so
+ * that every file of the repo is checked against it (see the entries' TSDoc
+ * for the settings it changes).
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT` for a bad repo id or
  *   `maxBundleBytes`; `NOT_FOUND` / `NETWORK_ERROR` when the signature
@@ -111,8 +108,8 @@ export interface VerifiedLoading {
  *   the verifier's codes (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …) when it
  *   does not verify; `ABORTED`.
  */
-export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingParams): Promise<VerifiedLoading> {
-  const { env, repo, revision } = params;
+export async function installVerifiedLoading(params: InstallVerifiedLoadingParams): Promise<VerifiedLoading> {
+  const { env, repo, revision, store } = params;
   if (!REPO_ID.test(repo) || repo.includes('..')) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${repo}' is not a hub repo id of the form 'owner/name'` });
   }
@@ -133,7 +130,6 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND', maxBytes: maxBundleBytes });
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier, maxBundleBytes });
   const checker = new ManifestChecker(manifest);
-  const store: VerifiedStore = new FileStore(params.cacheDir);
   // Keyed by what was signed, not by the revision's name: when a branch moves
   // to a newly signed commit, its files go to a new folder instead of failing
   // against the old entries.

@@ -2,21 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError, normalizeModelPath } from '@model-signing/core';
-
-/**
- * Where verified files are kept between loads. Entries are only ever written
- * with bytes that matched the signature, and every read is checked again
- * before transformers.js sees it, so the store itself need not be trusted.
- * Node keeps files ({@link FileStore}); a browser store over the Cache API
- * implements the same three methods.
- */
-export interface VerifiedStore {
-  /** The entry's bytes, or `undefined` when there is none. */
-  read(key: string): Promise<Uint8Array | undefined>;
-  /** Stores the entry whole or not at all. */
-  write(key: string, bytes: Uint8Array): Promise<void>;
-  remove(key: string): Promise<void>;
-}
+import type { VerifiedStore } from '../verified-store.js';
 
 /**
  * A {@link VerifiedStore} in a directory: `<dir>/<key>`, where a key is a

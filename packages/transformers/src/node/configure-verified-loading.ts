@@ -1,0 +1,45 @@
+import { installVerifiedLoading, type VerifiedLoading, type VerifiedLoadingOptions } from '../install-verified-loading.js';
+import { FileStore } from './file-store.js';
+
+/** Options for {@link configureVerifiedLoading} in Node. */
+export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
+  /**
+   * Directory for verified files, as `<repo>/<signed root digest>/<path>`.
+   * transformers.js's own file cache is turned off; this one only ever holds
+   * files that matched, and each is checked again whenever it is read.
+   */
+  cacheDir: string;
+}
+
+/**
+ * Makes transformers.js load one hub repo only through its signature. The
+ * signature is downloaded from the repo at `revision` and verified first;
+ * then every file transformers.js asks for from that repo must be listed in
+ * the signed manifest and match its digest before transformers.js sees a
+ * byte of it, or the load fails with a `ModelSigningError` naming the
+ * file. Only the files the pipeline asks for are downloaded, so this proves
+ * "every byte loaded was signed", not "the repo is complete".
+ *
+ * It sets on `env`: `fetch` (downloads from the repo are checked; other
+ * URLs pass through unchanged), `customCache` + `useCustomCache` (verified
+ * files in `cacheDir`, re-checked on every read), `useFSCache = false` and
+ * `useBrowserCache = false` (their entries are never checked),
+ * `allowLocalModels = false` (files under `localModelPath` would be read
+ * unchecked), `allowRemoteModels = true`, `remoteHost` and
+ * `remotePathTemplate`. The settings are global to that `env`: one repo is
+ * verified at a time, a second call replaces the first, and
+ * {@link VerifiedLoading.restore} (of the current call) undoes them.
+ *
+ * In browsers use `@model-signing/transformers/browser`, which keeps
+ * verified files in the Cache API instead.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a bad repo id or
+ *   `maxBundleBytes`; `NOT_FOUND` / `NETWORK_ERROR` when the signature
+ *   cannot be downloaded; `BUNDLE_TOO_LARGE` when it is over `maxBundleBytes`;
+ *   the verifier's codes (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …) when it
+ *   does not verify; `ABORTED`.
+ */
+export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingParams): Promise<VerifiedLoading> {
+  const { cacheDir, ...options } = params;
+  return installVerifiedLoading({ ...options, store: new FileStore(cacheDir) });
+}
