@@ -14,14 +14,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { env, pipeline } from '@huggingface/transformers';
 import { KeySigner, KeyVerifier, isModelSigningError } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { configureVerifiedLoading } from '@model-signing/transformers';
+import { importTs } from './import-ts.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const repoArg = process.argv.indexOf('--repo');
 const repo = repoArg > 0 ? process.argv[repoArg + 1] : 'demo/tiny-bert';
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'transformers-example-'));
@@ -29,7 +27,7 @@ const work = await fs.mkdtemp(path.join(os.tmpdir(), 'transformers-example-'));
 // Without --repo: the loopback hub the hub adapter's tests use.
 let hub;
 if (repoArg < 0) {
-  hub = await (await importTs('packages/hf-hub/test/hub-server.ts')).FakeHub.start();
+  hub = await (await importTs('packages/hf-hub/test/hub-server.ts', work)).FakeHub.start();
   hub.createRepo(repo);
 }
 const hubUrl = hub?.url ?? (process.env.HF_ENDPOINT || 'https://huggingface.co');
@@ -38,7 +36,7 @@ const connection = hub ? { hubUrl } : {}; // else HF_ENDPOINT / HF_TOKEN
 try {
   // 1. A model in the transformers.js layout (config, tokenizer, onnx/model.onnx and a
   //    quantized variant this pipeline does not use) and a key pair.
-  const { tinyBertFiles } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts');
+  const { tinyBertFiles } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts', work);
   const modelDir = path.join(work, 'model');
   for (const [name, bytes] of Object.entries(tinyBertFiles())) {
     await fs.mkdir(path.dirname(path.join(modelDir, name)), { recursive: true });
@@ -95,20 +93,3 @@ try {
   await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
-/**
- * Loads a TypeScript module of this repo (the test hub, the model fixture),
- * transpiled with the workspace's compiler; its bare imports resolve from
- * where the source lives.
- */
-async function importTs(relative) {
-  const ts = createRequire(import.meta.url)('typescript');
-  const sourcePath = path.join(root, relative);
-  const requireThere = createRequire(sourcePath);
-  let { outputText } = ts.transpileModule(await fs.readFile(sourcePath, 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  outputText = outputText.replace(/from '([^'.][^']*)'/g, (all, spec) => (spec.startsWith('node:') ? all : `from '${pathToFileURL(requireThere.resolve(spec)).href}'`));
-  const file = path.join(work, `${path.basename(relative, '.ts')}.mjs`);
-  await fs.writeFile(file, outputText);
-  return import(pathToFileURL(file).href);
-}
