@@ -1,6 +1,6 @@
-import type { env as transformersEnv } from '@huggingface/transformers';
 // Runtime-neutral: only @model-signing/core/browser and web APIs, so the
-// browser entry can bundle it; the Node entry adds the file store.
+// browser entry can bundle it; each entry adds its store (files, Cache API).
+import type { env as transformersEnv } from '@huggingface/transformers';
 import {
   DEFAULT_MAX_BUNDLE_BYTES,
   ManifestChecker,
@@ -131,8 +131,8 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier, maxBundleBytes });
   const checker = new ManifestChecker(manifest);
   // Keyed by what was signed, not by the revision's name: when a branch moves
-  // to a newly signed commit, its files go to a new folder instead of failing
-  // against the old entries.
+  // to a newly signed commit, its files get entries of their own instead of
+  // failing against the old ones.
   const storeKey = (file: string) => `${repo}/${encodeURIComponent(manifest.rootDigest)}/${file}`;
   const loadedFiles: string[] = [];
   // A cache entry that failed its check: transformers.js swallows errors
