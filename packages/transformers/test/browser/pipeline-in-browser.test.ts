@@ -21,6 +21,7 @@ const SENTENCE = 'Hello signed models.';
 const TOKENS = ['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t));
 /** What a feature-extraction pipeline with fp32 weights reads: not the quantized variant. */
 const PIPELINE_FILES = ['config.json', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json'];
+/** Digests of every signed file; the v2 config of the branch test is added there. */
 const SIGNED_DIGESTS = new Set(Object.values(tinyBertFiles()).map(sha256));
 const WASM_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 
@@ -214,5 +215,26 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expectClose(healed.embedding, expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig', 'tokenizer.json']);
     expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).toBe(sha256(tinyBertFiles()['tokenizer.json']!));
+  });
+
+  it('keys the Cache API by signature: a newly signed commit on a branch gets entries of its own, never the old bytes', async () => {
+    const { repo, cacheName } = await signedRepo();
+    const first = await embed({ repo, revision: 'main', cacheName });
+    expectOk(first);
+    const updated = await tempDir('updated');
+    const v2Config = Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' }));
+    await writeFiles(updated, { ...tinyBertFiles(), 'config.json': v2Config });
+    SIGNED_DIGESTS.add(sha256(v2Config));
+    await uploadSignedModel({ repo, modelPath: updated, signer: keys.signer, hubUrl: hub.url });
+    hub.resetCounters();
+    const second = await embed({ repo, revision: 'main', cacheName });
+    expectOk(second);
+    expectClose(second.embedding, expectedEmbedding(TOKENS));
+    expect(second.rootDigest).not.toBe(first.rootDigest);
+    // Every file is fetched again for the new signature, the changed config.json included.
+    expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
+    expect((await cachedFiles(repo, second.rootDigest)).get('config.json')).toBe(sha256(v2Config));
+    expect((await cachedFiles(repo, first.rootDigest)).get('config.json')).toBe(sha256(tinyBertFiles()['config.json']!));
+    await expectOnlySignedBytesCached();
   });
 });
