@@ -67,9 +67,11 @@ beforeAll(async () => {
   // onnxruntime-web fetches its wasm binary and imports its JS glue at run time: host them as a deployer must.
   for (const file of await fs.readdir(ORT_DIST)) {
     if (!/\.(wasm|mjs)$/.test(file)) continue;
-    const bytes = await fs.readFile(path.join(ORT_DIST, file));
     const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
-    browser.route(`ort/${file}`, (_req, res) => res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes));
+    // Read when asked for: the page needs one pair of the several large binaries.
+    browser.route(`ort/${file}`, (_req, res) => {
+      void fs.readFile(path.join(ORT_DIST, file)).then((bytes) => res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes));
+    });
   }
   await browser.call('configureOrt', 'ort/');
 }, 120_000);
