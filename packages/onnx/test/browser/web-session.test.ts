@@ -99,6 +99,38 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     expect(requests.get('external/weights.bin')).toBe(1);
   });
 
+  it('runs a model signed as a single .onnx file, from the file\'s own URL', async () => {
+    const dir = path.join(work, 'single');
+    await fs.mkdir(dir);
+    const file = path.join(dir, 'model.onnx');
+    await fs.writeFile(file, buildModel());
+    await signModel({ modelPath: file, signaturePath: path.join(dir, 'model.sig'), signer });
+    await serveDir(dir, 'single');
+    const outcome = await run({ baseUrl: 'single/model.onnx', signatureUrl: 'single/model.sig' });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, output: EXPECTED, modelFile: '.', externalDataFiles: [] });
+  });
+
+  it('refuses signed bytes that are not an ONNX model, and a folder with two .onnx files and no modelFile', async () => {
+    const garbage = path.join(work, 'garbage');
+    await fs.mkdir(garbage);
+    await fs.writeFile(path.join(garbage, 'model.onnx'), '<html>not a model</html>');
+    await signModel({ modelPath: garbage, signaturePath: path.join(work, 'garbage.sig'), signer });
+    await serveDir(garbage, 'garbage');
+    serve('garbage/model.sig', await fs.readFile(path.join(work, 'garbage.sig')));
+    await expect(run({ baseUrl: 'garbage/' })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', path: 'model.onnx', verified: false });
+
+    const two = path.join(work, 'two');
+    await fs.mkdir(two);
+    await fs.writeFile(path.join(two, 'a.onnx'), buildModel());
+    await fs.writeFile(path.join(two, 'b.onnx'), buildModel({ weights: OTHER_WEIGHTS }));
+    await signModel({ modelPath: two, signaturePath: path.join(work, 'two.sig'), signer });
+    await serveDir(two, 'two');
+    serve('two/model.sig', await fs.readFile(path.join(work, 'two.sig')));
+    await expect(run({ baseUrl: 'two/' })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', verified: false });
+    expect(requests.get('two/a.onnx')).toBeUndefined();
+    await expect(run({ baseUrl: 'two/', modelFile: 'b.onnx' })).resolves.toMatchObject({ ok: true, output: OTHER_EXPECTED, modelFile: 'b.onnx' });
+  });
+
   it('refuses a changed byte in the external data file, naming it, with no session', async () => {
     const dir = await savedModel('changed', { external: true });
     const changed = floatBytes(WEIGHTS);
