@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeySigner, signModel } from '@model-signing/core';
 import { signedSaveHandler } from '../../src/index.js';
-import { startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
+import { bundleForBrowser, startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
 import { useTempDirs } from '../helpers/dirs.js';
 import { GRAPH_INPUT, GRAPH_OUTPUT, GRAPH_SHARDS, graphModelJson, writeGraphModel } from '../helpers/graph-model-fixture.js';
 import { SAMPLE_INPUT, denseModel, predictSample } from '../helpers/layers-model.js';
@@ -134,6 +134,11 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     });
     await expect(load({ kind: 'layers', modelUrl: 'swap/model.json', input: SAMPLE_INPUT })).resolves.toMatchObject({ ok: false, code: 'BAD_BUNDLE', verified: false });
     expect(requests.get('swap/model.sig')).toBe(2);
+  });
+
+  it('the built entry, imported by its package name, bundles for the browser with no Node built-in', async () => {
+    const files = await bundleForBrowser([new URL('./page/bundle-page.ts', import.meta.url).pathname]);
+    expect([...files.keys()]).toContain('bundle-page.js');
   });
 
   it('refuses both or neither of modelUrl and baseUrl at once', async () => {
