@@ -138,6 +138,7 @@ try {
   const peers = [
     await devRange('hf-hub', '@huggingface/hub'),
     await devRange('onnx', 'onnxruntime-node'),
+    await devRange('onnx', 'onnxruntime-web'),
     await devRange('tfjs', '@tensorflow/tfjs'),
     await devRange('transformers', '@huggingface/transformers'),
     await devRange('cli', 'typescript'),
@@ -158,10 +159,19 @@ try {
     expect(example, `packages/${pkg}/README.md has no \`\`\`ts block under "## Example"`);
     await fs.writeFile(path.join(snippets, `${pkg}.ts`), example);
   }
+  // The browser entries' README examples need a page (fetch from a model
+  // server, WebAssembly): type-checked here against the installed packages,
+  // not run; the Chromium tests and examples/browser run them.
+  for (const pkg of ['onnx', 'tfjs']) {
+    const readme = await fs.readFile(path.join(root, 'packages', pkg, 'README.md'), 'utf8');
+    const example = /## In a browser\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(example, `packages/${pkg}/README.md has no \`\`\`ts block under "## In a browser"`);
+    await fs.writeFile(path.join(snippets, `${pkg}-web.ts`), example);
+  }
   const tsconfig = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', rootDir: 'snippets', types: ['node'], skipLibCheck: true }, include: ['snippets'] };
   await fs.writeFile(path.join(all, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
   await run(path.join(all, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: all });
-  ok('the README examples type-check (tsc --strict, NodeNext)');
+  ok('the README examples, and the browser examples of onnx and tfjs, type-check (tsc --strict, NodeNext)');
   const example = (pkg, env = {}) => run(process.execPath, [path.join(all, 'out', `${pkg}.js`)], { cwd: all, env });
 
   const core = await example('core');

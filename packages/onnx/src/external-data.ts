@@ -1,6 +1,6 @@
-import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { ModelSigningError, normalizeModelPath, staysInside } from '@model-signing/core';
+// The browser entry, so this module also serves @model-signing/onnx/web: it has no Node built-in.
+import { ModelSigningError, normalizeModelPath, staysInside } from '@model-signing/core/browser';
 
 const { onnx } = onnxProto;
 
@@ -101,7 +101,7 @@ function resolveLocation(location: string, modelFile: string): ExternalDataRefer
   if (!staysInside(location)) throw escape("contains '..'");
   const relative = normalizeModelPath(location);
   if (relative === '.') throw escape('names the folder, not a file');
-  const folder = path.posix.dirname(modelFile);
-  const name = folder === '.' ? relative : `${folder}/${relative}`;
+  const slash = modelFile.lastIndexOf('/');
+  const name = slash < 0 ? relative : `${modelFile.slice(0, slash)}/${relative}`;
   return { location, name, isCanonical: relative === location };
 }

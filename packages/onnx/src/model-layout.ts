@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { ModelSigningError, normalizeModelPath, walkModel, type ManifestChecker, type ModelFile } from '@model-signing/core';
+import { ModelSigningError, walkModel, type ManifestChecker, type ModelFile } from '@model-signing/core';
+import { chooseModelFile } from './choose-model-file.js';
 
 /** Options for {@link layoutModel}. */
 export interface LayoutModelOptions {
@@ -54,7 +55,7 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
   const onDisk = new Map(walked.files.map((f) => [f.name, f]));
 
   const files = new Map(signed.map((name) => [name, onDisk.get(name)!]));
-  const modelName = options.isFile ? basename : chooseModelFile(signed, options.modelFile, root);
+  const modelName = options.isFile ? basename : chooseModelFile(signed, options.modelFile?.split(path.sep).join('/'), root);
   const modelFile = files.get(modelName);
   if (!modelFile) {
     throw new ModelSigningError({
@@ -64,19 +65,4 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
     });
   }
   return { files, modelFile };
-}
-
-/** The `.onnx` file to load from a directory: the one asked for, or the only signed one. */
-function chooseModelFile(signed: string[], requested: string | undefined, root: string): string {
-  if (requested !== undefined) return normalizeModelPath(requested.split(path.sep).join('/'));
-  const candidates = signed.filter((name) => name.toLowerCase().endsWith('.onnx'));
-  if (candidates.length === 1) return candidates[0]!;
-  throw new ModelSigningError({
-    code: candidates.length === 0 ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
-    path: root,
-    message:
-      candidates.length === 0
-        ? `The signature of '${root}' covers no '.onnx' file; pass modelFile to name the model file to load`
-        : `The signature of '${root}' covers several '.onnx' files (${candidates.join(', ')}); pass modelFile to choose one`,
-  });
 }

@@ -35,13 +35,35 @@ const CHROMIUM_ARGS = [
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 
-/** Fails the bundle on any Node built-in, with the importer named, instead of letting a shim slip in. */
+/**
+ * Whether the dependency that `importer` belongs to maps `specifier` to
+ * `false` in its package.json `browser` field: every bundler then gives it
+ * an empty module (TensorFlow.js does this for `util`, `fs`, `crypto`, only
+ * reached in Node). Our own packages have no `browser` field.
+ */
+async function browserFieldOmits(importer: string, specifier: string): Promise<boolean> {
+  if (!importer.includes(`${path.sep}node_modules${path.sep}`)) return false;
+  for (let dir = path.dirname(importer); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const manifest = await fs.readFile(path.join(dir, 'package.json'), 'utf8').catch(() => undefined);
+    if (manifest === undefined) continue;
+    const browser = (JSON.parse(manifest) as { browser?: unknown }).browser;
+    return typeof browser === 'object' && browser !== null && (browser as Record<string, unknown>)[specifier] === false;
+  }
+  return false;
+}
+
+/**
+ * Fails the bundle on any Node built-in, with the importer named, instead of
+ * letting a shim slip in; a dependency's own `browser: { x: false }` mapping
+ * is honoured, as bundlers do.
+ */
 const refuseNodeBuiltins: esbuild.Plugin = {
   name: 'refuse-node-builtins',
   setup(build) {
-    build.onResolve({ filter: /.*/ }, (args) => {
+    build.onResolve({ filter: /.*/ }, async (args) => {
       const bare = args.path.split('/')[0] ?? args.path;
       if (!NODE_BUILTINS.has(args.path) && !NODE_BUILTINS.has(bare)) return undefined;
+      if (await browserFieldOmits(args.importer, args.path)) return undefined;
       return { errors: [{ text: `Node built-in "${args.path}" imported by ${args.importer}: browser code must not use it` }] };
     });
   },

@@ -1,0 +1,53 @@
+/**
+ * Browser side of http-handler.test.ts: verifiedHttpHandler from the web
+ * entry's source, loaded with tf.loadLayersModel / tf.loadGraphModel on the
+ * CPU backend, with JSON-friendly results.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ModelSigningError, WebKeyVerifier, type SignerInfo } from '@model-signing/core/browser';
+import { verifiedHttpHandler, type VerifiedHttpModelLocation } from '../../../src/web.js';
+
+/** What one load asks for: where the model is, which kind, and the input to predict on. */
+export interface LoadCall {
+  kind: 'layers' | 'graph';
+  modelUrl?: string;
+  baseUrl?: string;
+  publicKeyPem: string;
+  input: number[][];
+}
+
+/** The prediction and what was verified, or the refusal; `verified` says whether onVerified (just before the model is built) was reached. */
+export type LoadOutcome =
+  | { ok: true; output: number[][]; signer: SignerInfo; files: string[] }
+  | { ok: false; code: string; path?: string; message: string; verified: boolean };
+
+/** The pure-JS CPU backend, as the Node tests use. */
+export async function useCpu(): Promise<string> {
+  await tf.setBackend('cpu');
+  return tf.getBackend();
+}
+
+/** Loads the model through the verifying HTTP handler and predicts on `input`. */
+export async function load(call: LoadCall): Promise<LoadOutcome> {
+  let verified: { signer: SignerInfo; files: string[] } | undefined;
+  try {
+    // Passed as given, so a call with both or neither shows the handler's refusal.
+    const where = {
+      ...(call.modelUrl !== undefined ? { modelUrl: new URL(call.modelUrl, location.href) } : {}),
+      ...(call.baseUrl !== undefined ? { baseUrl: new URL(call.baseUrl, location.href) } : {}),
+    } as VerifiedHttpModelLocation;
+    const handler = verifiedHttpHandler({
+      ...where,
+      verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }),
+      onVerified: ({ signer, files }) => {
+        verified = { signer, files };
+      },
+    });
+    const model = call.kind === 'layers' ? await tf.loadLayersModel(handler) : await tf.loadGraphModel(handler);
+    const output = (await (model.predict(tf.tensor2d(call.input)) as tf.Tensor).array()) as number[][];
+    return { ok: true, output, ...verified! };
+  } catch (err) {
+    if (!(err instanceof ModelSigningError)) return { ok: false, code: `not a ModelSigningError: ${String(err)}`, message: String(err), verified: verified !== undefined };
+    return { ok: false, code: err.code, ...(err.path === undefined ? {} : { path: err.path }), message: err.message, verified: verified !== undefined };
+  }
+}
