@@ -14,6 +14,7 @@ import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying
 import { concat, copy, fromBase64, toHex, utf8, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
 import { identityPolicy } from './identity-policy.js';
+import { checkLogEntryKinds } from './log-entry-kind.js';
 import { verifyScts } from './sct.js';
 import { verifyRfc3161Timestamp } from './timestamp.js';
 import { readTlogEntry, verifyBody, verifyInclusion, type TlogEntry } from './tlog.js';
@@ -152,6 +153,7 @@ export class WebSigstoreVerifier implements Verifier {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
     const material = readMaterial(bundle);
+    checkLogEntryKinds(material.tlogEntries);
     const signature = copy(bundle.signature);
     const payload = copy(bundle.payload);
 

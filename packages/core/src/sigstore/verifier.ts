@@ -5,6 +5,7 @@ import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying
 import { sigstoreLibraries } from './libraries.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
 import { identityPolicy } from '../sigstore-web/identity-policy.js';
+import { checkLogEntryKinds } from '../sigstore-web/log-entry-kind.js';
 
 /** Options for {@link SigstoreVerifier.create}. */
 export interface SigstoreVerifierOptions {
@@ -81,6 +82,8 @@ export class SigstoreVerifier implements Verifier {
     } catch (cause) {
       throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
     }
+    // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
+    checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
     let signer: ReturnType<SigstoreJsVerifier['verify']>;
     try {
       signer = this.verifier.verify(entity);
