@@ -1,5 +1,5 @@
 // Tampering cases for Sigstore bundles and the verdict helper, shared by the
-// Node differential test and the Chromium run (browser/sigstore-web.test.ts):
+// Node differential test and the Chromium run (browser/sigstore-in-browser.test.ts):
 // no Node APIs here, only JSON, WebCrypto and PKI.js, imported from the browser entry.
 import * as pkijs from 'pkijs';
 import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
