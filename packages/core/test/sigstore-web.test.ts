@@ -5,14 +5,20 @@
 // them wrong) gets the same verdict and, when refused, the same error code
 // from both, and the one the table expects. browser/sigstore-in-browser.test.ts
 // runs the same table in Chromium.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSigstoreVerifier, isModelSigningError, verifyModel } from '../dist/index.js';
 import { cleanupTempDirs, tempDir } from './helpers.js';
 import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
-import { withRekorV2Entry } from './sigstore-web/rekor-v2.js';
+import { withRekorV2Entry, type RekorV2Form } from './sigstore-web/rekor-v2.js';
 import { MOCK_IDENTITY, MOCK_ISSUER, PRODUCTION_VECTORS, PROD_IDENTITY, PROD_ISSUER, nodeSigstoreVerifier, sigstoreTable } from './sigstore-web/verdict-table.js';
+
+const REFERENCE_BIN =
+  process.env['MODEL_SIGNING_REFERENCE_BIN'] ?? path.resolve(fileURLToPath(import.meta.url), '../../../../.venv-ref/bin/model_signing');
 
 const table = await sigstoreTable();
 afterAll(async () => {
@@ -78,27 +84,52 @@ describe('the model signed against the loopback instance', () => {
 });
 
 describe('Rekor v2 entries', () => {
-  // The table shows both verifiers refuse them; these show why: the bundles are sound, and the kind is the reason.
-  it('builds a v2 dsse/0.0.2 bundle that sigstore-js itself accepts, and a reference-form hashedrekord/0.0.2 one it refuses', async () => {
+  // The table gives the verdicts; these show the bundles are what they claim: each form is accepted by the client that writes it.
+  const v2 = async (form: RekorV2Form) => withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson, table.mock.trustConfig, form);
+
+  it('sigstore-js alone accepts its dsse/0.0.2 form and refuses the reference\'s hashedrekord/0.0.2 body', async () => {
     const { Verifier, toSignedEntity, toTrustMaterial } = await import('@sigstore/verify');
     const { bundleFromJSON } = await import('@sigstore/bundle');
     const { TrustedRoot } = await import('@sigstore/protobuf-specs');
-    const bundle = JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson;
-    const sigstoreJs = (form: 'dsse/0.0.2' | 'hashedrekord/0.0.2') => {
-      const v2 = withRekorV2Entry(bundle, table.mock.trustConfig, form);
-      const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(v2.trustConfig.trustedRoot)));
-      return () => verifier.verify(toSignedEntity(bundleFromJSON(v2.bundle)), { subjectAlternativeName: MOCK_IDENTITY, extensions: { issuer: MOCK_ISSUER } });
+    const sigstoreJs = async (form: RekorV2Form) => {
+      const { bundle, trustConfig } = await v2(form);
+      const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustConfig.trustedRoot)));
+      return () => verifier.verify(toSignedEntity(bundleFromJSON(bundle)), { subjectAlternativeName: MOCK_IDENTITY, extensions: { issuer: MOCK_ISSUER } });
     };
-    expect(sigstoreJs('dsse/0.0.2')()).toMatchObject({ identity: { subjectAlternativeName: MOCK_IDENTITY } });
-    expect(sigstoreJs('hashedrekord/0.0.2')).toThrow(expect.objectContaining({ code: 'TLOG_BODY_ERROR' }));
+    expect((await sigstoreJs('dsse/0.0.2'))()).toMatchObject({ identity: { subjectAlternativeName: MOCK_IDENTITY } });
+    expect(await sigstoreJs('hashedrekord/0.0.2')).toThrow(expect.objectContaining({ code: 'TLOG_BODY_ERROR' }));
   });
 
-  it('both verifiers name the kind they refuse', async () => {
-    const bundle = JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson;
-    const v2 = withRekorV2Entry(bundle, table.mock.trustConfig, 'dsse/0.0.2');
-    const options = { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: v2.trustConfig };
-    for (const verifier of [await WebSigstoreVerifier.create(options), await nodeSigstoreVerifier(options)]) {
-      expect(await verdictOf(verifier, JSON.stringify(v2.bundle))).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID', message: expect.stringContaining('dsse/0.0.2') });
+  it('the reference accepts the hashedrekord/0.0.2 bundle, as both verifiers here do, and refuses dsse/0.0.2, naming its kind as they do', async () => {
+    const dir = await tempDir('sigweb-v2-');
+    const verdicts: Record<string, { reference: boolean; output: string }> = {};
+    for (const form of ['hashedrekord/0.0.2', 'dsse/0.0.2'] as const) {
+      const { bundle, trustConfig } = await v2(form);
+      const name = form.replace('/', '-');
+      await fs.writeFile(path.join(dir, `${name}.sig`), JSON.stringify(bundle));
+      await fs.writeFile(path.join(dir, `${name}.json`), JSON.stringify(trustConfig));
+      verdicts[form] = await reference([
+        'verify', 'sigstore', table.mock.modelDir, '--signature', path.join(dir, `${name}.sig`), '--trust_config', path.join(dir, `${name}.json`),
+        '--identity', MOCK_IDENTITY, '--identity_provider', MOCK_ISSUER,
+      ]);
+      const options = { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: trustConfig };
+      for (const verifier of [await WebSigstoreVerifier.create(options), await nodeSigstoreVerifier(options)]) {
+        const verdict = await verdictOf(verifier, JSON.stringify(bundle));
+        expect(verdict).toMatchObject(form === 'dsse/0.0.2' ? { ok: false, code: 'SIGNATURE_INVALID', message: expect.stringContaining('dsse/0.0.2') } : { ok: true });
+      }
     }
+    expect(verdicts['hashedrekord/0.0.2']).toMatchObject({ reference: true, output: expect.stringContaining('Verification succeeded') });
+    expect(verdicts['dsse/0.0.2']).toMatchObject({ reference: false, output: expect.stringContaining('dsse/0.0.2') });
   });
 });
+
+/** Runs the reference CLI (model-signing 1.1.1, installed by scripts/setup-reference.sh); whether it succeeded, and what it printed. */
+async function reference(args: string[]): Promise<{ reference: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(REFERENCE_BIN, args, { timeout: 60_000 });
+    return { reference: true, output: stdout + stderr };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    return { reference: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}${err.message}` };
+  }
+}

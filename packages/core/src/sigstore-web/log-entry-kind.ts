@@ -6,26 +6,33 @@ export interface LogEntryKind {
   version: string;
 }
 
+/** The entry kinds the reference (model_signing 1.1.1 on sigstore-python 4.5.1) logs and verifies a DSSE envelope with. */
+const KINDS = ['dsse/0.0.1', 'hashedrekord/0.0.2'];
+
 /**
- * Refuses a bundle whose log entries are not Rekor v1 `dsse` 0.0.1 entries,
- * the one DSSE kind that both the reference (model_signing 1.1.1 on
- * sigstore-python 4.5.1) and sigstore-js verify. Rekor v2 has no common form:
- * the reference logs a DSSE envelope as `hashedrekord` 0.0.2 over its PAE,
- * which sigstore-js's body check refuses, and sigstore-js as `dsse` 0.0.2,
- * which the reference refuses (as it refuses `intoto` and `hashedrekord`
- * 0.0.1). Both verifiers of this package call this first, before any
- * proof, so they give the same verdict on such a bundle whatever else is in it.
+ * Refuses log entries of another kind than the two the reference logs and
+ * verifies a DSSE envelope with: Rekor v1 `dsse` 0.0.1, and Rekor v2
+ * `hashedrekord` 0.0.2 over the envelope's PAE. sigstore-js also takes
+ * `dsse` 0.0.2 (what it writes to Rekor v2), `intoto` 0.0.2 and
+ * `hashedrekord` 0.0.1, which the reference refuses. All entries must be of
+ * one kind, so the Node verifier can tell sigstore-js what a `hashedrekord`
+ * digest covers. Both verifiers of this package call this first, before any
+ * proof, so they give the same verdict whatever else is in the bundle.
  *
  * @throws {ModelSigningError} `SIGNATURE_INVALID` naming the kind.
  */
 export function checkLogEntryKinds(entries: readonly LogEntryKind[]): void {
-  for (const { kind, version } of entries) {
-    if (kind === 'dsse' && version === '0.0.1') continue;
+  const kinds = new Set(entries.map(({ kind, version }) => `${kind}/${version}`));
+  for (const kind of kinds) {
+    if (KINDS.includes(kind)) continue;
     throw new ModelSigningError({
       code: 'SIGNATURE_INVALID',
       message:
-        `The transparency log entry is a ${kind}/${version} entry; OMS Sigstore bundles are verified with Rekor v1 dsse/0.0.1 entries only, ` +
-        'the kind model_signing 1.1.1 writes and verifies (Rekor v2 entries, dsse/0.0.2 or hashedrekord/0.0.2, are not supported)',
+        `The transparency log entry is a ${kind} entry; OMS Sigstore bundles are verified with Rekor v1 dsse/0.0.1 or Rekor v2 hashedrekord/0.0.2 entries, ` +
+        'the kinds model_signing 1.1.1 writes and verifies',
     });
+  }
+  if (kinds.size > 1) {
+    throw new ModelSigningError({ code: 'SIGNATURE_INVALID', message: `The bundle's transparency log entries are of different kinds (${[...kinds].join(', ')})` });
   }
 }

@@ -5,7 +5,9 @@
  */
 import { ModelSigningError } from '../errors.js';
 import { equal, fromBase64, sha256, toBase64, toHex, utf8, type Bytes } from './bytes.js';
+import type { PathCertificate } from '../verifying/certificate-path.js';
 import { verifies } from './keys.js';
+import { verifyHashedRekordV2Body } from './hashedrekord-v2-body.js';
 import { validAt, type LogAuthority } from './trusted-root.js';
 
 /** A transparency log entry from a bundle's `verificationMaterial.tlogEntries`, decoded. */
@@ -159,13 +161,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Checks that the entry logs this envelope: a Rekor v1 `dsse` 0.0.1 entry
- * (the only kind `checkLogEntryKinds` lets through) carries the one
- * signature and the payload's SHA-256.
+ * Checks that the entry logs this envelope, for the two kinds
+ * `checkLogEntryKinds` lets through: a Rekor v1 `dsse` 0.0.1 entry carries
+ * the one signature and the payload's SHA-256; a Rekor v2 `hashedrekord`
+ * 0.0.2 entry is checked as the reference checks it.
  *
  * @throws {ModelSigningError} `SIGNATURE_INVALID`.
  */
-export async function verifyBody(entry: TlogEntry, envelope: { payload: Uint8Array; signature: Uint8Array }): Promise<void> {
+export async function verifyBody(
+  entry: TlogEntry,
+  envelope: { payloadType: string; payload: Uint8Array; signature: Uint8Array },
+  leaf: PathCertificate,
+): Promise<void> {
+  if (entry.kind === 'hashedrekord') return verifyHashedRekordV2Body(entry.canonicalizedBody, envelope, leaf);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry.canonicalizedBody));

@@ -41,8 +41,15 @@ export type RekorV2Form = 'dsse/0.0.2' | 'hashedrekord/0.0.2';
 /**
  * Replaces the bundle's log entries with one Rekor v2 entry of `form`, in a
  * new log that `trustConfig`'s root then trusts; both are copies.
+ * `alterBody` changes the entry body before it is logged (a log that
+ * records something else than the envelope, with valid proofs).
  */
-export function withRekorV2Entry(bundle: BundleJson, trustConfig: BundleJson, form: RekorV2Form): { bundle: BundleJson; trustConfig: BundleJson } {
+export function withRekorV2Entry(
+  bundle: BundleJson,
+  trustConfig: BundleJson,
+  form: RekorV2Form,
+  alterBody?: (body: BundleJson) => void,
+): { bundle: BundleJson; trustConfig: BundleJson } {
   const out = structuredClone(bundle);
   const config = structuredClone(trustConfig);
   const envelope = out.dsseEnvelope;
@@ -50,10 +57,11 @@ export function withRekorV2Entry(bundle: BundleJson, trustConfig: BundleJson, fo
   const verifier = { x509Certificate: { rawBytes: out.verificationMaterial.certificate.rawBytes }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' };
   const signature = envelope.signatures[0].sig;
   const pae = Buffer.concat([Buffer.from(`DSSEv1 ${envelope.payloadType.length} ${envelope.payloadType} ${payload.length} `), payload]);
-  const body =
+  const body: BundleJson =
     form === 'dsse/0.0.2'
       ? { apiVersion: '0.0.2', kind: 'dsse', spec: { dsseV002: { payloadHash: { algorithm: 'SHA2_256', digest: b64(sha256(payload)) }, signatures: [{ content: signature, verifier }] } } }
       : { apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: b64(sha256(pae)) }, signature: { content: signature, verifier } } } };
+  alterBody?.(body);
   const canonicalizedBody = Buffer.from(JSON.stringify(body));
 
   // A log of three entries; ours is the middle one.
@@ -61,8 +69,10 @@ export function withRekorV2Entry(bundle: BundleJson, trustConfig: BundleJson, fo
   const root = treeHash(leaves);
   const key = generateKeyPairSync('ed25519');
   const spki = key.publicKey.export({ type: 'spki', format: 'der' });
-  // C2SP signed-note key ID of an Ed25519 key: SHA-256(name || "\n" || 0x01 || raw key).
-  const keyId = sha256(Buffer.from(`${ORIGIN}\n`), Uint8Array.of(1), spki.subarray(-32));
+  // The log ID is the SHA-256 of the key, as the trusted roots give it; the
+  // reference finds the checkpoint key by the entry's log ID, and sigstore-js
+  // by the root's log ID (no checkpointKeyId here): one ID serves both.
+  const keyId = sha256(spki);
   const note = `${ORIGIN}\n${leaves.length}\n${b64(root)}\n`;
   const noteSignature = sign(null, Buffer.from(note), key.privateKey);
   const checkpoint = `${note}\n\u2014 ${ORIGIN} ${b64(Buffer.concat([keyId.subarray(0, 4), noteSignature]))}\n`;
@@ -82,8 +92,7 @@ export function withRekorV2Entry(bundle: BundleJson, trustConfig: BundleJson, fo
     baseUrl: REKOR_V2_URL,
     hashAlgorithm: 'SHA2_256',
     publicKey: { rawBytes: b64(spki), keyDetails: 'PKIX_ED25519', validFor: { start: '2025-01-01T00:00:00Z' } },
-    logId: { keyId: b64(sha256(spki)) },
-    checkpointKeyId: { keyId: b64(keyId) },
+    logId: { keyId: b64(keyId) },
   });
   return { bundle: out, trustConfig: config };
 }

@@ -5,13 +5,14 @@
 // bundles, bundles signed in the test against the loopback Sigstore
 // instance, and every way such a bundle, its trusted root or the identity
 // policy can be wrong.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SigstoreSigner, SigstoreVerifier, signModel } from '../../dist/index.js';
 import { HISTORICAL, SPEC_VECTORS, tempDir } from '../helpers.js';
 import { startMockInstance, testIdentityToken } from '../sigstore/mock-instance.js';
 import { TAMPER_CASES, type BundleJson, type SigstoreCase, type SigstoreOptions } from './cases.js';
-import { withRekorV2Entry } from './rekor-v2.js';
+import { withRekorV2Entry, type RekorV2Form } from './rekor-v2.js';
 
 export const PROD_IDENTITY = 'stefanb@us.ibm.com';
 export const PROD_ISSUER = 'https://sigstore.verify.ibm.com/oauth2';
@@ -139,10 +140,53 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
       { name: 'loopback instance: a checkpoint signature naming the log by a pattern', bundle: await tampered(bundle, nameAsPattern), options: mock, expected: 'ok' },
     );
     for (const c of TAMPER_CASES) cases.push({ name: `loopback instance: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: mock, expected: c.code });
-    for (const form of ['dsse/0.0.2', 'hashedrekord/0.0.2'] as const) {
-      const v2 = withRekorV2Entry(JSON.parse(bundle), trustConfig, form);
-      cases.push({ name: `loopback instance: a Rekor v2 ${form} entry (checkpoint and inclusion proof, no SET)`, bundle: JSON.stringify(v2.bundle), options: { ...mock, trustedRoot: v2.trustConfig }, expected: 'SIGNATURE_INVALID' });
-    }
+
+    // Rekor v2: a checkpoint and inclusion proof, no SET, the time from the RFC 3161 timestamp.
+    const rekorV2 = (name: string, expected: SigstoreCase['expected'], form: RekorV2Form, change?: { body?: (body: BundleJson) => void; bundle?: (bundle: BundleJson) => void }): SigstoreCase => {
+      const v2 = withRekorV2Entry(JSON.parse(bundle), trustConfig, form, change?.body);
+      change?.bundle?.(v2.bundle);
+      return { name: `loopback instance, Rekor v2: ${name}`, bundle: JSON.stringify(v2.bundle), options: { ...mock, trustedRoot: v2.trustConfig }, expected };
+    };
+    const v2spec = (body: BundleJson) => body.spec.hashedRekordV002;
+    const v2entry = (b: BundleJson) => b.verificationMaterial.tlogEntries[0];
+    const flip = (encoded: string) => {
+      const bytes = Buffer.from(encoded, 'base64');
+      bytes[0] = bytes[0]! ^ 0x01;
+      return bytes.toString('base64');
+    };
+    const caCertificate = trustConfig.trustedRoot.certificateAuthorities[0].certChain.certificates[0].rawBytes as string;
+    cases.push(
+      rekorV2('a hashedrekord/0.0.2 entry of the PAE, as the reference logs a DSSE envelope', 'ok', 'hashedrekord/0.0.2'),
+      rekorV2('a dsse/0.0.2 entry, as sigstore-js logs one (the reference refuses it)', 'SIGNATURE_INVALID', 'dsse/0.0.2'),
+      rekorV2('a logged hashedrekord whose digest is of the payload, not the PAE', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        body: (body) => (v2spec(body).data.digest = createHash('sha256').update(Buffer.from(JSON.parse(bundle).dsseEnvelope.payload, 'base64')).digest('base64')),
+      }),
+      rekorV2('a logged hashedrekord naming another certificate as its verifier', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        body: (body) => (v2spec(body).signature.verifier.x509Certificate.rawBytes = caCertificate),
+      }),
+      rekorV2('a logged hashedrekord naming other key details', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        body: (body) => (v2spec(body).signature.verifier.keyDetails = 'PKIX_ECDSA_P384_SHA_384'),
+      }),
+      rekorV2('an inclusion proof with a changed hash', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        bundle: (b) => (v2entry(b).inclusionProof.hashes[0] = flip(v2entry(b).inclusionProof.hashes[0])),
+      }),
+      rekorV2('a checkpoint with another root hash', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        bundle: (b) => {
+          const checkpoint = v2entry(b).inclusionProof.checkpoint;
+          const lines: string[] = checkpoint.envelope.split('\n');
+          lines[2] = flip(lines[2]!);
+          checkpoint.envelope = lines.join('\n');
+        },
+      }),
+      rekorV2('no RFC 3161 timestamp, so no verified time', 'CERT_CHAIN_INVALID', 'hashedrekord/0.0.2', {
+        bundle: (b) => (b.verificationMaterial.timestampVerificationData.rfc3161Timestamps = []),
+      }),
+      rekorV2('a Rekor v1 and a Rekor v2 entry together', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
+        bundle: (b) => b.verificationMaterial.tlogEntries.push(JSON.parse(bundle).verificationMaterial.tlogEntries[0]),
+      }),
+    );
+    const otherIdentity = rekorV2('another identity', 'IDENTITY_MISMATCH', 'hashedrekord/0.0.2');
+    cases.push({ ...otherIdentity, options: { ...otherIdentity.options, identity: 'mallory@example.com' } });
     return { cases, mock: { modelDir, signaturePath, trustConfig }, close: () => instance.close() };
   } catch (err) {
     await instance.close();
