@@ -1,13 +1,14 @@
 /**
  * Transparency log checks, as sigstore-js's @sigstore/verify makes them: the
  * signed entry timestamp (inclusion promise), the signed checkpoint and the
- * RFC 6962 Merkle inclusion proof, and the entry body against the envelope.
+ * RFC 6962 Merkle inclusion proof, and the entry body against the envelope
+ * (a Rekor v2 body as the reference checks it).
  */
 import { ModelSigningError } from '../errors.js';
-import { equal, fromBase64, sha256, toBase64, toHex, utf8, type Bytes } from './bytes.js';
 import type { PathCertificate } from '../verifying/certificate-path.js';
-import { verifies } from './keys.js';
+import { equal, fromBase64, sha256, toBase64, toHex, utf8, type Bytes } from './bytes.js';
 import { verifyHashedRekordV2Body } from './hashedrekord-v2-body.js';
+import { verifies } from './keys.js';
 import { validAt, type LogAuthority } from './trusted-root.js';
 
 /** A transparency log entry from a bundle's `verificationMaterial.tlogEntries`, decoded. */
