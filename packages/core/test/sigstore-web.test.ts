@@ -1,224 +1,135 @@
 // The runtime-neutral Sigstore verifier (WebSigstoreVerifier) against the
-// Node one (SigstoreVerifier, sigstore-js): the reference's production
-// bundles and bundles signed against a loopback Sigstore instance must get
-// the same verdict and, when refused, the same error code from both.
+// Node one (SigstoreVerifier, sigstore-js), in Node: every case of the shared
+// table (sigstore-web/verdict-table.ts: the reference's production bundles,
+// bundles signed against a loopback Sigstore instance, and each way to get
+// them wrong) gets the same verdict and, when refused, the same error code
+// from both, and the one the table expects. browser/sigstore-in-browser.test.ts
+// runs the same table in Chromium.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  SigstoreSigner,
-  SigstoreVerifier,
-  WebSigstoreVerifier,
-  isModelSigningError,
-  signModel,
-  verifyModel,
-  type Verifier,
-} from '../dist/index.js';
-import { HISTORICAL, SPEC_VECTORS, cleanupTempDirs, tempDir } from './helpers.js';
-import { startMockInstance, testIdentityToken, type MockInstance } from './sigstore/mock-instance.js';
-import { TAMPER_CASES, verdictOf, type BundleJson } from './sigstore-web/cases.js';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WebSigstoreVerifier, isModelSigningError, verifyModel } from '../dist/index.js';
+import { cleanupTempDirs, tempDir } from './helpers.js';
+import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
+import { withRekorV2Entry, type RekorV2Form } from './sigstore-web/rekor-v2.js';
+import { MOCK_IDENTITY, MOCK_ISSUER, PRODUCTION_VECTORS, PROD_IDENTITY, PROD_ISSUER, nodeSigstoreVerifier, sigstoreTable } from './sigstore-web/verdict-table.js';
 
-const PROD_IDENTITY = 'stefanb@us.ibm.com';
-const PROD_ISSUER = 'https://sigstore.verify.ibm.com/oauth2';
+const REFERENCE_BIN =
+  process.env['MODEL_SIGNING_REFERENCE_BIN'] ?? path.resolve(fileURLToPath(import.meta.url), '../../../../.venv-ref/bin/model_signing');
 
-const vectors = [
-  ...['v0.3.1', 'v1.0.0', 'v1.0.1', 'v1.1.0'].map((v) => ({
-    name: `${v}-sigstore`,
-    modelDir: path.join(HISTORICAL, `${v}-sigstore`),
-    signature: path.join(HISTORICAL, `${v}-sigstore`, 'model.sig'),
-    ignorePaths: v === 'v1.0.1' ? ['ignore-me'] : [],
-  })),
-  // The OMS spec's vector is the v1.1.0 reference bundle re-indented.
-  { name: 'oms-spec sigstore.bundle.json', modelDir: path.join(HISTORICAL, 'v1.1.0-sigstore'), signature: path.join(SPEC_VECTORS, 'valid/sigstore.bundle.json'), ignorePaths: [] },
-];
-
-interface Identity {
-  identity?: string;
-  identityRegExp?: string;
-  identityProvider: string;
-}
-
-/** Both verifiers for one identity and trust root. */
-type Pair = { web: Verifier; node: Verifier };
-
-const production = async (id: Identity): Promise<Pair> => ({
-  web: await WebSigstoreVerifier.create(id),
-  node: await SigstoreVerifier.create({ ...id, offline: true }),
+const table = await sigstoreTable();
+afterAll(async () => {
+  await table.close();
+  await cleanupTempDirs();
 });
 
-/** Verifies with both and checks they agree; returns the shared verdict. */
-async function agreedVerdict(pair: Pair, bundle: string) {
-  const [web, node] = await Promise.all([verdictOf(pair.web, bundle), verdictOf(pair.node, bundle)]);
-  if (web.ok && node.ok) expect(web.signer).toEqual(node.signer);
-  else expect({ ok: web.ok, code: web.ok ? undefined : web.code }).toEqual({ ok: node.ok, code: node.ok ? undefined : node.code });
-  return web;
-}
+describe('WebSigstoreVerifier and SigstoreVerifier on the shared table', () => {
+  for (const c of table.cases) {
+    it(`${c.name}: ${c.expected} from both`, async () => {
+      const [web, node] = await Promise.all([
+        WebSigstoreVerifier.create(c.options).then((v) => verdictOf(v, c.bundle)),
+        nodeSigstoreVerifier(c.options).then((v) => verdictOf(v, c.bundle)),
+      ]);
+      expect(web.ok ? 'ok' : web.code, web.ok ? '' : web.message).toBe(c.expected);
+      expect(node.ok ? 'ok' : node.code, node.ok ? '' : node.message).toBe(c.expected);
+      if (web.ok && node.ok) expect(web.signer).toEqual(node.signer);
+    });
+  }
+});
 
-async function tampered(bundle: string, tamper: (b: BundleJson) => void | Promise<void>): Promise<string> {
-  const json = JSON.parse(bundle) as BundleJson;
-  await tamper(json);
-  return JSON.stringify(json);
-}
-
-afterAll(cleanupTempDirs);
-
-describe.each(vectors)('production bundle $name, offline', (v) => {
-  it('verifies the model with the real identity and issuer, as the Node verifier does', async () => {
-    const pair = await production({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
-    const result = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: [...v.ignorePaths, 'model.sig'], verifier: pair.web });
+describe.each(PRODUCTION_VECTORS)('production bundle $name, offline, with its model', (v) => {
+  it('verifies the model files with the real identity and issuer', async () => {
+    const web = await WebSigstoreVerifier.create({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
+    const result = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: [...v.ignorePaths, 'model.sig'], verifier: web });
     expect(result.signer).toEqual({ method: 'sigstore', identity: PROD_IDENTITY, issuer: PROD_ISSUER, trustRoot: 'production (bundled)' });
-    expect(await agreedVerdict(pair, await fs.readFile(v.signature, 'utf8'))).toMatchObject({ ok: true });
-  });
-
-  it('verifies with an identity regular expression', async () => {
-    const pair = await production({ identityRegExp: '[a-z]+@us\\.ibm\\.com', identityProvider: PROD_ISSUER });
-    expect(await agreedVerdict(pair, await fs.readFile(v.signature, 'utf8'))).toMatchObject({ ok: true, signer: { identity: PROD_IDENTITY } });
-  });
-
-  it.each([
-    ['another identity', { identity: 'someone@us.ibm.com', identityProvider: PROD_ISSUER }],
-    ['another issuer', { identity: PROD_IDENTITY, identityProvider: 'https://accounts.google.com' }],
-    ['a regular expression that only matches part of the identity', { identityRegExp: 'stefanb@us\\.ibm\\.co', identityProvider: PROD_ISSUER }],
-  ] as const)('refuses %s with IDENTITY_MISMATCH', async (_, id) => {
-    expect(await agreedVerdict(await production(id), await fs.readFile(v.signature, 'utf8'))).toMatchObject({ ok: false, code: 'IDENTITY_MISMATCH' });
-  });
-
-  it('refuses the bundle against the staging trusted root', async () => {
-    const id = { identity: PROD_IDENTITY, identityProvider: PROD_ISSUER, useStaging: true };
-    const pair = { web: await WebSigstoreVerifier.create(id), node: await SigstoreVerifier.create({ ...id, offline: true }) };
-    expect(await agreedVerdict(pair, await fs.readFile(v.signature, 'utf8'))).toMatchObject({ ok: false, code: 'CERT_CHAIN_INVALID' });
   });
 
   it('refuses the model after one byte changes', async () => {
-    const dir = await tempDir('sigweb-');
-    const model = path.join(dir, 'model');
+    const model = path.join(await tempDir('sigweb-'), 'model');
     await fs.cp(v.modelDir, model, { recursive: true, filter: (src) => path.basename(src) !== 'model.sig' });
     const file = path.join(model, 'signme-2');
     const bytes = await fs.readFile(file);
     bytes[0] = bytes[0]! ^ 0x01;
     await fs.writeFile(file, bytes);
-    const { web } = await production({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
+    const web = await WebSigstoreVerifier.create({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
     const error = await verifyModel({ modelPath: model, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: web }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
   });
 });
 
-describe('production bundle v1.1.0, tampered', () => {
-  it.each(TAMPER_CASES)('refuses $name with $code, as the Node verifier does', async ({ tamper, code }) => {
-    const bundle = await tampered(await fs.readFile(vectors[3]!.signature, 'utf8'), tamper);
-    const pair = await production({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
-    expect(await agreedVerdict(pair, bundle)).toMatchObject({ ok: false, code });
-  });
-});
+describe('the model signed against the loopback instance', () => {
+  const options = () => ({ identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: table.mock.trustConfig });
 
-describe('bundles signed against a loopback Sigstore instance', () => {
-  const ISSUER = 'https://issuer.test.example';
-  const IDENTITY = 'alice@example.com';
-  let instance: MockInstance;
-  let trustConfig: string;
-  let bundle: string;
-  let model: string;
+  it('verifies with the instance trusted root, and not after one byte changes', async () => {
+    const web = await WebSigstoreVerifier.create(options());
+    const result = await verifyModel({ modelPath: table.mock.modelDir, signaturePath: table.mock.signaturePath, verifier: web });
+    expect(result.signer).toEqual({ method: 'sigstore', identity: MOCK_IDENTITY, issuer: MOCK_ISSUER, trustRoot: 'custom trust config' });
 
-  beforeAll(async () => {
-    instance = await startMockInstance();
-    trustConfig = await fs.readFile(instance.trustConfigPath, 'utf8');
-    const dir = await tempDir('sigweb-');
-    model = path.join(dir, 'model');
-    await fs.mkdir(model);
-    await fs.writeFile(path.join(model, 'weights.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251)));
-    await fs.writeFile(path.join(model, 'config.json'), '{"layers": 2}');
-    const signer = await SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig: instance.trustConfigPath });
-    const signature = path.join(dir, 'model.sig');
-    await signModel({ modelPath: model, signer, signaturePath: signature });
-    bundle = await fs.readFile(signature, 'utf8');
-  });
-  afterAll(async () => {
-    await instance?.close();
-  });
-
-  /** Both verifiers over a (possibly altered) copy of the instance's trust config. */
-  async function pair(id: Partial<Identity> = {}, alterRoot?: (root: BundleJson) => void): Promise<Pair> {
-    const config = JSON.parse(trustConfig) as BundleJson;
-    alterRoot?.(config.trustedRoot);
-    const file = path.join(await tempDir('sigweb-trust-'), 'trust_config.json');
-    await fs.writeFile(file, JSON.stringify(config));
-    const options = { identityProvider: ISSUER, ...(id.identityRegExp ? {} : { identity: IDENTITY }), ...id };
-    return {
-      web: await WebSigstoreVerifier.create({ ...options, trustedRoot: JSON.stringify(config) }),
-      node: await SigstoreVerifier.create({ ...options, trustConfig: file }),
-    };
-  }
-
-  it('verifies the model with the instance trusted root, as the Node verifier does', async () => {
-    const verifiers = await pair();
-    const result = await verifyModel({ modelPath: model, signaturePath: path.join(model, '..', 'model.sig'), verifier: verifiers.web });
-    expect(result.signer).toEqual({ method: 'sigstore', identity: IDENTITY, issuer: ISSUER, trustRoot: 'custom trust config' });
-    expect(await agreedVerdict(verifiers, bundle)).toMatchObject({ ok: true });
+    const model = path.join(await tempDir('sigweb-'), 'model');
+    await fs.cp(table.mock.modelDir, model, { recursive: true });
+    const weights = await fs.readFile(path.join(model, 'weights.bin'));
+    weights[100] = weights[100]! ^ 0x01;
+    await fs.writeFile(path.join(model, 'weights.bin'), weights);
+    const error = await verifyModel({ modelPath: model, signaturePath: table.mock.signaturePath, verifier: web }).catch((e: unknown) => e);
+    expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
   });
 
   it('takes the bare trusted root as well as the client trust config', async () => {
-    const web = await WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER, trustedRoot: JSON.parse(trustConfig).trustedRoot });
-    expect(await verdictOf(web, bundle)).toMatchObject({ ok: true });
-  });
-
-  it.each([
-    ['another identity', { identity: 'mallory@example.com' }],
-    ['another issuer', { identityProvider: 'https://accounts.google.com' }],
-    ['a regular expression that does not match', { identityRegExp: 'bob@example\\.com' }],
-  ] as const)('refuses %s with IDENTITY_MISMATCH', async (_, id) => {
-    expect(await agreedVerdict(await pair(id), bundle)).toMatchObject({ ok: false, code: 'IDENTITY_MISMATCH' });
-  });
-
-  it.each(TAMPER_CASES)('refuses $name with $code, as the Node verifier does', async ({ tamper, code }) => {
-    expect(await agreedVerdict(await pair(), await tampered(bundle, tamper))).toMatchObject({ ok: false, code });
-  });
-
-  it("refuses this instance's bundle against the production trusted root", async () => {
-    expect(await agreedVerdict(await production({ identity: IDENTITY, identityProvider: ISSUER }), bundle)).toMatchObject({ ok: false, code: 'CERT_CHAIN_INVALID' });
-  });
-
-  it.each([
-    [
-      'a chain to a CA the trusted root does not hold (production Fulcio instead)',
-      'CERT_CHAIN_INVALID',
-      (root: BundleJson) => {
-        root.certificateAuthorities = PRODUCTION_FULCIO;
-      },
-    ],
-    [
-      'an SCT that does not verify with the CT log key of the root',
-      'CERT_CHAIN_INVALID',
-      (root: BundleJson) => {
-        root.ctlogs[0].publicKey.rawBytes = root.tlogs[0].publicKey.rawBytes;
-      },
-    ],
-    [
-      'an SET and checkpoint by a Rekor key the root does not hold',
-      'SIGNATURE_INVALID',
-      (root: BundleJson) => {
-        root.tlogs[0].publicKey.rawBytes = root.ctlogs[0].publicKey.rawBytes;
-      },
-    ],
-    [
-      'an RFC 3161 timestamp by an authority the root does not hold',
-      'CERT_CHAIN_INVALID',
-      (root: BundleJson) => {
-        root.timestampAuthorities = [];
-      },
-    ],
-  ] as const)('refuses %s with %s', async (_, code, alterRoot) => {
-    expect(await agreedVerdict(await pair({}, alterRoot), bundle)).toMatchObject({ ok: false, code });
+    const web = await WebSigstoreVerifier.create({ ...options(), trustedRoot: table.mock.trustConfig.trustedRoot });
+    expect(await verdictOf(web, await fs.readFile(table.mock.signaturePath, 'utf8'))).toMatchObject({ ok: true });
   });
 });
 
-/** The production Fulcio CAs, for a root that trusts another CA than the one that issued. */
-const PRODUCTION_FULCIO = (
-  JSON.parse(
-    Buffer.from(
-      (JSON.parse(await fs.readFile(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8')) as Record<string, { targets: Record<string, string> }>)[
-        'https://tuf-repo-cdn.sigstore.dev'
-      ]!.targets['trusted_root.json']!,
-      'base64',
-    ).toString('utf8'),
-  ) as BundleJson
-).certificateAuthorities;
+describe('Rekor v2 entries', () => {
+  // The table gives the verdicts; these show the bundles are what they claim: each form is accepted by the client that writes it.
+  const v2 = async (form: RekorV2Form) => withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson, table.mock.trustConfig, form);
+
+  it('sigstore-js alone accepts its dsse/0.0.2 form and refuses the reference\'s hashedrekord/0.0.2 body', async () => {
+    const { Verifier, toSignedEntity, toTrustMaterial } = await import('@sigstore/verify');
+    const { bundleFromJSON } = await import('@sigstore/bundle');
+    const { TrustedRoot } = await import('@sigstore/protobuf-specs');
+    const sigstoreJs = async (form: RekorV2Form) => {
+      const { bundle, trustConfig } = await v2(form);
+      const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustConfig.trustedRoot)));
+      return () => verifier.verify(toSignedEntity(bundleFromJSON(bundle)), { subjectAlternativeName: MOCK_IDENTITY, extensions: { issuer: MOCK_ISSUER } });
+    };
+    expect((await sigstoreJs('dsse/0.0.2'))()).toMatchObject({ identity: { subjectAlternativeName: MOCK_IDENTITY } });
+    expect(await sigstoreJs('hashedrekord/0.0.2')).toThrow(expect.objectContaining({ code: 'TLOG_BODY_ERROR' }));
+  });
+
+  it('the reference accepts the hashedrekord/0.0.2 bundle, as both verifiers here do, and refuses dsse/0.0.2, naming its kind as they do', async () => {
+    const dir = await tempDir('sigweb-v2-');
+    const verdicts: Record<string, { reference: boolean; output: string }> = {};
+    for (const form of ['hashedrekord/0.0.2', 'dsse/0.0.2'] as const) {
+      const { bundle, trustConfig } = await v2(form);
+      const name = form.replace('/', '-');
+      await fs.writeFile(path.join(dir, `${name}.sig`), JSON.stringify(bundle));
+      await fs.writeFile(path.join(dir, `${name}.json`), JSON.stringify(trustConfig));
+      verdicts[form] = await reference([
+        'verify', 'sigstore', table.mock.modelDir, '--signature', path.join(dir, `${name}.sig`), '--trust_config', path.join(dir, `${name}.json`),
+        '--identity', MOCK_IDENTITY, '--identity_provider', MOCK_ISSUER,
+      ]);
+      const options = { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: trustConfig };
+      for (const verifier of [await WebSigstoreVerifier.create(options), await nodeSigstoreVerifier(options)]) {
+        const verdict = await verdictOf(verifier, JSON.stringify(bundle));
+        expect(verdict).toMatchObject(form === 'dsse/0.0.2' ? { ok: false, code: 'SIGNATURE_INVALID', message: expect.stringContaining('dsse/0.0.2') } : { ok: true });
+      }
+    }
+    expect(verdicts['hashedrekord/0.0.2']).toMatchObject({ reference: true, output: expect.stringContaining('Verification succeeded') });
+    expect(verdicts['dsse/0.0.2']).toMatchObject({ reference: false, output: expect.stringContaining('dsse/0.0.2') });
+  });
+});
+
+/** Runs the reference CLI (model-signing 1.1.1, installed by scripts/setup-reference.sh); whether it succeeded, and what it printed. */
+async function reference(args: string[]): Promise<{ reference: boolean; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(REFERENCE_BIN, args, { timeout: 60_000 });
+    return { reference: true, output: stdout + stderr };
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string; message: string };
+    return { reference: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}${err.message}` };
+  }
+}

@@ -1,10 +1,13 @@
 /**
  * Transparency log checks, as sigstore-js's @sigstore/verify makes them: the
  * signed entry timestamp (inclusion promise), the signed checkpoint and the
- * RFC 6962 Merkle inclusion proof, and the entry body against the envelope.
+ * RFC 6962 Merkle inclusion proof, and the entry body against the envelope
+ * (a Rekor v2 body as the reference checks it).
  */
 import { ModelSigningError } from '../errors.js';
+import type { PathCertificate } from '../verifying/certificate-path.js';
 import { equal, fromBase64, sha256, toBase64, toHex, utf8, type Bytes } from './bytes.js';
+import { verifyHashedRekordV2Body } from './hashedrekord-v2-body.js';
 import { verifies } from './keys.js';
 import { validAt, type LogAuthority } from './trusted-root.js';
 
@@ -71,22 +74,45 @@ function parseCheckpoint(envelope: string): Checkpoint {
   });
   if (signatures.length === 0) throw entryError('its checkpoint has no signature');
   const lines = note.trimEnd().split('\n');
-  if (lines.length < 3 || !/^\d+$/.test(lines[1]!)) throw entryError('its checkpoint note is not origin, size and root hash');
+  if (lines.length < 3) throw entryError('its checkpoint note is not origin, size and root hash');
+  let size: bigint;
+  try {
+    // BigInt's syntax, as sigstore-js reads it; what it cannot read is malformed material.
+    size = BigInt(lines[1]!);
+  } catch {
+    throw new ModelSigningError({ code: 'BAD_BUNDLE', message: `Invalid signature bundle: the checkpoint's tree size '${lines[1]}' is not a number` });
+  }
   let rootHash: Bytes;
   try {
     rootHash = fromBase64(lines[2]!);
   } catch {
     throw entryError('its checkpoint root hash is not base64');
   }
-  return { note, size: BigInt(lines[1]!), rootHash, signatures };
+  return { note, size, rootHash, signatures };
 }
 
-/** One checkpoint signature by a log of the trusted root (key hint and name) suffices, as in sigstore-js. */
+/**
+ * Whether a checkpoint signature's name designates the log at `baseUrl`.
+ * sigstore-js matches with `baseUrl.match(name)`, so the name is a regular
+ * expression searched anywhere in the URL; the key hint and the signature,
+ * checked with that log's key, are what bind the checkpoint to the log.
+ */
+function namesLog(baseUrl: string, name: string): boolean {
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(name);
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the checkpoint signer name '${name}' is not a valid pattern` });
+  }
+  return pattern.test(baseUrl);
+}
+
+/** One checkpoint signature by a log of the trusted root (key hint, then name) suffices, as in sigstore-js. */
 async function verifyCheckpoint(envelope: string, tlogs: readonly LogAuthority[]): Promise<Checkpoint> {
   const checkpoint = parseCheckpoint(envelope);
   const note = utf8(checkpoint.note);
   for (const { name, keyHint, signature } of checkpoint.signatures) {
-    const tlog = tlogs.find((t) => equal(t.logId.subarray(0, 4), keyHint) && t.baseUrl.includes(name));
+    const tlog = tlogs.find((t) => equal(t.logId.subarray(0, 4), keyHint) && namesLog(t.baseUrl, name));
     if (tlog && (await verifies(tlog.key, note, signature))) return checkpoint;
   }
   throw entryError('its checkpoint is not signed by a log of the trusted root');
@@ -136,16 +162,19 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Checks that the entry logs this envelope: a Rekor v1 `dsse` 0.0.1 entry
- * carries the one signature and the payload's SHA-256.
+ * Checks that the entry logs this envelope, for the two kinds
+ * `checkLogEntryKinds` lets through: a Rekor v1 `dsse` 0.0.1 entry carries
+ * the one signature and the payload's SHA-256; a Rekor v2 `hashedrekord`
+ * 0.0.2 entry is checked as the reference checks it.
  *
  * @throws {ModelSigningError} `SIGNATURE_INVALID`.
  */
-export async function verifyBody(entry: TlogEntry, envelope: { payload: Uint8Array; signature: Uint8Array }): Promise<void> {
-  if (entry.kind !== 'dsse' || entry.version !== '0.0.1') {
-    // Rekor v2 (dsse 0.0.2) entries are not supported yet: there is no bundle to test them with.
-    throw entryError(`its kind ${entry.kind}/${entry.version} is not a Rekor v1 DSSE (dsse/0.0.1) entry`);
-  }
+export async function verifyBody(
+  entry: TlogEntry,
+  envelope: { payloadType: string; payload: Uint8Array; signature: Uint8Array },
+  leaf: PathCertificate,
+): Promise<void> {
+  if (entry.kind === 'hashedrekord') return verifyHashedRekordV2Body(entry.canonicalizedBody, envelope, leaf);
   let body: unknown;
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(entry.canonicalizedBody));

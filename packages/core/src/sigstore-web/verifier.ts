@@ -9,11 +9,13 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError } from '../errors.js';
+import { preAuthEncoding } from '../format/dsse.js';
 import { parseCertificate, validateCertificatePath, type CertificatePath, type PathCertificate } from '../verifying/certificate-path.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
-import { concat, copy, fromBase64, toHex, utf8, type Bytes } from './bytes.js';
+import { copy, fromBase64, toHex, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
 import { identityPolicy } from './identity-policy.js';
+import { checkLogEntryKinds } from './log-entry-kind.js';
 import { verifyScts } from './sct.js';
 import { verifyRfc3161Timestamp } from './timestamp.js';
 import { readTlogEntry, verifyBody, verifyInclusion, type TlogEntry } from './tlog.js';
@@ -108,11 +110,6 @@ function oidcIssuer(cert: pkijs.Certificate): string {
   return v1 ? new TextDecoder().decode(v1) : '';
 }
 
-/** DSSE v1 pre-authentication encoding, over plain bytes. */
-function preAuthEncoding(payloadType: string, payload: Uint8Array): Bytes {
-  return concat(utf8(`DSSEv1 ${utf8(payloadType).length} ${payloadType} ${payload.length} `), payload);
-}
-
 /**
  * Verifies Sigstore keyless bundles in any JavaScript runtime with WebCrypto,
  * offline, against a shipped or caller-given trusted root:
@@ -152,6 +149,7 @@ export class WebSigstoreVerifier implements Verifier {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
     const material = readMaterial(bundle);
+    checkLogEntryKinds(material.tlogEntries);
     const signature = copy(bundle.signature);
     const payload = copy(bundle.payload);
 
@@ -160,7 +158,7 @@ export class WebSigstoreVerifier implements Verifier {
     await verifyScts(path[0]!, path[1]!, this.root.ctlogs);
     for (const entry of material.tlogEntries) {
       await verifyInclusion(entry, this.root.tlogs);
-      await verifyBody(entry, { payload, signature });
+      await verifyBody(entry, { payloadType: bundle.payloadType, payload, signature }, material.leaf);
     }
     if (material.tlogEntries.length === 0) throw chainError('The bundle has no transparency log entry');
 
@@ -170,7 +168,7 @@ export class WebSigstoreVerifier implements Verifier {
     } catch (cause) {
       throw new ModelSigningError({ code: 'BAD_KEY', cause, message: `The signing certificate's key cannot be used: ${(cause as Error).message}` });
     }
-    if (!(await verifies(key, preAuthEncoding(bundle.payloadType, payload), signature))) {
+    if (!(await verifies(key, copy(preAuthEncoding(bundle.payloadType, payload)), signature))) {
       throw new ModelSigningError({
         code: 'SIGNATURE_INVALID',
         message: "The signature does not verify with the signing certificate's key: the signed statement was altered, or it was signed by another key",

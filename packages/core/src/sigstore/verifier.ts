@@ -1,10 +1,17 @@
-import type { PolicyError, VerificationError, Verifier as SigstoreJsVerifier } from '@sigstore/verify';
+import type { PolicyError, SignedEntity, VerificationError, Verifier as SigstoreJsVerifier } from '@sigstore/verify';
 import type { ParsedBundle } from '../bundle/bundle.js';
 import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../verifying/verifier.js';
 import { sigstoreLibraries } from './libraries.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
 import { identityPolicy } from '../sigstore-web/identity-policy.js';
+import { checkLogEntryKinds } from '../sigstore-web/log-entry-kind.js';
+import { equal } from '../sigstore-web/bytes.js';
+import { dssePrehash } from '../sigstore-web/dsse-prehash.js';
+import { verifyHashedRekordV2Body } from '../sigstore-web/hashedrekord-v2-body.js';
+import { parseCertificate, type PathCertificate } from '../verifying/certificate-path.js';
+
+type SignatureContent = SignedEntity['signature'];
 
 /** Options for {@link SigstoreVerifier.create}. */
 export interface SigstoreVerifierOptions {
@@ -38,6 +45,31 @@ function codeFor(err: VerificationError | PolicyError): ErrorCode {
     default:
       return 'CERT_CHAIN_INVALID';
   }
+}
+
+/** The bundle's signing certificate, parsed as the shared Rekor v2 body check takes it. */
+function readLeaf(bundle: ParsedBundle): PathCertificate {
+  try {
+    return parseCertificate(bundle.certificates[0] ?? new Uint8Array());
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}` });
+  }
+}
+
+/**
+ * The envelope as sigstore-js sees it, except that a log entry's digest is
+ * compared with the PAE's: the reference logs a DSSE envelope in Rekor v2 as
+ * a `hashedrekord` of its PAE, while sigstore-js compares a `hashedrekord`
+ * digest with the payload's. Used only when every entry is such an entry.
+ */
+async function comparingPaeDigest(content: SignatureContent, bundle: ParsedBundle, leaf: PathCertificate): Promise<SignatureContent> {
+  const prehash = await dssePrehash(leaf, bundle.payloadType, bundle.payload);
+  return {
+    signature: content.signature,
+    compareSignature: (signature) => content.compareSignature(signature),
+    compareDigest: (digest) => prehash !== undefined && equal(digest, prehash.digest),
+    verifySignature: (key) => content.verifySignature(key),
+  };
 }
 
 /**
@@ -81,9 +113,12 @@ export class SigstoreVerifier implements Verifier {
     } catch (cause) {
       throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
     }
+    // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
+    checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
+    const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? readLeaf(bundle) : undefined;
     let signer: ReturnType<SigstoreJsVerifier['verify']>;
     try {
-      signer = this.verifier.verify(entity);
+      signer = this.verifier.verify(rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity);
     } catch (cause) {
       if (cause instanceof VerificationError || cause instanceof PolicyError) {
         throw new ModelSigningError({
@@ -95,6 +130,12 @@ export class SigstoreVerifier implements Verifier {
       // sigstore-js converts fields (log index, times) only while verifying; a
       // malformed value surfaces here as a plain SyntaxError or Error.
       throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
+    }
+    // sigstore-js checked the entry's signature and digest; the reference also checks the verifier it names.
+    if (rekorV2Leaf) {
+      for (const entry of entity.tlogEntries) {
+        await verifyHashedRekordV2Body(entry.canonicalizedBody, { payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature }, rekorV2Leaf);
+      }
     }
     const san = signer.identity?.subjectAlternativeName ?? '';
     const issuer = signer.identity?.extensions?.issuer ?? '';

@@ -1,11 +1,28 @@
 // Tampering cases for Sigstore bundles and the verdict helper, shared by the
-// Node differential test and the Chromium run (browser/sigstore-web.test.ts):
+// Node differential test and the Chromium run (browser/sigstore-in-browser.test.ts):
 // no Node APIs here, only JSON, WebCrypto and PKI.js, imported from the browser entry.
 import * as pkijs from 'pkijs';
 import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
 
 /** A bundle as JSON, loosely typed: the cases reach into any field. */
 export type BundleJson = any;
+
+/** WebSigstoreVerifier's options as JSON, so a case can cross into the page; `trustedRoot` is a ClientTrustConfig, which the Node verifier reads from a file. */
+export interface SigstoreOptions {
+  identity?: string;
+  identityRegExp?: string;
+  identityProvider: string;
+  useStaging?: boolean;
+  trustedRoot?: BundleJson;
+}
+
+/** One row of the differential table: a bundle, the verifier options, and the verdict every verifier must give. */
+export interface SigstoreCase {
+  name: string;
+  bundle: string;
+  options: SigstoreOptions;
+  expected: 'ok' | ErrorCode;
+}
 
 /** What a verifier said about a bundle: its signer, or the code it refused with. */
 export type Verdict = { ok: true; signer: SignerInfo } | { ok: false; code: ErrorCode | 'NOT_A_MODEL_SIGNING_ERROR'; message: string };
@@ -119,6 +136,33 @@ export const TAMPER_CASES: TamperCase[] = [
         bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
         return `${head}${b64.encode(bytes)}\n`;
       });
+    },
+  },
+  {
+    // The signature line's name is not signed; sigstore-js matches it against the log's base URL as a regular expression.
+    name: 'a checkpoint signature naming another log',
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const checkpoint = entry(bundle).inclusionProof.checkpoint;
+      checkpoint.envelope = checkpoint.envelope.replace(/\u2014 \S+ /, '\u2014 rekor.example.com ');
+    },
+  },
+  {
+    name: 'a checkpoint signature whose name is not a valid pattern',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      const checkpoint = entry(bundle).inclusionProof.checkpoint;
+      checkpoint.envelope = checkpoint.envelope.replace(/\u2014 (\S+) /, '\u2014 ($1 ');
+    },
+  },
+  {
+    name: 'a checkpoint tree size that is not a number',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      const checkpoint = entry(bundle).inclusionProof.checkpoint;
+      const lines: string[] = checkpoint.envelope.split('\n');
+      lines[1] = `x${lines[1]}`;
+      checkpoint.envelope = lines.join('\n');
     },
   },
   {

@@ -1,6 +1,5 @@
 /**
- * Browser side of fetch-verified-model.test.ts and sigstore-web.test.ts
- * (under test/browser/): the browser entry's verifiers and
+ * Browser side of verify-in-browser.test.ts: the browser entry's verifiers and
  * fetchVerifiedModel, with JSON-friendly arguments and results.
  */
 import {
@@ -14,7 +13,7 @@ import {
   type SignerInfo,
   type Verifier,
 } from '../../../dist/browser.js';
-import { TAMPER_CASES, verdictOf, type Verdict } from '../../sigstore-web/cases.js';
+import { verdictOf, type Verdict } from '../../sigstore-web/cases.js';
 
 /** Which verifier to build in the page. */
 export type VerifierSpec =
@@ -74,18 +73,6 @@ export async function fetchModel(call: FetchCall): Promise<FetchOutcome> {
     if (!(err instanceof ModelSigningError)) return { ok: false, code: `crash: ${String(err)}`, message: String(err), differences: [] };
     return { ok: false, code: err.code, ...(err.path === undefined ? {} : { path: err.path }), message: err.message, differences: err.differences };
   }
-}
-
-/** The verdict on a bundle text, and on each shared tampering of it, in TAMPER_CASES order. */
-export async function sigstoreVerdicts(bundle: string, identity: string, issuer: string): Promise<{ untampered: Verdict; tampered: [string, Verdict][] }> {
-  const verifier = await verifierOf({ method: 'sigstore', identity, issuer });
-  const tampered: [string, Verdict][] = [];
-  for (const c of TAMPER_CASES) {
-    const json = JSON.parse(bundle);
-    await c.tamper(json);
-    tampered.push([c.name, await verdictOf(verifier, JSON.stringify(json))]);
-  }
-  return { untampered: await verdictOf(verifier, bundle), tampered };
 }
 
 /** The verdict of the browser's verifier on a bundle text (no model bytes involved); a verifier that cannot be built gives its code. */
