@@ -121,4 +121,38 @@ describe('keyless signing against a loopback Sigstore instance', () => {
     await expect(signModel({ modelPath: model, signer, signaturePath: path.join(dir, 'never.sig') })).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR' });
     await expect(fs.access(path.join(dir, 'never.sig'))).rejects.toThrow();
   });
+
+  describe('Rekor v2 logs in the signing config', () => {
+    // sigstore-js would write a `dsse` 0.0.2 entry on a v2 log, which the reference refuses.
+    const withTlogs = async (name: string, edit: (v1: Record<string, unknown>, v2: Record<string, unknown>) => unknown[]) => {
+      const config = JSON.parse(await fs.readFile(instance.trustConfigPath, 'utf8'));
+      const [v1] = config.signingConfig.rekorTlogUrls;
+      // Newer than the v1 log, so the Sigstore client rules would pick it first; nothing listens on port 9.
+      const v2 = { url: 'http://127.0.0.1:9', majorApiVersion: 2, validFor: { start: new Date(Date.now() - 1000).toISOString() }, operator: 'model-signing tests' };
+      config.signingConfig.rekorTlogUrls = edit(v1, v2);
+      const file = path.join(dir, name);
+      await fs.writeFile(file, JSON.stringify(config));
+      return file;
+    };
+
+    it('logs in the Rekor v1 log even when a newer v2 log is listed', async () => {
+      const trustConfig = await withTlogs('v1-and-v2.json', (v1, v2) => [v1, v2]);
+      const signer = await SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig });
+      const out = path.join(dir, 'v1-and-v2.sig');
+      await signModel({ modelPath: model, signer, signaturePath: out });
+      const json = JSON.parse(await fs.readFile(out, 'utf8'));
+      expect(json.verificationMaterial.tlogEntries.map((e: { kindVersion: unknown }) => e.kindVersion)).toEqual([{ kind: 'dsse', version: '0.0.1' }]);
+      await expect(verifyModel({ modelPath: model, signaturePath: out, verifier: await verifier() })).resolves.toBeDefined();
+    });
+
+    it('refuses a signing config with only a Rekor v2 log before asking for a certificate', async () => {
+      const trustConfig = await withTlogs('v2-only.json', (_v1, v2) => [v2]);
+      const before = instance.requests.length;
+      await expect(SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('no currently valid Rekor v1 log'),
+      });
+      expect(instance.requests.length).toBe(before);
+    });
+  });
 });

@@ -40,7 +40,11 @@ export interface SigstoreSignerOptions {
 }
 
 const MAX_CA_API_VERSION = 1;
-const MAX_TLOG_API_VERSION = 2;
+// Rekor v1 only: on a v2 log sigstore-js writes a `dsse` 0.0.2 entry, which
+// the reference (and so our verifiers) refuse; the reference's v2 form is a
+// `hashedrekord` 0.0.2 entry over the PAE. Until the signer writes that form,
+// a v2 log would give bundles nobody verifies (docs/sigstore.md, "Rekor v2").
+const MAX_TLOG_API_VERSION = 1;
 const MAX_TSA_API_VERSION = 1;
 const DEFAULT_SERVICE_TIMEOUT_MS = 30_000;
 
@@ -73,6 +77,12 @@ export class SigstoreSigner implements Signer {
     const trust = await loadTrustConfig(options);
     if (!selectService(trust.signingConfig.caUrls, MAX_CA_API_VERSION)) {
       throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `The ${trust.source} signing config names no currently valid Fulcio (v1) service` });
+    }
+    if (!selectService(trust.signingConfig.rekorTlogUrls, MAX_TLOG_API_VERSION)) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `The ${trust.source} signing config names no currently valid Rekor v1 log; this signer does not write Rekor v2 entries yet`,
+      });
     }
     return new SigstoreSigner(options, trust.signingConfig, trust.trustedRoot, trust.source);
   }
