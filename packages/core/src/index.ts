@@ -4,7 +4,8 @@
 export * from './errors.js';
 export { abortSignalOf, type Cancellable } from './cancellation.js';
 export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './node/walk.js';
-export { GIT_PATHS, normalizeModelPath } from './node/paths.js';
+export { GIT_PATHS } from './node/paths.js';
+export { normalizeModelPath } from './format/model-path.js';
 export { staysInside } from './format/containment.js';
 export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './node/temporary.js';
 export { createHasher, hashBytes, type IncrementalHash } from './format/hash-algorithms.js';

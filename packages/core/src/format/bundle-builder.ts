@@ -1,3 +1,4 @@
+import { toBase64 as base64 } from './base64.js';
 import { BUNDLE_MEDIA_TYPE, type SerializedBundle } from './bundle.js';
 import { preAuthEncoding } from './dsse.js';
 import type { SignOptions, Signer, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signer.js';
@@ -10,8 +11,6 @@ export interface BuildBundleOptions extends SignatureWithMaterial {
   /** Log entries and timestamps from {@link Signer.witness}, when the method has them. */
   witnessed?: WitnessMaterial;
 }
-
-const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 function materialJson(material: VerificationMaterial): Record<string, unknown> {
   switch (material.kind) {

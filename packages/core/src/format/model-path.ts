@@ -1,6 +1,8 @@
 // Runtime-neutral (no `node:*`): resource names are checked the same way in
-// Node and in browsers. Helpers that need node:path stay in paths.ts.
+// Node and in browsers, with the one containment test (containment.ts).
+// Helpers that need node:path are in node/paths.ts.
 import { ModelSigningError } from '../errors.js';
+import { staysInside } from './containment.js';
 
 /**
  * Normalizes a model-relative POSIX path the way the reference's
@@ -13,9 +15,9 @@ export function normalizeModelPath(name: string): string {
   if (name.startsWith('/') || name.includes('\0')) {
     throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' is absolute; model paths must be relative to the model root` });
   }
-  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) {
+  if (!staysInside(name)) {
     throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' leaves the model directory ('..' is not allowed)` });
   }
+  const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   return parts.length === 0 ? '.' : parts.join('/');
 }

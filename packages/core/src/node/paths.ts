@@ -2,8 +2,8 @@ import path from 'node:path';
 import { staysInside } from '../format/containment.js';
 import { normalizeModelPath } from '../format/model-path.js';
 
-// The runtime-neutral check lives in model-path.ts; the helpers here need node:path.
-export { normalizeModelPath };
+// Node-only because these helpers take platform paths (node:path); resource
+// names themselves are checked by format/model-path.ts.
 
 /** Paths ignored at the model root by default, as the reference does. */
 export const GIT_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];

@@ -1,19 +1,16 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+// Node's certificate verifier: it reads trust anchors from files and can add
+// Node's bundled root store, then hands them to the runtime-neutral
+// WebCertificateVerifier, so both entries run one path validation and one
+// ECDSA check with the same error codes.
 import { rootCertificates } from 'node:tls';
 import type { ParsedBundle } from '../../format/bundle.js';
 import { ModelSigningError } from '../../errors.js';
+import type { SignerInfo, Verifier } from '../../format/verifier.js';
 import { loadCertificates, readPem } from '../key/keys.js';
-import type { CertificateIdentity, PathCertificate } from './certificate-path.js';
-import { verifyDsseSignature } from '../key/ecdsa.js';
-import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
+import type { CertificateIdentity } from './certificate-path.js';
+import { WebCertificateVerifier, type WebCertificateVerifierParams } from './web-certificate-verifier.js';
 
 export type { CertificateIdentity } from './certificate-path.js';
-
-/**
- * The path validation module, loaded on first use: PKI.js takes a noticeable
- * share of start-up, and key and keyless verification never need it.
- */
-const certificatePath = () => import('./certificate-path.js');
 
 /**
  * Options for {@link CertificateVerifier.create}. Trust must be explicit:
@@ -47,11 +44,7 @@ export interface CertificateVerifierOptions {
 export class CertificateVerifier implements Verifier {
   readonly method = 'certificate' as const;
 
-  private constructor(
-    private readonly anchors: PathCertificate[],
-    private readonly identity: CertificateIdentity,
-    private readonly now: Date | undefined,
-  ) {}
+  private constructor(private readonly verifier: WebCertificateVerifier) {}
 
   /**
    * @throws {ModelSigningError} `INVALID_ARGUMENT` without `certificateChain`
@@ -66,52 +59,19 @@ export class CertificateVerifier implements Verifier {
         message: 'Certificate verification needs trust anchors: give certificateChain (--certificate-chain) or opt in to the public roots with useSystemRoots (--use-system-roots)',
       });
     }
-    const fingerprint = options.identity?.fingerprintSha256;
-    if (fingerprint !== undefined && !/^[0-9a-f]{64}$/i.test(fingerprint.replace(/:/g, ''))) {
-      throw new ModelSigningError({
-        code: 'INVALID_ARGUMENT',
-        message: `The certificate fingerprint '${fingerprint}' is not a SHA-256 fingerprint (64 hex digits, colons optional)`,
-      });
-    }
-    const { parseCertificate } = await certificatePath();
-    const parseAnchor = (der: Uint8Array, what: string): PathCertificate => {
-      try {
-        return parseCertificate(der);
-      } catch (cause) {
-        throw new ModelSigningError({ code: 'BAD_KEY', cause, message: `${what} holds a certificate that cannot be parsed: ${(cause as Error).message}` });
-      }
-    };
-    const anchors: PathCertificate[] = [];
+    const anchors: string[] = [];
     for (const source of chain) {
-      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain')) {
-        anchors.push(parseAnchor(cert.raw, 'The certificate chain'));
-      }
+      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain')) anchors.push(cert.toString());
     }
-    if (options.useSystemRoots === true) {
-      for (const pem of rootCertificates) anchors.push(parseAnchor(new X509Certificate(pem).raw, 'The system root store'));
-    }
-    return new CertificateVerifier(anchors, options.identity ?? {}, options.now);
+    if (options.useSystemRoots === true) anchors.push(...rootCertificates);
+    const params: WebCertificateVerifierParams = { certificateChain: anchors };
+    if (options.identity !== undefined) params.identity = options.identity;
+    if (options.now !== undefined) params.now = options.now;
+    return new CertificateVerifier(await WebCertificateVerifier.create(params));
   }
 
-  async verify(bundle: ParsedBundle): Promise<SignerInfo> {
-    if (bundle.method !== 'certificate') {
-      throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
-    }
-    const { checkCertificateIdentity, validateCertificatePath } = await certificatePath();
-    const [leafDer, ...intermediates] = bundle.certificates;
-    const path = await validateCertificatePath({ leaf: leafDer!, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
-    const leaf = path[0]!;
-    await checkCertificateIdentity(leaf, this.identity);
-    // model_signing v0.2 signed certificate bundles with SHA-256 whatever the curve.
-    verifyDsseSignature(bundle, leafPublicKey(leafDer!), 'sha256');
-    return { method: 'certificate', certificateSubject: leaf.subject };
-  }
-}
-
-function leafPublicKey(der: Uint8Array): KeyObject {
-  try {
-    return new X509Certificate(der).publicKey;
-  } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the signing certificate's key cannot be read: ${(cause as Error).message}` });
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */
+  verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    return this.verifier.verify(bundle);
   }
 }

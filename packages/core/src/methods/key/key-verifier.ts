@@ -1,9 +1,11 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+// Node's key verifier: it reads the key from a file and accepts every PEM form
+// node:crypto reads (a certificate too), then hands the key, re-encoded as
+// SubjectPublicKeyInfo, to the runtime-neutral WebKeyVerifier, so both
+// entries run one ECDSA check with the same order of checks and error codes.
 import type { ParsedBundle } from '../../format/bundle.js';
-import { ModelSigningError } from '../../errors.js';
-import { loadPublicKey, publicKeyHint, readPem } from './keys.js';
-import { verifyDsseSignature } from './ecdsa.js';
-import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
+import type { SignerInfo, Verifier } from '../../format/verifier.js';
+import { loadPublicKey, publicKeyPem, readPem } from './keys.js';
+import { WebKeyVerifier } from './web-key-verifier.js';
 
 /** Options for {@link KeyVerifier.create}. */
 export interface KeyVerifierOptions {
@@ -15,38 +17,16 @@ export interface KeyVerifierOptions {
 export class KeyVerifier implements Verifier {
   readonly method = 'key' as const;
 
-  private constructor(private readonly key: KeyObject) {}
+  private constructor(private readonly verifier: WebKeyVerifier) {}
 
   /** @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when given a private key). */
   static async create(options: KeyVerifierOptions): Promise<KeyVerifier> {
-    return new KeyVerifier(loadPublicKey(await readPem(options.publicKey, 'public key')));
+    const key = loadPublicKey(await readPem(options.publicKey, 'public key'));
+    return new KeyVerifier(await WebKeyVerifier.create({ publicKey: publicKeyPem(key) }));
   }
 
-  async verify(bundle: ParsedBundle): Promise<SignerInfo> {
-    // Like the reference, a certificate bundle may be checked against its key
-    // directly; a keyless bundle must go through Sigstore verification.
-    if (bundle.method === 'sigstore') {
-      throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
-    }
-    const hint = publicKeyHint(this.key);
-    if (bundle.publicKeyHint !== undefined && bundle.publicKeyHint !== hint) {
-      throw new ModelSigningError({
-        code: 'KEY_MISMATCH',
-        message: `The signature was made by another key (key hint ${bundle.publicKeyHint}) than the public key given (hint ${hint})`,
-      });
-    }
-    if (bundle.embeddedPublicKeyPem !== undefined) {
-      let embedded: string | undefined;
-      try {
-        embedded = publicKeyHint(createPublicKey(bundle.embeddedPublicKeyPem));
-      } catch {
-        embedded = undefined; // unreadable old material: the signature check decides
-      }
-      if (embedded !== undefined && embedded !== hint) {
-        throw new ModelSigningError({ code: 'KEY_MISMATCH', message: `The signature was made by another key (hint ${embedded}) than the public key given (hint ${hint})` });
-      }
-    }
-    verifyDsseSignature(bundle, this.key);
-    return { method: bundle.method, publicKeyHint: hint };
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `KEY_MISMATCH`, `SIGNATURE_INVALID`. */
+  verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    return this.verifier.verify(bundle);
   }
 }
