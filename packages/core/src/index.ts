@@ -75,6 +75,16 @@ export { CertificateVerifier, type CertificateIdentity, type CertificateVerifier
 export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './format/checker.js';
 export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './node/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
+export {
+  openVerifiedModel,
+  readVerifiedBundle,
+  type CheckedReadOptions,
+  type FinishOptions,
+  type FinishedModel,
+  type OpenVerifiedModelParams,
+  type ReadVerifiedBundleParams,
+  type VerifiedModelFiles,
+} from './node/open-verified-model.js';
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';

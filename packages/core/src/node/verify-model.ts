@@ -1,13 +1,12 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { hashFiles, type HashingOptions } from './hash/hash-model.js';
+import type { HashingOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles } from './incremental/record.js';
 import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './incremental/reuse.js';
-import { duplicateResource, type VerifiedManifest } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/statement.js';
 import { staysInside } from '../format/containment.js';
-import { walkSelected, type WalkOptions } from './walk.js';
-import { ManifestChecker } from '../format/checker.js';
-import { readBundle, verifyBundle } from './verify-bundle.js';
+import type { WalkOptions } from './walk.js';
+import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 
 /** Options for {@link verifyModel}. */
@@ -55,31 +54,20 @@ export interface VerificationResult {
  *   listing every changed, missing and unsigned file.
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
-  const bundle = await readBundle(options.signaturePath, { maxBundleBytes: options.maxBundleBytes });
-  const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
-  const root = path.resolve(options.modelPath);
-  const ignorePaths = [...(options.ignorePaths ?? []), ...manifest.serialization.ignorePaths, path.resolve(options.signaturePath)];
-  const walkOptions: WalkOptions = { ...options, ignorePaths };
-
-  // Taken before any stat of the record: see statFiles.
-  const statTimeMs = Date.now();
-  const walked = await walkSelected(walkOptions, options.ignoreUnsignedFiles ? signedPaths(manifest) : undefined);
-  if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(root));
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false });
-  // A single-file model is walked whole; drop it here if it is not the signed file.
-  const files = options.ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
-  const snapshot = statFiles(files, statTimeMs);
-  const location = { root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+  const signaturePath = path.resolve(options.signaturePath);
+  const model = await openVerifiedModel(options);
+  const { manifest, signer, files } = model;
+  const snapshot = statFiles(files, model.walkedAtMs);
+  const location = { root: model.root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
   const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
   const reuse = options.trustCache
-    ? planReuse({ files, snapshot, record, reference: manifest, ...(walked.isSingleFile ? { singleFileName: path.basename(root) } : {}) })
+    ? planReuse({ files, snapshot, record, reference: manifest, ...(model.isSingleFile ? { singleFileName: path.basename(model.root) } : {}) })
     : undefined;
-  const resources = await hashFiles(files, manifest.serialization, reuse ? { ...options, knownDigests: reuse.known } : options);
-  checker.compareAll(
-    files.map((f) => f.name),
-    resources,
-  );
-  const notChecked = walked.isSingleFile ? [] : await existingPaths(walked.root, manifest.serialization.ignorePaths, path.resolve(options.signaturePath));
+  const { resources } = await model.finish({
+    ...(reuse ? { knownDigests: reuse.known } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const notChecked = model.isSingleFile ? [] : await existingPaths(model.root, manifest.serialization.ignorePaths, signaturePath);
   // A trust-cache run that read nothing would only rewrite the same proofs.
   if (!reuse || reuse.rehashedFiles > 0) await record.save(snapshot, resources);
   return { manifest, signer, files: files.map((f) => f.name), notChecked, reuse: reuse ? summaryOf(reuse) : everyFileRead(files) };
@@ -100,42 +88,4 @@ async function existingPaths(root: string, names: readonly string[], signaturePa
     }),
   );
   return names.filter((_, i) => exists[i]);
-}
-
-/**
- * Selects the signed files and the folders on their way, so a walk that
- * tolerates unsigned files looks at nothing else.
- */
-function signedPaths(manifest: VerifiedManifest): (rel: string) => boolean {
-  const paths = new Set<string>();
-  for (const file of new ManifestChecker(manifest).signedFiles) {
-    const parts = file.split('/');
-    for (let i = 1; i <= parts.length; i++) paths.add(parts.slice(0, i).join('/'));
-  }
-  return (rel) => paths.has(rel);
-}
-
-/**
- * A single-file model's resource is `.` for the reference but the file's
- * basename for the spec; accept both by renaming the basename form. A
- * manifest that names the file both ways lists it twice: refused, since
- * either digest could be the one that counts.
- *
- * @throws {ModelSigningError} `BAD_PAYLOAD`.
- */
-function aliasSingleFile(manifest: VerifiedManifest, basename: string): void {
-  const isShards = manifest.serialization.method === 'shards';
-  const shardPrefix = `${basename}:`;
-  const aliasOf = (name: string): string => {
-    if (!isShards) return name === basename ? '.' : name;
-    const range = name.slice(shardPrefix.length);
-    return name.startsWith(shardPrefix) && /^\d+:\d+$/.test(range) ? `.:${range}` : name;
-  };
-  const seen = new Set<string>();
-  manifest.resources = manifest.resources.map((r) => {
-    const name = aliasOf(r.name);
-    if (seen.has(name)) throw duplicateResource(name);
-    seen.add(name);
-    return name === r.name ? r : { ...r, name };
-  });
 }
