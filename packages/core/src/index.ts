@@ -67,7 +67,15 @@ export {
   type ReuseSummary,
 } from './node/incremental/reuse.js';
 export { RACY_MARGIN_MS, recordDirectory } from './node/incremental/record.js';
-export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './node/sign-model.js';
+export { signModel, writeSignature, type SignModelOptions, type SignModelResult } from './node/sign-model.js';
+export {
+  createSignature,
+  signManifest,
+  type CreateSignatureParams,
+  type CreatedSignature,
+  type InMemoryModel,
+  type SignManifestOptions,
+} from './node/create-signature.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
 export { verifyDsseSignature } from './methods/key/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';

@@ -1,40 +1,14 @@
 import path from 'node:path';
 import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
 import { writeFileAtomic } from './write-bundle.js';
-import { ModelSigningError } from '../errors.js';
-import { hashFiles, resolveSerialization, type HashModelOptions } from './hash/hash-model.js';
-import { HashRecord, statFiles } from './incremental/record.js';
+import type { HashModelOptions } from './hash/hash-model.js';
+import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
 import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';
 import type { Manifest } from '../format/manifest.js';
-import { walkModel } from './walk.js';
-import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
-import { signPayload } from '../format/bundle-builder.js';
+import type { WalkOptions } from './walk.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from '../format/signer.js';
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
-
-/** Options for {@link signManifest}. */
-export interface SignManifestOptions extends Cancellable {
-  manifest: Manifest;
-  signer: Signer;
-}
-
-/**
- * Signs a manifest the caller already computed (e.g. while writing the files).
- *
- * @throws {ModelSigningError} `EMPTY_MODEL` when the manifest lists nothing.
- */
-export async function signManifest(options: SignManifestOptions): Promise<SerializedBundle> {
-  if (options.manifest.resources.length === 0) {
-    throw new ModelSigningError({
-      code: 'EMPTY_MODEL',
-      message: 'The model has no file to sign once ignored paths are excluded (the OMS spec forbids signing an empty model)',
-    });
-  }
-  const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
-  const signal = abortSignalOf(options);
-  return signPayload(signal ? { ...request, signal } : request);
-}
+import { createSignature, type CreatedSignature } from './create-signature.js';
 
 /** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
 export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
@@ -81,27 +55,40 @@ export interface SignModelResult {
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
   await refuseModelFileAsSignature(options.modelPath, signaturePath);
-  const prepared = options.incremental
-    ? await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath })
-    : await prepareFullSign(options, signaturePath);
-  const { walked, serialization, snapshot, record, known } = prepared;
-  const resources = await hashFiles(walked.files, serialization, known ? { ...options, knownDigests: known } : options);
-  const manifest: Manifest = { modelName: walked.modelName, serialization, resources };
-  const signal = abortSignalOf(options);
-  const bundle = await signManifest(signal ? { manifest, signer: options.signer, abortSignal: signal } : { manifest, signer: options.signer });
+  const { modelPath, ignorePaths, ignoreGitPaths, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
+  let saveRecord: (resources: Manifest['resources']) => Promise<void>;
+  let created: CreatedSignature;
+  let reuse: ReuseSummary;
+  if (options.incremental) {
+    const prepared = await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath });
+    const { walked, serialization, snapshot, record, known } = prepared;
+    created = await createSignature({ ...hashing, walked, serialization, ...(known ? { knownDigests: known } : {}) });
+    saveRecord = (resources) => record.save(snapshot, resources);
+    reuse = summaryOf(prepared);
+  } else {
+    // Taken before any stat of the record: see statFiles.
+    const statTimeMs = Date.now();
+    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
+    if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
+    if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
+    if (symlinkTargetRoot !== undefined) walk.symlinkTargetRoot = symlinkTargetRoot;
+    let located: { snapshot: StatSnapshot; record: HashRecord } | undefined;
+    created = await createSignature({
+      ...hashing,
+      walk,
+      // A full sign reads every file; the record is only located, to be replaced afterwards.
+      onWalked: async (walked, serialization) => {
+        const snapshot = statFiles(walked.files, statTimeMs);
+        const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+        located = { snapshot, record };
+      },
+    });
+    saveRecord = (resources) => located!.record.save(located!.snapshot, resources);
+    reuse = everyFileRead(created.walked!.files);
+  }
+  const { manifest, bundle } = created;
   // The path as given (same file: the working directory has not changed), so a failure names what the user typed.
   await writeSignature(options.signaturePath, bundle);
-  await record.save(snapshot, resources);
-  return { manifest, bundle, signaturePath, reuse: summaryOf(prepared) };
-}
-
-/** A full sign reads every file; the record is only located, to be replaced afterwards. */
-async function prepareFullSign(options: SignModelOptions, signaturePath: string) {
-  // Taken before any stat of the record: see statFiles.
-  const statTimeMs = Date.now();
-  const walked = await walkModel({ ...options, ignorePaths: [...(options.ignorePaths ?? []), signaturePath] });
-  const serialization = resolveSerialization(options, walked.ignorePaths);
-  const snapshot = statFiles(walked.files, statTimeMs);
-  const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
-  return { walked, serialization, snapshot, record, known: undefined, ...everyFileRead(walked.files) };
+  await saveRecord(manifest.resources);
+  return { manifest, bundle, signaturePath, reuse };
 }
