@@ -67,6 +67,8 @@ export interface CreateSignatureParams extends HashingOptions {
    * record file stats, or open the files that will be uploaded.
    */
   onWalked?: (walked: WalkedModel, serialization: Serialization) => void | Promise<void>;
+  /** Called once every file is hashed, before the signer is asked (which may take long: Sigstore asks for a token). */
+  onSigning?: () => void;
 }
 
 /** The outcome of {@link createSignature}. */
@@ -92,7 +94,10 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'createSignature signs exactly one of walk, walked and inMemory' });
   }
   const signal = abortSignalOf(params);
-  const sign = async (manifest: Manifest) => ({ manifest, bundle: await signManifest({ manifest, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) }) });
+  const sign = async (manifest: Manifest) => {
+    params.onSigning?.();
+    return { manifest, bundle: await signManifest({ manifest, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) }) };
+  };
   if (params.inMemory) {
     const { files, modelName, ignorePaths } = params.inMemory;
     const serialization = resolveSerialization(params, [...ignorePaths]);
