@@ -89,7 +89,7 @@ export function bundleTooLarge(size: number, max: number, path?: string): ModelS
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
-    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with maxBundleBytes / --max-bundle-size`,
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
   });
 }
 

@@ -25,7 +25,7 @@ export async function refuseModelFileAsSignature(modelPath: string, signaturePat
     new ModelSigningError({
       code: 'INVALID_ARGUMENT',
       path: signaturePath,
-      message: `The signature path '${signaturePath}' ${why}; signing would replace it. Choose another signature path (--signature).`,
+      message: `The signature path '${signaturePath}' ${why}; signing would replace it. Choose another signature path (the signaturePath option).`,
     });
   if (target === root) throw refuse('is the model itself');
   const relative = path.relative(root, target);

@@ -56,7 +56,7 @@ export class CertificateVerifier implements Verifier {
     if (chain.length === 0 && options.useSystemRoots !== true) {
       throw new ModelSigningError({
         code: 'INVALID_ARGUMENT',
-        message: 'Certificate verification needs trust anchors: give certificateChain (--certificate-chain) or opt in to the public roots with useSystemRoots (--use-system-roots)',
+        message: 'Certificate verification needs trust anchors: give the certificateChain option, or opt in to the public roots with the useSystemRoots option',
       });
     }
     const anchors: string[] = [];

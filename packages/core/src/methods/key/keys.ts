@@ -76,7 +76,7 @@ export function loadPrivateKey(pem: Buffer, password?: string): KeyObject {
     // (wrong file?), not something to ignore silently.
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: 'A password was given but the private key is not encrypted; drop the password (--password), or check that this is the key you meant',
+      message: 'A password was given but the private key is not encrypted; drop the password option, or check that this is the key you meant',
     });
   }
   let key: KeyObject;
@@ -84,7 +84,7 @@ export function loadPrivateKey(pem: Buffer, password?: string): KeyObject {
     key = createPrivateKey(password === undefined ? { key: text, format: 'pem' } : { key: text, format: 'pem', passphrase: password });
   } catch (cause) {
     const msg = (cause as Error).message;
-    const hint = /passphrase|decrypt|bad decrypt/i.test(msg) ? ' (is the password right? encrypted keys need --password)' : '';
+    const hint = /passphrase|decrypt|bad decrypt/i.test(msg) ? ' (is the password right? encrypted keys need the password option)' : '';
     throw badKey(`Cannot load the private key${hint}: ${msg}`, cause);
   }
   hashForKey(key);

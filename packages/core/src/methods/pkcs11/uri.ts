@@ -118,7 +118,7 @@ export async function resolveModule(uri: Pkcs11Uri, modulePath?: string): Promis
   if (given !== undefined) {
     const stat = await fs.stat(given).catch(() => undefined);
     if (!stat) {
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: given, message: `The PKCS#11 module '${given}' does not exist (${fromUri ? 'module-path in the URI' : '--module-path'})` });
+      throw new ModelSigningError({ code: 'NOT_FOUND', path: given, message: `The PKCS#11 module '${given}' does not exist (${fromUri ? 'module-path in the URI' : 'the modulePath option'})` });
     }
     if (stat.isFile()) return given;
     directories = [given];
@@ -127,7 +127,7 @@ export async function resolveModule(uri: Pkcs11Uri, modulePath?: string): Promis
   if (name === undefined) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: "No PKCS#11 module named: add 'module-path=/path/to/module.so' (or 'module-name=…') to the URI, or pass --module-path",
+      message: "No PKCS#11 module named: add 'module-path=/path/to/module.so' (or 'module-name=…') to the URI, or pass the modulePath option",
     });
   }
   for (const dir of directories) {
