@@ -97,6 +97,9 @@ const FLAGS: Readonly<Record<string, string>> = {
   signaturePath: '--signature',
   accessToken: '--token',
   createRepo: '--create-repo',
+  useSystemRoots: '--use-system-roots',
+  maxBundleBytes: '--max-bundle-size',
+  modulePath: '--module-path',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */

@@ -16,8 +16,8 @@ export {
   type ManifestDifference,
   type ModelSigningErrorOptions,
 } from './errors.js';
-export { normalizeModelPath } from './walk/model-path.js';
-export { staysInside } from './walk/containment.js';
+export { normalizeModelPath } from './format/model-path.js';
+export { staysInside } from './format/containment.js';
 export {
   DEFAULT_SHARD_SIZE,
   compareResourceNames,
@@ -33,7 +33,7 @@ export {
   type Serialization,
   type SerializationMethod,
   type ShardRange,
-} from './manifest/manifest.js';
+} from './format/manifest.js';
 export {
   COMPAT_PREDICATE_TYPE,
   PAYLOAD_TYPE,
@@ -43,7 +43,7 @@ export {
   manifestToStatement,
   parseStatement,
   type VerifiedManifest,
-} from './statement/statement.js';
+} from './format/statement.js';
 export {
   BUNDLE_MEDIA_TYPE,
   DEFAULT_MAX_BUNDLE_BYTES,
@@ -55,10 +55,10 @@ export {
   type SerializedEnvelope,
   type SerializedSignature,
   type SigningMethod,
-} from './bundle/bundle.js';
-export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
-export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './verifying/bundle-verification.js';
+} from './format/bundle.js';
+export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './format/checker.js';
+export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { toHex } from './format/hex.js';
 export {
   HASH_ALGORITHMS,
@@ -76,11 +76,11 @@ export {
   importEcPublicKey,
   type EcCurve,
   type EcPublicKey,
-} from './key/ec-public-key.js';
-export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './key/dsse-signature.js';
-export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './format/hash-worker-pool.js';
-export { WebKeyVerifier, type WebKeyVerifierParams } from './key/web-key-verifier.js';
-export { WebCertificateVerifier, type WebCertificateVerifierParams } from './verifying/web-certificate-verifier.js';
-export type { CertificateIdentity } from './verifying/certificate-path.js';
-export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './sigstore-web/verifier.js';
-export { fetchVerifiedModel, type FetchProgress, type FetchVerifiedModelParams, type VerifiedModel } from './fetching/fetch-verified-model.js';
+} from './methods/key/ec-public-key.js';
+export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './methods/key/dsse-signature.js';
+export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './browser/hash-worker-pool.js';
+export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
+export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
+export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
+export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
+export { fetchVerifiedModel, type FetchProgress, type FetchVerifiedModelParams, type VerifiedModel } from './browser/fetch-verified-model.js';

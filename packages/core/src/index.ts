@@ -1,14 +1,16 @@
-// Public API of @model-signing/core: re-exports only. The folders follow the
-// data flow: walk → hash → manifest → statement → bundle → signing/verifying.
+// Public API of @model-signing/core (the Node entry): re-exports only. The
+// folders are layers: format/ runs anywhere, methods/<method>/ holds each
+// signing method, node/ walks, hashes and writes on disk (docs/architecture.md).
 export * from './errors.js';
 export { abortSignalOf, type Cancellable } from './cancellation.js';
-export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './walk/walk.js';
-export { GIT_PATHS, normalizeModelPath } from './walk/paths.js';
-export { staysInside } from './walk/containment.js';
-export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './walk/temporary.js';
-export { createHasher, hashBytes, type IncrementalHash } from './hash/algorithms.js';
-export { hashModel, hashFiles, resolveSerialization, type HashFilesOptions, type HashModelOptions, type HashingOptions, type HashProgress } from './hash/hash-model.js';
-export { defaultWorkerCount } from './hash/pool.js';
+export { walkModel, type WalkOptions, type WalkedModel, type ModelFile } from './node/walk.js';
+export { GIT_PATHS } from './node/paths.js';
+export { normalizeModelPath } from './format/model-path.js';
+export { staysInside } from './format/containment.js';
+export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './node/temporary.js';
+export { createHasher, hashBytes, type IncrementalHash } from './format/hash-algorithms.js';
+export { hashModel, hashFiles, resolveSerialization, type HashFilesOptions, type HashModelOptions, type HashingOptions, type HashProgress } from './node/hash/hash-model.js';
+export { defaultWorkerCount } from './node/hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
   HASH_ALGORITHMS,
@@ -25,7 +27,7 @@ export {
   type Serialization,
   type SerializationMethod,
   type ShardRange,
-} from './manifest/manifest.js';
+} from './format/manifest.js';
 export {
   COMPAT_PREDICATE_TYPE,
   PAYLOAD_TYPE,
@@ -35,8 +37,8 @@ export {
   manifestToStatement,
   parseStatement,
   type VerifiedManifest,
-} from './statement/statement.js';
-export { preAuthEncoding } from './bundle/dsse.js';
+} from './format/statement.js';
+export { preAuthEncoding } from './format/dsse.js';
 export {
   BUNDLE_MEDIA_TYPE,
   DEFAULT_MAX_BUNDLE_BYTES,
@@ -48,14 +50,14 @@ export {
   type SerializedEnvelope,
   type SerializedSignature,
   type SigningMethod,
-} from './bundle/bundle.js';
-export { writeFileAtomic } from './bundle/write.js';
-export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signing/signer.js';
-export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './signing/bundle-builder.js';
-export { KeySigner, type KeySignerOptions } from './signing/key-signer.js';
-export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './signing/certificate-signer.js';
-export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './signing/keys.js';
-export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './signing/external-key.js';
+} from './format/bundle.js';
+export { writeFileAtomic } from './node/write-bundle.js';
+export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './format/signer.js';
+export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './format/bundle-builder.js';
+export { KeySigner, type KeySignerOptions } from './methods/key/key-signer.js';
+export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './methods/certificate/certificate-signer.js';
+export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './methods/key/keys.js';
+export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './methods/external-key.js';
 export {
   planIncrementalSign,
   type IncrementalOptions,
@@ -63,30 +65,48 @@ export {
   type PlanIncrementalSignOptions,
   type RehashReason,
   type ReuseSummary,
-} from './incremental/reuse.js';
-export { RACY_MARGIN_MS, recordDirectory } from './incremental/record.js';
-export { signManifest, signModel, writeSignature, type SignManifestOptions, type SignModelOptions, type SignModelResult } from './signing/sign-model.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './verifying/verifier.js';
-export { verifyDsseSignature } from './verifying/ecdsa.js';
-export { KeyVerifier, type KeyVerifierOptions } from './verifying/key-verifier.js';
-export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './verifying/certificate-verifier.js';
-export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './verifying/checker.js';
-export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './verifying/verify-bundle.js';
-export { verifyModel, type VerificationResult, type VerifyModelOptions } from './verifying/verify-model.js';
+} from './node/incremental/reuse.js';
+export { RACY_MARGIN_MS, recordDirectory } from './node/incremental/record.js';
+export { signModel, writeSignature, type SignModelOptions, type SignModelResult } from './node/sign-model.js';
+export {
+  createSignature,
+  signManifest,
+  type CreateSignatureParams,
+  type CreatedSignature,
+  type InMemoryModel,
+  type SignManifestOptions,
+} from './node/create-signature.js';
+export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { verifyDsseSignature } from './methods/key/ecdsa.js';
+export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
+export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './methods/certificate/certificate-verifier.js';
+export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './format/checker.js';
+export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './node/verify-bundle.js';
+export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
+export {
+  openVerifiedModel,
+  readVerifiedBundle,
+  type CheckedReadOptions,
+  type FinishOptions,
+  type FinishedModel,
+  type OpenVerifiedModelParams,
+  type ReadVerifiedBundleParams,
+  type VerifiedModelFiles,
+} from './node/open-verified-model.js';
 // Sigstore keyless
-export { SigstoreSigner, type SigstoreSignerOptions } from './sigstore/signer.js';
-export { SigstoreVerifier, type SigstoreVerifierOptions } from './sigstore/verifier.js';
+export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';
+export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';
 // Sigstore keyless, runtime-neutral (WebCrypto, PKI.js; no Node APIs)
-export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './sigstore-web/verifier.js';
+export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
 // Key and certificate methods over WebCrypto and PKI.js (also in @model-signing/core/browser)
-export { WebKeyVerifier, type WebKeyVerifierParams } from './key/web-key-verifier.js';
-export { WebCertificateVerifier, type WebCertificateVerifierParams } from './verifying/web-certificate-verifier.js';
-export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './sigstore/trust-config.js';
-export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './sigstore/identity-token.js';
-export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './sigstore/oauth.js';
+export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
+export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
+export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './methods/sigstore/trust-config.js';
+export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './methods/sigstore/identity-token.js';
+export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './methods/sigstore/oauth.js';
 // Keys on PKCS#11 tokens and in key management services (optional packages, loaded on first use)
-export { createPkcs11Signer, type Pkcs11SignerOptions } from './pkcs11/signer.js';
-export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11/uri.js';
-export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './kms/signer.js';
-export type { AwsKmsOptions } from './kms/aws.js';
-export type { KmsKey, KmsProvider } from './kms/provider.js';
+export { createPkcs11Signer, type Pkcs11SignerOptions } from './methods/pkcs11/signer.js';
+export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './methods/pkcs11/uri.js';
+export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './methods/kms/signer.js';
+export type { AwsKmsOptions } from './methods/kms/aws.js';
+export type { KmsKey, KmsProvider } from './methods/kms/provider.js';

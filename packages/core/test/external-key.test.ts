@@ -1,8 +1,8 @@
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ExternalKeySigner, PAYLOAD_TYPE, p1363ToDer, parseBundle, parsePkcs11Uri, publicKeyHint, signPayload, verifyDsseSignature } from '../dist/index.js';
-import { loadOptionalPackage } from '../dist/signing/external-key.js';
-import { pinOf } from '../dist/pkcs11/uri.js';
+import { loadOptionalPackage } from '../dist/methods/external-key.js';
+import { pinOf } from '../dist/methods/pkcs11/uri.js';
 import { expectCode } from './helpers.js';
 
 // The parts of PKCS#11 and KMS signing that need no token or service: the

@@ -12,7 +12,7 @@ import {
   type Manifest,
   type ModelFile,
 } from '../dist/index.js';
-import { jobCost, planThreads } from '../dist/hash/schedule.js';
+import { jobCost, planThreads } from '../dist/node/hash/schedule.js';
 import { cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 const KiB = 1024;

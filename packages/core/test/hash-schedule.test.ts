@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobCost, planThreads, simulateFinishTime } from '../dist/hash/schedule.js';
+import { jobCost, planThreads, simulateFinishTime } from '../dist/node/hash/schedule.js';
 
 const GB = 1e9;
 const GiB = 2 ** 30;

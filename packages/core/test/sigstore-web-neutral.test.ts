@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WebSigstoreVerifier, parseBundle } from '../dist/index.js';
-import { PRODUCTION_TRUSTED_ROOT } from '../dist/sigstore-web/production-root.js';
+import { PRODUCTION_TRUSTED_ROOT } from '../dist/methods/sigstore/web/production-root.js';
 import { HISTORICAL } from './helpers.js';
 import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
 
@@ -34,7 +34,7 @@ async function moduleGraph(entry: string): Promise<{ files: Map<string, string>;
 
 describe('WebSigstoreVerifier outside Node', () => {
   it('imports only PKI.js and asn1js and no Node built-in, and uses no Node global', async () => {
-    const { files, packages } = await moduleGraph(path.join(DIST, 'sigstore-web/verifier.js'));
+    const { files, packages } = await moduleGraph(path.join(DIST, 'methods/sigstore/web/verifier.js'));
     expect([...packages].sort()).toEqual(['asn1js', 'pkijs']);
     expect(files.size).toBeGreaterThan(5);
     for (const [file, text] of files) {

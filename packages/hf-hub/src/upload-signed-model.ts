@@ -4,12 +4,9 @@ import { commitIter, createRepo, type CommitOperation, type CommitOutput } from 
 import {
   ManifestMismatchError,
   ModelSigningError,
-  hashFiles,
+  createSignature,
   normalizeModelPath,
-  resolveSerialization,
   serializeBundle,
-  signManifest,
-  walkModel,
   type HashAlgorithm,
   type HashProgress,
   type Manifest,
@@ -95,34 +92,34 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
   const ctx = hubContext(params.repo, params);
   const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
   const onProgress = params.onProgress ?? (() => undefined);
-  const walked = await walkModel({
-    modelPath: params.modelPath,
-    ignorePaths: [...(params.ignorePaths ?? []), signaturePath],
-    ignoreGitPaths: params.ignoreGitPaths ?? true,
-    allowSymlinks: params.allowSymlinks ?? false,
-  });
-  if (walked.isSingleFile) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: params.modelPath, message: `'${params.modelPath}' is a file; upload the directory that holds the model` });
-  }
   // Stat, then open: Node refuses to read a file-backed Blob whose file changed after it was opened.
   const contents = new Map<string, { blob: Blob; absolutePath: string; stamp: string }>();
-  for (const file of walked.files) {
-    const stamp = await fileStamp(file.absolutePath);
-    contents.set(file.name, { blob: await openAsBlob(file.absolutePath), absolutePath: file.absolutePath, stamp });
-  }
-
-  const serialization = resolveSerialization(
-    { method: params.method ?? 'files', hashAlgorithm: params.hashAlgorithm ?? 'sha256', allowSymlinks: params.allowSymlinks ?? false, ...(params.shardSize ? { shardSize: params.shardSize } : {}) },
-    walked.ignorePaths,
-  );
-  const resources = await hashFiles(walked.files, serialization, {
+  const { manifest, bundle } = await createSignature({
+    signer: params.signer,
+    walk: {
+      modelPath: params.modelPath,
+      ignorePaths: [...(params.ignorePaths ?? []), signaturePath],
+      ignoreGitPaths: params.ignoreGitPaths ?? true,
+      allowSymlinks: params.allowSymlinks ?? false,
+    },
+    method: params.method ?? 'files',
+    hashAlgorithm: params.hashAlgorithm ?? 'sha256',
+    ...(params.shardSize ? { shardSize: params.shardSize } : {}),
     ...(params.workers !== undefined ? { workers: params.workers } : {}),
-    ...(params.abortSignal ? { signal: params.abortSignal } : {}),
+    ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
+    onWalked: async (walked) => {
+      if (walked.isSingleFile) {
+        throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: params.modelPath, message: `'${params.modelPath}' is a file; upload the directory that holds the model` });
+      }
+      // Opened before hashing, so the bytes uploaded are the bytes hashed.
+      for (const file of walked.files) {
+        const stamp = await fileStamp(file.absolutePath);
+        contents.set(file.name, { blob: await openAsBlob(file.absolutePath), absolutePath: file.absolutePath, stamp });
+      }
+    },
     onProgress: (p) => onProgress({ phase: 'hashing', ...p }),
+    onSigning: () => onProgress({ phase: 'signing' }),
   });
-  const manifest: Manifest = { modelName: walked.modelName, serialization, resources };
-  onProgress({ phase: 'signing' });
-  const bundle = await signManifest({ manifest, signer: params.signer, ...(params.abortSignal ? { signal: params.abortSignal } : {}) });
 
   const files = [...contents.keys()].sort();
   const operations: CommitOperation[] = files.map((name) => ({ operation: 'addOrUpdate', path: name, content: contents.get(name)!.blob }));

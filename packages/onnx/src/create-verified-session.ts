@@ -1,11 +1,10 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
 import {
   abortSignalOf,
-  ManifestChecker,
   ModelSigningError,
+  readVerifiedBundle,
   type Cancellable,
   type ModelFile,
   type SignerInfo,
@@ -15,8 +14,7 @@ import {
 import { throwIfAborted } from './abort.js';
 import { externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
-import { copyWhileHashing, createStagingDirectory } from './staging.js';
-import { verifySignature } from './verify-signature.js';
+import { createStagingDirectory } from './staging.js';
 
 /**
  * Default for {@link CreateVerifiedSessionOptions.maxInMemoryExternalDataBytes}:
@@ -134,34 +132,31 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
   }
   const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
-  const { manifest, signer } = await verifySignature(signaturePath, verify.verifier, verify.maxBundleBytes);
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false });
+  const verified = await readVerifiedBundle({ signaturePath, verifier: verify.verifier, ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}) });
+  const { manifest, signer } = verified;
   const layout = await layoutModel({
     target,
     isFile,
     signaturePath,
-    checker,
+    verified,
     ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
     allowSymlinks: verify.allowSymlinks ?? false,
     ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false,
+    ...(signal ? { abortSignal: signal } : {}),
   });
+  const { opened } = layout;
 
   const totalBytes = [...layout.files.values()].reduce((sum, f) => sum + f.size, 0);
   let bytesVerified = 0;
-  const progress = (file: string, count: number) => {
-    bytesVerified += count;
-    options.onProgress?.({ file, bytesVerified, totalBytes });
-  };
-  const readChecked = async (file: ModelFile): Promise<Uint8Array> => {
-    throwIfAborted(signal);
-    const bytes = await fs.readFile(file.absolutePath);
-    checker.checkBytes(file.name, bytes);
-    progress(file.name, bytes.length);
-    return bytes;
-  };
+  const progressOf = (file: string) => ({
+    onBytes: (count: number) => {
+      bytesVerified += count;
+      options.onProgress?.({ file, bytesVerified, totalBytes });
+    },
+  });
 
   const modelFile = layout.modelFile;
-  const modelBytes = await readChecked(modelFile);
+  const modelBytes = await opened.readFile(modelFile.name, progressOf(modelFile.name));
   // Parsed only now: these bytes are verified, so what they reference is what was signed.
   const references = externalDataReferences(modelBytes, modelFile.name);
   const externalFiles = externalFilesOf(references, modelFile, layout.files);
@@ -178,22 +173,16 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     if (staged) {
       stagingDirectory = await createStagingDirectory(options.stagingDirectory);
       for (const file of externalFiles) {
-        await copyWhileHashing({
-          source: file.absolutePath,
-          destination: path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)),
-          hasher: checker.createFileHasher(file.name),
-          ...(signal ? { signal } : {}),
-          onBytes: (count) => progress(file.name, count),
-        });
+        await opened.copyFile(file.name, path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)), progressOf(file.name));
       }
     } else {
-      for (const file of externalFiles) inMemory.set(file.name, await readChecked(file));
+      for (const file of externalFiles) inMemory.set(file.name, await opened.readFile(file.name, progressOf(file.name)));
     }
     const loaded = new Set([modelFile.name, ...externalFiles.map((f) => f.name)]);
     for (const file of layout.files.values()) {
-      if (!loaded.has(file.name)) await streamChecked(file, checker, signal, progress);
+      if (!loaded.has(file.name)) await opened.checkFile(file.name, progressOf(file.name));
     }
-    checker.finish();
+    await opened.finish();
 
     await options.onVerified?.({
       manifest,
@@ -262,20 +251,4 @@ function externalFilesOf(references: ExternalDataReference[], modelFile: ModelFi
 /** `name` relative to the folder of the model file, where onnxruntime resolves locations. */
 function relativeToModelFolder(name: string, modelFile: string): string {
   return path.posix.relative(path.posix.dirname(modelFile), name);
-}
-
-/** Checks a signed file that is not loaded, chunk by chunk, without keeping it. */
-async function streamChecked(
-  file: ModelFile,
-  checker: ManifestChecker,
-  signal: AbortSignal | undefined,
-  progress: (file: string, count: number) => void,
-): Promise<void> {
-  const hasher = checker.createFileHasher(file.name);
-  for await (const chunk of createReadStream(file.absolutePath)) {
-    throwIfAborted(signal);
-    hasher.update(chunk as Buffer);
-    progress(file.name, (chunk as Buffer).length);
-  }
-  hasher.finish();
 }

@@ -1,15 +1,24 @@
 import path from 'node:path';
-import { ModelSigningError, walkModel, type ManifestChecker, type ModelFile } from '@model-signing/core';
+import {
+  ManifestChecker,
+  ModelSigningError,
+  openVerifiedModel,
+  type Cancellable,
+  type ModelFile,
+  type VerifiedBundle,
+  type VerifiedModelFiles,
+} from '@model-signing/core';
 import { chooseModelFile } from './choose-model-file.js';
 
 /** Options for {@link layoutModel}. */
-export interface LayoutModelOptions {
+export interface LayoutModelOptions extends Cancellable {
   /** Absolute path the caller gave: a model directory or one `.onnx` file. */
   target: string;
   isFile: boolean;
   /** Absolute path of the signature, left out of the directory walk. */
   signaturePath: string;
-  checker: ManifestChecker;
+  /** The signature, already checked. */
+  verified: Pick<VerifiedBundle, 'manifest' | 'signer'>;
   /** For a directory: the model-relative path of the `.onnx` file to load. */
   modelFile?: string;
   allowSymlinks: boolean;
@@ -18,6 +27,8 @@ export interface LayoutModelOptions {
 
 /** The files of a verified model, before any byte is read. */
 export interface ModelLayout {
+  /** The model opened through core's verified-load path: every file read through it is checked. */
+  opened: VerifiedModelFiles;
   /** Every file whose bytes must be checked (all signed files), by model-relative name. */
   files: Map<string, ModelFile>;
   /** The `.onnx` file to load. */
@@ -35,28 +46,23 @@ export interface ModelLayout {
  *   file cannot be chosen.
  */
 export async function layoutModel(options: LayoutModelOptions): Promise<ModelLayout> {
-  const { checker } = options;
-  const signed = checker.signedFiles;
+  const signed = new ManifestChecker(options.verified.manifest).signedFiles;
   const basename = path.basename(options.target);
-  const coversOnlyThisFile = signed.length === 1 && (signed[0] === '.' || signed[0] === basename);
-  if (options.isFile && coversOnlyThisFile) {
-    const walked = await walkModel({ modelPath: options.target, allowSymlinks: options.allowSymlinks });
-    const file = { ...walked.files[0]!, name: signed[0]! };
-    return { files: new Map([[file.name, file]]), modelFile: file };
-  }
-
-  const root = options.isFile ? path.dirname(options.target) : options.target;
-  const walked = await walkModel({
+  const singleFile = options.isFile && signed.length === 1 && (signed[0] === '.' || signed[0] === basename);
+  const root = options.isFile && !singleFile ? path.dirname(options.target) : options.target;
+  const opened = await openVerifiedModel({
     modelPath: root,
-    ignorePaths: [...checker.manifest.serialization.ignorePaths, options.signaturePath],
+    signaturePath: options.signaturePath,
+    verified: options.verified,
     allowSymlinks: options.allowSymlinks,
+    ignoreUnsignedFiles: options.ignoreUnsignedFiles,
+    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
   });
-  checker.checkListing(walked.files);
-  const onDisk = new Map(walked.files.map((f) => [f.name, f]));
-
-  const files = new Map(signed.map((name) => [name, onDisk.get(name)!]));
-  const modelName = options.isFile ? basename : chooseModelFile(signed, options.modelFile?.split(path.sep).join('/'), root);
-  const modelFile = files.get(modelName);
+  opened.checkListing();
+  const files = new Map(opened.files.map((f) => [f.name, f]));
+  // A single-file model's one file is named `.` by core, whichever way the signature names it.
+  const modelName = singleFile ? '.' : options.isFile ? basename : chooseModelFile(signed, options.modelFile?.split(path.sep).join('/'), root);
+  const modelFile = opened.isSigned(modelName) ? files.get(modelName) : undefined;
   if (!modelFile) {
     throw new ModelSigningError({
       code: 'UNSIGNED_FILE',
@@ -64,5 +70,5 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
       message: `'${modelName}' is not covered by the signature, so it cannot be loaded verified. Sign the model again including it.`,
     });
   }
-  return { files, modelFile };
+  return { opened, files, modelFile };
 }

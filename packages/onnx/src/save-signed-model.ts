@@ -2,16 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   abortSignalOf,
+  createSignature,
   GIT_PATHS,
   ModelSigningError,
-  hashBytes,
   normalizeModelPath,
-  resolveSerialization,
-  resourceAlgorithm,
-  shardName,
-  shardRanges,
-  signManifest,
-  sortResources,
   staysInside,
   walkModel,
   writeFileAtomic,
@@ -19,9 +13,7 @@ import {
   type Cancellable,
   type HashAlgorithm,
   type Manifest,
-  type ManifestResource,
   type SerializationMethod,
-  type Serialization,
   type Signer,
   type WalkedModel,
 } from '@model-signing/core';
@@ -92,10 +84,16 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
   if (files.has(signatureName)) throw invalid(`The signature path '${signaturePath}' is also a model file; choose another signature path`);
   await refuseForeignFiles(root, files, signaturePath);
 
-  const serialization = resolveSerialization(options, [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort());
-  const manifest: Manifest = { modelName: path.basename(root), serialization, resources: resourcesOf(files, serialization) };
   const signal = abortSignalOf(options);
-  const bundle = await signManifest({ manifest, signer: options.signer, ...(signal ? { abortSignal: signal } : {}) });
+  const ignorePaths = [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort();
+  const { manifest, bundle } = await createSignature({
+    signer: options.signer,
+    inMemory: { files, modelName: path.basename(root), ignorePaths },
+    ...(options.method !== undefined ? { method: options.method } : {}),
+    ...(options.hashAlgorithm !== undefined ? { hashAlgorithm: options.hashAlgorithm } : {}),
+    ...(options.shardSize !== undefined ? { shardSize: options.shardSize } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
+  });
   throwIfAborted(signal);
 
   await fs.mkdir(root, { recursive: true });
@@ -155,21 +153,4 @@ async function refuseForeignFiles(root: string, files: Map<string, Uint8Array>, 
       `'${root}' already holds files that are not part of this model (${foreign.sort().join(', ')}); they would not be covered by the signature. Save into an empty directory, or remove them.`,
     );
   }
-}
-
-/** Digests of the bytes about to be written, in signing order. */
-function resourcesOf(files: Map<string, Uint8Array>, serialization: Serialization): ManifestResource[] {
-  const algorithm = resourceAlgorithm(serialization);
-  const resources: ManifestResource[] = [];
-  for (const [name, data] of files) {
-    if (serialization.method === 'files') {
-      resources.push({ name, algorithm, digest: hashBytes(serialization.hashType, data) });
-      continue;
-    }
-    for (const range of shardRanges(name, data.length, serialization.shardSize!)) {
-      const digest = hashBytes(serialization.hashType, data.subarray(range.start, range.end));
-      resources.push({ name: shardName(range), algorithm, digest });
-    }
-  }
-  return sortResources(resources);
 }

@@ -1,18 +1,15 @@
 import fs from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import {
   abortSignalOf,
-  ManifestChecker,
   ModelSigningError,
-  readBundle,
-  verifyBundle,
-  walkModel,
+  openVerifiedModel,
   type Cancellable,
   type HashProgress,
   type ModelFile,
   type SignerInfo,
   type VerifiedManifest,
+  type VerifiedModelFiles,
   type Verifier,
 } from '@model-signing/core';
 import { io } from '@tensorflow/tfjs-core';
@@ -74,39 +71,40 @@ export interface VerifiedArtifacts {
 export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOptions): Promise<VerifiedArtifacts> {
   const modelDir = path.resolve(options.modelDir);
   const signaturePath = path.resolve(options.signaturePath ?? path.join(modelDir, SIGNATURE_FILE_NAME));
-  const ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
-  const bundle = await readBundle(signaturePath, { maxBundleBytes: options.maxBundleBytes });
-  const { manifest, signer } = await verifyBundle({ bundle, verifier: options.verifier });
-  throwIfAborted(abortSignalOf(options));
-
-  const walked = await walkModel({ modelPath: modelDir, ignorePaths: [...manifest.serialization.ignorePaths, signaturePath] });
-  if (walked.isSingleFile) {
+  const signal = abortSignalOf(options);
+  const model = await openVerifiedModel({
+    modelPath: modelDir,
+    signaturePath,
+    verifier: options.verifier,
+    ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false,
+    ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
+  });
+  throwIfAborted(signal);
+  if (model.isSingleFile) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: options.modelDir, message: `'${options.modelDir}' is a file; a TensorFlow.js model is a directory holding ${MODEL_JSON_FILE_NAME}` });
   }
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
   // Report every missing and unsigned file at once, before reading any bytes.
-  checker.checkListing(walked.files);
-  const present = new Map(walked.files.map((f) => [f.name, f]));
+  model.checkListing();
 
-  const toCheck = walked.files.filter((f) => checker.isSigned(f.name));
+  const toCheck = model.files;
   const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0, resourcesHashed: 0, resources: toCheck.length };
   const checked = (file: ModelFile) => {
     progress.bytesHashed += file.size;
     progress.files += 1;
     progress.resourcesHashed += 1;
     options.onProgress?.({ ...progress });
-    throwIfAborted(abortSignalOf(options));
+    throwIfAborted(signal);
   };
 
-  const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, present, checker);
-  const modelJsonBytes = await fs.readFile(modelJsonFile.absolutePath);
-  checker.checkBytes(MODEL_JSON_FILE_NAME, modelJsonBytes);
+  const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, model);
+  const modelJsonBytes = await model.readFile(MODEL_JSON_FILE_NAME);
   checked(modelJsonFile);
   // Parsed only now: nothing in an unverified model.json is ever interpreted.
   const { json, weightPaths } = parseModelJson(modelJsonBytes);
 
   const weightFiles: ModelFile[] = [];
-  for (const name of weightPaths) weightFiles.push(await signedFile(modelDir, name, present, checker));
+  for (const name of weightPaths) weightFiles.push(await signedFile(modelDir, name, model));
   const weightData = new Uint8Array(weightFiles.reduce((sum, f) => sum + f.size, 0));
   const offsets = new Map<string, number>();
   let offset = 0;
@@ -118,8 +116,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
       slice.set(weightData.subarray(earlier, earlier + file.size));
     } else {
       offsets.set(file.name, offset);
-      await readExactly(file, slice);
-      checker.checkBytes(file.name, slice);
+      await model.readFile(file.name, { into: slice });
       checked(file);
     }
     offset += file.size;
@@ -128,10 +125,11 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const referenced = new Set([MODEL_JSON_FILE_NAME, ...weightPaths]);
   for (const file of toCheck) {
     if (referenced.has(file.name)) continue;
-    await checker.checkStream(file.name, createReadStream(file.absolutePath));
+    await model.checkFile(file.name);
     checked(file);
   }
-  checker.finish();
+  const { manifest, signer } = model;
+  await model.finish();
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [
     groups.flatMap((g) => g.weights),
@@ -144,39 +142,21 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
  * The walked file `name`, which must be covered by the signature even when
  * unsigned files are tolerated: the model is built from it.
  */
-async function signedFile(modelDir: string, name: string, present: ReadonlyMap<string, ModelFile>, checker: ManifestChecker): Promise<ModelFile> {
-  const file = present.get(name);
+async function signedFile(modelDir: string, name: string, model: VerifiedModelFiles): Promise<ModelFile> {
+  const file = model.file(name);
   const role = name === MODEL_JSON_FILE_NAME ? 'the model description' : `a weight file named in ${MODEL_JSON_FILE_NAME}`;
-  if (file !== undefined && checker.isSigned(name)) return file;
+  if (file !== undefined && model.isSigned(name)) return file;
   const exists = file !== undefined || (await fs.lstat(path.join(modelDir, name)).then(() => true, () => false));
   if (!exists) {
     throw new ModelSigningError({ code: 'NOT_FOUND', path: name, message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded` });
   }
+  const ignored = model.manifest.serialization.ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
   throw new ModelSigningError({
     code: 'UNSIGNED_FILE',
     path: name,
     differences: [{ kind: 'unsigned', name }],
-    message: `'${name}' (${role}) is not covered by the signature${file === undefined ? " (it lies under one of the signature's ignore paths)" : ''}; a model is only loaded from signed files. Sign the directory again.`,
+    message: `'${name}' (${role}) is not covered by the signature${ignored ? " (it lies under one of the signature's ignore paths)" : ''}; a model is only loaded from signed files. Sign the directory again.`,
   });
-}
-
-/**
- * Reads a file into `target`, which has the size the walk saw. If the file
- * changes in between, a shrunk one leaves zeros and a grown one is cut off;
- * either way only `target` is checked and loaded, so no special case is needed.
- */
-async function readExactly(file: ModelFile, target: Uint8Array): Promise<void> {
-  const handle = await fs.open(file.absolutePath, 'r');
-  try {
-    let filled = 0;
-    while (filled < target.length) {
-      const { bytesRead } = await handle.read(target, filled, target.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-  } finally {
-    await handle.close();
-  }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { abortSignalOf, hashModel, removeStaleTemporaries, signManifest, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
+import { createSignature, removeStaleTemporaries, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
 import type { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 import { modelJsonForArtifacts } from './model-json.js';
@@ -50,7 +50,6 @@ export interface SaveSignedArtifactsResult {
  */
 export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): Promise<SaveSignedArtifactsResult> {
   const { artifacts, signer, overwrite = false, modelDir: requestedDir, ...hashing } = options;
-  const signal = abortSignalOf(options);
   const modelJson = modelJsonForArtifacts(artifacts);
   const modelDir = path.resolve(requestedDir);
   const parent = path.dirname(modelDir);
@@ -68,10 +67,13 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
     await writeSynced(path.join(staging, MODEL_JSON_FILE_NAME), [new TextEncoder().encode(JSON.stringify(modelJson))]);
     await writeSynced(path.join(staging, WEIGHTS_FILE_NAME), weightPieces(artifacts.weightData));
     const stagedSignature = path.join(staging, SIGNATURE_FILE_NAME);
-    const manifest = await hashModel({ ...hashing, modelPath: staging, ignorePaths: [stagedSignature] });
-    // The subject name would otherwise be the staging directory's random name.
-    manifest.modelName = path.basename(modelDir);
-    const bundle = await signManifest({ manifest, signer, ...(signal ? { abortSignal: signal } : {}) });
+    const { manifest, bundle } = await createSignature({
+      ...hashing,
+      signer,
+      walk: { modelPath: staging, ignorePaths: [stagedSignature] },
+      // Otherwise the subject name would be the staging directory's random name.
+      modelName: path.basename(modelDir),
+    });
     await writeSignature(stagedSignature, bundle);
     await moveIntoPlace(staging, modelDir, overwrite);
     return { modelDir, signaturePath: path.join(modelDir, SIGNATURE_FILE_NAME), manifest };

@@ -19,7 +19,9 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
 
 /** Encodes standard base64 with padding. */
 export function toBase64(bytes: Uint8Array): string {
+  // Chunks keep a large payload (a manifest of many files) from making one
+  // string per byte or overflowing the argument list of fromCharCode.
   let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }

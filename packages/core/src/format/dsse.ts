@@ -1,7 +1,6 @@
 /**
  * DSSE v1 pre-authentication encodings, runtime-neutral (no Buffer): the
- * exact bytes a DSSE signature covers. bundle/dsse.ts re-exports these for
- * the signers and the Node verifiers.
+ * exact bytes a DSSE signature covers, for every signer and verifier.
  */
 
 const utf8 = new TextEncoder();

@@ -8,7 +8,7 @@
  * and was the fastest incremental choice for every algorithm in headless
  * Chromium on the project's machines (figures in docs/benchmarks.md,
  * "Browser hashing"). Node's own hashing keeps using node:crypto and the
- * native BLAKE3 binding (hash/algorithms.ts); this registry is for code that
+ * native BLAKE3 binding (format/hash-algorithms.ts); this registry is for code that
  * must also run where those do not exist.
  *
  * For bytes that are already whole in memory, `digestOnce` uses WebCrypto's

@@ -11,7 +11,7 @@ describe('browser harness', () => {
 
   it('bundles the published browser entries (dist) for the browser', async () => {
     const dist = (f: string) => new URL(`../../dist/${f}`, import.meta.url).pathname;
-    const files = await bundleForBrowser([dist('browser.js'), dist('format/hash-worker.js')]);
+    const files = await bundleForBrowser([dist('browser.js'), dist('browser/hash-worker.js')]);
     expect(files.has('browser.js') && files.has('hash-worker.js')).toBe(true);
   });
 

@@ -66,7 +66,7 @@ const perFile = Math.max(1, mib / files);
 const load = () => os.loadavg().map((l) => l.toFixed(1)).join(', ');
 const bytes = randomBytes(mib * 1024 * 1024);
 const page = (f: string) => new URL(f, import.meta.url).pathname;
-const browser = await startBrowser({ entry: page('./page/bench-page.ts'), extraEntries: [page('../../src/format/hash-worker.ts')] });
+const browser = await startBrowser({ entry: page('./page/bench-page.ts'), extraEntries: [page('../../src/browser/hash-worker.ts')] });
 const loadBefore = load();
 const chromium = browser.page.context().browser()?.version() ?? (await browser.page.evaluate(() => navigator.userAgent));
 const rows: string[] = [];

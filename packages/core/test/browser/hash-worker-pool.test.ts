@@ -24,7 +24,7 @@ describe('hash worker pool in headless Chromium', () => {
   let browser: BrowserHarness;
   beforeAll(async () => {
     const page = (f: string) => new URL(f, import.meta.url).pathname;
-    browser = await startBrowser({ entry: page('./page/worker-page.ts'), extraEntries: [page('../../src/format/hash-worker.ts')] });
+    browser = await startBrowser({ entry: page('./page/worker-page.ts'), extraEntries: [page('../../src/browser/hash-worker.ts')] });
     for (const [name, bytes] of FILES) browser.serve(name, bytes);
   });
   afterAll(() => browser?.close());

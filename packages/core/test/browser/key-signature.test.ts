@@ -85,7 +85,7 @@ const BAD_KEYS: [string, string][] = [
 describe('runtime-neutral DSSE PAE', () => {
   it('is the Node layer PAE, and writes the DSSE v1 and reference v0.2 compat forms', () => {
     const payload = Buffer.from([...Buffer.from('{"a":"it\'s\\\t\r\n"}'), 0x00, 0x7f, 0xff]);
-    // One implementation serves both entries (bundle/dsse.ts re-exports format/dsse.ts).
+    // One implementation serves both entries (the Node entry re-exports format/dsse.ts).
     expect(nodePae).toBe(neutralPae);
     expect(Buffer.from(neutralPae(TYPE, payload)).equals(Buffer.concat([Buffer.from(`DSSEv1 28 ${TYPE} ${payload.length} `), payload]))).toBe(true);
     expect(Buffer.from(compatPreAuthEncoding(TYPE, payload)).toString('latin1')).toBe(

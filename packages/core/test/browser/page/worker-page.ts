@@ -1,7 +1,7 @@
 /** Browser side of hash-worker-pool.test.ts and of the worker part of hash-bench.ts. */
 import { createHashWorkerPool, toHex, ModelSigningError, type HashAlgorithmName, type HashSource } from '../../../src/browser.js';
 
-/** The harness serves src/format/hash-worker.ts, bundled, here. */
+/** The harness serves src/browser/hash-worker.ts, bundled, here. */
 const startWorker = () => new Worker('/hash-worker.js', { type: 'module' });
 
 async function hashAll(sources: HashSource[], algorithm: HashAlgorithmName, workers: number): Promise<string[]> {

@@ -1,0 +1,15 @@
+/** Messages between {@link HashWorkerPool} and its module workers (hash-worker.ts). */
+import type { ErrorCode } from '../errors.js';
+import type { HashAlgorithmName } from '../format/hash-registry.js';
+
+/** What to hash: a Blob (a File, a cached response's blob) or a URL to fetch. */
+export type HashSource = Blob | string;
+
+/** A job sent to a worker; a worker runs one job at a time, so answers need no id. */
+export interface HashRequest {
+  algorithm: HashAlgorithmName;
+  source: HashSource;
+}
+
+/** A worker's answer: the raw digest, or the error it hit. */
+export type HashResponse = { digest: Uint8Array } | { error: { code: ErrorCode; message: string } };

@@ -1,0 +1,220 @@
+import { ModelSigningError } from '../errors.js';
+import { fromBase64 } from './base64.js';
+
+/** The only bundle media type the reference writes, and requires for key and certificate bundles. */
+export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+/** Other Sigstore bundle media types that keyless bundles may carry. */
+const SIGSTORE_MEDIA_TYPES = new Set([
+  BUNDLE_MEDIA_TYPE,
+  'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+]);
+
+/** How a bundle was signed, read from its verification material. */
+export type SigningMethod = 'key' | 'certificate' | 'sigstore';
+
+/** A DSSE signature as serialized in a bundle. */
+export interface SerializedSignature {
+  sig: string;
+  keyid?: string | null;
+}
+
+/** A DSSE envelope as serialized in a bundle. */
+export interface SerializedEnvelope {
+  payload: string;
+  payloadType: string;
+  signatures: SerializedSignature[];
+}
+
+/**
+ * The JSON form of a Sigstore bundle holding an OMS signature. Verification
+ * material is kept as plain JSON: each method reads the part it needs.
+ */
+export interface SerializedBundle {
+  mediaType: string;
+  verificationMaterial: Record<string, unknown>;
+  dsseEnvelope: SerializedEnvelope;
+}
+
+/** A structurally valid bundle, decoded; nothing in it is trusted yet. */
+export interface ParsedBundle {
+  method: SigningMethod;
+  json: SerializedBundle;
+  /** The exact payload bytes the signature covers. */
+  payload: Uint8Array;
+  payloadType: string;
+  /** `signatures[0].sig`, decoded (DER ECDSA). Like the reference, only the first signature counts. */
+  signature: Uint8Array;
+  /** Key bundles: `publicKey.hint`, when present. */
+  publicKeyHint?: string;
+  /** Key bundles before v1.1: the signer's public key PEM from `publicKey.rawBytes`. */
+  embeddedPublicKeyPem?: string;
+  /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
+  certificates: Uint8Array[];
+}
+
+/**
+ * The largest bundle read or parsed by default: 64 MiB. Everything in a
+ * bundle is decoded before its signature can be checked, so this bounds what
+ * an unsigned file can make us allocate (a few times its size). A signed
+ * manifest takes about 160 bytes per resource, so this fits some 400,000
+ * files or shards; raise it with `maxBundleBytes` (CLI `--max-bundle-size`)
+ * for larger models.
+ */
+export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
+
+/** Options for {@link parseBundle}. */
+export interface ParseBundleOptions {
+  /** Refuse bundles larger than this many bytes (`BUNDLE_TOO_LARGE`). Default {@link DEFAULT_MAX_BUNDLE_BYTES}. */
+  maxBundleBytes?: number;
+}
+
+/**
+ * The bundle size limit to apply: the option, checked, or the default.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` unless it is a positive integer.
+ */
+export function maxBundleBytesOf(options: ParseBundleOptions): number {
+  const max = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxBundleBytes must be a positive integer, got ${String(options.maxBundleBytes)}` });
+  }
+  return max;
+}
+
+/** The error for a bundle over the limit, naming the options that raise it. */
+export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    ...(path === undefined ? {} : { path }),
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
+  });
+}
+
+/** The error for a bundle longer than the runtime's longest string (about 512 MiB in V8), which a raised limit allows. */
+export function bundleTooLargeToDecode(size: number, path?: string): ModelSigningError {
+  return new ModelSigningError({
+    code: 'BUNDLE_TOO_LARGE',
+    ...(path === undefined ? {} : { path }),
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, too large to decode in this runtime`,
+  });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A string's UTF-8 size, counted without encoding it (a lone surrogate becomes 3 bytes, U+FFFD). */
+function utf8Length(text: string): number {
+  let size = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) size += 1;
+    else if (unit < 0x800) size += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      size += 4;
+      i++;
+    } else size += 3;
+  }
+  return size;
+}
+
+function bad(message: string, cause?: unknown): ModelSigningError {
+  return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function decodeBase64(v: unknown, what: string): Uint8Array {
+  if (typeof v !== 'string') throw bad(`${what} is not base64`);
+  try {
+    return fromBase64(v);
+  } catch (cause) {
+    throw bad(`${what} is not base64`, cause);
+  }
+}
+
+function methodOf(material: Record<string, unknown>): SigningMethod {
+  if (isRecord(material['publicKey'])) return 'key';
+  if (isRecord(material['x509CertificateChain'])) return 'certificate';
+  if (isRecord(material['certificate'])) return 'sigstore';
+  throw bad('verificationMaterial has no publicKey, x509CertificateChain or certificate');
+}
+
+/**
+ * Parses a bundle from its JSON text or bytes and checks its structure.
+ * No signature is checked here.
+ *
+ * @throws {ModelSigningError} `BAD_BUNDLE` naming what is wrong (not UTF-8,
+ *   not JSON, truncated, wrong media type, missing envelope or verification
+ *   material); `BUNDLE_TOO_LARGE` over `maxBundleBytes`.
+ */
+export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): ParsedBundle {
+  const max = maxBundleBytesOf(options);
+  // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
+  const size = typeof input === 'string' ? (input.length * 3 > max ? utf8Length(input) : input.length) : input.byteLength;
+  if (size > max) throw bundleTooLarge(size, max);
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : UTF8.decode(input);
+  } catch (cause) {
+    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
+    throw bundleTooLargeToDecode(size);
+  }
+  if (text.trim() === '') throw bad('the file is empty');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
+  }
+  if (!isRecord(json)) throw bad('it is not a JSON object');
+  const mediaType = json['mediaType'];
+  if (typeof mediaType !== 'string') throw bad('mediaType is missing');
+  const material = json['verificationMaterial'];
+  if (!isRecord(material)) throw bad('verificationMaterial is missing');
+  const method = methodOf(material);
+  // The reference requires exactly the v0.3 media type for key and certificate
+  // bundles; keyless bundles follow Sigstore's rules and may use older ones.
+  if (method === 'sigstore' ? !SIGSTORE_MEDIA_TYPES.has(mediaType) : mediaType !== BUNDLE_MEDIA_TYPE) {
+    throw bad(`unsupported mediaType '${mediaType}', expected '${BUNDLE_MEDIA_TYPE}'`);
+  }
+  if (material['tlogEntries'] !== undefined && !Array.isArray(material['tlogEntries'])) throw bad('tlogEntries must be a list');
+  const envelope = json['dsseEnvelope'];
+  if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
+  const payloadType = envelope['payloadType'];
+  if (typeof payloadType !== 'string') throw bad('dsseEnvelope.payloadType is missing');
+  const payload = decodeBase64(envelope['payload'], 'dsseEnvelope.payload');
+  const signatures = envelope['signatures'];
+  if (!Array.isArray(signatures) || signatures.length === 0 || !isRecord(signatures[0])) throw bad('dsseEnvelope has no signature');
+  const signature = decodeBase64(signatures[0]['sig'], 'the signature');
+  if (signature.length === 0) throw bad('the signature is empty');
+
+  const parsed: ParsedBundle = {
+    method,
+    json: json as unknown as SerializedBundle,
+    payload,
+    payloadType,
+    signature,
+    certificates: [],
+  };
+  if (method === 'key') {
+    const key = material['publicKey'] as Record<string, unknown>;
+    if (typeof key['hint'] === 'string') parsed.publicKeyHint = key['hint'];
+    if (key['rawBytes'] !== undefined) parsed.embeddedPublicKeyPem = new TextDecoder().decode(decodeBase64(key['rawBytes'], 'publicKey.rawBytes'));
+  } else if (method === 'certificate') {
+    const chain = (material['x509CertificateChain'] as Record<string, unknown>)['certificates'];
+    if (!Array.isArray(chain) || chain.length === 0) throw bad('x509CertificateChain has no certificates');
+    parsed.certificates = chain.map((c, i) => decodeBase64(isRecord(c) ? c['rawBytes'] : undefined, `certificate ${i}`));
+  } else {
+    parsed.certificates = [decodeBase64((material['certificate'] as Record<string, unknown>)['rawBytes'], 'certificate.rawBytes')];
+  }
+  return parsed;
+}
+
+/** Serializes a bundle as the reference does: compact JSON, no trailing newline. */
+export function serializeBundle(bundle: SerializedBundle): string {
+  return JSON.stringify(bundle);
+}

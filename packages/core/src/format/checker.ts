@@ -1,0 +1,191 @@
+import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
+import { createHasher, type IncrementalHash } from './hash-algorithms.js';
+import { parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
+import type { VerifiedManifest } from './statement.js';
+import { normalizeModelPath } from './model-path.js';
+
+/** Options for {@link ManifestChecker}. */
+export interface ManifestCheckerOptions {
+  /** Tolerate files the signature does not list. Default false. */
+  ignoreUnsignedFiles?: boolean;
+}
+
+/** Hashes one file's bytes as they arrive; {@link ManifestChecker.createFileHasher}. */
+export interface FileHasher {
+  update(chunk: Uint8Array): void;
+  /** Ends the file: compares it with the manifest and throws on a difference. */
+  finish(): ManifestResource[];
+}
+
+/**
+ * Checks bytes against a verified manifest: file by file (buffers or
+ * streams), or all at once from the hashing engine. Every adapter verifies
+ * through this one class, so ordering, shard splitting and comparison live
+ * in one place.
+ */
+export class ManifestChecker {
+  /** Signed digests by resource name. */
+  private readonly expected = new Map<string, ManifestResource>();
+  /** Signed resource names grouped by file path. */
+  private readonly resourcesByFile = new Map<string, string[]>();
+  private readonly checked = new Set<string>();
+  private readonly ignoreUnsignedFiles: boolean;
+
+  constructor(
+    readonly manifest: VerifiedManifest,
+    options: ManifestCheckerOptions = {},
+  ) {
+    this.ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
+    for (const r of manifest.resources) {
+      this.expected.set(r.name, r);
+      const file = manifest.serialization.method === 'shards' ? parseShardName(r.name).path : r.name;
+      const list = this.resourcesByFile.get(file) ?? [];
+      list.push(r.name);
+      this.resourcesByFile.set(file, list);
+    }
+  }
+
+  /** Model-relative paths of every file the signature covers. */
+  get signedFiles(): string[] {
+    return [...this.resourcesByFile.keys()];
+  }
+
+  /** Whether the signature covers `name` (a model-relative path). */
+  isSigned(name: string): boolean {
+    return this.resourcesByFile.has(name);
+  }
+
+  /**
+   * Compares the files present (names and sizes, before any byte is read)
+   * with the signed ones, so a loader can refuse a model before reading it.
+   * An empty file in shard mode has no shard and so counts as signed.
+   *
+   * @throws {ManifestMismatchError} listing every missing file and, unless
+   *   unsigned files are tolerated, every unsigned one.
+   */
+  checkListing(files: ReadonlyArray<{ name: string; size: number }>): void {
+    const present = new Set(files.map((f) => f.name));
+    const differences: ManifestDifference[] = this.signedFiles.filter((name) => !present.has(name)).map((name) => ({ kind: 'missing', name }));
+    if (!this.ignoreUnsignedFiles) {
+      const emptyShardFile = (size: number) => this.manifest.serialization.method === 'shards' && size === 0;
+      for (const f of files) if (!this.isSigned(f.name) && !emptyShardFile(f.size)) differences.push({ kind: 'unsigned', name: f.name });
+    }
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
+
+  /**
+   * Streams one file through the manifest's hash. Throws `PATH_ESCAPE` for a
+   * name that leaves the model, and (unless unsigned files are tolerated)
+   * `UNSIGNED_FILE` before any byte is hashed.
+   */
+  createFileHasher(name: string): FileHasher {
+    const file = normalizeModelPath(name);
+    if (!this.isSigned(file) && !this.ignoreUnsignedFiles && this.manifest.serialization.method === 'files') {
+      throw new ManifestMismatchError([{ kind: 'unsigned', name: file }]);
+    }
+    const { method, hashType, shardSize } = this.manifest.serialization;
+    const algorithm = resourceAlgorithm(this.manifest.serialization);
+    const produced: ManifestResource[] = [];
+    let offset = 0;
+    let shardStart = 0;
+    let hasher: IncrementalHash = createHasher(hashType);
+    let finished = false;
+    const closeShard = () => {
+      produced.push({ name: shardName({ path: file, start: shardStart, end: offset }), algorithm, digest: hasher.digest() });
+      shardStart = offset;
+      hasher = createHasher(hashType);
+    };
+    return {
+      update: (chunk) => {
+        if (finished) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${file}' was already finished` });
+        if (method === 'files') {
+          hasher.update(chunk);
+          offset += chunk.length;
+          return;
+        }
+        let pos = 0;
+        while (pos < chunk.length) {
+          const take = Math.min(chunk.length - pos, shardStart + shardSize! - offset);
+          hasher.update(chunk.subarray(pos, pos + take));
+          pos += take;
+          offset += take;
+          if (offset - shardStart === shardSize) closeShard();
+        }
+      },
+      finish: () => {
+        finished = true;
+        if (method === 'files') produced.push({ name: file, algorithm, digest: hasher.digest() });
+        else if (offset > shardStart) closeShard();
+        this.checkFileResources(file, produced);
+        return produced;
+      },
+    };
+  }
+
+  /** Checks a whole file held in memory. */
+  checkBytes(name: string, bytes: Uint8Array): ManifestResource[] {
+    const hasher = this.createFileHasher(name);
+    hasher.update(bytes);
+    return hasher.finish();
+  }
+
+  /** Checks a file arriving as a stream of chunks (e.g. a download or `fs.createReadStream`). */
+  async checkStream(name: string, stream: AsyncIterable<Uint8Array>): Promise<ManifestResource[]> {
+    const hasher = this.createFileHasher(name);
+    for await (const chunk of stream) hasher.update(chunk);
+    return hasher.finish();
+  }
+
+  /** Compares one file's resources with the manifest; throws naming the file on any difference. */
+  private checkFileResources(file: string, produced: ManifestResource[]): void {
+    const differences = this.differencesFor(file, produced);
+    // Only a matching file counts as present: a caller that swallows the
+    // mismatch must still fail at finish().
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+    this.checked.add(file);
+  }
+
+  private differencesFor(file: string, produced: ManifestResource[]): ManifestDifference[] {
+    const differences: ManifestDifference[] = [];
+    const signed = new Set(this.resourcesByFile.get(file) ?? []);
+    if (signed.size === 0 && produced.length > 0) {
+      return this.ignoreUnsignedFiles ? [] : [{ kind: 'unsigned', name: file }];
+    }
+    for (const r of produced) {
+      const expected = this.expected.get(r.name);
+      if (!expected) differences.push({ kind: 'mismatch', name: r.name, actual: r.digest });
+      else if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
+      signed.delete(r.name);
+    }
+    // Shards the file no longer has (it shrank) count as changed, not missing files.
+    for (const name of signed) differences.push({ kind: 'mismatch', name, expected: this.expected.get(name)!.digest });
+    return differences;
+  }
+
+  /**
+   * Throws if a signed file was never checked. Call after the last file.
+   *
+   * @throws {ManifestMismatchError} `MISSING_FILE`.
+   */
+  finish(): void {
+    const missing = this.signedFiles.filter((f) => !this.checked.has(f)).map((name) => ({ kind: 'missing' as const, name }));
+    if (missing.length > 0) throw new ManifestMismatchError(missing);
+  }
+
+  /**
+   * Compares a complete local manifest (from the hashing engine) with the
+   * signed one and throws one error listing every difference.
+   *
+   * @param localFiles every file that was hashed (model-relative paths), so
+   *   empty files in shard mode count as present.
+   */
+  compareAll(localFiles: readonly string[], local: readonly ManifestResource[]): void {
+    const byFile = new Map<string, ManifestResource[]>(localFiles.map((f) => [f, []]));
+    const isShards = this.manifest.serialization.method === 'shards';
+    for (const r of local) byFile.get(isShards ? parseShardName(r.name).path : r.name)?.push(r);
+    const differences: ManifestDifference[] = [];
+    for (const [file, produced] of byFile) differences.push(...this.differencesFor(file, produced));
+    for (const file of this.signedFiles) if (!byFile.has(file)) differences.push({ kind: 'missing', name: file });
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
+}

@@ -1,0 +1,143 @@
+import { ModelSigningError } from '../errors.js';
+import { fromHex } from './hex.js';
+import { createHasher } from './hash-algorithms.js';
+
+/** Hash algorithms OMS defines for file and shard digests. */
+export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
+
+/** Every supported {@link HashAlgorithm}, for validating input. */
+export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];
+
+/** `files`: one digest per file. `shards`: one digest per fixed-size byte range of each file. */
+export type SerializationMethod = 'files' | 'shards';
+
+/** The default shard size of the reference implementation: 1,000,000,000 bytes (decimal GB). */
+export const DEFAULT_SHARD_SIZE = 1_000_000_000;
+
+/** How the model was turned into digests; recorded in the signature as `predicate.serialization`. */
+export interface Serialization {
+  method: SerializationMethod;
+  hashType: HashAlgorithm;
+  allowSymlinks: boolean;
+  /** Only for `shards`. */
+  shardSize?: number;
+  /** Model-relative paths excluded from the manifest (recorded so verifiers exclude them too). */
+  ignorePaths: string[];
+}
+
+/** One entry of the manifest: a file (`files`) or a byte range of a file (`shards`). */
+export interface ManifestResource {
+  /** POSIX path relative to the model root (`.` for a single-file model), or `path:start:end` for a shard. */
+  name: string;
+  /** `sha256`, `blake2b`, `blake3`, or `<hash>-sharded-<size>` for shards. */
+  algorithm: string;
+  /** Lowercase hex digest. */
+  digest: string;
+}
+
+/** A model's digests, in the order they are signed. */
+export interface Manifest {
+  /** Informational name of the model (the subject name); never compared. */
+  modelName: string;
+  serialization: Serialization;
+  resources: ManifestResource[];
+}
+
+/** Byte range of a shard resource, parsed from its name. */
+export interface ShardRange {
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** The `algorithm` string the reference writes for a resource. */
+export function resourceAlgorithm(serialization: Pick<Serialization, 'method' | 'hashType' | 'shardSize'>): string {
+  if (serialization.method === 'files') return serialization.hashType;
+  return `${serialization.hashType}-sharded-${serialization.shardSize ?? DEFAULT_SHARD_SIZE}`;
+}
+
+/** Shard name `path:start:end`; the path may itself contain `:`. */
+export function shardName(range: ShardRange): string {
+  return `${range.path}:${range.start}:${range.end}`;
+}
+
+/**
+ * Parses `path:start:end` from the last two `:` fields, so paths that contain
+ * `:` still parse (the reference's 3-way split does not; the spec says this).
+ *
+ * @throws {ModelSigningError} `BAD_PAYLOAD` when the name is not a shard name.
+ */
+export function parseShardName(name: string): ShardRange {
+  const last = name.lastIndexOf(':');
+  const middle = last > 0 ? name.lastIndexOf(':', last - 1) : -1;
+  const startText = name.slice(middle + 1, last);
+  const endText = name.slice(last + 1);
+  if (middle <= 0 || !/^\d+$/.test(startText) || !/^\d+$/.test(endText)) {
+    throw new ModelSigningError({
+      code: 'BAD_PAYLOAD',
+      message: `Invalid shard resource name '${name}': expected 'path:start:end'`,
+    });
+  }
+  const start = Number(startText);
+  const end = Number(endText);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) {
+    throw new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid shard range in resource name '${name}'` });
+  }
+  return { path: name.slice(0, middle), start, end };
+}
+
+/**
+ * Splits a file of `size` bytes into the shard ranges the reference uses:
+ * `[0,S)`, `[S,2S)`, …, the last one ending at `size`. Empty files have no shard.
+ */
+export function shardRanges(path: string, size: number, shardSize: number): ShardRange[] {
+  const ranges: ShardRange[] = [];
+  for (let start = 0; start < size; start += shardSize) {
+    ranges.push({ path, start, end: Math.min(start + shardSize, size) });
+  }
+  return ranges;
+}
+
+/**
+ * Compares two resource names by Unicode code point, which is the order of
+ * their UTF-8 bytes (OMS spec §5.2.1). JavaScript's `<` compares UTF-16 code
+ * units, which puts astral characters (surrogate pairs) before U+E000–U+FFFF;
+ * remapping the first differing unit fixes that without encoding anything.
+ */
+export function compareResourceNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** Surrogates (astral characters) rank above every other UTF-16 unit. */
+function codePointRank(unit: number): number {
+  if (unit >= 0xd800 && unit <= 0xdfff) return unit + 0x2000;
+  if (unit >= 0xe000) return unit - 0x800;
+  return unit;
+}
+
+/**
+ * Sorts resources in the order OMS signs them: by `name`, code point by code
+ * point ({@link compareResourceNames}). The Go port refuses any other order
+ * and the reference verifies this one, so every manifest we emit goes
+ * through here; verifiers accept any order (the root digest is recomputed
+ * over the listed one). Returns a new array.
+ */
+export function sortResources(resources: readonly ManifestResource[]): ManifestResource[] {
+  return [...resources].sort((a, b) => compareResourceNames(a.name, b.name));
+}
+
+/**
+ * The subject digest: SHA-256 over the raw digest bytes of the resources,
+ * concatenated in the order given. Always SHA-256, whatever the file hash is.
+ */
+export function rootDigest(resources: readonly ManifestResource[]): string {
+  const hash = createHasher('sha256');
+  for (const r of resources) hash.update(fromHex(r.digest));
+  return hash.digest();
+}

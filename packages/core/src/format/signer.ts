@@ -1,0 +1,50 @@
+import type { SerializedBundle, SigningMethod } from './bundle.js';
+
+/**
+ * What verifies a signature, as the bundle's `verificationMaterial` carries it:
+ * a public-key hint (key method), a certificate chain, leaf first (certificate
+ * method), or a single leaf certificate (Sigstore keyless). Certificates are DER.
+ */
+export type VerificationMaterial =
+  | { kind: 'publicKey'; hint: string }
+  | { kind: 'x509CertificateChain'; certificates: Uint8Array[] }
+  | { kind: 'certificate'; certificate: Uint8Array };
+
+/** A signature over the DSSE PAE and the material that verifies it. */
+export interface SignatureWithMaterial {
+  /** DER-encoded ECDSA signature. */
+  signature: Uint8Array;
+  material: VerificationMaterial;
+}
+
+/** Options of {@link Signer.sign} and {@link Signer.witness}. */
+export interface SignOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Evidence that third parties saw a signature (Sigstore: Rekor entries and
+ * RFC 3161 timestamps), in bundle JSON form; merged into `verificationMaterial`.
+ */
+export interface WitnessMaterial {
+  tlogEntries: unknown[];
+  timestampVerificationData?: Record<string, unknown>;
+}
+
+/**
+ * Signs bytes. Key, certificate, PKCS#11, KMS and keyless signing differ only
+ * in how they sign and in the verification material they return; one bundle
+ * builder ({@link buildBundle}) turns that into a Sigstore bundle.
+ */
+export interface Signer {
+  /** How the bundles it makes are verified (`verify key`, `verify certificate`, `verify sigstore`). */
+  readonly method: SigningMethod;
+  /** Signs `pae` (the DSSE pre-authentication encoding) and returns the DER signature and its material. */
+  sign(pae: Uint8Array, options?: SignOptions): Promise<SignatureWithMaterial>;
+  /**
+   * Optional second step, for methods whose signatures are logged or
+   * timestamped (Sigstore): given the finished bundle, returns the entries to
+   * add to its verification material.
+   */
+  witness?(bundle: SerializedBundle, options?: SignOptions): Promise<WitnessMaterial>;
+}

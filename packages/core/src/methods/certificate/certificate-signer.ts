@@ -1,0 +1,69 @@
+import { createPublicKey, sign as cryptoSign, type KeyObject, type X509Certificate } from 'node:crypto';
+import { ModelSigningError } from '../../errors.js';
+import { hashForKey, loadCertificates, loadPrivateKey, readPem } from '../key/keys.js';
+import type { SignatureWithMaterial, Signer, VerificationMaterial } from '../../format/signer.js';
+
+/** Options for {@link CertificateSigner.create}. */
+export interface CertificateSignerOptions {
+  /** EC private key: PEM path, text or bytes. */
+  privateKey: string | Buffer;
+  password?: string;
+  /** The signing (leaf) certificate for that key: PEM path, text or bytes. */
+  signingCertificate: string | Buffer;
+  /** Certificates to include after the leaf (intermediates, optionally the root), in order. */
+  certificateChain?: ReadonlyArray<string | Buffer>;
+}
+
+/** Where the certificates of a certificate-method signer come from. */
+export interface CertificateChainSources {
+  signingCertificate: string | Buffer;
+  certificateChain?: ReadonlyArray<string | Buffer>;
+}
+
+/**
+ * Reads the leaf certificate and the chain after it, and checks that the leaf
+ * certifies `publicKey`: a signature its own certificate does not match would
+ * never verify. Shared by every certificate-method signer (file key, PKCS#11).
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates or a leaf for another key.
+ */
+export async function certificateChainMaterial(sources: CertificateChainSources, publicKey: KeyObject): Promise<VerificationMaterial> {
+  const [leaf] = loadCertificates(await readPem(sources.signingCertificate, 'signing certificate'), 'The signing certificate');
+  const chain: X509Certificate[] = [leaf!];
+  for (const source of sources.certificateChain ?? []) {
+    chain.push(...loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'));
+  }
+  const keySpki = publicKey.export({ type: 'spki', format: 'der' });
+  const certSpki = leaf!.publicKey.export({ type: 'spki', format: 'der' });
+  if (!keySpki.equals(certSpki)) {
+    throw new ModelSigningError({
+      code: 'BAD_KEY',
+      message: `The signing certificate (${leaf!.subject.replace(/\n/g, ', ')}) is not for this private key`,
+    });
+  }
+  return { kind: 'x509CertificateChain', certificates: chain.map((c) => c.raw) };
+}
+
+/** Signs with an EC key; the bundle carries the leaf certificate and chain (`x509CertificateChain`). */
+export class CertificateSigner implements Signer {
+  readonly method = 'certificate' as const;
+
+  private constructor(
+    private readonly key: KeyObject,
+    private readonly material: VerificationMaterial,
+  ) {}
+
+  /**
+   * @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when the certificate is not for this key),
+   *   `INVALID_ARGUMENT` (a password for a key that is not encrypted).
+   */
+  static async create(options: CertificateSignerOptions): Promise<CertificateSigner> {
+    const key = loadPrivateKey(await readPem(options.privateKey, 'private key'), options.password);
+    return new CertificateSigner(key, await certificateChainMaterial(options, createPublicKey(key)));
+  }
+
+  /** ECDSA with the curve's hash; DER signature. */
+  async sign(pae: Uint8Array): Promise<SignatureWithMaterial> {
+    return { signature: cryptoSign(hashForKey(this.key), pae, this.key), material: this.material };
+  }
+}

@@ -1,0 +1,77 @@
+// Node's certificate verifier: it reads trust anchors from files and can add
+// Node's bundled root store, then hands them to the runtime-neutral
+// WebCertificateVerifier, so both entries run one path validation and one
+// ECDSA check with the same error codes.
+import { rootCertificates } from 'node:tls';
+import type { ParsedBundle } from '../../format/bundle.js';
+import { ModelSigningError } from '../../errors.js';
+import type { SignerInfo, Verifier } from '../../format/verifier.js';
+import { loadCertificates, readPem } from '../key/keys.js';
+import type { CertificateIdentity } from './certificate-path.js';
+import { WebCertificateVerifier, type WebCertificateVerifierParams } from './web-certificate-verifier.js';
+
+export type { CertificateIdentity } from './certificate-path.js';
+
+/**
+ * Options for {@link CertificateVerifier.create}. Trust must be explicit:
+ * give `certificateChain`, or opt in to the public roots with `useSystemRoots`.
+ */
+export interface CertificateVerifierOptions {
+  /**
+   * Trust anchors: PEM paths, texts or bytes, each holding one or more
+   * certificates (roots, or intermediates you choose to trust).
+   */
+  certificateChain?: ReadonlyArray<string | Buffer>;
+  /**
+   * Also trust the Mozilla root store bundled with Node (the reference's
+   * default, certifi, is the same list). Any publicly trusted certificate that
+   * may sign then verifies, so pin an `identity` with it.
+   */
+  useSystemRoots?: boolean;
+  /** Who the signing certificate must name (SAN, subject or fingerprint). */
+  identity?: CertificateIdentity;
+  /** The time the certificates must be valid at. Default: now. */
+  now?: Date;
+}
+
+/**
+ * Verifies certificate-method bundles: RFC 5280 path validation from the
+ * leaf (through the bundle's intermediates) to a trust anchor, every
+ * certificate on the path valid now, a leaf that may sign (digitalSignature
+ * or codeSigning) and matches the pinned identity, and the leaf's key
+ * verifies the signature.
+ */
+export class CertificateVerifier implements Verifier {
+  readonly method = 'certificate' as const;
+
+  private constructor(private readonly verifier: WebCertificateVerifier) {}
+
+  /**
+   * @throws {ModelSigningError} `INVALID_ARGUMENT` without `certificateChain`
+   *   or `useSystemRoots`, or for a malformed fingerprint; `NOT_FOUND`,
+   *   `BAD_KEY` for unreadable anchors.
+   */
+  static async create(options: CertificateVerifierOptions): Promise<CertificateVerifier> {
+    const chain = options.certificateChain ?? [];
+    if (chain.length === 0 && options.useSystemRoots !== true) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: 'Certificate verification needs trust anchors: give the certificateChain option, or opt in to the public roots with the useSystemRoots option',
+      });
+    }
+    const anchors: string[] = [];
+    for (const source of chain) {
+      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain')) anchors.push(cert.toString());
+    }
+    if (options.useSystemRoots === true) anchors.push(...rootCertificates);
+    const params: WebCertificateVerifierParams = { certificateChain: anchors };
+    if (options.identity !== undefined) params.identity = options.identity;
+    if (options.now !== undefined) params.now = options.now;
+    return new CertificateVerifier(await WebCertificateVerifier.create(params));
+  }
+
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */
+  verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    return this.verifier.verify(bundle);
+  }
+}

@@ -1,0 +1,32 @@
+// Node's key verifier: it reads the key from a file and accepts every PEM form
+// node:crypto reads (a certificate too), then hands the key, re-encoded as
+// SubjectPublicKeyInfo, to the runtime-neutral WebKeyVerifier, so both
+// entries run one ECDSA check with the same order of checks and error codes.
+import type { ParsedBundle } from '../../format/bundle.js';
+import type { SignerInfo, Verifier } from '../../format/verifier.js';
+import { loadPublicKey, publicKeyPem, readPem } from './keys.js';
+import { WebKeyVerifier } from './web-key-verifier.js';
+
+/** Options for {@link KeyVerifier.create}. */
+export interface KeyVerifierOptions {
+  /** The signer's EC public key: PEM path, text or bytes. */
+  publicKey: string | Buffer;
+}
+
+/** Verifies signatures made with an EC key against the public key the caller trusts. */
+export class KeyVerifier implements Verifier {
+  readonly method = 'key' as const;
+
+  private constructor(private readonly verifier: WebKeyVerifier) {}
+
+  /** @throws {ModelSigningError} `NOT_FOUND`, `BAD_KEY` (also when given a private key). */
+  static async create(options: KeyVerifierOptions): Promise<KeyVerifier> {
+    const key = loadPublicKey(await readPem(options.publicKey, 'public key'));
+    return new KeyVerifier(await WebKeyVerifier.create({ publicKey: publicKeyPem(key) }));
+  }
+
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `KEY_MISMATCH`, `SIGNATURE_INVALID`. */
+  verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    return this.verifier.verify(bundle);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The key method's verifier over WebCrypto, runtime-neutral: same checks,
+ * order and error codes as Node's `KeyVerifier`.
+ */
+import type { ParsedBundle } from '../../format/bundle.js';
+import { ModelSigningError } from '../../errors.js';
+import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
+import { verifyDsseSignature } from './dsse-signature.js';
+import { checkKeyHint, importEcPublicKey, publicKeyHintOfPem, type EcPublicKey } from './ec-public-key.js';
+
+/** What {@link WebKeyVerifier.create} takes. */
+export interface WebKeyVerifierParams {
+  /** The signer's EC public key (P-256, P-384 or P-521) as PEM SubjectPublicKeyInfo: text, or its UTF-8 bytes. */
+  publicKey: string | Uint8Array;
+}
+
+/** Verifies signatures made with an EC key against the public key the caller trusts, with WebCrypto. */
+export class WebKeyVerifier implements Verifier {
+  readonly method = 'key' as const;
+
+  private constructor(private readonly key: EcPublicKey) {}
+
+  /** @throws {ModelSigningError} `BAD_KEY` for anything but an EC public key on an OMS curve. */
+  static async create(params: WebKeyVerifierParams): Promise<WebKeyVerifier> {
+    const pem = typeof params.publicKey === 'string' ? params.publicKey : new TextDecoder().decode(params.publicKey);
+    return new WebKeyVerifier(await importEcPublicKey(pem));
+  }
+
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `KEY_MISMATCH`, `SIGNATURE_INVALID`. */
+  async verify(bundle: ParsedBundle): Promise<SignerInfo> {
+    // As in Node (and the reference), a certificate bundle may be checked
+    // against its key directly; a keyless bundle must go through Sigstore.
+    if (bundle.method === 'sigstore') {
+      throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
+    }
+    checkKeyHint(this.key, bundle.publicKeyHint);
+    if (bundle.embeddedPublicKeyPem !== undefined) {
+      // Unreadable old material is left to the signature check, as in Node.
+      const embedded = await publicKeyHintOfPem(bundle.embeddedPublicKeyPem);
+      if (embedded !== undefined && embedded !== this.key.hint) {
+        throw new ModelSigningError({ code: 'KEY_MISMATCH', message: `The signature was made by another key (hint ${embedded}) than the public key given (hint ${this.key.hint})` });
+      }
+    }
+    await verifyDsseSignature({ key: this.key, payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature });
+    return { method: bundle.method, publicKeyHint: this.key.hint };
+  }
+}

@@ -1,0 +1,269 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { statSync, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ModelSigningError } from '../../errors.js';
+import { parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
+import type { ModelFile } from '../walk.js';
+
+/**
+ * A file is trusted from the record only when its mtime and ctime are older
+ * than the moment its stat was taken by more than this margin (ms). File
+ * systems store timestamps with a granularity from 1 ns (ext4, APFS) to 2 s
+ * (FAT), so a file rewritten in the same tick as the stat would keep
+ * identical timestamps; within the margin it is re-hashed instead (the
+ * "racy git" rule).
+ */
+export const RACY_MARGIN_MS = 2000;
+
+/** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
+const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** How many model records the cache keeps; the least recently written are removed first. */
+const MAX_RECORDS = 64;
+const RECORD_VERSION = 1;
+
+/**
+ * The stat fields that prove a file unchanged. Times are Node's millisecond
+ * doubles (sub-microsecond resolution at today's dates): they are only
+ * compared for equality with the same file system's answer, and against the
+ * racy margin.
+ */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+}
+
+/** The settings a digest depends on; a record made under other settings is never used. */
+interface RecordKey {
+  root: string;
+  rootDev: number;
+  rootIno: number;
+  method: Serialization['method'];
+  hashType: Serialization['hashType'];
+  shardSize: number | null;
+}
+
+/** One file: `[size, mtimeMs, ctimeMs, ino, dev, ...digests]` (compact: a record may list 100,000 files). */
+type RecordRow = [number, number, number, number, number, ...string[]];
+
+interface RecordFile {
+  version: number;
+  key: RecordKey;
+  /** When the stats were taken (ms since the epoch); the racy rule compares file times with it. */
+  statTimeMs: number;
+  files: Record<string, RecordRow>;
+}
+
+/** Where records live: `cacheDir`, else `$XDG_CACHE_HOME`, else the platform's user cache directory. */
+export function recordDirectory(cacheDir?: string): string {
+  if (cacheDir !== undefined) return path.resolve(cacheDir);
+  const xdg = process.env['XDG_CACHE_HOME'];
+  let base: string;
+  if (xdg && path.isAbsolute(xdg)) base = xdg;
+  else if (process.platform === 'darwin') base = path.join(os.homedir(), 'Library', 'Caches');
+  else if (process.platform === 'win32') base = process.env['LOCALAPPDATA'] ?? path.join(os.homedir(), 'AppData', 'Local');
+  else base = path.join(os.homedir(), '.cache');
+  return path.join(base, 'model-signing', 'records');
+}
+
+/** The stats of the model's files, taken before any of them is hashed, and a time no later than the first of them. */
+export interface StatSnapshot {
+  statTimeMs: number;
+  stats: Map<string, FileStat>;
+}
+
+/**
+ * Stats every file (its resolved target for symlinks). `statTimeMs` must be
+ * taken before: any change after a file's stat then stamps it with a later
+ * time, less the file system's granularity, which the racy margin covers.
+ * Taken before hashing, so a file that changes while it is hashed differs
+ * from its recorded stat next time.
+ *
+ * @throws {ModelSigningError} `READ_FAILED` when a file disappeared or
+ *   changed size since the walk (as the hashing engine reports such files).
+ */
+export function statFiles(files: readonly ModelFile[], statTimeMs: number): StatSnapshot {
+  const stats = new Map<string, FileStat>();
+  for (const file of files) {
+    let s: Stats;
+    try {
+      s = statSync(file.absolutePath);
+    } catch (cause) {
+      throw new ModelSigningError({ code: 'READ_FAILED', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
+    }
+    // The hashing engine reads the listed size; a record must never pair another size with its digest.
+    if (s.size !== file.size) {
+      throw new ModelSigningError({
+        code: 'READ_FAILED',
+        path: file.name,
+        message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
+      });
+    }
+    stats.set(file.name, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev });
+  }
+  return { statTimeMs, stats };
+}
+
+/** A loaded record for one model and one set of hashing settings. */
+export class HashRecord {
+  private constructor(
+    private readonly file: string,
+    private readonly key: RecordKey,
+    private readonly previous: RecordFile | undefined,
+  ) {}
+
+  /**
+   * Opens the record of the model at `root` under `serialization`. A missing,
+   * unreadable, oversized, corrupt or foreign record yields an empty one
+   * (everything is re-hashed), never an error.
+   */
+  static async open(options: RecordLocation): Promise<HashRecord> {
+    const { file, key } = await locateRecord(options);
+    return new HashRecord(file, key, await readRecord(file, key));
+  }
+
+  /** The record of the model at `root` under `serialization`, without reading it: for a run that will only replace it. */
+  static async locate(options: RecordLocation): Promise<HashRecord> {
+    const { file, key } = await locateRecord(options);
+    return new HashRecord(file, key, undefined);
+  }
+
+  /**
+   * The recorded digests of `name` when the record proves the file unchanged:
+   * same size, mtime, ctime, inode and device, and both times older than the
+   * record's stat time by more than {@link RACY_MARGIN_MS}. Otherwise, why not.
+   */
+  check(name: string, stat: FileStat): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' } {
+    const row = this.previous?.files[name];
+    if (!row || !this.previous) return { reason: 'unrecorded' };
+    const [size, mtimeMs, ctimeMs, ino, dev, ...digests] = row;
+    if (size !== stat.size) return { reason: 'size-changed' };
+    if (mtimeMs !== stat.mtimeMs || ctimeMs !== stat.ctimeMs || ino !== stat.ino || dev !== stat.dev) return { reason: 'stat-changed' };
+    const settledBefore = this.previous.statTimeMs - RACY_MARGIN_MS;
+    if (mtimeMs >= settledBefore || ctimeMs >= settledBefore) return { reason: 'racy' };
+    return { digests };
+  }
+
+  /**
+   * Replaces the record with the given files' stats and digests (grouped from
+   * the resources), atomically. Failing to write a cache is not an error of
+   * the signing or verification that produced it, so it is silently skipped.
+   */
+  async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
+    const digests = digestsByFile(resources, this.key.method);
+    const files: Record<string, RecordRow> = {};
+    for (const [name, s] of snapshot.stats) {
+      const d = digests.get(name);
+      if (d) files[name] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, ...d];
+    }
+    const record: RecordFile = { version: RECORD_VERSION, key: this.key, statTimeMs: snapshot.statTimeMs, files };
+    const text = JSON.stringify(record);
+    if (text.length > MAX_RECORD_BYTES) return;
+    const dir = path.dirname(this.file);
+    const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+      // Temporary file + rename, without fsync: a record torn by a crash does
+      // not parse and is ignored, which only costs a full hash.
+      await fs.writeFile(temp, text, { mode: 0o600 });
+      await fs.rename(temp, this.file);
+      await pruneRecords(dir);
+    } catch {
+      // A read-only or full cache directory only costs the next run a full re-hash.
+      await fs.rm(temp, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Digests per file; a file's shards in the order of their byte ranges (what
+ * `hashFiles` pairs them with), whatever order the resources are listed in:
+ * manifests list them in code-point order of their names, where
+ * `f:10000000:…` comes before `f:2000000:…`.
+ */
+export function digestsByFile(resources: readonly ManifestResource[], method: Serialization['method']): Map<string, string[]> {
+  if (method !== 'shards') return new Map(resources.map((r) => [r.name, [r.digest]]));
+  const byFile = new Map<string, { start: number; digest: string }[]>();
+  for (const r of resources) {
+    const shard = parseShardName(r.name);
+    const list = byFile.get(shard.path) ?? [];
+    list.push({ start: shard.start, digest: r.digest });
+    byFile.set(shard.path, list);
+  }
+  return new Map([...byFile].map(([name, shards]) => [name, shards.sort((a, b) => a.start - b.start).map((s) => s.digest)]));
+}
+
+/** Which record: the model's root, the settings, and optionally the cache directory. */
+export interface RecordLocation {
+  root: string;
+  serialization: Serialization;
+  cacheDir?: string;
+}
+
+async function locateRecord(options: RecordLocation): Promise<{ file: string; key: RecordKey }> {
+  const key = await recordKey(options.root, options.serialization);
+  const id = createHash('sha256').update(JSON.stringify(key)).digest('hex');
+  return { file: path.join(recordDirectory(options.cacheDir), `${id}.json`), key };
+}
+
+async function recordKey(root: string, serialization: Serialization): Promise<RecordKey> {
+  const real = await fs.realpath(root);
+  const s = await fs.stat(real);
+  return {
+    root: real,
+    rootDev: s.dev,
+    rootIno: s.ino,
+    method: serialization.method,
+    hashType: serialization.hashType,
+    shardSize: serialization.method === 'shards' ? (serialization.shardSize ?? null) : null,
+  };
+}
+
+const HEX = /^[0-9a-f]{1,256}$/;
+
+function isRow(value: unknown): value is RecordRow {
+  return (
+    Array.isArray(value) &&
+    value.length >= 6 &&
+    value.slice(0, 5).every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) &&
+    value.slice(5).every((d) => typeof d === 'string' && HEX.test(d))
+  );
+}
+
+/** Reads a record; anything but a well-formed record of exactly this key is ignored. */
+async function readRecord(file: string, key: RecordKey): Promise<RecordFile | undefined> {
+  try {
+    const handle = await fs.open(file, 'r');
+    let text: string;
+    try {
+      if ((await handle.stat()).size > MAX_RECORD_BYTES) return undefined;
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+    const parsed = JSON.parse(text) as Partial<RecordFile>;
+    if (parsed.version !== RECORD_VERSION || JSON.stringify(parsed.key) !== JSON.stringify(key)) return undefined;
+    if (typeof parsed.statTimeMs !== 'number' || !Number.isFinite(parsed.statTimeMs)) return undefined;
+    if (typeof parsed.files !== 'object' || parsed.files === null) return undefined;
+    const files: Record<string, RecordRow> = Object.create(null) as Record<string, RecordRow>;
+    for (const [name, row] of Object.entries(parsed.files)) if (isRow(row)) files[name] = row;
+    return { version: RECORD_VERSION, key, statTimeMs: parsed.statTimeMs, files };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps at most {@link MAX_RECORDS} records, removing the least recently written. */
+async function pruneRecords(dir: string): Promise<void> {
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  if (names.length <= MAX_RECORDS) return;
+  const withTimes = await Promise.all(
+    names.map(async (n) => ({ file: path.join(dir, n), mtime: await fs.stat(path.join(dir, n)).then((s) => s.mtimeMs, () => 0) })),
+  );
+  withTimes.sort((a, b) => a.mtime - b.mtime);
+  await Promise.all(withTimes.slice(0, withTimes.length - MAX_RECORDS).map((r) => fs.rm(r.file, { force: true })));
+}

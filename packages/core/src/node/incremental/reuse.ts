@@ -1,0 +1,233 @@
+import path from 'node:path';
+import { ModelSigningError } from '../../errors.js';
+import { resolveSerialization } from '../hash/hash-model.js';
+import type { HashAlgorithm, Serialization, SerializationMethod } from '../../format/manifest.js';
+import type { VerifiedManifest } from '../../format/statement.js';
+import { readBundle, verifyBundle } from '../verify-bundle.js';
+import type { Verifier } from '../../format/verifier.js';
+import { isUnder, toModelRelative } from '../paths.js';
+import { walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
+import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
+
+/** Why a file is read again rather than taking a known digest. */
+export type RehashReason =
+  /** The reference (old signature, or the signature being verified) does not list it. */
+  | 'new'
+  /** Named by the caller (`changed`, `--changed`). */
+  | 'named-changed'
+  /** The record has no entry for it (no record, another model or other settings). */
+  | 'unrecorded'
+  /** Its size differs from the record's. */
+  | 'size-changed'
+  /** Its mtime, ctime, inode or device differs from the record's. */
+  | 'stat-changed'
+  /** Its timestamps were too close to the record's stat time to prove anything ("racy git"). */
+  | 'racy'
+  /** The record's digest differs from the reference's for this file. */
+  | 'digest-differs';
+
+/** How many files and bytes were taken from the record and how many were hashed. */
+export interface ReuseSummary {
+  reusedFiles: number;
+  reusedBytes: number;
+  rehashedFiles: number;
+  rehashedBytes: number;
+}
+
+/** The summary when every file is read (a full sign, a verification without `trustCache`). */
+export function everyFileRead(files: readonly ModelFile[]): ReuseSummary {
+  return { reusedFiles: 0, reusedBytes: 0, rehashedFiles: files.length, rehashedBytes: files.reduce((sum, f) => sum + f.size, 0) };
+}
+
+/** Just the counts of a plan. */
+export function summaryOf(plan: ReuseSummary): ReuseSummary {
+  return { reusedFiles: plan.reusedFiles, reusedBytes: plan.reusedBytes, rehashedFiles: plan.rehashedFiles, rehashedBytes: plan.rehashedBytes };
+}
+
+/** Which files keep a known digest and which are read, with the reason. */
+export interface ReusePlan extends ReuseSummary {
+  /** Digests proven for unchanged files (name → digests, one per shard for `shards`). */
+  known: Map<string, string[]>;
+  reused: { name: string; size: number }[];
+  rehashed: { name: string; size: number; reason: RehashReason }[];
+}
+
+/**
+ * Decides, file by file, whether a digest is known: the record proves the
+ * file unchanged since it was hashed AND the record's digests equal those of
+ * `reference` (a signature that has just verified). Anything else is hashed.
+ */
+export function planReuse(options: {
+  files: readonly ModelFile[];
+  snapshot: StatSnapshot;
+  record: HashRecord;
+  reference: VerifiedManifest;
+  singleFileName?: string;
+  changed?: ReadonlySet<string>;
+}): ReusePlan {
+  const referenceDigests = digestsByFile(options.reference.resources, options.reference.serialization.method);
+  // A single-file model's resource is `.` for the reference and the basename for the spec.
+  if (options.singleFileName !== undefined && !referenceDigests.has('.')) {
+    const digests = referenceDigests.get(options.singleFileName);
+    if (digests) referenceDigests.set('.', digests);
+  }
+  const changed = [...(options.changed ?? [])];
+  const plan: ReusePlan = { known: new Map(), reused: [], rehashed: [], reusedFiles: 0, reusedBytes: 0, rehashedFiles: 0, rehashedBytes: 0 };
+  for (const file of options.files) {
+    const reason = reuseReason(file, options, referenceDigests, changed, plan);
+    if (reason === undefined) {
+      plan.reused.push({ name: file.name, size: file.size });
+      plan.reusedFiles++;
+      plan.reusedBytes += file.size;
+    } else {
+      plan.rehashed.push({ name: file.name, size: file.size, reason });
+      plan.rehashedFiles++;
+      plan.rehashedBytes += file.size;
+    }
+  }
+  return plan;
+}
+
+function reuseReason(
+  file: ModelFile,
+  options: { snapshot: StatSnapshot; record: HashRecord },
+  referenceDigests: Map<string, string[]>,
+  changed: readonly string[],
+  plan: ReusePlan,
+): RehashReason | undefined {
+  const expected = referenceDigests.get(file.name);
+  if (expected === undefined) return 'new';
+  if (changed.some((c) => isUnder(file.name, c))) return 'named-changed';
+  const stat = options.snapshot.stats.get(file.name)!;
+  const checked = options.record.check(file.name, stat);
+  if ('reason' in checked) return checked.reason;
+  if (checked.digests.length !== expected.length || checked.digests.some((d, i) => d !== expected[i])) return 'digest-differs';
+  plan.known.set(file.name, checked.digests);
+  return undefined;
+}
+
+/** The incremental part of {@link SignModelOptions}. */
+export interface IncrementalOptions {
+  /**
+   * Verifies the signature to start from; it must accept the signer's own
+   * identity (key: the public key of the signing key; certificate: the
+   * signing certificate and its chain; Sigstore: the identity being signed
+   * with). Nothing is reused from a signature it refuses.
+   */
+  verifier: Verifier;
+  /** The signature to start from. Default: the signature path being written. */
+  previousSignaturePath?: string;
+  /**
+   * Files or directories (model-relative, or absolute inside the model) to
+   * hash again whatever the record says.
+   */
+  changed?: readonly string[];
+}
+
+/** What an incremental sign prepared: the plan and what signing needs to carry it out. */
+export interface PreparedIncrementalSign extends ReusePlan {
+  walked: WalkedModel;
+  serialization: Serialization;
+  snapshot: StatSnapshot;
+  record: HashRecord;
+  /** The previous signature's verified manifest. */
+  previous: VerifiedManifest;
+}
+
+/** What {@link planIncrementalSign} needs: the model, the settings the caller chose explicitly, and where the signature goes. */
+export interface PlanIncrementalSignOptions extends WalkOptions {
+  incremental: IncrementalOptions;
+  signaturePath: string;
+  method?: SerializationMethod;
+  hashAlgorithm?: HashAlgorithm;
+  shardSize?: number;
+  cacheDir?: string;
+}
+
+/**
+ * Verifies the previous signature, takes its hashing settings (refusing
+ * explicit different ones), walks the model and decides which files are read
+ * again. Reads no file's bytes and writes nothing.
+ *
+ * @throws {ModelSigningError} any verification error of the previous
+ *   signature; `SETTINGS_CHANGED`; `INVALID_ARGUMENT` for a `changed` path
+ *   that names no file of the model; walk errors.
+ */
+export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
+  const signaturePath = path.resolve(options.signaturePath);
+  const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
+  const bundle = await readBundle(previousPath).catch((err: unknown) => {
+    if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: previousPath, cause: err, message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with --previous-signature.` });
+  });
+  const { manifest: previous } = await verifyBundle({ bundle, verifier: options.incremental.verifier });
+  const old = previous.serialization;
+  const differs: string[] = [];
+  if (options.method !== undefined && options.method !== old.method) differs.push(`method ${options.method} (signed with ${old.method})`);
+  if (options.hashAlgorithm !== undefined && options.hashAlgorithm !== old.hashType) differs.push(`hash ${options.hashAlgorithm} (signed with ${old.hashType})`);
+  if (old.method === 'shards' && options.shardSize !== undefined && options.shardSize !== old.shardSize) {
+    differs.push(`shard size ${options.shardSize} (signed with ${old.shardSize})`);
+  }
+  if (differs.length > 0) {
+    throw new ModelSigningError({
+      code: 'SETTINGS_CHANGED',
+      message: `Cannot re-sign incrementally with other hashing settings: ${differs.join(', ')}. Every file must be hashed again; sign without --incremental.`,
+    });
+  }
+
+  // The old signature's ignore rules carry over; extra ones only leave more
+  // files out. Git paths follow `ignoreGitPaths` as in a full sign, since
+  // signatures of model_signing 1.0 do not record the paths they ignored.
+  // Taken before any stat of the record: see statFiles.
+  const statTimeMs = Date.now();
+  const walked = await walkModel({
+    ...options,
+    allowSymlinks: options.allowSymlinks ?? old.allowSymlinks,
+    ignorePaths: [...old.ignorePaths, ...(options.ignorePaths ?? []), signaturePath],
+  });
+  const serialization = resolveSerialization(
+    { method: old.method, hashAlgorithm: old.hashType, allowSymlinks: options.allowSymlinks ?? old.allowSymlinks, ...(old.shardSize !== undefined ? { shardSize: old.shardSize } : {}) },
+    walked.ignorePaths,
+  );
+  const changed = new Set<string>();
+  for (const p of options.incremental.changed ?? []) {
+    const rel = walked.isSingleFile ? '.' : toModelRelative(walked.root, p);
+    if (rel === undefined || !walked.files.some((f) => isUnder(f.name, rel))) {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: p, message: `'${p}' (named as changed) is not a file or directory of the model` });
+    }
+    changed.add(rel);
+  }
+  const snapshot = statFiles(walked.files, statTimeMs);
+  const record = await HashRecord.open({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+  const plan = planReuse({
+    files: walked.files,
+    snapshot,
+    record,
+    reference: previous,
+    changed,
+    ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
+  });
+  return { ...plan, walked, serialization, snapshot, record, previous };
+}
+
+/** What an incremental sign would do ({@link planIncrementalSign}). */
+export interface IncrementalSignPlan extends ReuseSummary {
+  /** The settings the new signature would record (the previous signature's). */
+  serialization: Serialization;
+  /** Files whose digests would be taken from the record. */
+  reused: { name: string; size: number }[];
+  /** Files that would be read, and why. */
+  rehashed: { name: string; size: number; reason: RehashReason }[];
+}
+
+/**
+ * Dry run of an incremental {@link signModel}: verifies the previous
+ * signature and says which files would be hashed again and which reused,
+ * without reading any file's bytes or writing anything.
+ *
+ * @throws {ModelSigningError} as {@link signModel} with `incremental` does before hashing.
+ */
+export async function planIncrementalSign(options: PlanIncrementalSignOptions): Promise<IncrementalSignPlan> {
+  const plan = await prepareIncrementalSign(options);
+  return { serialization: plan.serialization, reused: plan.reused, rehashed: plan.rehashed, ...summaryOf(plan) };
+}

@@ -1,0 +1,94 @@
+import path from 'node:path';
+import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
+import { writeFileAtomic } from './write-bundle.js';
+import type { HashModelOptions } from './hash/hash-model.js';
+import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
+import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';
+import type { Manifest } from '../format/manifest.js';
+import type { WalkOptions } from './walk.js';
+import { refuseModelFileAsSignature } from './signature-path.js';
+import type { Signer } from '../format/signer.js';
+import { createSignature, type CreatedSignature } from './create-signature.js';
+
+/** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
+export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
+  await writeFileAtomic(signaturePath, serializeBundle(bundle));
+}
+
+/** Options for {@link signModel}. */
+export interface SignModelOptions extends HashModelOptions {
+  signer: Signer;
+  /** Where to write the signature; excluded from the manifest when inside the model. */
+  signaturePath: string;
+  /**
+   * Re-sign starting from a previous signature: files the local record
+   * proves unchanged keep their digests; the rest are hashed. The result is
+   * the payload a full sign would produce. Hashing settings left undefined
+   * come from the previous signature; different ones are refused. See
+   * docs/incremental.md.
+   */
+  incremental?: IncrementalOptions;
+  /** Directory of the local hash records. Default: `$XDG_CACHE_HOME` or the platform's user cache, `model-signing/records`. */
+  cacheDir?: string;
+}
+
+/** The outcome of {@link signModel}. */
+export interface SignModelResult {
+  manifest: Manifest;
+  bundle: SerializedBundle;
+  signaturePath: string;
+  /** How many files and bytes were taken from the record and how many were hashed (nothing is reused without `incremental`). */
+  reuse: ReuseSummary;
+}
+
+/**
+ * Hashes a model, signs its manifest and writes the signature atomically,
+ * then records the files' stats and digests in the local hash record (a
+ * cache: failing to write it is not an error). Nothing is written unless
+ * signing succeeds.
+ *
+ * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors;
+ *   `WRITE_FAILED`; `INVALID_ARGUMENT` when `signaturePath` is the model or
+ *   an existing file of the model that is not a signature; with
+ *   `incremental`, the previous signature's verification errors and `SETTINGS_CHANGED`.
+ */
+export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
+  const signaturePath = path.resolve(options.signaturePath);
+  await refuseModelFileAsSignature(options.modelPath, signaturePath);
+  const { modelPath, ignorePaths, ignoreGitPaths, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
+  let saveRecord: (resources: Manifest['resources']) => Promise<void>;
+  let created: CreatedSignature;
+  let reuse: ReuseSummary;
+  if (options.incremental) {
+    const prepared = await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath });
+    const { walked, serialization, snapshot, record, known } = prepared;
+    created = await createSignature({ ...hashing, walked, serialization, ...(known ? { knownDigests: known } : {}) });
+    saveRecord = (resources) => record.save(snapshot, resources);
+    reuse = summaryOf(prepared);
+  } else {
+    // Taken before any stat of the record: see statFiles.
+    const statTimeMs = Date.now();
+    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
+    if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
+    if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
+    if (symlinkTargetRoot !== undefined) walk.symlinkTargetRoot = symlinkTargetRoot;
+    let located: { snapshot: StatSnapshot; record: HashRecord } | undefined;
+    created = await createSignature({
+      ...hashing,
+      walk,
+      // A full sign reads every file; the record is only located, to be replaced afterwards.
+      onWalked: async (walked, serialization) => {
+        const snapshot = statFiles(walked.files, statTimeMs);
+        const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+        located = { snapshot, record };
+      },
+    });
+    saveRecord = (resources) => located!.record.save(located!.snapshot, resources);
+    reuse = everyFileRead(created.walked!.files);
+  }
+  const { manifest, bundle } = created;
+  // The path as given (same file: the working directory has not changed), so a failure names what the user typed.
+  await writeSignature(options.signaturePath, bundle);
+  await saveRecord(manifest.resources);
+  return { manifest, bundle, signaturePath, reuse };
+}
