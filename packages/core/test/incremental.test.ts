@@ -14,6 +14,7 @@ import {
   verifyModel,
   writeSignature,
   type SignModelResult,
+  type Signer,
 } from '../dist/index.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
@@ -205,6 +206,29 @@ describe('incremental signing', () => {
     const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
     await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: { verifier: await KeyVerifier.create({ publicKey: ecKeyPair().publicKey }) } }), 'KEY_MISMATCH');
     expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
+  });
+
+  it("checks the previous signature with the signer's own key unless a verifier is given", async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
+    const own = await signModel({ modelPath: f.modelPath, signer: f.signer, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} });
+    expect(own.reuse).toMatchObject({ reusedFiles: 3, rehashedFiles: 1 });
+    expect(payload(own)).toBe(payload(await f.full()));
+
+    const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    const original = await fs.readFile(f.signaturePath, 'utf8');
+    await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'KEY_MISMATCH');
+    expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
+
+    // A signer that cannot say who it signs as (as keyless Sigstore): the caller must name the verifier.
+    const anonymous: Signer = { method: 'key', sign: (pae) => f.signer.sign(pae) };
+    const err = await expectCode(signModel({ modelPath: f.modelPath, signer: anonymous, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('incremental.verifier');
+    await expectCode(planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
+    const planned = await planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, signer: f.signer, incremental: {} });
+    expect(planned.reused.map((r) => r.name)).toEqual(expect.arrayContaining(['config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']));
   });
 
   it('leaves git paths out as a full sign does, even when the previous signature did not record them', async () => {
