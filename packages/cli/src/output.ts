@@ -100,6 +100,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   useSystemRoots: '--use-system-roots',
   maxBundleBytes: '--max-bundle-size',
   modulePath: '--module-path',
+  previousSignaturePath: '--previous-signature',
+  incremental: '--incremental',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */

@@ -1,5 +1,14 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { HashProgress } from '@model-signing/core';
+
+/**
+ * cli-progress, loaded only when a bar is shown: importing it took tens of
+ * milliseconds at every start (`--version`, scripted runs, `verify
+ * --trust-cache`) for a bar that only terminals display.
+ */
+function loadCliProgress(): typeof import('cli-progress') {
+  return createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
+}
 
 /** A byte-count progress bar; all methods are no-ops when it is disabled. */
 export interface ProgressBar {
@@ -64,6 +73,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  */
 export function createProgressBar(label: string, enabled: boolean): ProgressBar {
   if (!enabled || !process.stderr.isTTY) return { update() {}, stop() {} };
+  const cliProgress = loadCliProgress();
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -138,6 +138,7 @@ describe('sign --incremental', () => {
     const changedHash = await ours([...signArgs(sig()), '--incremental', '--hash', 'blake2b', '--json']);
     expect(changedHash.code).toBe(1);
     expect(JSON.parse(changedHash.stdout)).toMatchObject({ ok: false, error: { code: 'SETTINGS_CHANGED' } });
+    expect(JSON.parse(changedHash.stdout).error.message).toContain('sign without --incremental');
 
     const other = await writeKeyPair(await tempDir(), 'P-384');
     const before = await fs.readFile(sig());
@@ -215,6 +216,58 @@ describe('sign sigstore --incremental', () => {
 });
 
 describe('verify --trust-cache', () => {
+  /**
+   * Runs our CLI with a preloaded module that logs every module the ESM
+   * loader loads and, at exit, the bytes the process read (Linux rchar).
+   */
+  async function oursObserved(args: string[]): Promise<{ result: RunResult; modules: string[]; bytesRead: number }> {
+    const log = path.join(work, `observed-${Math.random().toString(36).slice(2)}.log`);
+    const hooks = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(log)}, 'MODULE ' + url + '\\n'); return next(url, context); }`;
+    const preload = path.join(work, `observe-${path.basename(log, '.log')}.mjs`);
+    await fs.writeFile(
+      preload,
+      [
+        "import { register } from 'node:module';",
+        "import { appendFileSync, readFileSync } from 'node:fs';",
+        `register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));`,
+        `process.on('exit', () => appendFileSync(${JSON.stringify(log)}, 'RCHAR ' + /^rchar: (\\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))[1] + '\\n'));`,
+      ].join('\n'),
+    );
+    const saved = process.env['NODE_OPTIONS'];
+    process.env['NODE_OPTIONS'] = `--import=${preload}`;
+    let result: RunResult;
+    try {
+      result = await ours(args);
+    } finally {
+      if (saved === undefined) delete process.env['NODE_OPTIONS'];
+      else process.env['NODE_OPTIONS'] = saved;
+    }
+    const lines = (await fs.readFile(log, 'utf8')).split('\n');
+    const modules = lines.filter((l) => l.startsWith('MODULE ')).map((l) => l.slice('MODULE '.length));
+    const bytesRead = Number(lines.find((l) => l.startsWith('RCHAR '))!.slice('RCHAR '.length));
+    return { result, modules, bytesRead };
+  }
+
+  it.runIf(process.platform === 'linux')('on an unchanged model reads no weight and loads neither Sigstore, PKI.js, PKCS#11 nor KMS code', async () => {
+    const sig = path.join(work, 'observed.sig');
+    await settle();
+    ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
+    const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--json'];
+    const trusted = await oursObserved([...verifyArgs, '--trust-cache']);
+    ok(trusted.result, 'verify --trust-cache');
+    expect(JSON.parse(trusted.result.stdout).reuse).toMatchObject({ rehashedFiles: 0, rehashedBytes: 0 });
+    // The log is not empty: the CLI and core's main entry were loaded through it.
+    expect(trusted.modules.some((url) => url.endsWith('/packages/core/dist/index.js'))).toBe(true);
+    const heavy = trusted.modules.filter((url) => /\/node_modules\/(pkijs|sigstore|@sigstore|tuf-js|pkcs11js|@aws-sdk|@huggingface)\//.test(url));
+    expect(heavy).toEqual([]);
+
+    const full = await oursObserved(verifyArgs);
+    ok(full.result, 'verify');
+    // Both read the same code, bundle and key; only the full run reads the weights (the trusted one reads the record instead).
+    expect(full.bytesRead).toBeGreaterThanOrEqual(BIG);
+    expect(full.bytesRead - trusted.bytesRead).toBeGreaterThan(BIG - 64 * 1024);
+  });
+
   it('reports what the record proved, and catches a change with a restored mtime', async () => {
     const sig = path.join(work, 'model.sig');
     const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--trust-cache'];

@@ -120,6 +120,46 @@ describe('AWS KMS with a certificate', () => {
   });
 });
 
+describe('AWS KMS with --incremental', () => {
+  it('checks the previous signature with the public key from KMS, reuses, equals a full sign; refuses another key', async () => {
+    const savedCache = process.env['XDG_CACHE_HOME'];
+    // Children inherit it: the records go to a cache of this test only.
+    process.env['XDG_CACHE_HOME'] = path.join(work, 'incremental-cache');
+    try {
+      const model = path.join(work, 'incremental-model');
+      await fs.mkdir(path.join(model, 'weights'), { recursive: true });
+      await fs.writeFile(path.join(model, 'README.md'), '# card\n');
+      await fs.writeFile(path.join(model, 'weights/model.bin'), Buffer.alloc(1024 * 1024, 5));
+      // The record vouches only for files older than its 2 s racy margin.
+      await new Promise((r) => setTimeout(r, 2300));
+      const key = await createKey('ECC_NIST_P256');
+      const publicKey = await exportPublicKey(key.id, path.join(work, 'incremental.pub.pem'));
+      const sig = path.join(work, 'kms-incremental.sig');
+      const args = ['sign', 'key', model, '--private-key', `kms://aws/${key.id}`, '--signature', sig];
+      ok(await ours(args), 'full sign');
+      await fs.appendFile(path.join(model, 'README.md'), 'edited\n');
+      const out = await ours([...args, '--incremental', '--json']);
+      ok(out, 'incremental sign');
+      expect(JSON.parse(out.stdout)).toMatchObject({ incremental: true, reuse: { reusedFiles: 1, rehashedFiles: 1, reusedBytes: 1024 * 1024 } });
+      const full = path.join(work, 'kms-incremental-full.sig');
+      ok(await ours([...args.slice(0, -1), full]), 'full sign for comparison');
+      const payloadOf = async (file: string) => (JSON.parse(await fs.readFile(file, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
+      expect(await payloadOf(sig)).toBe(await payloadOf(full));
+      ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKey]), 'reference verify');
+
+      const other = await createKey('ECC_NIST_P256');
+      const target = path.join(work, 'kms-incremental-refused.sig');
+      const refused = await ours(['sign', 'key', model, '--private-key', `kms://aws/${other.id}`, '--signature', target, '--incremental', '--previous-signature', sig, '--json']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout).error.code).toBe('KEY_MISMATCH');
+      await expect(fs.access(target)).rejects.toThrow();
+    } finally {
+      if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
+      else process.env['XDG_CACHE_HOME'] = savedCache;
+    }
+  });
+});
+
 describe('AWS KMS errors leave no signature file', () => {
   const cases: Array<[string, () => Promise<{ key: string; env?: Record<string, string> }>, number, string, RegExp]> = [
     ['a missing key', async () => ({ key: 'kms://aws/alias/no-such-key' }), 1, 'NOT_FOUND', /no-such-key/],

@@ -113,6 +113,82 @@ describe('pkcs11-certificate', () => {
   });
 });
 
+describe('--incremental with a key on the token', () => {
+  let model: string;
+  let savedCache: string | undefined;
+  const payloadOf = async (sig: string) => (JSON.parse(await fs.readFile(sig, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
+  beforeAll(async () => {
+    // Children inherit it: the records go to a cache of this test only.
+    savedCache = process.env['XDG_CACHE_HOME'];
+    process.env['XDG_CACHE_HOME'] = path.join(work, 'incremental-cache');
+    model = path.join(work, 'incremental-model');
+    await fs.mkdir(path.join(model, 'weights'), { recursive: true });
+    await fs.writeFile(path.join(model, 'README.md'), '# card\n');
+    await fs.writeFile(path.join(model, 'config.json'), '{"hidden": 8}');
+    await fs.writeFile(path.join(model, 'weights/model.bin'), Buffer.alloc(1024 * 1024, 3));
+    // The record vouches only for files older than its 2 s racy margin.
+    await new Promise((r) => setTimeout(r, 2300));
+  });
+  afterAll(() => {
+    if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
+    else process.env['XDG_CACHE_HOME'] = savedCache;
+  });
+
+  it('pkcs11-key: checks the previous signature with the public key on the token, reuses, equals a full sign', async () => {
+    const sig = path.join(work, 'incremental-key.sig');
+    const args = ['sign', 'pkcs11-key', model, '--pkcs11-uri', uri('key-p256'), '--signature', sig];
+    ok(await ours(args), 'full sign');
+    await fs.appendFile(path.join(model, 'README.md'), 'edited\n');
+    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as { rehashed: { name: string; reason: string }[] };
+    expect(plan.rehashed).toEqual([expect.objectContaining({ name: 'README.md', reason: 'size-changed' })]);
+    const out = await ours([...args, '--incremental', '--json']);
+    ok(out, 'incremental sign');
+    expect(JSON.parse(out.stdout)).toMatchObject({ incremental: true, reuse: { reusedFiles: 2, rehashedFiles: 1 } });
+    const full = path.join(work, 'incremental-key-full.sig');
+    ok(await ours([...args.slice(0, -1), full]), 'full sign for comparison');
+    expect(await payloadOf(sig)).toBe(await payloadOf(full));
+    ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKeys['P-256']!]), 'reference verify');
+
+    // A previous signature by another key on the same token is refused, and nothing is written.
+    const byOther = path.join(work, 'incremental-other.sig');
+    ok(await ours(['sign', 'pkcs11-key', model, '--pkcs11-uri', uri('key-p384'), '--signature', byOther]), 'sign with another key');
+    const target = path.join(work, 'incremental-refused.sig');
+    const refused = await ours([...args.slice(0, -1), target, '--incremental', '--previous-signature', byOther, '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe('KEY_MISMATCH');
+    await expect(fs.access(target)).rejects.toThrow();
+  });
+
+  it('pkcs11-certificate: checks the previous signature against the signing certificate and chain', async () => {
+    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256']!, 'incremental-leaf');
+    const sig = path.join(work, 'incremental-cert.sig');
+    const args = ['sign', 'pkcs11-certificate', model, '--pkcs11-uri', uri('key-p256'), '--signing-certificate', leaf, '--certificate-chain', ca.intermediateCert, '--signature', sig];
+    ok(await ours(args), 'full sign');
+    await fs.writeFile(path.join(model, 'added.txt'), 'new file');
+    // README.md, edited by the test before, may still be within the racy margin: only the settled files are sure to be reused.
+    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as { rehashed: { name: string; reason: string }[]; reused: { name: string }[] };
+    expect(plan.rehashed).toContainEqual(expect.objectContaining({ name: 'added.txt', reason: 'new' }));
+    expect(plan.reused.map((r) => r.name)).toEqual(expect.arrayContaining(['config.json', 'weights/model.bin']));
+    const out = await ours([...args, '--incremental', '--json']);
+    ok(out, 'incremental sign');
+    expect(JSON.parse(out.stdout).reuse.reusedBytes).toBeGreaterThanOrEqual(1024 * 1024);
+    const full = path.join(work, 'incremental-cert-full.sig');
+    ok(await ours([...args.slice(0, -1), full]), 'full sign for comparison');
+    expect(await payloadOf(sig)).toBe(await payloadOf(full));
+    ok(await reference(['verify', 'certificate', model, '--signature', sig, '--certificate_chain', ca.rootCert]), 'reference verify');
+
+    // A previous signature by the same token key, certified by another CA: not this signer's chain.
+    const otherCa = makeCertificateAuthority(path.join(work, 'other-ca'));
+    const otherLeaf = issueLeafForPublicKey(path.join(work, 'other-ca'), otherCa, publicKeys['P-256']!, 'other-ca-leaf');
+    const byOther = path.join(work, 'incremental-other-ca.sig');
+    ok(await ours(['sign', 'pkcs11-certificate', model, '--pkcs11-uri', uri('key-p256'), '--signing-certificate', otherLeaf, '--certificate-chain', otherCa.intermediateCert, '--signature', byOther]), 'sign under another CA');
+    const refused = await ours([...args, '--incremental', '--previous-signature', byOther, '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe('CERT_CHAIN_INVALID');
+    expect(await payloadOf(sig)).toBe(await payloadOf(full));
+  });
+});
+
 describe('errors leave no signature file', () => {
   const cases: Array<[string, () => string[], number, string, RegExp]> = [
     ['a wrong PIN', () => ['--pkcs11-uri', uri('key-p256', { 'pin-value': '0000' })], 1, 'ACCESS_DENIED', /CKR_PIN_INCORRECT/],

@@ -96,11 +96,6 @@ export {
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';
-// Sigstore keyless, runtime-neutral (WebCrypto, PKI.js; no Node APIs)
-export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
-// Key and certificate methods over WebCrypto and PKI.js (also in @model-signing/core/browser)
-export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
-export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
 export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './methods/sigstore/trust-config.js';
 export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './methods/sigstore/identity-token.js';
 export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './methods/sigstore/oauth.js';

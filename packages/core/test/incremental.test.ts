@@ -14,6 +14,7 @@ import {
   verifyModel,
   writeSignature,
   type SignModelResult,
+  type Signer,
 } from '../dist/index.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
@@ -136,6 +137,58 @@ describe('incremental signing', () => {
     expect(payload(result)).toBe(payload(await f.full()));
   });
 
+  it('compares times in nanoseconds: a change below a millisecond, size kept, is read again', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
+    const recordPath = path.join(f.cacheDir, name!);
+    const record = JSON.parse(await fs.readFile(recordPath, 'utf8')) as { version: number; files: Record<string, [number, string, string, ...string[]]> };
+    expect(record.version).toBe(2);
+
+    // The record says config.json's mtime was 1 µs earlier and vocab.txt's ctime 1 ns earlier than the file system says now.
+    const config = record.files['config.json']!;
+    config[1] = String(BigInt(config[1]) - 1000n);
+    const vocab = record.files['tokenizer/vocab.txt']!;
+    vocab[2] = String(BigInt(vocab[2]) - 1n);
+    await fs.writeFile(recordPath, JSON.stringify(record));
+    const forged = await f.plan();
+    expect(forged.rehashed).toEqual([
+      { name: 'config.json', size: 13, reason: 'stat-changed' },
+      { name: 'tokenizer/vocab.txt', size: 6, reason: 'stat-changed' },
+    ]);
+    expect(forged.reused.map((r) => r.name).sort()).toEqual(['README.md', 'weights/model.safetensors']);
+
+    // A real change of README.md's mtime by 0.4 ms, same size and bytes.
+    const readme = path.join(f.modelPath, 'README.md');
+    const before = await fs.stat(readme, { bigint: true });
+    await fs.utimes(readme, Number(before.atimeNs) / 1e9, Number(before.mtimeNs) / 1e9 + 0.0004);
+    const moved = (await fs.stat(readme, { bigint: true })).mtimeNs - before.mtimeNs;
+    expect(moved > 0n && moved < 1_000_000n).toBe(true);
+    expect((await f.plan()).rehashed.map((r) => [r.name, r.reason])).toContainEqual(['README.md', 'stat-changed']);
+  });
+
+  it('treats a record of the millisecond format (version 1) as missing, and replaces it', async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
+    const recordPath = path.join(f.cacheDir, name!);
+    const current = JSON.parse(await fs.readFile(recordPath, 'utf8')) as { key: Record<string, unknown>; statTimeNs: string; files: Record<string, [number, string, string, string, string, ...string[]]> };
+    // What version 1 wrote for the same files: millisecond doubles and numbers.
+    const ms = (ns: string) => Number(BigInt(ns)) / 1e6;
+    const files = Object.fromEntries(Object.entries(current.files).map(([file, [size, m, c, ino, dev, ...d]]) => [file, [size, ms(m), ms(c), Number(ino), Number(dev), ...d]]));
+    const key = { ...current.key, rootDev: Number(current.key['rootDev']), rootIno: Number(current.key['rootIno']) };
+    await fs.writeFile(recordPath, JSON.stringify({ version: 1, key, statTimeMs: ms(current.statTimeNs), files }));
+    const plan = await f.plan();
+    expect(plan.reusedFiles).toBe(0);
+    expect(new Set(plan.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
+
+    const result = await f.incremental();
+    expect(payload(result)).toBe(payload(await f.full()));
+    expect((await f.plan()).reusedFiles).toBe(4);
+  });
+
   it('refuses a previous signature that does not verify, and writes nothing', async () => {
     const f = await fixture();
     await f.full(f.signaturePath);
@@ -155,6 +208,29 @@ describe('incremental signing', () => {
     expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
   });
 
+  it("checks the previous signature with the signer's own key unless a verifier is given", async () => {
+    const f = await fixture();
+    await settle();
+    await f.full(f.signaturePath);
+    await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
+    const own = await signModel({ modelPath: f.modelPath, signer: f.signer, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} });
+    expect(own.reuse).toMatchObject({ reusedFiles: 3, rehashedFiles: 1 });
+    expect(payload(own)).toBe(payload(await f.full()));
+
+    const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    const original = await fs.readFile(f.signaturePath, 'utf8');
+    await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'KEY_MISMATCH');
+    expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
+
+    // A signer that cannot say who it signs as (as keyless Sigstore): the caller must name the verifier.
+    const anonymous: Signer = { method: 'key', sign: (pae) => f.signer.sign(pae) };
+    const err = await expectCode(signModel({ modelPath: f.modelPath, signer: anonymous, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('incremental.verifier');
+    await expectCode(planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
+    const planned = await planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, signer: f.signer, incremental: {} });
+    expect(planned.reused.map((r) => r.name)).toEqual(expect.arrayContaining(['config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']));
+  });
+
   it('leaves git paths out as a full sign does, even when the previous signature did not record them', async () => {
     const f = await fixture();
     await writeTree(f.modelPath, { '.git/config': '[core]', '.gitignore': '*.tmp' });
@@ -172,7 +248,7 @@ describe('incremental signing', () => {
     const f = await fixture();
     await f.full(f.signaturePath);
     const err = await expectCode(f.incremental({ hashAlgorithm: 'blake2b' }), 'SETTINGS_CHANGED');
-    expect(err.message).toContain('without --incremental');
+    expect(err.message).toContain('without the incremental option');
     await expectCode(f.incremental({ changed: ['no-such-file'] }), 'INVALID_ARGUMENT');
     await expectCode(f.incremental({ changed: ['../elsewhere'] }), 'INVALID_ARGUMENT');
     await fs.rm(f.signaturePath);

@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WebSigstoreVerifier, parseBundle } from '../dist/index.js';
+import { WebSigstoreVerifier, parseBundle } from '../dist/browser.js';
 import { PRODUCTION_TRUSTED_ROOT } from '../dist/methods/sigstore/web/production-root.js';
 import { HISTORICAL } from './helpers.js';
 import { verdictOf, type BundleJson } from './sigstore-web/cases.js';

@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import type { IncrementalOptions, Verifier } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
 import { UsageError } from '../output.js';
 import { resolveIgnorePaths } from './common.js';
 import { createSigstoreVerifier } from './sigstore.js';
@@ -36,9 +35,9 @@ export function addIncrementalOptions(cmd: Command, method: SignCommandMethod): 
 
 /**
  * The incremental options for core, or undefined without --incremental. The
- * previous signature must verify with the signer's own identity: the public
- * key of the private key, or the signing certificate and chain given, or the
- * Sigstore identity the user states.
+ * previous signature must verify with the signer's own identity: for keys
+ * (files, PKCS#11, KMS) and certificates core derives it from the signer;
+ * for Sigstore it is the identity the user states (or the token's email).
  */
 export async function incrementalOptionsFrom(
   method: SignCommandMethod,
@@ -50,44 +49,27 @@ export async function incrementalOptionsFrom(
     if (stray) throw new UsageError(`${stray} only applies with --incremental`);
     return undefined;
   }
-  const options: IncrementalOptions = { verifier: await previousSignatureVerifier(method, opts), changed: resolveIgnorePaths(modelPath, opts.changed) };
+  const options: IncrementalOptions = { changed: resolveIgnorePaths(modelPath, opts.changed) };
+  if (method === 'sigstore') options.verifier = await sigstoreIdentityVerifier(opts);
   if (opts.previousSignature !== undefined) options.previousSignaturePath = opts.previousSignature;
   return options;
 }
 
-async function previousSignatureVerifier(method: SignCommandMethod, opts: IncrementalCliOptions & SignerCliOptions): Promise<Verifier> {
-  // The previous signature is checked with the signer's own public key, read
-  // here from a PEM file; keys that never leave a token or a KMS are not
-  // wired in yet.
-  if (method === 'pkcs11-key' || method === 'pkcs11-certificate' || opts.privateKey?.startsWith('kms://')) {
-    throw new UsageError('--incremental works with keys and certificates from PEM files and with sigstore; PKCS#11 and KMS keys are not supported yet (sign in full)');
+/** A keyless signer has no key of its own: the previous signature must carry the identity the user states. */
+async function sigstoreIdentityVerifier(opts: IncrementalCliOptions & SignerCliOptions): Promise<Verifier> {
+  const fromToken = opts.identityToken !== undefined ? emailIdentityOf(opts.identityToken) : undefined;
+  const identity = opts.identity ?? fromToken?.identity;
+  const identityProvider = opts.identityProvider ?? fromToken?.issuer;
+  if (identity === undefined || identityProvider === undefined) {
+    throw new UsageError('--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry');
   }
-  const core = await loadCore();
-  switch (method) {
-    case 'key': {
-      const key = core.loadPrivateKey(await core.readPem(opts.privateKey ?? '', 'private key'), opts.password);
-      return core.KeyVerifier.create({ publicKey: core.publicKeyPem(key) });
-    }
-    case 'certificate':
-      // The signing certificate itself is a trust anchor: the previous
-      // signature must be by this certificate or one issued by the same chain.
-      return core.CertificateVerifier.create({ certificateChain: [opts.signingCertificate ?? '', ...(opts.certificateChain ?? [])] });
-    case 'sigstore': {
-      const fromToken = opts.identityToken !== undefined ? emailIdentityOf(opts.identityToken) : undefined;
-      const identity = opts.identity ?? fromToken?.identity;
-      const identityProvider = opts.identityProvider ?? fromToken?.issuer;
-      if (identity === undefined || identityProvider === undefined) {
-        throw new UsageError('--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry');
-      }
-      return createSigstoreVerifier({
-        identity,
-        identityProvider,
-        useStaging: opts.useStaging ?? false,
-        offline: false,
-        ...(opts.trustConfig !== undefined ? { trustConfig: opts.trustConfig } : {}),
-      });
-    }
-  }
+  return createSigstoreVerifier({
+    identity,
+    identityProvider,
+    useStaging: opts.useStaging ?? false,
+    offline: false,
+    ...(opts.trustConfig !== undefined ? { trustConfig: opts.trustConfig } : {}),
+  });
 }
 
 /**

@@ -26,7 +26,12 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ...(explicit('shardSize') ? { shardSize: opts.shardSize } : {}),
       signaturePath: opts.signature,
     };
-    if (incremental && opts.dryRun) return await reportPlan(reporter, { ...settings, incremental });
+    if (incremental && opts.dryRun) {
+      // Keys and certificates (files, PKCS#11, KMS) check the previous
+      // signature with their own public key or chain: the dry run reads it, never signs.
+      const signer = incremental.verifier ? undefined : await createSigner(method, opts);
+      return await reportPlan(reporter, { ...settings, incremental, ...(signer ? { signer } : {}) });
+    }
     const signer = await createSigner(method, opts);
     const result = await signModel({
       ...settings,

@@ -1,4 +1,5 @@
 import type { SerializedBundle, SigningMethod } from './bundle.js';
+import type { Verifier } from './verifier.js';
 
 /**
  * What verifies a signature, as the bundle's `verificationMaterial` carries it:
@@ -47,4 +48,12 @@ export interface Signer {
    * add to its verification material.
    */
   witness?(bundle: SerializedBundle, options?: SignOptions): Promise<WitnessMaterial>;
+  /**
+   * A verifier that accepts the signatures this signer makes: its public key
+   * (key method), or its certificate and chain as trust anchors (certificate
+   * method). An incremental re-sign checks the previous signature with it
+   * before reusing anything. Absent for keyless Sigstore signing, whose
+   * identity the caller states instead.
+   */
+  ownSignatureVerifier?(): Promise<Verifier>;
 }

@@ -2,6 +2,8 @@ import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { ModelSigningError } from '../errors.js';
 import { hashForKey, publicKeyHint } from './key/keys.js';
 import type { SignOptions, SignatureWithMaterial, Signer, VerificationMaterial } from '../format/signer.js';
+import type { Verifier } from '../format/verifier.js';
+import { ownSignatureVerifier } from './own-signature-verifier.js';
 
 /** What an external key (a PKCS#11 token, a cloud KMS) is asked to sign. */
 export interface ExternalSignRequest extends SignOptions {
@@ -50,6 +52,15 @@ export class ExternalKeySigner implements Signer {
   /** The external key's public key, e.g. to export it for verifiers. */
   get publicKey(): KeyObject {
     return this.options.publicKey;
+  }
+
+  /**
+   * The token's or the service's public key as a {@link KeyVerifier}, or the
+   * certificate and chain as trust anchors of a {@link CertificateVerifier}:
+   * no signature is requested.
+   */
+  ownSignatureVerifier(): Promise<Verifier> {
+    return ownSignatureVerifier(this.options.publicKey, this.material.kind === 'x509CertificateChain' ? this.material.certificates : undefined);
   }
 
   /** @throws {ModelSigningError} `ABORTED`; the service's errors; `KEY_SERVICE_ERROR` when its signature does not verify. */

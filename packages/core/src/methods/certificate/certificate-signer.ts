@@ -2,6 +2,8 @@ import { createPublicKey, sign as cryptoSign, type KeyObject, type X509Certifica
 import { ModelSigningError } from '../../errors.js';
 import { hashForKey, loadCertificates, loadPrivateKey, readPem } from '../key/keys.js';
 import type { SignatureWithMaterial, Signer, VerificationMaterial } from '../../format/signer.js';
+import type { Verifier } from '../../format/verifier.js';
+import { ownSignatureVerifier } from '../own-signature-verifier.js';
 
 /** Options for {@link CertificateSigner.create}. */
 export interface CertificateSignerOptions {
@@ -27,7 +29,7 @@ export interface CertificateChainSources {
  *
  * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates or a leaf for another key.
  */
-export async function certificateChainMaterial(sources: CertificateChainSources, publicKey: KeyObject): Promise<VerificationMaterial> {
+export async function certificateChainMaterial(sources: CertificateChainSources, publicKey: KeyObject): Promise<VerificationMaterial & { kind: 'x509CertificateChain' }> {
   const [leaf] = loadCertificates(await readPem(sources.signingCertificate, 'signing certificate'), 'The signing certificate');
   const chain: X509Certificate[] = [leaf!];
   for (const source of sources.certificateChain ?? []) {
@@ -50,7 +52,7 @@ export class CertificateSigner implements Signer {
 
   private constructor(
     private readonly key: KeyObject,
-    private readonly material: VerificationMaterial,
+    private readonly material: VerificationMaterial & { kind: 'x509CertificateChain' },
   ) {}
 
   /**
@@ -65,5 +67,10 @@ export class CertificateSigner implements Signer {
   /** ECDSA with the curve's hash; DER signature. */
   async sign(pae: Uint8Array): Promise<SignatureWithMaterial> {
     return { signature: cryptoSign(hashForKey(this.key), pae, this.key), material: this.material };
+  }
+
+  /** A {@link CertificateVerifier} trusting this signer's certificate and chain. */
+  ownSignatureVerifier(): Promise<Verifier> {
+    return ownSignatureVerifier(this.key, this.material.certificates);
   }
 }

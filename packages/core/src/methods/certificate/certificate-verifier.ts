@@ -8,7 +8,7 @@ import { ModelSigningError } from '../../errors.js';
 import type { SignerInfo, Verifier } from '../../format/verifier.js';
 import { loadCertificates, readPem } from '../key/keys.js';
 import type { CertificateIdentity } from './certificate-path.js';
-import { WebCertificateVerifier, type WebCertificateVerifierParams } from './web-certificate-verifier.js';
+import type { WebCertificateVerifier, WebCertificateVerifierParams } from './web-certificate-verifier.js';
 
 export type { CertificateIdentity } from './certificate-path.js';
 
@@ -67,7 +67,10 @@ export class CertificateVerifier implements Verifier {
     const params: WebCertificateVerifierParams = { certificateChain: anchors };
     if (options.identity !== undefined) params.identity = options.identity;
     if (options.now !== undefined) params.now = options.now;
-    return new CertificateVerifier(await WebCertificateVerifier.create(params));
+    // Loaded here, not at import: PKI.js's import alone costs more than a
+    // `verify key --trust-cache` run, and most users of this entry never need it.
+    const { WebCertificateVerifier: Web } = await import('./web-certificate-verifier.js');
+    return new CertificateVerifier(await Web.create(params));
   }
 
   /** @throws {ModelSigningError} `WRONG_METHOD`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */

@@ -1,6 +1,8 @@
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { hashForKey, loadPrivateKey, publicKeyHint, readPem } from './keys.js';
 import type { SignatureWithMaterial, Signer } from '../../format/signer.js';
+import type { Verifier } from '../../format/verifier.js';
+import { ownSignatureVerifier } from '../own-signature-verifier.js';
 
 /** Options for {@link KeySigner.create}. */
 export interface KeySignerOptions {
@@ -24,5 +26,10 @@ export class KeySigner implements Signer {
   /** ECDSA with the curve's hash; DER signature. */
   async sign(pae: Uint8Array): Promise<SignatureWithMaterial> {
     return { signature: cryptoSign(hashForKey(this.key), pae, this.key), material: { kind: 'publicKey', hint: publicKeyHint(this.key) } };
+  }
+
+  /** A {@link KeyVerifier} for this key's public half. */
+  ownSignatureVerifier(): Promise<Verifier> {
+    return ownSignatureVerifier(this.key);
   }
 }

@@ -2,7 +2,7 @@ import type { PolicyError, SignedEntity, VerificationError, Verifier as Sigstore
 import type { ParsedBundle } from '../../format/bundle.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
-import { parseCertificate, type PathCertificate } from '../certificate/certificate-path.js';
+import type { PathCertificate } from '../certificate/certificate-path.js';
 import { sigstoreLibraries } from './libraries.js';
 import { loadTrustConfig, type TufOptions } from './trust-config.js';
 import { equal } from './web/bytes.js';
@@ -47,8 +47,13 @@ function codeFor(err: VerificationError | PolicyError): ErrorCode {
   }
 }
 
-/** The bundle's signing certificate, parsed as the shared Rekor v2 body check takes it. */
-function readLeaf(bundle: ParsedBundle): PathCertificate {
+/**
+ * The bundle's signing certificate, parsed as the shared Rekor v2 body check
+ * takes it. PKI.js is loaded here, on the first Rekor v2 bundle, because its
+ * import alone costs more than verifying a key-signed model.
+ */
+async function readLeaf(bundle: ParsedBundle): Promise<PathCertificate> {
+  const { parseCertificate } = await import('../certificate/certificate-path.js');
   try {
     return parseCertificate(bundle.certificates[0] ?? new Uint8Array());
   } catch (cause) {
@@ -115,7 +120,7 @@ export class SigstoreVerifier implements Verifier {
     }
     // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
     checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
-    const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? readLeaf(bundle) : undefined;
+    const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
     let signer: ReturnType<SigstoreJsVerifier['verify']>;
     try {
       signer = this.verifier.verify(rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity);

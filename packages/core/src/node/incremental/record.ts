@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync, type Stats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,45 +16,56 @@ import type { ModelFile } from '../walk.js';
  * "racy git" rule).
  */
 export const RACY_MARGIN_MS = 2000;
+const RACY_MARGIN_NS = BigInt(RACY_MARGIN_MS) * 1_000_000n;
 
 /** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 /** How many model records the cache keeps; the least recently written are removed first. */
 const MAX_RECORDS = 64;
-const RECORD_VERSION = 1;
+/**
+ * 2: times in nanoseconds, inode and device as exact integers (decimal
+ * strings). Version 1 stored millisecond doubles; such a record is ignored
+ * (everything is read again once), never compared with nanoseconds.
+ */
+const RECORD_VERSION = 2;
 
 /**
- * The stat fields that prove a file unchanged. Times are Node's millisecond
- * doubles (sub-microsecond resolution at today's dates): they are only
- * compared for equality with the same file system's answer, and against the
- * racy margin.
+ * The stat fields that prove a file unchanged, exactly as the file system
+ * reports them: times in nanoseconds (a rewrite within the same millisecond
+ * still differs where the file system keeps nanoseconds), inode and device
+ * as 64-bit integers (they exceed 2^53 on some file systems).
  */
 export interface FileStat {
   size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  dev: number;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
 }
 
 /** The settings a digest depends on; a record made under other settings is never used. */
 interface RecordKey {
   root: string;
-  rootDev: number;
-  rootIno: number;
+  /** Decimal, as {@link RecordRow}'s integers. */
+  rootDev: string;
+  rootIno: string;
   method: Serialization['method'];
   hashType: Serialization['hashType'];
   shardSize: number | null;
 }
 
-/** One file: `[size, mtimeMs, ctimeMs, ino, dev, ...digests]` (compact: a record may list 100,000 files). */
-type RecordRow = [number, number, number, number, number, ...string[]];
+/**
+ * One file: `[size, mtimeNs, ctimeNs, ino, dev, ...digests]`, the 64-bit
+ * integers as decimal strings since JSON numbers lose them above 2^53
+ * (compact: a record may list 100,000 files).
+ */
+type RecordRow = [number, string, string, string, string, ...string[]];
 
 interface RecordFile {
   version: number;
   key: RecordKey;
-  /** When the stats were taken (ms since the epoch); the racy rule compares file times with it. */
-  statTimeMs: number;
+  /** When the stats were taken (ns since the epoch, decimal); the racy rule compares file times with it. */
+  statTimeNs: string;
   files: Record<string, RecordRow>;
 }
 
@@ -72,7 +83,8 @@ export function recordDirectory(cacheDir?: string): string {
 
 /** The stats of the model's files, taken before any of them is hashed, and a time no later than the first of them. */
 export interface StatSnapshot {
-  statTimeMs: number;
+  /** Nanoseconds since the epoch (read from a millisecond clock: rounding down only makes the racy rule stricter). */
+  statTimeNs: bigint;
   stats: Map<string, FileStat>;
 }
 
@@ -89,23 +101,23 @@ export interface StatSnapshot {
 export function statFiles(files: readonly ModelFile[], statTimeMs: number): StatSnapshot {
   const stats = new Map<string, FileStat>();
   for (const file of files) {
-    let s: Stats;
+    let s: BigIntStats;
     try {
-      s = statSync(file.absolutePath);
+      s = statSync(file.absolutePath, { bigint: true });
     } catch (cause) {
       throw new ModelSigningError({ code: 'READ_FAILED', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
     }
     // The hashing engine reads the listed size; a record must never pair another size with its digest.
-    if (s.size !== file.size) {
+    if (s.size !== BigInt(file.size)) {
       throw new ModelSigningError({
         code: 'READ_FAILED',
         path: file.name,
         message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
       });
     }
-    stats.set(file.name, { size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs, ino: s.ino, dev: s.dev });
+    stats.set(file.name, { size: file.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, ino: s.ino, dev: s.dev });
   }
-  return { statTimeMs, stats };
+  return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, stats };
 }
 
 /** A loaded record for one model and one set of hashing settings. */
@@ -140,11 +152,11 @@ export class HashRecord {
   check(name: string, stat: FileStat): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' } {
     const row = this.previous?.files[name];
     if (!row || !this.previous) return { reason: 'unrecorded' };
-    const [size, mtimeMs, ctimeMs, ino, dev, ...digests] = row;
+    const [size, mtimeNs, ctimeNs, ino, dev, ...digests] = row;
     if (size !== stat.size) return { reason: 'size-changed' };
-    if (mtimeMs !== stat.mtimeMs || ctimeMs !== stat.ctimeMs || ino !== stat.ino || dev !== stat.dev) return { reason: 'stat-changed' };
-    const settledBefore = this.previous.statTimeMs - RACY_MARGIN_MS;
-    if (mtimeMs >= settledBefore || ctimeMs >= settledBefore) return { reason: 'racy' };
+    if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev)) return { reason: 'stat-changed' };
+    const settledBefore = BigInt(this.previous.statTimeNs) - RACY_MARGIN_NS;
+    if (stat.mtimeNs >= settledBefore || stat.ctimeNs >= settledBefore) return { reason: 'racy' };
     return { digests };
   }
 
@@ -158,9 +170,9 @@ export class HashRecord {
     const files: Record<string, RecordRow> = {};
     for (const [name, s] of snapshot.stats) {
       const d = digests.get(name);
-      if (d) files[name] = [s.size, s.mtimeMs, s.ctimeMs, s.ino, s.dev, ...d];
+      if (d) files[name] = [s.size, String(s.mtimeNs), String(s.ctimeNs), String(s.ino), String(s.dev), ...d];
     }
-    const record: RecordFile = { version: RECORD_VERSION, key: this.key, statTimeMs: snapshot.statTimeMs, files };
+    const record: RecordFile = { version: RECORD_VERSION, key: this.key, statTimeNs: String(snapshot.statTimeNs), files };
     const text = JSON.stringify(record);
     if (text.length > MAX_RECORD_BYTES) return;
     const dir = path.dirname(this.file);
@@ -212,11 +224,11 @@ async function locateRecord(options: RecordLocation): Promise<{ file: string; ke
 
 async function recordKey(root: string, serialization: Serialization): Promise<RecordKey> {
   const real = await fs.realpath(root);
-  const s = await fs.stat(real);
+  const s = await fs.stat(real, { bigint: true });
   return {
     root: real,
-    rootDev: s.dev,
-    rootIno: s.ino,
+    rootDev: String(s.dev),
+    rootIno: String(s.ino),
     method: serialization.method,
     hashType: serialization.hashType,
     shardSize: serialization.method === 'shards' ? (serialization.shardSize ?? null) : null,
@@ -224,12 +236,16 @@ async function recordKey(root: string, serialization: Serialization): Promise<Re
 }
 
 const HEX = /^[0-9a-f]{1,256}$/;
+/** A non-negative integer in decimal, as the record writes 64-bit values (at most 2^64 − 1: 20 digits). */
+const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 
 function isRow(value: unknown): value is RecordRow {
   return (
     Array.isArray(value) &&
     value.length >= 6 &&
-    value.slice(0, 5).every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) &&
+    Number.isSafeInteger(value[0]) &&
+    (value[0] as number) >= 0 &&
+    value.slice(1, 5).every((n) => typeof n === 'string' && DECIMAL.test(n)) &&
     value.slice(5).every((d) => typeof d === 'string' && HEX.test(d))
   );
 }
@@ -247,11 +263,11 @@ async function readRecord(file: string, key: RecordKey): Promise<RecordFile | un
     }
     const parsed = JSON.parse(text) as Partial<RecordFile>;
     if (parsed.version !== RECORD_VERSION || JSON.stringify(parsed.key) !== JSON.stringify(key)) return undefined;
-    if (typeof parsed.statTimeMs !== 'number' || !Number.isFinite(parsed.statTimeMs)) return undefined;
+    if (typeof parsed.statTimeNs !== 'string' || !DECIMAL.test(parsed.statTimeNs)) return undefined;
     if (typeof parsed.files !== 'object' || parsed.files === null) return undefined;
     const files: Record<string, RecordRow> = Object.create(null) as Record<string, RecordRow>;
     for (const [name, row] of Object.entries(parsed.files)) if (isRow(row)) files[name] = row;
-    return { version: RECORD_VERSION, key, statTimeMs: parsed.statTimeMs, files };
+    return { version: RECORD_VERSION, key, statTimeNs: parsed.statTimeNs, files };
   } catch {
     return undefined;
   }

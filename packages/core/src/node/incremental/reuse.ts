@@ -7,6 +7,7 @@ import { readBundle, verifyBundle } from '../verify-bundle.js';
 import type { Verifier } from '../../format/verifier.js';
 import { isUnder, toModelRelative } from '../paths.js';
 import { walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
+import type { Signer } from '../../format/signer.js';
 import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
 
 /** Why a file is read again rather than taking a known digest. */
@@ -110,11 +111,12 @@ function reuseReason(
 export interface IncrementalOptions {
   /**
    * Verifies the signature to start from; it must accept the signer's own
-   * identity (key: the public key of the signing key; certificate: the
-   * signing certificate and its chain; Sigstore: the identity being signed
-   * with). Nothing is reused from a signature it refuses.
+   * identity. Default: the signer's {@link Signer.ownSignatureVerifier} (key,
+   * PKCS#11 and KMS keys: their public key; certificate methods: the signing
+   * certificate and its chain). Required for Sigstore: a verifier of the
+   * identity being signed with. Nothing is reused from a signature it refuses.
    */
-  verifier: Verifier;
+  verifier?: Verifier;
   /** The signature to start from. Default: the signature path being written. */
   previousSignaturePath?: string;
   /**
@@ -137,6 +139,8 @@ export interface PreparedIncrementalSign extends ReusePlan {
 /** What {@link planIncrementalSign} needs: the model, the settings the caller chose explicitly, and where the signature goes. */
 export interface PlanIncrementalSignOptions extends WalkOptions {
   incremental: IncrementalOptions;
+  /** The signer of the new signature: it verifies the previous one unless `incremental.verifier` is given. Not asked to sign. */
+  signer?: Signer;
   signaturePath: string;
   method?: SerializationMethod;
   hashAlgorithm?: HashAlgorithm;
@@ -151,16 +155,25 @@ export interface PlanIncrementalSignOptions extends WalkOptions {
  *
  * @throws {ModelSigningError} any verification error of the previous
  *   signature; `SETTINGS_CHANGED`; `INVALID_ARGUMENT` for a `changed` path
- *   that names no file of the model; walk errors.
+ *   that names no file of the model, or without a verifier for the previous
+ *   signature (neither `incremental.verifier` nor a signer that provides
+ *   one); walk errors.
  */
 export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
   const signaturePath = path.resolve(options.signaturePath);
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
   const bundle = await readBundle(previousPath).catch((err: unknown) => {
     if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: previousPath, cause: err, message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with --previous-signature.` });
+    throw new ModelSigningError({ code: 'NOT_FOUND', path: previousPath, cause: err, message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with the previousSignaturePath option.` });
   });
-  const { manifest: previous } = await verifyBundle({ bundle, verifier: options.incremental.verifier });
+  const verifier = options.incremental.verifier ?? (await options.signer?.ownSignatureVerifier?.());
+  if (verifier === undefined) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `An incremental sign verifies the previous signature first, and ${options.signer ? 'this signer cannot say who it signs as (Sigstore)' : 'no signer was given'}: pass incremental.verifier for the identity being signed with`,
+    });
+  }
+  const { manifest: previous } = await verifyBundle({ bundle, verifier });
   const old = previous.serialization;
   const differs: string[] = [];
   if (options.method !== undefined && options.method !== old.method) differs.push(`method ${options.method} (signed with ${old.method})`);
@@ -171,7 +184,7 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   if (differs.length > 0) {
     throw new ModelSigningError({
       code: 'SETTINGS_CHANGED',
-      message: `Cannot re-sign incrementally with other hashing settings: ${differs.join(', ')}. Every file must be hashed again; sign without --incremental.`,
+      message: `Cannot re-sign incrementally with other hashing settings: ${differs.join(', ')}. Every file must be hashed again; sign without the incremental option.`,
     });
   }
 

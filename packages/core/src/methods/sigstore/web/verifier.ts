@@ -182,7 +182,7 @@ export class WebSigstoreVerifier implements Verifier {
         code: 'IDENTITY_MISMATCH',
         message:
           `The signature is valid but was made by '${san}' (OIDC issuer '${issuer}'), ` +
-          `not by identity ${this.expectedIdentity} with issuer '${this.issuer}'; check --identity and --identity-provider`,
+          `not by identity ${this.expectedIdentity} with issuer '${this.issuer}'; check the identity and identityProvider options`,
       });
     }
     return { method: 'sigstore', identity: san, issuer, trustRoot: this.trustRoot };
