@@ -56,7 +56,7 @@ export {
   type SerializedSignature,
   type SigningMethod,
 } from './format/bundle.js';
-export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './format/checker.js';
+export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
 export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { toHex } from './format/hex.js';
@@ -64,6 +64,7 @@ export {
   HASH_ALGORITHMS,
   hashAlgorithm,
   hashStream,
+  sequentialHashers,
   type HashAlgorithmName,
   type HashAlgorithmSpec,
   type StreamingHasher,

@@ -80,7 +80,7 @@ export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/ver
 export { verifyDsseSignature } from './methods/key/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
 export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './methods/certificate/certificate-verifier.js';
-export { ManifestChecker, type FileHasher, type ManifestCheckerOptions } from './format/checker.js';
+export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
 export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './node/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
 export {

@@ -8,6 +8,7 @@ import { ManifestMismatchError, ModelSigningError } from '../errors.js';
 import type { VerifiedManifest } from '../format/statement.js';
 import { verifyBundle } from '../format/bundle-verification.js';
 import { ManifestChecker } from '../format/checker.js';
+import { sequentialHashers } from '../format/hash-registry.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { normalizeModelPath } from '../format/model-path.js';
 
@@ -203,6 +204,10 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
   const unsigned = names.filter((name) => !checker.isSigned(name));
   if (unsigned.length > 0) throw new ManifestMismatchError(unsigned.map((name) => ({ kind: 'unsigned', name })));
 
+  // hash-wasm, hashing as bytes arrive, was the fastest incremental choice in
+  // Chromium (several times @noble/hashes: docs/benchmarks.md); a page whose
+  // CSP refuses WebAssembly falls back to the checker's @noble/hashes.
+  const createHash = await sequentialHashers(manifest.serialization.hashType).catch(() => undefined);
   const files = new Map<string, Uint8Array>();
   for (const name of names) {
     if (files.has(name)) continue;
@@ -215,7 +220,7 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
       throw new ModelSigningError({ code: 'NETWORK_ERROR', path: name, message: `Fetching '${name}' from ${url.href} failed: HTTP ${response.status}` });
     }
     const announced = Number(response.headers.get('content-length') ?? NaN);
-    const hasher = checker.createFileHasher(name);
+    const hasher = checker.createFileHasher(name, createHash ? { createHash } : {});
     const chunks: Uint8Array[] = [];
     let size = 0;
     try {

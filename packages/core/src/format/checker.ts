@@ -17,6 +17,16 @@ export interface FileHasher {
   finish(): ManifestResource[];
 }
 
+/** Options for {@link ManifestChecker.createFileHasher}. */
+export interface FileHasherOptions {
+  /**
+   * Where the file's hashers come from (one per shard, created in turn, each
+   * after the previous one's digest was read), for the manifest's algorithm.
+   * Default: `createHasher` (node:crypto in Node, @noble/hashes elsewhere).
+   */
+  createHash?: () => IncrementalHash;
+}
+
 /**
  * Checks bytes against a verified manifest: file by file (buffers or
  * streams), or all at once from the hashing engine. Every adapter verifies
@@ -78,7 +88,7 @@ export class ManifestChecker {
    * name that leaves the model, and (unless unsigned files are tolerated)
    * `UNSIGNED_FILE` before any byte is hashed.
    */
-  createFileHasher(name: string): FileHasher {
+  createFileHasher(name: string, options: FileHasherOptions = {}): FileHasher {
     const file = normalizeModelPath(name);
     if (!this.isSigned(file) && !this.ignoreUnsignedFiles && this.manifest.serialization.method === 'files') {
       throw new ManifestMismatchError([{ kind: 'unsigned', name: file }]);
@@ -88,17 +98,20 @@ export class ManifestChecker {
     const produced: ManifestResource[] = [];
     let offset = 0;
     let shardStart = 0;
-    let hasher: IncrementalHash = createHasher(hashType);
+    const newHasher = options.createHash ?? (() => createHasher(hashType));
+    // Created when bytes come, not ahead: a hasher source may allow only one open hasher at a time.
+    let hasher: IncrementalHash | undefined;
     let finished = false;
     const closeShard = () => {
-      produced.push({ name: shardName({ path: file, start: shardStart, end: offset }), algorithm, digest: hasher.digest() });
+      produced.push({ name: shardName({ path: file, start: shardStart, end: offset }), algorithm, digest: (hasher ?? newHasher()).digest() });
       shardStart = offset;
-      hasher = createHasher(hashType);
+      hasher = undefined;
     };
     return {
       update: (chunk) => {
         if (finished) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${file}' was already finished` });
         if (method === 'files') {
+          hasher ??= newHasher();
           hasher.update(chunk);
           offset += chunk.length;
           return;
@@ -106,6 +119,7 @@ export class ManifestChecker {
         let pos = 0;
         while (pos < chunk.length) {
           const take = Math.min(chunk.length - pos, shardStart + shardSize! - offset);
+          hasher ??= newHasher();
           hasher.update(chunk.subarray(pos, pos + take));
           pos += take;
           offset += take;
@@ -114,7 +128,7 @@ export class ManifestChecker {
       },
       finish: () => {
         finished = true;
-        if (method === 'files') produced.push({ name: file, algorithm, digest: hasher.digest() });
+        if (method === 'files') produced.push({ name: file, algorithm, digest: (hasher ?? newHasher()).digest() });
         else if (offset > shardStart) closeShard();
         this.checkFileResources(file, produced);
         return produced;

@@ -83,11 +83,17 @@ function spec(name: HashAlgorithmName, digestBytes: number, make: () => Promise<
   });
 }
 
+const MAKERS: Readonly<Record<HashAlgorithmName, () => Promise<IHasher>>> = {
+  sha256: createSHA256,
+  blake2b: () => createBLAKE2b(512),
+  blake3: () => createBLAKE3(256),
+};
+
 /** Every supported file hash algorithm, by OMS name. */
 export const HASH_ALGORITHMS: Readonly<Record<HashAlgorithmName, HashAlgorithmSpec>> = Object.freeze({
-  sha256: spec('sha256', 32, createSHA256, 'SHA-256'),
-  blake2b: spec('blake2b', 64, () => createBLAKE2b(512)),
-  blake3: spec('blake3', 32, () => createBLAKE3(256)),
+  sha256: spec('sha256', 32, MAKERS.sha256, 'SHA-256'),
+  blake2b: spec('blake2b', 64, MAKERS.blake2b),
+  blake3: spec('blake3', 32, MAKERS.blake3),
 });
 
 /**
@@ -132,4 +138,35 @@ export async function hashStream(
     for await (const chunk of chunks) hasher.update(chunk);
   }
   return hasher.digest();
+}
+
+/**
+ * A synchronous source of hashers for one algorithm, all backed by one
+ * WebAssembly instance that is reset for each: for code that must create
+ * hashers synchronously, one after the other (the manifest checker makes one
+ * per shard while bytes stream in). Each hasher must have returned its digest
+ * before the next is created.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` when a hasher is created
+ *   while the previous one is still in use.
+ * @throws the platform's error when WebAssembly cannot be instantiated (e.g.
+ *   a Content-Security-Policy without `'wasm-unsafe-eval'`).
+ */
+export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<() => { update(data: Uint8Array): void; digest(): string }> {
+  const hasher = await MAKERS[algorithm]();
+  let busy = false;
+  return () => {
+    if (busy) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `The previous ${algorithm} hasher has not returned its digest yet` });
+    busy = true;
+    hasher.init();
+    const one = streaming(algorithm, hasher);
+    return {
+      update: (data) => one.update(data),
+      digest: () => {
+        const hex = one.digestHex();
+        busy = false;
+        return hex;
+      },
+    };
+  };
 }
