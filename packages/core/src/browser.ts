@@ -60,10 +60,12 @@ export { ManifestChecker, type FileHasher, type FileHasherOptions, type Manifest
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
 export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { toHex } from './format/hex.js';
+export type { IncrementalHash } from './format/hash-algorithms.js';
 export {
   HASH_ALGORITHMS,
   hashAlgorithm,
   hashStream,
+  fastestCheckerHashers,
   sequentialHashers,
   type HashAlgorithmName,
   type HashAlgorithmSpec,

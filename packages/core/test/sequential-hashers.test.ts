@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManifestChecker, hashModel, rootDigest } from '../dist/index.js';
-import { sequentialHashers } from '../dist/browser.js';
+import { fastestCheckerHashers, sequentialHashers } from '../dist/browser.js';
 import { cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -51,5 +51,9 @@ describe('sequentialHashers with the manifest checker', () => {
     expect(() => createHash()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     first.digest();
     expect(createHash().digest()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('leaves Node on the checker\'s OpenSSL hashers, which are faster than hash-wasm there', async () => {
+    for (const algorithm of ALGORITHMS) expect(await fastestCheckerHashers(algorithm)).toBeUndefined();
   });
 });

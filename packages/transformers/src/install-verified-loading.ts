@@ -3,11 +3,13 @@
 import type { env as transformersEnv } from '@huggingface/transformers';
 import {
   DEFAULT_MAX_BUNDLE_BYTES,
+  fastestCheckerHashers,
   ManifestChecker,
   ManifestMismatchError,
   ModelSigningError,
   normalizeModelPath,
   verifyBundle,
+  type IncrementalHash,
   type SignerInfo,
   type VerifiedManifest,
   type Verifier,
@@ -130,6 +132,9 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND', maxBytes: maxBundleBytes });
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier, maxBundleBytes });
   const checker = new ManifestChecker(manifest);
+  // hash-wasm in browsers (several times the checker's @noble/hashes there); Node keeps OpenSSL.
+  const createHash = await fastestCheckerHashers(manifest.serialization.hashType);
+  const check = (file: string, bytes: Uint8Array) => checkFile(checker, file, bytes, createHash);
   // Keyed by what was signed, not by the revision's name: when a branch moves
   // to a newly signed commit, its files get entries of their own instead of
   // failing against the old ones.
@@ -156,7 +161,7 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   };
 
   const accept = (file: string, bytes: Uint8Array, source: VerifiedFileEvent['source']): Response => {
-    checkFile(checker, file, bytes);
+    check(file, bytes);
     loadedFiles.push(file);
     params.onProgress?.({ file, size: bytes.length, source });
     return verifiedResponse(bytes);
@@ -212,7 +217,7 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
       if (file === undefined) return;
       const bytes = new Uint8Array(await response.arrayBuffer());
       // Checked again here: only bytes that match are ever written.
-      checkFile(checker, file, bytes);
+      check(file, bytes);
       await store.write(storeKey(file), bytes).catch((err: unknown) => {
         throw onFile(err, file);
       });
@@ -260,9 +265,9 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
  * shard (`path:start:end`); the error's `path` is made the file's, so callers
  * always learn which file transformers.js was refused.
  */
-function checkFile(checker: ManifestChecker, file: string, bytes: Uint8Array): void {
+function checkFile(checker: ManifestChecker, file: string, bytes: Uint8Array, createHash: (() => IncrementalHash) | undefined): void {
   try {
-    checker.checkBytes(file, bytes);
+    checker.checkBytes(file, bytes, createHash ? { createHash } : {});
   } catch (err) {
     throw onFile(err, file);
   }

@@ -8,7 +8,7 @@ import { ManifestMismatchError, ModelSigningError } from '../errors.js';
 import type { VerifiedManifest } from '../format/statement.js';
 import { verifyBundle } from '../format/bundle-verification.js';
 import { ManifestChecker } from '../format/checker.js';
-import { sequentialHashers } from '../format/hash-registry.js';
+import { fastestCheckerHashers } from '../format/hash-registry.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { normalizeModelPath } from '../format/model-path.js';
 
@@ -204,10 +204,9 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
   const unsigned = names.filter((name) => !checker.isSigned(name));
   if (unsigned.length > 0) throw new ManifestMismatchError(unsigned.map((name) => ({ kind: 'unsigned', name })));
 
-  // hash-wasm, hashing as bytes arrive, was the fastest incremental choice in
-  // Chromium (several times @noble/hashes: docs/benchmarks.md); a page whose
-  // CSP refuses WebAssembly falls back to the checker's @noble/hashes.
-  const createHash = await sequentialHashers(manifest.serialization.hashType).catch(() => undefined);
+  // In browsers hash-wasm, hashing as bytes arrive, was the fastest
+  // incremental choice (several times @noble/hashes: docs/benchmarks.md).
+  const createHash = await fastestCheckerHashers(manifest.serialization.hashType);
   const files = new Map<string, Uint8Array>();
   for (const name of names) {
     if (files.has(name)) continue;

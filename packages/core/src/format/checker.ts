@@ -137,8 +137,8 @@ export class ManifestChecker {
   }
 
   /** Checks a whole file held in memory. */
-  checkBytes(name: string, bytes: Uint8Array): ManifestResource[] {
-    const hasher = this.createFileHasher(name);
+  checkBytes(name: string, bytes: Uint8Array, options: FileHasherOptions = {}): ManifestResource[] {
+    const hasher = this.createFileHasher(name, options);
     hasher.update(bytes);
     return hasher.finish();
   }

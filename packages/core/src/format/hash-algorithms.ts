@@ -18,6 +18,9 @@ const builtins = (globalThis as { process?: { getBuiltinModule?: (id: string) =>
 const nodeCrypto = builtins?.('node:crypto') as typeof NodeCrypto | undefined;
 const nodeModule = builtins?.('node:module') as typeof NodeModule | undefined;
 
+/** True where `createHasher` runs on Node's OpenSSL (and native BLAKE3), false where it falls back to @noble/hashes. */
+export const NATIVE_HASHING = nodeCrypto !== undefined && nodeModule !== undefined;
+
 /** An incremental hash: feed bytes with `update`, read the hex digest once with `digest`. */
 export interface IncrementalHash {
   update(data: Uint8Array): void;

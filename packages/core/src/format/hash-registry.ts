@@ -17,6 +17,7 @@
  */
 import { createBLAKE2b, createBLAKE3, createSHA256, type IHasher } from 'hash-wasm';
 import { ModelSigningError } from '../errors.js';
+import { NATIVE_HASHING, type IncrementalHash } from './hash-algorithms.js';
 import { toHex } from './hex.js';
 
 /** Names of the file hash algorithms OMS manifests use (`blake2b` is BLAKE2b-512, unkeyed). */
@@ -152,7 +153,7 @@ export async function hashStream(
  * @throws the platform's error when WebAssembly cannot be instantiated (e.g.
  *   a Content-Security-Policy without `'wasm-unsafe-eval'`).
  */
-export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<() => { update(data: Uint8Array): void; digest(): string }> {
+export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<() => IncrementalHash> {
   const hasher = await MAKERS[algorithm]();
   let busy = false;
   return () => {
@@ -169,4 +170,16 @@ export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<(
       },
     };
   };
+}
+
+/**
+ * The fastest hasher source for the manifest checker in this runtime, or
+ * undefined to keep the checker's default: in Node that default is OpenSSL
+ * (several times hash-wasm); elsewhere hash-wasm ({@link sequentialHashers}),
+ * several times the default @noble/hashes, unless WebAssembly is refused (a
+ * CSP without `'wasm-unsafe-eval'`), where @noble/hashes remains.
+ */
+export async function fastestCheckerHashers(algorithm: HashAlgorithmName): Promise<(() => IncrementalHash) | undefined> {
+  if (NATIVE_HASHING) return undefined;
+  return sequentialHashers(algorithm).catch(() => undefined);
 }

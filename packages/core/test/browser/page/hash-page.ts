@@ -1,5 +1,5 @@
 /** Browser side of hash-registry.test.ts: hashes bytes served by the harness with the registry. */
-import { HASH_ALGORITHMS, hashStream, toHex, type HashAlgorithmName } from '../../../src/browser.js';
+import { HASH_ALGORITHMS, fastestCheckerHashers, hashStream, toHex, type HashAlgorithmName } from '../../../src/browser.js';
 
 /** Fetches `/<name>` and hashes it in pieces of the given sizes (cycled), returning hex. */
 export async function hashInChunks(name: string, algorithm: HashAlgorithmName, chunkSizes: number[]): Promise<string> {
@@ -32,4 +32,27 @@ export async function digestSizes(): Promise<Record<string, [number, number]>> {
   const out: Record<string, [number, number]> = {};
   for (const spec of Object.values(HASH_ALGORITHMS)) out[spec.name] = [spec.digestBytes, (await spec.create()).digest().length];
   return out;
+}
+
+/**
+ * Hashes `/<name>` in pieces with the checker's hasher source for this
+ * runtime, twice through the same source (it reuses one instance); null when
+ * the runtime keeps the checker's default hashers.
+ */
+export async function hashWithCheckerSource(name: string, algorithm: HashAlgorithmName, chunkSizes: number[]): Promise<string[] | null> {
+  const createHash = await fastestCheckerHashers(algorithm);
+  if (!createHash) return null;
+  const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
+  const digests: string[] = [];
+  for (let round = 0; round < 2; round++) {
+    const hasher = createHash();
+    let offset = 0;
+    for (let i = 0; offset < bytes.length; i++) {
+      const size = chunkSizes[i % chunkSizes.length]!;
+      hasher.update(bytes.subarray(offset, offset + size));
+      offset += size;
+    }
+    digests.push(hasher.digest());
+  }
+  return digests;
 }
