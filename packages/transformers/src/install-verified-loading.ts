@@ -168,8 +168,21 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   };
 
   const verifyingFetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
-    const file = fileOf(input instanceof URL ? input.href : input);
-    if (file === undefined) return baseFetch(input, init);
+    const href = input instanceof URL ? input.href : input;
+    const file = fileOf(href);
+    if (file === undefined) {
+      // Fail closed: a URL inside the repo that is not a `resolve` download
+      // (a change in transformers.js's URL layout) cannot be matched to a
+      // signed file, so it must not reach transformers.js unchecked.
+      if (href.startsWith(`${hubUrl}/${repo}/`)) {
+        throw new ModelSigningError({
+          code: 'UNSIGNED_FILE',
+          path: href,
+          message: `transformers.js asked for ${href}, which is in ${repo} but not a ${repoPrefix}<revision>/<file> download; it cannot be checked against the signature, so it is refused`,
+        });
+      }
+      return baseFetch(input, init);
+    }
     const url = urlOf(file);
     const refused = refusedEntries.get(file);
     if (refused) {

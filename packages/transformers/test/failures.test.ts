@@ -221,6 +221,15 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     expect(await listTree(cacheDir)).toEqual([]);
   });
 
+  it('refuses a URL inside the repo that is not a resolve download (another URL layout), without a request', async () => {
+    const { repo, revision, cacheDir } = await signedRepo();
+    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
+    hub.resetCounters();
+    const url = `${hub.url}/${repo}/raw/${revision}/config.json`;
+    await expect(env.fetch(url)).rejects.toMatchObject({ code: 'UNSIGNED_FILE', path: url });
+    expect(hub.requests).toEqual([]);
+  });
+
   it('refuses a repo id that is not owner/name before any request', async () => {
     await expectCode(() => configureVerifiedLoading({ env, repo: '../etc', revision: 'main', verifier: keys.verifier, cacheDir: '/nonexistent', hubUrl: hub.url }), 'INVALID_ARGUMENT');
   });
