@@ -25,7 +25,11 @@ export interface HashWorkerPoolParams {
 
 /** A pool of hashing workers; `close()` it when done. */
 export interface HashWorkerPool {
-  /** Raw digest of one source; runs as soon as a worker is free. */
+  /**
+   * Raw digest of one source; runs as soon as a worker is free. An
+   * ArrayBuffer is handed over: it is detached when its job starts, so pass
+   * a copy (`bytes.slice().buffer`) to keep using the bytes.
+   */
   hash(algorithm: HashAlgorithmName, source: HashSource): Promise<Uint8Array>;
   /** Terminates the workers; pending and running jobs reject with `ABORTED`. */
   close(): void;
@@ -57,7 +61,9 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
       const worker = idle.pop()!;
       const job = queue.shift()!;
       running.set(worker, job);
-      worker.postMessage(job.request);
+      const { source } = job.request;
+      // Bytes in memory move to the worker without a copy; a Blob or URL is read by the worker itself.
+      worker.postMessage(job.request, source instanceof ArrayBuffer ? [source] : []);
     }
   };
   const finish = (worker: Worker) => {

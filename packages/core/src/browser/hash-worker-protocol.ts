@@ -2,8 +2,12 @@
 import type { ErrorCode } from '../errors.js';
 import type { HashAlgorithmName } from '../format/hash-registry.js';
 
-/** What to hash: a Blob (a File, a cached response's blob) or a URL to fetch. */
-export type HashSource = Blob | string;
+/**
+ * What to hash: a Blob (a File, a cached response's blob), a URL to fetch, or
+ * bytes already in memory as an ArrayBuffer, which is transferred to the
+ * worker (detached from the caller) rather than copied.
+ */
+export type HashSource = Blob | string | ArrayBuffer;
 
 /** A job sent to a worker; a worker runs one job at a time, so answers need no id. */
 export interface HashRequest {

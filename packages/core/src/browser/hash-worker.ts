@@ -1,7 +1,7 @@
 /**
  * Module worker of {@link HashWorkerPool}: hashes one source at a time with
  * the hash registry, streaming it (Blob.stream() or a fetch body) so no file
- * is held whole. Runtime-neutral: a Web Worker in browsers.
+ * is held whole; an ArrayBuffer it was handed is hashed where it lies. Runtime-neutral: a Web Worker in browsers.
  */
 import { ModelSigningError } from '../errors.js';
 import { hashStream } from '../format/hash-registry.js';
@@ -13,7 +13,14 @@ interface WorkerScope {
   postMessage(message: HashResponse, transfer: Transferable[]): void;
 }
 
-async function open(source: HashSource): Promise<ReadableStream<Uint8Array>> {
+/** Bytes already in this worker's memory, in 1 MiB views (no copy). */
+function* inMemory(buffer: ArrayBuffer): Generator<Uint8Array> {
+  const step = 1024 * 1024;
+  for (let start = 0; start < buffer.byteLength; start += step) yield new Uint8Array(buffer, start, Math.min(step, buffer.byteLength - start));
+}
+
+async function open(source: HashSource): Promise<AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>> {
+  if (source instanceof ArrayBuffer) return toAsync(inMemory(source));
   if (typeof source !== 'string') return source.stream();
   let response: Response;
   try {
@@ -25,6 +32,10 @@ async function open(source: HashSource): Promise<ReadableStream<Uint8Array>> {
     throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `Cannot fetch ${source}: HTTP ${response.status}` });
   }
   return response.body;
+}
+
+async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield* chunks;
 }
 
 const scope = globalThis as unknown as WorkerScope;

@@ -30,11 +30,12 @@ describe('hash worker pool in headless Chromium', () => {
   afterAll(() => browser?.close());
 
   for (const algorithm of ['sha256', 'blake2b', 'blake3'] as const) {
-    it(`${algorithm}: same digests as Node with 1, 2 and 3 workers, from URLs and Blobs`, async () => {
+    it(`${algorithm}: same digests as Node with 1, 2 and 3 workers, from URLs, Blobs and ArrayBuffers`, async () => {
       const expected = FILES.map(([, bytes]) => reference(algorithm, bytes));
       for (const workers of [1, 2, 3]) {
         expect(await browser.call('hashUrls', NAMES, algorithm, workers), `urls, ${workers} workers`).toEqual(expected);
         expect(await browser.call('hashBlobs', NAMES, algorithm, workers), `blobs, ${workers} workers`).toEqual(expected);
+        expect(await browser.call('hashBuffers', NAMES, algorithm, workers), `buffers, ${workers} workers`).toEqual({ digests: expected, detached: NAMES.map(() => true) });
       }
     });
   }
