@@ -58,12 +58,19 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
 
   const dispatch = () => {
     while (idle.length > 0 && queue.length > 0) {
-      const worker = idle.pop()!;
+      const worker = idle[idle.length - 1]!;
       const job = queue.shift()!;
-      running.set(worker, job);
       const { source } = job.request;
-      // Bytes in memory move to the worker without a copy; a Blob or URL is read by the worker itself.
-      worker.postMessage(job.request, source instanceof ArrayBuffer ? [source] : []);
+      try {
+        // Bytes in memory move to the worker without a copy; a Blob or URL is read by the worker itself.
+        worker.postMessage(job.request, source instanceof ArrayBuffer ? [source] : []);
+      } catch (cause) {
+        // A source that cannot be sent (an ArrayBuffer already detached, e.g. passed twice) fails its own job; the worker stays free.
+        job.reject(new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `The hash source cannot be sent to a worker: ${(cause as Error).message}` }));
+        continue;
+      }
+      idle.pop();
+      running.set(worker, job);
     }
   };
   const finish = (worker: Worker) => {

@@ -47,6 +47,9 @@ describe('hash worker pool in headless Chromium', () => {
       afterClose: 'ABORTED',
       zeroWorkers: 'INVALID_ARGUMENT',
       workerDoesNotLoad: 'ABORTED',
+      bufferFirstUse: 'ok',
+      bufferSecondUse: 'INVALID_ARGUMENT',
+      bufferAfterwards: '039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81',
     });
   });
 });

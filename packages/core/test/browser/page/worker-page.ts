@@ -41,6 +41,23 @@ async function codeOf(action: () => Promise<unknown>): Promise<string> {
   }
 }
 
+/** The same ArrayBuffer passed twice: the second job fails alone (it was detached by the first), and the pool goes on. */
+async function detachedBuffer(): Promise<Record<string, string>> {
+  const pool = createHashWorkerPool({ size: 1, createWorker: startWorker });
+  try {
+    const buffer = new Uint8Array([1, 2, 3]).buffer;
+    const first = pool.hash('sha256', buffer);
+    const second = pool.hash('sha256', buffer);
+    return {
+      bufferFirstUse: await codeOf(() => first),
+      bufferSecondUse: await codeOf(() => second),
+      bufferAfterwards: toHex(await pool.hash('sha256', new Uint8Array([1, 2, 3]).buffer)),
+    };
+  } finally {
+    pool.close();
+  }
+}
+
 /** Codes for the ways a pool can fail; none may hang. */
 export async function failures(): Promise<Record<string, string>> {
   const pool = createHashWorkerPool({ size: 1, createWorker: startWorker });
@@ -54,6 +71,7 @@ export async function failures(): Promise<Record<string, string>> {
     afterClose: await codeOf(() => pool.hash('sha256', new Blob([]))),
     zeroWorkers: await codeOf(async () => createHashWorkerPool({ size: 0, createWorker: startWorker })),
     workerDoesNotLoad: await codeOf(() => broken.hash('sha256', new Blob([new Uint8Array(10)]))),
+    ...(await detachedBuffer()),
   };
   broken.close();
   return result;
