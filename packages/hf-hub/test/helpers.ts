@@ -4,7 +4,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { KeySigner, KeyVerifier, ModelSigningError } from '@model-signing/core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { downloadVerifiedModel, uploadSignedModel } from '../src/index.js';
+import { FakeHub } from './hub-server.js';
 
 export const TOKEN = 'hf_test_token_for_the_fake_hub';
 
@@ -75,4 +77,68 @@ export async function expectCode(fn: () => Promise<unknown>, code: string): Prom
   expect(error, `expected a ${code} error`).toBeInstanceOf(ModelSigningError);
   expect((error as ModelSigningError).code, (error as Error).message).toBe(code);
   return error as ModelSigningError;
+}
+
+/** What {@link useSignedRepos} sets up for a describe block. */
+export interface SignedRepos {
+  /** The loopback hub (started in `beforeAll`). */
+  readonly hub: FakeHub;
+  /** The model on disk that every repo is uploaded from. */
+  readonly modelDir: string;
+  /** Its files' bytes by model-relative name. */
+  readonly model: Record<string, Buffer>;
+  /** A fresh repo `org/<prefix>-<n>` holding the model signed by the block's key, counters reset, and an empty cache directory. */
+  uploadedRepo(): Promise<{ repo: string; cacheDir: string }>;
+  /** `downloadVerifiedModel` of a repo with the block's key, hub and token. */
+  download(repo: string, cacheDir: string, extra?: Partial<Parameters<typeof downloadVerifiedModel>[0]>): ReturnType<typeof downloadVerifiedModel>;
+}
+
+/**
+ * A loopback hub, a key pair and a model on disk for the enclosing describe
+ * block (started in `beforeAll`, removed in `afterAll`); each test uploads
+ * its own signed repo, so tests never share hub state.
+ */
+export function useSignedRepos(repoPrefix: string): SignedRepos {
+  let hub: FakeHub | undefined;
+  let keys: Awaited<ReturnType<typeof keyPair>> | undefined;
+  let modelDir = '';
+  let model: Record<string, Buffer> = {};
+  let repoCount = 0;
+  beforeAll(async () => {
+    hub = await FakeHub.start({ token: TOKEN });
+    keys = await keyPair();
+    modelDir = await tempDir('model');
+    model = await writeModel(modelDir);
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await removeTempDirs();
+  });
+  const started = () => {
+    if (!hub || !keys) throw new Error('useSignedRepos: the hub is used before beforeAll ran');
+    return { hub, keys };
+  };
+  return {
+    get hub() {
+      return started().hub;
+    },
+    get modelDir() {
+      return modelDir;
+    },
+    get model() {
+      return model;
+    },
+    async uploadedRepo() {
+      const { hub, keys } = started();
+      const repo = `org/${repoPrefix}-${++repoCount}`;
+      hub.createRepo(repo);
+      await uploadSignedModel({ repo, modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, accessToken: TOKEN });
+      hub.resetCounters();
+      return { repo, cacheDir: await tempDir('cache') };
+    },
+    download(repo, cacheDir, extra = {}) {
+      const { hub, keys } = started();
+      return downloadVerifiedModel({ repo, verifier: keys.verifier, cacheDir, hubUrl: hub.url, accessToken: TOKEN, ...extra });
+    },
+  };
 }

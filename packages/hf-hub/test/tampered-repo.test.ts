@@ -2,50 +2,24 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestMismatchError } from '@model-signing/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { downloadVerifiedModel, uploadSignedModel } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
-import { TOKEN, expectCode, keyPair, listTree, tempDir, writeModel, removeTempDirs } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { uploadSignedModel } from '../src/index.js';
+import { TOKEN, expectCode, keyPair, listTree, useSignedRepos } from './helpers.js';
 
 /** Each test gets its own freshly uploaded repo and an empty cache. */
 describe('a repo changed on the hub after signing is refused', () => {
-  let hub: FakeHub;
-  let keys: Awaited<ReturnType<typeof keyPair>>;
-  let modelDir: string;
-  let model: Record<string, Buffer>;
-  let repoCount = 0;
-
-  beforeAll(async () => {
-    hub = await FakeHub.start({ token: TOKEN });
-    keys = await keyPair();
-    modelDir = await tempDir('model');
-    model = await writeModel(modelDir);
-  });
-  afterAll(async () => {
-    await hub.close();
-    await removeTempDirs();
-  });
-
-  async function uploadedRepo(): Promise<{ repo: string; cacheDir: string }> {
-    const repo = `org/model-${++repoCount}`;
-    hub.createRepo(repo);
-    await uploadSignedModel({ repo, modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, accessToken: TOKEN });
-    hub.resetCounters();
-    return { repo, cacheDir: await tempDir('cache') };
-  }
-
-  const download = (repo: string, cacheDir: string, extra: Partial<Parameters<typeof downloadVerifiedModel>[0]> = {}) =>
-    downloadVerifiedModel({ repo, verifier: keys.verifier, cacheDir, hubUrl: hub.url, accessToken: TOKEN, ...extra });
+  const repos = useSignedRepos('model');
+  const { uploadedRepo, download } = repos;
 
   /** Only the signature's bytes left the hub: not one byte of any model file. */
   const expectNoModelBytesServed = (repo: string) => {
-    expect(hub.bytesServed(repo, 'model.sig')).toBeGreaterThan(0);
-    expect(hub.bytesServed(repo)).toBe(hub.bytesServed(repo, 'model.sig'));
+    expect(repos.hub.bytesServed(repo, 'model.sig')).toBeGreaterThan(0);
+    expect(repos.hub.bytesServed(repo)).toBe(repos.hub.bytesServed(repo, 'model.sig'));
   };
 
   it('a weight replaced on the hub: DIGEST_MISMATCH before any weight byte is served', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.pushCommit(repo, { put: { 'model.safetensors': randomBytes(300_000) } });
+    repos.hub.pushCommit(repo, { put: { 'model.safetensors': randomBytes(300_000) } });
     const error = await expectCode(() => download(repo, cacheDir), 'DIGEST_MISMATCH');
     expect(error).toBeInstanceOf(ManifestMismatchError);
     expect(error.differences).toEqual([expect.objectContaining({ kind: 'mismatch', name: 'model.safetensors' })]);
@@ -57,31 +31,31 @@ describe('a repo changed on the hub after signing is refused', () => {
   it('metadata that says one thing and bytes that say another: caught while streaming, cache left clean', async () => {
     const { repo, cacheDir } = await uploadedRepo();
     // Same size, same listed SHA-256 and oid: only the bytes differ.
-    hub.replaceBytesKeepingMetadata(repo, 'weights/extra/part-00001.bin', randomBytes(70_000));
+    repos.hub.replaceBytesKeepingMetadata(repo, 'weights/extra/part-00001.bin', randomBytes(70_000));
     const error = await expectCode(() => download(repo, cacheDir), 'DIGEST_MISMATCH');
     expect(error.differences.map((d) => d.name)).toEqual(['weights/extra/part-00001.bin']);
     expect(error.message).toMatch(/weights\/extra\/part-00001\.bin.*nothing this download wrote was kept/);
-    expect(hub.bytesServed(repo, 'weights/extra/part-00001.bin')).toBeGreaterThanOrEqual(70_000);
+    expect(repos.hub.bytesServed(repo, 'weights/extra/part-00001.bin')).toBeGreaterThanOrEqual(70_000);
     expect(await fs.readdir(cacheDir)).toEqual([]);
   });
 
   it('an extra file on the hub: UNSIGNED_FILE, unless ignoreUnsignedFiles (and then it is not downloaded)', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.pushCommit(repo, { put: { 'backdoor.py': Buffer.from('import os\n') } });
+    repos.hub.pushCommit(repo, { put: { 'backdoor.py': Buffer.from('import os\n') } });
     const error = await expectCode(() => download(repo, cacheDir), 'UNSIGNED_FILE');
     expect(error.differences).toEqual([{ kind: 'unsigned', name: 'backdoor.py' }]);
     expectNoModelBytesServed(repo);
     expect(await fs.readdir(cacheDir)).toEqual([]);
 
     const result = await download(repo, cacheDir, { ignoreUnsignedFiles: true });
-    expect(result.files).toEqual(Object.keys(model).sort());
-    expect(hub.bytesServed(repo, 'backdoor.py')).toBe(0);
+    expect(result.files).toEqual(Object.keys(repos.model).sort());
+    expect(repos.hub.bytesServed(repo, 'backdoor.py')).toBe(0);
     expect(await listTree(result.snapshotPath)).not.toContain('backdoor.py');
   });
 
   it('a signed file deleted on the hub: MISSING_FILE', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.pushCommit(repo, { delete: ['tokenizer/vocab.txt'] });
+    repos.hub.pushCommit(repo, { delete: ['tokenizer/vocab.txt'] });
     const error = await expectCode(() => download(repo, cacheDir), 'MISSING_FILE');
     expect(error.differences).toEqual([{ kind: 'missing', name: 'tokenizer/vocab.txt' }]);
     expectNoModelBytesServed(repo);
@@ -90,10 +64,10 @@ describe('a repo changed on the hub after signing is refused', () => {
 
   it('the signature missing: NOT_FOUND, nothing downloaded', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.pushCommit(repo, { delete: ['model.sig'] });
+    repos.hub.pushCommit(repo, { delete: ['model.sig'] });
     const error = await expectCode(() => download(repo, cacheDir), 'NOT_FOUND');
     expect(error.path).toBe('model.sig');
-    expect(hub.bytesServed(repo)).toBe(0);
+    expect(repos.hub.bytesServed(repo)).toBe(0);
     expect(await fs.readdir(cacheDir)).toEqual([]);
   });
 
@@ -105,16 +79,16 @@ describe('a repo changed on the hub after signing is refused', () => {
 
     // Re-sign the same files with the other key: the verifier who trusts the first key still refuses.
     const resigned = await uploadedRepo();
-    await uploadSignedModel({ repo: resigned.repo, modelPath: modelDir, signer: other.signer, hubUrl: hub.url, accessToken: TOKEN });
+    await uploadSignedModel({ repo: resigned.repo, modelPath: repos.modelDir, signer: other.signer, hubUrl: repos.hub.url, accessToken: TOKEN });
     await expectCode(() => download(resigned.repo, resigned.cacheDir), 'KEY_MISMATCH');
 
     const forged = await uploadedRepo();
-    const bundle = JSON.parse(hub.files(forged.repo).get('model.sig')!.data.toString('utf8'));
+    const bundle = JSON.parse(repos.hub.files(forged.repo).get('model.sig')!.data.toString('utf8'));
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8'));
     statement.predicate.resources[0].digest = '0'.repeat(64);
     bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
-    hub.pushCommit(forged.repo, { put: { 'model.sig': Buffer.from(JSON.stringify(bundle)) } });
-    hub.resetCounters();
+    repos.hub.pushCommit(forged.repo, { put: { 'model.sig': Buffer.from(JSON.stringify(bundle)) } });
+    repos.hub.resetCounters();
     await expectCode(() => download(forged.repo, forged.cacheDir), 'SIGNATURE_INVALID');
     expectNoModelBytesServed(forged.repo);
     expect(await fs.readdir(cacheDir)).toEqual([]);
@@ -122,7 +96,7 @@ describe('a repo changed on the hub after signing is refused', () => {
 
   it('an object id from the hub that is not a hex id never becomes a cache file name', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.files(repo).get('config.json')!.gitOid = '../../../../outside';
+    repos.hub.files(repo).get('config.json')!.gitOid = '../../../../outside';
     const error = await expectCode(() => download(repo, cacheDir), 'NETWORK_ERROR');
     expect(error.path).toBe('config.json');
     expectNoModelBytesServed(repo);
@@ -131,17 +105,17 @@ describe('a repo changed on the hub after signing is refused', () => {
 
   it('a download cut off mid-file leaves nothing unverified, and a retry succeeds', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    hub.cutOffNextDownload(repo, 'model.safetensors', 100_000);
+    repos.hub.cutOffNextDownload(repo, 'model.safetensors', 100_000);
     const error = await expectCode(() => download(repo, cacheDir), 'NETWORK_ERROR');
     expect(error.path).toBe('model.safetensors');
     expect(error.message).toContain('model.safetensors');
     // 100,000 body bytes, plus the one byte of the client's `Range: bytes=0-0` size probe.
-    expect(hub.bytesServed(repo, 'model.safetensors')).toBe(100_001);
+    expect(repos.hub.bytesServed(repo, 'model.safetensors')).toBe(100_001);
     expect(await fs.readdir(cacheDir)).toEqual([]);
 
     const result = await download(repo, cacheDir);
-    expect(result.downloaded).toEqual(Object.keys(model).sort());
-    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1]!, 'blobs'))).toHaveLength(Object.keys(model).length + 1);
+    expect(result.downloaded).toEqual(Object.keys(repos.model).sort());
+    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1]!, 'blobs'))).toHaveLength(Object.keys(repos.model).length + 1);
   });
 
   it('an abort stops the download and cleans up', async () => {
