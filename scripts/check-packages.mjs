@@ -31,11 +31,17 @@ const work = await fs.mkdtemp(path.join(os.tmpdir(), 'oms-packages-'));
 /** Runs a command; resolves with its output, rejects with everything it printed. */
 function run(file, args, options = {}) {
   return new Promise((resolve, reject) => {
-    execFile(file, args, { maxBuffer: 64 * 1024 * 1024, ...options, env: { ...process.env, NO_COLOR: '1', ...options.env } }, (error, stdout, stderr) => {
-      const result = { code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr };
-      if (error && !options.allowFailure) reject(new Error(`${file} ${args.join(' ')} (in ${options.cwd ?? root}) exited ${result.code}\n${stdout}${stderr}`));
-      else resolve(result);
-    });
+    execFile(
+      file,
+      args,
+      { maxBuffer: 64 * 1024 * 1024, ...options, env: { ...process.env, NO_COLOR: '1', ...options.env } },
+      (error, stdout, stderr) => {
+        const result = { code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr };
+        if (error && !options.allowFailure)
+          reject(new Error(`${file} ${args.join(' ')} (in ${options.cwd ?? root}) exited ${result.code}\n${stdout}${stderr}`));
+        else resolve(result);
+      },
+    );
   });
 }
 
@@ -62,7 +68,11 @@ try {
   const license = await fs.readFile(path.join(root, 'LICENSE'), 'utf8');
   for (const pkg of PACKAGES) {
     const { stdout } = await run('pnpm', ['pack', '--pack-destination', tgzDir], { cwd: path.join(root, 'packages', pkg) });
-    const tgz = stdout.trim().split('\n').filter((line) => line.endsWith('.tgz')).at(-1);
+    const tgz = stdout
+      .trim()
+      .split('\n')
+      .filter((line) => line.endsWith('.tgz'))
+      .at(-1);
     expect(tgz, `pnpm pack printed no tarball name for ${pkg}:\n${stdout}`);
     tarballs[pkg] = path.resolve(tgzDir, path.basename(tgz));
     const unpacked = path.join(work, 'unpacked', pkg);
@@ -70,14 +80,23 @@ try {
     await run('tar', ['-xzf', tarballs[pkg], '-C', unpacked]);
     const dir = path.join(unpacked, 'package');
     const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8'));
-    expect((await fs.readFile(path.join(dir, 'README.md'), 'utf8')).startsWith(`# ${manifest.name}`), `${pkg}: the tarball's README.md is not the package's README`);
+    expect(
+      (await fs.readFile(path.join(dir, 'README.md'), 'utf8')).startsWith(`# ${manifest.name}`),
+      `${pkg}: the tarball's README.md is not the package's README`,
+    );
     expect((await fs.readFile(path.join(dir, 'LICENSE'), 'utf8')) === license, `${pkg}: the tarball's LICENSE is not the repository's`);
     for (const field of ['repository', 'homepage', 'keywords', 'license']) expect(manifest[field], `${pkg}: package.json has no ${field}`);
-    expect(!JSON.stringify(manifest).includes('workspace:'), `${pkg}: a workspace: range survived packing: ${JSON.stringify(manifest.dependencies)} ${JSON.stringify(manifest.peerDependencies)}`);
+    expect(
+      !JSON.stringify(manifest).includes('workspace:'),
+      `${pkg}: a workspace: range survived packing: ${JSON.stringify(manifest.dependencies)} ${JSON.stringify(manifest.peerDependencies)}`,
+    );
     const files = (await fs.readdir(path.join(dir, 'dist'), { recursive: true })).map(String);
     for (const map of files.filter((f) => f.endsWith('.map'))) {
       const json = JSON.parse(await fs.readFile(path.join(dir, 'dist', map), 'utf8'));
-      const complete = Array.isArray(json.sourcesContent) && json.sourcesContent.length === json.sources.length && json.sourcesContent.every((s) => typeof s === 'string');
+      const complete =
+        Array.isArray(json.sourcesContent) &&
+        json.sourcesContent.length === json.sources.length &&
+        json.sourcesContent.every((s) => typeof s === 'string');
       expect(complete, `${pkg}: dist/${map} refers to sources the tarball does not carry`);
     }
     ok(`${path.basename(tarballs[pkg])}: README, LICENSE, metadata, no workspace: ranges, source maps carry their sources`);
@@ -107,11 +126,19 @@ try {
   async function signAndVerify(dir, cli = path.join(dir, 'node_modules/.bin/model-signing')) {
     const signed = await run(cli, ['sign', 'key', './my-model', '--private-key', 'key.pem', '--signature', 'my-model.sig'], { cwd: dir });
     expect(signed.stdout.startsWith('Signing succeeded'), `sign printed: ${signed.stdout}`);
-    const verified = await run(cli, ['verify', 'key', './my-model', '--signature', 'my-model.sig', '--public-key', 'key.pub'], { cwd: dir });
+    const verified = await run(cli, ['verify', 'key', './my-model', '--signature', 'my-model.sig', '--public-key', 'key.pub'], {
+      cwd: dir,
+    });
     expect(verified.stdout === 'Verification succeeded\n', `verify printed: ${verified.stdout}`);
     await fs.appendFile(path.join(dir, 'my-model', 'config.json'), ' ');
-    const tampered = await run(cli, ['verify', 'key', './my-model', '--signature', 'my-model.sig', '--public-key', 'key.pub'], { cwd: dir, allowFailure: true });
-    expect(tampered.code === 1 && tampered.stderr.includes('[DIGEST_MISMATCH]'), `a tampered model gave ${tampered.code}: ${tampered.stderr}`);
+    const tampered = await run(cli, ['verify', 'key', './my-model', '--signature', 'my-model.sig', '--public-key', 'key.pub'], {
+      cwd: dir,
+      allowFailure: true,
+    });
+    expect(
+      tampered.code === 1 && tampered.stderr.includes('[DIGEST_MISMATCH]'),
+      `a tampered model gave ${tampered.code}: ${tampered.stderr}`,
+    );
     await fs.writeFile(path.join(dir, 'my-model', 'config.json'), '{"hidden_size": 8}');
     return cli;
   }
@@ -127,10 +154,21 @@ try {
   const cliAlone = await signAndVerify(alone, path.join(prefix, 'bin', 'model-signing'));
   ok('model-signing sign key / verify key (and a tampered copy fails)');
   const installed = (await fs.readdir(path.join(prefix, 'lib', 'node_modules'), { recursive: true })).map(String);
-  expect(!installed.some((n) => n.endsWith('@huggingface/hub') || n.endsWith('@model-signing/hf-hub')), 'installing the CLI alone pulled in the hub packages');
-  const hub = await run(cliAlone, ['hf', 'download', 'key', 'my-org/my-model', '--public-key', 'key.pub'], { cwd: alone, allowFailure: true });
+  expect(
+    !installed.some((n) => n.endsWith('@huggingface/hub') || n.endsWith('@model-signing/hf-hub')),
+    'installing the CLI alone pulled in the hub packages',
+  );
+  const hub = await run(cliAlone, ['hf', 'download', 'key', 'my-org/my-model', '--public-key', 'key.pub'], {
+    cwd: alone,
+    allowFailure: true,
+  });
   expect(hub.code === 1, `hf download without the hub packages exited ${hub.code}: ${hub.stderr}`);
-  expect(hub.stderr.trimEnd().split('\n').length === 1 && hub.stderr.includes('[MISSING_DEPENDENCY]') && hub.stderr.includes('npm install -g @model-signing/hf-hub @huggingface/hub'), `hf download without the hub packages printed: ${hub.stderr}`);
+  expect(
+    hub.stderr.trimEnd().split('\n').length === 1 &&
+      hub.stderr.includes('[MISSING_DEPENDENCY]') &&
+      hub.stderr.includes('npm install -g @model-signing/hf-hub @huggingface/hub'),
+    `hf download without the hub packages printed: ${hub.stderr}`,
+  );
   ok('hf download without the hub packages: one line naming what to install, exit 1');
 
   // 4. Everything, with the peers the READMEs name.
@@ -149,8 +187,8 @@ try {
   ok('model-signing sign key / verify key');
 
   // Each README's example, exactly as written, type-checked and compiled to ESM
-    // (skipLibCheck, as in the repository: tfjs's and onnx-proto's own .d.ts
-    // files do not pass a strict check, and they are not what is tested here).
+  // (skipLibCheck, as in the repository: tfjs's and onnx-proto's own .d.ts
+  // files do not pass a strict check, and they are not what is tested here).
   const snippets = path.join(all, 'snippets');
   await fs.mkdir(snippets);
   for (const pkg of ['core', 'onnx', 'tfjs', 'hf-hub', 'transformers']) {
@@ -168,7 +206,19 @@ try {
     expect(example, `packages/${pkg}/README.md has no \`\`\`ts block under "## In a browser"`);
     await fs.writeFile(path.join(snippets, `${pkg}-web.ts`), example);
   }
-  const tsconfig = { compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', rootDir: 'snippets', types: ['node'], skipLibCheck: true }, include: ['snippets'] };
+  const tsconfig = {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      outDir: 'out',
+      rootDir: 'snippets',
+      types: ['node'],
+      skipLibCheck: true,
+    },
+    include: ['snippets'],
+  };
   await fs.writeFile(path.join(all, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
   await run(path.join(all, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: all });
   ok('the README examples, and the browser examples of onnx and tfjs, type-check (tsc --strict, NodeNext)');
@@ -181,7 +231,10 @@ try {
   // ONNX: a tiny valid model (Y = X + B), signed with the CLI as the README says.
   const onnxProto = createRequire(path.join(root, 'packages/onnx/package.json'))('onnx-proto');
   const { onnx } = onnxProto;
-  const tensor = (name) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 2 }] } } } });
+  const tensor = (name) => ({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimValue: 2 }] } } },
+  });
   const model = onnx.ModelProto.encode(
     onnx.ModelProto.create({
       irVersion: 8,
@@ -189,7 +242,9 @@ try {
       graph: {
         name: 'add',
         node: [{ opType: 'Add', input: ['X', 'B'], output: ['Y'] }],
-        initializer: [{ name: 'B', dims: [2], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(new Float32Array([1, 2]).buffer) }],
+        initializer: [
+          { name: 'B', dims: [2], dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(new Float32Array([1, 2]).buffer) },
+        ],
         input: [tensor('X')],
         output: [tensor('Y')],
       },
@@ -199,13 +254,17 @@ try {
   await fs.writeFile(path.join(all, 'model-dir', 'model.onnx'), model);
   await run(cli, ['sign', 'key', 'model-dir', '--private-key', 'key.pem', '--signature', 'model-dir/model.sig'], { cwd: all });
   const onnxRun = await example('onnx');
-  expect(onnxRun.stdout.includes('verified model with inputs [ \'X\' ]'), `onnx example printed: ${onnxRun.stdout}${onnxRun.stderr}`);
+  expect(onnxRun.stdout.includes("verified model with inputs [ 'X' ]"), `onnx example printed: ${onnxRun.stdout}${onnxRun.stderr}`);
   ok('onnx example: a session from a model signed with the CLI');
 
   const tfjs = await example('tfjs');
   expect(tfjs.stdout.includes('verified model with 1 layer'), `tfjs example printed: ${tfjs.stdout}${tfjs.stderr}`);
-  const tfjsVerified = await run(cli, ['verify', 'key', 'my-tfjs-model', '--signature', 'my-tfjs-model/model.sig', '--public-key', 'key.pub'], { cwd: all });
-  expect(tfjsVerified.code === 0, 'the CLI does not verify the tfjs example\'s signed model');
+  const tfjsVerified = await run(
+    cli,
+    ['verify', 'key', 'my-tfjs-model', '--signature', 'my-tfjs-model/model.sig', '--public-key', 'key.pub'],
+    { cwd: all },
+  );
+  expect(tfjsVerified.code === 0, "the CLI does not verify the tfjs example's signed model");
   ok('tfjs example: saves signed, loads verified (and the CLI verifies the saved model)');
 
   // Hugging Face: upload signed with the installed CLI to the loopback hub, then the README's download.
@@ -213,9 +272,13 @@ try {
   /** Imports a test helper of the repository, transpiled; `imports` maps its bare imports to the files they resolve to. */
   async function importTs(file, imports = {}) {
     let source = await fs.readFile(path.join(root, file), 'utf8');
-    for (const [name, resolved] of Object.entries(imports)) source = source.replaceAll(`from '${name}'`, `from '${pathToFileURL(resolved).href}'`);
+    for (const [name, resolved] of Object.entries(imports))
+      source = source.replaceAll(`from '${name}'`, `from '${pathToFileURL(resolved).href}'`);
     const out = path.join(work, `${path.basename(file, '.ts')}.mjs`);
-    await fs.writeFile(out, ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+    await fs.writeFile(
+      out,
+      ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText,
+    );
     return import(pathToFileURL(out).href);
   }
   const { FakeHub } = await importTs('packages/hf-hub/test/hub-server.ts');
@@ -225,7 +288,10 @@ try {
     const env = { HF_ENDPOINT: fakeHub.url, HF_TOKEN: 'hf_check_packages', HF_HUB_CACHE: path.join(all, 'hf-cache') };
     await run(cli, ['hf', 'upload', 'key', './my-model', 'my-org/my-model', '--private-key', 'key.pem'], { cwd: all, env });
     const hf = await example('hf-hub', env);
-    expect(hf.stdout.trim().startsWith(path.join(all, 'hf-cache', 'models--my-org--my-model', 'snapshots')), `hf-hub example printed: ${hf.stdout}${hf.stderr}`);
+    expect(
+      hf.stdout.trim().startsWith(path.join(all, 'hf-cache', 'models--my-org--my-model', 'snapshots')),
+      `hf-hub example printed: ${hf.stdout}${hf.stderr}`,
+    );
     ok('hf-hub example: downloads verified a repo the CLI uploaded signed');
 
     // transformers.js: the tiny BERT its tests build, uploaded signed with the CLI, then the README's pipeline.
@@ -238,8 +304,14 @@ try {
     fakeHub.createRepo('my-org/tiny-bert');
     await run(cli, ['hf', 'upload', 'key', './tiny-bert', 'my-org/tiny-bert', '--private-key', 'key.pem'], { cwd: all, env });
     const transformers = await example('transformers', env);
-    expect(transformers.stdout.includes('[ 1, 4 ]') && transformers.stdout.includes("'onnx/model.onnx'"), `transformers example printed: ${transformers.stdout}${transformers.stderr}`);
-    expect((await fs.readdir(path.join(all, 'verified-models', 'my-org', 'tiny-bert'))).length === 1, 'the transformers example cached nothing under verified-models/my-org/tiny-bert');
+    expect(
+      transformers.stdout.includes('[ 1, 4 ]') && transformers.stdout.includes("'onnx/model.onnx'"),
+      `transformers example printed: ${transformers.stdout}${transformers.stderr}`,
+    );
+    expect(
+      (await fs.readdir(path.join(all, 'verified-models', 'my-org', 'tiny-bert'))).length === 1,
+      'the transformers example cached nothing under verified-models/my-org/tiny-bert',
+    );
     ok('transformers example: a pipeline loads only verified files of a repo the CLI uploaded signed');
   } finally {
     await fakeHub.close();

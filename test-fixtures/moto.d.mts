@@ -1,2 +1,5 @@
-export interface MotoServer { endpoint: string; stop(): Promise<void> }
+export interface MotoServer {
+  endpoint: string;
+  stop(): Promise<void>;
+}
 export function startMoto(): Promise<MotoServer>;

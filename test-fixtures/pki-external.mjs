@@ -19,6 +19,25 @@ export function issueLeafForPublicKey(dir, ca, publicKeyPem, name) {
   const ext = path.join(dir, `${name}.ext`);
   fs.writeFileSync(ext, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n');
   const cert = path.join(dir, `${name}.cert.pem`);
-  openssl(['x509', '-req', '-in', csr, '-force_pubkey', publicKeyPem, '-CA', ca.intermediateCert, '-CAkey', ca.intermediateKey, '-CAcreateserial', '-days', '30', '-sha256', '-extfile', ext, '-out', cert]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-force_pubkey',
+    publicKeyPem,
+    '-CA',
+    ca.intermediateCert,
+    '-CAkey',
+    ca.intermediateKey,
+    '-CAcreateserial',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
   return cert;
 }

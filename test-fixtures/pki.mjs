@@ -31,14 +31,53 @@ export function makeCertificateAuthority(dir) {
   fs.mkdirSync(dir, { recursive: true });
   const rootKey = ecKey(dir, 'root', 'P-384');
   const rootCert = path.join(dir, 'root.cert.pem');
-  openssl(['req', '-x509', '-new', '-key', rootKey, '-subj', '/CN=Test Root CA', '-days', '3650', '-sha384',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', rootCert], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      rootKey,
+      '-subj',
+      '/CN=Test Root CA',
+      '-days',
+      '3650',
+      '-sha384',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      rootCert,
+    ],
+    dir,
+  );
   const intermediateKey = ecKey(dir, 'intermediate', 'P-384');
   const csr = path.join(dir, 'intermediate.csr');
   openssl(['req', '-new', '-key', intermediateKey, '-subj', '/CN=Test Intermediate CA', '-out', csr], dir);
   const intermediateCert = path.join(dir, 'intermediate.cert.pem');
   const ext = writeExt(dir, 'intermediate', ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign']);
-  openssl(['x509', '-req', '-in', csr, '-CA', rootCert, '-CAkey', rootKey, '-CAcreateserial', '-days', '3650', '-sha384', '-extfile', ext, '-out', intermediateCert], dir);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      rootCert,
+      '-CAkey',
+      rootKey,
+      '-CAcreateserial',
+      '-days',
+      '3650',
+      '-sha384',
+      '-extfile',
+      ext,
+      '-out',
+      intermediateCert,
+    ],
+    dir,
+  );
   return { rootCert, rootKey, intermediateCert, intermediateKey };
 }
 
@@ -54,9 +93,33 @@ export function issueLeaf(dir, ca, { name, curve = 'P-256', usage = 'codeSigning
   const csr = path.join(dir, `${name}.csr`);
   openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr], dir);
   const cert = path.join(dir, `${name}.cert.pem`);
-  const ext = writeExt(dir, name, usage === 'codeSigning'
-    ? ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning']
-    : ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,keyEncipherment']);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.intermediateCert, '-CAkey', ca.intermediateKey, '-CAcreateserial', '-days', String(days), '-sha256', '-extfile', ext, '-out', cert], dir);
+  const ext = writeExt(
+    dir,
+    name,
+    usage === 'codeSigning'
+      ? ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning']
+      : ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,keyEncipherment'],
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.intermediateCert,
+      '-CAkey',
+      ca.intermediateKey,
+      '-CAcreateserial',
+      '-days',
+      String(days),
+      '-sha256',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
+    ],
+    dir,
+  );
   return { key, cert };
 }

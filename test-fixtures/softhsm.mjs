@@ -40,13 +40,18 @@ function run(file, args, env) {
  */
 export function createSoftHsmToken(dir, { label = 'oms-test', pin = '1234' } = {}) {
   const module = MODULE_CANDIDATES.find((m) => fs.existsSync(m));
-  for (const [tool, found] of [['softhsm2-util', module], ['pkcs11-tool', true]]) {
+  for (const [tool, found] of [
+    ['softhsm2-util', module],
+    ['pkcs11-tool', true],
+  ]) {
     try {
       if (!found) throw new Error('libsofthsm2.so not found');
       run(tool, ['--help']);
     } catch (cause) {
       if (cause.code === 'ENOENT' || !found) {
-        throw new Error(`SoftHSM2 and OpenSC are needed for the PKCS#11 tests (${tool}); run scripts/setup-hsm-kms.sh (apt-get install softhsm2 opensc)`);
+        throw new Error(
+          `SoftHSM2 and OpenSC are needed for the PKCS#11 tests (${tool}); run scripts/setup-hsm-kms.sh (apt-get install softhsm2 opensc)`,
+        );
       }
     }
   }

@@ -33,7 +33,9 @@ const work = await fs.mkdtemp(path.join(os.tmpdir(), 'oms-browser-example-'));
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const floats = (values) => new Uint8Array(new Float32Array(values).buffer);
-const shape = (...dims) => ({ tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } });
+const shape = (...dims) => ({
+  tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
+});
 const model = onnx.ModelProto.encode(
   onnx.ModelProto.create({
     irVersion: 8,
@@ -50,7 +52,11 @@ const model = onnx.ModelProto.encode(
           dims: [3, 2],
           dataType: FLOAT,
           dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-          externalData: [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: '0' }, { key: 'length', value: '24' }],
+          externalData: [
+            { key: 'location', value: 'weights.bin' },
+            { key: 'offset', value: '0' },
+            { key: 'length', value: '24' },
+          ],
         },
         { name: 'B', dims: [2], dataType: FLOAT, rawData: floats([0.5, -0.5]) },
       ],
@@ -139,10 +145,14 @@ if (serveOnly) {
 
     const expectedY = [9.5, 11.5, 3.5, 3.5];
     const signedHint = JSON.parse(await fs.readFile(path.join(modelDir, 'model.sig'), 'utf8')).verificationMaterial.publicKey.hint;
-    if (!onnxModel.ok || JSON.stringify(onnxModel.output) !== JSON.stringify(expectedY)) failures.push(`the signed ONNX model should run and give Y = ${expectedY}`);
-    else if (onnxModel.keyHint !== signedHint || !onnxModel.verifiedBy.startsWith(`key ${signedHint.slice(0, 16)}`)) failures.push("the page should name the publisher's key");
-    if (tampered.ok || tampered.code !== 'DIGEST_MISMATCH' || tampered.path !== 'weights.bin') failures.push('the tampered copy should be refused with DIGEST_MISMATCH on weights.bin');
-    if (!keyless.ok || !keyless.verifiedBy.startsWith('stefanb@us.ibm.com')) failures.push('the keyless-signed model should verify as stefanb@us.ibm.com');
+    if (!onnxModel.ok || JSON.stringify(onnxModel.output) !== JSON.stringify(expectedY))
+      failures.push(`the signed ONNX model should run and give Y = ${expectedY}`);
+    else if (onnxModel.keyHint !== signedHint || !onnxModel.verifiedBy.startsWith(`key ${signedHint.slice(0, 16)}`))
+      failures.push("the page should name the publisher's key");
+    if (tampered.ok || tampered.code !== 'DIGEST_MISMATCH' || tampered.path !== 'weights.bin')
+      failures.push('the tampered copy should be refused with DIGEST_MISMATCH on weights.bin');
+    if (!keyless.ok || !keyless.verifiedBy.startsWith('stefanb@us.ibm.com'))
+      failures.push('the keyless-signed model should verify as stefanb@us.ibm.com');
   } catch (err) {
     failures.push(String(err));
   } finally {

@@ -48,7 +48,9 @@ console.log(`uploaded ${uploaded.files.length} files + ${uploaded.signaturePath}
 // 3. Check the repo without downloading its weights: the hub's SHA-256 records
 //    agree with the signature (this says nothing yet about the bytes it serves).
 const report = await verifyHubRepo({ repo, verifier, hashFiles: 'none', ...connection });
-console.log(`remote check: hub SHA-256 matches ${JSON.stringify(report.metadataOnly)}, not checked without bytes ${JSON.stringify(report.unchecked)}`);
+console.log(
+  `remote check: hub SHA-256 matches ${JSON.stringify(report.metadataOnly)}, not checked without bytes ${JSON.stringify(report.unchecked)}`,
+);
 
 // 4. Download verified into a Hugging Face cache (here a temporary one; default ~/.cache/huggingface/hub).
 const cacheDir = path.join(work, 'cache');

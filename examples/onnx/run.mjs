@@ -20,7 +20,9 @@ const { onnx } = onnxProto;
 //    (what exporters do for large weights; PyTorch writes model.onnx.data).
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const weights = new Uint8Array(new Float32Array([1, 2, 3, 4, 5, 6]).buffer);
-const shape = (...dims) => ({ tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } });
+const shape = (...dims) => ({
+  tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
+});
 const model = onnx.ModelProto.encode(
   onnx.ModelProto.create({
     irVersion: 8,
@@ -37,7 +39,11 @@ const model = onnx.ModelProto.encode(
           dims: [3, 2],
           dataType: FLOAT,
           dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-          externalData: [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: '0' }, { key: 'length', value: '24' }],
+          externalData: [
+            { key: 'location', value: 'weights.bin' },
+            { key: 'offset', value: '0' },
+            { key: 'length', value: '24' },
+          ],
         },
         { name: 'B', dims: [2], dataType: FLOAT, rawData: new Uint8Array(new Float32Array([0.5, -0.5]).buffer) },
       ],
@@ -63,7 +69,8 @@ try {
   // 4. Load verified and run.
   const session = await createVerifiedSession(dir, {
     verify: { verifier },
-    onVerified: ({ signer: who, files }) => console.log(`verified ${files.join(', ')} (signed with key ${who.publicKeyHint.slice(0, 16)}…)`),
+    onVerified: ({ signer: who, files }) =>
+      console.log(`verified ${files.join(', ')} (signed with key ${who.publicKeyHint.slice(0, 16)}…)`),
   });
   const input = new Tensor('float32', Float32Array.from([1, 1, 1, 0, 1, 0]), [2, 3]);
   const { Y } = await session.run({ X: input });

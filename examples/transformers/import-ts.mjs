@@ -18,7 +18,9 @@ export async function importTs(relative, workDir) {
   let { outputText } = ts.transpileModule(await fs.readFile(sourcePath, 'utf8'), {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
   });
-  outputText = outputText.replace(/from '([^'.][^']*)'/g, (all, spec) => (spec.startsWith('node:') ? all : `from '${pathToFileURL(requireThere.resolve(spec)).href}'`));
+  outputText = outputText.replace(/from '([^'.][^']*)'/g, (all, spec) =>
+    spec.startsWith('node:') ? all : `from '${pathToFileURL(requireThere.resolve(spec)).href}'`,
+  );
   const file = path.join(workDir, `${path.basename(relative, '.ts')}.mjs`);
   await fs.writeFile(file, outputText);
   return import(pathToFileURL(file).href);

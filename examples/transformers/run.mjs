@@ -55,7 +55,12 @@ try {
   const cacheDir = path.join(work, 'verified-cache');
   const run = async (label) => {
     const loading = await configureVerifiedLoading({
-      env, repo, revision, verifier, cacheDir, hubUrl,
+      env,
+      repo,
+      revision,
+      verifier,
+      cacheDir,
+      hubUrl,
       onProgress: (e) => console.log(`  ${label}: ${e.file} (${e.size} bytes) matched the signature [${e.source}]`),
     });
     try {
@@ -75,7 +80,14 @@ try {
     const tokenizer = (await fs.readFile(path.join(modelDir, 'tokenizer.json'), 'utf8')).replace('"hello": 5', '"hello": 6');
     const tampered = hub.pushCommit(repo, { put: { 'tokenizer.json': Buffer.from(tokenizer) } });
     // A fresh cache: the shared one already holds the signed tokenizer for this signature and would serve it.
-    const loading = await configureVerifiedLoading({ env, repo, revision: tampered, verifier, cacheDir: path.join(work, 'fresh-cache'), hubUrl });
+    const loading = await configureVerifiedLoading({
+      env,
+      repo,
+      revision: tampered,
+      verifier,
+      cacheDir: path.join(work, 'fresh-cache'),
+      hubUrl,
+    });
     try {
       await pipeline('feature-extraction', repo, { revision: tampered });
       throw new Error('the tampered tokenizer was accepted');
@@ -92,4 +104,3 @@ try {
   // still be landing in the cache folder: retry instead of failing on ENOTEMPTY.
   await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
-

@@ -87,7 +87,9 @@ function log(message) {
 
 function ensureBuilt(tools) {
   if (!fs.existsSync(tools.cli)) {
-    throw new Error(`${path.relative(root, tools.cli)} is missing: build the CLI first (pnpm bench does it: turbo run build --filter=@model-signing/cli...)`);
+    throw new Error(
+      `${path.relative(root, tools.cli)} is missing: build the CLI first (pnpm bench does it: turbo run build --filter=@model-signing/cli...)`,
+    );
   }
 }
 
@@ -132,7 +134,8 @@ async function main() {
   for (const scenario of scenarios) {
     scenario.model = path.join(options.dataDir, 'models', scenario.name);
     const t0 = Date.now();
-    if (ensureScenarioData(scenario, scenario.model)) log(`  generated ${scenario.name} (${scenario.description}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (ensureScenarioData(scenario, scenario.model))
+      log(`  generated ${scenario.name} (${scenario.description}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   const samples = [];
@@ -140,12 +143,23 @@ async function main() {
   const record = async (sample, command) => {
     const busy = options.quietWaitMs > 0 ? await waitForQuiet({ maxWaitMs: options.quietWaitMs }) : undefined;
     const result = await measure(command[0], command[1], { cwd: root });
-    const entry = { ...sample, wallSeconds: result.wallSeconds, cpuSeconds: result.cpuSeconds, peakRssBytes: result.peakRssBytes, exitCode: result.exitCode, backgroundBusy: busy };
+    const entry = {
+      ...sample,
+      wallSeconds: result.wallSeconds,
+      cpuSeconds: result.cpuSeconds,
+      peakRssBytes: result.peakRssBytes,
+      exitCode: result.exitCode,
+      backgroundBusy: busy,
+    };
     samples.push(entry);
     if (result.exitCode !== 0) {
-      failures.push(`${sample.tool} ${sample.action} on ${sample.scenario} (${sample.variant}) exited ${result.exitCode}: ${(result.stderr || result.stdout).trim().slice(-2000)}`);
+      failures.push(
+        `${sample.tool} ${sample.action} on ${sample.scenario} (${sample.variant}) exited ${result.exitCode}: ${(result.stderr || result.stdout).trim().slice(-2000)}`,
+      );
     }
-    log(`  ${sample.scenario} ${sample.variant} ${sample.tool} ${sample.action}: ${result.wallSeconds.toFixed(3)} s, ${(result.peakRssBytes / 1e6).toFixed(0)} MB${result.exitCode ? ` FAILED (${result.exitCode})` : ''}`);
+    log(
+      `  ${sample.scenario} ${sample.variant} ${sample.tool} ${sample.action}: ${result.wallSeconds.toFixed(3)} s, ${(result.peakRssBytes / 1e6).toFixed(0)} MB${result.exitCode ? ` FAILED (${result.exitCode})` : ''}`,
+    );
     return result;
   };
 
@@ -158,7 +172,13 @@ async function main() {
           ours: path.join(signatureDir, `${scenario.name}-${variant.id}-ours.sig`),
           reference: path.join(signatureDir, `${scenario.name}-${variant.id}-reference.sig`),
         };
-        const context = (tool) => ({ model: scenario.model, signature: signatures[tool], keys, variant, shardSize: options.sizes.shardSize });
+        const context = (tool) => ({
+          model: scenario.model,
+          signature: signatures[tool],
+          keys,
+          variant,
+          shardSize: options.sizes.shardSize,
+        });
         const base = { scenario: scenario.name, variant: variant.id, run };
         const tools_ = variant.oursOnly || !options.reference ? ['ours'] : ['ours', 'reference'];
         for (const action of ['sign', 'verify']) {
@@ -169,7 +189,18 @@ async function main() {
         }
       }
       if (scenario.name === 'hub-like') {
-        failures.push(...(await runResign({ scenario, tools, keys, dataDir: options.dataDir, signatureDir, reference: options.reference, run, record })));
+        failures.push(
+          ...(await runResign({
+            scenario,
+            tools,
+            keys,
+            dataDir: options.dataDir,
+            signatureDir,
+            reference: options.reference,
+            run,
+            record,
+          })),
+        );
       }
       if (scenario.variants.every((v) => v.limit === 'skip')) continue;
       const limits = limitCommands({ scenario, model: scenario.model, listDir: path.join(options.dataDir, 'lists'), cores });
@@ -186,21 +217,54 @@ async function main() {
   fs.writeFileSync(path.join(tiny, 'config.json'), '{"model_type": "tiny"}\n');
   fs.writeFileSync(path.join(tiny, 'weights.bin'), crypto.randomBytes(64 * 1024));
   const tinyVariant = { id: 'files-sha256', method: 'files', hash: 'sha256' };
-  const tinyContext = (tool) => ({ model: tiny, signature: path.join(signatureDir, `tiny-${tool}.sig`), keys, variant: tinyVariant, shardSize: options.sizes.shardSize });
+  const tinyContext = (tool) => ({
+    model: tiny,
+    signature: path.join(signatureDir, `tiny-${tool}.sig`),
+    keys,
+    variant: tinyVariant,
+    shardSize: options.sizes.shardSize,
+  });
   const startupRuns = options.smoke ? 3 : 10;
-  await record({ scenario: 'tiny', variant: 'files-sha256', run: 0, tool: 'ours', action: 'sign' }, oursCommand(tools, 'sign', tinyContext('ours')));
-  if (options.reference) await record({ scenario: 'tiny', variant: 'files-sha256', run: 0, tool: 'reference', action: 'sign' }, referenceCommand(tools, 'sign', tinyContext('reference')));
+  await record(
+    { scenario: 'tiny', variant: 'files-sha256', run: 0, tool: 'ours', action: 'sign' },
+    oursCommand(tools, 'sign', tinyContext('ours')),
+  );
+  if (options.reference)
+    await record(
+      { scenario: 'tiny', variant: 'files-sha256', run: 0, tool: 'reference', action: 'sign' },
+      referenceCommand(tools, 'sign', tinyContext('reference')),
+    );
   for (let run = 1; run <= startupRuns; run++) {
-    await record({ scenario: 'startup', variant: '--version', run, tool: 'ours', action: 'version' }, [tools.node, [tools.cli, '--version']]);
-    await record({ scenario: 'tiny', variant: 'files-sha256', run, tool: 'ours', action: 'verify' }, oursCommand(tools, 'verify', tinyContext('ours')));
+    await record({ scenario: 'startup', variant: '--version', run, tool: 'ours', action: 'version' }, [
+      tools.node,
+      [tools.cli, '--version'],
+    ]);
+    await record(
+      { scenario: 'tiny', variant: 'files-sha256', run, tool: 'ours', action: 'verify' },
+      oursCommand(tools, 'verify', tinyContext('ours')),
+    );
     if (options.reference && run <= 3) {
-      await record({ scenario: 'tiny', variant: 'files-sha256', run, tool: 'reference', action: 'verify' }, referenceCommand(tools, 'verify', tinyContext('reference')));
+      await record(
+        { scenario: 'tiny', variant: 'files-sha256', run, tool: 'reference', action: 'verify' },
+        referenceCommand(tools, 'verify', tinyContext('reference')),
+      );
     }
   }
 
   if (failures.length === 0) {
     log('Cross-checks');
-    failures.push(...(await crossCheck({ scenarios, signatureDir, tools, keys, reference: options.reference, shardSize: options.sizes.shardSize, smoke: options.smoke, root })));
+    failures.push(
+      ...(await crossCheck({
+        scenarios,
+        signatureDir,
+        tools,
+        keys,
+        reference: options.reference,
+        shardSize: options.sizes.shardSize,
+        smoke: options.smoke,
+        root,
+      })),
+    );
   }
 
   const summary = summarize(samples, scenarios, cores);
@@ -222,7 +286,10 @@ async function main() {
   const previous = fs.existsSync(mdPath) ? fs.readFileSync(mdPath, 'utf8') : '';
   const browserSection = previous.indexOf('\n## Browser hashing\n');
   fs.writeFileSync(mdPath, browserSection < 0 ? report.markdown : `${report.markdown.trimEnd()}\n${previous.slice(browserSection)}`);
-  fs.writeFileSync(path.join(options.outDir, 'benchmarks.json'), `${JSON.stringify({ environment, meta, scenarios: scenarios.map(({ files, model, ...s }) => ({ ...s, fileCount: files.length })), summary, targets, failures, samples }, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(options.outDir, 'benchmarks.json'),
+    `${JSON.stringify({ environment, meta, scenarios: scenarios.map(({ files, model, ...s }) => ({ ...s, fileCount: files.length })), summary, targets, failures, samples }, null, 2)}\n`,
+  );
   console.log(report.table);
   // Tiny sizes say nothing about speed: a smoke run reports only its
   // correctness checks; the targets' verdicts belong to the full benchmark.

@@ -50,14 +50,30 @@ try {
   const tampered = hub.pushCommit(repo, { put: { 'tokenizer.json': Buffer.from(tokenizer) } });
 
   // 2. The web server: the page, onnxruntime-web's WebAssembly, and the hub under /hub/ (same origin, so no CORS).
-  const bundle = await esbuild.build({ entryPoints: [path.join(here, 'page.js')], bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' });
+  const bundle = await esbuild.build({
+    entryPoints: [path.join(here, 'page.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    write: false,
+    logLevel: 'silent',
+  });
   const requireOrt = createRequire(createRequire(import.meta.url).resolve('@huggingface/transformers'));
   const routes = new Map([
-    ['/', { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><script type="module">import * as page from "./page.js"; window.page = page; window.ready = true;</script>' }],
+    [
+      '/',
+      {
+        type: 'text/html',
+        body: '<!doctype html><meta charset="utf-8"><script type="module">import * as page from "./page.js"; window.page = page; window.ready = true;</script>',
+      },
+    ],
     ['/page.js', { type: 'text/javascript', body: bundle.outputFiles[0].contents }],
   ]);
   for (const name of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
-    routes.set(`/ort/${name}`, { type: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', body: await fs.readFile(requireOrt.resolve(`onnxruntime-web/${name}`)) });
+    routes.set(`/ort/${name}`, {
+      type: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
+      body: await fs.readFile(requireOrt.resolve(`onnxruntime-web/${name}`)),
+    });
   }
   server = http.createServer((req, res) => {
     if (req.url.startsWith('/hub/')) {
@@ -81,10 +97,12 @@ try {
   const tab = await browser.newPage();
   await tab.goto(origin);
   await tab.waitForFunction(() => window.ready === true);
-  const embed = (rev, cacheName) => tab.evaluate((params) => window.page.embed(params), { hubUrl: `${origin}hub`, repo, revision: rev, publicKeyPem, cacheName });
+  const embed = (rev, cacheName) =>
+    tab.evaluate((params) => window.page.embed(params), { hubUrl: `${origin}hub`, repo, revision: rev, publicKeyPem, cacheName });
 
   const expected = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
-  const matches = (result) => result.ok && result.embedding.length === expected.length && result.embedding.every((v, i) => Math.abs(v - expected[i]) < 1e-5);
+  const matches = (result) =>
+    result.ok && result.embedding.length === expected.length && result.embedding.every((v, i) => Math.abs(v - expected[i]) < 1e-5);
   const outcomes = [];
   for (const label of ['first load', 'second load']) {
     const result = await embed(revision, 'verified-models');
@@ -94,14 +112,18 @@ try {
       continue;
     }
     console.log(`${label}: checked ${result.checked.join(', ')}`);
-    console.log(`  embedding: ${result.embedding.map((v) => v.toFixed(4)).join(', ')}${matches(result) ? '' : ' (NOT the expected values)'}`);
+    console.log(
+      `  embedding: ${result.embedding.map((v) => v.toFixed(4)).join(', ')}${matches(result) ? '' : ' (NOT the expected values)'}`,
+    );
     // The first load downloads (transformers.js reads config.json a second time, then from the cache); the second downloads nothing.
     const fromNetwork = result.checked.filter((c) => c.endsWith('network)')).length;
     outcomes.push(matches(result) && (label === 'first load' ? fromNetwork === 4 : fromNetwork === 0));
   }
   // A fresh cache: the first one holds the signed tokenizer for this signature and would serve it.
   const bad = await embed(tampered, 'fresh');
-  console.log(bad.ok ? 'Unexpected: the tampered tokenizer was accepted' : `Tampered revision refused (${bad.code} on ${bad.path}): ${bad.message}`);
+  console.log(
+    bad.ok ? 'Unexpected: the tampered tokenizer was accepted' : `Tampered revision refused (${bad.code} on ${bad.path}): ${bad.message}`,
+  );
   failed = outcomes.includes(false) || bad.ok || bad.code !== 'DIGEST_MISMATCH' || bad.path !== 'tokenizer.json';
 } finally {
   await browser?.close();

@@ -82,7 +82,12 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
     const words = positionals(rest.slice(1), [...program.options, ...action.options]);
     const first = words[0] === undefined ? undefined : rest[words[0] + 1];
     if (first !== undefined && !isMethod(first)) {
-      throw new UsageError(`'${first}' is not a signing method; the method comes first: model-signing hf ${action.name()} <${METHODS.join('|')}> ${action.registeredArguments.slice(1).map((a) => `<${a.name()}>`).join(' ')} [options]`);
+      throw new UsageError(
+        `'${first}' is not a signing method; the method comes first: model-signing hf ${action.name()} <${METHODS.join('|')}> ${action.registeredArguments
+          .slice(1)
+          .map((a) => `<${a.name()}>`)
+          .join(' ')} [options]`,
+      );
     }
     return out;
   }
@@ -114,7 +119,9 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
     const owners = methods.filter((m) => findOption(m.options, arg)).map((m) => m.name());
     if (owners.length > 0) {
       const flag = arg.split('=', 1)[0];
-      throw new UsageError(`${flag} belongs to the ${owners.join(' or ')} method, but no method was named (without one, ${name} means sigstore): model-signing ${name} ${owners[0]} ${first} …`);
+      throw new UsageError(
+        `${flag} belongs to the ${owners.join(' or ')} method, but no method was named (without one, ${name} means sigstore): model-signing ${name} ${owners[0]} ${first} …`,
+      );
     }
   }
   return [...out.slice(0, commandIndex + 1), 'sigstore', ...rest];

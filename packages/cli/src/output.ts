@@ -107,7 +107,9 @@ const FLAGS: Readonly<Record<string, string>> = {
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */
 export function inCliTerms(message: string): string {
   return message
-    .replace(/\bthe (\w+) and (\w+) options\b/g, (phrase, a: string, b: string) => (FLAGS[a] && FLAGS[b] ? `${FLAGS[a]} and ${FLAGS[b]}` : phrase))
+    .replace(/\bthe (\w+) and (\w+) options\b/g, (phrase, a: string, b: string) =>
+      FLAGS[a] && FLAGS[b] ? `${FLAGS[a]} and ${FLAGS[b]}` : phrase,
+    )
     .replace(/\bthe (\w+) option\b/g, (phrase, name: string) => FLAGS[name] ?? phrase);
 }
 

@@ -19,7 +19,9 @@ export async function run(args: readonly string[]): Promise<number> {
     exitCode = code;
   };
   const program = new Command('model-signing')
-    .description('Sign and verify machine-learning models with OpenSSF Model Signing (OMS).\nSignatures are Sigstore bundles, interoperable with Python model_signing.')
+    .description(
+      'Sign and verify machine-learning models with OpenSSF Model Signing (OMS).\nSignatures are Sigstore bundles, interoperable with Python model_signing.',
+    )
     .version(version, '-V, --version')
     .option('--log-level <level>', 'accepted for compatibility with the reference CLI; messages are not levelled')
     .showHelpAfterError('(add --help for usage)')
@@ -82,7 +84,11 @@ function checkRequiredOptionsLast(cmd: Command): void {
   }
   cmd.hook('preAction', () => {
     const missing = required.find((o) => cmd.getOptionValue(o.attributeName()) === undefined);
-    if (missing) cmd.error(`error: required option '${missing.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: EXIT_USAGE });
+    if (missing)
+      cmd.error(`error: required option '${missing.flags}' not specified`, {
+        code: 'commander.missingMandatoryOptionValue',
+        exitCode: EXIT_USAGE,
+      });
   });
 }
 
@@ -98,7 +104,13 @@ function suggestOptions(cmd: Command): void {
       const flag = /^error: unknown option '(--[^'=]+)/.exec(message)?.[1];
       const candidates: Option[] = [];
       for (let c: Command | null = cmd; c; c = c.parent) candidates.push(...c.options);
-      const best = flag === undefined ? undefined : closest(flag, candidates.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])));
+      const best =
+        flag === undefined
+          ? undefined
+          : closest(
+              flag,
+              candidates.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])),
+            );
       write(best === undefined ? message : message.replace(/\n?$/, ` (did you mean ${best}?)\n`));
     },
   });
@@ -119,7 +131,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = current;
   }
   return previous[b.length]!;

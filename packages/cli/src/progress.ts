@@ -59,7 +59,11 @@ export class RateEstimator {
 function formatEta(seconds: number | undefined): string {
   if (seconds === undefined) return '…';
   const s = Math.round(seconds);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+      : `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -101,7 +105,11 @@ export function createProgressBar(label: string, enabled: boolean): ProgressBar 
     update(bytesDone, totalBytes, detail = '') {
       rate.update(bytesDone, performance.now());
       const speed = rate.bytesPerSecond();
-      const payload = { detail, rate: speed === undefined ? '…' : (speed / 1e6).toFixed(0), eta: formatEta(rate.etaSeconds(totalBytes - bytesDone)) };
+      const payload = {
+        detail,
+        rate: speed === undefined ? '…' : (speed / 1e6).toFixed(0),
+        eta: formatEta(rate.etaSeconds(totalBytes - bytesDone)),
+      };
       if (!started) {
         bar.start(Math.max(1, mb(totalBytes)), 0, payload);
         started = true;
@@ -124,6 +132,7 @@ export function hashedCount(p: HashProgress): string {
 export function hashProgressBar(label: string, enabled: boolean): { onProgress?: (p: HashProgress) => void; stop(): void } {
   const bar = createProgressBar(label, enabled);
   if (!enabled || !process.stderr.isTTY) return { stop: () => bar.stop() };
-  const detail = (p: HashProgress) => hashedCount(p) + (p.reusedFiles ? `, ${p.reusedFiles} reused (${Math.round((p.reusedBytes ?? 0) / 1e6)} MB)` : '');
+  const detail = (p: HashProgress) =>
+    hashedCount(p) + (p.reusedFiles ? `, ${p.reusedFiles} reused (${Math.round((p.reusedBytes ?? 0) / 1e6)} MB)` : '');
   return { onProgress: (p) => bar.update(p.bytesHashed, p.totalBytes, detail(p)), stop: () => bar.stop() };
 }

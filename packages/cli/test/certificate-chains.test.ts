@@ -26,7 +26,8 @@ const SIGNER = "'O=OMS Test, CN=OMS Test Signer'";
 const ROOT = "'O=OMS Test, CN=OMS Test Root'";
 const ESCAPED = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const naming = (cert: string, rule: string) => new RegExp(`${ESCAPED(cert)}.*${rule}`);
-const REFERENCE_CHECKS_AT_NOT_BEFORE = 'the reference validates the chain at the leaf\'s notBefore and so ignores expiry; we require every certificate to be valid now';
+const REFERENCE_CHECKS_AT_NOT_BEFORE =
+  "the reference validates the chain at the leaf's notBefore and so ignores expiry; we require every certificate to be valid now";
 
 const CASES: Record<string, Case> = {
   good: { ours: null, reference: null },
@@ -37,22 +38,38 @@ const CASES: Record<string, Case> = {
     ours: naming(INTERMEDIATE_1, 'pathLenConstraint 0\\) but the path has 1'),
     reference: /path length constraint exceeded/,
   },
-  'root-path-length-exceeded': { ours: naming(ROOT, 'pathLenConstraint 0\\) but the path has 1'), reference: /path length constraint exceeded/ },
-  'intermediate-not-ca': { ours: naming(INTERMEDIATE_1, 'is not a CA \\(basicConstraints cA is not set\\)'), reference: /invalid CA certificate/ },
-  'intermediate-without-key-cert-sign': { ours: naming(INTERMEDIATE_1, 'does not include keyCertSign'), reference: /invalid CA certificate/ },
+  'root-path-length-exceeded': {
+    ours: naming(ROOT, 'pathLenConstraint 0\\) but the path has 1'),
+    reference: /path length constraint exceeded/,
+  },
+  'intermediate-not-ca': {
+    ours: naming(INTERMEDIATE_1, 'is not a CA \\(basicConstraints cA is not set\\)'),
+    reference: /invalid CA certificate/,
+  },
+  'intermediate-without-key-cert-sign': {
+    ours: naming(INTERMEDIATE_1, 'does not include keyCertSign'),
+    reference: /invalid CA certificate/,
+  },
   'expired-intermediate': { ours: naming(INTERMEDIATE_1, 'has expired'), reference: null, differs: REFERENCE_CHECKS_AT_NOT_BEFORE },
   'expired-leaf': { ours: naming(SIGNER, 'has expired'), reference: null, differs: REFERENCE_CHECKS_AT_NOT_BEFORE },
   'not-yet-valid-leaf': { ours: naming(SIGNER, 'is not valid yet'), reference: null, differs: REFERENCE_CHECKS_AT_NOT_BEFORE },
-  'unknown-critical-extension': { ours: naming(SIGNER, 'critical extension .*1\\.3\\.6\\.1\\.4\\.1\\.55555\\.1'), reference: /unhandled critical extension/ },
+  'unknown-critical-extension': {
+    ours: naming(SIGNER, 'critical extension .*1\\.3\\.6\\.1\\.4\\.1\\.55555\\.1'),
+    reference: /unhandled critical extension/,
+  },
   'leaf-without-signing-usage': { ours: naming(SIGNER, 'may not be used for signing'), reference: /cannot be used for signing/ },
   'name-constraints-violated': { ours: naming(SIGNER, 'permitted sub-trees" name constraint'), reference: /permitted subtree violation/ },
-  'wrong-issuer-signature': { ours: naming(SIGNER, `names ${ESCAPED(INTERMEDIATE_1)} as its issuer, but its signature does not verify`), reference: /certificate signature failure/ },
+  'wrong-issuer-signature': {
+    ours: naming(SIGNER, `names ${ESCAPED(INTERMEDIATE_1)} as its issuer, but its signature does not verify`),
+    reference: /certificate signature failure/,
+  },
   'cross-signed-loop': { ours: naming(SIGNER, 'loop of cross-signed certificates'), reference: /unable to get local issuer certificate/ },
   'cross-signed-loop-beside-path': { ours: null, reference: null },
   'cross-signed-intermediate': {
     ours: null,
     reference: /unable to get local issuer certificate/,
-    differs: "the reference's OpenSSL follows the first issuer candidate in the chain (cross-signed by a root it lacks) and does not go back; RFC 5280 path building finds the second",
+    differs:
+      "the reference's OpenSSL follows the first issuer candidate in the chain (cross-signed by a root it lacks) and does not go back; RFC 5280 path building finds the second",
   },
 };
 
@@ -83,8 +100,18 @@ beforeAll(async () => {
   expect(Object.keys(referenceVerdicts).sort()).toEqual(Object.keys(CASES).sort());
   const names = Object.keys(referenceVerdicts);
   const results = await pool(
-    names.map((name) => () =>
-      ours(['verify', 'certificate', model, '--signature', path.join(chains, name, 'model.sig'), '--certificate-chain', path.join(chains, name, 'root.pem'), '--json']),
+    names.map(
+      (name) => () =>
+        ours([
+          'verify',
+          'certificate',
+          model,
+          '--signature',
+          path.join(chains, name, 'model.sig'),
+          '--certificate-chain',
+          path.join(chains, name, 'root.pem'),
+          '--json',
+        ]),
     ),
     2,
   );
@@ -95,7 +122,9 @@ afterAll(cleanupTempDirs);
 
 describe('certificate path validation matrix (reference-signed chains)', () => {
   for (const [name, expected] of Object.entries(CASES)) {
-    const title = expected.differs ? `${name}: ours ${expected.ours ? 'refuses' : 'accepts'}, the reference ${expected.reference ? 'refuses' : 'accepts'} (${expected.differs})` : name;
+    const title = expected.differs
+      ? `${name}: ours ${expected.ours ? 'refuses' : 'accepts'}, the reference ${expected.reference ? 'refuses' : 'accepts'} (${expected.differs})`
+      : name;
     it(title, () => {
       const { ours: mine, reference: theirs } = verdicts.get(name)!;
       if (expected.reference) expect(theirs).toMatch(expected.reference);

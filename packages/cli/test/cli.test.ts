@@ -8,13 +8,34 @@ afterEach(cleanupTempDirs);
 
 describe('argument normalization', () => {
   it('accepts the reference spellings with underscores', () => {
-    expect(normalizeArgv(['sign', 'key', 'm', '--private_key', 'k.pem', '--ignore_paths=a_b'])).toEqual(['sign', 'key', 'm', '--private-key', 'k.pem', '--ignore-paths=a_b']);
+    expect(normalizeArgv(['sign', 'key', 'm', '--private_key', 'k.pem', '--ignore_paths=a_b'])).toEqual([
+      'sign',
+      'key',
+      'm',
+      '--private-key',
+      'k.pem',
+      '--ignore-paths=a_b',
+    ]);
   });
 });
 
 describe('model-signing CLI', () => {
   it('prints help with examples on every command, exit 0', async () => {
-    for (const args of [['--help'], ['sign', '--help'], ['sign', 'key', '--help'], ['sign', 'certificate', '--help'], ['sign', 'sigstore', '--help'], ['verify', '--help'], ['verify', 'key', '--help'], ['verify', 'certificate', '--help'], ['verify', 'sigstore', '--help'], ['digest', '--help'], ['hf', 'upload', '--help'], ['hf', 'download', '--help'], ['hf', 'verify', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['sign', '--help'],
+      ['sign', 'key', '--help'],
+      ['sign', 'certificate', '--help'],
+      ['sign', 'sigstore', '--help'],
+      ['verify', '--help'],
+      ['verify', 'key', '--help'],
+      ['verify', 'certificate', '--help'],
+      ['verify', 'sigstore', '--help'],
+      ['digest', '--help'],
+      ['hf', 'upload', '--help'],
+      ['hf', 'download', '--help'],
+      ['hf', 'verify', '--help'],
+    ]) {
       const result = await ours(args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.stdout, args.join(' ')).toMatch(/Examples?:/);
@@ -76,7 +97,15 @@ describe('model-signing CLI', () => {
     const work = await tempDir();
     await fs.mkdir(path.join(work, 'empty'));
     const keys = await writeKeyPair(work, 'P-256');
-    const result = await ours(['sign', 'key', path.join(work, 'empty'), '--private-key', keys.privateKey, '--signature', path.join(work, 'e.sig')]);
+    const result = await ours([
+      'sign',
+      'key',
+      path.join(work, 'empty'),
+      '--private-key',
+      keys.privateKey,
+      '--signature',
+      path.join(work, 'e.sig'),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('[EMPTY_MODEL]');
     await expect(fs.access(path.join(work, 'e.sig'))).rejects.toThrow();

@@ -28,7 +28,18 @@ describe('model-signing hf', () => {
   it('uploads signed, verifies remotely, downloads verified, re-verifies the cache, and refuses a tampered repo', async () => {
     const model = await makeTrickyModel(work);
     const cache = path.join(work, 'cache');
-    const upload = await ours(['hf', 'upload', 'key', model, 'org/tricky', '--private-key', keys.privateKey, '--create-repo', ...hubArgs(), '--json']);
+    const upload = await ours([
+      'hf',
+      'upload',
+      'key',
+      model,
+      'org/tricky',
+      '--private-key',
+      keys.privateKey,
+      '--create-repo',
+      ...hubArgs(),
+      '--json',
+    ]);
     expect(upload.code, upload.stderr).toBe(0);
     expect(JSON.parse(upload.stdout).files).toContain('config.json');
     expect([...hub.files('org/tricky').keys()]).toContain('model.sig');
@@ -37,7 +48,17 @@ describe('model-signing hf', () => {
     expect(remote.code, remote.stderr).toBe(0);
     expect(JSON.parse(remote.stdout)).toMatchObject({ ok: true, bytesChecked: true, metadataOnly: [], unchecked: [] });
 
-    const download = await ours(['hf', 'download', 'key', 'org/tricky', '--public-key', keys.publicKey, '--cache-dir', cache, ...hubArgs()]);
+    const download = await ours([
+      'hf',
+      'download',
+      'key',
+      'org/tricky',
+      '--public-key',
+      keys.publicKey,
+      '--cache-dir',
+      cache,
+      ...hubArgs(),
+    ]);
     expect(download.code, download.stderr).toBe(0);
     const snapshot = download.stdout.trim();
     expect(await fs.readFile(path.join(snapshot, 'config.json'), 'utf8')).toBe(await fs.readFile(path.join(model, 'config.json'), 'utf8'));
@@ -46,7 +67,17 @@ describe('model-signing hf', () => {
     expect(cached.code, cached.stderr).toBe(0);
 
     hub.pushCommit('org/tricky', { put: { 'weights/model-00001-of-00002.safetensors': Buffer.from('A'.repeat(4999) + 'X') } });
-    const refused = await ours(['hf', 'download', 'key', 'org/tricky', '--public-key', keys.publicKey, '--cache-dir', path.join(work, 'cache2'), ...hubArgs()]);
+    const refused = await ours([
+      'hf',
+      'download',
+      'key',
+      'org/tricky',
+      '--public-key',
+      keys.publicKey,
+      '--cache-dir',
+      path.join(work, 'cache2'),
+      ...hubArgs(),
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[DIGEST_MISMATCH]');
     expect(refused.stderr).toContain('weights/model-00001-of-00002.safetensors');
@@ -63,7 +94,17 @@ describe('model-signing hf', () => {
 
   it('hf verify: exits 0 only when every file was hashed, or with --metadata-only when the hub has a SHA-256 for every file; 3 when it cannot check some', async () => {
     const model = await makeTrickyModel(work, 'metadata-model');
-    const upload = await ours(['hf', 'upload', 'key', model, 'org/metadata', '--private-key', keys.privateKey, '--create-repo', ...hubArgs()]);
+    const upload = await ours([
+      'hf',
+      'upload',
+      'key',
+      model,
+      'org/metadata',
+      '--private-key',
+      keys.privateKey,
+      '--create-repo',
+      ...hubArgs(),
+    ]);
     expect(upload.code, upload.stderr).toBe(0);
 
     const full = await ours(['hf', 'verify', 'key', 'org/metadata', '--public-key', keys.publicKey, ...hubArgs()]);
@@ -83,8 +124,13 @@ describe('model-signing hf', () => {
     expect(partial.code, partial.stderr).toBe(3);
     expect(partial.stdout).toMatch(/^Metadata check incomplete for org\/metadata/);
     expect(partial.stdout).toContain('No file bytes were downloaded, so this does not prove the hub serves those bytes.');
-    expect(partial.stdout).toContain(`${inGit.length} files could not be checked (the hub has no SHA-256 for them):\n${inGit.map((n) => `  ${n}\n`).join('')}`);
-    const partialJson = JSON.parse((await ours(['hf', 'verify', 'key', 'org/metadata', '--public-key', keys.publicKey, '--metadata-only', ...hubArgs(), '--json'])).stdout);
+    expect(partial.stdout).toContain(
+      `${inGit.length} files could not be checked (the hub has no SHA-256 for them):\n${inGit.map((n) => `  ${n}\n`).join('')}`,
+    );
+    const partialJson = JSON.parse(
+      (await ours(['hf', 'verify', 'key', 'org/metadata', '--public-key', keys.publicKey, '--metadata-only', ...hubArgs(), '--json']))
+        .stdout,
+    );
     expect(partialJson).toMatchObject({ ok: false, bytesChecked: false });
     expect(partialJson.unchecked).toContain('config.json');
 
@@ -93,7 +139,9 @@ describe('model-signing hf', () => {
     const lfsHub = await FakeHub.start({ lfsThreshold: 0 });
     try {
       const args = ['--token', TOKEN, '--endpoint', lfsHub.url];
-      expect((await ours(['hf', 'upload', 'key', model, 'org/all-lfs', '--private-key', keys.privateKey, '--create-repo', ...args])).code).toBe(0);
+      expect(
+        (await ours(['hf', 'upload', 'key', model, 'org/all-lfs', '--private-key', keys.privateKey, '--create-repo', ...args])).code,
+      ).toBe(0);
       lfsHub.replaceBytesKeepingMetadata('org/all-lfs', weight, Buffer.from('A'.repeat(4999) + 'X'));
       const metadataOnly = await ours(['hf', 'verify', 'key', 'org/all-lfs', '--public-key', keys.publicKey, '--metadata-only', ...args]);
       expect(metadataOnly.code, metadataOnly.stderr).toBe(0);
@@ -110,7 +158,9 @@ describe('model-signing hf', () => {
 
   it('hf download --include fetches only the selected signed files, and refuses a name the signature does not cover', async () => {
     const model = await makeTrickyModel(work, 'include-model');
-    expect((await ours(['hf', 'upload', 'key', model, 'org/include', '--private-key', keys.privateKey, '--create-repo', ...hubArgs()])).code).toBe(0);
+    expect(
+      (await ours(['hf', 'upload', 'key', model, 'org/include', '--private-key', keys.privateKey, '--create-repo', ...hubArgs()])).code,
+    ).toBe(0);
     const cache = path.join(work, 'cache-include');
     const base = ['hf', 'download', 'key', 'org/include', '--public-key', keys.publicKey, '--cache-dir', cache, ...hubArgs()];
     const result = await ours([...base, '--include', 'config.json', 'weights/*-00002-*', '--json']);

@@ -13,7 +13,10 @@ describe('--ignore-paths containment', () => {
     await fs.writeFile(path.join(model, '..data/cache.bin'), 'cache');
     await fs.writeFile(path.join(model, 'w.bin'), 'w');
     const keys = await writeKeyPair(work, 'P-256');
-    const signed = await ours(['sign', 'key', 'model', '--private-key', keys.privateKey, '--signature', 'model.sig', '--ignore-paths', 'model/..data', '--json'], work);
+    const signed = await ours(
+      ['sign', 'key', 'model', '--private-key', keys.privateKey, '--signature', 'model.sig', '--ignore-paths', 'model/..data', '--json'],
+      work,
+    );
     expect(signed.code, signed.stderr).toBe(0);
     const json = JSON.parse(signed.stdout);
     expect(json.serialization.ignorePaths).toContain('..data');

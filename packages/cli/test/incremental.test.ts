@@ -61,7 +61,10 @@ describe('sign --incremental', () => {
   /** Signs incrementally, checks the reuse counts, compares with a full sign and has the reference verify. */
   async function resignAndCompare(expected: { rehashed: number; reused: number }, extra: string[] = []) {
     const out = ok(await ours([...signArgs(sig()), '--incremental', '--json', ...extra]), 'incremental sign');
-    const report = JSON.parse(out.stdout) as { incremental: boolean; reuse: { reusedFiles: number; rehashedFiles: number; reusedBytes: number } };
+    const report = JSON.parse(out.stdout) as {
+      incremental: boolean;
+      reuse: { reusedFiles: number; rehashedFiles: number; reusedBytes: number };
+    };
     expect(report.incremental).toBe(true);
     expect(report.reuse).toMatchObject({ rehashedFiles: expected.rehashed, reusedFiles: expected.reused });
     const full = path.join(work, 'full.sig');
@@ -166,14 +169,39 @@ describe('sign certificate --incremental', () => {
     const ca = makeCertificateAuthority(path.join(dir, 'ca'));
     const leaf = issueLeaf(dir, ca, { name: 'leaf' });
     const sig = path.join(dir, 'model.sig');
-    const args = ['sign', 'certificate', model, '--private-key', leaf.key, '--signing-certificate', leaf.cert, '--certificate-chain', ca.intermediateCert, '--signature', sig];
+    const args = [
+      'sign',
+      'certificate',
+      model,
+      '--private-key',
+      leaf.key,
+      '--signing-certificate',
+      leaf.cert,
+      '--certificate-chain',
+      ca.intermediateCert,
+      '--signature',
+      sig,
+    ];
     ok(await ours(args), 'full sign');
     ok(await ours([...args, '--incremental']), 'incremental sign');
     ok(await ours(['verify', 'certificate', model, '--signature', sig, '--certificate-chain', ca.rootCert]), 'verify');
 
     const otherCa = makeCertificateAuthority(path.join(dir, 'other-ca'));
     const otherLeaf = issueLeaf(dir, otherCa, { name: 'other' });
-    const refused = await ours(['sign', 'certificate', model, '--private-key', otherLeaf.key, '--signing-certificate', otherLeaf.cert, '--certificate-chain', otherCa.intermediateCert, '--signature', sig, '--incremental']);
+    const refused = await ours([
+      'sign',
+      'certificate',
+      model,
+      '--private-key',
+      otherLeaf.key,
+      '--signing-certificate',
+      otherLeaf.cert,
+      '--certificate-chain',
+      otherCa.intermediateCert,
+      '--signature',
+      sig,
+      '--incremental',
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('[CERT_CHAIN_INVALID]');
   });
@@ -187,12 +215,40 @@ describe('sign sigstore --incremental', () => {
       const email = 'alice@example.com';
       const sig = path.join(work, 'keyless.sig');
       const sign = (extra: string[]) =>
-        ours(['sign', 'sigstore', model, '--identity-token', testIdentityToken({ iss: issuer, email }), '--trust-config', instance.trustConfigPath, '--signature', sig, ...extra]);
+        ours([
+          'sign',
+          'sigstore',
+          model,
+          '--identity-token',
+          testIdentityToken({ iss: issuer, email }),
+          '--trust-config',
+          instance.trustConfigPath,
+          '--signature',
+          sig,
+          ...extra,
+        ]);
       ok(await sign([]), 'full keyless sign');
       await settle();
-      ok(await ours(['verify', 'sigstore', model, '--signature', sig, '--identity', email, '--identity-provider', issuer, '--trust-config', instance.trustConfigPath]), 'verify');
+      ok(
+        await ours([
+          'verify',
+          'sigstore',
+          model,
+          '--signature',
+          sig,
+          '--identity',
+          email,
+          '--identity-provider',
+          issuer,
+          '--trust-config',
+          instance.trustConfigPath,
+        ]),
+        'verify',
+      );
 
-      const resigned = JSON.parse(ok(await sign(['--incremental', '--identity', email, '--identity-provider', issuer, '--json']), 'incremental').stdout) as {
+      const resigned = JSON.parse(
+        ok(await sign(['--incremental', '--identity', email, '--identity-provider', issuer, '--json']), 'incremental').stdout,
+      ) as {
         reuse: { rehashedFiles: number };
       };
       expect(resigned.reuse.rehashedFiles).toBe(0);
@@ -201,12 +257,35 @@ describe('sign sigstore --incremental', () => {
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain('[IDENTITY_MISMATCH]');
       // Without --identity: the email and issuer of the token being signed with.
-      const fromToken = JSON.parse(ok(await sign(['--incremental', '--json']), 'identity from the token').stdout) as { reuse: { rehashedFiles: number } };
+      const fromToken = JSON.parse(ok(await sign(['--incremental', '--json']), 'identity from the token').stdout) as {
+        reuse: { rehashedFiles: number };
+      };
       expect(fromToken.reuse.rehashedFiles).toBe(0);
-      const otherToken = await ours(['sign', 'sigstore', model, '--identity-token', testIdentityToken({ iss: issuer, email: 'mallory@example.com' }), '--trust-config', instance.trustConfigPath, '--signature', sig, '--incremental']);
+      const otherToken = await ours([
+        'sign',
+        'sigstore',
+        model,
+        '--identity-token',
+        testIdentityToken({ iss: issuer, email: 'mallory@example.com' }),
+        '--trust-config',
+        instance.trustConfigPath,
+        '--signature',
+        sig,
+        '--incremental',
+      ]);
       expect(otherToken.code).toBe(1);
       expect(otherToken.stderr).toContain('[IDENTITY_MISMATCH]');
-      const unstated = await ours(['sign', 'sigstore', model, '--use-ambient-credentials', '--trust-config', instance.trustConfigPath, '--signature', sig, '--incremental']);
+      const unstated = await ours([
+        'sign',
+        'sigstore',
+        model,
+        '--use-ambient-credentials',
+        '--trust-config',
+        instance.trustConfigPath,
+        '--signature',
+        sig,
+        '--incremental',
+      ]);
       expect(unstated.code).toBe(2);
       expect(unstated.stderr).toContain('--incremental with sigstore needs --identity and --identity-provider');
     } finally {
@@ -248,32 +327,40 @@ describe('verify --trust-cache', () => {
     return { result, modules, bytesRead };
   }
 
-  it.runIf(process.platform === 'linux')('on an unchanged model reads no weight and loads neither Sigstore, PKI.js, PKCS#11 nor KMS code', async () => {
-    const sig = path.join(work, 'observed.sig');
-    await settle();
-    ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
-    const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--json'];
-    const trusted = await oursObserved([...verifyArgs, '--trust-cache']);
-    ok(trusted.result, 'verify --trust-cache');
-    expect(JSON.parse(trusted.result.stdout).reuse).toMatchObject({ rehashedFiles: 0, rehashedBytes: 0 });
-    // The log is not empty: the CLI and core's main entry were loaded through it.
-    expect(trusted.modules.some((url) => url.endsWith('/packages/core/dist/index.js'))).toBe(true);
-    const heavy = trusted.modules.filter((url) => /\/node_modules\/(pkijs|sigstore|@sigstore|tuf-js|pkcs11js|@aws-sdk|@huggingface)\//.test(url));
-    expect(heavy).toEqual([]);
+  it.runIf(process.platform === 'linux')(
+    'on an unchanged model reads no weight and loads neither Sigstore, PKI.js, PKCS#11 nor KMS code',
+    async () => {
+      const sig = path.join(work, 'observed.sig');
+      await settle();
+      ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
+      const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--json'];
+      const trusted = await oursObserved([...verifyArgs, '--trust-cache']);
+      ok(trusted.result, 'verify --trust-cache');
+      expect(JSON.parse(trusted.result.stdout).reuse).toMatchObject({ rehashedFiles: 0, rehashedBytes: 0 });
+      // The log is not empty: the CLI and core's main entry were loaded through it.
+      expect(trusted.modules.some((url) => url.endsWith('/packages/core/dist/index.js'))).toBe(true);
+      const heavy = trusted.modules.filter((url) =>
+        /\/node_modules\/(pkijs|sigstore|@sigstore|tuf-js|pkcs11js|@aws-sdk|@huggingface)\//.test(url),
+      );
+      expect(heavy).toEqual([]);
 
-    const full = await oursObserved(verifyArgs);
-    ok(full.result, 'verify');
-    // Both read the same code, bundle and key; only the full run reads the weights (the trusted one reads the record instead).
-    expect(full.bytesRead).toBeGreaterThanOrEqual(BIG);
-    expect(full.bytesRead - trusted.bytesRead).toBeGreaterThan(BIG - 64 * 1024);
-  });
+      const full = await oursObserved(verifyArgs);
+      ok(full.result, 'verify');
+      // Both read the same code, bundle and key; only the full run reads the weights (the trusted one reads the record instead).
+      expect(full.bytesRead).toBeGreaterThanOrEqual(BIG);
+      expect(full.bytesRead - trusted.bytesRead).toBeGreaterThan(BIG - 64 * 1024);
+    },
+  );
 
   it('reports what the record proved, and catches a change with a restored mtime', async () => {
     const sig = path.join(work, 'model.sig');
     const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--trust-cache'];
     ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
     await settle();
-    const out = JSON.parse(ok(await ours([...verifyArgs, '--json']), 'verify').stdout) as { files: number; reuse: { reusedFiles: number; rehashedFiles: number } };
+    const out = JSON.parse(ok(await ours([...verifyArgs, '--json']), 'verify').stdout) as {
+      files: number;
+      reuse: { reusedFiles: number; rehashedFiles: number };
+    };
     expect(out.files).toBe(6);
     expect(out.reuse).toEqual(expect.objectContaining({ reusedFiles: 6, rehashedFiles: 0 }));
 

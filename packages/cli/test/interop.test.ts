@@ -3,7 +3,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
-import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, referenceApi, tempDir, writeKeyPair, type RunResult } from './helpers.js';
+import {
+  REFERENCE_CLI,
+  cleanupTempDirs,
+  makeTrickyModel,
+  ours,
+  reference,
+  referenceApi,
+  tempDir,
+  writeKeyPair,
+  type RunResult,
+} from './helpers.js';
 
 // Both directions against the real reference implementation: every signature
 // we write verifies with Python model-signing 1.1.1, and every one it writes
@@ -99,11 +109,44 @@ describe('certificate signatures', () => {
     for (const curve of ['P-256', 'P-384', 'P-521'] as const) {
       const leaf = issueLeaf(pki, ca, { name: `leaf-${curve}`, curve });
       const ourSig = path.join(work, `cert-ours-${curve}.sig`);
-      ok(await ours(['sign', 'certificate', dirModel, '--private-key', leaf.key, '--signing-certificate', leaf.cert, '--certificate-chain', ca.intermediateCert, '--signature', ourSig]), 'our sign');
-      ok(await reference(['verify', 'certificate', dirModel, '--signature', ourSig, '--certificate_chain', ca.rootCert]), `reference verify ${curve}`);
+      ok(
+        await ours([
+          'sign',
+          'certificate',
+          dirModel,
+          '--private-key',
+          leaf.key,
+          '--signing-certificate',
+          leaf.cert,
+          '--certificate-chain',
+          ca.intermediateCert,
+          '--signature',
+          ourSig,
+        ]),
+        'our sign',
+      );
+      ok(
+        await reference(['verify', 'certificate', dirModel, '--signature', ourSig, '--certificate_chain', ca.rootCert]),
+        `reference verify ${curve}`,
+      );
 
       const refSig = path.join(work, `cert-ref-${curve}.sig`);
-      ok(await reference(['sign', 'certificate', dirModel, '--signature', refSig, '--private_key', leaf.key, '--signing_certificate', leaf.cert, '--certificate_chain', ca.intermediateCert]), 'reference sign');
+      ok(
+        await reference([
+          'sign',
+          'certificate',
+          dirModel,
+          '--signature',
+          refSig,
+          '--private_key',
+          leaf.key,
+          '--signing_certificate',
+          leaf.cert,
+          '--certificate_chain',
+          ca.intermediateCert,
+        ]),
+        'reference sign',
+      );
       ok(await ours(['verify', 'certificate', dirModel, '--signature', refSig, '--certificate-chain', ca.rootCert]), `our verify ${curve}`);
     }
   });

@@ -48,19 +48,48 @@ describe('keys where they belong', () => {
     const sig = path.join(work, 'never.sig');
     const withPublic = await ours(['sign', 'key', model, '--private-key', keys.publicKey, '--signature', sig, '--json']);
     expect(withPublic.code).toBe(1);
-    expect(failure(withPublic)).toMatchObject({ code: 'BAD_KEY', message: expect.stringMatching(/holds a public key, not a private key; signing needs the private key/) });
+    expect(failure(withPublic)).toMatchObject({
+      code: 'BAD_KEY',
+      message: expect.stringMatching(/holds a public key, not a private key; signing needs the private key/),
+    });
     const chains = await makeChains();
-    const withCertificate = await ours(['sign', 'key', model, '--private-key', path.join(chains, 'good/leaf.pem'), '--signature', sig, '--json']);
-    expect(failure(withCertificate)).toMatchObject({ code: 'BAD_KEY', message: expect.stringMatching(/holds a certificate, not a private key/) });
+    const withCertificate = await ours([
+      'sign',
+      'key',
+      model,
+      '--private-key',
+      path.join(chains, 'good/leaf.pem'),
+      '--signature',
+      sig,
+      '--json',
+    ]);
+    expect(failure(withCertificate)).toMatchObject({
+      code: 'BAD_KEY',
+      message: expect.stringMatching(/holds a certificate, not a private key/),
+    });
     await expect(fs.access(sig)).rejects.toThrow();
   });
 
   it('refuses a password for a key that is not encrypted (as the reference does) instead of ignoring it', async () => {
     const keys = await writeKeyPair(work, 'P-256');
     const sig = path.join(work, 'password.sig');
-    const result = await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--password', 'hunter2', '--signature', sig, '--json']);
+    const result = await ours([
+      'sign',
+      'key',
+      model,
+      '--private-key',
+      keys.privateKey,
+      '--password',
+      'hunter2',
+      '--signature',
+      sig,
+      '--json',
+    ]);
     expect(result.code).toBe(2);
-    expect(failure(result)).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/password was given but the private key is not encrypted/) });
+    expect(failure(result)).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/password was given but the private key is not encrypted/),
+    });
     await expect(fs.access(sig)).rejects.toThrow();
   });
 });
@@ -84,7 +113,19 @@ describe('verify certificate: explicit trust and identity pinning', () => {
     root = path.join(chains, 'good/root.pem');
     leafPem = path.join(chains, 'good/leaf.pem');
     sig = path.join(work, 'cert.sig');
-    const signed = await ours(['sign', 'certificate', model, '--signature', sig, '--private-key', path.join(chains, 'good/leaf.key'), '--signing-certificate', leafPem, '--certificate-chain', path.join(chains, 'good/chain.pem')]);
+    const signed = await ours([
+      'sign',
+      'certificate',
+      model,
+      '--signature',
+      sig,
+      '--private-key',
+      path.join(chains, 'good/leaf.key'),
+      '--signing-certificate',
+      leafPem,
+      '--certificate-chain',
+      path.join(chains, 'good/chain.pem'),
+    ]);
     expect(signed.code, signed.stderr).toBe(0);
   }, 60_000);
   const verify = (...args: string[]) => ours(['verify', 'certificate', model, '--signature', sig, '--json', ...args]);
@@ -98,23 +139,44 @@ describe('verify certificate: explicit trust and identity pinning', () => {
   it('with --use-system-roots trusts only the public roots, which never issued a private CA', async () => {
     const result = await verify('--use-system-roots');
     expect(result.code).toBe(1);
-    expect(failure(result)).toMatchObject({ code: 'CERT_CHAIN_INVALID', message: expect.stringMatching(/does not chain to any trusted certificate/) });
+    expect(failure(result)).toMatchObject({
+      code: 'CERT_CHAIN_INVALID',
+      message: expect.stringMatching(/does not chain to any trusted certificate/),
+    });
   });
 
   it('pins the SAN, the subject and the SHA-256 fingerprint', async () => {
     const fingerprint = new X509Certificate(await fs.readFile(leafPem)).fingerprint256; // AA:BB:… upper case
-    const pinned = await verify('--certificate-chain', root, '--certificate-identity', 'signer@example.com', '--certificate-subject', 'O=OMS Test, CN=OMS Test Signer', '--certificate-fingerprint', fingerprint);
+    const pinned = await verify(
+      '--certificate-chain',
+      root,
+      '--certificate-identity',
+      'signer@example.com',
+      '--certificate-subject',
+      'O=OMS Test, CN=OMS Test Signer',
+      '--certificate-fingerprint',
+      fingerprint,
+    );
     expect(pinned.code, pinned.stdout).toBe(0);
     expect(JSON.parse(pinned.stdout)).toMatchObject({ ok: true, signer: { certificateSubject: 'O=OMS Test, CN=OMS Test Signer' } });
 
     const wrongSan = await verify('--certificate-chain', root, '--certificate-identity', 'mallory@example.com');
     expect(wrongSan.code).toBe(1);
-    expect(failure(wrongSan)).toMatchObject({ code: 'IDENTITY_MISMATCH', message: expect.stringMatching(/does not name 'mallory@example\.com' \(its subject alternative names: signer@example\.com\)/) });
+    expect(failure(wrongSan)).toMatchObject({
+      code: 'IDENTITY_MISMATCH',
+      message: expect.stringMatching(/does not name 'mallory@example\.com' \(its subject alternative names: signer@example\.com\)/),
+    });
     const wrongSubject = await verify('--certificate-chain', root, '--certificate-subject', 'CN=OMS Test Signer');
-    expect(failure(wrongSubject)).toMatchObject({ code: 'IDENTITY_MISMATCH', message: expect.stringMatching(/subject 'O=OMS Test, CN=OMS Test Signer' is not the required 'CN=OMS Test Signer'/) });
+    expect(failure(wrongSubject)).toMatchObject({
+      code: 'IDENTITY_MISMATCH',
+      message: expect.stringMatching(/subject 'O=OMS Test, CN=OMS Test Signer' is not the required 'CN=OMS Test Signer'/),
+    });
     const other = createHash('sha256').update('another certificate').digest('hex');
     const wrongFingerprint = await verify('--certificate-chain', root, '--certificate-fingerprint', other);
-    expect(failure(wrongFingerprint)).toMatchObject({ code: 'IDENTITY_MISMATCH', message: expect.stringContaining(`not the required ${other}`) });
+    expect(failure(wrongFingerprint)).toMatchObject({
+      code: 'IDENTITY_MISMATCH',
+      message: expect.stringContaining(`not the required ${other}`),
+    });
   });
 
   it('--log-fingerprints prints each certificate, and a junk certificate is a BAD_BUNDLE error', async () => {
@@ -127,7 +189,17 @@ describe('verify certificate: explicit trust and identity pinning', () => {
     bundle.verificationMaterial.x509CertificateChain.certificates[0].rawBytes = Buffer.from('not a certificate').toString('base64');
     const junk = path.join(work, 'junk.sig');
     await fs.writeFile(junk, JSON.stringify(bundle));
-    const result = await ours(['verify', 'certificate', model, '--signature', junk, '--certificate-chain', root, '--log-fingerprints', '--json']);
+    const result = await ours([
+      'verify',
+      'certificate',
+      model,
+      '--signature',
+      junk,
+      '--certificate-chain',
+      root,
+      '--log-fingerprints',
+      '--json',
+    ]);
     expect(result.code).toBe(1);
     expect(failure(result)).toMatchObject({ code: 'BAD_BUNDLE', message: expect.stringMatching(/certificate 0 cannot be parsed/) });
   });

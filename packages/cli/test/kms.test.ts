@@ -34,7 +34,10 @@ async function createKey(spec: KeySpec, usage: KeyUsageType = 'SIGN_VERIFY'): Pr
 /** The public key as a verifier gets it: GetPublicKey, written as PEM. */
 async function exportPublicKey(keyId: string, file: string): Promise<string> {
   const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: keyId }));
-  await fs.writeFile(file, createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }));
+  await fs.writeFile(
+    file,
+    createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }),
+  );
   return file;
 }
 
@@ -95,7 +98,10 @@ describe.each([
     const { createKmsSigner, signModel } = await import('@model-signing/core');
     const key = await createKey(spec);
     const publicKey = await exportPublicKey(key.id, path.join(work, `${curve}-lib.pub.pem`));
-    const signer = await createKmsSigner({ uri: `kms://aws/${key.id}`, aws: { region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS } });
+    const signer = await createKmsSigner({
+      uri: `kms://aws/${key.id}`,
+      aws: { region: REGION, endpoint: moto.endpoint, credentials: CREDENTIALS },
+    });
     expect(signer.method).toBe('key');
     const sig = path.join(work, `kms-${curve}-library.sig`);
     await signModel({ modelPath: dirModel, signer, signaturePath: sig });
@@ -112,7 +118,19 @@ describe('AWS KMS with a certificate', () => {
     const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKey, 'kms-leaf');
     const sig = path.join(work, 'kms-cert.sig');
     ok(
-      await ours(['sign', 'certificate', dirModel, '--private-key', `kms://aws/${key.id}`, '--signing-certificate', leaf, '--certificate-chain', ca.intermediateCert, '--signature', sig]),
+      await ours([
+        'sign',
+        'certificate',
+        dirModel,
+        '--private-key',
+        `kms://aws/${key.id}`,
+        '--signing-certificate',
+        leaf,
+        '--certificate-chain',
+        ca.intermediateCert,
+        '--signature',
+        sig,
+      ]),
       'our sign',
     );
     ok(await ours(['verify', 'certificate', dirModel, '--signature', sig, '--certificate-chain', ca.rootCert]), 'our verify');
@@ -140,16 +158,32 @@ describe('AWS KMS with --incremental', () => {
       await fs.appendFile(path.join(model, 'README.md'), 'edited\n');
       const out = await ours([...args, '--incremental', '--json']);
       ok(out, 'incremental sign');
-      expect(JSON.parse(out.stdout)).toMatchObject({ incremental: true, reuse: { reusedFiles: 1, rehashedFiles: 1, reusedBytes: 1024 * 1024 } });
+      expect(JSON.parse(out.stdout)).toMatchObject({
+        incremental: true,
+        reuse: { reusedFiles: 1, rehashedFiles: 1, reusedBytes: 1024 * 1024 },
+      });
       const full = path.join(work, 'kms-incremental-full.sig');
       ok(await ours([...args.slice(0, -1), full]), 'full sign for comparison');
-      const payloadOf = async (file: string) => (JSON.parse(await fs.readFile(file, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
+      const payloadOf = async (file: string) =>
+        (JSON.parse(await fs.readFile(file, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
       expect(await payloadOf(sig)).toBe(await payloadOf(full));
       ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKey]), 'reference verify');
 
       const other = await createKey('ECC_NIST_P256');
       const target = path.join(work, 'kms-incremental-refused.sig');
-      const refused = await ours(['sign', 'key', model, '--private-key', `kms://aws/${other.id}`, '--signature', target, '--incremental', '--previous-signature', sig, '--json']);
+      const refused = await ours([
+        'sign',
+        'key',
+        model,
+        '--private-key',
+        `kms://aws/${other.id}`,
+        '--signature',
+        target,
+        '--incremental',
+        '--previous-signature',
+        sig,
+        '--json',
+      ]);
       expect(refused.code).toBe(1);
       expect(JSON.parse(refused.stdout).error.code).toBe('KEY_MISMATCH');
       await expect(fs.access(target)).rejects.toThrow();
@@ -164,10 +198,28 @@ describe('AWS KMS errors leave no signature file', () => {
   const cases: Array<[string, () => Promise<{ key: string; env?: Record<string, string> }>, number, string, RegExp]> = [
     ['a missing key', async () => ({ key: 'kms://aws/alias/no-such-key' }), 1, 'NOT_FOUND', /no-such-key/],
     ['an RSA key', async () => ({ key: `kms://aws/${(await createKey('RSA_2048')).id}` }), 1, 'BAD_KEY', /RSA_2048/],
-    ['an ENCRYPT_DECRYPT key', async () => ({ key: `kms://aws/${(await createKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT')).id}` }), 1, 'BAD_KEY', /ENCRYPT_DECRYPT/],
+    [
+      'an ENCRYPT_DECRYPT key',
+      async () => ({ key: `kms://aws/${(await createKey('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT')).id}` }),
+      1,
+      'BAD_KEY',
+      /ENCRYPT_DECRYPT/,
+    ],
     ['a secp256k1 key', async () => ({ key: `kms://aws/${(await createKey('ECC_SECG_P256K1')).id}` }), 1, 'BAD_KEY', /ECC_SECG_P256K1/],
-    ['an unreachable endpoint', async () => ({ key: `kms://aws/${(await createKey('ECC_NIST_P256')).id}`, env: { AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' } }), 1, 'NETWORK_ERROR', /ECONNREFUSED/],
-    ['an unsupported provider', async () => ({ key: 'kms://gcp/projects/p/locations/l/keyRings/r/cryptoKeys/k' }), 2, 'INVALID_ARGUMENT', /only kms:\/\/aws/],
+    [
+      'an unreachable endpoint',
+      async () => ({ key: `kms://aws/${(await createKey('ECC_NIST_P256')).id}`, env: { AWS_ENDPOINT_URL_KMS: 'http://127.0.0.1:9' } }),
+      1,
+      'NETWORK_ERROR',
+      /ECONNREFUSED/,
+    ],
+    [
+      'an unsupported provider',
+      async () => ({ key: 'kms://gcp/projects/p/locations/l/keyRings/r/cryptoKeys/k' }),
+      2,
+      'INVALID_ARGUMENT',
+      /only kms:\/\/aws/,
+    ],
   ];
   it.each(cases)('%s', async (name, setup, exit, code, message) => {
     const { key, env } = await setup();

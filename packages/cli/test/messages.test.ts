@@ -55,7 +55,9 @@ describe('failure messages', () => {
 
   it('turns every library option it knows into its flag, and leaves the rest alone', () => {
     expect(inCliTerms('check the identity and identityProvider options')).toBe('check --identity and --identity-provider');
-    expect(inCliTerms('encrypted keys need the password option; pass the issuing CA with the certificateChain option')).toBe('encrypted keys need --password; pass the issuing CA with --certificate-chain');
+    expect(inCliTerms('encrypted keys need the password option; pass the issuing CA with the certificateChain option')).toBe(
+      'encrypted keys need --password; pass the issuing CA with --certificate-chain',
+    );
     expect(inCliTerms('pass the createRepo option, or check the accessToken option')).toBe('pass --create-repo, or check --token');
     expect(inCliTerms('pass the modelFile option')).toBe('pass the modelFile option');
   });

@@ -47,7 +47,10 @@ describe('what verify prints', () => {
   });
 
   it('names the recorded ignore paths that exist and were not checked, in human and JSON output', async () => {
-    const { model, verify } = await signedModel({ 'w.bin': 'w', 'extra/weights.bin': 'signed-out', '.gitignore': 'x' }, ['--ignore-paths', 'extra']);
+    const { model, verify } = await signedModel({ 'w.bin': 'w', 'extra/weights.bin': 'signed-out', '.gitignore': 'x' }, [
+      '--ignore-paths',
+      'extra',
+    ]);
     await fs.writeFile(path.join(model, 'extra/weights.bin'), 'swapped after signing');
     const human = await verify();
     expect(human.code, human.stderr).toBe(0);
@@ -79,7 +82,8 @@ describe('sign --signature', () => {
 
     // A new signature inside the model, then re-signing over it, are fine; so is a single-file model's signature beside it.
     const inside = path.join(model, 'model.sig');
-    for (let i = 0; i < 2; i++) expect((await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', inside])).code).toBe(0);
+    for (let i = 0; i < 2; i++)
+      expect((await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', inside])).code).toBe(0);
     expect((await ours(['verify', 'key', model, '--public-key', keys.publicKey, '--signature', inside])).code).toBe(0);
     const single = path.join(model, 'weights.bin');
     expect((await ours(['sign', 'key', single, '--private-key', keys.privateKey, '--signature', single])).code).toBe(2);

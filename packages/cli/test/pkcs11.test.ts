@@ -86,7 +86,19 @@ describe('pkcs11-certificate', () => {
     const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256']!, 'token-leaf');
     const sig = path.join(work, 'cert.sig');
     ok(
-      await ours(['sign', 'pkcs11-certificate', dirModel, '--pkcs11_uri', uri('key-p256'), '--signing_certificate', leaf, '--certificate_chain', ca.intermediateCert, '--signature', sig]),
+      await ours([
+        'sign',
+        'pkcs11-certificate',
+        dirModel,
+        '--pkcs11_uri',
+        uri('key-p256'),
+        '--signing_certificate',
+        leaf,
+        '--certificate_chain',
+        ca.intermediateCert,
+        '--signature',
+        sig,
+      ]),
       'our sign',
     );
     ok(await ours(['verify', 'certificate', dirModel, '--signature', sig, '--certificate-chain', ca.rootCert]), 'our verify');
@@ -97,7 +109,20 @@ describe('pkcs11-certificate', () => {
     const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-384']!, 'token-leaf-384');
     token.writeCertificate(leaf, '02', 'key-p384');
     const sig = path.join(work, 'cert-from-token.sig');
-    ok(await ours(['sign', 'pkcs11-certificate', fileModel, '--pkcs11-uri', uri('key-p384'), '--certificate-chain', ca.intermediateCert, '--signature', sig]), 'our sign');
+    ok(
+      await ours([
+        'sign',
+        'pkcs11-certificate',
+        fileModel,
+        '--pkcs11-uri',
+        uri('key-p384'),
+        '--certificate-chain',
+        ca.intermediateCert,
+        '--signature',
+        sig,
+      ]),
+      'our sign',
+    );
     const chain = JSON.parse(await fs.readFile(sig, 'utf8')).verificationMaterial.x509CertificateChain.certificates;
     expect(chain).toHaveLength(2);
     ok(await reference(['verify', 'certificate', fileModel, '--signature', sig, '--certificate_chain', ca.rootCert]), 'reference verify');
@@ -106,7 +131,18 @@ describe('pkcs11-certificate', () => {
   it('refuses a certificate for another key', async () => {
     const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-521']!, 'other-leaf');
     const sig = path.join(work, 'wrong-cert.sig');
-    const result = await ours(['sign', 'pkcs11-certificate', fileModel, '--pkcs11-uri', uri('key-p256'), '--signing-certificate', leaf, '--signature', sig, '--json']);
+    const result = await ours([
+      'sign',
+      'pkcs11-certificate',
+      fileModel,
+      '--pkcs11-uri',
+      uri('key-p256'),
+      '--signing-certificate',
+      leaf,
+      '--signature',
+      sig,
+      '--json',
+    ]);
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stdout).error.code).toBe('BAD_KEY');
     await expect(fs.access(sig)).rejects.toThrow();
@@ -116,7 +152,8 @@ describe('pkcs11-certificate', () => {
 describe('--incremental with a key on the token', () => {
   let model: string;
   let savedCache: string | undefined;
-  const payloadOf = async (sig: string) => (JSON.parse(await fs.readFile(sig, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
+  const payloadOf = async (sig: string) =>
+    (JSON.parse(await fs.readFile(sig, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
   beforeAll(async () => {
     // Children inherit it: the records go to a cache of this test only.
     savedCache = process.env['XDG_CACHE_HOME'];
@@ -139,7 +176,9 @@ describe('--incremental with a key on the token', () => {
     const args = ['sign', 'pkcs11-key', model, '--pkcs11-uri', uri('key-p256'), '--signature', sig];
     ok(await ours(args), 'full sign');
     await fs.appendFile(path.join(model, 'README.md'), 'edited\n');
-    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as { rehashed: { name: string; reason: string }[] };
+    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as {
+      rehashed: { name: string; reason: string }[];
+    };
     expect(plan.rehashed).toEqual([expect.objectContaining({ name: 'README.md', reason: 'size-changed' })]);
     const out = await ours([...args, '--incremental', '--json']);
     ok(out, 'incremental sign');
@@ -162,11 +201,26 @@ describe('--incremental with a key on the token', () => {
   it('pkcs11-certificate: checks the previous signature against the signing certificate and chain', async () => {
     const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256']!, 'incremental-leaf');
     const sig = path.join(work, 'incremental-cert.sig');
-    const args = ['sign', 'pkcs11-certificate', model, '--pkcs11-uri', uri('key-p256'), '--signing-certificate', leaf, '--certificate-chain', ca.intermediateCert, '--signature', sig];
+    const args = [
+      'sign',
+      'pkcs11-certificate',
+      model,
+      '--pkcs11-uri',
+      uri('key-p256'),
+      '--signing-certificate',
+      leaf,
+      '--certificate-chain',
+      ca.intermediateCert,
+      '--signature',
+      sig,
+    ];
     ok(await ours(args), 'full sign');
     await fs.writeFile(path.join(model, 'added.txt'), 'new file');
     // README.md, edited by the test before, may still be within the racy margin: only the settled files are sure to be reused.
-    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as { rehashed: { name: string; reason: string }[]; reused: { name: string }[] };
+    const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as {
+      rehashed: { name: string; reason: string }[];
+      reused: { name: string }[];
+    };
     expect(plan.rehashed).toContainEqual(expect.objectContaining({ name: 'added.txt', reason: 'new' }));
     expect(plan.reused.map((r) => r.name)).toEqual(expect.arrayContaining(['config.json', 'weights/model.bin']));
     const out = await ours([...args, '--incremental', '--json']);
@@ -181,7 +235,22 @@ describe('--incremental with a key on the token', () => {
     const otherCa = makeCertificateAuthority(path.join(work, 'other-ca'));
     const otherLeaf = issueLeafForPublicKey(path.join(work, 'other-ca'), otherCa, publicKeys['P-256']!, 'other-ca-leaf');
     const byOther = path.join(work, 'incremental-other-ca.sig');
-    ok(await ours(['sign', 'pkcs11-certificate', model, '--pkcs11-uri', uri('key-p256'), '--signing-certificate', otherLeaf, '--certificate-chain', otherCa.intermediateCert, '--signature', byOther]), 'sign under another CA');
+    ok(
+      await ours([
+        'sign',
+        'pkcs11-certificate',
+        model,
+        '--pkcs11-uri',
+        uri('key-p256'),
+        '--signing-certificate',
+        otherLeaf,
+        '--certificate-chain',
+        otherCa.intermediateCert,
+        '--signature',
+        byOther,
+      ]),
+      'sign under another CA',
+    );
     const refused = await ours([...args, '--incremental', '--previous-signature', byOther, '--json']);
     expect(refused.code).toBe(1);
     expect(JSON.parse(refused.stdout).error.code).toBe('CERT_CHAIN_INVALID');
@@ -193,12 +262,36 @@ describe('errors leave no signature file', () => {
   const cases: Array<[string, () => string[], number, string, RegExp]> = [
     ['a wrong PIN', () => ['--pkcs11-uri', uri('key-p256', { 'pin-value': '0000' })], 1, 'ACCESS_DENIED', /CKR_PIN_INCORRECT/],
     ['a missing object', () => ['--pkcs11-uri', uri('no-such-key')], 1, 'NOT_FOUND', /no-such-key/],
-    ['a missing token', () => ['--pkcs11-uri', uri('key-p256').replace(`token=${token.label}`, 'token=no-such-token')], 1, 'NOT_FOUND', /token/],
-    ['a wrong module path', () => ['--pkcs11-uri', uri('key-p256', { 'module-path': '/nonexistent/libpkcs11.so' })], 1, 'NOT_FOUND', /\/nonexistent\/libpkcs11\.so/],
-    ['a module path that is no PKCS#11 module', () => ['--pkcs11-uri', uri('key-p256', { 'module-path': '/etc/hostname' })], 2, 'INVALID_ARGUMENT', /not a loadable PKCS#11 module/],
+    [
+      'a missing token',
+      () => ['--pkcs11-uri', uri('key-p256').replace(`token=${token.label}`, 'token=no-such-token')],
+      1,
+      'NOT_FOUND',
+      /token/,
+    ],
+    [
+      'a wrong module path',
+      () => ['--pkcs11-uri', uri('key-p256', { 'module-path': '/nonexistent/libpkcs11.so' })],
+      1,
+      'NOT_FOUND',
+      /\/nonexistent\/libpkcs11\.so/,
+    ],
+    [
+      'a module path that is no PKCS#11 module',
+      () => ['--pkcs11-uri', uri('key-p256', { 'module-path': '/etc/hostname' })],
+      2,
+      'INVALID_ARGUMENT',
+      /not a loadable PKCS#11 module/,
+    ],
     ['a non-EC key', () => ['--pkcs11-uri', uri('key-rsa')], 1, 'BAD_KEY', /not an elliptic-curve key/],
     ['a malformed URI', () => ['--pkcs11-uri', 'pkcs11:token=x;object'], 2, 'INVALID_ARGUMENT', /malformed path attribute/],
-    ['a URI naming no key', () => ['--pkcs11-uri', `pkcs11:token=${token.label}?module-path=${token.module}`], 2, 'INVALID_ARGUMENT', /names no key/],
+    [
+      'a URI naming no key',
+      () => ['--pkcs11-uri', `pkcs11:token=${token.label}?module-path=${token.module}`],
+      2,
+      'INVALID_ARGUMENT',
+      /names no key/,
+    ],
   ];
   it.each(cases)('%s', async (_name, args, exit, code, message) => {
     const sig = path.join(work, `failed-${code}.sig`);

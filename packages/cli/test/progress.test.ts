@@ -83,7 +83,12 @@ describe('progress bar in a terminal', () => {
     await big.close();
     const cli = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-      execFile('python3', ['-c', PTY_DRIVER, process.execPath, cli, 'digest', model, '--workers', '1'], { maxBuffer: 16 * 1024 * 1024 }, (_error, out, err) => resolve({ stdout: out, stderr: err }));
+      execFile(
+        'python3',
+        ['-c', PTY_DRIVER, process.execPath, cli, 'digest', model, '--workers', '1'],
+        { maxBuffer: 16 * 1024 * 1024 },
+        (_error, out, err) => resolve({ stdout: out, stderr: err }),
+      );
     });
     expect(stderr).toBe('signal 2'); // interrupted, not finished or crashed
     const hidden = stdout.indexOf('\x1b[?25l');

@@ -34,13 +34,39 @@ describe('sign/verify sigstore through the CLI', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout).signer).toMatchObject({ method: 'sigstore', identity: EMAIL, issuer: ISSUER });
 
-    const wrongIdentity = await ours(['verify', 'sigstore', model, '--identity', 'mallory@example.com', '--identity-provider', ISSUER, ...trust]);
+    const wrongIdentity = await ours([
+      'verify',
+      'sigstore',
+      model,
+      '--identity',
+      'mallory@example.com',
+      '--identity-provider',
+      ISSUER,
+      ...trust,
+    ]);
     expect(wrongIdentity.code).toBe(1);
     expect(wrongIdentity.stderr).toContain('[IDENTITY_MISMATCH]');
-    const wrongIssuer = await ours(['verify', 'sigstore', model, '--identity', EMAIL, '--identity-provider', 'https://other.example.com', ...trust]);
+    const wrongIssuer = await ours([
+      'verify',
+      'sigstore',
+      model,
+      '--identity',
+      EMAIL,
+      '--identity-provider',
+      'https://other.example.com',
+      ...trust,
+    ]);
     expect(wrongIssuer.code).toBe(1);
     expect(wrongIssuer.stderr).toContain('[IDENTITY_MISMATCH]');
-    const asKey = await ours(['verify', 'key', model, '--public-key', path.join(REPO_ROOT, 'test-fixtures/vectors/model-transparency/keys/certificate/signing-key-pub.pem'), '--signature', sig]);
+    const asKey = await ours([
+      'verify',
+      'key',
+      model,
+      '--public-key',
+      path.join(REPO_ROOT, 'test-fixtures/vectors/model-transparency/keys/certificate/signing-key-pub.pem'),
+      '--signature',
+      sig,
+    ]);
     expect(asKey.code).toBe(1);
     expect(asKey.stderr).toContain('[WRONG_METHOD]');
 
@@ -52,7 +78,19 @@ describe('sign/verify sigstore through the CLI', () => {
 
   it("verifies the reference's production-signed model offline", async () => {
     const dir = path.join(REPO_ROOT, 'test-fixtures/vectors/model-transparency/historical/v1.1.0-sigstore');
-    const result = await ours(['verify', 'sigstore', dir, '--signature', path.join(dir, 'model.sig'), '--identity', 'stefanb@us.ibm.com', '--identity-provider', 'https://sigstore.verify.ibm.com/oauth2', '--offline', '--json']);
+    const result = await ours([
+      'verify',
+      'sigstore',
+      dir,
+      '--signature',
+      path.join(dir, 'model.sig'),
+      '--identity',
+      'stefanb@us.ibm.com',
+      '--identity-provider',
+      'https://sigstore.verify.ibm.com/oauth2',
+      '--offline',
+      '--json',
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).signer.trustRoot).toMatch(/production/);
   });
@@ -60,7 +98,10 @@ describe('sign/verify sigstore through the CLI', () => {
   it('fails clearly when no identity token can be had', async () => {
     const model = await makeTrickyModel(work, 'no-token');
     const sig = path.join(work, 'none.sig');
-    const result = await ours(['sign', 'sigstore', model, '--use-ambient-credentials', '--trust-config', instance.trustConfigPath, '--signature', sig], undefined);
+    const result = await ours(
+      ['sign', 'sigstore', model, '--use-ambient-credentials', '--trust-config', instance.trustConfigPath, '--signature', sig],
+      undefined,
+    );
     // No ambient credentials in the test environment and no terminal to sign in: a clear error, nothing written.
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('[IDENTITY_TOKEN_ERROR]');

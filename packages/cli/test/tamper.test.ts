@@ -21,7 +21,8 @@ beforeEach(async () => {
 });
 afterEach(cleanupTempDirs);
 
-const verify = (extra: string[] = [], signature = sig, publicKey = keys.publicKey) => ours(['verify', 'key', model, '--signature', signature, '--public-key', publicKey, ...extra]);
+const verify = (extra: string[] = [], signature = sig, publicKey = keys.publicKey) =>
+  ours(['verify', 'key', model, '--signature', signature, '--public-key', publicKey, ...extra]);
 
 async function expectFailure(result: Promise<RunResult>, code: string, mention?: string) {
   const human = await result;
@@ -166,7 +167,10 @@ describe('a signed resource name with ../', () => {
       predicate: { serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false }, resources },
     };
     const signer = await KeySigner.create({ privateKey: keys.privateKey });
-    await fs.writeFile(sig, JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
+    await fs.writeFile(
+      sig,
+      JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })),
+    );
     await expectFailure(verify(['--ignore-unsigned-files']), 'PATH_ESCAPE', '../secret');
     await expectFailure(verify(), 'PATH_ESCAPE', '../secret');
   });

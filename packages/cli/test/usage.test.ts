@@ -47,7 +47,9 @@ describe('usage mistakes', () => {
   it('does not read a key option without a method as a Sigstore verification', async () => {
     const result = await cli(['verify', 'm', '--signature', 'm.sig', '--public-key', keys.publicKey]);
     expect(result.code).toBe(2);
-    expect(errorLine(result)).toMatch(/^error: --public-key belongs to the key method, but no method was named .*model-signing verify key m/);
+    expect(errorLine(result)).toMatch(
+      /^error: --public-key belongs to the key method, but no method was named .*model-signing verify key m/,
+    );
     expect(result.stderr).not.toContain('identity-provider');
     const signing = await cli(['sign', 'm', '--private-key', keys.privateKey]);
     expect(signing.code).toBe(2);
@@ -71,7 +73,9 @@ describe('usage mistakes', () => {
   it('says the hf commands take the method first', async () => {
     const result = await cli(['hf', 'download', 'me/m1', '--public-key', keys.publicKey]);
     expect(result.code).toBe(2);
-    expect(errorLine(result)).toBe("error: 'me/m1' is not a signing method; the method comes first: model-signing hf download <sigstore|key|certificate> <repo> [options]");
+    expect(errorLine(result)).toBe(
+      "error: 'me/m1' is not a signing method; the method comes first: model-signing hf download <sigstore|key|certificate> <repo> [options]",
+    );
   });
 
   it('shows usage and exits 2 when a command is incomplete, alike with or without a subcommand', async () => {
@@ -94,7 +98,11 @@ describe('usage mistakes', () => {
   it('stops quietly when its output pipe is closed early', async () => {
     const cliPath = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = execFile('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" verify key --help | head -c 1 >/dev/null`], (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }));
+      const child = execFile(
+        '/bin/sh',
+        ['-c', `"${process.execPath}" "${cliPath}" verify key --help | head -c 1 >/dev/null`],
+        (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
       child.stdin?.end();
     });
     expect(result.stderr).not.toContain('EPIPE');
@@ -104,8 +112,11 @@ describe('usage mistakes', () => {
 describe('pnpm model-signing from a subdirectory', () => {
   it('resolves paths against the directory the user ran it from (INIT_CWD), not the repository root', async () => {
     const result = await new Promise<RunResult>((resolve) => {
-      execFile(process.execPath, [path.join(REPO_ROOT, 'scripts/model-signing.mjs'), 'digest', 'tiny-model'], { cwd: REPO_ROOT, env: { ...process.env, INIT_CWD: path.join(REPO_ROOT, 'examples') } }, (error, stdout, stderr) =>
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [path.join(REPO_ROOT, 'scripts/model-signing.mjs'), 'digest', 'tiny-model'],
+        { cwd: REPO_ROOT, env: { ...process.env, INIT_CWD: path.join(REPO_ROOT, 'examples') } },
+        (error, stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stdout, stderr }),
       );
     });
     expect(result.code, result.stderr).toBe(0);

@@ -86,4 +86,9 @@ export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key
 export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
 export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
 export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
-export { fetchVerifiedModel, type FetchProgress, type FetchVerifiedModelParams, type VerifiedModel } from './browser/fetch-verified-model.js';
+export {
+  fetchVerifiedModel,
+  type FetchProgress,
+  type FetchVerifiedModelParams,
+  type VerifiedModel,
+} from './browser/fetch-verified-model.js';

@@ -136,8 +136,7 @@ function summarize(names: readonly string[]): string {
 export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' | 'MISSING_FILE' | 'UNSIGNED_FILE'> {
   constructor(differences: ManifestDifference[]) {
     const sorted = [...differences].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const names = (kind: ManifestDifference['kind']) =>
-      sorted.filter((d) => d.kind === kind).map((d) => d.name);
+    const names = (kind: ManifestDifference['kind']) => sorted.filter((d) => d.kind === kind).map((d) => d.name);
     const mismatched = names('mismatch');
     const missing = names('missing');
     const unsigned = names('unsigned');

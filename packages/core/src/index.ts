@@ -9,7 +9,15 @@ export { normalizeModelPath } from './format/model-path.js';
 export { staysInside } from './format/containment.js';
 export { TEMPORARY_PREFIX, isTemporaryName, removeStaleTemporaries, temporaryName } from './node/temporary.js';
 export { createHasher, hashBytes, type IncrementalHash } from './format/hash-algorithms.js';
-export { hashModel, hashFiles, resolveSerialization, type HashFilesOptions, type HashModelOptions, type HashingOptions, type HashProgress } from './node/hash/hash-model.js';
+export {
+  hashModel,
+  hashFiles,
+  resolveSerialization,
+  type HashFilesOptions,
+  type HashModelOptions,
+  type HashingOptions,
+  type HashProgress,
+} from './node/hash/hash-model.js';
 export { defaultWorkerCount } from './node/hash/pool.js';
 export {
   DEFAULT_SHARD_SIZE,
@@ -55,9 +63,20 @@ export { writeFileAtomic } from './node/write-bundle.js';
 export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './format/signer.js';
 export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './format/bundle-builder.js';
 export { KeySigner, type KeySignerOptions } from './methods/key/key-signer.js';
-export { CertificateSigner, certificateChainMaterial, type CertificateChainSources, type CertificateSignerOptions } from './methods/certificate/certificate-signer.js';
+export {
+  CertificateSigner,
+  certificateChainMaterial,
+  type CertificateChainSources,
+  type CertificateSignerOptions,
+} from './methods/certificate/certificate-signer.js';
 export { hashForKey, loadCertificates, loadPrivateKey, loadPublicKey, publicKeyHint, publicKeyPem, readPem } from './methods/key/keys.js';
-export { ExternalKeySigner, p1363ToDer, type ExternalKeySignerOptions, type ExternalSignRequest, type ExternalSignature } from './methods/external-key.js';
+export {
+  ExternalKeySigner,
+  p1363ToDer,
+  type ExternalKeySignerOptions,
+  type ExternalSignRequest,
+  type ExternalSignature,
+} from './methods/external-key.js';
 export {
   planIncrementalSign,
   type IncrementalOptions,
@@ -79,7 +98,11 @@ export {
 export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
 export { verifyDsseSignature } from './methods/key/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
-export { CertificateVerifier, type CertificateIdentity, type CertificateVerifierOptions } from './methods/certificate/certificate-verifier.js';
+export {
+  CertificateVerifier,
+  type CertificateIdentity,
+  type CertificateVerifierOptions,
+} from './methods/certificate/certificate-verifier.js';
 export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
 export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './node/verify-bundle.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
@@ -96,7 +119,13 @@ export {
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';
-export { loadTrustConfig, parseClientTrustConfig, type LoadTrustConfigOptions, type SigstoreTrustConfig, type TufOptions } from './methods/sigstore/trust-config.js';
+export {
+  loadTrustConfig,
+  parseClientTrustConfig,
+  type LoadTrustConfigOptions,
+  type SigstoreTrustConfig,
+  type TufOptions,
+} from './methods/sigstore/trust-config.js';
 export { DEFAULT_CLIENT_ID, getIdentityToken, type IdentityTokenOptions } from './methods/sigstore/identity-token.js';
 export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTokenOptions } from './methods/sigstore/oauth.js';
 // Keys on PKCS#11 tokens and in key management services (optional packages, loaded on first use)

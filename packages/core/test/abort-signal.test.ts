@@ -31,6 +31,8 @@ describe('abortSignal', () => {
     await expect(fs.access(signaturePath)).rejects.toThrow();
     await signModel({ modelPath: model, signer, signaturePath, abortSignal: new AbortController().signal });
     await expectCode(verifyModel({ modelPath: model, verifier, signaturePath, abortSignal: AbortSignal.abort() }), 'ABORTED');
-    expect((await verifyModel({ modelPath: model, verifier, signaturePath, abortSignal: new AbortController().signal })).files.sort()).toEqual(['a.bin', 'b/c.bin']);
+    expect(
+      (await verifyModel({ modelPath: model, verifier, signaturePath, abortSignal: new AbortController().signal })).files.sort(),
+    ).toEqual(['a.bin', 'b/c.bin']);
   });
 });

@@ -16,7 +16,9 @@ import {
   type Manifest,
   type Signer,
   type VerifiedBundle,
-  type Verifier, signPayload } from '../dist/index.js';
+  type Verifier,
+  signPayload,
+} from '../dist/index.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from './helpers.js';
 
 // A structural fuzzer for the library's bundle verification. Valid key,
@@ -247,7 +249,11 @@ function tryMutateTree(r: Random, original: Json): TreeMutation | undefined {
       const text = Buffer.from(JSON.stringify(doc));
       const at = r.int(text.length);
       const bytes = r.pick([[0xff], [0xc3], [0x00], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]);
-      return { what: `insert bytes ${bytes} at ${at}`, text: Buffer.concat([text.subarray(0, at), Buffer.from(bytes), text.subarray(at)]), neutral: false };
+      return {
+        what: `insert bytes ${bytes} at ${at}`,
+        text: Buffer.concat([text.subarray(0, at), Buffer.from(bytes), text.subarray(at)]),
+        neutral: false,
+      };
     }
     case 8: {
       const text = Buffer.from(JSON.stringify(doc));
@@ -365,7 +371,8 @@ function invariantViolation(v: VerifiedBundle): string | undefined {
     if (!/^[0-9a-f]+$/.test(res.digest)) return `bad digest for '${res.name}'`;
   }
   if (!['files', 'shards'].includes(serialization.method)) return `method ${serialization.method}`;
-  if (serialization.method === 'shards' && !(Number.isSafeInteger(serialization.shardSize) && serialization.shardSize! > 0)) return `shard size ${serialization.shardSize}`;
+  if (serialization.method === 'shards' && !(Number.isSafeInteger(serialization.shardSize) && serialization.shardSize! > 0))
+    return `shard size ${serialization.shardSize}`;
   if (v.manifest.predicateType.endsWith('/v1.0')) {
     const root = createHash('sha256');
     for (const res of resources) root.update(Buffer.from(res.digest, 'hex'));
@@ -411,11 +418,25 @@ function freshManifest(method: 'files' | 'shards'): Manifest {
   const digest = (s: string) => createHash('sha256').update(s).digest('hex');
   const resources =
     method === 'files'
-      ? ['config.json', 'tokenizer.json', 'tokenizer/vocab.txt', 'weights/a b.bin'].map((name) => ({ name, algorithm: 'sha256', digest: digest(name) }))
-      : ['big.bin:0:4', 'big.bin:4:8', 'big.bin:8:10', 'small.bin:0:3'].map((name) => ({ name, algorithm: 'sha256-sharded-4', digest: digest(name) }));
+      ? ['config.json', 'tokenizer.json', 'tokenizer/vocab.txt', 'weights/a b.bin'].map((name) => ({
+          name,
+          algorithm: 'sha256',
+          digest: digest(name),
+        }))
+      : ['big.bin:0:4', 'big.bin:4:8', 'big.bin:8:10', 'small.bin:0:3'].map((name) => ({
+          name,
+          algorithm: 'sha256-sharded-4',
+          digest: digest(name),
+        }));
   return {
     modelName: 'fuzz',
-    serialization: { method, hashType: 'sha256', allowSymlinks: false, ignorePaths: method === 'files' ? ['.git'] : [], ...(method === 'shards' ? { shardSize: 4 } : {}) },
+    serialization: {
+      method,
+      hashType: 'sha256',
+      allowSymlinks: false,
+      ignorePaths: method === 'files' ? ['.git'] : [],
+      ...(method === 'shards' ? { shardSize: 4 } : {}),
+    },
     resources,
   };
 }
@@ -423,7 +444,11 @@ function freshManifest(method: 'files' | 'shards'): Manifest {
 async function seeds(): Promise<Seed[]> {
   const keyVerifier = await KeyVerifier.create({ publicKey: path.join(REFERENCE_KEYS, 'signing-key-pub.pem') });
   const certVerifier = await CertificateVerifier.create({ certificateChain: [path.join(REFERENCE_KEYS, 'ca-cert.pem')] });
-  const sigstoreVerifier = await SigstoreVerifier.create({ identity: 'stefanb@us.ibm.com', identityProvider: 'https://sigstore.verify.ibm.com/oauth2', offline: true });
+  const sigstoreVerifier = await SigstoreVerifier.create({
+    identity: 'stefanb@us.ibm.com',
+    identityProvider: 'https://sigstore.verify.ibm.com/oauth2',
+    offline: true,
+  });
   const keySigner = await KeySigner.create({ privateKey: KEY });
   const certSigner = await CertificateSigner.create({ privateKey: KEY, signingCertificate: SIGNING_CERT, certificateChain: [INT_CA] });
 
@@ -437,14 +462,38 @@ async function seeds(): Promise<Seed[]> {
       list.push({ name: `fresh ${signer.method} ${method}`, text: JSON.stringify(bundle), verifier, signer });
     }
     // The v0.1 predicate (model_signing v0.2), re-signed with today's PAE.
-    const v01 = { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'a.bin', digest: { sha256: 'ab'.repeat(32) } }, { name: 'b/c.bin', digest: { sha256: 'cd'.repeat(32) } }], predicateType: 'https://model_signing/Digests/v0.1', predicate: {} };
-    list.push({ name: `fresh ${signer.method} v0.1`, text: JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(v01)), payloadType: PAYLOAD_TYPE })), verifier, signer });
+    const v01 = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [
+        { name: 'a.bin', digest: { sha256: 'ab'.repeat(32) } },
+        { name: 'b/c.bin', digest: { sha256: 'cd'.repeat(32) } },
+      ],
+      predicateType: 'https://model_signing/Digests/v0.1',
+      predicate: {},
+    };
+    list.push({
+      name: `fresh ${signer.method} v0.1`,
+      text: JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(v01)), payloadType: PAYLOAD_TYPE })),
+      verifier,
+      signer,
+    });
   }
-  for (const dir of ['v0.2.0-certificate', 'v1.0.0-certificate', 'v1.1.0-certificate']) list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: certVerifier });
-  for (const dir of ['v0.3.1-elliptic-key', 'v1.1.0-elliptic-key']) list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: keyVerifier });
-  for (const dir of ['v0.3.1-sigstore', 'v1.1.0-sigstore']) list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: sigstoreVerifier });
-  list.push({ name: 'oms-spec key', text: await fs.readFile(path.join(SPEC_VECTORS, 'valid/key.bundle.json'), 'utf8'), verifier: keyVerifier });
-  list.push({ name: 'oms-spec sigstore', text: await fs.readFile(path.join(SPEC_VECTORS, 'valid/sigstore.bundle.json'), 'utf8'), verifier: sigstoreVerifier });
+  for (const dir of ['v0.2.0-certificate', 'v1.0.0-certificate', 'v1.1.0-certificate'])
+    list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: certVerifier });
+  for (const dir of ['v0.3.1-elliptic-key', 'v1.1.0-elliptic-key'])
+    list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: keyVerifier });
+  for (const dir of ['v0.3.1-sigstore', 'v1.1.0-sigstore'])
+    list.push({ name: dir, text: await fs.readFile(path.join(HISTORICAL, dir, 'model.sig'), 'utf8'), verifier: sigstoreVerifier });
+  list.push({
+    name: 'oms-spec key',
+    text: await fs.readFile(path.join(SPEC_VECTORS, 'valid/key.bundle.json'), 'utf8'),
+    verifier: keyVerifier,
+  });
+  list.push({
+    name: 'oms-spec sigstore',
+    text: await fs.readFile(path.join(SPEC_VECTORS, 'valid/sigstore.bundle.json'), 'utf8'),
+    verifier: sigstoreVerifier,
+  });
   return Promise.all(list.map(async (s) => ({ ...s, baseline: trusted(await verifyBundle({ bundle: s.text, verifier: s.verifier })) })));
 }
 
@@ -488,7 +537,8 @@ async function runCase(r: Random, seed: Seed): Promise<string | undefined> {
   const label = `${seed.name}: ${mutation.what}`;
   if (elapsed > CASE_LIMIT_MS) return `${label}: took ${Math.round(elapsed)} ms`;
   if (threw) {
-    if (!(outcome instanceof ModelSigningError)) return `${label}: threw ${(outcome as Error)?.name}: ${String((outcome as Error)?.message ?? outcome).slice(0, 300)}`;
+    if (!(outcome instanceof ModelSigningError))
+      return `${label}: threw ${(outcome as Error)?.name}: ${String((outcome as Error)?.message ?? outcome).slice(0, 300)}`;
     if (!KNOWN_CODES.has(outcome.code)) return `${label}: unexpected code ${outcome.code}: ${outcome.message.slice(0, 200)}`;
     if (mutation.neutral) return `${label}: a neutral mutation was refused: [${outcome.code}] ${outcome.message.slice(0, 200)}`;
     return undefined;
@@ -520,6 +570,9 @@ describe('bundle fuzzer', () => {
     }
     const seconds = (Date.now() - started) / 1000;
     console.log(`bundle fuzzer: ${CASES} cases from ${all.length} bundles in ${seconds.toFixed(1)} s, seed ${SEED}`);
-    expect(failures, `FUZZ_SEED=${SEED} FUZZ_CASES=${CASES}: ${failures.length} failing cases\n${failures.slice(0, 30).join('\n')}`).toEqual([]);
+    expect(
+      failures,
+      `FUZZ_SEED=${SEED} FUZZ_CASES=${CASES}: ${failures.length} failing cases\n${failures.slice(0, 30).join('\n')}`,
+    ).toEqual([]);
   });
 });

@@ -13,7 +13,9 @@ import {
   rootDigest,
   signModel,
   verifyBundle,
-  verifyModel, signPayload } from '../dist/index.js';
+  verifyModel,
+  signPayload,
+} from '../dist/index.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // What an unsigned signature file can make us do before its signature is
@@ -37,7 +39,9 @@ async function signedModel() {
 
 /** A bundle signing `statement` as given, JSON text. */
 async function bundleFor(statement: unknown): Promise<string> {
-  return JSON.stringify(await signPayload({ signer: await signer(), payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE }));
+  return JSON.stringify(
+    await signPayload({ signer: await signer(), payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE }),
+  );
 }
 
 function statement(resources: { name: string; algorithm: string; digest: string }[], method = 'files') {
@@ -45,7 +49,10 @@ function statement(resources: { name: string; algorithm: string; digest: string 
     _type: 'https://in-toto.io/Statement/v1',
     subject: [{ name: 'm', digest: { sha256: rootDigest(resources) } }],
     predicateType: 'https://model_signing/signature/v1.0',
-    predicate: { serialization: { method, hash_type: 'sha256', allow_symlinks: false, ...(method === 'shards' ? { shard_size: 4 } : {}) }, resources },
+    predicate: {
+      serialization: { method, hash_type: 'sha256', allow_symlinks: false, ...(method === 'shards' ? { shard_size: 4 } : {}) },
+      resources,
+    },
   };
 }
 
@@ -72,7 +79,10 @@ describe('reading the signature file', () => {
   it('refuses a file over the limit without reading it, names the option, and reads it once raised', async () => {
     const { dir, signaturePath } = await signedModel();
     const size = (await fs.stat(signaturePath)).size;
-    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath, verifier: await verifier(), maxBundleBytes: size - 1 }), 'BUNDLE_TOO_LARGE');
+    const err = await expectCode(
+      verifyModel({ modelPath: dir, signaturePath, verifier: await verifier(), maxBundleBytes: size - 1 }),
+      'BUNDLE_TOO_LARGE',
+    );
     expect(err.message).toContain('the maxBundleBytes option');
     expect(err.message).toContain(String(size));
     await verifyModel({ modelPath: dir, signaturePath, verifier: await verifier(), maxBundleBytes: size });
@@ -125,10 +135,18 @@ describe('statement shapes refused after the signature', () => {
     const signaturePath = path.join(await tempDir(), 'model.sig');
     await fs.writeFile(signaturePath, await bundleFor(statement([])));
     for (const ignoreUnsignedFiles of [false, true]) {
-      const err = await expectCode(verifyModel({ modelPath: dir, signaturePath, verifier: await verifier(), ignoreUnsignedFiles }), 'EMPTY_MANIFEST');
+      const err = await expectCode(
+        verifyModel({ modelPath: dir, signaturePath, verifier: await verifier(), ignoreUnsignedFiles }),
+        'EMPTY_MANIFEST',
+      );
       expect(err.message).toMatch(/lists no file/);
     }
-    const v01 = { _type: 'https://in-toto.io/Statement/v1', subject: [], predicateType: 'https://model_signing/Digests/v0.1', predicate: {} };
+    const v01 = {
+      _type: 'https://in-toto.io/Statement/v1',
+      subject: [],
+      predicateType: 'https://model_signing/Digests/v0.1',
+      predicate: {},
+    };
     await expectCode(verifyBundle({ bundle: await bundleFor(v01), verifier: await verifier() }), 'EMPTY_MANIFEST');
   });
 
@@ -164,7 +182,18 @@ describe('statement shapes refused after the signature', () => {
         await fs.writeFile(signaturePath, await bundleFor(statement([{ name, algorithm, digest: good }], method)));
         await verifyModel({ modelPath: file, signaturePath, verifier: await verifier() });
       }
-      await fs.writeFile(signaturePath, await bundleFor(statement([{ name: dot, algorithm, digest: '00'.repeat(32) }, { name: base, algorithm, digest: good }], method)));
+      await fs.writeFile(
+        signaturePath,
+        await bundleFor(
+          statement(
+            [
+              { name: dot, algorithm, digest: '00'.repeat(32) },
+              { name: base, algorithm, digest: good },
+            ],
+            method,
+          ),
+        ),
+      );
       const err = await expectCode(verifyModel({ modelPath: file, signaturePath, verifier: await verifier() }), 'BAD_PAYLOAD');
       expect(err.message).toMatch(/listed twice/);
     });
@@ -173,7 +202,10 @@ describe('statement shapes refused after the signature', () => {
 
 describe('mismatch messages', () => {
   it('name the first ten of each kind and count the rest; differences keep them all', () => {
-    const differences = Array.from({ length: 100_000 }, (_, i) => ({ kind: 'missing' as const, name: `shard-${String(i).padStart(6, '0')}.bin` }));
+    const differences = Array.from({ length: 100_000 }, (_, i) => ({
+      kind: 'missing' as const,
+      name: `shard-${String(i).padStart(6, '0')}.bin`,
+    }));
     differences.push({ kind: 'unsigned' as never, name: 'extra.bin' });
     const err = new ManifestMismatchError(differences);
     expect(err.code).toBe('MISSING_FILE');

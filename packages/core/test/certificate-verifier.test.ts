@@ -23,7 +23,15 @@ beforeAll(async () => {
   dir = await tempDir('oms-model-');
   await writeTree(dir, { 'weights.bin': 'abc' });
   sig = path.join(pki, 'm.sig');
-  await signModel({ modelPath: dir, signaturePath: sig, signer: await CertificateSigner.create({ privateKey: leaf.key, signingCertificate: leaf.cert, certificateChain: [ca.intermediateCert] }) });
+  await signModel({
+    modelPath: dir,
+    signaturePath: sig,
+    signer: await CertificateSigner.create({
+      privateKey: leaf.key,
+      signingCertificate: leaf.cert,
+      certificateChain: [ca.intermediateCert],
+    }),
+  });
 });
 afterAll(cleanupTempDirs);
 
@@ -48,19 +56,34 @@ describe('CertificateVerifier', () => {
     const direct = await verifyWith({ certificateChain: [leafCert], identity: { subject: 'CN=signer' } });
     expect(direct.signer).toEqual({ method: 'certificate', certificateSubject: 'CN=signer' });
     // Trusted directly, it must still be valid now.
-    const later = await expectCode(verifyWith({ certificateChain: [leafCert], now: new Date(Date.now() + 400 * 86400_000) }), 'CERT_CHAIN_INVALID');
+    const later = await expectCode(
+      verifyWith({ certificateChain: [leafCert], now: new Date(Date.now() + 400 * 86400_000) }),
+      'CERT_CHAIN_INVALID',
+    );
     expect(later.message).toMatch(/'CN=signer' has expired/);
   });
 
   it('pins the fingerprint (hex, any case, colons optional) and refuses a SAN the leaf does not have', async () => {
     const fingerprint = new X509Certificate(await fs.readFile(leafCert)).fingerprint256;
     await verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: fingerprint } });
-    await verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: fingerprint.replace(/:/g, '').toLowerCase(), subject: 'CN=signer' } });
-    const wrong = await expectCode(verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: '00'.repeat(32) } }), 'IDENTITY_MISMATCH');
+    await verifyWith({
+      certificateChain: [ca.rootCert],
+      identity: { fingerprintSha256: fingerprint.replace(/:/g, '').toLowerCase(), subject: 'CN=signer' },
+    });
+    const wrong = await expectCode(
+      verifyWith({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: '00'.repeat(32) } }),
+      'IDENTITY_MISMATCH',
+    );
     expect(wrong.message).toContain(fingerprint.replace(/:/g, '').toLowerCase());
-    const malformed = await expectCode(CertificateVerifier.create({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: 'abc' } }), 'INVALID_ARGUMENT');
+    const malformed = await expectCode(
+      CertificateVerifier.create({ certificateChain: [ca.rootCert], identity: { fingerprintSha256: 'abc' } }),
+      'INVALID_ARGUMENT',
+    );
     expect(malformed.message).toMatch(/not a SHA-256 fingerprint/);
-    const noSan = await expectCode(verifyWith({ certificateChain: [ca.rootCert], identity: { subjectAlternativeName: 'signer@example.com' } }), 'IDENTITY_MISMATCH');
+    const noSan = await expectCode(
+      verifyWith({ certificateChain: [ca.rootCert], identity: { subjectAlternativeName: 'signer@example.com' } }),
+      'IDENTITY_MISMATCH',
+    );
     expect(noSan.message).toMatch(/its subject alternative names: none/);
   });
 

@@ -22,13 +22,21 @@ describe('createSignature', () => {
     await writeTree(model, FILES);
     const fromDisk = await createSignature({ ...settings, signer, walk: { modelPath: model } });
     const bytes = new Map(Object.entries(FILES).map(([name, text]) => [name, new TextEncoder().encode(text)]));
-    const fromMemory = await createSignature({ ...settings, signer, inMemory: { files: bytes, modelName: 'my-model', ignorePaths: fromDisk.manifest.serialization.ignorePaths } });
+    const fromMemory = await createSignature({
+      ...settings,
+      signer,
+      inMemory: { files: bytes, modelName: 'my-model', ignorePaths: fromDisk.manifest.serialization.ignorePaths },
+    });
     expect(fromMemory.manifest).toEqual(fromDisk.manifest);
     expect(fromDisk.walked?.files.map((f) => f.name).sort()).toEqual(Object.keys(FILES).sort());
 
     const signaturePath = path.join(await tempDir(), 'model.sig');
     await writeSignature(signaturePath, fromMemory.bundle);
-    const verified = await verifyModel({ modelPath: model, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
+    const verified = await verifyModel({
+      modelPath: model,
+      signaturePath,
+      verifier: await KeyVerifier.create({ publicKey: keys.publicKey }),
+    });
     expect(verified.files.sort()).toEqual(Object.keys(FILES).sort());
   });
 
@@ -56,7 +64,10 @@ describe('createSignature', () => {
     const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
     const model = await tempDir();
     await expectCode(createSignature({ signer }), 'INVALID_ARGUMENT');
-    await expectCode(createSignature({ signer, walk: { modelPath: model }, inMemory: { files: new Map(), modelName: 'm', ignorePaths: [] } }), 'INVALID_ARGUMENT');
+    await expectCode(
+      createSignature({ signer, walk: { modelPath: model }, inMemory: { files: new Map(), modelName: 'm', ignorePaths: [] } }),
+      'INVALID_ARGUMENT',
+    );
     await fs.mkdir(path.join(model, 'empty-dir'));
     await expectCode(createSignature({ signer, walk: { modelPath: model } }), 'EMPTY_MODEL');
   });

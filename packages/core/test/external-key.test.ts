@@ -1,6 +1,15 @@
 import { generateKeyPairSync, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ExternalKeySigner, PAYLOAD_TYPE, p1363ToDer, parseBundle, parsePkcs11Uri, publicKeyHint, signPayload, verifyDsseSignature } from '../dist/index.js';
+import {
+  ExternalKeySigner,
+  PAYLOAD_TYPE,
+  p1363ToDer,
+  parseBundle,
+  parsePkcs11Uri,
+  publicKeyHint,
+  signPayload,
+  verifyDsseSignature,
+} from '../dist/index.js';
 import { loadOptionalPackage } from '../dist/methods/external-key.js';
 import { pinOf } from '../dist/methods/pkcs11/uri.js';
 import { expectCode } from './helpers.js';
@@ -43,14 +52,21 @@ describe('ExternalKeySigner', () => {
 
   it('refuses a signature made by another key, so no signature file is written', async () => {
     const other = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey;
-    const signer = new ExternalKeySigner({ publicKey, description: 'a confused service', sign: async ({ pae }) => ({ signature: cryptoSign('sha384', pae, other), encoding: 'der' }) });
+    const signer = new ExternalKeySigner({
+      publicKey,
+      description: 'a confused service',
+      sign: async ({ pae }) => ({ signature: cryptoSign('sha384', pae, other), encoding: 'der' }),
+    });
     const err = await expectCode(signPayload({ signer, payload: Buffer.from('{}'), payloadType: PAYLOAD_TYPE }), 'KEY_SERVICE_ERROR');
     expect(err.message).toMatch(/a confused service/);
   });
 
   it('refuses keys OMS does not allow', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
-    expect(() => new ExternalKeySigner({ publicKey: rsa, description: 'rsa', sign: async () => ({ signature: Buffer.alloc(0), encoding: 'der' }) })).toThrow(/elliptic-curve/);
+    expect(
+      () =>
+        new ExternalKeySigner({ publicKey: rsa, description: 'rsa', sign: async () => ({ signature: Buffer.alloc(0), encoding: 'der' }) }),
+    ).toThrow(/elliptic-curve/);
   });
 });
 
@@ -84,7 +100,10 @@ describe('pinOf', () => {
 
 describe('optional packages', () => {
   it('a missing package is MISSING_DEPENDENCY naming it', async () => {
-    const err = await expectCode(loadOptionalPackage('no-such-package-oms', () => import('no-such-package-oms' as string), 'Testing'), 'MISSING_DEPENDENCY');
+    const err = await expectCode(
+      loadOptionalPackage('no-such-package-oms', () => import('no-such-package-oms' as string), 'Testing'),
+      'MISSING_DEPENDENCY',
+    );
     expect(err.message).toMatch(/npm install no-such-package-oms/);
   });
 });

@@ -32,7 +32,11 @@ describe('a model file swapped for a FIFO after the walk', () => {
       it(`is refused as SPECIAL_FILE without blocking (${size} bytes listed, ${workers} thread(s))`, async () => {
         const dir = await tempDir();
         await writeTree(dir, { 'a.bin': Buffer.alloc(size, 1), 'b.bin': 'b' });
-        const files: ModelFile[] = ['a.bin', 'b.bin'].map((name) => ({ name, absolutePath: path.join(dir, name), size: fs.statSync(path.join(dir, name)).size }));
+        const files: ModelFile[] = ['a.bin', 'b.bin'].map((name) => ({
+          name,
+          absolutePath: path.join(dir, name),
+          size: fs.statSync(path.join(dir, name)).size,
+        }));
         swapForFifo(path.join(dir, 'a.bin'));
         const err = await expectCode(hashFiles(files, resolveSerialization({}, []), { workers, chunkSize: 64 * KiB }), 'SPECIAL_FILE');
         expect(err.message).toContain('a.bin');

@@ -67,16 +67,32 @@ const VARIANTS: { suffix: string; serializerDir: string; options: Partial<HashMo
 
 function hashFixture(fixture: string, options: Partial<HashModelOptions>) {
   // The reference's fixtures were hashed with symlinks allowed and no git ignores.
-  return hashModel({ modelPath: path.join(modelsRoot, fixtures[fixture]!), allowSymlinks: true, symlinkTargetRoot: modelsRoot, ignoreGitPaths: false, ...options });
+  return hashModel({
+    modelPath: path.join(modelsRoot, fixtures[fixture]!),
+    allowSymlinks: true,
+    symlinkTargetRoot: modelsRoot,
+    ignoreGitPaths: false,
+    ...options,
+  });
 }
 
 describe('reference serializer goldens', () => {
-  const fixtureNames = ['sample_model_file', 'empty_model_file', 'sample_model_folder', 'empty_model_folder', 'model_folder_with_empty_file', 'deep_model_folder', 'symlink_model_folder'];
+  const fixtureNames = [
+    'sample_model_file',
+    'empty_model_file',
+    'sample_model_folder',
+    'empty_model_folder',
+    'model_folder_with_empty_file',
+    'deep_model_folder',
+    'symlink_model_folder',
+  ];
   for (const fixture of fixtureNames) {
     for (const variant of VARIANTS) {
       const goldenName = `${fixture}${variant.suffix === '_small_shards' ? '_small_shards' : ''}`;
       it(`${fixture} (${variant.options.method}${variant.options.shardSize ? ', shard size 8' : ''}) matches ${variant.serializerDir}/${goldenName}`, async () => {
-        const golden = (await fs.readFile(path.join(REFERENCE, 'serializer-goldens', variant.serializerDir, 'TestSerializer', goldenName), 'utf8'))
+        const golden = (
+          await fs.readFile(path.join(REFERENCE, 'serializer-goldens', variant.serializerDir, 'TestSerializer', goldenName), 'utf8')
+        )
           .split('\n')
           .filter((l) => l !== '');
         const manifest = await hashFixture(fixture, variant.options);
@@ -91,7 +107,11 @@ describe('reference serializer goldens', () => {
         // The golden's own subject digest is the root over its own order.
         expect(golden.subject[0].digest.sha256).toBe(root(golden.predicate.resources));
         const goldenResources = [...golden.predicate.resources].sort((a: { name: string }, b: { name: string }) => byUtf8(a.name, b.name));
-        const expected = { ...golden, subject: [{ ...golden.subject[0], digest: { sha256: root(goldenResources) } }], predicate: { ...golden.predicate, resources: goldenResources } };
+        const expected = {
+          ...golden,
+          subject: [{ ...golden.subject[0], digest: { sha256: root(goldenResources) } }],
+          predicate: { ...golden.predicate, resources: goldenResources },
+        };
         // Compare parsed JSON: the reference's key order inside the predicate is random.
         expect(JSON.parse(JSON.stringify(manifestToStatement(manifest)))).toEqual(expected);
       });

@@ -62,7 +62,12 @@ function expectedResources(root: string, files: ModelFile[], algorithm: HashAlgo
   for (const f of files) {
     const bytes = fs.readFileSync(path.join(root, f.name));
     if (method === 'files') resources.set(f.name, digest(bytes));
-    else for (let start = 0; start < bytes.length; start += SHARD_SIZE) resources.set(`${f.name}:${start}:${Math.min(start + SHARD_SIZE, bytes.length)}`, digest(bytes.subarray(start, start + SHARD_SIZE)));
+    else
+      for (let start = 0; start < bytes.length; start += SHARD_SIZE)
+        resources.set(
+          `${f.name}:${start}:${Math.min(start + SHARD_SIZE, bytes.length)}`,
+          digest(bytes.subarray(start, start + SHARD_SIZE)),
+        );
   }
   return resources;
 }
@@ -94,7 +99,13 @@ describe('hashing engine: results never depend on threads or chunk size', () => 
       const options = { modelPath: model, hashAlgorithm: algorithm, method, shardSize: SHARD_SIZE };
       const one = await hashModel({ ...options, workers: 1, chunkSize: SMALL_CHUNK });
       expect(asMap(one)).toEqual(expected);
-      for (const variant of [{ workers: 2, chunkSize: SMALL_CHUNK }, { workers: 4, chunkSize: SMALL_CHUNK }, { workers: 4 }, { workers: 1 }, {}]) {
+      for (const variant of [
+        { workers: 2, chunkSize: SMALL_CHUNK },
+        { workers: 4, chunkSize: SMALL_CHUNK },
+        { workers: 4 },
+        { workers: 1 },
+        {},
+      ]) {
         const other = await hashModel({ ...options, ...variant });
         // Same resources in the same order: the manifest, and so the root digest, is identical.
         expect(other, JSON.stringify(variant)).toEqual(one);

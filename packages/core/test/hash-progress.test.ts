@@ -15,7 +15,14 @@ describe('hashing progress: resources done', () => {
         const dir = await tempDir();
         for (let i = 0; i < 12; i++) await fs.writeFile(path.join(dir, `f${i}.bin`), Buffer.alloc(50_000 + i * 40_000, i));
         const seen: HashProgress[] = [];
-        const manifest = await hashModel({ modelPath: dir, method, shardSize: 100_000, workers, chunkSize: 64 * 1024, onProgress: (p) => seen.push(p) });
+        const manifest = await hashModel({
+          modelPath: dir,
+          method,
+          shardSize: 100_000,
+          workers,
+          chunkSize: 64 * 1024,
+          onProgress: (p) => seen.push(p),
+        });
         const last = seen.at(-1)!;
         expect(last.files).toBe(12);
         expect(last.resources).toBe(manifest.resources.length);

@@ -45,7 +45,10 @@ export function ecKeyPair(curve: 'P-256' | 'P-384' | 'P-521' = 'P-256'): { priva
 }
 
 /** Asserts that `promise` rejects with a ModelSigningError of `code`, and returns the error. */
-export async function expectCode(promise: Promise<unknown>, code: string): Promise<Error & { code: string; path?: string; differences: { kind: string; name: string }[] }> {
+export async function expectCode(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string; path?: string; differences: { kind: string; name: string }[] }> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,

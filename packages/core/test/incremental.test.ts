@@ -58,7 +58,12 @@ async function fixture() {
     signaturePath,
     full: (sig = path.join(work, 'full.sig'), extra = {}) => signModel({ ...common, signaturePath: sig, ...extra }),
     incremental: (extra: { changed?: string[]; hashAlgorithm?: 'blake2b' } = {}) =>
-      signModel({ ...common, signaturePath, incremental: { verifier, ...(extra.changed ? { changed: extra.changed } : {}) }, ...(extra.hashAlgorithm ? { hashAlgorithm: extra.hashAlgorithm } : {}) }),
+      signModel({
+        ...common,
+        signaturePath,
+        incremental: { verifier, ...(extra.changed ? { changed: extra.changed } : {}) },
+        ...(extra.hashAlgorithm ? { hashAlgorithm: extra.hashAlgorithm } : {}),
+      }),
     plan: () => planIncrementalSign({ modelPath, signaturePath, cacheDir, incremental: { verifier } }),
   };
 }
@@ -143,7 +148,10 @@ describe('incremental signing', () => {
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
     const recordPath = path.join(f.cacheDir, name!);
-    const record = JSON.parse(await fs.readFile(recordPath, 'utf8')) as { version: number; files: Record<string, [number, string, string, ...string[]]> };
+    const record = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
+      version: number;
+      files: Record<string, [number, string, string, ...string[]]>;
+    };
     expect(record.version).toBe(2);
 
     // The record says config.json's mtime was 1 µs earlier and vocab.txt's ctime 1 ns earlier than the file system says now.
@@ -174,10 +182,19 @@ describe('incremental signing', () => {
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
     const recordPath = path.join(f.cacheDir, name!);
-    const current = JSON.parse(await fs.readFile(recordPath, 'utf8')) as { key: Record<string, unknown>; statTimeNs: string; files: Record<string, [number, string, string, string, string, ...string[]]> };
+    const current = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
+      key: Record<string, unknown>;
+      statTimeNs: string;
+      files: Record<string, [number, string, string, string, string, ...string[]]>;
+    };
     // What version 1 wrote for the same files: millisecond doubles and numbers.
     const ms = (ns: string) => Number(BigInt(ns)) / 1e6;
-    const files = Object.fromEntries(Object.entries(current.files).map(([file, [size, m, c, ino, dev, ...d]]) => [file, [size, ms(m), ms(c), Number(ino), Number(dev), ...d]]));
+    const files = Object.fromEntries(
+      Object.entries(current.files).map(([file, [size, m, c, ino, dev, ...d]]) => [
+        file,
+        [size, ms(m), ms(c), Number(ino), Number(dev), ...d],
+      ]),
+    );
     const key = { ...current.key, rootDev: Number(current.key['rootDev']), rootIno: Number(current.key['rootIno']) };
     await fs.writeFile(recordPath, JSON.stringify({ version: 1, key, statTimeMs: ms(current.statTimeNs), files }));
     const plan = await f.plan();
@@ -194,7 +211,9 @@ describe('incremental signing', () => {
     await f.full(f.signaturePath);
     const original = await fs.readFile(f.signaturePath, 'utf8');
     const bundle = JSON.parse(original) as { dsseEnvelope: { payload: string } };
-    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as { predicate: { resources: { digest: string }[] } };
+    const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as {
+      predicate: { resources: { digest: string }[] };
+    };
     statement.predicate.resources[0]!.digest = '00'.repeat(32);
     bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
     const tampered = JSON.stringify(bundle);
@@ -204,7 +223,16 @@ describe('incremental signing', () => {
 
     await fs.writeFile(f.signaturePath, original);
     const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
-    await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: { verifier: await KeyVerifier.create({ publicKey: ecKeyPair().publicKey }) } }), 'KEY_MISMATCH');
+    await expectCode(
+      signModel({
+        modelPath: f.modelPath,
+        signer: other,
+        signaturePath: f.signaturePath,
+        cacheDir: f.cacheDir,
+        incremental: { verifier: await KeyVerifier.create({ publicKey: ecKeyPair().publicKey }) },
+      }),
+      'KEY_MISMATCH',
+    );
     expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
   });
 
@@ -213,22 +241,45 @@ describe('incremental signing', () => {
     await settle();
     await f.full(f.signaturePath);
     await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
-    const own = await signModel({ modelPath: f.modelPath, signer: f.signer, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} });
+    const own = await signModel({
+      modelPath: f.modelPath,
+      signer: f.signer,
+      signaturePath: f.signaturePath,
+      cacheDir: f.cacheDir,
+      incremental: {},
+    });
     expect(own.reuse).toMatchObject({ reusedFiles: 3, rehashedFiles: 1 });
     expect(payload(own)).toBe(payload(await f.full()));
 
     const other = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
     const original = await fs.readFile(f.signaturePath, 'utf8');
-    await expectCode(signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'KEY_MISMATCH');
+    await expectCode(
+      signModel({ modelPath: f.modelPath, signer: other, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }),
+      'KEY_MISMATCH',
+    );
     expect(await fs.readFile(f.signaturePath, 'utf8')).toBe(original);
 
     // A signer that cannot say who it signs as (as keyless Sigstore): the caller must name the verifier.
     const anonymous: Signer = { method: 'key', sign: (pae) => f.signer.sign(pae) };
-    const err = await expectCode(signModel({ modelPath: f.modelPath, signer: anonymous, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
+    const err = await expectCode(
+      signModel({ modelPath: f.modelPath, signer: anonymous, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }),
+      'INVALID_ARGUMENT',
+    );
     expect(err.message).toContain('incremental.verifier');
-    await expectCode(planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }), 'INVALID_ARGUMENT');
-    const planned = await planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, signer: f.signer, incremental: {} });
-    expect(planned.reused.map((r) => r.name)).toEqual(expect.arrayContaining(['config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']));
+    await expectCode(
+      planIncrementalSign({ modelPath: f.modelPath, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: {} }),
+      'INVALID_ARGUMENT',
+    );
+    const planned = await planIncrementalSign({
+      modelPath: f.modelPath,
+      signaturePath: f.signaturePath,
+      cacheDir: f.cacheDir,
+      signer: f.signer,
+      incremental: {},
+    });
+    expect(planned.reused.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['config.json', 'tokenizer/vocab.txt', 'weights/model.safetensors']),
+    );
   });
 
   it('leaves git paths out as a full sign does, even when the previous signature did not record them', async () => {
@@ -265,7 +316,12 @@ describe('incremental signing', () => {
     // Same files, same timestamps, other path: the record is another model's.
     const moved = path.join(f.work, 'moved');
     await fs.rename(f.modelPath, moved);
-    const atMoved = await planIncrementalSign({ modelPath: moved, signaturePath: f.signaturePath, cacheDir: f.cacheDir, incremental: { verifier: f.verifier } });
+    const atMoved = await planIncrementalSign({
+      modelPath: moved,
+      signaturePath: f.signaturePath,
+      cacheDir: f.cacheDir,
+      incremental: { verifier: f.verifier },
+    });
     expect(atMoved.reusedFiles).toBe(0);
     expect(new Set(atMoved.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
 
@@ -332,7 +388,15 @@ describe.runIf(process.platform === 'linux')('verify with trustCache', () => {
     const f = await fixture();
     await settle();
     await f.full(f.signaturePath);
-    const verify = (trustCache: boolean) => verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier, cacheDir: f.cacheDir, trustCache, workers: 1 });
+    const verify = (trustCache: boolean) =>
+      verifyModel({
+        modelPath: f.modelPath,
+        signaturePath: f.signaturePath,
+        verifier: f.verifier,
+        cacheDir: f.cacheDir,
+        trustCache,
+        workers: 1,
+      });
 
     let before = bytesRead();
     const trusted = await verify(true);

@@ -20,7 +20,9 @@ function code(text: string): string {
 /** Module specifiers a file imports at run time (static, re-export and dynamic), type-only ones left out. */
 function runtimeImports(text: string): string[] {
   const specs: string[] = [];
-  for (const m of code(text).matchAll(/\b(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)) {
+  for (const m of code(text).matchAll(
+    /\b(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g,
+  )) {
     if (m[4] !== undefined) specs.push(m[4]);
     else if (m[2] === undefined) specs.push(m[3]!);
   }
@@ -73,7 +75,11 @@ describe('core layers', () => {
     expect(nodeUses("const m = await import('node:os');")).toEqual(['node:os']);
     expect(nodeUses('const b = Buffer.from(x);')).toEqual(['Buffer']);
     expect(nodeUses('const id = process.pid;')).toEqual(['process']);
-    expect(nodeUses("import type * as C from 'node:crypto';\n// Buffer and process.pid in a comment\nconst p = (globalThis as { process?: { x?: 1 } }).process?.x;")).toEqual([]);
+    expect(
+      nodeUses(
+        "import type * as C from 'node:crypto';\n// Buffer and process.pid in a comment\nconst p = (globalThis as { process?: { x?: 1 } }).process?.x;",
+      ),
+    ).toEqual([]);
   });
 
   it('src/format/ imports no Node built-in and uses no Buffer or process', async () => {

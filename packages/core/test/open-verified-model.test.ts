@@ -134,7 +134,10 @@ describe('openVerifiedModel', () => {
   it('names the signature file when the signature is refused, and reads no model file', async () => {
     const { model, signaturePath } = await signedModel();
     const other = await KeyVerifier.create({ publicKey: ecKeyPair().publicKey });
-    const err = await expectCode(openVerifiedModel({ modelPath: path.join(model, 'no-such-dir'), signaturePath, verifier: other }), 'KEY_MISMATCH');
+    const err = await expectCode(
+      openVerifiedModel({ modelPath: path.join(model, 'no-such-dir'), signaturePath, verifier: other }),
+      'KEY_MISMATCH',
+    );
     expect(err.path).toBe(signaturePath);
     expect(err.message).toContain(signaturePath);
   });

@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, PAYLOAD_TYPE, compareResourceNames, signModel, sortResources, verifyModel, signPayload } from '../dist/index.js';
+import {
+  KeySigner,
+  KeyVerifier,
+  PAYLOAD_TYPE,
+  compareResourceNames,
+  signModel,
+  sortResources,
+  verifyModel,
+  signPayload,
+} from '../dist/index.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { cleanupTempDirs, ecKeyPair, tempDir, writeTree } from './helpers.js';
 
@@ -18,7 +27,21 @@ const byUtf8 = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), 
 describe('compareResourceNames', () => {
   it('orders by code point, as UTF-8 bytes do, not by UTF-16 units', () => {
     // U+FB00 sorts after U+1F600's high surrogate in UTF-16 but before it by code point.
-    const names = ['😀.txt', 'ﬀ.txt', 'a/x', 'a b', 'a-c.txt', 'a', 'tokenizer/vocab.txt', 'tokenizer.json', 'Z', 'é', '\u007f', 'big.bin:500:1000', 'big.bin:1000:1500'];
+    const names = [
+      '😀.txt',
+      'ﬀ.txt',
+      'a/x',
+      'a b',
+      'a-c.txt',
+      'a',
+      'tokenizer/vocab.txt',
+      'tokenizer.json',
+      'Z',
+      'é',
+      '\u007f',
+      'big.bin:500:1000',
+      'big.bin:1000:1500',
+    ];
     const expected = [...names].sort(byUtf8);
     expect([...names].sort(compareResourceNames)).toEqual(expected);
     expect([...names].sort()).not.toEqual(expected); // the default sort would be wrong here
@@ -48,8 +71,20 @@ describe('signModel emits code-point order', () => {
     const dir = await tempDir();
     await writeTree(dir, files);
     const signaturePath = path.join(await tempDir(), 'model.sig');
-    const { manifest } = await signModel({ modelPath: dir, signaturePath, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
-    expect(assertCodePointOrder(signaturePath)).toEqual(['a b', 'a-c.txt', 'a/x', 'tokenizer.json', 'tokenizer/vocab.txt', 'ﬀ.txt', '😀.txt']);
+    const { manifest } = await signModel({
+      modelPath: dir,
+      signaturePath,
+      signer: await KeySigner.create({ privateKey: keys.privateKey }),
+    });
+    expect(assertCodePointOrder(signaturePath)).toEqual([
+      'a b',
+      'a-c.txt',
+      'a/x',
+      'tokenizer.json',
+      'tokenizer/vocab.txt',
+      'ﬀ.txt',
+      '😀.txt',
+    ]);
     // The returned manifest is the emitted one, so its root digest is the subject.
     expect(manifest.resources.map((r) => r.name)).toEqual(assertCodePointOrder(signaturePath));
     await verifyModel({ modelPath: dir, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
@@ -59,7 +94,13 @@ describe('signModel emits code-point order', () => {
     const dir = await tempDir();
     await writeTree(dir, { 'big.bin': 'x'.repeat(12), 'big.bin.txt': 'y' });
     const signaturePath = path.join(await tempDir(), 'model.sig');
-    await signModel({ modelPath: dir, signaturePath, method: 'shards', shardSize: 1, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
+    await signModel({
+      modelPath: dir,
+      signaturePath,
+      method: 'shards',
+      shardSize: 1,
+      signer: await KeySigner.create({ privateKey: keys.privateKey }),
+    });
     const names = assertCodePointOrder(signaturePath);
     expect(names.slice(0, 5)).toEqual(['big.bin.txt:0:1', 'big.bin:0:1', 'big.bin:10:11', 'big.bin:11:12', 'big.bin:1:2']);
     expect(names).toHaveLength(13);
@@ -79,7 +120,10 @@ describe('signModel emits code-point order', () => {
     const root = createHash('sha256');
     for (const r of resources) root.update(Buffer.from(r.digest, 'hex'));
     statement.subject[0].digest.sha256 = root.digest('hex');
-    await fs.writeFile(signaturePath, JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })));
+    await fs.writeFile(
+      signaturePath,
+      JSON.stringify(await signPayload({ signer, payload: Buffer.from(JSON.stringify(statement)), payloadType: PAYLOAD_TYPE })),
+    );
     expect(() => assertCodePointOrder(signaturePath)).toThrow(/not in code-point order/);
     const result = await verifyModel({ modelPath: dir, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
     expect(result.manifest.resources.map((r) => r.name)).toEqual(resources.map((r) => r.name));

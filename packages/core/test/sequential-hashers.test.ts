@@ -12,11 +12,18 @@ afterEach(cleanupTempDirs);
 
 const ALGORITHMS = ['sha256', 'blake2b', 'blake3'] as const;
 
-async function checkerFor(files: Record<string, Buffer>, options: { hashAlgorithm: (typeof ALGORITHMS)[number]; method: 'files' | 'shards'; shardSize?: number }) {
+async function checkerFor(
+  files: Record<string, Buffer>,
+  options: { hashAlgorithm: (typeof ALGORITHMS)[number]; method: 'files' | 'shards'; shardSize?: number },
+) {
   const dir = await tempDir();
   await writeTree(dir, files);
   const manifest = await hashModel({ modelPath: dir, ...options });
-  return new ManifestChecker({ ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' });
+  return new ManifestChecker({
+    ...manifest,
+    rootDigest: rootDigest(manifest.resources),
+    predicateType: 'https://model_signing/signature/v1.0',
+  });
 }
 
 /** Feeds `bytes` in odd-sized chunks, so shard ends fall inside chunks and between them. */
@@ -53,7 +60,7 @@ describe('sequentialHashers with the manifest checker', () => {
     expect(createHash().digest()).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 
-  it('leaves Node on the checker\'s OpenSSL hashers, which are faster than hash-wasm there', async () => {
+  it("leaves Node on the checker's OpenSSL hashers, which are faster than hash-wasm there", async () => {
     for (const algorithm of ALGORITHMS) expect(await fastestCheckerHashers(algorithm)).toBeUndefined();
   });
 });

@@ -26,7 +26,9 @@ import { REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeT
 
 afterEach(cleanupTempDirs);
 
-async function model(files: Record<string, string> = { 'config.json': '{}', 'weights/part-1.bin': 'abc', 'weights/part-2.bin': 'defg', 'empty.txt': '' }) {
+async function model(
+  files: Record<string, string> = { 'config.json': '{}', 'weights/part-1.bin': 'abc', 'weights/part-2.bin': 'defg', 'empty.txt': '' },
+) {
   const dir = await tempDir('oms-model-');
   await writeTree(dir, files);
   return dir;
@@ -60,8 +62,16 @@ describe('key signing', () => {
     const encrypted = privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'hunter2' });
     const dir = await model();
     const sig = path.join(await tempDir(), 'm.sig');
-    await signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: Buffer.from(encrypted), password: 'hunter2' }) });
-    await verifyModel({ modelPath: dir, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string }) });
+    await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      signer: await KeySigner.create({ privateKey: Buffer.from(encrypted), password: 'hunter2' }),
+    });
+    await verifyModel({
+      modelPath: dir,
+      signaturePath: sig,
+      verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string }),
+    });
     const err = await expectCode(KeySigner.create({ privateKey: Buffer.from(encrypted), password: 'wrong' }), 'BAD_KEY');
     expect(err.message).toMatch(/password/);
   });
@@ -69,8 +79,16 @@ describe('key signing', () => {
   it('reads SEC1 PEM files that have text before the PEM block (the reference test key)', async () => {
     const dir = await model();
     const sig = path.join(await tempDir(), 'm.sig');
-    await signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: path.join(REFERENCE_KEYS, 'signing-key.pem') }) });
-    const result = await verifyModel({ modelPath: dir, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: path.join(REFERENCE_KEYS, 'signing-key-pub.pem') }) });
+    await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      signer: await KeySigner.create({ privateKey: path.join(REFERENCE_KEYS, 'signing-key.pem') }),
+    });
+    const result = await verifyModel({
+      modelPath: dir,
+      signaturePath: sig,
+      verifier: await KeyVerifier.create({ publicKey: path.join(REFERENCE_KEYS, 'signing-key-pub.pem') }),
+    });
     expect(result.signer.publicKeyHint).toBe('e8450dec4eb99dae995da9af1bc2cc9f76ed669ee2e744f57abba763df3e3f8e');
   });
 
@@ -106,21 +124,30 @@ describe('key signing', () => {
   it('refuses an empty model and writes nothing', async () => {
     const dir = await model({ '.git/HEAD': 'x' });
     const sig = path.join(dir, 'model.sig');
-    await expectCode(signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: ecKeyPair().privateKey }) }), 'EMPTY_MODEL');
+    await expectCode(
+      signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: ecKeyPair().privateKey }) }),
+      'EMPTY_MODEL',
+    );
     expect(await fs.readdir(dir)).toEqual(['.git']);
   });
 
   it('leaves no partial signature when the signer fails', async () => {
     const dir = await model();
     const failing: Signer = { method: 'key', sign: async () => Promise.reject(new Error('token expired')) };
-    await expect(signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer: failing })).rejects.toThrow('token expired');
+    await expect(signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer: failing })).rejects.toThrow(
+      'token expired',
+    );
     expect((await fs.readdir(dir)).sort()).toEqual(['config.json', 'empty.txt', 'weights']);
   });
 
   it('excludes a signature inside the model and records it as ignored', async () => {
     const dir = await model();
     const sig = path.join(dir, 'model.sig');
-    const { manifest } = await signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: ecKeyPair().privateKey }) });
+    const { manifest } = await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      signer: await KeySigner.create({ privateKey: ecKeyPair().privateKey }),
+    });
     expect(manifest.serialization.ignorePaths).toContain('model.sig');
     expect(manifest.resources.map((r) => r.name)).not.toContain('model.sig');
   });
@@ -158,7 +185,12 @@ describe('verification reports every difference', () => {
     const dir = await model();
     const keys = ecKeyPair();
     const sig = path.join(await tempDir(), 'm.sig');
-    await signModel({ modelPath: dir, signaturePath: sig, ignorePaths: ['config.json'], signer: await KeySigner.create({ privateKey: keys.privateKey }) });
+    await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      ignorePaths: ['config.json'],
+      signer: await KeySigner.create({ privateKey: keys.privateKey }),
+    });
     await fs.writeFile(path.join(dir, 'config.json'), 'edited later');
     await verifyModel({ modelPath: dir, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
   });
@@ -207,10 +239,16 @@ describe('statement checks after the signature', () => {
     _type: 'https://in-toto.io/Statement/v1',
     subject: [{ name: 'm', digest: { sha256: rootDigest([{ name: 'a', algorithm: 'sha256', digest: 'aa' }]) } }],
     predicateType: 'https://model_signing/signature/v1.0',
-    predicate: { serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false }, resources: [{ name: 'a', algorithm: 'sha256', digest: 'aa' }] },
+    predicate: {
+      serialization: { method: 'files', hash_type: 'sha256', allow_symlinks: false },
+      resources: [{ name: 'a', algorithm: 'sha256', digest: 'aa' }],
+    },
   };
   const verify = async (statement: unknown, payloadType?: string) =>
-    verifyBundle({ bundle: JSON.stringify(await bundleFor(statement, payloadType)), verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
+    verifyBundle({
+      bundle: JSON.stringify(await bundleFor(statement, payloadType)),
+      verifier: await KeyVerifier.create({ publicKey: keys.publicKey }),
+    });
 
   it('accepts a well-formed statement', async () => {
     expect((await verify(good)).manifest.resources).toEqual([{ name: 'a', algorithm: 'sha256', digest: 'aa' }]);
@@ -221,7 +259,10 @@ describe('statement checks after the signature', () => {
     ['a wrong predicate type', { ...good, predicateType: 'https://example.com/other' }],
     ['two subjects', { ...good, subject: [good.subject[0], good.subject[0]] }],
     ['a root digest that does not match the resources', { ...good, subject: [{ name: 'm', digest: { sha256: '00'.repeat(32) } }] }],
-    ['an unknown method', { ...good, predicate: { ...good.predicate, serialization: { method: 'tree', hash_type: 'sha256', allow_symlinks: false } } }],
+    [
+      'an unknown method',
+      { ...good, predicate: { ...good.predicate, serialization: { method: 'tree', hash_type: 'sha256', allow_symlinks: false } } },
+    ],
   ];
   for (const [what, statement, payloadType] of cases) {
     it(`rejects ${what} with BAD_PAYLOAD`, async () => {
@@ -234,11 +275,20 @@ describe('statement checks after the signature', () => {
     const dir = path.join(outside, 'model');
     await writeTree(outside, { secret: 'top secret', 'model/a': 'x' });
     const resources = [{ name: '../secret', algorithm: 'sha256', digest: 'aa' }];
-    const statement = { ...good, subject: [{ name: 'm', digest: { sha256: rootDigest(resources) } }], predicate: { ...good.predicate, resources } };
+    const statement = {
+      ...good,
+      subject: [{ name: 'm', digest: { sha256: rootDigest(resources) } }],
+      predicate: { ...good.predicate, resources },
+    };
     const sig = path.join(outside, 'm.sig');
     await fs.writeFile(sig, JSON.stringify(await bundleFor(statement)));
     const err = await expectCode(
-      verifyModel({ modelPath: dir, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }), ignoreUnsignedFiles: true }),
+      verifyModel({
+        modelPath: dir,
+        signaturePath: sig,
+        verifier: await KeyVerifier.create({ publicKey: keys.publicKey }),
+        ignoreUnsignedFiles: true,
+      }),
       'PATH_ESCAPE',
     );
     expect(err.message).toContain('../secret');
@@ -246,7 +296,12 @@ describe('statement checks after the signature', () => {
 
   it('rejects malformed bundles with BAD_BUNDLE', async () => {
     const bundle = JSON.stringify(await bundleFor(good));
-    const variants = [bundle.slice(0, bundle.length / 2), 'not json', '[]', JSON.stringify({ ...JSON.parse(bundle), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.3' })];
+    const variants = [
+      bundle.slice(0, bundle.length / 2),
+      'not json',
+      '[]',
+      JSON.stringify({ ...JSON.parse(bundle), mediaType: 'application/vnd.dev.sigstore.bundle+json;version=0.3' }),
+    ];
     for (const text of variants) expect(() => parseBundle(text)).toThrow(expect.objectContaining({ code: 'BAD_BUNDLE' }));
   });
 });
@@ -258,19 +313,56 @@ describe('certificate signing', () => {
     const leaf = issueLeaf(pki, ca, { name: 'signer', curve: 'P-384' });
     const dir = await model();
     const sig = path.join(pki, 'm.sig');
-    await signModel({ modelPath: dir, signaturePath: sig, signer: await CertificateSigner.create({ privateKey: leaf.key, signingCertificate: leaf.cert, certificateChain: [ca.intermediateCert] }) });
+    await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      signer: await CertificateSigner.create({
+        privateKey: leaf.key,
+        signingCertificate: leaf.cert,
+        certificateChain: [ca.intermediateCert],
+      }),
+    });
     assertCodePointOrder(sig);
-    const result = await verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }) });
+    const result = await verifyModel({
+      modelPath: dir,
+      signaturePath: sig,
+      verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }),
+    });
     expect(result.signer.certificateSubject).toContain('CN=signer');
     expect(JSON.parse(await fs.readFile(sig, 'utf8')).verificationMaterial.x509CertificateChain.certificates).toHaveLength(2);
 
-    await expectCode(verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert], now: new Date(Date.now() + 400 * 86400_000) }) }), 'CERT_CHAIN_INVALID');
+    await expectCode(
+      verifyModel({
+        modelPath: dir,
+        signaturePath: sig,
+        verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert], now: new Date(Date.now() + 400 * 86400_000) }),
+      }),
+      'CERT_CHAIN_INVALID',
+    );
     const otherCa = makeCertificateAuthority(path.join(pki, 'other'));
-    await expectCode(verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [otherCa.rootCert] }) }), 'CERT_CHAIN_INVALID');
+    await expectCode(
+      verifyModel({
+        modelPath: dir,
+        signaturePath: sig,
+        verifier: await CertificateVerifier.create({ certificateChain: [otherCa.rootCert] }),
+      }),
+      'CERT_CHAIN_INVALID',
+    );
 
     const noSigning = issueLeaf(pki, ca, { name: 'tls-only', usage: 'none' });
-    await signModel({ modelPath: dir, signaturePath: sig, signer: await CertificateSigner.create({ privateKey: noSigning.key, signingCertificate: noSigning.cert, certificateChain: [ca.intermediateCert] }) });
-    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }) }), 'CERT_CHAIN_INVALID');
+    await signModel({
+      modelPath: dir,
+      signaturePath: sig,
+      signer: await CertificateSigner.create({
+        privateKey: noSigning.key,
+        signingCertificate: noSigning.cert,
+        certificateChain: [ca.intermediateCert],
+      }),
+    });
+    const err = await expectCode(
+      verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }) }),
+      'CERT_CHAIN_INVALID',
+    );
     expect(err.message).toMatch(/may not be used for signing/);
   });
 
@@ -278,7 +370,10 @@ describe('certificate signing', () => {
     const pki = await tempDir('oms-pki-');
     const ca = makeCertificateAuthority(pki);
     const leaf = issueLeaf(pki, ca, { name: 'signer' });
-    const err = await expectCode(CertificateSigner.create({ privateKey: ecKeyPair().privateKey, signingCertificate: leaf.cert }), 'BAD_KEY');
+    const err = await expectCode(
+      CertificateSigner.create({ privateKey: ecKeyPair().privateKey, signingCertificate: leaf.cert }),
+      'BAD_KEY',
+    );
     expect(err.message).toMatch(/not for this private key/);
     expect(createPrivateKey(await fs.readFile(leaf.key)).asymmetricKeyType).toBe('ec');
   });
@@ -288,7 +383,11 @@ describe('ManifestChecker', () => {
   it('checks streamed files shard by shard across chunk boundaries, then reports what never arrived', async () => {
     const dir = await model({ 'a.bin': 'abcdefghij', 'b.bin': 'xyz' });
     const manifest = await hashModel({ modelPath: dir, method: 'shards', shardSize: 4 });
-    const checker = new ManifestChecker({ ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' });
+    const checker = new ManifestChecker({
+      ...manifest,
+      rootDigest: rootDigest(manifest.resources),
+      predicateType: 'https://model_signing/signature/v1.0',
+    });
     async function* chunks() {
       yield Buffer.from('abc');
       yield Buffer.from('defgh');
@@ -309,10 +408,22 @@ describe('ManifestChecker', () => {
     const verified = { ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' };
     const checker = new ManifestChecker(verified);
     // The empty file has no shard, so it is not listed, yet it is not unsigned either.
-    checker.checkListing([{ name: 'a.bin', size: 10 }, { name: 'empty.txt', size: 0 }]);
+    checker.checkListing([
+      { name: 'a.bin', size: 10 },
+      { name: 'empty.txt', size: 0 },
+    ]);
     expect(() => checker.checkListing([{ name: 'extra.bin', size: 1 }])).toThrow(
-      expect.objectContaining({ code: 'MISSING_FILE', differences: [{ kind: 'missing', name: 'a.bin' }, { kind: 'unsigned', name: 'extra.bin' }] }),
+      expect.objectContaining({
+        code: 'MISSING_FILE',
+        differences: [
+          { kind: 'missing', name: 'a.bin' },
+          { kind: 'unsigned', name: 'extra.bin' },
+        ],
+      }),
     );
-    new ManifestChecker(verified, { ignoreUnsignedFiles: true }).checkListing([{ name: 'a.bin', size: 10 }, { name: 'extra.bin', size: 1 }]);
+    new ManifestChecker(verified, { ignoreUnsignedFiles: true }).checkListing([
+      { name: 'a.bin', size: 10 },
+      { name: 'extra.bin', size: 1 },
+    ]);
   });
 });

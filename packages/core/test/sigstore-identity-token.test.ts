@@ -98,7 +98,12 @@ describe('interactive OAuth sign-in with PKCE', () => {
     await provider.close();
 
     provider = await startFakeOidcProvider({ email: EMAIL, clientId: 'sigstore', clientSecret: '', replayNonce: 'old-nonce' });
-    const replayed = interactiveIdentityToken({ issuerUrl: provider.issuer, clientId: 'sigstore', clientSecret: '', onAuthorizationUrl: (url) => void browse(url) });
+    const replayed = interactiveIdentityToken({
+      issuerUrl: provider.issuer,
+      clientId: 'sigstore',
+      clientSecret: '',
+      onAuthorizationUrl: (url) => void browse(url),
+    });
     await expect(replayed).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('nonce mismatch') });
   });
 
@@ -117,36 +122,69 @@ describe('interactive OAuth sign-in with PKCE', () => {
     await expect(denied).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('access_denied') });
 
     const controller = new AbortController();
-    const waiting = interactiveIdentityToken({ issuerUrl: provider.issuer, clientId: 'sigstore', clientSecret: '', onAuthorizationUrl: () => controller.abort(), signal: controller.signal });
+    const waiting = interactiveIdentityToken({
+      issuerUrl: provider.issuer,
+      clientId: 'sigstore',
+      clientSecret: '',
+      onAuthorizationUrl: () => controller.abort(),
+      signal: controller.signal,
+    });
     await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
   it('reports an unreachable issuer as a network error', async () => {
-    const error = await interactiveIdentityToken({ issuerUrl: 'http://127.0.0.1:9/auth', clientId: 'sigstore', clientSecret: '', onAuthorizationUrl: () => {} }).catch(
-      (e: unknown) => e,
-    );
+    const error = await interactiveIdentityToken({
+      issuerUrl: 'http://127.0.0.1:9/auth',
+      clientId: 'sigstore',
+      clientSecret: '',
+      onAuthorizationUrl: () => {},
+    }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'NETWORK_ERROR')).toBe(true);
   });
 });
 
 describe('identity token sources, in the reference precedence', () => {
   it('uses an explicit token before anything else', async () => {
-    const token = await getIdentityToken({ identityToken: 'explicit', useAmbientCredentials: true, issuerUrl: 'http://127.0.0.1:9', env: { SIGSTORE_ID_TOKEN: 'ambient' } });
+    const token = await getIdentityToken({
+      identityToken: 'explicit',
+      useAmbientCredentials: true,
+      issuerUrl: 'http://127.0.0.1:9',
+      env: { SIGSTORE_ID_TOKEN: 'ambient' },
+    });
     expect(token).toBe('explicit');
   });
 
   it('uses SIGSTORE_ID_TOKEN, then GitHub Actions, only with ambient credentials enabled', async () => {
     provider = await startFakeOidcProvider({ email: EMAIL, clientId: 'sigstore', clientSecret: '' });
-    const actionsEnv = { ACTIONS_ID_TOKEN_REQUEST_URL: provider.actionsRequestUrl, ACTIONS_ID_TOKEN_REQUEST_TOKEN: provider.actionsRequestToken };
-    expect(await getIdentityToken({ useAmbientCredentials: true, issuerUrl: provider.issuer, env: { ...actionsEnv, SIGSTORE_ID_TOKEN: 'from-env' } })).toBe('from-env');
+    const actionsEnv = {
+      ACTIONS_ID_TOKEN_REQUEST_URL: provider.actionsRequestUrl,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: provider.actionsRequestToken,
+    };
+    expect(
+      await getIdentityToken({
+        useAmbientCredentials: true,
+        issuerUrl: provider.issuer,
+        env: { ...actionsEnv, SIGSTORE_ID_TOKEN: 'from-env' },
+      }),
+    ).toBe('from-env');
     const fromActions = await getIdentityToken({ useAmbientCredentials: true, issuerUrl: provider.issuer, env: actionsEnv });
     expect(claimsOf(fromActions).iss).toBe('https://token.actions.githubusercontent.com');
     expect(provider.actionsAudiences).toEqual(['sigstore']);
 
-    const badRequestToken = getIdentityToken({ useAmbientCredentials: true, issuerUrl: provider.issuer, env: { ...actionsEnv, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'nope' } });
-    await expect(badRequestToken).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('id-token: write') });
+    const badRequestToken = getIdentityToken({
+      useAmbientCredentials: true,
+      issuerUrl: provider.issuer,
+      env: { ...actionsEnv, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'nope' },
+    });
+    await expect(badRequestToken).rejects.toMatchObject({
+      code: 'IDENTITY_TOKEN_ERROR',
+      message: expect.stringContaining('id-token: write'),
+    });
 
     const ambientOff = getIdentityToken({ issuerUrl: provider.issuer, env: { SIGSTORE_ID_TOKEN: 'from-env' } });
-    await expect(ambientOff).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR', message: expect.stringContaining('the identityToken option') });
+    await expect(ambientOff).rejects.toMatchObject({
+      code: 'IDENTITY_TOKEN_ERROR',
+      message: expect.stringContaining('the identityToken option'),
+    });
   });
 });

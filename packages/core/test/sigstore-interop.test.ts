@@ -47,15 +47,31 @@ async function makeModel(name: string): Promise<string> {
 
 describe('keyless interop with the reference (model-signing 1.1.1) on a loopback instance', () => {
   it('finds the reference CLI', async () => {
-    await expect(fs.access(REFERENCE_BIN), `reference CLI missing at ${REFERENCE_BIN}; run scripts/setup-reference.sh or set MODEL_SIGNING_REFERENCE_BIN`).resolves.toBeUndefined();
+    await expect(
+      fs.access(REFERENCE_BIN),
+      `reference CLI missing at ${REFERENCE_BIN}; run scripts/setup-reference.sh or set MODEL_SIGNING_REFERENCE_BIN`,
+    ).resolves.toBeUndefined();
   });
 
   it('the reference verifies our keyless bundle, and rejects another identity', async () => {
     const model = await makeModel('ours');
     const signature = path.join(dir, 'ours.sig');
-    const signer = await SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig: instance.trustConfigPath });
+    const signer = await SigstoreSigner.create({
+      identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }),
+      trustConfig: instance.trustConfigPath,
+    });
     await signModel({ modelPath: model, signer, signaturePath: signature });
-    const common = ['verify', 'sigstore', model, '--signature', signature, '--trust_config', instance.trustConfigPath, '--identity_provider', ISSUER];
+    const common = [
+      'verify',
+      'sigstore',
+      model,
+      '--signature',
+      signature,
+      '--trust_config',
+      instance.trustConfigPath,
+      '--identity_provider',
+      ISSUER,
+    ];
     const accepted = await reference([...common, '--identity', IDENTITY]);
     expect(accepted.output).toContain('Verification succeeded');
     expect(accepted.ok).toBe(true);
@@ -68,14 +84,28 @@ describe('keyless interop with the reference (model-signing 1.1.1) on a loopback
     const model = await makeModel('theirs');
     const signature = path.join(dir, 'theirs.sig');
     const token = testIdentityToken({ iss: ISSUER, email: IDENTITY });
-    const signed = await reference(['sign', 'sigstore', model, '--signature', signature, '--trust_config', instance.trustConfigPath, '--identity_token', token]);
+    const signed = await reference([
+      'sign',
+      'sigstore',
+      model,
+      '--signature',
+      signature,
+      '--trust_config',
+      instance.trustConfigPath,
+      '--identity_token',
+      token,
+    ]);
     expect(signed.output).toContain('Signing succeeded');
     const verifier = await SigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER, trustConfig: instance.trustConfigPath });
     const result = await verifyModel({ modelPath: model, signaturePath: signature, verifier });
     expect(result.signer).toMatchObject({ method: 'sigstore', identity: IDENTITY, issuer: ISSUER });
     expect(result.files.sort()).toEqual(['nested/tokenizer.json', 'weights.bin']);
 
-    const wrongIssuer = await SigstoreVerifier.create({ identity: IDENTITY, identityProvider: 'https://other.example', trustConfig: instance.trustConfigPath });
+    const wrongIssuer = await SigstoreVerifier.create({
+      identity: IDENTITY,
+      identityProvider: 'https://other.example',
+      trustConfig: instance.trustConfigPath,
+    });
     const error = await verifyModel({ modelPath: model, signaturePath: signature, verifier: wrongIssuer }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'IDENTITY_MISMATCH')).toBe(true);
   });

@@ -33,7 +33,10 @@ beforeAll(async () => {
   await fs.writeFile(path.join(model, 'weights.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251)));
   await fs.writeFile(path.join(model, 'sub', 'config.json'), '{"layers": 2}');
   signature = path.join(dir, 'model.sig');
-  const signer = await SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig: instance.trustConfigPath });
+  const signer = await SigstoreSigner.create({
+    identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }),
+    trustConfig: instance.trustConfigPath,
+  });
   await signModel({ modelPath: model, signer, signaturePath: signature });
 });
 
@@ -43,7 +46,11 @@ afterAll(async () => {
 });
 
 const verifier = (o: { identity?: string; identityProvider?: string } = {}) =>
-  SigstoreVerifier.create({ identity: o.identity ?? IDENTITY, identityProvider: o.identityProvider ?? ISSUER, trustConfig: instance.trustConfigPath });
+  SigstoreVerifier.create({
+    identity: o.identity ?? IDENTITY,
+    identityProvider: o.identityProvider ?? ISSUER,
+    trustConfig: instance.trustConfigPath,
+  });
 
 describe('keyless signing against a loopback Sigstore instance', () => {
   it('writes a v0.3 bundle with the Fulcio certificate, a Rekor dsse entry and an RFC 3161 timestamp', async () => {
@@ -68,15 +75,21 @@ describe('keyless signing against a loopback Sigstore instance', () => {
   });
 
   it('fails with a wrong identity', async () => {
-    const error = await verifyModel({ modelPath: model, signaturePath: signature, verifier: await verifier({ identity: 'mallory@example.com' }) }).catch((e: unknown) => e);
+    const error = await verifyModel({
+      modelPath: model,
+      signaturePath: signature,
+      verifier: await verifier({ identity: 'mallory@example.com' }),
+    }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'IDENTITY_MISMATCH')).toBe(true);
     expect((error as Error).message).toContain(`'${IDENTITY}'`);
   });
 
   it('fails with a wrong issuer', async () => {
-    const error = await verifyModel({ modelPath: model, signaturePath: signature, verifier: await verifier({ identityProvider: 'https://accounts.google.com' }) }).catch(
-      (e: unknown) => e,
-    );
+    const error = await verifyModel({
+      modelPath: model,
+      signaturePath: signature,
+      verifier: await verifier({ identityProvider: 'https://accounts.google.com' }),
+    }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'IDENTITY_MISMATCH')).toBe(true);
     expect((error as Error).message).toContain(ISSUER);
   });
@@ -110,7 +123,11 @@ describe('keyless signing against a loopback Sigstore instance', () => {
   it('refuses a key-signed model', async () => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const keySignature = path.join(dir, 'key.sig');
-    await signModel({ modelPath: model, signaturePath: keySignature, signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }) });
+    await signModel({
+      modelPath: model,
+      signaturePath: keySignature,
+      signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }),
+    });
     const error = await verifyModel({ modelPath: model, signaturePath: keySignature, verifier: await verifier() }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
     expect((error as Error).message).toContain("'key' method");
@@ -118,7 +135,9 @@ describe('keyless signing against a loopback Sigstore instance', () => {
 
   it('reports a token Fulcio cannot use', async () => {
     const signer = await SigstoreSigner.create({ identityToken: 'not-a-jwt', trustConfig: instance.trustConfigPath });
-    await expect(signModel({ modelPath: model, signer, signaturePath: path.join(dir, 'never.sig') })).rejects.toMatchObject({ code: 'IDENTITY_TOKEN_ERROR' });
+    await expect(signModel({ modelPath: model, signer, signaturePath: path.join(dir, 'never.sig') })).rejects.toMatchObject({
+      code: 'IDENTITY_TOKEN_ERROR',
+    });
     await expect(fs.access(path.join(dir, 'never.sig'))).rejects.toThrow();
   });
 
@@ -128,7 +147,12 @@ describe('keyless signing against a loopback Sigstore instance', () => {
       const config = JSON.parse(await fs.readFile(instance.trustConfigPath, 'utf8'));
       const [v1] = config.signingConfig.rekorTlogUrls;
       // Newer than the v1 log, so the Sigstore client rules would pick it first; nothing listens on port 9.
-      const v2 = { url: 'http://127.0.0.1:9', majorApiVersion: 2, validFor: { start: new Date(Date.now() - 1000).toISOString() }, operator: 'model-signing tests' };
+      const v2 = {
+        url: 'http://127.0.0.1:9',
+        majorApiVersion: 2,
+        validFor: { start: new Date(Date.now() - 1000).toISOString() },
+        operator: 'model-signing tests',
+      };
       config.signingConfig.rekorTlogUrls = edit(v1, v2);
       const file = path.join(dir, name);
       await fs.writeFile(file, JSON.stringify(config));
@@ -141,14 +165,18 @@ describe('keyless signing against a loopback Sigstore instance', () => {
       const out = path.join(dir, 'v1-and-v2.sig');
       await signModel({ modelPath: model, signer, signaturePath: out });
       const json = JSON.parse(await fs.readFile(out, 'utf8'));
-      expect(json.verificationMaterial.tlogEntries.map((e: { kindVersion: unknown }) => e.kindVersion)).toEqual([{ kind: 'dsse', version: '0.0.1' }]);
+      expect(json.verificationMaterial.tlogEntries.map((e: { kindVersion: unknown }) => e.kindVersion)).toEqual([
+        { kind: 'dsse', version: '0.0.1' },
+      ]);
       await expect(verifyModel({ modelPath: model, signaturePath: out, verifier: await verifier() })).resolves.toBeDefined();
     });
 
     it('refuses a signing config with only a Rekor v2 log before asking for a certificate', async () => {
       const trustConfig = await withTlogs('v2-only.json', (_v1, v2) => [v2]);
       const before = instance.requests.length;
-      await expect(SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig })).rejects.toMatchObject({
+      await expect(
+        SigstoreSigner.create({ identityToken: testIdentityToken({ iss: ISSUER, email: IDENTITY }), trustConfig }),
+      ).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
         message: expect.stringContaining('no currently valid Rekor v1 log'),
       });

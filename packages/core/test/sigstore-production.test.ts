@@ -28,7 +28,12 @@ const vectors: Vector[] = [
     signature: path.join(HISTORICAL, `${v}-sigstore`, 'model.sig'),
     ignorePaths: v === 'v1.0.1' ? ['ignore-me'] : [],
   })),
-  { name: 'oms-spec sigstore.bundle.json', modelDir: path.join(HISTORICAL, 'v1.1.0-sigstore'), signature: OMS_SIGSTORE_BUNDLE, ignorePaths: [] },
+  {
+    name: 'oms-spec sigstore.bundle.json',
+    modelDir: path.join(HISTORICAL, 'v1.1.0-sigstore'),
+    signature: OMS_SIGSTORE_BUNDLE,
+    ignorePaths: [],
+  },
 ];
 
 const offlineVerifier = (overrides: { identity?: string; identityRegExp?: string; identityProvider?: string } = {}) =>
@@ -54,7 +59,12 @@ async function copyModel(v: Vector): Promise<string> {
 
 describe.each(vectors)('production bundle $name (offline)', (v) => {
   it('verifies with the signer identity and issuer', async () => {
-    const result = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: await offlineVerifier() });
+    const result = await verifyModel({
+      modelPath: v.modelDir,
+      signaturePath: v.signature,
+      ignorePaths: v.ignorePaths,
+      verifier: await offlineVerifier(),
+    });
     expect(result.signer).toEqual({ method: 'sigstore', identity: IDENTITY, issuer: ISSUER, trustRoot: 'production (bundled)' });
     expect(result.files.sort()).toEqual(['signme-1', 'signme-2']);
   });
@@ -75,7 +85,9 @@ describe.each(vectors)('production bundle $name (offline)', (v) => {
     ['a wrong issuer', { identityProvider: 'https://accounts.google.com' }],
   ])('fails with %s', async (_label, overrides) => {
     const verifier = await offlineVerifier(overrides);
-    const error = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier }).catch((e: unknown) => e);
+    const error = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier }).catch(
+      (e: unknown) => e,
+    );
     expect(isModelSigningError(error, 'IDENTITY_MISMATCH')).toBe(true);
     expect((error as Error).message).toContain(`'${IDENTITY}'`);
   });
@@ -86,7 +98,12 @@ describe.each(vectors)('production bundle $name (offline)', (v) => {
     const bytes = await fs.readFile(file);
     bytes[0] = bytes[0]! ^ 0x01;
     await fs.writeFile(file, bytes);
-    const error = await verifyModel({ modelPath: model, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: await offlineVerifier() }).catch((e: unknown) => e);
+    const error = await verifyModel({
+      modelPath: model,
+      signaturePath: v.signature,
+      ignorePaths: v.ignorePaths,
+      verifier: await offlineVerifier(),
+    }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
     expect((error as Error).message).toContain('signme-2');
   });
@@ -102,20 +119,30 @@ describe('production bundles: tampering and method checks', () => {
     scratch.push(dir);
     const signature = path.join(dir, 'model.sig');
     await fs.writeFile(signature, JSON.stringify(json));
-    const error = await verifyModel({ modelPath: path.join(HISTORICAL, 'v1.1.0-sigstore'), signaturePath: signature, verifier: await offlineVerifier() }).catch(
-      (e: unknown) => e,
-    );
+    const error = await verifyModel({
+      modelPath: path.join(HISTORICAL, 'v1.1.0-sigstore'),
+      signaturePath: signature,
+      verifier: await offlineVerifier(),
+    }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'SIGNATURE_INVALID')).toBe(true);
   });
 
   it('refuses a key bundle and names the method to use', async () => {
-    const error = await (await offlineVerifier()).verify(await readBundle(path.join(HISTORICAL, 'v1.1.0-elliptic-key/model.sig'))).catch((e: unknown) => e);
+    const error = await (
+      await offlineVerifier()
+    )
+      .verify(await readBundle(path.join(HISTORICAL, 'v1.1.0-elliptic-key/model.sig')))
+      .catch((e: unknown) => e);
     expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
     expect((error as Error).message).toMatch(/'key' method/);
   });
 
   it('refuses a certificate bundle', async () => {
-    const error = await (await offlineVerifier()).verify(await readBundle(path.join(HISTORICAL, 'v1.1.0-certificate/model.sig'))).catch((e: unknown) => e);
+    const error = await (
+      await offlineVerifier()
+    )
+      .verify(await readBundle(path.join(HISTORICAL, 'v1.1.0-certificate/model.sig')))
+      .catch((e: unknown) => e);
     expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
   });
 
@@ -128,10 +155,16 @@ describe('production bundles: tampering and method checks', () => {
 
   it('needs exactly one identity form and an issuer', async () => {
     await expect(SigstoreVerifier.create({ identityProvider: ISSUER, offline: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(SigstoreVerifier.create({ identity: IDENTITY, identityRegExp: '.*', identityProvider: ISSUER, offline: true })).rejects.toMatchObject({
+    await expect(
+      SigstoreVerifier.create({ identity: IDENTITY, identityRegExp: '.*', identityProvider: ISSUER, offline: true }),
+    ).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
-    await expect(SigstoreVerifier.create({ identity: IDENTITY, identityProvider: '', offline: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(SigstoreVerifier.create({ identityRegExp: '(', identityProvider: ISSUER, offline: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(SigstoreVerifier.create({ identity: IDENTITY, identityProvider: '', offline: true })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(SigstoreVerifier.create({ identityRegExp: '(', identityProvider: ISSUER, offline: true })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

@@ -41,7 +41,12 @@ describe('trusted roots', () => {
       const seeds = createRequire(import.meta.url)('@sigstore/tuf/seeds.json') as Record<string, Record<string, string>>;
       const rootPath = path.join(dir, 'root.json');
       await fs.writeFile(rootPath, Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!['root.json']!, 'base64'));
-      const tuf = { mirrorUrl: `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`, rootPath, cachePath: path.join(dir, 'tuf-cache'), timeoutMs: 2000 };
+      const tuf = {
+        mirrorUrl: `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`,
+        rootPath,
+        cachePath: path.join(dir, 'tuf-cache'),
+        timeoutMs: 2000,
+      };
       const trust = await loadTrustConfig({ tuf });
       expect(trust.source).toBe('production (bundled)');
       expect(trust.tufError).toBeTruthy();
@@ -49,7 +54,11 @@ describe('trusted roots', () => {
 
       // A verification still succeeds, offline from TUF's point of view.
       const historical = path.join(VECTORS, 'historical/v1.1.0-sigstore');
-      const verifier = await SigstoreVerifier.create({ identity: 'stefanb@us.ibm.com', identityProvider: 'https://sigstore.verify.ibm.com/oauth2', tuf });
+      const verifier = await SigstoreVerifier.create({
+        identity: 'stefanb@us.ibm.com',
+        identityProvider: 'https://sigstore.verify.ibm.com/oauth2',
+        tuf,
+      });
       const result = await verifyModel({ modelPath: historical, signaturePath: path.join(historical, 'model.sig'), verifier });
       expect(result.signer.trustRoot).toBe('production (bundled)');
     } finally {
@@ -69,8 +78,14 @@ describe('trusted roots', () => {
     await expect(loadTrustConfig({ trustConfig: path.join(dir, 'absent.json') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     const invalid = path.join(dir, 'invalid.json');
     await fs.writeFile(invalid, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.clienttrustconfig.v0.1+json', trustedRoot: {} }));
-    await expect(loadTrustConfig({ trustConfig: invalid })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('signingConfig is missing') });
+    await expect(loadTrustConfig({ trustConfig: invalid })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('signingConfig is missing'),
+    });
     await fs.writeFile(invalid, '{"mediaType": "something else"}');
-    await expect(loadTrustConfig({ trustConfig: invalid })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(invalid) });
+    await expect(loadTrustConfig({ trustConfig: invalid })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining(invalid),
+    });
   });
 });

@@ -43,8 +43,13 @@ describe('WebSigstoreVerifier outside Node', () => {
   });
 
   it('ships the production trusted root that the Node verifier loads from @sigstore/tuf', async () => {
-    const seeds = JSON.parse(await fs.readFile(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8')) as Record<string, { targets: Record<string, string> }>;
-    const nodeRoot = JSON.parse(Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8'));
+    const seeds = JSON.parse(await fs.readFile(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8')) as Record<
+      string,
+      { targets: Record<string, string> }
+    >;
+    const nodeRoot = JSON.parse(
+      Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8'),
+    );
     expect(PRODUCTION_TRUSTED_ROOT).toEqual(nodeRoot);
   });
 });
@@ -52,18 +57,38 @@ describe('WebSigstoreVerifier outside Node', () => {
 describe('WebSigstoreVerifier on bad options and input', () => {
   it('needs exactly one identity form and an issuer, and a valid regular expression', async () => {
     await expect(WebSigstoreVerifier.create({ identityProvider: ISSUER })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityRegExp: '.*', identityProvider: ISSUER })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(WebSigstoreVerifier.create({ identityRegExp: '(', identityProvider: ISSUER })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityRegExp: '.*', identityProvider: ISSUER })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: '' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(WebSigstoreVerifier.create({ identityRegExp: '(', identityProvider: ISSUER })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it.each([
     ['text that is not JSON', '{'],
     ['a document of another media type', { mediaType: 'application/json' }],
-    ['a root whose log key is not base64', { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [{ publicKey: { rawBytes: '!!' }, logId: { keyId: 'AA==' } }] }],
-    ['a root whose CA certificate is not X.509', { mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', certificateAuthorities: [{ certChain: { certificates: [{ rawBytes: 'AAAA' }] } }] }],
+    [
+      'a root whose log key is not base64',
+      {
+        mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+        tlogs: [{ publicKey: { rawBytes: '!!' }, logId: { keyId: 'AA==' } }],
+      },
+    ],
+    [
+      'a root whose CA certificate is not X.509',
+      {
+        mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+        certificateAuthorities: [{ certChain: { certificates: [{ rawBytes: 'AAAA' }] } }],
+      },
+    ],
   ])('refuses a trusted root that is %s with INVALID_ARGUMENT', async (_, trustedRoot) => {
-    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER, trustedRoot })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER, trustedRoot })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
   });
 
   it('refuses a key bundle with WRONG_METHOD', async () => {
@@ -79,27 +104,55 @@ describe('WebSigstoreVerifier on bad options and input', () => {
   };
 
   it.each([
-    ['tlogEntries is not a list', (j: BundleJson): void => {
-      j['verificationMaterial'].tlogEntries = {};
-    }, 'BAD_BUNDLE'],
-    ['a log entry body that is not base64', (j: BundleJson): void => {
-      j['verificationMaterial'].tlogEntries[0].canonicalizedBody = '!!';
-    }, 'BAD_BUNDLE'],
-    ['a log index that is not a number', (j: BundleJson): void => {
-      j['verificationMaterial'].tlogEntries[0].logIndex = 'x';
-    }, 'BAD_BUNDLE'],
-    ['a timestamp that is not base64', (j: BundleJson): void => {
-      j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = '!';
-    }, 'BAD_BUNDLE'],
-    ['a timestamp that is not a TimeStampResp', (j: BundleJson): void => {
-      j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = 'AAAA';
-    }, 'CERT_CHAIN_INVALID'],
-    ['no log entry', (j: BundleJson): void => {
-      j['verificationMaterial'].tlogEntries = [];
-    }, 'CERT_CHAIN_INVALID'],
-    ['a log entry of another kind', (j: BundleJson): void => {
-      j['verificationMaterial'].tlogEntries[0].kindVersion = { kind: 'intoto', version: '0.0.2' };
-    }, 'SIGNATURE_INVALID'],
+    [
+      'tlogEntries is not a list',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].tlogEntries = {};
+      },
+      'BAD_BUNDLE',
+    ],
+    [
+      'a log entry body that is not base64',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].tlogEntries[0].canonicalizedBody = '!!';
+      },
+      'BAD_BUNDLE',
+    ],
+    [
+      'a log index that is not a number',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].tlogEntries[0].logIndex = 'x';
+      },
+      'BAD_BUNDLE',
+    ],
+    [
+      'a timestamp that is not base64',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = '!';
+      },
+      'BAD_BUNDLE',
+    ],
+    [
+      'a timestamp that is not a TimeStampResp',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = 'AAAA';
+      },
+      'CERT_CHAIN_INVALID',
+    ],
+    [
+      'no log entry',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].tlogEntries = [];
+      },
+      'CERT_CHAIN_INVALID',
+    ],
+    [
+      'a log entry of another kind',
+      (j: BundleJson): void => {
+        j['verificationMaterial'].tlogEntries[0].kindVersion = { kind: 'intoto', version: '0.0.2' };
+      },
+      'SIGNATURE_INVALID',
+    ],
   ] as const)('refuses a bundle with %s', async (_, change, code) => {
     const verifier = await WebSigstoreVerifier.create({ identity: IDENTITY, identityProvider: ISSUER });
     expect(await verdictOf(verifier, await tamper(change))).toMatchObject({ ok: false, code });

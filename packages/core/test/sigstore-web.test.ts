@@ -16,7 +16,15 @@ import { WebSigstoreVerifier } from '../dist/browser.js';
 import { cleanupTempDirs, tempDir } from './helpers.js';
 import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
 import { withRekorV2Entry, type RekorV2Form } from './sigstore-web/rekor-v2.js';
-import { MOCK_IDENTITY, MOCK_ISSUER, PRODUCTION_VECTORS, PROD_IDENTITY, PROD_ISSUER, nodeSigstoreVerifier, sigstoreTable } from './sigstore-web/verdict-table.js';
+import {
+  MOCK_IDENTITY,
+  MOCK_ISSUER,
+  PRODUCTION_VECTORS,
+  PROD_IDENTITY,
+  PROD_ISSUER,
+  nodeSigstoreVerifier,
+  sigstoreTable,
+} from './sigstore-web/verdict-table.js';
 
 const REFERENCE_BIN =
   process.env['MODEL_SIGNING_REFERENCE_BIN'] ?? path.resolve(fileURLToPath(import.meta.url), '../../../../.venv-ref/bin/model_signing');
@@ -44,7 +52,12 @@ describe('WebSigstoreVerifier and SigstoreVerifier on the shared table', () => {
 describe.each(PRODUCTION_VECTORS)('production bundle $name, offline, with its model', (v) => {
   it('verifies the model files with the real identity and issuer', async () => {
     const web = await WebSigstoreVerifier.create({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
-    const result = await verifyModel({ modelPath: v.modelDir, signaturePath: v.signature, ignorePaths: [...v.ignorePaths, 'model.sig'], verifier: web });
+    const result = await verifyModel({
+      modelPath: v.modelDir,
+      signaturePath: v.signature,
+      ignorePaths: [...v.ignorePaths, 'model.sig'],
+      verifier: web,
+    });
     expect(result.signer).toEqual({ method: 'sigstore', identity: PROD_IDENTITY, issuer: PROD_ISSUER, trustRoot: 'production (bundled)' });
   });
 
@@ -56,7 +69,9 @@ describe.each(PRODUCTION_VECTORS)('production bundle $name, offline, with its mo
     bytes[0] = bytes[0]! ^ 0x01;
     await fs.writeFile(file, bytes);
     const web = await WebSigstoreVerifier.create({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
-    const error = await verifyModel({ modelPath: model, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: web }).catch((e: unknown) => e);
+    const error = await verifyModel({ modelPath: model, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: web }).catch(
+      (e: unknown) => e,
+    );
     expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
   });
 });
@@ -86,16 +101,21 @@ describe('the model signed against the loopback instance', () => {
 
 describe('Rekor v2 entries', () => {
   // The table gives the verdicts; these show the bundles are what they claim: each form is accepted by the client that writes it.
-  const v2 = async (form: RekorV2Form) => withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson, table.mock.trustConfig, form);
+  const v2 = async (form: RekorV2Form) =>
+    withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson, table.mock.trustConfig, form);
 
-  it('sigstore-js alone accepts its dsse/0.0.2 form and refuses the reference\'s hashedrekord/0.0.2 body', async () => {
+  it("sigstore-js alone accepts its dsse/0.0.2 form and refuses the reference's hashedrekord/0.0.2 body", async () => {
     const { Verifier, toSignedEntity, toTrustMaterial } = await import('@sigstore/verify');
     const { bundleFromJSON } = await import('@sigstore/bundle');
     const { TrustedRoot } = await import('@sigstore/protobuf-specs');
     const sigstoreJs = async (form: RekorV2Form) => {
       const { bundle, trustConfig } = await v2(form);
       const verifier = new Verifier(toTrustMaterial(TrustedRoot.fromJSON(trustConfig.trustedRoot)));
-      return () => verifier.verify(toSignedEntity(bundleFromJSON(bundle)), { subjectAlternativeName: MOCK_IDENTITY, extensions: { issuer: MOCK_ISSUER } });
+      return () =>
+        verifier.verify(toSignedEntity(bundleFromJSON(bundle)), {
+          subjectAlternativeName: MOCK_IDENTITY,
+          extensions: { issuer: MOCK_ISSUER },
+        });
     };
     expect((await sigstoreJs('dsse/0.0.2'))()).toMatchObject({ identity: { subjectAlternativeName: MOCK_IDENTITY } });
     expect(await sigstoreJs('hashedrekord/0.0.2')).toThrow(expect.objectContaining({ code: 'TLOG_BODY_ERROR' }));
@@ -110,13 +130,24 @@ describe('Rekor v2 entries', () => {
       await fs.writeFile(path.join(dir, `${name}.sig`), JSON.stringify(bundle));
       await fs.writeFile(path.join(dir, `${name}.json`), JSON.stringify(trustConfig));
       verdicts[form] = await reference([
-        'verify', 'sigstore', table.mock.modelDir, '--signature', path.join(dir, `${name}.sig`), '--trust_config', path.join(dir, `${name}.json`),
-        '--identity', MOCK_IDENTITY, '--identity_provider', MOCK_ISSUER,
+        'verify',
+        'sigstore',
+        table.mock.modelDir,
+        '--signature',
+        path.join(dir, `${name}.sig`),
+        '--trust_config',
+        path.join(dir, `${name}.json`),
+        '--identity',
+        MOCK_IDENTITY,
+        '--identity_provider',
+        MOCK_ISSUER,
       ]);
       const options = { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: trustConfig };
       for (const verifier of [await WebSigstoreVerifier.create(options), await nodeSigstoreVerifier(options)]) {
         const verdict = await verdictOf(verifier, JSON.stringify(bundle));
-        expect(verdict).toMatchObject(form === 'dsse/0.0.2' ? { ok: false, code: 'SIGNATURE_INVALID', message: expect.stringContaining('dsse/0.0.2') } : { ok: true });
+        expect(verdict).toMatchObject(
+          form === 'dsse/0.0.2' ? { ok: false, code: 'SIGNATURE_INVALID', message: expect.stringContaining('dsse/0.0.2') } : { ok: true },
+        );
       }
     }
     expect(verdicts['hashedrekord/0.0.2']).toMatchObject({ reference: true, output: expect.stringContaining('Verification succeeded') });

@@ -37,7 +37,7 @@ async function killMidWrite(target: string): Promise<boolean> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let caught = false;
-  for (let done = false; !done && !caught; ) {
+  for (let done = false; !done && !caught;) {
     caught = temporaries(path.dirname(target)).length > 0;
     if (caught) child.kill('SIGKILL');
     done = child.exitCode !== null || child.signalCode !== null;
@@ -70,7 +70,10 @@ describe('temporary files', () => {
     expect(leftover).toBeDefined();
 
     // The walk never lists it, so the model still verifies (it was UNSIGNED_FILE).
-    expect((await walkModel({ modelPath: model, ignorePaths: [signaturePath] })).files.map((f) => f.name).sort()).toEqual(['sub/x.bin', 'w.bin']);
+    expect((await walkModel({ modelPath: model, ignorePaths: [signaturePath] })).files.map((f) => f.name).sort()).toEqual([
+      'sub/x.bin',
+      'w.bin',
+    ]);
     await verifyModel({ modelPath: model, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
 
     // The next atomic write into that folder removes it: its owner is gone.
@@ -84,7 +87,13 @@ describe('temporary files', () => {
     const staleFile = `${TEMPORARY_PREFIX}${dead}-00-w.bin`;
     const staleDir = `${TEMPORARY_PREFIX}${dead}-01-model.signing-abc`;
     const live = temporaryName('in-progress');
-    await writeTree(dir, { [staleFile]: 'x', [`${staleDir}/weights.bin`]: 'y', [live]: 'z', [`${TEMPORARY_PREFIX}not-a-pid`]: 'kept', 'model.bin': 'm' });
+    await writeTree(dir, {
+      [staleFile]: 'x',
+      [`${staleDir}/weights.bin`]: 'y',
+      [live]: 'z',
+      [`${TEMPORARY_PREFIX}not-a-pid`]: 'kept',
+      'model.bin': 'm',
+    });
     await removeStaleTemporaries(dir);
     expect(fs.readdirSync(dir).sort()).toEqual([`${TEMPORARY_PREFIX}not-a-pid`, live, 'model.bin'].sort());
     // A folder that cannot be read is no error: the walk ignores leftovers anyway.

@@ -30,7 +30,12 @@ describe('historical bundles of the reference implementation', () => {
     const modelPath = c.model ? path.join(dir, c.model) : dir;
 
     it(`verifies ${c.dir}`, async () => {
-      const result = await verifyModel({ modelPath, signaturePath: path.join(dir, 'model.sig'), verifier: await c.verifier(), ignorePaths: c.ignorePaths ?? [] });
+      const result = await verifyModel({
+        modelPath,
+        signaturePath: path.join(dir, 'model.sig'),
+        verifier: await c.verifier(),
+        ignorePaths: c.ignorePaths ?? [],
+      });
       expect(result.files.length).toBeGreaterThan(0);
       expect(result.files).toContain(c.model ? '.' : 'signme-1');
     });
@@ -43,7 +48,12 @@ describe('historical bundles of the reference implementation', () => {
       bytes[0] = bytes[0]! ^ 1;
       await fs.writeFile(target, bytes);
       const err = await expectCode(
-        verifyModel({ modelPath: c.model ? target : copy, signaturePath: path.join(copy, 'model.sig'), verifier: await c.verifier(), ignorePaths: c.ignorePaths ?? [] }),
+        verifyModel({
+          modelPath: c.model ? target : copy,
+          signaturePath: path.join(copy, 'model.sig'),
+          verifier: await c.verifier(),
+          ignorePaths: c.ignorePaths ?? [],
+        }),
         'DIGEST_MISMATCH',
       );
       expect(err.message).toContain(c.model ? '.' : 'signme-2');
@@ -52,7 +62,10 @@ describe('historical bundles of the reference implementation', () => {
 
   it('needs the ignore path that a v1.0.1 signer did not record', async () => {
     const dir = path.join(HISTORICAL, 'v1.0.1-elliptic-key');
-    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await keyVerifier() }), 'UNSIGNED_FILE');
+    const err = await expectCode(
+      verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await keyVerifier() }),
+      'UNSIGNED_FILE',
+    );
     expect(err.differences).toEqual([{ kind: 'unsigned', name: 'ignore-me' }]);
   });
 
@@ -66,26 +79,43 @@ describe('historical bundles of the reference implementation', () => {
   it('rejects certificates outside their validity period', async () => {
     const dir = path.join(HISTORICAL, 'v1.1.0-certificate');
     const verifier = await CertificateVerifier.create({ certificateChain: [caCert], now: new Date('2036-01-01T00:00:00Z') });
-    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier }), 'CERT_CHAIN_INVALID');
+    const err = await expectCode(
+      verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier }),
+      'CERT_CHAIN_INVALID',
+    );
     expect(err.message).toMatch(/has expired: .*checked at 2036-01-01/);
   });
 
   it('refuses to verify a keyless bundle as a key bundle', async () => {
     const dir = path.join(HISTORICAL, 'v1.1.0-sigstore');
-    await expectCode(verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await keyVerifier() }), 'WRONG_METHOD');
-    await expectCode(verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await certVerifier() }), 'WRONG_METHOD');
+    await expectCode(
+      verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await keyVerifier() }),
+      'WRONG_METHOD',
+    );
+    await expectCode(
+      verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await certVerifier() }),
+      'WRONG_METHOD',
+    );
   });
 });
 
 describe('OMS spec v1.0 test vectors', () => {
   it('verifies the valid key bundle (same files as the v1.1.0 key model)', async () => {
     const model = path.join(HISTORICAL, 'v1.1.0-elliptic-key');
-    const result = await verifyModel({ modelPath: model, signaturePath: path.join(SPEC_VECTORS, 'valid/key.bundle.json'), verifier: await keyVerifier(), ignorePaths: ['model.sig', 'ignore-me'] });
+    const result = await verifyModel({
+      modelPath: model,
+      signaturePath: path.join(SPEC_VECTORS, 'valid/key.bundle.json'),
+      verifier: await keyVerifier(),
+      ignorePaths: ['model.sig', 'ignore-me'],
+    });
     expect(result.files.sort()).toEqual(['signme-1', 'signme-2']);
   });
 
   it('verifies the valid certificate bundle', async () => {
-    const { manifest, signer } = await verifyBundle({ bundle: await readBundle(path.join(SPEC_VECTORS, 'valid/certificate.bundle.json')), verifier: await certVerifier() });
+    const { manifest, signer } = await verifyBundle({
+      bundle: await readBundle(path.join(SPEC_VECTORS, 'valid/certificate.bundle.json')),
+      verifier: await certVerifier(),
+    });
     expect(signer.method).toBe('certificate');
     expect(manifest.resources.length).toBeGreaterThan(0);
   });

@@ -144,7 +144,7 @@ export function temporaryName(target: string): string {
 
 /** Writes all of `chunk` (a single write may write less). */
 export async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  for (let offset = 0; offset < chunk.length; ) offset += (await handle.write(chunk, offset)).bytesWritten;
+  for (let offset = 0; offset < chunk.length;) offset += (await handle.write(chunk, offset)).bytesWritten;
 }
 
 /**
@@ -222,7 +222,13 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
               stale: LOCK_STALE_MS,
               retries: 0,
               onCompromised: (cause) =>
-                params.onLost(new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Lost the cache lock ${target}.lock while writing; another process may have taken it over` })),
+                params.onLost(
+                  new ModelSigningError({
+                    code: 'WRITE_FAILED',
+                    cause,
+                    message: `Lost the cache lock ${target}.lock while writing; another process may have taken it over`,
+                  }),
+                ),
             }),
           )
           .catch((e: NodeJS.ErrnoException) => {
@@ -249,8 +255,13 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
   } catch (cause) {
     await release();
     if (cause instanceof ModelSigningError) throw cause;
-    if (params.signal.aborted) throw new ModelSigningError({ code: 'ABORTED', cause, message: 'Cancelled while waiting for the cache lock' });
-    throw new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Could not lock the cache under ${dir}: ${(cause as Error).message}` });
+    if (params.signal.aborted)
+      throw new ModelSigningError({ code: 'ABORTED', cause, message: 'Cancelled while waiting for the cache lock' });
+    throw new ModelSigningError({
+      code: 'WRITE_FAILED',
+      cause,
+      message: `Could not lock the cache under ${dir}: ${(cause as Error).message}`,
+    });
   }
   return { release };
 }

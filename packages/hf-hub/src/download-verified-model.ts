@@ -24,7 +24,14 @@ import {
   writeAll,
   writeFileAtomic,
 } from './cache.js';
-import { DEFAULT_SIGNATURE_PATH, hubContext, repoLabel, resolveCommit, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
+import {
+  DEFAULT_SIGNATURE_PATH,
+  hubContext,
+  repoLabel,
+  resolveCommit,
+  type HubConnectionParams,
+  type RepoVerificationParams,
+} from './hub.js';
 import { compareListing, fetchVerifiedSignature, listRepoFiles, type ListedFile, type RemoteFile } from './remote.js';
 import { allowPatternList, selectFiles } from './select.js';
 import { streamRemoteFile } from './stream.js';
@@ -180,7 +187,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     try {
       // Hashing is synchronous, so one buffer serves every read.
       const buffer = Buffer.allocUnsafe(1024 * 1024);
-      for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) {
+      for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0;) {
         signal.throwIfAborted();
         feed(hashers, group[0]!, buffer.subarray(0, n));
       }
@@ -278,13 +285,25 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
         ? cause
         : params.abortSignal?.aborted
           ? new ModelSigningError({ code: 'ABORTED', cause, message: `Cancelled while downloading ${repoLabel(ctx.repo)}` })
-          : new ModelSigningError({ code: 'WRITE_FAILED', cause, message: `Writing to the cache under ${repoFolder} failed: ${(cause as Error).message}` }));
+          : new ModelSigningError({
+              code: 'WRITE_FAILED',
+              cause,
+              message: `Writing to the cache under ${repoFolder} failed: ${(cause as Error).message}`,
+            }));
     error.message += left.length > 0 ? ` (could not remove: ${left.join(', ')})` : '; nothing this download wrote was kept in the cache';
     throw error;
   }
   await locks.release();
   const files = wanted.map((f) => f.path).sort();
-  return { snapshotPath, commit, manifest: verified.manifest, signer: verified.signer, files, downloaded: downloaded.sort(), reused: reused.sort() };
+  return {
+    snapshotPath,
+    commit,
+    manifest: verified.manifest,
+    signer: verified.signer,
+    files,
+    downloaded: downloaded.sort(),
+    reused: reused.sort(),
+  };
 }
 
 /**

@@ -71,7 +71,10 @@ export function parseRepo(repo: HubRepo): RepoId {
   let name: string;
   if (typeof repo === 'string') {
     name = repo;
-    for (const [prefix, kind] of [['datasets/', 'dataset'], ['spaces/', 'space']] as const) {
+    for (const [prefix, kind] of [
+      ['datasets/', 'dataset'],
+      ['spaces/', 'space'],
+    ] as const) {
       if (repo.startsWith(prefix)) {
         type = kind;
         name = repo.slice(prefix.length);
@@ -82,7 +85,8 @@ export function parseRepo(repo: HubRepo): RepoId {
     name = repo.name;
   }
   const parts = name.split('/');
-  const valid = ['model', 'dataset', 'space'].includes(type) && parts.length <= 2 && parts.every((p) => NAME_PART.test(p) && !p.includes('..'));
+  const valid =
+    ['model', 'dataset', 'space'].includes(type) && parts.length <= 2 && parts.every((p) => NAME_PART.test(p) && !p.includes('..'));
   if (!valid) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
@@ -114,7 +118,11 @@ export function hubContext(repo: HubRepo, params: HubConnectionParams, signal: A
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`unsupported protocol ${url.protocol}`);
     origin = url.origin;
   } catch (cause) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `'${hubUrl}' is not a hub URL (hubUrl / HF_ENDPOINT / --endpoint); use https://host[:port]` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      cause,
+      message: `'${hubUrl}' is not a hub URL (hubUrl / HF_ENDPOINT / --endpoint); use https://host[:port]`,
+    });
   }
   const baseFetch = params.fetch ?? globalThis.fetch;
   const boundFetch: typeof fetch = (input, init) => {
@@ -169,13 +177,21 @@ export async function resolveCommit(ctx: HubContext, revision: string): Promise<
   const params = { name: ctx.repo.name, revision, hubUrl: ctx.hubUrl, fetch: ctx.fetch, additionalFields: ['sha' as const] };
   let sha: unknown;
   try {
-    const info = ctx.repo.type === 'model' ? await modelInfo(params) : ctx.repo.type === 'dataset' ? await datasetInfo(params) : await spaceInfo(params);
+    const info =
+      ctx.repo.type === 'model'
+        ? await modelInfo(params)
+        : ctx.repo.type === 'dataset'
+          ? await datasetInfo(params)
+          : await spaceInfo(params);
     sha = info.sha;
   } catch (cause) {
     throw hubFailure(cause, `resolving revision '${revision}' of ${repoLabel(ctx.repo)}`, ctx);
   }
   if (typeof sha !== 'string' || !/^[0-9a-f]{40}$/.test(sha)) {
-    throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `The hub returned no commit id for revision '${revision}' of ${repoLabel(ctx.repo)}` });
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      message: `The hub returned no commit id for revision '${revision}' of ${repoLabel(ctx.repo)}`,
+    });
   }
   return sha;
 }

@@ -1,7 +1,19 @@
 // Public API of @model-signing/hf-hub: re-exports only.
-export { DEFAULT_HUB_URL, DEFAULT_SIGNATURE_PATH, type HubConnectionParams, type HubRepo, type HubRepoType, type RepoVerificationParams } from './hub.js';
+export {
+  DEFAULT_HUB_URL,
+  DEFAULT_SIGNATURE_PATH,
+  type HubConnectionParams,
+  type HubRepo,
+  type HubRepoType,
+  type RepoVerificationParams,
+} from './hub.js';
 export { resolveHubCacheDir } from './cache.js';
-export { uploadSignedModel, type UploadProgress, type UploadSignedModelParams, type UploadSignedModelResult } from './upload-signed-model.js';
+export {
+  uploadSignedModel,
+  type UploadProgress,
+  type UploadSignedModelParams,
+  type UploadSignedModelResult,
+} from './upload-signed-model.js';
 export {
   downloadVerifiedModel,
   type DownloadProgress,

@@ -52,7 +52,12 @@ export interface CompareOptions {
  * @throws {ModelSigningError} `NOT_FOUND` when the repo has no signature; the
  *   bundle errors of core (`BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …).
  */
-export async function fetchVerifiedSignature(ctx: HubContext, commit: string, signaturePath: string, verifier: Verifier): Promise<VerifiedBundle & { bytes: Uint8Array }> {
+export async function fetchVerifiedSignature(
+  ctx: HubContext,
+  commit: string,
+  signaturePath: string,
+  verifier: Verifier,
+): Promise<VerifiedBundle & { bytes: Uint8Array }> {
   const chunks: Uint8Array[] = [];
   try {
     const info = await fileDownloadInfo({ repo: ctx.repo, path: signaturePath, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch });
@@ -64,7 +69,11 @@ export async function fetchVerifiedSignature(ctx: HubContext, commit: string, si
       });
     }
     if (info.size > MAX_SIGNATURE_BYTES) {
-      throw new ModelSigningError({ code: 'BAD_BUNDLE', path: signaturePath, message: `'${signaturePath}' is ${info.size} bytes, too large to be a signature bundle` });
+      throw new ModelSigningError({
+        code: 'BAD_BUNDLE',
+        path: signaturePath,
+        message: `'${signaturePath}' is ${info.size} bytes, too large to be a signature bundle`,
+      });
     }
     // The size announced above bounds what is read: a hub that then sends more is cut off.
     await streamRemoteFile(ctx, commit, { path: signaturePath, size: info.size }, (chunk) => void chunks.push(chunk), info);
@@ -134,7 +143,8 @@ export function compareListing(manifest: VerifiedManifest, listed: readonly List
     seen.add(entry.path);
     let coveredByMetadata = false;
     if (method === 'files' && hashType === 'sha256' && entry.sha256 !== undefined) {
-      if (entry.sha256 !== expected.digest) differences.push({ kind: 'mismatch', name: entry.path, expected: expected.digest, actual: entry.sha256 });
+      if (entry.sha256 !== expected.digest)
+        differences.push({ kind: 'mismatch', name: entry.path, expected: expected.digest, actual: entry.sha256 });
       coveredByMetadata = true;
     } else if (method === 'shards' && entry.size !== expected.size) {
       differences.push({ kind: 'mismatch', name: entry.path, expected: `${expected.size} bytes`, actual: `${entry.size} bytes` });
@@ -155,7 +165,11 @@ export function compareListing(manifest: VerifiedManifest, listed: readonly List
 export function etagOf(entry: ListedFile): string {
   const etag = entry.sha256 ?? entry.oid;
   if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(etag)) {
-    throw new ModelSigningError({ code: 'NETWORK_ERROR', path: entry.path, message: `The hub lists '${entry.path}' with an invalid object id '${etag}'; refusing to use it as a cache name` });
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: entry.path,
+      message: `The hub lists '${entry.path}' with an invalid object id '${etag}'; refusing to use it as a cache name`,
+    });
   }
   return etag;
 }
@@ -184,7 +198,11 @@ function checkedName(name: string): string {
     });
   }
   if (normalizeModelPath(name) !== name) {
-    throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `The signature names '${name}', which is not a normalized path inside the model` });
+    throw new ModelSigningError({
+      code: 'PATH_ESCAPE',
+      path: name,
+      message: `The signature names '${name}', which is not a normalized path inside the model`,
+    });
   }
   return name;
 }

@@ -34,9 +34,14 @@ export async function streamRemoteFile(
 ): Promise<void> {
   let received = 0;
   try {
-    const location = info ?? (await fileDownloadInfo({ repo: ctx.repo, path: file.path, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch }));
+    const location =
+      info ?? (await fileDownloadInfo({ repo: ctx.repo, path: file.path, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch }));
     if (!location) {
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: file.path, message: `'${file.path}' is listed in ${repoLabel(ctx.repo)} at ${commit} but cannot be downloaded` });
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        path: file.path,
+        message: `'${file.path}' is listed in ${repoLabel(ctx.repo)} at ${commit} but cannot be downloaded`,
+      });
     }
     const response = await ctx.fetch(location.url);
     if (!response.ok || !response.body) {

@@ -14,7 +14,15 @@ import {
   type SerializedBundle,
   type Signer,
 } from '@model-signing/core';
-import { DEFAULT_SIGNATURE_PATH, hubContext, hubFailure, repoLabel, type HubConnectionParams, type HubContext, type HubRepo } from './hub.js';
+import {
+  DEFAULT_SIGNATURE_PATH,
+  hubContext,
+  hubFailure,
+  repoLabel,
+  type HubConnectionParams,
+  type HubContext,
+  type HubRepo,
+} from './hub.js';
 
 /** Parameters of {@link uploadSignedModel}. */
 export interface UploadSignedModelParams extends HubConnectionParams {
@@ -109,7 +117,11 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
     ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
     onWalked: async (walked) => {
       if (walked.isSingleFile) {
-        throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: params.modelPath, message: `'${params.modelPath}' is a file; upload the directory that holds the model` });
+        throw new ModelSigningError({
+          code: 'INVALID_ARGUMENT',
+          path: params.modelPath,
+          message: `'${params.modelPath}' is a file; upload the directory that holds the model`,
+        });
       }
       // Opened before hashing, so the bytes uploaded are the bytes hashed.
       for (const file of walked.files) {
@@ -148,7 +160,11 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
         break;
       }
       const event = step.value;
-      onProgress(event.event === 'phase' ? { phase: event.phase } : { phase: 'file', path: event.path, state: event.state, progress: event.progress });
+      onProgress(
+        event.event === 'phase'
+          ? { phase: event.phase }
+          : { phase: 'file', path: event.path, state: event.state, progress: event.progress },
+      );
     }
   } catch (cause) {
     if (cause instanceof Error && cause.name === 'NotReadableError') {
@@ -159,10 +175,12 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
       throw error;
     }
     const error = hubFailure(cause, `uploading to ${repoLabel(ctx.repo)}`, ctx);
-    if (error.code === 'NOT_FOUND') error.message += ' (does the repository exist? Create it on the hub, or pass createRepo / --create-repo)';
+    if (error.code === 'NOT_FOUND')
+      error.message += ' (does the repository exist? Create it on the hub, or pass createRepo / --create-repo)';
     throw error;
   }
-  if (!output) throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `The hub did not confirm the commit to ${repoLabel(ctx.repo)}` });
+  if (!output)
+    throw new ModelSigningError({ code: 'NETWORK_ERROR', message: `The hub did not confirm the commit to ${repoLabel(ctx.repo)}` });
   return {
     commit: output.commit,
     ...(output.pullRequestUrl ? { pullRequestUrl: output.pullRequestUrl } : {}),
@@ -182,7 +200,10 @@ async function fileStamp(file: string): Promise<string> {
 /** Creates the repository; one that already exists (HTTP 409) is fine. */
 async function ensureRepo(ctx: HubContext): Promise<void> {
   if (!ctx.hasToken) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'Creating a repository needs an access token (accessToken / HF_TOKEN)' });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'Creating a repository needs an access token (accessToken / HF_TOKEN)',
+    });
   }
   try {
     // The client's types demand a token; an empty one makes it send none, and ctx.fetch adds ours (see hubContext).

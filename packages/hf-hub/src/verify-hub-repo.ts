@@ -66,7 +66,11 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
   const commit = await resolveCommit(ctx, params.revision ?? 'main');
   const { manifest, signer } = await fetchVerifiedSignature(ctx, commit, signaturePath, params.verifier);
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const listing = compareListing(manifest, await listRepoFiles(ctx, commit), { signaturePath, ignoreUnsignedFiles, ignoreGitPaths: params.ignoreGitPaths ?? true });
+  const listing = compareListing(manifest, await listRepoFiles(ctx, commit), {
+    signaturePath,
+    ignoreUnsignedFiles,
+    ignoreGitPaths: params.ignoreGitPaths ?? true,
+  });
 
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
   const toHash = listing.files.filter((f) => hashFiles === 'all' || (hashFiles === 'uncovered' && !f.coveredByMetadata));
@@ -84,8 +88,21 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
     hashed.add(file.path);
   }
   const files = listing.files
-    .map((f): RemoteFileCheck => ({ path: f.path, size: f.size, checkedBy: hashed.has(f.path) ? 'hashed' : f.coveredByMetadata ? 'metadata' : 'unchecked' }))
+    .map((f): RemoteFileCheck => ({
+      path: f.path,
+      size: f.size,
+      checkedBy: hashed.has(f.path) ? 'hashed' : f.coveredByMetadata ? 'metadata' : 'unchecked',
+    }))
     .sort((a, b) => (a.path < b.path ? -1 : 1));
   const by = (kind: RemoteFileCheck['checkedBy']) => files.filter((f) => f.checkedBy === kind).map((f) => f.path);
-  return { commit, manifest, signer, files, hashed: by('hashed'), metadataOnly: by('metadata'), unchecked: by('unchecked'), bytesChecked: files.every((f) => f.checkedBy === 'hashed') };
+  return {
+    commit,
+    manifest,
+    signer,
+    files,
+    hashed: by('hashed'),
+    metadataOnly: by('metadata'),
+    unchecked: by('unchecked'),
+    bytesChecked: files.every((f) => f.checkedBy === 'hashed'),
+  };
 }

@@ -33,7 +33,9 @@ describe('re-verifying a cached snapshot', () => {
     const byBranch = await verifyCachedModel({ repo, cacheDir, verifier: keys.verifier });
     expect(byBranch.commit).toBe(commit);
     expect(byBranch.snapshotPath).toBe(snapshotPath);
-    expect((await verifyCachedModel({ repo, revision: commit, cacheDir, verifier: keys.verifier })).files.sort()).toEqual(Object.keys(model).sort());
+    expect((await verifyCachedModel({ repo, revision: commit, cacheDir, verifier: keys.verifier })).files.sort()).toEqual(
+      Object.keys(model).sort(),
+    );
 
     // Edit the weight's blob in place, as a careless tool or an attacker with disk access would.
     const blob = await fs.realpath(path.join(snapshotPath, 'model.safetensors'));
@@ -46,7 +48,11 @@ describe('re-verifying a cached snapshot', () => {
     // A download notices the bad blob, fetches the file again and replaces it.
     const repaired = await downloadVerifiedModel({ repo, verifier: keys.verifier, cacheDir, ...connection() });
     expect(repaired.downloaded).toEqual(['model.safetensors']);
-    expect(repaired.reused).toEqual(Object.keys(model).filter((f) => f !== 'model.safetensors').sort());
+    expect(repaired.reused).toEqual(
+      Object.keys(model)
+        .filter((f) => f !== 'model.safetensors')
+        .sort(),
+    );
     expect(await fs.readFile(blob)).toEqual(model['model.safetensors']);
     await verifyCachedModel({ repo, cacheDir, verifier: keys.verifier });
   });

@@ -56,12 +56,14 @@ describe('downloads sharing one cache', () => {
 
   /** Every weight is served slowly, so that downloads started together overlap. */
   const slowHub = (repo: string, plan: (nth: number) => { data?: Buffer; cutOffAfter?: number } | undefined = () => undefined) => {
-    for (const file of Object.keys(model)) hub.planDownloads(repo, file, (nth) => ({ chunkDelayMs: 20, ...(file === WEIGHT ? plan(nth) : {}) }));
+    for (const file of Object.keys(model))
+      hub.planDownloads(repo, file, (nth) => ({ chunkDelayMs: 20, ...(file === WEIGHT ? plan(nth) : {}) }));
   };
 
   /** The snapshot holds exactly the signed bytes, and the cache re-verifies. */
   const expectVerifiedCache = async (repo: string, cacheDir: string, snapshotPath: string) => {
-    for (const [name, data] of Object.entries(model)) expect(sha256(await fs.readFile(path.join(snapshotPath, name))), name).toBe(sha256(data));
+    for (const [name, data] of Object.entries(model))
+      expect(sha256(await fs.readFile(path.join(snapshotPath, name))), name).toBe(sha256(data));
     await verifyCachedModel({ repo, cacheDir, verifier });
   };
 
@@ -105,14 +107,21 @@ describe('downloads sharing one cache', () => {
     expect(outcomes(settled)).toContain('ok');
   });
 
-  async function downloadInProcesses(repo: string, cacheDir: string, count: number): Promise<{ ok: boolean; code?: string; message?: string; snapshotPath?: string }[]> {
+  async function downloadInProcesses(
+    repo: string,
+    cacheDir: string,
+    count: number,
+  ): Promise<{ ok: boolean; code?: string; message?: string; snapshotPath?: string }[]> {
     await fs.access(path.join(path.dirname(CHILD), '..', '..', 'dist', 'index.js')).catch(() => {
       throw new Error('build @model-signing/hf-hub first (the child processes run dist/)');
     });
     const env = { ...process.env, CHILD_PUBLIC_KEY: publicKeyPem, CHILD_TOKEN: TOKEN };
     return Promise.all(
       Array.from({ length: count }, async () => {
-        const { stdout, stderr, code, signal } = await run(process.execPath, [CHILD, repo, cacheDir, hub.url], { env, timeout: 60_000 }).then(
+        const { stdout, stderr, code, signal } = await run(process.execPath, [CHILD, repo, cacheDir, hub.url], {
+          env,
+          timeout: 60_000,
+        }).then(
           (r) => ({ ...r, code: 0, signal: null }),
           (e: { stdout: string; stderr: string; code: number | null; signal: string | null }) => e,
         );
@@ -132,7 +141,10 @@ describe('downloads sharing one cache', () => {
     const { repo, cacheDir } = await uploadedRepo();
     slowHub(repo);
     const results = await downloadInProcesses(repo, cacheDir, 3);
-    expect(results.map((r) => r.ok), JSON.stringify(results)).toEqual([true, true, true]);
+    expect(
+      results.map((r) => r.ok),
+      JSON.stringify(results),
+    ).toEqual([true, true, true]);
     expect(hub.fullDownloads(repo, WEIGHT)).toBe(1);
     await expectVerifiedCache(repo, cacheDir, results[0]!.snapshotPath!);
   });
@@ -191,7 +203,10 @@ describe('downloads sharing one cache', () => {
     try {
       const started = Date.now();
       const phases: string[] = [];
-      const error = await expectCode(() => download(repo, cacheDir, { lockTimeoutMs: 500, onProgress: (p) => phases.push(p.phase) }), 'LOCK_TIMEOUT');
+      const error = await expectCode(
+        () => download(repo, cacheDir, { lockTimeoutMs: 500, onProgress: (p) => phases.push(p.phase) }),
+        'LOCK_TIMEOUT',
+      );
       expect(phases).toEqual(['signature-verified', 'listing-matched', 'waiting-for-lock']);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(error.message).toContain('.lock');
@@ -243,7 +258,13 @@ describe('downloads sharing one cache', () => {
     const controller = new AbortController();
     try {
       const error = await expectCode(
-        () => download(repo, cacheDir, { concurrency: 1, fetch: stallingFetch, abortSignal: controller.signal, onProgress: (p) => p.phase === 'downloading' && p.path === WEIGHT && controller.abort() }),
+        () =>
+          download(repo, cacheDir, {
+            concurrency: 1,
+            fetch: stallingFetch,
+            abortSignal: controller.signal,
+            onProgress: (p) => p.phase === 'downloading' && p.path === WEIGHT && controller.abort(),
+          }),
         'ABORTED',
       );
       expect(error.path).toBe(WEIGHT);

@@ -90,7 +90,11 @@ export interface SignedRepos {
   /** A fresh repo `org/<prefix>-<n>` holding the model signed by the block's key, counters reset, and an empty cache directory. */
   uploadedRepo(): Promise<{ repo: string; cacheDir: string }>;
   /** `downloadVerifiedModel` of a repo with the block's key, hub and token. */
-  download(repo: string, cacheDir: string, extra?: Partial<Parameters<typeof downloadVerifiedModel>[0]>): ReturnType<typeof downloadVerifiedModel>;
+  download(
+    repo: string,
+    cacheDir: string,
+    extra?: Partial<Parameters<typeof downloadVerifiedModel>[0]>,
+  ): ReturnType<typeof downloadVerifiedModel>;
 }
 
 /**

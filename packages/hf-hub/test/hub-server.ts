@@ -99,7 +99,12 @@ export class FakeHub {
 
   static async start(options: FakeHubOptions = {}): Promise<FakeHub> {
     const server = http.createServer();
-    const hub = new FakeHub(server, { pageSize: options.pageSize ?? 1000, lfsThreshold: options.lfsThreshold ?? 1024, ...(options.token ? { token: options.token } : {}), ...(options.lfsUploadBase ? { lfsUploadBase: options.lfsUploadBase } : {}) });
+    const hub = new FakeHub(server, {
+      pageSize: options.pageSize ?? 1000,
+      lfsThreshold: options.lfsThreshold ?? 1024,
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.lfsUploadBase ? { lfsUploadBase: options.lfsUploadBase } : {}),
+    });
     server.on('request', (req, res) => {
       hub.handle(req, res).catch((err: unknown) => {
         const e = err instanceof HttpError ? err : new HttpError(500, String((err as Error)?.stack ?? err));
@@ -146,7 +151,8 @@ export class FakeHub {
   pushCommit(name: string, change: FakeCommit, branch = 'main'): string {
     const repo = this.repo(name);
     const files = new Map(this.files(name, branch));
-    for (const [path, data] of Object.entries(change.put ?? {})) files.set(path, this.storedFile(data, files.get(path)?.lfs !== undefined || data.length >= this.options.lfsThreshold));
+    for (const [path, data] of Object.entries(change.put ?? {}))
+      files.set(path, this.storedFile(data, files.get(path)?.lfs !== undefined || data.length >= this.options.lfsThreshold));
     for (const path of change.delete ?? []) files.delete(path);
     return this.addCommit(repo, branch, change.title ?? 'tamper', files);
   }
@@ -231,7 +237,8 @@ export class FakeHub {
     if (segments[0] === 'lfs-upload' && req.method === 'PUT') return this.handleLfsPut(req, res, segments[1]!);
     // Model repos have no type prefix: /{ns}/{name}.git/info/lfs/objects/batch or /{ns}/{name}/resolve|raw/{rev}/{path}
     const [ns, second, kind, revision, ...rest] = segments;
-    if (second?.endsWith('.git') && kind === 'info' && req.method === 'POST') return this.handleLfsBatch(req, res, `${ns}/${second.slice(0, -4)}`);
+    if (second?.endsWith('.git') && kind === 'info' && req.method === 'POST')
+      return this.handleLfsBatch(req, res, `${ns}/${second.slice(0, -4)}`);
     if ((kind === 'resolve' || kind === 'raw') && revision !== undefined && (req.method === 'GET' || req.method === 'HEAD')) {
       return this.handleResolve(req, res, `${ns}/${second}`, revision, rest.join('/'), kind === 'raw');
     }
@@ -318,10 +325,16 @@ export class FakeHub {
 
   private async handleLfsBatch(req: http.IncomingMessage, res: http.ServerResponse, name: string): Promise<void> {
     this.repo(name);
-    const body = JSON.parse((await readBody(req)).toString('utf8')) as { operation: string; transfers: string[]; objects: { oid: string; size: number }[] };
+    const body = JSON.parse((await readBody(req)).toString('utf8')) as {
+      operation: string;
+      transfers: string[];
+      objects: { oid: string; size: number }[];
+    };
     if (body.operation !== 'upload' || !body.transfers.includes('basic')) throw new HttpError(422, 'Only basic uploads are supported');
     const objects = body.objects.map((o) =>
-      this.lfsStore.has(o.oid) ? { oid: o.oid, size: o.size } : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.options.lfsUploadBase ?? this.url}/lfs-upload/${o.oid}` } } },
+      this.lfsStore.has(o.oid)
+        ? { oid: o.oid, size: o.size }
+        : { oid: o.oid, size: o.size, actions: { upload: { href: `${this.options.lfsUploadBase ?? this.url}/lfs-upload/${o.oid}` } } },
     );
     res.writeHead(200, { 'Content-Type': 'application/vnd.git-lfs+json' });
     res.end(JSON.stringify({ transfer: 'basic', objects }));
@@ -344,7 +357,8 @@ export class FakeHub {
       const { key, value } = JSON.parse(line) as { key: string; value: Record<string, unknown> };
       if (key === 'header') {
         title = String(value['summary'] ?? title);
-        if (value['parentCommit'] && value['parentCommit'] !== head) throw new HttpError(412, 'A commit has happened since; parentCommit is stale');
+        if (value['parentCommit'] && value['parentCommit'] !== head)
+          throw new HttpError(412, 'A commit has happened since; parentCommit is stale');
       } else if (key === 'file') {
         files.set(String(value['path']), this.storedFile(Buffer.from(String(value['content']), 'base64'), false));
       } else if (key === 'lfsFile') {
@@ -361,7 +375,14 @@ export class FakeHub {
     json(res, { commitOid: oid, commitUrl: `${this.url}/${name}/commit/${oid}`, hookOutput: '' });
   }
 
-  private async handleResolve(req: http.IncomingMessage, res: http.ServerResponse, name: string, revision: string, path: string, raw: boolean): Promise<void> {
+  private async handleResolve(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    revision: string,
+    path: string,
+    raw: boolean,
+  ): Promise<void> {
     const commit = this.commitAt(this.repo(name), revision);
     const file = commit.files.get(path);
     if (!file) throw new HttpError(404, `Entry ${path} not found`, 'EntryNotFound');
@@ -377,7 +398,10 @@ export class FakeHub {
       res.writeHead(302, { Location: plan.redirectTo }).end();
       return;
     }
-    const pointer = file.lfs && raw ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs.oid}\nsize ${file.lfs.size}\n`) : undefined;
+    const pointer =
+      file.lfs && raw
+        ? Buffer.from(`version https://git-lfs.github.com/spec/v1\noid sha256:${file.lfs.oid}\nsize ${file.lfs.size}\n`)
+        : undefined;
     const body = plan?.data ?? pointer ?? file.data;
     const headers: http.OutgoingHttpHeaders = {
       'Content-Type': 'application/octet-stream',
@@ -405,7 +429,7 @@ export class FakeHub {
     const plannedCutOff = plan?.cutOffAfter;
     const cutOff = plannedCutOff ?? (status === 200 ? this.cutOffs.get(key) : undefined);
     if (plannedCutOff === undefined && cutOff !== undefined) this.cutOffs.delete(key);
-    for (let pos = start; pos < end; ) {
+    for (let pos = start; pos < end;) {
       if (plan?.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, plan.chunkDelayMs));
       if (res.destroyed) return;
       const take = Math.min(CHUNK, end - pos, cutOff === undefined ? Infinity : Math.max(cutOff - (pos - start), 0));

@@ -84,7 +84,9 @@ describe('a 256 MiB model', () => {
       expect(hub.bytesServed('org/large', 'model.safetensors')).toBeGreaterThanOrEqual(SIZE);
       expect(await sha256File(path.join(result.snapshotPath, 'model.safetensors'))).toBe(digest);
       const growth = { rss: peakRss - baseline.rss, arrayBuffers: peakArrayBuffers - baseline.arrayBuffers };
-      console.log(`download of ${SIZE / MiB} MiB: peak growth rss ${(growth.rss / MiB).toFixed(1)} MiB, arrayBuffers ${(growth.arrayBuffers / MiB).toFixed(1)} MiB`);
+      console.log(
+        `download of ${SIZE / MiB} MiB: peak growth rss ${(growth.rss / MiB).toFixed(1)} MiB, arrayBuffers ${(growth.arrayBuffers / MiB).toFixed(1)} MiB`,
+      );
       expect(growth.rss).toBeLessThan(MAX_GROWTH);
       expect(growth.arrayBuffers).toBeLessThan(MAX_GROWTH);
     } finally {

@@ -61,12 +61,18 @@ describe('checking a hub repo without downloading its weights', () => {
     // The regular file has no SHA-256 on the hub: only its bytes can tell.
     const report = await verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashFiles: 'none', ...connection() });
     expect(report.unchecked).toContain('config.json');
-    const error = await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
+    const error = await expectCode(
+      () => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, ...connection() }),
+      'DIGEST_MISMATCH',
+    );
     expect(error.differences.map((d) => d.name)).toEqual(['config.json']);
 
     hub.pushCommit('org/remote-tampered', { put: { 'model.safetensors': randomBytes(300_000) } });
     hub.resetCounters();
-    await expectCode(() => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashFiles: 'none', ...connection() }), 'DIGEST_MISMATCH');
+    await expectCode(
+      () => verifyHubRepo({ repo: 'org/remote-tampered', verifier: keys.verifier, hashFiles: 'none', ...connection() }),
+      'DIGEST_MISMATCH',
+    );
     expect(hub.bytesServed('org/remote-tampered')).toBe(hub.bytesServed('org/remote-tampered', 'model.sig'));
   });
 
@@ -77,7 +83,10 @@ describe('checking a hub repo without downloading its weights', () => {
     const metadata = await verifyHubRepo({ repo: 'org/remote-lying', verifier: keys.verifier, hashFiles: 'none', ...connection() });
     expect(metadata.metadataOnly).toContain('model.safetensors');
     expect(metadata.bytesChecked).toBe(false);
-    const error = await expectCode(() => verifyHubRepo({ repo: 'org/remote-lying', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
+    const error = await expectCode(
+      () => verifyHubRepo({ repo: 'org/remote-lying', verifier: keys.verifier, ...connection() }),
+      'DIGEST_MISMATCH',
+    );
     expect(error.differences.map((d) => d.name)).toEqual(['model.safetensors']);
   });
 
@@ -88,13 +97,26 @@ describe('checking a hub repo without downloading its weights', () => {
     await expectCode(() => verifyHubRepo({ repo: 'org/pinned', verifier: keys.verifier, ...connection() }), 'DIGEST_MISMATCH');
     const report = await verifyHubRepo({ repo: 'org/pinned', revision: commit.oid, verifier: keys.verifier, ...connection() });
     expect(report.commit).toBe(commit.oid);
-    const download = await downloadVerifiedModel({ repo: 'org/pinned', revision: commit.oid, verifier: keys.verifier, cacheDir: await tempDir('cache'), ...connection() });
+    const download = await downloadVerifiedModel({
+      repo: 'org/pinned',
+      revision: commit.oid,
+      verifier: keys.verifier,
+      cacheDir: await tempDir('cache'),
+      ...connection(),
+    });
     expect(download.commit).toBe(commit.oid);
   });
 
   it('shard signatures: sizes are compared before download, digests while streaming', async () => {
     hub.createRepo('org/shards');
-    await uploadSignedModel({ repo: 'org/shards', modelPath: modelDir, signer: keys.signer, method: 'shards', shardSize: 65_536, ...connection() });
+    await uploadSignedModel({
+      repo: 'org/shards',
+      modelPath: modelDir,
+      signer: keys.signer,
+      method: 'shards',
+      shardSize: 65_536,
+      ...connection(),
+    });
     const report = await verifyHubRepo({ repo: 'org/shards', verifier: keys.verifier, hashFiles: 'none', ...connection() });
     expect(report.metadataOnly).toEqual(['empty.txt']);
     expect((await verifyHubRepo({ repo: 'org/shards', verifier: keys.verifier, ...connection() })).bytesChecked).toBe(true);
@@ -105,7 +127,10 @@ describe('checking a hub repo without downloading its weights', () => {
     // Same listed size, other bytes: only the streamed shard digests can tell.
     hub.replaceBytesKeepingMetadata('org/shards', 'model.safetensors', randomBytes(300_000));
     const freshCache = await tempDir('cache');
-    const streamed = await expectCode(() => downloadVerifiedModel({ repo: 'org/shards', verifier: keys.verifier, cacheDir: freshCache, ...connection() }), 'DIGEST_MISMATCH');
+    const streamed = await expectCode(
+      () => downloadVerifiedModel({ repo: 'org/shards', verifier: keys.verifier, cacheDir: freshCache, ...connection() }),
+      'DIGEST_MISMATCH',
+    );
     expect(streamed.differences.length).toBeGreaterThan(0);
     expect(streamed.differences.every((d) => d.name.startsWith('model.safetensors:'))).toBe(true);
     expect(await fs.readdir(freshCache)).toEqual([]);
@@ -113,8 +138,13 @@ describe('checking a hub repo without downloading its weights', () => {
     // Another size: refused from the listing, before any weight byte moves.
     hub.pushCommit('org/shards', { put: { 'model.safetensors': randomBytes(300_001) } });
     hub.resetCounters();
-    const error = await expectCode(() => downloadVerifiedModel({ repo: 'org/shards', verifier: keys.verifier, cacheDir: freshCache, ...connection() }), 'DIGEST_MISMATCH');
-    expect(error.differences).toEqual([expect.objectContaining({ name: 'model.safetensors', expected: '300000 bytes', actual: '300001 bytes' })]);
+    const error = await expectCode(
+      () => downloadVerifiedModel({ repo: 'org/shards', verifier: keys.verifier, cacheDir: freshCache, ...connection() }),
+      'DIGEST_MISMATCH',
+    );
+    expect(error.differences).toEqual([
+      expect.objectContaining({ name: 'model.safetensors', expected: '300000 bytes', actual: '300001 bytes' }),
+    ]);
     expect(hub.bytesServed('org/shards')).toBe(hub.bytesServed('org/shards', 'model.sig'));
   });
 });

@@ -68,17 +68,27 @@ describe('upload signed, download verified', () => {
     expect(result.signer.method).toBe('key');
     // Load the files: the bytes are the ones that were signed.
     for (const [name, data] of Object.entries(model)) expect(await fs.readFile(path.join(result.snapshotPath, name))).toEqual(data);
-    expect(JSON.parse(await fs.readFile(path.join(result.snapshotPath, 'config.json'), 'utf8'))).toEqual({ architectures: ['TinyNet'], hidden_size: 8 });
+    expect(JSON.parse(await fs.readFile(path.join(result.snapshotPath, 'config.json'), 'utf8'))).toEqual({
+      architectures: ['TinyNet'],
+      hidden_size: 8,
+    });
     expect(await fs.readFile(path.join(repoFolder, 'refs', 'main'), 'utf8')).toBe(uploaded.commit.oid);
     // huggingface_hub's layout: relative links into blobs/ named by the LFS SHA-256 or the git blob id.
     const weights = hub.files('org/tiny').get('weights/extra/part-00001.bin')!;
     expect(await fs.readlink(path.join(result.snapshotPath, 'weights/extra/part-00001.bin'))).toBe(`../../../../blobs/${weights.lfs!.oid}`);
-    expect(await fs.readlink(path.join(result.snapshotPath, 'config.json'))).toBe(`../../blobs/${hub.files('org/tiny').get('config.json')!.gitOid}`);
+    expect(await fs.readlink(path.join(result.snapshotPath, 'config.json'))).toBe(
+      `../../blobs/${hub.files('org/tiny').get('config.json')!.gitOid}`,
+    );
     expect(await listTree(path.join(repoFolder, 'blobs'))).not.toContainEqual(expect.stringMatching(/incomplete$/));
     // The hub-created .gitattributes is not part of the model and is not fetched.
     expect(await listTree(result.snapshotPath)).toEqual([...Object.keys(model), 'model.sig'].sort());
     expect(events[0]).toMatchObject({ phase: 'signature-verified', commit: uploaded.commit.oid });
-    expect(events.filter((e) => e.phase === 'file-verified').map((e) => (e as { path: string }).path).sort()).toEqual(Object.keys(model).sort());
+    expect(
+      events
+        .filter((e) => e.phase === 'file-verified')
+        .map((e) => (e as { path: string }).path)
+        .sort(),
+    ).toEqual(Object.keys(model).sort());
 
     // The snapshot re-verifies from the cache, through its links into blobs/.
     const again = await verifyCachedModel({ repo: 'org/tiny', cacheDir, verifier: keys.verifier });
@@ -86,12 +96,25 @@ describe('upload signed, download verified', () => {
 
     // @huggingface/hub finds the files this package cached without downloading them again.
     hub.resetCounters();
-    const pointer = await downloadFileToCacheDir({ repo: 'org/tiny', path: 'model.safetensors', revision: uploaded.commit.oid, cacheDir, hubUrl: hub.url, accessToken: TOKEN });
+    const pointer = await downloadFileToCacheDir({
+      repo: 'org/tiny',
+      path: 'model.safetensors',
+      revision: uploaded.commit.oid,
+      cacheDir,
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
     expect(pointer).toBe(path.join(result.snapshotPath, 'model.safetensors'));
     expect(hub.requests).toEqual([]);
 
     // A second download re-hashes the cached blobs instead of fetching them.
-    const second = await downloadVerifiedModel({ repo: 'org/tiny', verifier: keys.verifier, cacheDir, hubUrl: hub.url, accessToken: TOKEN });
+    const second = await downloadVerifiedModel({
+      repo: 'org/tiny',
+      verifier: keys.verifier,
+      cacheDir,
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
     expect(second.reused).toEqual(Object.keys(model).sort());
     expect(second.downloaded).toEqual([]);
     expect(hub.bytesServed('org/tiny')).toBe(hub.bytesServed('org/tiny', 'model.sig'));
@@ -107,13 +130,19 @@ describe('upload signed, download verified', () => {
       expect(result.files).toEqual(Object.keys(model).sort());
       // A token in another form is sent as it is; this hub refuses it, and the message says what to check.
       vi.stubEnv('HF_TOKEN', 'not-this-hubs-token');
-      const refused = await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }), 'NETWORK_ERROR');
+      const refused = await expectCode(
+        () => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir }),
+        'NETWORK_ERROR',
+      );
       expect(refused.message).toMatch(/HTTP 401.*access token/);
     } finally {
       vi.unstubAllEnvs();
     }
     // Without credentials the hub refuses, and the message says what to check.
-    const error = await expectCode(() => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir, hubUrl: hub.url }), 'NETWORK_ERROR');
+    const error = await expectCode(
+      () => downloadVerifiedModel({ repo: 'org/env', verifier: keys.verifier, cacheDir: modelDir, hubUrl: hub.url }),
+      'NETWORK_ERROR',
+    );
     expect(error.message).toMatch(/HTTP 401.*access token/);
   });
 
@@ -123,13 +152,21 @@ describe('upload signed, download verified', () => {
     await writeModel(dir);
     await fs.writeFile(path.join(dir, 'model.sig'), 'an old signature');
     await fs.writeFile(path.join(dir, 'notes.md'), 'private notes');
-    const uploaded = await uploadSignedModel({ repo: 'org/ignores', modelPath: dir, signer: keys.signer, ignorePaths: ['notes.md'], hubUrl: hub.url, accessToken: TOKEN });
+    const uploaded = await uploadSignedModel({
+      repo: 'org/ignores',
+      modelPath: dir,
+      signer: keys.signer,
+      ignorePaths: ['notes.md'],
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
     expect(uploaded.manifest.resources.map((r) => r.name)).not.toContain('model.sig');
     expect(uploaded.manifest.serialization.ignorePaths).toEqual(expect.arrayContaining(['.git', 'model.sig', 'notes.md']));
     expect(hub.files('org/ignores').has('notes.md')).toBe(false);
     expect(hub.files('org/ignores').get('model.sig')!.data.toString()).not.toBe('an old signature');
     const listed: string[] = [];
-    for await (const entry of listFiles({ repo: 'org/ignores', recursive: true, hubUrl: hub.url, accessToken: TOKEN })) listed.push(entry.path);
+    for await (const entry of listFiles({ repo: 'org/ignores', recursive: true, hubUrl: hub.url, accessToken: TOKEN }))
+      listed.push(entry.path);
     expect(listed).not.toContain('.git/HEAD');
   });
 
@@ -158,12 +195,29 @@ describe('upload signed, download verified', () => {
   });
 
   it('says when the repository does not exist, and creates it with createRepo', async () => {
-    const error = await expectCode(() => uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, accessToken: TOKEN }), 'NOT_FOUND');
+    const error = await expectCode(
+      () => uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, accessToken: TOKEN }),
+      'NOT_FOUND',
+    );
     expect(error.message).toMatch(/createRepo/);
-    const uploaded = await uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, createRepo: true, hubUrl: hub.url, accessToken: TOKEN });
+    const uploaded = await uploadSignedModel({
+      repo: 'org/new',
+      modelPath: modelDir,
+      signer: keys.signer,
+      createRepo: true,
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
     expect(uploaded.commit.oid).toBe(hub.head('org/new'));
     // Creating a repository that exists is not an error.
-    await uploadSignedModel({ repo: 'org/new', modelPath: modelDir, signer: keys.signer, createRepo: true, hubUrl: hub.url, accessToken: TOKEN });
+    await uploadSignedModel({
+      repo: 'org/new',
+      modelPath: modelDir,
+      signer: keys.signer,
+      createRepo: true,
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
   });
 
   it('works with a private Hub-compatible server whose tokens do not start with hf_', async () => {
@@ -172,7 +226,12 @@ describe('upload signed, download verified', () => {
     try {
       const connection = { hubUrl: server.url, accessToken: privateToken };
       await uploadSignedModel({ ...connection, repo: 'team/model', modelPath: modelDir, signer: keys.signer, createRepo: true });
-      const result = await downloadVerifiedModel({ ...connection, repo: 'team/model', verifier: keys.verifier, cacheDir: await tempDir('cache') });
+      const result = await downloadVerifiedModel({
+        ...connection,
+        repo: 'team/model',
+        verifier: keys.verifier,
+        cacheDir: await tempDir('cache'),
+      });
       expect(result.files).toEqual(Object.keys(model).sort());
       expect(server.requests.length).toBeGreaterThan(0);
     } finally {
@@ -188,9 +247,14 @@ describe('upload signed, download verified', () => {
       seen.push({ method: req.method!, authorization: req.headers.authorization });
       if (req.method === 'GET') return void res.end(model['model.safetensors']);
       const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        fetch(`${target!.url}${req.url}`, { method: 'PUT', body: Buffer.concat(chunks) }).then((r) => res.writeHead(r.status).end(), () => res.writeHead(500).end());
-      });
+      req
+        .on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () => {
+          fetch(`${target!.url}${req.url}`, { method: 'PUT', body: Buffer.concat(chunks) }).then(
+            (r) => res.writeHead(r.status).end(),
+            () => res.writeHead(500).end(),
+          );
+        });
     });
     await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
     const storageBase = `http://127.0.0.1:${(storage.address() as AddressInfo).port}`;
@@ -201,7 +265,13 @@ describe('upload signed, download verified', () => {
       await uploadSignedModel({ repo: 'org/stored', modelPath: modelDir, signer: keys.signer, hubUrl: target.url, accessToken: TOKEN });
       expect(seen.filter((s) => s.method === 'PUT').length).toBeGreaterThan(0);
       target.planDownloads('org/stored', 'model.safetensors', () => ({ redirectTo: `${storageBase}/blob` }));
-      const result = await downloadVerifiedModel({ repo: 'org/stored', verifier: keys.verifier, cacheDir: await tempDir('cache'), hubUrl: target.url, accessToken: TOKEN });
+      const result = await downloadVerifiedModel({
+        repo: 'org/stored',
+        verifier: keys.verifier,
+        cacheDir: await tempDir('cache'),
+        hubUrl: target.url,
+        accessToken: TOKEN,
+      });
       expect(result.downloaded).toContain('model.safetensors');
       expect(seen.filter((s) => s.method === 'GET')).toHaveLength(1);
       expect(seen.map((s) => s.authorization)).toEqual(seen.map(() => undefined));

@@ -44,7 +44,10 @@ describe('downloading only the files asked for', () => {
 
     repos.hub.pushCommit(repo, { put: { 'README.md': Buffer.from('# unsigned\n') } });
     repos.hub.resetCounters();
-    const unsigned = await expectCode(() => download(repo, cacheDir, { allowPatterns: ['README.md'], ignoreUnsignedFiles: true }), 'UNSIGNED_FILE');
+    const unsigned = await expectCode(
+      () => download(repo, cacheDir, { allowPatterns: ['README.md'], ignoreUnsignedFiles: true }),
+      'UNSIGNED_FILE',
+    );
     expect(unsigned.path).toBe('README.md');
     expect(repos.hub.bytesServed(repo)).toBe(repos.hub.bytesServed(repo, 'model.sig'));
     await expectCode(() => download(repo, cacheDir, { allowPatterns: [] }), 'INVALID_ARGUMENT');

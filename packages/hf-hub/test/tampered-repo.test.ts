@@ -79,7 +79,13 @@ describe('a repo changed on the hub after signing is refused', () => {
 
     // Re-sign the same files with the other key: the verifier who trusts the first key still refuses.
     const resigned = await uploadedRepo();
-    await uploadSignedModel({ repo: resigned.repo, modelPath: repos.modelDir, signer: other.signer, hubUrl: repos.hub.url, accessToken: TOKEN });
+    await uploadSignedModel({
+      repo: resigned.repo,
+      modelPath: repos.modelDir,
+      signer: other.signer,
+      hubUrl: repos.hub.url,
+      accessToken: TOKEN,
+    });
     await expectCode(() => download(resigned.repo, resigned.cacheDir), 'KEY_MISMATCH');
 
     const forged = await uploadedRepo();
@@ -115,7 +121,9 @@ describe('a repo changed on the hub after signing is refused', () => {
 
     const result = await download(repo, cacheDir);
     expect(result.downloaded).toEqual(Object.keys(repos.model).sort());
-    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1]!, 'blobs'))).toHaveLength(Object.keys(repos.model).length + 1);
+    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1]!, 'blobs'))).toHaveLength(
+      Object.keys(repos.model).length + 1,
+    );
   });
 
   it('an abort stops the download and cleans up', async () => {

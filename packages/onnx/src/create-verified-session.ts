@@ -122,7 +122,10 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     });
   }
   if (!Number.isSafeInteger(limit) || limit < 0) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxInMemoryExternalDataBytes must be a non-negative integer, got ${limit}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `maxInMemoryExternalDataBytes must be a non-negative integer, got ${limit}`,
+    });
   }
   throwIfAborted(signal);
 
@@ -132,7 +135,11 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
   }
   const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
-  const verified = await readVerifiedBundle({ signaturePath, verifier: verify.verifier, ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}) });
+  const verified = await readVerifiedBundle({
+    signaturePath,
+    verifier: verify.verifier,
+    ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}),
+  });
   const { manifest, signer } = verified;
   const layout = await layoutModel({
     target,
@@ -173,7 +180,11 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     if (staged) {
       stagingDirectory = await createStagingDirectory(options.stagingDirectory);
       for (const file of externalFiles) {
-        await opened.copyFile(file.name, path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)), progressOf(file.name));
+        await opened.copyFile(
+          file.name,
+          path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)),
+          progressOf(file.name),
+        );
       }
     } else {
       for (const file of externalFiles) inMemory.set(file.name, await opened.readFile(file.name, progressOf(file.name)));

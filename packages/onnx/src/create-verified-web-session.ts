@@ -136,7 +136,11 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
 
   await params.onVerified?.({ manifest: first.manifest, signer: first.signer, modelFile, externalDataFiles: externalFiles });
   if (params.abortSignal?.aborted) {
-    throw new ModelSigningError({ code: 'ABORTED', cause: params.abortSignal.reason, message: 'Creating the verified session was cancelled' });
+    throw new ModelSigningError({
+      code: 'ABORTED',
+      cause: params.abortSignal.reason,
+      message: 'Creating the verified session was cancelled',
+    });
   }
   const sessionOptions = params.sessionOptions ?? {};
   if (references.length === 0) return InferenceSession.create(modelBytes, sessionOptions);

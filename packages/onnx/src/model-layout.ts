@@ -61,7 +61,11 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
   opened.checkListing();
   const files = new Map(opened.files.map((f) => [f.name, f]));
   // A single-file model's one file is named `.` by core, whichever way the signature names it.
-  const modelName = singleFile ? '.' : options.isFile ? basename : chooseModelFile(signed, options.modelFile?.split(path.sep).join('/'), root);
+  const modelName = singleFile
+    ? '.'
+    : options.isFile
+      ? basename
+      : chooseModelFile(signed, options.modelFile?.split(path.sep).join('/'), root);
   const modelFile = opened.isSigned(modelName) ? files.get(modelName) : undefined;
   if (!modelFile) {
     throw new ModelSigningError({

@@ -74,7 +74,12 @@ export interface SaveSignedModelResult {
 export async function saveSignedModel(dir: string, options: SaveSignedModelOptions): Promise<SaveSignedModelResult> {
   const root = path.resolve(dir);
   const modelFileName = options.modelFileName ?? 'model.onnx';
-  if (modelFileName !== path.posix.basename(modelFileName) || modelFileName === '.' || modelFileName === '..' || modelFileName.includes('\\')) {
+  if (
+    modelFileName !== path.posix.basename(modelFileName) ||
+    modelFileName === '.' ||
+    modelFileName === '..' ||
+    modelFileName.includes('\\')
+  ) {
     throw invalid(`modelFileName must be a plain file name, got '${modelFileName}'`);
   }
   const signaturePath = path.resolve(options.signaturePath ?? path.join(root, 'model.sig'));
@@ -128,7 +133,9 @@ function filesToWrite(modelFileName: string, options: SaveSignedModelOptions): M
   }
   for (const reference of externalDataReferences(options.model, modelFileName)) {
     if (!files.has(reference.name)) {
-      throw invalid(`The model refers to external data '${reference.location}', but externalData has no entry for it; pass its bytes as { path: '${reference.name}', data }`);
+      throw invalid(
+        `The model refers to external data '${reference.location}', but externalData has no entry for it; pass its bytes as { path: '${reference.name}', data }`,
+      );
     }
   }
   return files;

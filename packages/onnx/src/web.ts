@@ -5,9 +5,5 @@
  *
  * @packageDocumentation
  */
-export {
-  createVerifiedWebSession,
-  type CreateVerifiedWebSessionParams,
-  type VerifiedWebOnnxModel,
-} from './create-verified-web-session.js';
+export { createVerifiedWebSession, type CreateVerifiedWebSessionParams, type VerifiedWebOnnxModel } from './create-verified-web-session.js';
 export { externalDataReferences, type ExternalDataReference } from './external-data.js';

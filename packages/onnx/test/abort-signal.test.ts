@@ -9,12 +9,18 @@ describe('abortSignal', () => {
   it('cancels a save and a verified load; a live one lets both finish', async () => {
     const { signer, verifier } = await keyPair();
     const dir = path.join(await tempDir(), 'model');
-    await expect(saveSignedModel(dir, { model: buildModel(), signer, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(saveSignedModel(dir, { model: buildModel(), signer, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
     await saveSignedModel(dir, { model: buildModel(), signer, abortSignal: new AbortController().signal });
-    await expect(createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
     // abortSignal takes precedence over the deprecated alias.
     const session = await createVerifiedSession(dir, { verify: { verifier }, abortSignal: new AbortController().signal });
     expect(await runModel(session)).toEqual(EXPECTED);
-    await expect(createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort(), signal: new AbortController().signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(
+      createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort(), signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -4,7 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceSession } from 'onnxruntime-node';
 import { ModelSigningError, signModel, type KeySigner, type KeyVerifier } from '@model-signing/core';
 import { createVerifiedSession, saveSignedModel, type VerifiedOnnxModel } from '../src/index.js';
-import { EXPECTED, OTHER_EXPECTED, OTHER_WEIGHTS, buildModel, floatBytes, flipByte, keyPair, runModel, tempDir, WEIGHTS } from './fixtures.js';
+import {
+  EXPECTED,
+  OTHER_EXPECTED,
+  OTHER_WEIGHTS,
+  buildModel,
+  floatBytes,
+  flipByte,
+  keyPair,
+  runModel,
+  tempDir,
+  WEIGHTS,
+} from './fixtures.js';
 
 let signer: KeySigner;
 let verifier: KeyVerifier;
@@ -157,13 +168,21 @@ describe('createVerifiedSession refuses models that do not match their signature
   it('a missing signature', async () => {
     const dir = await inlineModelDir();
     await fs.rm(path.join(dir, 'model.sig'));
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'NOT_FOUND', path.join(dir, 'model.sig'));
+    await expectRefused(
+      (onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }),
+      'NOT_FOUND',
+      path.join(dir, 'model.sig'),
+    );
   });
 
   it('a signature over maxBundleBytes', async () => {
     const dir = await inlineModelDir();
     const size = (await fs.stat(path.join(dir, 'model.sig'))).size;
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size - 1 }, onVerified }), 'BUNDLE_TOO_LARGE', path.join(dir, 'model.sig'));
+    await expectRefused(
+      (onVerified) => createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size - 1 }, onVerified }),
+      'BUNDLE_TOO_LARGE',
+      path.join(dir, 'model.sig'),
+    );
     await createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size } });
   });
 
@@ -172,13 +191,21 @@ describe('createVerifiedSession refuses models that do not match their signature
     const dir = await inlineModelDir();
     await fs.rm(path.join(dir, 'model.sig'));
     execFileSync('mkfifo', [path.join(dir, 'model.sig')]);
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'SPECIAL_FILE', path.join(dir, 'model.sig'));
+    await expectRefused(
+      (onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }),
+      'SPECIAL_FILE',
+      path.join(dir, 'model.sig'),
+    );
   });
 
   it('a signature by another key', async () => {
     const dir = await inlineModelDir();
     const sig = path.join(dir, 'model.sig');
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier: otherVerifier }, onVerified }), 'KEY_MISMATCH', sig);
+    await expectRefused(
+      (onVerified) => createVerifiedSession(dir, { verify: { verifier: otherVerifier }, onVerified }),
+      'KEY_MISMATCH',
+      sig,
+    );
   });
 
   it('a single .onnx file whose external data the signature does not cover', async () => {
@@ -231,7 +258,9 @@ describe('createVerifiedSession refuses models that do not match their signature
     const dir = await externalModelDir();
     const controller = new AbortController();
     controller.abort();
-    await expect(createVerifiedSession(dir, { verify: { verifier }, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(createVerifiedSession(dir, { verify: { verifier }, signal: controller.signal })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
   });
 });
 
@@ -313,7 +342,8 @@ describe('large external data is staged in a private directory', () => {
     const staging = freshPath('staging');
     await fs.mkdir(staging);
     await expectRefused(
-      (onVerified) => createVerifiedSession(dir, { verify: { verifier }, maxInMemoryExternalDataBytes: 0, stagingDirectory: staging, onVerified }),
+      (onVerified) =>
+        createVerifiedSession(dir, { verify: { verifier }, maxInMemoryExternalDataBytes: 0, stagingDirectory: staging, onVerified }),
       'DIGEST_MISMATCH',
       'weights.bin',
     );

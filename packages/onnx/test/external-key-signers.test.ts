@@ -26,7 +26,11 @@ beforeAll(async () => {
 
 async function saveAndLoad(signer: Signer, publicKeyPem: string, name: string): Promise<void> {
   const dir = path.join(work, name);
-  await saveSignedModel(dir, { model: buildModel({ externalLocation: 'weights.bin' }), externalData: [{ path: 'weights.bin', data: floatBytes(WEIGHTS) }], signer });
+  await saveSignedModel(dir, {
+    model: buildModel({ externalLocation: 'weights.bin' }),
+    externalData: [{ path: 'weights.bin', data: floatBytes(WEIGHTS) }],
+    signer,
+  });
   const verifier = await KeyVerifier.create({ publicKey: publicKeyPem });
   expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
 }
@@ -36,7 +40,9 @@ describe('saveSignedModel with keys that never leave their store', () => {
     const token = createSoftHsmToken(path.join(work, 'hsm'));
     token.generateKey('P-384', '01', 'onnx-key');
     const publicKey = token.exportPublicKey('01', path.join(work, 'onnx-key.pub.pem'));
-    const signer = await createPkcs11Signer({ uri: `pkcs11:token=${token.label};object=onnx-key?pin-value=${token.pin}&module-path=${token.module}` });
+    const signer = await createPkcs11Signer({
+      uri: `pkcs11:token=${token.label};object=onnx-key?pin-value=${token.pin}&module-path=${token.module}`,
+    });
     await saveAndLoad(signer, await fs.readFile(publicKey, 'utf8'), 'pkcs11');
   });
 
@@ -48,7 +54,9 @@ describe('saveSignedModel with keys that never leave their store', () => {
     const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: KeyMetadata!.KeyId! }));
     kms.destroy();
     const signer = await createKmsSigner({ uri: `kms://aws/${KeyMetadata!.KeyId!}`, aws });
-    const publicKeyPem = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
+    const publicKeyPem = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' })
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     await saveAndLoad(signer, publicKeyPem, 'kms');
   });
 });

@@ -2,7 +2,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelSigningError, TEMPORARY_PREFIX, hashModel, manifestToPayload, readBundle, verifyModel, type KeySigner, type KeyVerifier, type Signer } from '@model-signing/core';
+import {
+  ModelSigningError,
+  TEMPORARY_PREFIX,
+  hashModel,
+  manifestToPayload,
+  readBundle,
+  verifyModel,
+  type KeySigner,
+  type KeyVerifier,
+  type Signer,
+} from '@model-signing/core';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { createVerifiedSession, saveSignedModel } from '../src/index.js';
 import { EXPECTED, OTHER_WEIGHTS, WEIGHTS, buildModel, floatBytes, keyPair, runModel, tempDir } from './fixtures.js';
@@ -63,7 +73,14 @@ describe('saveSignedModel', () => {
   it('signs with shards and another hash, and puts the signature where asked', async () => {
     const dir = freshPath('shards');
     const signaturePath = path.join(freshPath('elsewhere'), 'sigs', 'tiny.sig');
-    const result = await saveSignedModel(dir, { ...externalModel(), signer, method: 'shards', shardSize: 10, hashAlgorithm: 'blake2b', signaturePath });
+    const result = await saveSignedModel(dir, {
+      ...externalModel(),
+      signer,
+      method: 'shards',
+      shardSize: 10,
+      hashAlgorithm: 'blake2b',
+      signaturePath,
+    });
     expect(result.manifest.resources.map((r) => r.name)).toContain('weights.bin:20:24');
     assertCodePointOrder(signaturePath);
     expect(result.manifest.serialization.ignorePaths).not.toContain('tiny.sig');
@@ -90,7 +107,9 @@ describe('saveSignedModel', () => {
     for (const location of ['../weights.bin', '/tmp/weights.bin']) {
       const dir = freshPath('escape');
       const model = buildModel({ externalLocation: location });
-      const err = await saveSignedModel(dir, { model, externalData: [{ path: location, data: floatBytes(WEIGHTS) }], signer }).catch((e: unknown) => e);
+      const err = await saveSignedModel(dir, { model, externalData: [{ path: location, data: floatBytes(WEIGHTS) }], signer }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toMatchObject({ code: 'PATH_ESCAPE' });
       expect(await exists(dir)).toBe(false);
     }

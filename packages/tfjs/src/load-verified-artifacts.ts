@@ -82,13 +82,23 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   });
   throwIfAborted(signal);
   if (model.isSingleFile) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: options.modelDir, message: `'${options.modelDir}' is a file; a TensorFlow.js model is a directory holding ${MODEL_JSON_FILE_NAME}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      path: options.modelDir,
+      message: `'${options.modelDir}' is a file; a TensorFlow.js model is a directory holding ${MODEL_JSON_FILE_NAME}`,
+    });
   }
   // Report every missing and unsigned file at once, before reading any bytes.
   model.checkListing();
 
   const toCheck = model.files;
-  const progress: HashProgress = { bytesHashed: 0, totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0), files: 0, resourcesHashed: 0, resources: toCheck.length };
+  const progress: HashProgress = {
+    bytesHashed: 0,
+    totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0),
+    files: 0,
+    resourcesHashed: 0,
+    resources: toCheck.length,
+  };
   const checked = (file: ModelFile) => {
     progress.bytesHashed += file.size;
     progress.files += 1;
@@ -131,10 +141,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const { manifest, signer } = model;
   await model.finish();
 
-  const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [
-    groups.flatMap((g) => g.weights),
-    weightData.buffer,
-  ]);
+  const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
   return { artifacts, signer, manifest, files: toCheck.map((f) => f.name) };
 }
 
@@ -146,9 +153,18 @@ async function signedFile(modelDir: string, name: string, model: VerifiedModelFi
   const file = model.file(name);
   const role = name === MODEL_JSON_FILE_NAME ? 'the model description' : `a weight file named in ${MODEL_JSON_FILE_NAME}`;
   if (file !== undefined && model.isSigned(name)) return file;
-  const exists = file !== undefined || (await fs.lstat(path.join(modelDir, name)).then(() => true, () => false));
+  const exists =
+    file !== undefined ||
+    (await fs.lstat(path.join(modelDir, name)).then(
+      () => true,
+      () => false,
+    ));
   if (!exists) {
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: name, message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: name,
+      message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded`,
+    });
   }
   const ignored = model.manifest.serialization.ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
   throw new ModelSigningError({

@@ -12,7 +12,8 @@ export function modelJsonForArtifacts(artifacts: io.ModelArtifacts): io.ModelJSO
   if (artifacts.modelTopology instanceof ArrayBuffer) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: 'The model topology is binary (a protobuf GraphDef); only JSON topologies can be saved to a model directory, as with TensorFlow.js\'s own file handler',
+      message:
+        "The model topology is binary (a protobuf GraphDef); only JSON topologies can be saved to a model directory, as with TensorFlow.js's own file handler",
     });
   }
   const weightsManifest: io.WeightsManifestConfig = [{ paths: [WEIGHTS_FILE_NAME], weights: artifacts.weightSpecs ?? [] }];

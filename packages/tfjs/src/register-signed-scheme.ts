@@ -40,14 +40,23 @@ type Router = Parameters<typeof io.registerLoadRouter>[0];
 export function registerSignedScheme(options: SignedSchemeOptions): () => void {
   const scheme = options.scheme ?? 'signed';
   if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${scheme}' is not a URL scheme; give letters, digits, '+', '.' or '-' without '://', e.g. 'signed'` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `'${scheme}' is not a URL scheme; give letters, digits, '+', '.' or '-' without '://', e.g. 'signed'`,
+    });
   }
   if (!options.signer && !options.verifier) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `Registering '${scheme}://' needs a signer (to save), a verifier (to load), or both` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `Registering '${scheme}://' needs a signer (to save), a verifier (to load), or both`,
+    });
   }
   const key = scheme.toLowerCase();
   if (activeSchemes.has(key)) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${scheme}://' is already registered; call the function the first registration returned before registering it again` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `'${scheme}://' is already registered; call the function the first registration returned before registering it again`,
+    });
   }
   const prefix = `${key}://`;
   let active = true;

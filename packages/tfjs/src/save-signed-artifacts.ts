@@ -1,6 +1,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createSignature, removeStaleTemporaries, temporaryName, writeSignature, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
+import {
+  createSignature,
+  removeStaleTemporaries,
+  temporaryName,
+  writeSignature,
+  type HashingOptions,
+  type Manifest,
+  type Signer,
+} from '@model-signing/core';
 import type { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 import { modelJsonForArtifacts } from './model-json.js';
@@ -94,7 +102,7 @@ async function writeSynced(file: string, pieces: readonly Uint8Array[]): Promise
   const handle = await fs.open(file, 'wx', 0o644);
   try {
     for (const piece of pieces) {
-      for (let offset = 0; offset < piece.length; ) offset += (await handle.write(piece, offset)).bytesWritten;
+      for (let offset = 0; offset < piece.length;) offset += (await handle.write(piece, offset)).bytesWritten;
     }
     await handle.sync();
   } finally {

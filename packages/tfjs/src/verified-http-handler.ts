@@ -107,7 +107,11 @@ export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOH
       }
       await options.onVerified?.({ manifest: first.manifest, signer: first.signer, files: [modelJson, ...unique] });
       if (options.abortSignal?.aborted) {
-        throw new ModelSigningError({ code: 'ABORTED', cause: options.abortSignal.reason, message: 'Loading the verified model was cancelled' });
+        throw new ModelSigningError({
+          code: 'ABORTED',
+          cause: options.abortSignal.reason,
+          message: 'Loading the verified model was cancelled',
+        });
       }
       return io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
     },
@@ -117,7 +121,10 @@ export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOH
 /** The model folder's URL and the model JSON's name in it. */
 function locate(options: VerifiedHttpModelLocation): { folder: URL; modelJson: string } {
   if ((options.modelUrl === undefined) === (options.baseUrl === undefined)) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'verifiedHttpHandler takes either modelUrl (the model JSON) or baseUrl (its folder), not both or neither' });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'verifiedHttpHandler takes either modelUrl (the model JSON) or baseUrl (its folder), not both or neither',
+    });
   }
   if (options.baseUrl !== undefined) {
     const folder = new URL(options.baseUrl);
@@ -127,7 +134,11 @@ function locate(options: VerifiedHttpModelLocation): { folder: URL; modelJson: s
   const url = new URL(options.modelUrl!);
   const name = decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
   if (name === '') {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: url.href, message: `modelUrl '${url.href}' names a folder; give the model JSON's URL, or pass the folder as baseUrl` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      path: url.href,
+      message: `modelUrl '${url.href}' names a folder; give the model JSON's URL, or pass the folder as baseUrl`,
+    });
   }
   return { folder: new URL('.', url), modelJson: name };
 }

@@ -14,11 +14,20 @@ describe('abortSignal', () => {
     const { signer, verifier } = await makeKeyPair();
     const parent = await newDir();
     const modelDir = path.join(parent, 'dense');
-    await expect(denseModel().save(signedSaveHandler({ modelDir, signer, abortSignal: AbortSignal.abort() }))).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(denseModel().save(signedSaveHandler({ modelDir, signer, abortSignal: AbortSignal.abort() }))).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
     expect(await listDir(parent)).toEqual([]);
     await denseModel().save(signedSaveHandler({ modelDir, signer, abortSignal: new AbortController().signal }));
-    await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
-    await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort(), signal: new AbortController().signal })).rejects.toMatchObject({ code: 'ABORTED' });
-    expect((await loadVerifiedArtifacts({ modelDir, verifier, abortSignal: new AbortController().signal })).files.sort()).toEqual(['model.json', 'weights.bin']);
+    await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    await expect(
+      loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort(), signal: new AbortController().signal }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
+    expect((await loadVerifiedArtifacts({ modelDir, verifier, abortSignal: new AbortController().signal })).files.sort()).toEqual([
+      'model.json',
+      'weights.bin',
+    ]);
   });
 });

@@ -53,7 +53,14 @@ describe('a layers model saved signed and loaded verified', () => {
     const saved = { current: undefined as Awaited<ReturnType<typeof saveSignedArtifacts>> | undefined };
     await denseModel().save(
       tf.io.withSaveHandler(async (artifacts) => {
-        saved.current = await saveSignedArtifacts({ modelDir, artifacts, signer, method: 'shards', shardSize: 64, hashAlgorithm: 'blake2b' });
+        saved.current = await saveSignedArtifacts({
+          modelDir,
+          artifacts,
+          signer,
+          method: 'shards',
+          shardSize: 64,
+          hashAlgorithm: 'blake2b',
+        });
         return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
       }),
     );

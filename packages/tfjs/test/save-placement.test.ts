@@ -76,7 +76,9 @@ describe('where a signed save puts its files', () => {
     const parent = await newDir();
     const modelDir = path.join(parent, 'dense');
     await fs.writeFile(modelDir, 'not a directory');
-    await expect(denseModel().save(signedSaveHandler({ modelDir, signer, overwrite: true }))).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    await expect(denseModel().save(signedSaveHandler({ modelDir, signer, overwrite: true }))).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+    });
     expect(await fs.readFile(modelDir, 'utf8')).toBe('not a directory');
     expect(await listDir(parent)).toEqual(['dense']);
   });
@@ -105,7 +107,9 @@ describe('where a signed save puts its files', () => {
         throw new ModelSigningError({ code: 'BAD_KEY', message: 'the key is unavailable' });
       },
     };
-    await expect(denseModel().save(signedSaveHandler({ modelDir, signer: failing, overwrite: true }))).rejects.toMatchObject({ code: 'BAD_KEY' });
+    await expect(denseModel().save(signedSaveHandler({ modelDir, signer: failing, overwrite: true }))).rejects.toMatchObject({
+      code: 'BAD_KEY',
+    });
     expect(await listDir(parent)).toEqual(['dense']);
     await tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier }));
   });

@@ -27,7 +27,18 @@ export const DEFAULT_SIGNATURE_PATH = 'model.sig';
 const REMOTE_PATH_TEMPLATE = '{model}/resolve/{revision}/';
 const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
-type EnvSettings = Pick<TransformersEnv, 'fetch' | 'customCache' | 'useCustomCache' | 'useFSCache' | 'useBrowserCache' | 'allowLocalModels' | 'allowRemoteModels' | 'remoteHost' | 'remotePathTemplate'>;
+type EnvSettings = Pick<
+  TransformersEnv,
+  | 'fetch'
+  | 'customCache'
+  | 'useCustomCache'
+  | 'useFSCache'
+  | 'useBrowserCache'
+  | 'allowLocalModels'
+  | 'allowRemoteModels'
+  | 'remoteHost'
+  | 'remotePathTemplate'
+>;
 /** Each configured env: its settings from before the first call, and which call is current. */
 const configured = new WeakMap<TransformersEnv, { previous: EnvSettings; token: object }>();
 
@@ -118,7 +129,10 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   if (revision === '') throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'revision must not be empty' });
   const maxBundleBytes = params.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   if (!Number.isSafeInteger(maxBundleBytes) || maxBundleBytes <= 0) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxBundleBytes must be a positive integer, got ${String(params.maxBundleBytes)}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `maxBundleBytes must be a positive integer, got ${String(params.maxBundleBytes)}`,
+    });
   }
   const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
   const hubUrl = (params.hubUrl ?? (env.remoteHost === 'https://huggingface.co/' ? DEFAULT_HUB_URL : env.remoteHost)).replace(/\/+$/, '');
@@ -129,7 +143,14 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
 
   const urlOf = (file: string) => filePrefix + file.split('/').map(encodeURIComponent).join('/');
   // The hub is not trusted until the signature checks out, so its size is bounded before a byte of it is decoded.
-  const bundleBytes = await download({ fetch: baseFetch, url: urlOf(signaturePath), file: signaturePath, signal, missing: 'NOT_FOUND', maxBytes: maxBundleBytes });
+  const bundleBytes = await download({
+    fetch: baseFetch,
+    url: urlOf(signaturePath),
+    file: signaturePath,
+    signal,
+    missing: 'NOT_FOUND',
+    maxBytes: maxBundleBytes,
+  });
   const { manifest, signer } = await verifyBundle({ bundle: bundleBytes, verifier: params.verifier, maxBundleBytes });
   const checker = new ManifestChecker(manifest);
   // hash-wasm in browsers (several times the checker's @noble/hashes there); Node keeps OpenSSL.
@@ -289,12 +310,21 @@ function checkFile(checker: ManifestChecker, file: string, bytes: Uint8Array, cr
 /** The error with `path` set to the model-relative file (the store reports its own keys, the checker its shards). */
 function onFile(err: unknown, file: string): unknown {
   if (!(err instanceof ModelSigningError) || err.path === file) return err;
-  return new ModelSigningError({ code: err.code, path: file, cause: err, differences: err.differences, message: `'${file}': ${err.message}` });
+  return new ModelSigningError({
+    code: err.code,
+    path: file,
+    cause: err,
+    differences: err.differences,
+    message: `'${file}': ${err.message}`,
+  });
 }
 
 /** A fresh response around verified bytes: nothing of the hub's answer but its bytes reaches transformers.js. */
 function verifiedResponse(bytes: Uint8Array): Response {
-  return new Response(bytes as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'content-length': String(bytes.length), 'content-type': 'application/octet-stream' } });
+  return new Response(bytes as Uint8Array<ArrayBuffer>, {
+    status: 200,
+    headers: { 'content-length': String(bytes.length), 'content-type': 'application/octet-stream' },
+  });
 }
 
 function cachedEntryError(err: ModelSigningError, file: string): ModelSigningError {
@@ -311,8 +341,14 @@ async function fetchOrThrow(fetchFn: typeof fetch, url: string, init: RequestIni
   try {
     return await fetchFn(url, init);
   } catch (cause) {
-    if (init.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', path: file, cause, message: 'The operation was cancelled through its AbortSignal' });
-    throw new ModelSigningError({ code: 'NETWORK_ERROR', path: file, cause, message: `Downloading '${file}' from ${url} failed: ${(cause as Error).message}` });
+    if (init.signal?.aborted)
+      throw new ModelSigningError({ code: 'ABORTED', path: file, cause, message: 'The operation was cancelled through its AbortSignal' });
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: file,
+      cause,
+      message: `Downloading '${file}' from ${url} failed: ${(cause as Error).message}`,
+    });
   }
 }
 
@@ -372,8 +408,14 @@ async function download(params: DownloadParams): Promise<Uint8Array> {
     return bytes;
   } catch (cause) {
     if (cause instanceof ModelSigningError) throw cause;
-    if (init.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', path: file, cause, message: 'The operation was cancelled through its AbortSignal' });
-    throw new ModelSigningError({ code: 'NETWORK_ERROR', path: file, cause, message: `Downloading '${file}' from ${url} failed: ${(cause as Error).message}` });
+    if (init.signal?.aborted)
+      throw new ModelSigningError({ code: 'ABORTED', path: file, cause, message: 'The operation was cancelled through its AbortSignal' });
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: file,
+      cause,
+      message: `Downloading '${file}' from ${url} failed: ${(cause as Error).message}`,
+    });
   }
 }
 

@@ -15,7 +15,10 @@ it('refuses to start without a Cache API, before any request, leaving env untouc
     return new Response(null, { status: 404 });
   };
   const before = { ...env };
-  const error = await expectCode(() => configureVerifiedLoading({ env, repo: 'org/model', revision: 'main', verifier, fetch: recordingFetch }), 'INVALID_ARGUMENT');
+  const error = await expectCode(
+    () => configureVerifiedLoading({ env, repo: 'org/model', revision: 'main', verifier, fetch: recordingFetch }),
+    'INVALID_ARGUMENT',
+  );
   expect(error.message).toContain('secure contexts');
   expect(requested).toEqual([]);
   expect({ ...env }).toEqual(before);

@@ -65,7 +65,9 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     const keyFile = path.join(await tempDir('key'), 'key.pem');
     await fs.writeFile(keyFile, keys.privatePem);
     await promisify(execFile)(REFERENCE_CLI, ['sign', 'key', dir, '--private_key', keyFile, '--signature', path.join(dir, 'model.sig')]);
-    const files = Object.fromEntries(await Promise.all((await listTree(dir)).map(async (f) => [f, await fs.readFile(path.join(dir, f))] as const)));
+    const files = Object.fromEntries(
+      await Promise.all((await listTree(dir)).map(async (f) => [f, await fs.readFile(path.join(dir, f))] as const)),
+    );
     const repo = `org/python-signed-${++repoCount}`;
     hub.createRepo(repo);
     const revision = hub.pushCommit(repo, { put: files });
@@ -78,10 +80,21 @@ describe('configureVerifiedLoading beyond the happy path', () => {
   it('signs on upload so that the Python reference verifies the same files', async () => {
     const { repo } = await signedRepo();
     const dir = await tempDir('from-hub');
-    await writeFiles(dir, Object.fromEntries([...hub.files(repo)].filter(([f]) => f !== '.gitattributes').map(([f, stored]) => [f, stored.data])));
+    await writeFiles(
+      dir,
+      Object.fromEntries([...hub.files(repo)].filter(([f]) => f !== '.gitattributes').map(([f, stored]) => [f, stored.data])),
+    );
     const publicKey = path.join(await tempDir('key'), 'key.pub');
     await fs.writeFile(publicKey, keys.publicPem);
-    const { stdout } = await promisify(execFile)(REFERENCE_CLI, ['verify', 'key', dir, '--signature', path.join(dir, 'model.sig'), '--public_key', publicKey]);
+    const { stdout } = await promisify(execFile)(REFERENCE_CLI, [
+      'verify',
+      'key',
+      dir,
+      '--signature',
+      path.join(dir, 'model.sig'),
+      '--public_key',
+      publicKey,
+    ]);
     expect(stdout).toContain('Verification succeeded');
   });
 
@@ -131,7 +144,19 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const controller = new AbortController();
     controller.abort();
-    await expectCode(() => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, abortSignal: controller.signal }), 'ABORTED');
+    await expectCode(
+      () =>
+        configureVerifiedLoading({
+          env,
+          repo,
+          revision,
+          verifier: keys.verifier,
+          cacheDir,
+          hubUrl: hub.url,
+          abortSignal: controller.signal,
+        }),
+      'ABORTED',
+    );
     expect(hub.requests).toEqual([]);
   });
 
@@ -139,10 +164,22 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const size = hub.files(repo).get('model.sig')!.data.length;
     const fetchBefore = env.fetch;
-    const error = await expectCode(() => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: size - 1 }), 'BUNDLE_TOO_LARGE', 'model.sig');
+    const error = await expectCode(
+      () => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: size - 1 }),
+      'BUNDLE_TOO_LARGE',
+      'model.sig',
+    );
     expect(error.message).toContain(`is ${size} bytes, over the limit of ${size - 1} bytes`);
     expect(env.fetch).toBe(fetchBefore);
-    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: size });
+    active = await configureVerifiedLoading({
+      env,
+      repo,
+      revision,
+      verifier: keys.verifier,
+      cacheDir,
+      hubUrl: hub.url,
+      maxBundleBytes: size,
+    });
     expect(active.manifest.resources.map((r) => r.name).sort()).toEqual(Object.keys(tinyBertFiles()).sort());
   });
 
@@ -172,7 +209,17 @@ describe('configureVerifiedLoading beyond the happy path', () => {
         return new Response(body, { status: response.status, headers });
       };
       const error = await expectCode(
-        () => configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, maxBundleBytes: limit, fetch: countingFetch }),
+        () =>
+          configureVerifiedLoading({
+            env,
+            repo,
+            revision,
+            verifier: keys.verifier,
+            cacheDir,
+            hubUrl: hub.url,
+            maxBundleBytes: limit,
+            fetch: countingFetch,
+          }),
         'BUNDLE_TOO_LARGE',
         'model.sig',
       );
@@ -191,7 +238,19 @@ describe('configureVerifiedLoading beyond the happy path', () => {
   it('refuses a maxBundleBytes that is not a positive integer before any request', async () => {
     hub.resetCounters();
     for (const maxBundleBytes of [0, -1, 1.5, Number.NaN]) {
-      await expectCode(() => configureVerifiedLoading({ env, repo: 'org/x', revision: 'main', verifier: keys.verifier, cacheDir: '/nonexistent', hubUrl: hub.url, maxBundleBytes }), 'INVALID_ARGUMENT');
+      await expectCode(
+        () =>
+          configureVerifiedLoading({
+            env,
+            repo: 'org/x',
+            revision: 'main',
+            verifier: keys.verifier,
+            cacheDir: '/nonexistent',
+            hubUrl: hub.url,
+            maxBundleBytes,
+          }),
+        'INVALID_ARGUMENT',
+      );
     }
     expect(hub.requests).toEqual([]);
   });
@@ -217,7 +276,11 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     // Another repo on the same hub is not this call's business: its answer comes through unchanged.
     const other = await env.fetch(`${hub.url}/org/not-configured/resolve/main/config.json`);
     expect(other.status).toBe(404);
-    expect(hub.requests).toEqual([`GET /${repo}/resolve/${revision}/model.sig`, `GET /${repo}/resolve/${revision}/generation_config.json`, 'GET /org/not-configured/resolve/main/config.json']);
+    expect(hub.requests).toEqual([
+      `GET /${repo}/resolve/${revision}/model.sig`,
+      `GET /${repo}/resolve/${revision}/generation_config.json`,
+      'GET /org/not-configured/resolve/main/config.json',
+    ]);
     expect(await listTree(cacheDir)).toEqual([]);
   });
 
@@ -231,6 +294,17 @@ describe('configureVerifiedLoading beyond the happy path', () => {
   });
 
   it('refuses a repo id that is not owner/name before any request', async () => {
-    await expectCode(() => configureVerifiedLoading({ env, repo: '../etc', revision: 'main', verifier: keys.verifier, cacheDir: '/nonexistent', hubUrl: hub.url }), 'INVALID_ARGUMENT');
+    await expectCode(
+      () =>
+        configureVerifiedLoading({
+          env,
+          repo: '../etc',
+          revision: 'main',
+          verifier: keys.verifier,
+          cacheDir: '/nonexistent',
+          hubUrl: hub.url,
+        }),
+      'INVALID_ARGUMENT',
+    );
   });
 });

@@ -11,7 +11,12 @@ export async function keyPair(): Promise<{ signer: KeySigner; verifier: KeyVerif
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-  return { signer: await KeySigner.create({ privateKey: privatePem }), verifier: await KeyVerifier.create({ publicKey: publicPem }), privatePem, publicPem };
+  return {
+    signer: await KeySigner.create({ privateKey: privatePem }),
+    verifier: await KeyVerifier.create({ publicKey: publicPem }),
+    privatePem,
+    publicPem,
+  };
 }
 
 const tempDirs: string[] = [];

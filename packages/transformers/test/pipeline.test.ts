@@ -52,7 +52,12 @@ describe('pipeline() through configureVerifiedLoading', () => {
     return { repo, revision: hub.head(repo), cacheDir: await tempDir('cache') };
   }
 
-  async function embed(repo: string, revision: string, cacheDir: string, verifier = keys.verifier): Promise<{ embedding: number[]; loading: VerifiedLoading }> {
+  async function embed(
+    repo: string,
+    revision: string,
+    cacheDir: string,
+    verifier = keys.verifier,
+  ): Promise<{ embedding: number[]; loading: VerifiedLoading }> {
     active?.restore();
     active = await configureVerifiedLoading({ env, repo, revision, verifier, cacheDir, hubUrl: hub.url });
     const extractor = await pipeline('feature-extraction', repo, { revision });
@@ -100,7 +105,8 @@ describe('pipeline() through configureVerifiedLoading', () => {
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
     const entries = await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
     expect(entries).toEqual(PIPELINE_FILES);
-    for (const f of entries) expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+    for (const f of entries)
+      expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
     expect(await listTree(fsCacheDir)).toEqual([]);
   });
 
@@ -109,7 +115,15 @@ describe('pipeline() through configureVerifiedLoading', () => {
     await embed(repo, revision, cacheDir);
     hub.resetCounters();
     const sources: string[] = [];
-    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url, onProgress: (e) => sources.push(`${e.file}:${e.source}`) });
+    active = await configureVerifiedLoading({
+      env,
+      repo,
+      revision,
+      verifier: keys.verifier,
+      cacheDir,
+      hubUrl: hub.url,
+      onProgress: (e) => sources.push(`${e.file}:${e.source}`),
+    });
     const extractor = await pipeline('feature-extraction', repo, { revision });
     const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
     await extractor.dispose();
@@ -128,7 +142,8 @@ describe('pipeline() through configureVerifiedLoading', () => {
       expect(err.differences.map((d) => d.name)).toEqual([file]);
       const cached = await settledTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
       expect(cached).not.toContain(file);
-      for (const f of cached) expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+      for (const f of cached)
+        expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
       expect(await listTree(fsCacheDir)).toEqual([]);
     });
   }
@@ -196,7 +211,10 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const first = await embed(repo, 'main', cacheDir);
     const firstDigest = first.loading.manifest.rootDigest;
     const updated = await tempDir('updated');
-    await writeFiles(updated, { ...tinyBertFiles(), 'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' })) });
+    await writeFiles(updated, {
+      ...tinyBertFiles(),
+      'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' })),
+    });
     await uploadSignedModel({ repo, modelPath: updated, signer: keys.signer, hubUrl: hub.url });
     const second = await embed(repo, 'main', cacheDir);
     expectClose(second.embedding, expectedEmbedding(TOKENS));

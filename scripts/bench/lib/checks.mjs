@@ -25,7 +25,10 @@ function expectedNames(scenario, variant, shardSize) {
 
 function opensslDigests(model, files) {
   const digests = new Map();
-  const out = execFileSync('openssl', ['dgst', '-sha256', '-r', ...files.map((f) => path.join(model, f.path))], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const out = execFileSync('openssl', ['dgst', '-sha256', '-r', ...files.map((f) => path.join(model, f.path))], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   for (const line of out.trim().split('\n')) {
     const [digest, file] = [line.slice(0, 64), line.slice(66)];
     digests.set(path.relative(model, file).split(path.sep).join('/'), digest);
@@ -44,20 +47,26 @@ export async function crossCheck({ scenarios, signatureDir, tools, keys, referen
       const names = expectedNames(scenario, variant, shardSize);
       const missing = names.filter((n) => !ours.has(n));
       if (missing.length > 0 || ours.size !== names.length) {
-        failures.push(`${where}: our manifest has ${ours.size} resources, expected ${names.length} (missing e.g. ${missing.slice(0, 3).join(', ')})`);
+        failures.push(
+          `${where}: our manifest has ${ours.size} resources, expected ${names.length} (missing e.g. ${missing.slice(0, 3).join(', ')})`,
+        );
         continue;
       }
       if (reference && !variant.oursOnly) {
         const theirs = resourcesOf(path.join(signatureDir, `${scenario.name}-${variant.id}-reference.sig`));
         const differing = names.filter((n) => theirs.get(n) !== ours.get(n));
-        if (differing.length > 0) failures.push(`${where}: ours and the reference disagree on ${differing.length} resources, e.g. ${differing[0]}: ${ours.get(differing[0])} vs ${theirs.get(differing[0])}`);
+        if (differing.length > 0)
+          failures.push(
+            `${where}: ours and the reference disagree on ${differing.length} resources, e.g. ${differing[0]}: ${ours.get(differing[0])} vs ${theirs.get(differing[0])}`,
+          );
       }
       if (!smoke) continue;
       if (variant.method === 'files' && variant.hash === 'sha256') {
         const sample = scenario.files.slice(0, 50);
         const expected = opensslDigests(scenario.model, sample);
         for (const f of sample) {
-          if (ours.get(f.path) !== `sha256:${expected.get(f.path)}`) failures.push(`${where}: ${f.path} is ${ours.get(f.path)}, openssl says ${expected.get(f.path)}`);
+          if (ours.get(f.path) !== `sha256:${expected.get(f.path)}`)
+            failures.push(`${where}: ${f.path} is ${ours.get(f.path)}, openssl says ${expected.get(f.path)}`);
         }
       }
       if (reference && !variant.oursOnly) {
@@ -65,7 +74,11 @@ export async function crossCheck({ scenarios, signatureDir, tools, keys, referen
         try {
           execFileSync(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
         } catch (err) {
-          failures.push(`${where}: the reference rejects our signature: ${String(err.stderr ?? err.message).trim().slice(-1000)}`);
+          failures.push(
+            `${where}: the reference rejects our signature: ${String(err.stderr ?? err.message)
+              .trim()
+              .slice(-1000)}`,
+          );
         }
       }
     }

@@ -32,8 +32,7 @@ export function describeEnvironment(root, tools) {
     node: process.version,
     openssl: run('openssl', ['version']) ?? 'not found',
     python: run(tools.referencePython, ['--version']) ?? 'not found',
-    reference:
-      run(tools.referencePython, ['-c', 'import importlib.metadata as m; print(m.version("model-signing"))']) ?? 'not installed',
+    reference: run(tools.referencePython, ['-c', 'import importlib.metadata as m; print(m.version("model-signing"))']) ?? 'not installed',
     ours: `@model-signing/cli ${cliPackage.version}, @model-signing/core ${corePackage.version}`,
     commit: run('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }) ?? 'unknown',
   };

@@ -31,7 +31,10 @@ export function summarize(samples, scenarios, cores) {
       let limit;
       if (variant.limit === 'cores' && everyCore) {
         const balanced = everyCore.wallSeconds / cores;
-        limit = split && split.wallSeconds < balanced ? { kind: 'openssl, files split over the cores', wallSeconds: split.wallSeconds } : { kind: `openssl on every core (time ÷ ${cores})`, wallSeconds: balanced };
+        limit =
+          split && split.wallSeconds < balanced
+            ? { kind: 'openssl, files split over the cores', wallSeconds: split.wallSeconds }
+            : { kind: `openssl on every core (time ÷ ${cores})`, wallSeconds: balanced };
       } else if (variant.limit === 'one-core' && oneCore) {
         limit = { kind: 'openssl, one process', wallSeconds: oneCore.wallSeconds };
       }
@@ -79,16 +82,34 @@ export function evaluateTargets(summary) {
     targets.push({ id, description, met: rows.every(test), detail: rows.map(detail).join('; ') });
   };
   const vsLimit = (r) => `${r.scenario} ${r.action} ${pct(r.oursVsLimit)}`;
-  add('limit-large', 'large-files and hub-like, sha256 files: sign and verify at ≥ 90% of the machine limit',
-    [...rowsOf('large-files', 'files-sha256'), ...rowsOf('hub-like', 'files-sha256')].filter((r) => r.oursVsLimit !== undefined), (r) => r.oursVsLimit >= 0.9, vsLimit);
-  add('limit-huge-shards', 'one-huge-file, sha256 shards: ≥ 90% of the machine limit',
-    rowsOf('one-huge-file', 'shards-sha256').filter((r) => r.oursVsLimit !== undefined), (r) => r.oursVsLimit >= 0.9, vsLimit);
-  add('limit-huge-files', "one-huge-file, sha256 files: ≥ 90% of one core's openssl",
-    rowsOf('one-huge-file', 'files-sha256').filter((r) => r.oursVsLimit !== undefined), (r) => r.oursVsLimit >= 0.9, vsLimit);
+  add(
+    'limit-large',
+    'large-files and hub-like, sha256 files: sign and verify at ≥ 90% of the machine limit',
+    [...rowsOf('large-files', 'files-sha256'), ...rowsOf('hub-like', 'files-sha256')].filter((r) => r.oursVsLimit !== undefined),
+    (r) => r.oursVsLimit >= 0.9,
+    vsLimit,
+  );
+  add(
+    'limit-huge-shards',
+    'one-huge-file, sha256 shards: ≥ 90% of the machine limit',
+    rowsOf('one-huge-file', 'shards-sha256').filter((r) => r.oursVsLimit !== undefined),
+    (r) => r.oursVsLimit >= 0.9,
+    vsLimit,
+  );
+  add(
+    'limit-huge-files',
+    "one-huge-file, sha256 files: ≥ 90% of one core's openssl",
+    rowsOf('one-huge-file', 'files-sha256').filter((r) => r.oursVsLimit !== undefined),
+    (r) => r.oursVsLimit >= 0.9,
+    vsLimit,
+  );
   const blake3 = rowsOf('one-huge-file', 'files-blake3');
   const shards = rowsOf('one-huge-file', 'shards-sha256');
   if (blake3.length > 0 && shards.length > 0) {
-    const pairs = blake3.map((b) => ({ action: b.action, ratio: b.ours.bytesPerSecond / shards.find((s) => s.action === b.action).ours.bytesPerSecond }));
+    const pairs = blake3.map((b) => ({
+      action: b.action,
+      ratio: b.ours.bytesPerSecond / shards.find((s) => s.action === b.action).ours.bytesPerSecond,
+    }));
     targets.push({
       id: 'blake3',
       description: 'one-huge-file, blake3: ≥ 2× the sha256-shards throughput',
@@ -97,12 +118,27 @@ export function evaluateTargets(summary) {
     });
   }
   const compared = summary.rows.filter((r) => r.oursVsReference !== undefined);
-  add('reference', 'every scenario: at least as fast as the reference', compared, (r) => r.oursVsReference >= 1,
-    (r) => `${r.scenario}/${r.variant} ${r.action} ${times(r.oursVsReference)}`);
-  add('many-small', 'many-small: at least 3× faster than the reference', compared.filter((r) => r.scenario === 'many-small'), (r) => r.oursVsReference >= 3,
-    (r) => `${r.action} ${times(r.oursVsReference)}`);
-  add('memory', 'peak memory (RSS of the process tree) under 200 MB for sign and verify, at every size', summary.rows, (r) => r.ours.peakRssBytes < MEMORY_LIMIT_BYTES,
-    (r) => `${r.scenario}/${r.variant} ${r.action} ${Math.round(r.ours.peakRssBytes / MB)} MB`);
+  add(
+    'reference',
+    'every scenario: at least as fast as the reference',
+    compared,
+    (r) => r.oursVsReference >= 1,
+    (r) => `${r.scenario}/${r.variant} ${r.action} ${times(r.oursVsReference)}`,
+  );
+  add(
+    'many-small',
+    'many-small: at least 3× faster than the reference',
+    compared.filter((r) => r.scenario === 'many-small'),
+    (r) => r.oursVsReference >= 3,
+    (r) => `${r.action} ${times(r.oursVsReference)}`,
+  );
+  add(
+    'memory',
+    'peak memory (RSS of the process tree) under 200 MB for sign and verify, at every size',
+    summary.rows,
+    (r) => r.ours.peakRssBytes < MEMORY_LIMIT_BYTES,
+    (r) => `${r.scenario}/${r.variant} ${r.action} ${Math.round(r.ours.peakRssBytes / MB)} MB`,
+  );
   const { version, verifyTiny } = summary.startup;
   if (version && verifyTiny) {
     targets.push({
@@ -115,7 +151,12 @@ export function evaluateTargets(summary) {
   targets.push(...resignTargets(summary.resign, summary.startup.verifyTiny?.wallSeconds));
   const failed = summary.rows.filter((r) => r.ours.failed || r.reference?.failed);
   if (failed.length > 0) {
-    targets.push({ id: 'no-failures', description: 'every command succeeded', met: false, detail: failed.map((r) => `${r.scenario}/${r.variant} ${r.action}`).join('; ') });
+    targets.push({
+      id: 'no-failures',
+      description: 'every command succeeded',
+      met: false,
+      detail: failed.map((r) => `${r.scenario}/${r.variant} ${r.action}`).join('; '),
+    });
   }
   return targets;
 }
@@ -142,7 +183,9 @@ function limitsTable(summary, cores) {
   const lines = ['| scenario | split over cores s | every core s (÷ cores) | one process s |', '|---|--:|--:|--:|'];
   for (const l of summary.limits) {
     if (!l.everyCore) continue;
-    lines.push(`| ${l.scenario} | ${seconds(l.split)} | ${seconds(l.everyCore)} (${(l.everyCore.wallSeconds / cores).toFixed(2)}) | ${seconds(l.oneCore)} |`);
+    lines.push(
+      `| ${l.scenario} | ${seconds(l.split)} | ${seconds(l.everyCore)} (${(l.everyCore.wallSeconds / cores).toFixed(2)}) | ${seconds(l.oneCore)} |`,
+    );
   }
   return lines.join('\n');
 }

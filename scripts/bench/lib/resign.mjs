@@ -35,15 +35,18 @@ export async function runResign({ scenario, tools, keys, dataDir, signatureDir, 
   const signature = path.join(signatureDir, 'resign-incremental.sig');
   const fullSignature = path.join(signatureDir, 'resign-full.sig');
   const referenceSignature = path.join(signatureDir, 'resign-reference.sig');
-  const sign = (sig, extra = []) => [tools.node, [tools.cli, 'sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig, ...extra]];
+  const sign = (sig, extra = []) => [
+    tools.node,
+    [tools.cli, 'sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig, ...extra],
+  ];
   const base = { scenario: 'resign', variant: scenario.name, run, tool: 'ours' };
   const failures = [];
 
   await record({ ...base, action: 'full-sign-before' }, sign(signature));
-  const trusted = await record(
-    { ...base, action: 'verify-trust-cache' },
-    [tools.node, [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature, '--trust-cache', '--json']],
-  );
+  const trusted = await record({ ...base, action: 'verify-trust-cache' }, [
+    tools.node,
+    [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature, '--trust-cache', '--json'],
+  ]);
   if (trusted.exitCode === 0 && JSON.parse(trusted.stdout).reuse.rehashedFiles !== 0) {
     failures.push('resign: verify --trust-cache read files of the unchanged model');
   }
@@ -58,20 +61,30 @@ export async function runResign({ scenario, tools, keys, dataDir, signatureDir, 
   await record({ ...base, action: 'full-sign' }, sign(fullSignature));
   if (reference) {
     const variant = { id: 'files-sha256', method: 'files', hash: 'sha256' };
-    await record({ ...base, tool: 'reference', action: 'full-sign' }, referenceCommand(tools, 'sign', { model, signature: referenceSignature, keys, variant }));
+    await record(
+      { ...base, tool: 'reference', action: 'full-sign' },
+      referenceCommand(tools, 'sign', { model, signature: referenceSignature, keys, variant }),
+    );
   }
 
   if (incremental.exitCode === 0) {
     const { reuse } = JSON.parse(incremental.stdout);
-    if (reuse.rehashedFiles !== 1) failures.push(`resign: the incremental sign re-hashed ${reuse.rehashedFiles} files after a README edit, expected 1`);
+    if (reuse.rehashedFiles !== 1)
+      failures.push(`resign: the incremental sign re-hashed ${reuse.rehashedFiles} files after a README edit, expected 1`);
     if (fs.existsSync(fullSignature) && payloadOf(signature) !== payloadOf(fullSignature)) {
       failures.push('resign: the incremental payload differs from a full sign');
     }
     if (reference) {
       try {
-        execFileSync(tools.referenceCli, ['verify', 'key', model, '--signature', signature, '--public_key', keys.publicKey], { stdio: 'pipe' });
+        execFileSync(tools.referenceCli, ['verify', 'key', model, '--signature', signature, '--public_key', keys.publicKey], {
+          stdio: 'pipe',
+        });
       } catch (err) {
-        failures.push(`resign: the reference does not verify the incremental signature: ${String(err.stderr ?? err.message).trim().slice(-500)}`);
+        failures.push(
+          `resign: the reference does not verify the incremental signature: ${String(err.stderr ?? err.message)
+            .trim()
+            .slice(-500)}`,
+        );
       }
     }
   }
@@ -95,7 +108,8 @@ export function summarizeResign(samples) {
     verifyTrustCache: wall('ours', 'verify-trust-cache'),
   };
   summary.speedup = summary.fullSign && summary.incrementalSign ? summary.fullSign / summary.incrementalSign : undefined;
-  summary.speedupVsReference = summary.referenceFullSign && summary.incrementalSign ? summary.referenceFullSign / summary.incrementalSign : undefined;
+  summary.speedupVsReference =
+    summary.referenceFullSign && summary.incrementalSign ? summary.referenceFullSign / summary.incrementalSign : undefined;
   return summary;
 }
 

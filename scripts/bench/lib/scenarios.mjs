@@ -89,7 +89,10 @@ export function defineScenarios(sizes) {
   scenarios.push({
     name: 'large-files-small',
     description: `${sizes.largeFiles.count} files × ${formatBytes(Math.round(sizes.largeFiles.bytes * memory))} (large-files at ${memory}× size, for peak memory)`,
-    files: Array.from({ length: sizes.largeFiles.count }, (_, i) => ({ path: `weights-${i + 1}.bin`, bytes: Math.round(sizes.largeFiles.bytes * memory) })),
+    files: Array.from({ length: sizes.largeFiles.count }, (_, i) => ({
+      path: `weights-${i + 1}.bin`,
+      bytes: Math.round(sizes.largeFiles.bytes * memory),
+    })),
     variants: [{ id: 'files-sha256', method: 'files', hash: 'sha256', limit: 'skip', oursOnly: true }],
   });
   for (const s of scenarios) s.totalBytes = s.files.reduce((sum, f) => sum + f.bytes, 0);
@@ -98,10 +101,18 @@ export function defineScenarios(sizes) {
 
 /** "1 GiB", "1.5 GB", "4 KiB": binary units for powers of two, decimal otherwise. */
 export function formatBytes(bytes) {
-  for (const [unit, size] of [['GiB', GiB], ['MiB', MiB], ['KiB', 1024]]) {
+  for (const [unit, size] of [
+    ['GiB', GiB],
+    ['MiB', MiB],
+    ['KiB', 1024],
+  ]) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
-  for (const [unit, size] of [['GB', 1e9], ['MB', 1e6], ['kB', 1e3]]) {
+  for (const [unit, size] of [
+    ['GB', 1e9],
+    ['MB', 1e6],
+    ['kB', 1e3],
+  ]) {
     if (bytes >= size) return `${Number((bytes / size).toFixed(2))} ${unit}`;
   }
   return `${bytes} B`;
@@ -115,7 +126,7 @@ function writeRandomFile(file, bytes) {
   const zeros = Buffer.alloc(Math.min(WRITE_CHUNK, Math.max(bytes, 1)));
   const fd = fs.openSync(file, 'w');
   try {
-    for (let written = 0; written < bytes; ) {
+    for (let written = 0; written < bytes;) {
       const n = Math.min(zeros.length, bytes - written);
       fs.writeSync(fd, cipher.update(zeros.subarray(0, n)));
       written += n;

@@ -42,7 +42,19 @@ export function referenceCommand(tools, action, { model, signature, keys, varian
   }
   return [
     tools.referencePython,
-    [tools.referenceApi, action, model, signature, key, '--method', variant.method, '--hash', variant.hash, '--shard-size', String(shardSize)],
+    [
+      tools.referenceApi,
+      action,
+      model,
+      signature,
+      key,
+      '--method',
+      variant.method,
+      '--hash',
+      variant.hash,
+      '--shard-size',
+      String(shardSize),
+    ],
   ];
 }
 

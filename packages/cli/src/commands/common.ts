@@ -37,7 +37,12 @@ export function positiveInteger(value: string): number {
 /** Adds the options shared by sign, verify and digest. */
 export function addModelOptions(cmd: Command): Command {
   return cmd
-    .option('--ignore-paths <path>', 'file or directory to leave out; repeatable (absolute, relative to the current directory, or relative to the model)', collect, [])
+    .option(
+      '--ignore-paths <path>',
+      'file or directory to leave out; repeatable (absolute, relative to the current directory, or relative to the model)',
+      collect,
+      [],
+    )
     .option('--ignore-git-paths', 'leave out .git, .gitattributes, .github and .gitignore at the model root', true)
     .option('--no-ignore-git-paths', 'include git files')
     .option('--allow-symlinks', 'follow symbolic links to files inside the model', false)
@@ -50,7 +55,11 @@ export function addModelOptions(cmd: Command): Command {
 export function addHashOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--hash <algorithm>', 'file hash').choices([...HASH_ALGORITHMS]).default('sha256'))
-    .addOption(new Option('--method <method>', 'one digest per file, or per fixed-size shard of each file').choices(['files', 'shards']).default('files'))
+    .addOption(
+      new Option('--method <method>', 'one digest per file, or per fixed-size shard of each file')
+        .choices(['files', 'shards'])
+        .default('files'),
+    )
     .option('--shard-size <bytes>', 'shard size for --method shards', positiveInteger, DEFAULT_SHARD_SIZE);
 }
 

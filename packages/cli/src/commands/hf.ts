@@ -51,26 +51,34 @@ function addHubOptions(cmd: Command): Command {
 }
 
 function connection(opts: HubCliOptions) {
-  return { ...(opts.token !== undefined ? { accessToken: opts.token } : {}), ...(opts.endpoint !== undefined ? { hubUrl: opts.endpoint } : {}), signaturePath: opts.signature };
+  return {
+    ...(opts.token !== undefined ? { accessToken: opts.token } : {}),
+    ...(opts.endpoint !== undefined ? { hubUrl: opts.endpoint } : {}),
+    signaturePath: opts.signature,
+  };
 }
 
-type UploadOptions = HubCliOptions & ModelOptions & HashOptions & SignerCliOptions & {
-  branch?: string;
-  createPr: boolean;
-  createRepo: boolean;
-  commitMessage?: string;
-  commitDescription?: string;
-  parentCommit?: string;
-};
+type UploadOptions = HubCliOptions &
+  ModelOptions &
+  HashOptions &
+  SignerCliOptions & {
+    branch?: string;
+    createPr: boolean;
+    createRepo: boolean;
+    commitMessage?: string;
+    commitDescription?: string;
+    parentCommit?: string;
+  };
 
-type DownloadOptions = HubCliOptions & VerifierCliOptions & {
-  revision: string;
-  cacheDir?: string;
-  ignoreUnsignedFiles: boolean;
-  ignoreGitPaths: boolean;
-  concurrency?: number;
-  include?: string[];
-};
+type DownloadOptions = HubCliOptions &
+  VerifierCliOptions & {
+    revision: string;
+    cacheDir?: string;
+    ignoreUnsignedFiles: boolean;
+    ignoreGitPaths: boolean;
+    concurrency?: number;
+    include?: string[];
+  };
 
 type HubVerifyOptions = DownloadOptions & { metadataOnly: boolean; cached: boolean; workers?: number };
 
@@ -159,12 +167,17 @@ function addDownloadOptions(cmd: Command): Command {
 
 function downloadCommand(setExitCode: (code: number) => void): Command {
   const cmd = new Command('download')
-    .description('Download a hub repo into the cache only if it verifies; the repo is checked against the signature before any weight is fetched')
+    .description(
+      'Download a hub repo into the cache only if it verifies; the repo is checked against the signature before any weight is fetched',
+    )
     .addArgument(methodArgument())
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
     .option('--concurrency <n>', 'files downloaded at once (default 4)', positiveInteger)
-    .option('--include <pattern...>', "download only these signed files: paths or patterns as huggingface-cli's (*.json, onnx/); each must match a signed file")
+    .option(
+      '--include <pattern...>',
+      "download only these signed files: paths or patterns as huggingface-cli's (*.json, onnx/); each must match a signed file",
+    )
     .addHelpText(
       'after',
       [
@@ -227,7 +240,11 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
     .addArgument(methodArgument())
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
-    .option('--metadata-only', "download no file bytes: compare only the hub's SHA-256 records with the signature (proves the hub's records, not the bytes it serves)", false)
+    .option(
+      '--metadata-only',
+      "download no file bytes: compare only the hub's SHA-256 records with the signature (proves the hub's records, not the bytes it serves)",
+      false,
+    )
     .option('--cached', 'verify the snapshot in the local cache instead of the hub', false)
     .option('--workers <n>', 'hashing threads for --cached (default: all cores)', positiveInteger)
     .addHelpText(
@@ -263,7 +280,12 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
           ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         });
-        reporter.success(`Verification succeeded: ${result.snapshotPath}`, { snapshotPath: result.snapshotPath, commit: result.commit, files: result.files, signer: result.signer });
+        reporter.success(`Verification succeeded: ${result.snapshotPath}`, {
+          snapshotPath: result.snapshotPath,
+          commit: result.commit,
+          files: result.files,
+          signer: result.signer,
+        });
         setExitCode(0);
         return;
       }
@@ -287,7 +309,11 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
       const signed = 'The signature is valid, and the hub lists exactly the signed files.';
       if (result.bytesChecked) {
         reporter.success(
-          [`Verified ${where}.`, signed, `All ${files(result.files.length)} were downloaded, hashed and match the signature (nothing was stored).`],
+          [
+            `Verified ${where}.`,
+            signed,
+            `All ${files(result.files.length)} were downloaded, hashed and match the signature (nothing was stored).`,
+          ],
           data,
         );
         setExitCode(0);
@@ -300,7 +326,10 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
         'No file bytes were downloaded, so this does not prove the hub serves those bytes.',
       ];
       if (result.unchecked.length > 0) {
-        lines.push(`${files(result.unchecked.length)} could not be checked (the hub has no SHA-256 for them):`, ...result.unchecked.map((f) => `  ${f}`));
+        lines.push(
+          `${files(result.unchecked.length)} could not be checked (the hub has no SHA-256 for them):`,
+          ...result.unchecked.map((f) => `  ${f}`),
+        );
       }
       lines.push('Run without --metadata-only to download and hash every file.');
       if (result.unchecked.length === 0) {

@@ -21,14 +21,24 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 /** Adds --incremental, --previous-signature, --changed, --dry-run (and, for sigstore, the identity to check the previous signature against). */
 export function addIncrementalOptions(cmd: Command, method: SignCommandMethod): Command {
   cmd
-    .option('--incremental', 're-sign from the previous signature: hash only files the local record cannot prove unchanged (docs/incremental.md)', false)
+    .option(
+      '--incremental',
+      're-sign from the previous signature: hash only files the local record cannot prove unchanged (docs/incremental.md)',
+      false,
+    )
     .option('--previous-signature <path>', 'with --incremental: the signature to start from (default: --signature)')
     .option('--changed <path>', 'with --incremental: a file or directory to hash again whatever the record says; repeatable', collect, [])
     .option('--dry-run', 'with --incremental: print what would be hashed and reused; read and write nothing', false);
   if (method === 'sigstore') {
     cmd
-      .option('--identity <identity>', 'with --incremental: the identity (certificate SAN) the previous signature must carry (default: the email of --identity-token)')
-      .option('--identity-provider <issuer>', 'with --incremental: the OIDC issuer the previous signature must carry (default: the issuer of --identity-token)');
+      .option(
+        '--identity <identity>',
+        'with --incremental: the identity (certificate SAN) the previous signature must carry (default: the email of --identity-token)',
+      )
+      .option(
+        '--identity-provider <issuer>',
+        'with --incremental: the OIDC issuer the previous signature must carry (default: the issuer of --identity-token)',
+      );
   }
   return cmd;
 }
@@ -45,7 +55,14 @@ export async function incrementalOptionsFrom(
   opts: IncrementalCliOptions & SignerCliOptions,
 ): Promise<IncrementalOptions | undefined> {
   if (!opts.incremental) {
-    const stray = opts.previousSignature !== undefined ? '--previous-signature' : opts.changed.length > 0 ? '--changed' : opts.dryRun ? '--dry-run' : undefined;
+    const stray =
+      opts.previousSignature !== undefined
+        ? '--previous-signature'
+        : opts.changed.length > 0
+          ? '--changed'
+          : opts.dryRun
+            ? '--dry-run'
+            : undefined;
     if (stray) throw new UsageError(`${stray} only applies with --incremental`);
     return undefined;
   }
@@ -61,7 +78,9 @@ async function sigstoreIdentityVerifier(opts: IncrementalCliOptions & SignerCliO
   const identity = opts.identity ?? fromToken?.identity;
   const identityProvider = opts.identityProvider ?? fromToken?.issuer;
   if (identity === undefined || identityProvider === undefined) {
-    throw new UsageError('--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry');
+    throw new UsageError(
+      '--incremental with sigstore needs --identity and --identity-provider (or an --identity-token with an email): the identity the previous signature must carry',
+    );
   }
   return createSigstoreVerifier({
     identity,
@@ -83,7 +102,9 @@ function emailIdentityOf(token: string): { identity: string; issuer: string } | 
   try {
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
     const { email, iss } = claims;
-    return typeof email === 'string' && typeof iss === 'string' && claims['email_verified'] !== false ? { identity: email, issuer: iss } : undefined;
+    return typeof email === 'string' && typeof iss === 'string' && claims['email_verified'] !== false
+      ? { identity: email, issuer: iss }
+      : undefined;
   } catch {
     return undefined;
   }

@@ -42,7 +42,9 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     progress.stop();
     const digest = `sha256:${rootDigest(result.manifest.resources)}`;
     const { reuse } = result;
-    const reused = incremental ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed` : '';
+    const reused = incremental
+      ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
+      : '';
     reporter.success(`Signing succeeded: wrote ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
       signature: result.signaturePath,
       method: signer.method,
@@ -61,7 +63,10 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
 }
 
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
-async function reportPlan(reporter: Reporter, options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0]): Promise<number> {
+async function reportPlan(
+  reporter: Reporter,
+  options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0],
+): Promise<number> {
   const plan = await (await loadCore()).planIncrementalSign(options);
   const lines = [
     ...plan.rehashed.map((f) => `hash   ${f.name} (${f.reason}, ${f.size} bytes)`),
@@ -75,23 +80,28 @@ async function reportPlan(reporter: Reporter, options: Parameters<Awaited<Return
 const METHOD_HELP: Record<SignCommandMethod, { description: string; example: string }> = {
   sigstore: {
     description: 'Sign keyless with Sigstore: an OIDC identity, a Fulcio certificate and a Rekor log entry (default method)',
-    example: '  $ model-signing sign ./my-model                       # browser sign-in\n  $ model-signing sign sigstore ./my-model --use-ambient-credentials   # in GitHub Actions',
+    example:
+      '  $ model-signing sign ./my-model                       # browser sign-in\n  $ model-signing sign sigstore ./my-model --use-ambient-credentials   # in GitHub Actions',
   },
   key: {
     description: 'Sign with an elliptic-curve private key (P-256, P-384 or P-521): a PEM file or an AWS KMS key',
-    example: '  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig\n  $ model-signing sign key ./my-model --private-key kms://aws/alias/model-signing   # AWS_REGION from the environment',
+    example:
+      '  $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig\n  $ model-signing sign key ./my-model --private-key kms://aws/alias/model-signing   # AWS_REGION from the environment',
   },
   certificate: {
     description: 'Sign with a private key and its X.509 certificate (the chain goes into the signature)',
-    example: '  $ model-signing sign certificate ./my-model --private-key key.pem \\\n      --signing-certificate leaf.pem --certificate-chain intermediate.pem',
+    example:
+      '  $ model-signing sign certificate ./my-model --private-key key.pem \\\n      --signing-certificate leaf.pem --certificate-chain intermediate.pem',
   },
   'pkcs11-key': {
     description: 'Sign with an elliptic-curve key on a PKCS#11 token (HSM, smart card, SoftHSM); verify with `verify key`',
-    example: "  $ model-signing sign pkcs11-key ./my-model \\\n      --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin&module-path=/usr/lib/softhsm/libsofthsm2.so'",
+    example:
+      "  $ model-signing sign pkcs11-key ./my-model \\\n      --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin&module-path=/usr/lib/softhsm/libsofthsm2.so'",
   },
   'pkcs11-certificate': {
     description: 'Sign with a key on a PKCS#11 token and its X.509 certificate; verify with `verify certificate`',
-    example: "  $ model-signing sign pkcs11-certificate ./my-model --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin' \\\n      --module-path /usr/lib/softhsm/libsofthsm2.so --signing-certificate leaf.pem --certificate-chain intermediate.pem",
+    example:
+      "  $ model-signing sign pkcs11-certificate ./my-model --pkcs11-uri 'pkcs11:token=ci;object=model-key?pin-source=/run/pin' \\\n      --module-path /usr/lib/softhsm/libsofthsm2.so --signing-certificate leaf.pem --certificate-chain intermediate.pem",
   },
 };
 
@@ -109,7 +119,9 @@ ${METHOD_HELP['pkcs11-key'].example}
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
-    const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
+    const cmd = new Command(method)
+      .description(METHOD_HELP[method].description)
+      .argument('<model>', 'model directory or single model file');
     cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
     addModelOptions(cmd);
     addHashOptions(cmd);

@@ -30,11 +30,23 @@ export function addVerifierOptions(cmd: Command, method?: SigningMethod): Comman
   }
   if (need('certificate')) {
     cmd
-      .option('--certificate-chain <path>', 'PEM trust anchors (root and/or intermediate CAs); repeatable; this or --use-system-roots is required', repeatable, [])
-      .option('--use-system-roots', "also trust the Mozilla roots bundled with Node (the reference's certifi default); pin the signer with the options below", false)
-      .option('--certificate-identity <name>', "require this subject alternative name (email, DNS name or URI) in the signing certificate")
-      .option('--certificate-subject <dn>', "require this signing-certificate subject, exactly as printed (e.g. 'O=Example, CN=Release Signer')")
-      .option('--certificate-fingerprint <sha256>', "require this SHA-256 fingerprint of the signing certificate (hex; colons optional)")
+      .option(
+        '--certificate-chain <path>',
+        'PEM trust anchors (root and/or intermediate CAs); repeatable; this or --use-system-roots is required',
+        repeatable,
+        [],
+      )
+      .option(
+        '--use-system-roots',
+        "also trust the Mozilla roots bundled with Node (the reference's certifi default); pin the signer with the options below",
+        false,
+      )
+      .option('--certificate-identity <name>', 'require this subject alternative name (email, DNS name or URI) in the signing certificate')
+      .option(
+        '--certificate-subject <dn>',
+        "require this signing-certificate subject, exactly as printed (e.g. 'O=Example, CN=Release Signer')",
+      )
+      .option('--certificate-fingerprint <sha256>', 'require this SHA-256 fingerprint of the signing certificate (hex; colons optional)')
       .option('--log-fingerprints', 'print the SHA-256 fingerprints of the certificates in the signature', false);
   }
   if (need('sigstore')) addSigstoreVerifyOptions(cmd, method === 'sigstore');

@@ -6,7 +6,8 @@ import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
-type VerifyOptions = ModelOptions & VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; trustCache: boolean };
+type VerifyOptions = ModelOptions &
+  VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; trustCache: boolean };
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -25,7 +26,9 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     });
     progress.stop();
     const { reuse } = result;
-    const trusted = opts.trustCache ? ` (${reuse.reusedFiles} files proven unchanged by the local record, ${reuse.rehashedFiles} read)` : '';
+    const trusted = opts.trustCache
+      ? ` (${reuse.reusedFiles} files proven unchanged by the local record, ${reuse.rehashedFiles} read)`
+      : '';
     // Paths the signer excluded can hold anything now: say so rather than let
     // "succeeded" read as "every file was checked".
     const notChecked = result.notChecked.length > 0 ? `; not checked (excluded when signed): ${result.notChecked.join(', ')}` : '';
@@ -55,7 +58,8 @@ export function addUnsignedFilesOption(cmd: Command): Command {
 const METHOD_HELP: Record<SigningMethod, { description: string; example: string }> = {
   sigstore: {
     description: 'Verify a Sigstore keyless signature by signer identity and issuer (default method)',
-    example: '  $ model-signing verify sigstore ./my-model --signature model.sig \\\n      --identity alice@example.com --identity-provider https://accounts.google.com',
+    example:
+      '  $ model-signing verify sigstore ./my-model --signature model.sig \\\n      --identity alice@example.com --identity-provider https://accounts.google.com',
   },
   key: {
     description: 'Verify a signature made with an elliptic-curve key',
@@ -73,11 +77,21 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     .description('Verify a model against its signature: the signer, then every file (nothing changed, missing or added)')
     .addHelpText('after', `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}`);
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
-    const cmd = new Command(method).description(METHOD_HELP[method].description).argument('<model>', 'model directory or single model file');
+    const cmd = new Command(method)
+      .description(METHOD_HELP[method].description)
+      .argument('<model>', 'model directory or single model file');
     cmd.option('--signature <path>', 'the signature file to check', 'model.sig');
-    cmd.option('--max-bundle-size <bytes>', 'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)', positiveInteger);
+    cmd.option(
+      '--max-bundle-size <bytes>',
+      'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)',
+      positiveInteger,
+    );
     addUnsignedFilesOption(cmd);
-    cmd.option('--trust-cache', "skip reading files the local hash record proves unchanged; trusts this machine's file timestamps and cache (docs/incremental.md)", false);
+    cmd.option(
+      '--trust-cache',
+      "skip reading files the local hash record proves unchanged; trusts this machine's file timestamps and cache (docs/incremental.md)",
+      false,
+    );
     addModelOptions(cmd);
     addVerifierOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);

@@ -96,7 +96,13 @@ function transportError(signal: AbortSignal | undefined, what: string, url: URL,
   return signal?.aborted ? aborted(cause) : networkError(what, url, cause, path);
 }
 
-async function request(fetcher: typeof globalThis.fetch, url: URL, signal: AbortSignal | undefined, what: string, path?: string): Promise<Response> {
+async function request(
+  fetcher: typeof globalThis.fetch,
+  url: URL,
+  signal: AbortSignal | undefined,
+  what: string,
+  path?: string,
+): Promise<Response> {
   try {
     return await fetcher(url, signal ? { signal } : {});
   } catch (cause) {
@@ -216,7 +222,11 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
       if (response.status === 404 || response.status === 410) throw new ManifestMismatchError([{ kind: 'missing', name }]);
-      throw new ModelSigningError({ code: 'NETWORK_ERROR', path: name, message: `Fetching '${name}' from ${url.href} failed: HTTP ${response.status}` });
+      throw new ModelSigningError({
+        code: 'NETWORK_ERROR',
+        path: name,
+        message: `Fetching '${name}' from ${url.href} failed: HTTP ${response.status}`,
+      });
     }
     const announced = Number(response.headers.get('content-length') ?? NaN);
     const hasher = checker.createFileHasher(name, createHash ? { createHash } : {});
@@ -227,7 +237,13 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
         hasher.update(chunk);
         chunks.push(chunk);
         size += chunk.length;
-        params.onProgress?.({ file: name, bytes: size, ...(Number.isSafeInteger(announced) ? { totalBytes: announced } : {}), filesDone: files.size, filesTotal: names.length });
+        params.onProgress?.({
+          file: name,
+          bytes: size,
+          ...(Number.isSafeInteger(announced) ? { totalBytes: announced } : {}),
+          filesDone: files.size,
+          filesTotal: names.length,
+        });
       });
     } catch (cause) {
       throw transportError(signal, `'${name}'`, url, cause, name);

@@ -48,7 +48,10 @@ interface Job {
  */
 export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPool {
   if (!Number.isInteger(params.size) || params.size < 1) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `The hash worker pool size must be a positive integer, got ${params.size}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `The hash worker pool size must be a positive integer, got ${params.size}`,
+    });
   }
   const queue: Job[] = [];
   const running = new Map<Worker, Job>();
@@ -66,7 +69,13 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
         worker.postMessage(job.request, source instanceof ArrayBuffer ? [source] : []);
       } catch (cause) {
         // A source that cannot be sent (an ArrayBuffer already detached, e.g. passed twice) fails its own job; the worker stays free.
-        job.reject(new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `The hash source cannot be sent to a worker: ${(cause as Error).message}` }));
+        job.reject(
+          new ModelSigningError({
+            code: 'INVALID_ARGUMENT',
+            cause,
+            message: `The hash source cannot be sent to a worker: ${(cause as Error).message}`,
+          }),
+        );
         continue;
       }
       idle.pop();
@@ -98,7 +107,8 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
       running.delete(worker);
       if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1);
       worker.terminate();
-      const failed = () => new ModelSigningError({ code: 'ABORTED', message: `A hashing worker failed: ${event.message || 'it could not start'}` });
+      const failed = () =>
+        new ModelSigningError({ code: 'ABORTED', message: `A hashing worker failed: ${event.message || 'it could not start'}` });
       job?.reject(failed());
       // With no worker left, queued jobs would wait forever.
       if (live.size === 0) for (const queued of queue.splice(0)) queued.reject(failed());
@@ -111,7 +121,9 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
   return {
     hash(algorithm, source) {
       if (closed || live.size === 0) {
-        return Promise.reject(new ModelSigningError({ code: 'ABORTED', message: closed ? 'The hash worker pool is closed' : 'Every hashing worker failed' }));
+        return Promise.reject(
+          new ModelSigningError({ code: 'ABORTED', message: closed ? 'The hash worker pool is closed' : 'Every hashing worker failed' }),
+        );
       }
       return new Promise((resolve, reject) => {
         queue.push({ request: { algorithm, source }, resolve, reject });
@@ -121,7 +133,8 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
     close() {
       closed = true;
       for (const worker of workers) worker.terminate();
-      const aborted = () => new ModelSigningError({ code: 'ABORTED', message: 'The hash worker pool was closed before the file was hashed' });
+      const aborted = () =>
+        new ModelSigningError({ code: 'ABORTED', message: 'The hash worker pool was closed before the file was hashed' });
       for (const job of [...running.values(), ...queue.splice(0)]) job.reject(aborted());
       running.clear();
     },

@@ -16,7 +16,8 @@ interface WorkerScope {
 /** Bytes already in this worker's memory, in 1 MiB views (no copy). */
 function* inMemory(buffer: ArrayBuffer): Generator<Uint8Array> {
   const step = 1024 * 1024;
-  for (let start = 0; start < buffer.byteLength; start += step) yield new Uint8Array(buffer, start, Math.min(step, buffer.byteLength - start));
+  for (let start = 0; start < buffer.byteLength; start += step)
+    yield new Uint8Array(buffer, start, Math.min(step, buffer.byteLength - start));
 }
 
 async function open(source: HashSource): Promise<AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>> {

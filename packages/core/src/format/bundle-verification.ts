@@ -27,10 +27,14 @@ export interface VerifiedBundle {
  * @throws {ModelSigningError} `BAD_BUNDLE`, `BAD_PAYLOAD`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `CERT_CHAIN_INVALID`, `WRONG_METHOD`, …
  */
 export async function verifyBundle(options: VerifyBundleOptions): Promise<VerifiedBundle> {
-  const bundle = typeof options.bundle === 'string' || options.bundle instanceof Uint8Array ? parseBundle(options.bundle, options) : options.bundle;
+  const bundle =
+    typeof options.bundle === 'string' || options.bundle instanceof Uint8Array ? parseBundle(options.bundle, options) : options.bundle;
   const signer = await options.verifier.verify(bundle);
   if (bundle.payloadType !== PAYLOAD_TYPE) {
-    throw new ModelSigningError({ code: 'BAD_PAYLOAD', message: `Invalid signed statement: payloadType is '${bundle.payloadType}', expected '${PAYLOAD_TYPE}'` });
+    throw new ModelSigningError({
+      code: 'BAD_PAYLOAD',
+      message: `Invalid signed statement: payloadType is '${bundle.payloadType}', expected '${PAYLOAD_TYPE}'`,
+    });
   }
   return { manifest: parseStatement(bundle.payload), signer, bundle };
 }

@@ -79,7 +79,10 @@ export interface ParseBundleOptions {
 export function maxBundleBytesOf(options: ParseBundleOptions): number {
   const max = options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   if (!Number.isSafeInteger(max) || max <= 0) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `maxBundleBytes must be a positive integer, got ${String(options.maxBundleBytes)}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `maxBundleBytes must be a positive integer, got ${String(options.maxBundleBytes)}`,
+    });
   }
   return max;
 }
@@ -203,7 +206,8 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   if (method === 'key') {
     const key = material['publicKey'] as Record<string, unknown>;
     if (typeof key['hint'] === 'string') parsed.publicKeyHint = key['hint'];
-    if (key['rawBytes'] !== undefined) parsed.embeddedPublicKeyPem = new TextDecoder().decode(decodeBase64(key['rawBytes'], 'publicKey.rawBytes'));
+    if (key['rawBytes'] !== undefined)
+      parsed.embeddedPublicKeyPem = new TextDecoder().decode(decodeBase64(key['rawBytes'], 'publicKey.rawBytes'));
   } else if (method === 'certificate') {
     const chain = (material['x509CertificateChain'] as Record<string, unknown>)['certificates'];
     if (!Array.isArray(chain) || chain.length === 0) throw bad('x509CertificateChain has no certificates');

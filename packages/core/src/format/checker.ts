@@ -75,7 +75,9 @@ export class ManifestChecker {
    */
   checkListing(files: ReadonlyArray<{ name: string; size: number }>): void {
     const present = new Set(files.map((f) => f.name));
-    const differences: ManifestDifference[] = this.signedFiles.filter((name) => !present.has(name)).map((name) => ({ kind: 'missing', name }));
+    const differences: ManifestDifference[] = this.signedFiles
+      .filter((name) => !present.has(name))
+      .map((name) => ({ kind: 'missing', name }));
     if (!this.ignoreUnsignedFiles) {
       const emptyShardFile = (size: number) => this.manifest.serialization.method === 'shards' && size === 0;
       for (const f of files) if (!this.isSigned(f.name) && !emptyShardFile(f.size)) differences.push({ kind: 'unsigned', name: f.name });
@@ -103,7 +105,11 @@ export class ManifestChecker {
     let hasher: IncrementalHash | undefined;
     let finished = false;
     const closeShard = () => {
-      produced.push({ name: shardName({ path: file, start: shardStart, end: offset }), algorithm, digest: (hasher ?? newHasher()).digest() });
+      produced.push({
+        name: shardName({ path: file, start: shardStart, end: offset }),
+        algorithm,
+        digest: (hasher ?? newHasher()).digest(),
+      });
       shardStart = offset;
       hasher = undefined;
     };
@@ -168,7 +174,8 @@ export class ManifestChecker {
     for (const r of produced) {
       const expected = this.expected.get(r.name);
       if (!expected) differences.push({ kind: 'mismatch', name: r.name, actual: r.digest });
-      else if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
+      else if (expected.digest !== r.digest)
+        differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
       signed.delete(r.name);
     }
     // Shards the file no longer has (it shrank) count as changed, not missing files.

@@ -21,13 +21,19 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8
 /** What Python's `repr(bytes)` writes for each byte value (ASCII, so one byte per character). */
 const REPR: readonly Uint8Array[] = Array.from({ length: 256 }, (_, byte) =>
   utf8.encode(
-    byte === 0x5c ? '\\\\'
-    : byte === 0x27 ? "\\'"
-    : byte === 0x09 ? '\\t'
-    : byte === 0x0a ? '\\n'
-    : byte === 0x0d ? '\\r'
-    : byte < 0x20 || byte >= 0x7f ? `\\x${byte.toString(16).padStart(2, '0')}`
-    : String.fromCharCode(byte),
+    byte === 0x5c
+      ? '\\\\'
+      : byte === 0x27
+        ? "\\'"
+        : byte === 0x09
+          ? '\\t'
+          : byte === 0x0a
+            ? '\\n'
+            : byte === 0x0d
+              ? '\\r'
+              : byte < 0x20 || byte >= 0x7f
+                ? `\\x${byte.toString(16).padStart(2, '0')}`
+                : String.fromCharCode(byte),
   ),
 );
 

@@ -157,7 +157,11 @@ export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<(
   const hasher = await MAKERS[algorithm]();
   let busy = false;
   return () => {
-    if (busy) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `The previous ${algorithm} hasher has not returned its digest yet` });
+    if (busy)
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `The previous ${algorithm} hasher has not returned its digest yet`,
+      });
     busy = true;
     hasher.init();
     const one = streaming(algorithm, hasher);

@@ -13,10 +13,18 @@ import { staysInside } from './containment.js';
  */
 export function normalizeModelPath(name: string): string {
   if (name.startsWith('/') || name.includes('\0')) {
-    throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' is absolute; model paths must be relative to the model root` });
+    throw new ModelSigningError({
+      code: 'PATH_ESCAPE',
+      path: name,
+      message: `Path '${name}' is absolute; model paths must be relative to the model root`,
+    });
   }
   if (!staysInside(name)) {
-    throw new ModelSigningError({ code: 'PATH_ESCAPE', path: name, message: `Path '${name}' leaves the model directory ('..' is not allowed)` });
+    throw new ModelSigningError({
+      code: 'PATH_ESCAPE',
+      path: name,
+      message: `Path '${name}' leaves the model directory ('..' is not allowed)`,
+    });
   }
   const parts = name.split('/').filter((p) => p !== '' && p !== '.');
   return parts.length === 0 ? '.' : parts.join('/');

@@ -90,7 +90,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** A value from an untrusted payload, for a message: never converted (it may have a hostile `toString`) and never long. */
 function describe(v: unknown): string {
-  return typeof v === 'string' ? `'${v.length > 100 ? `${v.slice(0, 100)}…` : v}'` : `a JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`;
+  return typeof v === 'string'
+    ? `'${v.length > 100 ? `${v.slice(0, 100)}…` : v}'`
+    : `a JSON ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`;
 }
 
 function asString(v: unknown, what: string): string {
@@ -116,12 +118,14 @@ function parseSerialization(v: unknown): Serialization {
   const allowSymlinks = v['allow_symlinks'];
   if (typeof allowSymlinks !== 'boolean') throw bad('serialization.allow_symlinks must be a boolean');
   const ignore = v['ignore_paths'] ?? [];
-  if (!Array.isArray(ignore) || !ignore.every((p) => typeof p === 'string')) throw bad('serialization.ignore_paths must be a list of strings');
+  if (!Array.isArray(ignore) || !ignore.every((p) => typeof p === 'string'))
+    throw bad('serialization.ignore_paths must be a list of strings');
   const serialization: Serialization = { method, hashType: hashType as HashAlgorithm, allowSymlinks, ignorePaths: ignore as string[] };
   if (method === 'shards') {
     // The reference writes shard_size as a JSON float (1000000000.0); accept any integral number.
     const size = v['shard_size'];
-    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) throw bad('serialization.shard_size must be a positive integer');
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0)
+      throw bad('serialization.shard_size must be a positive integer');
     serialization.shardSize = size;
   }
   return serialization;

@@ -60,7 +60,10 @@ export class ExternalKeySigner implements Signer {
    * no signature is requested.
    */
   ownSignatureVerifier(): Promise<Verifier> {
-    return ownSignatureVerifier(this.options.publicKey, this.material.kind === 'x509CertificateChain' ? this.material.certificates : undefined);
+    return ownSignatureVerifier(
+      this.options.publicKey,
+      this.material.kind === 'x509CertificateChain' ? this.material.certificates : undefined,
+    );
   }
 
   /** @throws {ModelSigningError} `ABORTED`; the service's errors; `KEY_SERVICE_ERROR` when its signature does not verify. */

@@ -4,7 +4,15 @@
 import { ModelSigningError } from '../errors.js';
 import type { SerializedBundle } from '../format/bundle.js';
 import { hashBytes } from '../format/hash-algorithms.js';
-import { resourceAlgorithm, shardName, shardRanges, sortResources, type Manifest, type ManifestResource, type Serialization } from '../format/manifest.js';
+import {
+  resourceAlgorithm,
+  shardName,
+  shardRanges,
+  sortResources,
+  type Manifest,
+  type ManifestResource,
+  type Serialization,
+} from '../format/manifest.js';
 import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
 import { signPayload } from '../format/bundle-builder.js';
@@ -105,9 +113,14 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
   }
   const walked = params.walked ?? (await walkModel(params.walk!));
   const serialization =
-    params.serialization ?? resolveSerialization({ ...params, allowSymlinks: params.walk?.allowSymlinks ?? params.allowSymlinks ?? false }, walked.ignorePaths);
+    params.serialization ??
+    resolveSerialization({ ...params, allowSymlinks: params.walk?.allowSymlinks ?? params.allowSymlinks ?? false }, walked.ignorePaths);
   await params.onWalked?.(walked, serialization);
-  const resources = await hashFiles(walked.files, serialization, params.knownDigests ? { ...params, knownDigests: params.knownDigests } : params);
+  const resources = await hashFiles(
+    walked.files,
+    serialization,
+    params.knownDigests ? { ...params, knownDigests: params.knownDigests } : params,
+  );
   return { ...(await sign({ modelName: params.modelName ?? walked.modelName, serialization, resources })), walked };
 }
 
@@ -121,7 +134,11 @@ function resourcesOfBytes(files: ReadonlyMap<string, Uint8Array>, serialization:
       continue;
     }
     for (const range of shardRanges(name, data.length, serialization.shardSize!)) {
-      resources.push({ name: shardName(range), algorithm, digest: hashBytes(serialization.hashType, data.subarray(range.start, range.end)) });
+      resources.push({
+        name: shardName(range),
+        algorithm,
+        digest: hashBytes(serialization.hashType, data.subarray(range.start, range.end)),
+      });
     }
   }
   return sortResources(resources);

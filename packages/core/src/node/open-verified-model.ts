@@ -43,7 +43,12 @@ export async function readVerifiedBundle(params: ReadVerifiedBundleParams): Prom
     return await verifyBundle({ bundle, verifier: params.verifier });
   } catch (cause) {
     if (!(cause instanceof ModelSigningError)) throw cause;
-    throw new ModelSigningError({ code: cause.code, path: signaturePath, cause, message: `Signature '${signaturePath}' was rejected: ${cause.message}` });
+    throw new ModelSigningError({
+      code: cause.code,
+      path: signaturePath,
+      cause,
+      message: `Signature '${signaturePath}' was rejected: ${cause.message}`,
+    });
   }
 }
 
@@ -158,7 +163,10 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
   throwIfAborted(signal);
   const signaturePath = path.resolve(params.signaturePath);
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const walkOptions: WalkOptions = { ...params, ignorePaths: [...(params.ignorePaths ?? []), ...manifest.serialization.ignorePaths, signaturePath] };
+  const walkOptions: WalkOptions = {
+    ...params,
+    ignorePaths: [...(params.ignorePaths ?? []), ...manifest.serialization.ignorePaths, signaturePath],
+  };
   const walkedAtMs = Date.now();
   const walked = await walkSelected(walkOptions, ignoreUnsignedFiles ? signedPaths(manifest) : undefined);
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(walked.root));
@@ -171,7 +179,8 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
 
   const fileOf = (name: string): ModelFile => {
     const file = byName.get(name);
-    if (!file) throw new ModelSigningError({ code: 'NOT_FOUND', path: name, message: `'${name}' is not a file of the model '${walked.root}'` });
+    if (!file)
+      throw new ModelSigningError({ code: 'NOT_FOUND', path: name, message: `'${name}' is not a file of the model '${walked.root}'` });
     return file;
   };
   const done = (name: string, hasher: FileHasher) => checked.set(name, hasher.finish());
@@ -191,7 +200,10 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
       const file = fileOf(name);
       const target = options.into ?? new Uint8Array(file.size);
       if (target.length !== file.size) {
-        throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `readFile('${name}'): into has ${target.length} bytes, the file ${file.size}` });
+        throw new ModelSigningError({
+          code: 'INVALID_ARGUMENT',
+          message: `readFile('${name}'): into has ${target.length} bytes, the file ${file.size}`,
+        });
       }
       const hasher = checker.createFileHasher(name);
       const handle = await open(file);
@@ -287,18 +299,30 @@ async function open(file: ModelFile): Promise<fs.FileHandle> {
   try {
     return await fs.open(file.absolutePath, 'r');
   } catch (cause) {
-    throw new ModelSigningError({ code: 'READ_FAILED', path: file.name, cause, message: `'${file.name}' cannot be read: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'READ_FAILED',
+      path: file.name,
+      cause,
+      message: `'${file.name}' cannot be read: ${(cause as Error).message}`,
+    });
   }
 }
 
 function writeFailed(destination: string, cause: unknown): ModelSigningError {
-  return new ModelSigningError({ code: 'WRITE_FAILED', path: destination, cause, message: `Cannot write '${destination}': ${(cause as Error).message}` });
+  return new ModelSigningError({
+    code: 'WRITE_FAILED',
+    path: destination,
+    cause,
+    message: `Cannot write '${destination}': ${(cause as Error).message}`,
+  });
 }
 
 async function writeAll(handle: fs.FileHandle, chunk: Uint8Array, destination: string): Promise<void> {
   let written = 0;
   while (written < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, written, chunk.length - written).catch((cause: unknown) => Promise.reject(writeFailed(destination, cause)));
+    const { bytesWritten } = await handle
+      .write(chunk, written, chunk.length - written)
+      .catch((cause: unknown) => Promise.reject(writeFailed(destination, cause)));
     written += bytesWritten;
   }
 }

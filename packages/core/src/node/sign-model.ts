@@ -79,7 +79,11 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
       // A full sign reads every file; the record is only located, to be replaced afterwards.
       onWalked: async (walked, serialization) => {
         const snapshot = statFiles(walked.files, statTimeMs);
-        const record = await HashRecord.locate({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+        const record = await HashRecord.locate({
+          root: walked.root,
+          serialization,
+          ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+        });
         located = { snapshot, record };
       },
     });

@@ -1,7 +1,14 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
-import { bundleTooLarge, bundleTooLargeToDecode, maxBundleBytesOf, parseBundle, type ParseBundleOptions, type ParsedBundle } from '../format/bundle.js';
+import {
+  bundleTooLarge,
+  bundleTooLargeToDecode,
+  maxBundleBytesOf,
+  parseBundle,
+  type ParseBundleOptions,
+  type ParsedBundle,
+} from '../format/bundle.js';
 import { ModelSigningError } from '../errors.js';
 
 // verifyBundle is runtime-neutral and lives in bundle-verification.ts; this
@@ -23,7 +30,12 @@ export type ReadBundleOptions = ParseBundleOptions;
 export async function readBundle(signaturePath: string, options: ReadBundleOptions = {}): Promise<ParsedBundle> {
   const max = maxBundleBytesOf(options);
   const unreadable = (cause: unknown) =>
-    new ModelSigningError({ code: 'NOT_FOUND', path: signaturePath, cause, message: `Signature file '${signaturePath}' cannot be read: ${(cause as Error).message}` });
+    new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: signaturePath,
+      cause,
+      message: `Signature file '${signaturePath}' cannot be read: ${(cause as Error).message}`,
+    });
   let handle: fs.FileHandle;
   try {
     // O_NONBLOCK does not exist on Windows, where opening a pipe does not block either.
@@ -34,7 +46,11 @@ export async function readBundle(signaturePath: string, options: ReadBundleOptio
   try {
     const stat = await handle.stat().catch((cause: unknown) => Promise.reject(unreadable(cause)));
     if (!stat.isFile()) {
-      throw new ModelSigningError({ code: 'SPECIAL_FILE', path: signaturePath, message: `Signature file '${signaturePath}' is not a regular file (a directory, FIFO, socket or device); refusing to read it` });
+      throw new ModelSigningError({
+        code: 'SPECIAL_FILE',
+        path: signaturePath,
+        message: `Signature file '${signaturePath}' is not a regular file (a directory, FIFO, socket or device); refusing to read it`,
+      });
     }
     if (stat.size > max) throw bundleTooLarge(stat.size, max, signaturePath);
     // The text becomes one string: past the runtime's longest, refuse before allocating.
@@ -43,12 +59,18 @@ export async function readBundle(signaturePath: string, options: ReadBundleOptio
     const buffer = Buffer.allocUnsafe(stat.size + 1);
     let length = 0;
     while (length < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length).catch((cause: unknown) => Promise.reject(unreadable(cause)));
+      const { bytesRead } = await handle
+        .read(buffer, length, buffer.length - length, length)
+        .catch((cause: unknown) => Promise.reject(unreadable(cause)));
       if (bytesRead === 0) break;
       length += bytesRead;
     }
     if (length > stat.size) {
-      throw new ModelSigningError({ code: 'BAD_BUNDLE', path: signaturePath, message: `Signature file '${signaturePath}' changed while it was read` });
+      throw new ModelSigningError({
+        code: 'BAD_BUNDLE',
+        path: signaturePath,
+        message: `Signature file '${signaturePath}' changed while it was read`,
+      });
     }
     return parseBundle(buffer.subarray(0, length), { maxBundleBytes: max });
   } finally {

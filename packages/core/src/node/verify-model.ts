@@ -58,10 +58,20 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const model = await openVerifiedModel(options);
   const { manifest, signer, files } = model;
   const snapshot = statFiles(files, model.walkedAtMs);
-  const location = { root: model.root, serialization: manifest.serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) };
+  const location = {
+    root: model.root,
+    serialization: manifest.serialization,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+  };
   const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
   const reuse = options.trustCache
-    ? planReuse({ files, snapshot, record, reference: manifest, ...(model.isSingleFile ? { singleFileName: path.basename(model.root) } : {}) })
+    ? planReuse({
+        files,
+        snapshot,
+        record,
+        reference: manifest,
+        ...(model.isSingleFile ? { singleFileName: path.basename(model.root) } : {}),
+      })
     : undefined;
   const { resources } = await model.finish({
     ...(reuse ? { knownDigests: reuse.known } : {}),

@@ -101,7 +101,12 @@ async function resolveLink(linkPath: string, rel: string, targetRoots: readonly 
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     const why = code === 'ELOOP' ? 'forms a cycle' : code === 'ENOENT' ? 'points to a missing file' : `cannot be resolved (${code})`;
-    throw new ModelSigningError({ code: code === 'ELOOP' ? 'SYMLINK_REFUSED' : 'NOT_FOUND', path: rel, cause, message: `Symbolic link '${rel}' ${why}` });
+    throw new ModelSigningError({
+      code: code === 'ELOOP' ? 'SYMLINK_REFUSED' : 'NOT_FOUND',
+      path: rel,
+      cause,
+      message: `Symbolic link '${rel}' ${why}`,
+    });
   }
   if (!targetRoots.some((root) => isInside(root, target))) {
     throw new ModelSigningError({
@@ -122,7 +127,12 @@ async function realDirectory(dir: string): Promise<string> {
   try {
     return await fs.realpath(path.resolve(dir));
   } catch (cause) {
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: dir, cause, message: `'${dir}' does not exist or cannot be resolved: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: dir,
+      cause,
+      message: `'${dir}' does not exist or cannot be resolved: ${(cause as Error).message}`,
+    });
   }
 }
 
@@ -198,7 +208,12 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     rootStats = await fs.lstat(root);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw unreadable(options.modelPath, 'model path', cause);
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: options.modelPath, cause, message: `Model path '${options.modelPath}' does not exist` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: options.modelPath,
+      cause,
+      message: `Model path '${options.modelPath}' does not exist`,
+    });
   }
   const ignorePaths = new Set<string>();
   if (options.ignoreGitPaths ?? true) GIT_PATHS.forEach((p) => ignorePaths.add(p));
@@ -223,7 +238,12 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
       realRoot = await fs.realpath(root);
       rootStats = await fs.stat(realRoot);
     } catch (cause) {
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: options.modelPath, cause, message: `Model path '${options.modelPath}' is a symbolic link that cannot be resolved: ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        path: options.modelPath,
+        cause,
+        message: `Model path '${options.modelPath}' is a symbolic link that cannot be resolved: ${(cause as Error).message}`,
+      });
     }
   }
   if (rootStats.isFile()) {

@@ -160,9 +160,11 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));
     await page.goto(origin);
-    await page.waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 }).catch(() => {
-      throw new Error(`the test page did not load: ${errors.join('; ') || 'no error reported'}`);
-    });
+    await page
+      .waitForFunction(() => (globalThis as { pageReady?: boolean }).pageReady === true, undefined, { timeout: 30_000 })
+      .catch(() => {
+        throw new Error(`the test page did not load: ${errors.join('; ') || 'no error reported'}`);
+      });
     return {
       page,
       origin,
@@ -170,10 +172,10 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
       route: (name, handler) => void routes.set(`/${name}`, handler),
       unserve: (name) => void routes.delete(`/${name}`),
       call: <T>(name: string, ...args: unknown[]) =>
-        page.evaluate(
-          ([fn, a]) => (globalThis as unknown as { page: Record<string, (...x: unknown[]) => unknown> }).page[fn]!(...a),
-          [name, args] as const,
-        ) as Promise<T>,
+        page.evaluate(([fn, a]) => (globalThis as unknown as { page: Record<string, (...x: unknown[]) => unknown> }).page[fn]!(...a), [
+          name,
+          args,
+        ] as const) as Promise<T>,
       close,
     };
   } catch (err) {

@@ -35,7 +35,8 @@ const NODE_LIBRARIES: Record<string, (algorithm: HashAlgorithmName) => Promise<H
     return { update: (d) => h.update(d), digest: () => h.digest() };
   },
   'hash-wasm': (algorithm) => HASH_ALGORITHMS[algorithm].create(),
-  noble: async (algorithm) => ({ sha256: () => sha256.create(), blake2b: () => blake2b.create({ dkLen: 64 }), blake3: () => blake3.create() })[algorithm](),
+  noble: async (algorithm) =>
+    ({ sha256: () => sha256.create(), blake2b: () => blake2b.create({ dkLen: 64 }), blake3: () => blake3.create() })[algorithm](),
 };
 
 async function benchNode(make: (a: HashAlgorithmName) => Promise<Hasher>, algorithm: HashAlgorithmName, bytes: Uint8Array, rounds: number) {
@@ -65,7 +66,11 @@ const mib = Number(values.mib);
 const rounds = Number(values.rounds);
 const files = Number(values.files);
 const perFile = Math.max(1, Number(values['pool-mib']) / files);
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(', ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(', ');
 const bytes = randomBytes(mib * 1024 * 1024);
 const page = (f: string) => new URL(f, import.meta.url).pathname;
 const browser = await startBrowser({ entry: page('./page/bench-page.ts'), extraEntries: [page('../../src/browser/hash-worker.ts')] });
@@ -81,13 +86,20 @@ try {
   for (const algorithm of ['sha256', 'blake2b', 'blake3'] as const) {
     const expected = (await benchNode(NODE_LIBRARIES['node:crypto / napi']!, algorithm, bytes, 1)).digest;
     const results: [string, string, { mbps: number; digest: string }][] = [];
-    for (const [name, make] of Object.entries(NODE_LIBRARIES)) results.push(['Node', name, await benchNode(make, algorithm, bytes, rounds)]);
+    for (const [name, make] of Object.entries(NODE_LIBRARIES))
+      results.push(['Node', name, await benchNode(make, algorithm, bytes, rounds)]);
     for (const library of ['hash-wasm', 'noble', ...(algorithm === 'sha256' ? ['webcrypto'] : [])]) {
-      results.push(['Chromium', library === 'webcrypto' ? 'WebCrypto digest (one-shot, whole buffer)' : library, await browser.call('bench', 'data', library, algorithm, rounds)]);
+      results.push([
+        'Chromium',
+        library === 'webcrypto' ? 'WebCrypto digest (one-shot, whole buffer)' : library,
+        await browser.call('bench', 'data', library, algorithm, rounds),
+      ]);
     }
     for (const [runtime, library, result] of results) {
       if (result.digest !== expected) mismatch = true;
-      rows.push(`| ${algorithm} | ${runtime} | ${library} | ${result.mbps.toFixed(0)} |${result.digest === expected ? '' : ' DIGEST MISMATCH'}`);
+      rows.push(
+        `| ${algorithm} | ${runtime} | ${library} | ${result.mbps.toFixed(0)} |${result.digest === expected ? '' : ' DIGEST MISMATCH'}`,
+      );
     }
     const incremental = results.filter(([runtime, library]) => runtime === 'Chromium' && !library.startsWith('WebCrypto'));
     fastest.push(`${algorithm}: ${incremental.reduce((a, b) => (b[2].mbps > a[2].mbps ? b : a))[1]}`);
@@ -97,7 +109,9 @@ try {
       const mbps: number[] = [];
       for (const workers of [1, 2]) mbps.push(await browser.call<number>('benchWorkers', algorithm, files, perFile, workers, rounds, kind));
       if (kind === 'buffer') speedups.push(mbps[1]! / mbps[0]!);
-      workerRows.push(`| ${algorithm} | ${kind === 'blob' ? 'Blob' : 'ArrayBuffer'} | ${mbps[0]!.toFixed(0)} | ${mbps[1]!.toFixed(0)} | ${(mbps[1]! / mbps[0]!).toFixed(2)}× |`);
+      workerRows.push(
+        `| ${algorithm} | ${kind === 'blob' ? 'Blob' : 'ArrayBuffer'} | ${mbps[0]!.toFixed(0)} | ${mbps[1]!.toFixed(0)} | ${(mbps[1]! / mbps[0]!).toFixed(2)}× |`,
+      );
     }
   }
 } finally {

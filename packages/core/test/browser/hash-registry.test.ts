@@ -21,7 +21,9 @@ function reference(algorithm: HashAlgorithmName, data: Uint8Array): string {
     h.update(data);
     return h.digestBuffer().toString('hex');
   }
-  return createHash(algorithm === 'sha256' ? 'sha256' : 'blake2b512').update(data).digest('hex');
+  return createHash(algorithm === 'sha256' ? 'sha256' : 'blake2b512')
+    .update(data)
+    .digest('hex');
 }
 
 const samples: Record<string, Uint8Array> = {
@@ -38,7 +40,9 @@ describe('hash registry in Node', () => {
       expect(spec.name).toBe(name);
       expect((await spec.create()).digest().length).toBe(spec.digestBytes);
     }
-    expect([HASH_ALGORITHMS.sha256.digestBytes, HASH_ALGORITHMS.blake2b.digestBytes, HASH_ALGORITHMS.blake3.digestBytes]).toEqual([32, 64, 32]);
+    expect([HASH_ALGORITHMS.sha256.digestBytes, HASH_ALGORITHMS.blake2b.digestBytes, HASH_ALGORITHMS.blake3.digestBytes]).toEqual([
+      32, 64, 32,
+    ]);
   });
 
   for (const name of ALGORITHMS) {
@@ -89,7 +93,10 @@ describe('hash registry in headless Chromium', () => {
         expect(await browser.call<string>('hashFetched', label, name), label).toBe(reference(name, data));
         expect(await browser.call<string>('digestOnce', label, name), label).toBe(reference(name, data));
         // In a browser the checker gets hash-wasm hashers, not its @noble/hashes default.
-        expect(await browser.call<string[] | null>('hashWithCheckerSource', label, name, CHUNKS), label).toEqual([reference(name, data), reference(name, data)]);
+        expect(await browser.call<string[] | null>('hashWithCheckerSource', label, name, CHUNKS), label).toEqual([
+          reference(name, data),
+          reference(name, data),
+        ]);
       }
     });
   }

@@ -10,7 +10,10 @@ import type { HashAlgorithmName } from '../../dist/browser.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
 
 function reference(algorithm: HashAlgorithmName, data: Uint8Array): string {
-  if (algorithm !== 'blake3') return createHash(algorithm === 'sha256' ? 'sha256' : 'blake2b512').update(data).digest('hex');
+  if (algorithm !== 'blake3')
+    return createHash(algorithm === 'sha256' ? 'sha256' : 'blake2b512')
+      .update(data)
+      .digest('hex');
   const h = new Blake3Hasher();
   h.update(data);
   return h.digestBuffer().toString('hex');
@@ -35,7 +38,10 @@ describe('hash worker pool in headless Chromium', () => {
       for (const workers of [1, 2, 3]) {
         expect(await browser.call('hashUrls', NAMES, algorithm, workers), `urls, ${workers} workers`).toEqual(expected);
         expect(await browser.call('hashBlobs', NAMES, algorithm, workers), `blobs, ${workers} workers`).toEqual(expected);
-        expect(await browser.call('hashBuffers', NAMES, algorithm, workers), `buffers, ${workers} workers`).toEqual({ digests: expected, detached: NAMES.map(() => true) });
+        expect(await browser.call('hashBuffers', NAMES, algorithm, workers), `buffers, ${workers} workers`).toEqual({
+          digests: expected,
+          detached: NAMES.map(() => true),
+        });
       }
     });
   }

@@ -29,7 +29,13 @@ const newKey = (curve: Curve) => generateKeyPairSync('ec', { namedCurve: CURVES[
 function fromBundle(file: string): SignatureCase {
   const bundle = JSON.parse(fs.readFileSync(file, 'utf8'));
   const envelope = bundle.dsseEnvelope;
-  return { publicKeyPem: REFERENCE_PEM, payloadType: envelope.payloadType, payloadBase64: envelope.payload, signatureBase64: envelope.signatures[0].sig, hint: bundle.verificationMaterial.publicKey.hint };
+  return {
+    publicKeyPem: REFERENCE_PEM,
+    payloadType: envelope.payloadType,
+    payloadBase64: envelope.payload,
+    signatureBase64: envelope.signatures[0].sig,
+    hint: bundle.verificationMaterial.publicKey.hint,
+  };
 }
 
 function signedByNode(curve: Curve, pae: (type: string, payload: Uint8Array) => Uint8Array = neutralPae): SignatureCase {
@@ -37,7 +43,13 @@ function signedByNode(curve: Curve, pae: (type: string, payload: Uint8Array) => 
   const payload = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', curve, note: "it's\n\u00e9" }));
   const signature = sign(CURVES[curve][1], pae(TYPE, payload), key); // DER, as OpenSSL and the reference write it
   const pem = pemOf(key);
-  return { publicKeyPem: pem, payloadType: TYPE, payloadBase64: payload.toString('base64'), signatureBase64: signature.toString('base64'), hint: hintOf(pem) };
+  return {
+    publicKeyPem: pem,
+    payloadType: TYPE,
+    payloadBase64: payload.toString('base64'),
+    signatureBase64: signature.toString('base64'),
+    hint: hintOf(pem),
+  };
 }
 
 function flip(base64: string, index: (length: number) => number): string {
@@ -48,12 +60,16 @@ function flip(base64: string, index: (length: number) => number): string {
 }
 
 const curveOfCase = (c: SignatureCase): Curve => (c.publicKeyPem === REFERENCE_PEM ? 'P-384' : (describeCurve(c.publicKeyPem) as Curve));
-const describeCurve = (pem: string) => ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' })[createPublicKey(pem).asymmetricKeyDetails!.namedCurve!];
+const describeCurve = (pem: string) =>
+  ({ prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' })[createPublicKey(pem).asymmetricKeyDetails!.namedCurve!];
 
 /** Each valid case, and variants that must fail with the given code. */
 function cases(): [string, SignatureCase, string][] {
   const valid: [string, SignatureCase][] = [
-    ...['v0.3.1', 'v1.0.0', 'v1.0.1', 'v1.1.0'].map((v): [string, SignatureCase] => [`reference ${v} key bundle`, fromBundle(path.join(HISTORICAL, `${v}-elliptic-key/model.sig`))]),
+    ...['v0.3.1', 'v1.0.0', 'v1.0.1', 'v1.1.0'].map((v): [string, SignatureCase] => [
+      `reference ${v} key bundle`,
+      fromBundle(path.join(HISTORICAL, `${v}-elliptic-key/model.sig`)),
+    ]),
     ['OMS spec valid key bundle', fromBundle(path.join(SPEC_VECTORS, 'valid/key.bundle.json'))],
     ...(Object.keys(CURVES) as Curve[]).map((curve): [string, SignatureCase] => [`${curve} signed by node:crypto`, signedByNode(curve)]),
     ['P-384 over the v0.2 compat PAE', signedByNode('P-384', compatPreAuthEncoding)],
@@ -66,7 +82,11 @@ function cases(): [string, SignatureCase, string][] {
       [`${name}, one payload byte changed`, { ...c, payloadBase64: flip(c.payloadBase64, (n) => n >> 1) }, 'SIGNATURE_INVALID'],
       [`${name}, one byte of r changed`, { ...c, signatureBase64: flip(c.signatureBase64, () => 10) }, 'SIGNATURE_INVALID'],
       [`${name}, last byte of s changed`, { ...c, signatureBase64: flip(c.signatureBase64, (n) => n - 1) }, 'SIGNATURE_INVALID'],
-      [`${name}, a byte after the DER`, { ...c, signatureBase64: Buffer.concat([Buffer.from(c.signatureBase64, 'base64'), Buffer.of(0)]).toString('base64') }, 'SIGNATURE_INVALID'],
+      [
+        `${name}, a byte after the DER`,
+        { ...c, signatureBase64: Buffer.concat([Buffer.from(c.signatureBase64, 'base64'), Buffer.of(0)]).toString('base64') },
+        'SIGNATURE_INVALID',
+      ],
       [`${name}, another key`, { ...c, publicKeyPem: otherPem, hint: undefined }, 'SIGNATURE_INVALID'],
       [`${name}, another key's hint`, { ...c, hint: hintOf(otherPem) }, 'KEY_MISMATCH'],
     );
@@ -87,7 +107,9 @@ describe('runtime-neutral DSSE PAE', () => {
     const payload = Buffer.from([...Buffer.from('{"a":"it\'s\\\t\r\n"}'), 0x00, 0x7f, 0xff]);
     // One implementation serves both entries (the Node entry re-exports format/dsse.ts).
     expect(nodePae).toBe(neutralPae);
-    expect(Buffer.from(neutralPae(TYPE, payload)).equals(Buffer.concat([Buffer.from(`DSSEv1 28 ${TYPE} ${payload.length} `), payload]))).toBe(true);
+    expect(
+      Buffer.from(neutralPae(TYPE, payload)).equals(Buffer.concat([Buffer.from(`DSSEv1 28 ${TYPE} ${payload.length} `), payload])),
+    ).toBe(true);
     expect(Buffer.from(compatPreAuthEncoding(TYPE, payload)).toString('latin1')).toBe(
       `DSSEV1 28 ${TYPE} ${payload.length} b'{"a":"it\\'s\\\\\\t\\r\\n"}\\x00\\x7f\\xff'`,
     );
@@ -112,7 +134,9 @@ describe('DER → P1363 signature conversion', () => {
   });
 
   it('left-pads short integers and takes a leading zero before a high bit', () => {
-    expect(derToP1363(der(seq(int([0x01]), int([0x00, 0x80]))), 'P-256')).toEqual(Uint8Array.from([...Array(31).fill(0), 1, ...Array(31).fill(0), 0x80]));
+    expect(derToP1363(der(seq(int([0x01]), int([0x00, 0x80]))), 'P-256')).toEqual(
+      Uint8Array.from([...Array(31).fill(0), 1, ...Array(31).fill(0), 0x80]),
+    );
   });
 
   it('refuses anything that is not strict DER of two fitting non-negative integers', () => {
@@ -139,7 +163,8 @@ describe('key-method signature verification in Node (WebCrypto of Node)', () => 
     expect(await describeKey(REFERENCE_PEM)).toEqual({ curve: 'P-384', hash: 'SHA-384', hint: REFERENCE_HINT });
   });
   for (const [name, c, expected] of all) it(`${name} → ${expected}`, async () => expect(await verify(c)).toBe(expected));
-  for (const [name, pem] of BAD_KEYS) it(`refuses ${name} with BAD_KEY`, async () => expect(await verify({ ...all[0]![1], publicKeyPem: pem })).toBe('BAD_KEY'));
+  for (const [name, pem] of BAD_KEYS)
+    it(`refuses ${name} with BAD_KEY`, async () => expect(await verify({ ...all[0]![1], publicKeyPem: pem })).toBe('BAD_KEY'));
 });
 
 describe('key-method signature verification in headless Chromium', () => {
@@ -149,7 +174,7 @@ describe('key-method signature verification in headless Chromium', () => {
   });
   afterAll(() => browser?.close());
 
-  it('reads the reference key and every generated key with Node\'s hint', async () => {
+  it("reads the reference key and every generated key with Node's hint", async () => {
     expect(await browser.call('describeKey', REFERENCE_PEM)).toEqual({ curve: 'P-384', hash: 'SHA-384', hint: REFERENCE_HINT });
     for (const curve of Object.keys(CURVES) as Curve[]) {
       const pem = pemOf(newKey(curve));

@@ -8,7 +8,14 @@ import * as esbuild from 'esbuild';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const source = path.join(here, 'hash-bench.ts');
 const outfile = path.join(here, '../../node_modules/.cache/model-signing-bench/hash-bench.mjs');
-await esbuild.build({ entryPoints: [source],
+await esbuild.build({
+  entryPoints: [source],
   define: { 'import.meta.url': JSON.stringify(pathToFileURL(source).href) },
-  bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'warning' });
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  packages: 'external',
+  outfile,
+  logLevel: 'warning',
+});
 await import(pathToFileURL(outfile).href);

@@ -65,7 +65,11 @@ describe('a model signed against the loopback instance, loaded in Chromium', () 
   it('returns the signed files with the instance trusted root, naming the signer', async () => {
     const digests = await serveModel('mock-model', false);
     const outcome = await browser.call<SigstoreFetchOutcome>('fetchSigstoreModel', 'mock-model/', options());
-    expect(outcome).toEqual({ ok: true, files: digests, signer: { method: 'sigstore', identity: MOCK_IDENTITY, issuer: MOCK_ISSUER, trustRoot: 'custom trust config' } });
+    expect(outcome).toEqual({
+      ok: true,
+      files: digests,
+      signer: { method: 'sigstore', identity: MOCK_IDENTITY, issuer: MOCK_ISSUER, trustRoot: 'custom trust config' },
+    });
   });
 
   it('refuses the model after one changed byte with DIGEST_MISMATCH, naming the file', async () => {

@@ -93,8 +93,12 @@ describe('key and certificate vectors in Chromium, as in Node', () => {
       const outcome = await fetchModel(call(c.dir, await spec()));
       expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true });
       if (!outcome.ok) return;
-      const expected = c.model ? { '.': served.get(c.model)! } : { 'signme-1': served.get('signme-1')!, 'signme-2': served.get('signme-2')! };
-      expect(outcome.files).toEqual(Object.fromEntries(Object.entries(expected).map(([n, b]) => [n, { sha256: sha256(b), size: b.length }])));
+      const expected = c.model
+        ? { '.': served.get(c.model)! }
+        : { 'signme-1': served.get('signme-1')!, 'signme-2': served.get('signme-2')! };
+      expect(outcome.files).toEqual(
+        Object.fromEntries(Object.entries(expected).map(([n, b]) => [n, { sha256: sha256(b), size: b.length }])),
+      );
       if (web.ok) expect(outcome.signer).toEqual(web.signer);
     });
 
@@ -125,12 +129,18 @@ describe('key and certificate vectors in Chromium, as in Node', () => {
     }
   });
 
-  it('refuses a certificate bundle at a time outside the certificates\' validity, as Node does', async () => {
+  it("refuses a certificate bundle at a time outside the certificates' validity, as Node does", async () => {
     const bundle = await read(path.join(HISTORICAL, 'v1.1.0-certificate/model.sig'));
     const now = '2036-01-01T00:00:00Z';
     const web = await bundleVerdict(bundle, { method: 'certificate', certificateChainPem: [await caPem()], now });
     expect(web).toMatchObject({ ok: false, code: 'CERT_CHAIN_INVALID' });
-    expectSameVerdict(web, await verdictOf(await CertificateVerifier.create({ certificateChain: [path.join(REFERENCE_KEYS, 'ca-cert.pem')], now: new Date(now) }), bundle));
+    expectSameVerdict(
+      web,
+      await verdictOf(
+        await CertificateVerifier.create({ certificateChain: [path.join(REFERENCE_KEYS, 'ca-cert.pem')], now: new Date(now) }),
+        bundle,
+      ),
+    );
   });
 
   it('refuses a key bundle against another key, and a certificate bundle against an anchor off its path', async () => {
@@ -148,9 +158,13 @@ describe('key and certificate vectors in Chromium, as in Node', () => {
     const certBundle = await read(path.join(HISTORICAL, 'v1.1.0-certificate/model.sig'));
     // A public key is no certificate: refused when the verifier is built.
     const notACertificate = await read(path.join(REFERENCE_KEYS, 'signing-key-pub.pem'));
-    await expect(bundleVerdict(certBundle, { method: 'certificate', certificateChainPem: [notACertificate] })).resolves.toMatchObject({ ok: false, code: 'BAD_KEY' });
+    await expect(bundleVerdict(certBundle, { method: 'certificate', certificateChainPem: [notACertificate] })).resolves.toMatchObject({
+      ok: false,
+      code: 'BAD_KEY',
+    });
     // The production Sigstore bundle's leaf certificate did not issue the reference's signing certificate.
-    const sigstoreLeaf = JSON.parse(await read(path.join(HISTORICAL, 'v1.1.0-sigstore/model.sig'))).verificationMaterial.certificate.rawBytes as string;
+    const sigstoreLeaf = JSON.parse(await read(path.join(HISTORICAL, 'v1.1.0-sigstore/model.sig'))).verificationMaterial.certificate
+      .rawBytes as string;
     const strangerPem = `-----BEGIN CERTIFICATE-----\n${sigstoreLeaf.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
     const certWeb = await bundleVerdict(certBundle, { method: 'certificate', certificateChainPem: [strangerPem] });
     expect(certWeb).toMatchObject({ ok: false, code: 'CERT_CHAIN_INVALID' });
@@ -166,7 +180,8 @@ describe('a production Sigstore-signed model in Chromium', () => {
     const served = await serveDir(path.join(HISTORICAL, 'v1.1.0-sigstore'), 'v1.1.0-sigstore');
     const outcome = await fetchModel({ baseUrl: 'v1.1.0-sigstore/', verifier: identity });
     expect(outcome).toMatchObject({ ok: true, signer: { identity: PROD_IDENTITY } });
-    if (outcome.ok) expect(outcome.files['signme-1']).toEqual({ sha256: sha256(served.get('signme-1')!), size: served.get('signme-1')!.length });
+    if (outcome.ok)
+      expect(outcome.files['signme-1']).toEqual({ sha256: sha256(served.get('signme-1')!), size: served.get('signme-1')!.length });
   });
 });
 
@@ -190,16 +205,25 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
       respond(count, res);
     });
   }
-  const ok = (bytes: Uint8Array) => (_: number, res: http.ServerResponse) => res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+  const ok = (bytes: Uint8Array) => (_: number, res: http.ServerResponse) =>
+    res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
 
   /** Serves the signed model at `/<prefix>/` with the given overrides. */
   function serveModel(prefix: string, overrides: Record<string, (count: number, res: http.ServerResponse) => void> = {}): void {
-    const routes: Record<string, (count: number, res: http.ServerResponse) => void> = { 'model.sig': ok(bundle), 'weights.bin': ok(big), 'tok/config.txt': ok(small), ...overrides };
+    const routes: Record<string, (count: number, res: http.ServerResponse) => void> = {
+      'model.sig': ok(bundle),
+      'weights.bin': ok(big),
+      'tok/config.txt': ok(small),
+      ...overrides,
+    };
     for (const [name, respond] of Object.entries(routes)) counted(`${prefix}/${name}`, respond);
   }
 
   beforeAll(async () => {
-    for (const [pair, set] of [[keys, (b: Buffer) => (bundle = b)], [other, (b: Buffer) => (otherBundle = b)]] as const) {
+    for (const [pair, set] of [
+      [keys, (b: Buffer) => (bundle = b)],
+      [other, (b: Buffer) => (otherBundle = b)],
+    ] as const) {
       const dir = await tempDir();
       await writeTree(dir, { 'weights.bin': big, 'tok/config.txt': small });
       const sig = path.join(await tempDir(), 'model.sig');
@@ -211,7 +235,10 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
   it('returns exactly the signed bytes, reporting progress', async () => {
     serveModel('good');
     const outcome = await fetchModel({ baseUrl: 'good', verifier });
-    expect(outcome).toMatchObject({ ok: true, files: { 'weights.bin': { sha256: sha256(big), size: big.length }, 'tok/config.txt': { sha256: sha256(small), size: small.length } } });
+    expect(outcome).toMatchObject({
+      ok: true,
+      files: { 'weights.bin': { sha256: sha256(big), size: big.length }, 'tok/config.txt': { sha256: sha256(small), size: small.length } },
+    });
     if (outcome.ok) expect(outcome.progressEvents).toBeGreaterThan(1);
     const only = await fetchModel({ baseUrl: 'good/', files: ['tok/config.txt'], verifier });
     expect(only.ok && Object.keys(only.files)).toEqual(['tok/config.txt']);
@@ -220,21 +247,41 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
   // In the browser the manifest checker hashes with @noble/hashes: each
   // algorithm and the shard split must give the digests Node signed with
   // OpenSSL and the native BLAKE3.
-  for (const [hashAlgorithm, method, shardSize] of [['sha256', 'shards', 1_000_000], ['blake2b', 'files'], ['blake2b', 'shards', 777_777], ['blake3', 'files'], ['blake3', 'shards', 1_048_576]] as const) {
+  for (const [hashAlgorithm, method, shardSize] of [
+    ['sha256', 'shards', 1_000_000],
+    ['blake2b', 'files'],
+    ['blake2b', 'shards', 777_777],
+    ['blake3', 'files'],
+    ['blake3', 'shards', 1_048_576],
+  ] as const) {
     it(`loads a model signed with ${hashAlgorithm} ${method}${shardSize ? ` of ${shardSize} bytes` : ''} in Node, and refuses a changed byte`, async () => {
       const dir = await tempDir();
       await writeTree(dir, { 'weights.bin': big, 'tok/config.txt': small, 'empty.bin': '' });
       const sig = path.join(await tempDir(), 'model.sig');
-      await signModel({ modelPath: dir, signaturePath: sig, signer: await KeySigner.create({ privateKey: keys.privateKey }), hashAlgorithm, method, ...(shardSize ? { shardSize } : {}) });
+      await signModel({
+        modelPath: dir,
+        signaturePath: sig,
+        signer: await KeySigner.create({ privateKey: keys.privateKey }),
+        hashAlgorithm,
+        method,
+        ...(shardSize ? { shardSize } : {}),
+      });
       const prefix = `${hashAlgorithm}-${method}`;
       const signed = await fs.readFile(sig);
       serveModel(prefix, { 'model.sig': ok(signed), 'empty.bin': ok(new Uint8Array()) });
       const outcome = await fetchModel({ baseUrl: `${prefix}/`, files: ['weights.bin', 'tok/config.txt'], verifier });
-      expect(outcome).toMatchObject({ ok: true, files: { 'weights.bin': { sha256: sha256(big) }, 'tok/config.txt': { sha256: sha256(small) } } });
+      expect(outcome).toMatchObject({
+        ok: true,
+        files: { 'weights.bin': { sha256: sha256(big) }, 'tok/config.txt': { sha256: sha256(small) } },
+      });
       const changed = Buffer.from(big);
       changed[big.length - 2]! ^= 1;
       serveModel(`${prefix}-changed`, { 'model.sig': ok(signed), 'weights.bin': ok(changed) });
-      await expect(fetchModel({ baseUrl: `${prefix}-changed/`, files: ['weights.bin'], verifier })).resolves.toMatchObject({ ok: false, code: 'DIGEST_MISMATCH', path: shardSize ? expect.stringMatching(/^weights\.bin:\d+:\d+$/) : 'weights.bin' });
+      await expect(fetchModel({ baseUrl: `${prefix}-changed/`, files: ['weights.bin'], verifier })).resolves.toMatchObject({
+        ok: false,
+        code: 'DIGEST_MISMATCH',
+        path: shardSize ? expect.stringMatching(/^weights\.bin:\d+:\d+$/) : 'weights.bin',
+      });
     });
   }
 
@@ -242,7 +289,11 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
     const changed = Buffer.from(big);
     changed[big.length - 1]! ^= 1;
     serveModel('changed', { 'weights.bin': ok(changed) });
-    await expect(fetchModel({ baseUrl: 'changed/', verifier })).resolves.toMatchObject({ ok: false, code: 'DIGEST_MISMATCH', path: 'weights.bin' });
+    await expect(fetchModel({ baseUrl: 'changed/', verifier })).resolves.toMatchObject({
+      ok: false,
+      code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
+    });
   });
 
   it('refuses a file the signature does not list before fetching any file', async () => {
@@ -255,7 +306,11 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
   it('refuses a signed file the server does not have', async () => {
     serveModel('missing');
     browser.unserve('missing/tok/config.txt');
-    await expect(fetchModel({ baseUrl: 'missing/', verifier })).resolves.toMatchObject({ ok: false, code: 'MISSING_FILE', path: 'tok/config.txt' });
+    await expect(fetchModel({ baseUrl: 'missing/', verifier })).resolves.toMatchObject({
+      ok: false,
+      code: 'MISSING_FILE',
+      path: 'tok/config.txt',
+    });
   });
 
   it('refuses a signature made by another key, before fetching any file', async () => {
@@ -275,14 +330,21 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
     serveModel('not-json', { 'model.sig': ok(Buffer.from('<html>404 Not Found</html>')) });
     await expect(fetchModel({ baseUrl: 'not-json/', verifier })).resolves.toMatchObject({ ok: false, code: 'BAD_BUNDLE' });
     serveModel('oversized');
-    await expect(fetchModel({ baseUrl: 'oversized/', verifier, maxBundleBytes: 1000 })).resolves.toMatchObject({ ok: false, code: 'BUNDLE_TOO_LARGE' });
+    await expect(fetchModel({ baseUrl: 'oversized/', verifier, maxBundleBytes: 1000 })).resolves.toMatchObject({
+      ok: false,
+      code: 'BUNDLE_TOO_LARGE',
+    });
     await expect(fetchModel({ baseUrl: 'no-such-model/', verifier })).resolves.toMatchObject({ ok: false, code: 'NOT_FOUND' });
   });
 
   it('refuses a name with ../ before any request', async () => {
     serveModel('escape');
     for (const name of ['../weights.bin', 'tok/../../x', '/etc/passwd']) {
-      await expect(fetchModel({ baseUrl: 'escape/', files: [name], verifier })).resolves.toMatchObject({ ok: false, code: 'PATH_ESCAPE', path: name });
+      await expect(fetchModel({ baseUrl: 'escape/', files: [name], verifier })).resolves.toMatchObject({
+        ok: false,
+        code: 'PATH_ESCAPE',
+        path: name,
+      });
     }
     expect(requests.get('escape/model.sig')).toBeUndefined();
   });
@@ -294,16 +356,27 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
         res.write(big.subarray(0, big.length >> 1), () => res.destroy());
       },
     });
-    await expect(fetchModel({ baseUrl: 'cut/', verifier })).resolves.toMatchObject({ ok: false, code: 'NETWORK_ERROR', path: 'weights.bin' });
+    await expect(fetchModel({ baseUrl: 'cut/', verifier })).resolves.toMatchObject({
+      ok: false,
+      code: 'NETWORK_ERROR',
+      path: 'weights.bin',
+    });
   });
 
   it('returns the bytes it hashed when the server changes them between requests', async () => {
     const changed = Buffer.from(big);
     changed[0]! ^= 1;
     serveModel('flaky', { 'weights.bin': (count, res) => ok(count === 1 ? big : changed)(count, res) });
-    await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({ ok: true, files: { 'weights.bin': { sha256: sha256(big) } } });
+    await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({
+      ok: true,
+      files: { 'weights.bin': { sha256: sha256(big) } },
+    });
     expect(requests.get('flaky/weights.bin')).toBe(1);
-    await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({ ok: false, code: 'DIGEST_MISMATCH', path: 'weights.bin' });
+    await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({
+      ok: false,
+      code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
+    });
   });
 
   it('rejects with ABORTED when cancelled mid-file', async () => {

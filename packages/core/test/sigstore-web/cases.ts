@@ -186,7 +186,12 @@ export const TAMPER_CASES: TamperCase[] = [
     async tamper(bundle) {
       const e = entry(bundle);
       const hex = Array.from(b64.decode(e.logId.keyId), (b) => b.toString(16).padStart(2, '0')).join('');
-      const payload = JSON.stringify({ body: e.canonicalizedBody, integratedTime: Number(e.integratedTime), logID: hex, logIndex: Number(e.logIndex) });
+      const payload = JSON.stringify({
+        body: e.canonicalizedBody,
+        integratedTime: Number(e.integratedTime),
+        logID: hex,
+        logIndex: Number(e.logIndex),
+      });
       const key = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
       const raw = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key.privateKey, new TextEncoder().encode(payload));
       e.inclusionPromise.signedEntryTimestamp = b64.encode(new Uint8Array(pkijs.createCMSECDSASignature(raw)));

@@ -28,7 +28,9 @@ function treeHash(leaves: Uint8Array[]): Buffer {
 function auditPath(m: number, leaves: Uint8Array[]): Buffer[] {
   if (leaves.length === 1) return [];
   const k = split(leaves.length);
-  return m < k ? [...auditPath(m, leaves.slice(0, k)), treeHash(leaves.slice(k))] : [...auditPath(m - k, leaves.slice(k)), treeHash(leaves.slice(0, k))];
+  return m < k
+    ? [...auditPath(m, leaves.slice(0, k)), treeHash(leaves.slice(k))]
+    : [...auditPath(m - k, leaves.slice(k)), treeHash(leaves.slice(0, k))];
 }
 
 /** Where the test log says it lives; a checkpoint signature names it by host. */
@@ -59,8 +61,23 @@ export function withRekorV2Entry(
   const pae = Buffer.concat([Buffer.from(`DSSEv1 ${envelope.payloadType.length} ${envelope.payloadType} ${payload.length} `), payload]);
   const body: BundleJson =
     form === 'dsse/0.0.2'
-      ? { apiVersion: '0.0.2', kind: 'dsse', spec: { dsseV002: { payloadHash: { algorithm: 'SHA2_256', digest: b64(sha256(payload)) }, signatures: [{ content: signature, verifier }] } } }
-      : { apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: b64(sha256(pae)) }, signature: { content: signature, verifier } } } };
+      ? {
+          apiVersion: '0.0.2',
+          kind: 'dsse',
+          spec: {
+            dsseV002: {
+              payloadHash: { algorithm: 'SHA2_256', digest: b64(sha256(payload)) },
+              signatures: [{ content: signature, verifier }],
+            },
+          },
+        }
+      : {
+          apiVersion: '0.0.2',
+          kind: 'hashedrekord',
+          spec: {
+            hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: b64(sha256(pae)) }, signature: { content: signature, verifier } },
+          },
+        };
   alterBody?.(body);
   const canonicalizedBody = Buffer.from(JSON.stringify(body));
 
@@ -84,7 +101,13 @@ export function withRekorV2Entry(
       logId: { keyId: b64(keyId) },
       kindVersion: { kind, version },
       integratedTime: '0',
-      inclusionProof: { logIndex: '1', rootHash: b64(root), treeSize: String(leaves.length), hashes: auditPath(1, leaves).map(b64), checkpoint: { envelope: checkpoint } },
+      inclusionProof: {
+        logIndex: '1',
+        rootHash: b64(root),
+        treeSize: String(leaves.length),
+        hashes: auditPath(1, leaves).map(b64),
+        checkpoint: { envelope: checkpoint },
+      },
       canonicalizedBody: b64(canonicalizedBody),
     },
   ];

@@ -27,7 +27,12 @@ export const PRODUCTION_VECTORS = [
     signature: path.join(HISTORICAL, `${v}-sigstore`, 'model.sig'),
     ignorePaths: v === 'v1.0.1' ? ['ignore-me'] : [],
   })),
-  { name: 'oms-spec sigstore.bundle.json', modelDir: path.join(HISTORICAL, 'v1.1.0-sigstore'), signature: path.join(SPEC_VECTORS, 'valid/sigstore.bundle.json'), ignorePaths: [] },
+  {
+    name: 'oms-spec sigstore.bundle.json',
+    modelDir: path.join(HISTORICAL, 'v1.1.0-sigstore'),
+    signature: path.join(SPEC_VECTORS, 'valid/sigstore.bundle.json'),
+    ignorePaths: [],
+  },
 ];
 
 /** The Node verifier for a case's options; a custom root goes through a trust config file, as the CLI takes it. */
@@ -41,7 +46,10 @@ export async function nodeSigstoreVerifier(options: SigstoreOptions): Promise<Si
 
 /** The production Fulcio CAs, for a root that trusts another CA than the one that issued. */
 async function productionFulcio(): Promise<BundleJson> {
-  const seeds = JSON.parse(await fs.readFile(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8')) as Record<string, { targets: Record<string, string> }>;
+  const seeds = JSON.parse(await fs.readFile(new URL(import.meta.resolve('@sigstore/tuf/seeds.json')), 'utf8')) as Record<
+    string,
+    { targets: Record<string, string> }
+  >;
   const root = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8');
   return (JSON.parse(root) as BundleJson).certificateAuthorities;
 }
@@ -55,7 +63,10 @@ async function tampered(bundle: string, tamper: (b: BundleJson) => void | Promis
 /** A checkpoint signature whose name is the log's name written as a regular expression: sigstore-js matches names as patterns. */
 function nameAsPattern(bundle: BundleJson): void {
   const checkpoint = bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
-  checkpoint.envelope = checkpoint.envelope.replace(/\u2014 (\S+) /, (_: string, name: string) => `\u2014 ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `);
+  checkpoint.envelope = checkpoint.envelope.replace(
+    /\u2014 (\S+) /,
+    (_: string, name: string) => `\u2014 ${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} `,
+  );
 }
 
 /** The bundles and verdicts shared by both runtimes, and the loopback-signed model for tests that load files. */
@@ -75,16 +86,37 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
     const bundle = await fs.readFile(v.signature, 'utf8');
     cases.push(
       { name: `${v.name}: the signer's identity and issuer`, bundle, options: prod, expected: 'ok' },
-      { name: `${v.name}: an identity regular expression`, bundle, options: { identityRegExp: '[a-z]+@us\\.ibm\\.com', identityProvider: PROD_ISSUER }, expected: 'ok' },
+      {
+        name: `${v.name}: an identity regular expression`,
+        bundle,
+        options: { identityRegExp: '[a-z]+@us\\.ibm\\.com', identityProvider: PROD_ISSUER },
+        expected: 'ok',
+      },
       { name: `${v.name}: another identity`, bundle, options: { ...prod, identity: 'someone@us.ibm.com' }, expected: 'IDENTITY_MISMATCH' },
-      { name: `${v.name}: another issuer`, bundle, options: { ...prod, identityProvider: 'https://accounts.google.com' }, expected: 'IDENTITY_MISMATCH' },
-      { name: `${v.name}: a regular expression matching only part of the identity`, bundle, options: { identityRegExp: 'stefanb@us\\.ibm\\.co', identityProvider: PROD_ISSUER }, expected: 'IDENTITY_MISMATCH' },
+      {
+        name: `${v.name}: another issuer`,
+        bundle,
+        options: { ...prod, identityProvider: 'https://accounts.google.com' },
+        expected: 'IDENTITY_MISMATCH',
+      },
+      {
+        name: `${v.name}: a regular expression matching only part of the identity`,
+        bundle,
+        options: { identityRegExp: 'stefanb@us\\.ibm\\.co', identityProvider: PROD_ISSUER },
+        expected: 'IDENTITY_MISMATCH',
+      },
       { name: `${v.name}: the staging trusted root`, bundle, options: { ...prod, useStaging: true }, expected: 'CERT_CHAIN_INVALID' },
     );
   }
   const v110 = await fs.readFile(PRODUCTION_VECTORS[3]!.signature, 'utf8');
-  for (const c of TAMPER_CASES) cases.push({ name: `v1.1.0-sigstore: ${c.name}`, bundle: await tampered(v110, c.tamper), options: prod, expected: c.code });
-  cases.push({ name: 'v1.1.0-sigstore: a checkpoint signature naming the log by a pattern', bundle: await tampered(v110, nameAsPattern), options: prod, expected: 'ok' });
+  for (const c of TAMPER_CASES)
+    cases.push({ name: `v1.1.0-sigstore: ${c.name}`, bundle: await tampered(v110, c.tamper), options: prod, expected: c.code });
+  cases.push({
+    name: 'v1.1.0-sigstore: a checkpoint signature naming the log by a pattern',
+    bundle: await tampered(v110, nameAsPattern),
+    options: prod,
+    expected: 'ok',
+  });
 
   const instance = await startMockInstance();
   try {
@@ -94,7 +126,10 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
     await fs.mkdir(modelDir);
     await fs.writeFile(path.join(modelDir, 'weights.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 251)));
     await fs.writeFile(path.join(modelDir, 'config.json'), '{"layers": 2}');
-    const signer = await SigstoreSigner.create({ identityToken: testIdentityToken({ iss: MOCK_ISSUER, email: MOCK_IDENTITY }), trustConfig: instance.trustConfigPath });
+    const signer = await SigstoreSigner.create({
+      identityToken: testIdentityToken({ iss: MOCK_ISSUER, email: MOCK_IDENTITY }),
+      trustConfig: instance.trustConfigPath,
+    });
     const signaturePath = path.join(dir, 'model.sig');
     await signModel({ modelPath: modelDir, signer, signaturePath });
     const bundle = await fs.readFile(signaturePath, 'utf8');
@@ -108,11 +143,36 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
     const fulcio = await productionFulcio();
     cases.push(
       { name: "loopback instance: the signer's identity and issuer", bundle, options: mock, expected: 'ok' },
-      { name: 'loopback instance: an identity regular expression', bundle, options: { identityRegExp: 'alice@example\\.(com|org)', identityProvider: MOCK_ISSUER, trustedRoot: trustConfig }, expected: 'ok' },
-      { name: 'loopback instance: another identity', bundle, options: { ...mock, identity: 'mallory@example.com' }, expected: 'IDENTITY_MISMATCH' },
-      { name: 'loopback instance: another issuer', bundle, options: { ...mock, identityProvider: 'https://accounts.google.com' }, expected: 'IDENTITY_MISMATCH' },
-      { name: 'loopback instance: a regular expression that does not match', bundle, options: { identityRegExp: 'bob@example\\.com', identityProvider: MOCK_ISSUER, trustedRoot: trustConfig }, expected: 'IDENTITY_MISMATCH' },
-      { name: 'loopback instance: the production trusted root', bundle, options: { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER }, expected: 'CERT_CHAIN_INVALID' },
+      {
+        name: 'loopback instance: an identity regular expression',
+        bundle,
+        options: { identityRegExp: 'alice@example\\.(com|org)', identityProvider: MOCK_ISSUER, trustedRoot: trustConfig },
+        expected: 'ok',
+      },
+      {
+        name: 'loopback instance: another identity',
+        bundle,
+        options: { ...mock, identity: 'mallory@example.com' },
+        expected: 'IDENTITY_MISMATCH',
+      },
+      {
+        name: 'loopback instance: another issuer',
+        bundle,
+        options: { ...mock, identityProvider: 'https://accounts.google.com' },
+        expected: 'IDENTITY_MISMATCH',
+      },
+      {
+        name: 'loopback instance: a regular expression that does not match',
+        bundle,
+        options: { identityRegExp: 'bob@example\\.com', identityProvider: MOCK_ISSUER, trustedRoot: trustConfig },
+        expected: 'IDENTITY_MISMATCH',
+      },
+      {
+        name: 'loopback instance: the production trusted root',
+        bundle,
+        options: { identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER },
+        expected: 'CERT_CHAIN_INVALID',
+      },
       {
         name: 'loopback instance: a chain to a CA the trusted root does not hold (production Fulcio instead)',
         bundle,
@@ -137,15 +197,31 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         options: { ...mock, trustedRoot: withRoot((root) => (root.timestampAuthorities = [])) },
         expected: 'CERT_CHAIN_INVALID',
       },
-      { name: 'loopback instance: a checkpoint signature naming the log by a pattern', bundle: await tampered(bundle, nameAsPattern), options: mock, expected: 'ok' },
+      {
+        name: 'loopback instance: a checkpoint signature naming the log by a pattern',
+        bundle: await tampered(bundle, nameAsPattern),
+        options: mock,
+        expected: 'ok',
+      },
     );
-    for (const c of TAMPER_CASES) cases.push({ name: `loopback instance: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: mock, expected: c.code });
+    for (const c of TAMPER_CASES)
+      cases.push({ name: `loopback instance: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: mock, expected: c.code });
 
     // Rekor v2: a checkpoint and inclusion proof, no SET, the time from the RFC 3161 timestamp.
-    const rekorV2 = (name: string, expected: SigstoreCase['expected'], form: RekorV2Form, change?: { body?: (body: BundleJson) => void; bundle?: (bundle: BundleJson) => void }): SigstoreCase => {
+    const rekorV2 = (
+      name: string,
+      expected: SigstoreCase['expected'],
+      form: RekorV2Form,
+      change?: { body?: (body: BundleJson) => void; bundle?: (bundle: BundleJson) => void },
+    ): SigstoreCase => {
       const v2 = withRekorV2Entry(JSON.parse(bundle), trustConfig, form, change?.body);
       change?.bundle?.(v2.bundle);
-      return { name: `loopback instance, Rekor v2: ${name}`, bundle: JSON.stringify(v2.bundle), options: { ...mock, trustedRoot: v2.trustConfig }, expected };
+      return {
+        name: `loopback instance, Rekor v2: ${name}`,
+        bundle: JSON.stringify(v2.bundle),
+        options: { ...mock, trustedRoot: v2.trustConfig },
+        expected,
+      };
     };
     const v2spec = (body: BundleJson) => body.spec.hashedRekordV002;
     const v2entry = (b: BundleJson) => b.verificationMaterial.tlogEntries[0];
@@ -159,7 +235,10 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
       rekorV2('a hashedrekord/0.0.2 entry of the PAE, as the reference logs a DSSE envelope', 'ok', 'hashedrekord/0.0.2'),
       rekorV2('a dsse/0.0.2 entry, as sigstore-js logs one (the reference refuses it)', 'SIGNATURE_INVALID', 'dsse/0.0.2'),
       rekorV2('a logged hashedrekord whose digest is of the payload, not the PAE', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
-        body: (body) => (v2spec(body).data.digest = createHash('sha256').update(Buffer.from(JSON.parse(bundle).dsseEnvelope.payload, 'base64')).digest('base64')),
+        body: (body) =>
+          (v2spec(body).data.digest = createHash('sha256')
+            .update(Buffer.from(JSON.parse(bundle).dsseEnvelope.payload, 'base64'))
+            .digest('base64')),
       }),
       rekorV2('a logged hashedrekord naming another certificate as its verifier', 'SIGNATURE_INVALID', 'hashedrekord/0.0.2', {
         body: (body) => (v2spec(body).signature.verifier.x509Certificate.rawBytes = caCertificate),

@@ -27,7 +27,12 @@ interface Grant {
 const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const idToken = (claims: object) => `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`;
 
-export async function startFakeOidcProvider(options: { email: string; clientId: string; clientSecret: string; replayNonce?: string }): Promise<FakeOidcProvider> {
+export async function startFakeOidcProvider(options: {
+  email: string;
+  clientId: string;
+  clientSecret: string;
+  replayNonce?: string;
+}): Promise<FakeOidcProvider> {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -42,17 +47,28 @@ export async function startFakeOidcProvider(options: { email: string; clientId: 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', (): void => {
       const url = new URL(req.url ?? '/', base);
-      const json = (status: number, body: object) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      const json = (status: number, body: object) =>
+        res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
       if (url.pathname === '/auth/.well-known/openid-configuration') {
         json(200, { issuer, authorization_endpoint: `${issuer}/authorize`, token_endpoint: `${issuer}/token` });
       } else if (url.pathname === '/auth/authorize') {
         const q = url.searchParams;
-        if (q.get('response_type') !== 'code' || q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge') || q.get('client_id') !== options.clientId) {
+        if (
+          q.get('response_type') !== 'code' ||
+          q.get('code_challenge_method') !== 'S256' ||
+          !q.get('code_challenge') ||
+          q.get('client_id') !== options.clientId
+        ) {
           res.writeHead(400).end('bad authorization request');
           return;
         }
         const code = randomBytes(12).toString('hex');
-        grants.set(code, { clientId: q.get('client_id')!, redirectUri: q.get('redirect_uri')!, challenge: q.get('code_challenge')!, nonce: q.get('nonce') });
+        grants.set(code, {
+          clientId: q.get('client_id')!,
+          redirectUri: q.get('redirect_uri')!,
+          challenge: q.get('code_challenge')!,
+          nonce: q.get('nonce'),
+        });
         if (q.get('redirect_uri') === 'urn:ietf:wg:oauth:2.0:oob') {
           res.writeHead(200, { 'Content-Type': 'text/plain' }).end(code);
         } else {
@@ -64,19 +80,34 @@ export async function startFakeOidcProvider(options: { email: string; clientId: 
       } else if (url.pathname === '/auth/token' && req.method === 'POST') {
         const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
         tokenRequests.push(form);
-        const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8').split(':').map(decodeURIComponent);
+        const [id, secret] = Buffer.from((req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64')
+          .toString('utf8')
+          .split(':')
+          .map(decodeURIComponent);
         const grant = grants.get(form.get('code') ?? '');
         grants.delete(form.get('code') ?? '');
-        const challenge = createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url');
+        const challenge = createHash('sha256')
+          .update(form.get('code_verifier') ?? '')
+          .digest('base64url');
         if (id !== options.clientId || secret !== options.clientSecret) json(401, { error: 'invalid_client' });
-        else if (!grant || grant.redirectUri !== form.get('redirect_uri') || form.get('grant_type') !== 'authorization_code') json(400, { error: 'invalid_grant' });
+        else if (!grant || grant.redirectUri !== form.get('redirect_uri') || form.get('grant_type') !== 'authorization_code')
+          json(400, { error: 'invalid_grant' });
         else if (challenge !== grant.challenge) json(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
         else {
           const now = Math.floor(Date.now() / 1000);
           json(200, {
             access_token: 'unused',
             token_type: 'bearer',
-            id_token: idToken({ iss: issuer, aud: grant.clientId, sub: options.email, email: options.email, email_verified: true, iat: now, exp: now + 300, nonce: options.replayNonce ?? grant.nonce }),
+            id_token: idToken({
+              iss: issuer,
+              aud: grant.clientId,
+              sub: options.email,
+              email: options.email,
+              email_verified: true,
+              iat: now,
+              exp: now + 300,
+              nonce: options.replayNonce ?? grant.nonce,
+            }),
           });
         }
       } else if (url.pathname === '/actions/token') {
@@ -87,7 +118,15 @@ export async function startFakeOidcProvider(options: { email: string; clientId: 
         const audience = url.searchParams.get('audience') ?? '';
         actionsAudiences.push(audience);
         const now = Math.floor(Date.now() / 1000);
-        json(200, { value: idToken({ iss: 'https://token.actions.githubusercontent.com', aud: audience, sub: 'repo:org/model:ref:refs/heads/main', iat: now, exp: now + 300 }) });
+        json(200, {
+          value: idToken({
+            iss: 'https://token.actions.githubusercontent.com',
+            aud: audience,
+            sub: 'repo:org/model:ref:refs/heads/main',
+            iat: now,
+            exp: now + 300,
+          }),
+        });
       } else {
         res.writeHead(404).end();
       }

@@ -42,10 +42,7 @@ export function testIdentityToken(claims: { iss: string; email: string } & Recor
  * signatures, not the envelope); the mock logs whatever it receives. Build
  * that body so clients that check it (sigstore-js, sigstore-python) can.
  */
-function canonicalDsseEntry(proposed: {
-  kind?: string;
-  spec?: { proposedContent?: { envelope: string; verifiers: string[] } };
-}): object {
+function canonicalDsseEntry(proposed: { kind?: string; spec?: { proposedContent?: { envelope: string; verifiers: string[] } } }): object {
   const content = proposed.kind === 'dsse' ? proposed.spec?.proposedContent : undefined;
   if (!content) return proposed;
   const envelope = JSON.parse(content.envelope) as { payload: string; signatures: { sig: string }[] };
@@ -56,7 +53,10 @@ function canonicalDsseEntry(proposed: {
     spec: {
       envelopeHash: { algorithm: 'sha256', value: sha256(content.envelope) },
       payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
-      signatures: envelope.signatures.map((s, i) => ({ signature: s.sig, verifier: canonicalPem(content.verifiers[i] ?? content.verifiers[0]!) })),
+      signatures: envelope.signatures.map((s, i) => ({
+        signature: s.sig,
+        verifier: canonicalPem(content.verifiers[i] ?? content.verifiers[0]!),
+      })),
     },
   };
 }
@@ -76,7 +76,8 @@ function canonicalPem(base64Pem: string): string {
  */
 function fulcioRequestForMock(body: string, authorization: string | undefined): string {
   const request = JSON.parse(body) as { credentials?: { oidcIdentityToken: string }; certificateSigningRequest?: string };
-  if (!request.credentials && authorization?.startsWith('Bearer ')) request.credentials = { oidcIdentityToken: authorization.slice('Bearer '.length) };
+  if (!request.credentials && authorization?.startsWith('Bearer '))
+    request.credentials = { oidcIdentityToken: authorization.slice('Bearer '.length) };
   if (request.certificateSigningRequest && !request.certificateSigningRequest.includes('-----BEGIN')) {
     request.certificateSigningRequest = Buffer.from(request.certificateSigningRequest, 'base64').toString('utf8');
   }
@@ -140,7 +141,10 @@ export async function startMockInstance(): Promise<MockInstance> {
       const body = Buffer.concat(chunks);
       const route = `${req.method} ${new URL(req.url ?? '/', url).pathname}`;
       requests.push(route);
-      const text = (fn: HandlerFn): Route => (b) => fn(b.toString('utf8'));
+      const text =
+        (fn: HandlerFn): Route =>
+        (b) =>
+          fn(b.toString('utf8'));
       let handler: Route | undefined;
       if (route === `POST ${fulcio.path}`) handler = (b) => fulcio.fn(fulcioRequestForMock(b.toString('utf8'), req.headers.authorization));
       else if (route === 'POST /api/v1/log/entries') handler = rekor;
@@ -151,7 +155,9 @@ export async function startMockInstance(): Promise<MockInstance> {
       if (route === 'GET /oauth2/.well-known/openid-configuration') {
         // The reference resolves the signing config's OIDC issuer even when given a token.
         res.writeHead(200, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ issuer: `${url}/oauth2`, authorization_endpoint: `${url}/oauth2/auth`, token_endpoint: `${url}/oauth2/token` }));
+        res.end(
+          JSON.stringify({ issuer: `${url}/oauth2`, authorization_endpoint: `${url}/oauth2/auth`, token_endpoint: `${url}/oauth2/token` }),
+        );
         return;
       }
       if (!handler) {
@@ -185,7 +191,11 @@ export async function startMockInstance(): Promise<MockInstance> {
       {
         subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
         uri: url,
-        certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate.buffer, ca.rootCertificate.byteOffset, ca.rootCertificate.byteLength) }] },
+        certChain: {
+          certificates: [
+            { rawBytes: Buffer.from(ca.rootCertificate.buffer, ca.rootCertificate.byteOffset, ca.rootCertificate.byteLength) },
+          ],
+        },
         validFor: { start, end: undefined },
         operator: 'model-signing tests',
       },
@@ -205,14 +215,21 @@ export async function startMockInstance(): Promise<MockInstance> {
         subject: { organization: 'sigstore.mock', commonName: 'tsa' },
         uri: `${url}/api/v1/timestamp`,
         certChain: {
-          certificates: [tsa.intCertificate, tsa.rootCertificate].map((c) => ({ rawBytes: Buffer.from(c.buffer, c.byteOffset, c.byteLength) })),
+          certificates: [tsa.intCertificate, tsa.rootCertificate].map((c) => ({
+            rawBytes: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+          })),
         },
         validFor: { start, end: undefined },
         operator: 'model-signing tests',
       },
     ],
   };
-  const service = (serviceUrl: string) => ({ url: serviceUrl, majorApiVersion: 1, validFor: { start, end: undefined }, operator: 'model-signing tests' });
+  const service = (serviceUrl: string) => ({
+    url: serviceUrl,
+    majorApiVersion: 1,
+    validFor: { start, end: undefined },
+    operator: 'model-signing tests',
+  });
   const signingConfig: SigningConfig = {
     mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
     caUrls: [service(url)],

@@ -16,7 +16,18 @@ import { InferenceSession } from 'onnxruntime-node';
 import { KeySigner, signModel } from '@model-signing/core';
 import { saveSignedModel } from '../../src/index.js';
 import { startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
-import { EXPECTED, INPUT, OTHER_EXPECTED, OTHER_WEIGHTS, WEIGHTS, buildModel, floatBytes, keyPair, runModel, tempDir } from '../fixtures.js';
+import {
+  EXPECTED,
+  INPUT,
+  OTHER_EXPECTED,
+  OTHER_WEIGHTS,
+  WEIGHTS,
+  buildModel,
+  floatBytes,
+  keyPair,
+  runModel,
+  tempDir,
+} from '../fixtures.js';
 import type { RunCall, RunOutcome } from './page/onnx-page.js';
 
 /** onnxruntime-web's dist folder, where its wasm binaries and their JS glue are. */
@@ -70,7 +81,9 @@ beforeAll(async () => {
     const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
     // Read when asked for: the page needs one pair of the several large binaries.
     browser.route(`ort/${file}`, (_req, res) => {
-      void fs.readFile(path.join(ORT_DIST, file)).then((bytes) => res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes));
+      void fs
+        .readFile(path.join(ORT_DIST, file))
+        .then((bytes) => res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes));
     });
   }
   await browser.call('configureOrt', 'ort/');
@@ -85,7 +98,12 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     const dir = await savedModel('inline');
     await serveDir(dir, 'inline');
     const outcome = await run({ baseUrl: 'inline/' });
-    expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, modelFile: 'model.onnx', externalDataFiles: [], signer: { method: 'key' } });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({
+      ok: true,
+      modelFile: 'model.onnx',
+      externalDataFiles: [],
+      signer: { method: 'key' },
+    });
     const node = await runModel(await InferenceSession.create(await fs.readFile(path.join(dir, 'model.onnx'))));
     expect(node).toEqual(EXPECTED);
     if (outcome.ok) expect(outcome.output).toEqual(node);
@@ -95,11 +113,16 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     const dir = await savedModel('external', { external: true, weights: OTHER_WEIGHTS });
     await serveDir(dir, 'external');
     const outcome = await run({ baseUrl: 'external', modelFile: './model.onnx' });
-    expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, output: OTHER_EXPECTED, modelFile: 'model.onnx', externalDataFiles: ['weights.bin'] });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({
+      ok: true,
+      output: OTHER_EXPECTED,
+      modelFile: 'model.onnx',
+      externalDataFiles: ['weights.bin'],
+    });
     expect(requests.get('external/weights.bin')).toBe(1);
   });
 
-  it('runs a model signed as a single .onnx file, from the file\'s own URL', async () => {
+  it("runs a model signed as a single .onnx file, from the file's own URL", async () => {
     const dir = path.join(work, 'single');
     await fs.mkdir(dir);
     const file = path.join(dir, 'model.onnx');
@@ -117,7 +140,12 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     await signModel({ modelPath: garbage, signaturePath: path.join(work, 'garbage.sig'), signer });
     await serveDir(garbage, 'garbage');
     serve('garbage/model.sig', await fs.readFile(path.join(work, 'garbage.sig')));
-    await expect(run({ baseUrl: 'garbage/' })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', path: 'model.onnx', verified: false });
+    await expect(run({ baseUrl: 'garbage/' })).resolves.toMatchObject({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+      path: 'model.onnx',
+      verified: false,
+    });
 
     const two = path.join(work, 'two');
     await fs.mkdir(two);
@@ -128,7 +156,11 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     serve('two/model.sig', await fs.readFile(path.join(work, 'two.sig')));
     await expect(run({ baseUrl: 'two/' })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', verified: false });
     expect(requests.get('two/a.onnx')).toBeUndefined();
-    await expect(run({ baseUrl: 'two/', modelFile: 'b.onnx' })).resolves.toMatchObject({ ok: true, output: OTHER_EXPECTED, modelFile: 'b.onnx' });
+    await expect(run({ baseUrl: 'two/', modelFile: 'b.onnx' })).resolves.toMatchObject({
+      ok: true,
+      output: OTHER_EXPECTED,
+      modelFile: 'b.onnx',
+    });
   });
 
   it('refuses a changed byte in the external data file, naming it, with no session', async () => {
@@ -136,7 +168,12 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     const changed = floatBytes(WEIGHTS);
     changed[5]! ^= 1;
     await serveDir(dir, 'changed', { 'weights.bin': changed });
-    await expect(run({ baseUrl: 'changed/' })).resolves.toMatchObject({ ok: false, code: 'DIGEST_MISMATCH', path: 'weights.bin', verified: false });
+    await expect(run({ baseUrl: 'changed/' })).resolves.toMatchObject({
+      ok: false,
+      code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
+      verified: false,
+    });
   });
 
   it('refuses external data the signature does not list, before fetching it', async () => {
@@ -161,7 +198,12 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     await serveDir(dir, 'escape');
     serve('escape/model.sig', await fs.readFile(path.join(work, 'escape.sig')));
     serve('weights.bin', floatBytes(WEIGHTS));
-    await expect(run({ baseUrl: 'escape/' })).resolves.toMatchObject({ ok: false, code: 'PATH_ESCAPE', path: '../weights.bin', verified: false });
+    await expect(run({ baseUrl: 'escape/' })).resolves.toMatchObject({
+      ok: false,
+      code: 'PATH_ESCAPE',
+      path: '../weights.bin',
+      verified: false,
+    });
     expect(requests.get('weights.bin')).toBeUndefined();
   });
 

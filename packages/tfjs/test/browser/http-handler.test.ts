@@ -125,14 +125,21 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     other.setWeights(other.getWeights().map((w) => w.mul(2)));
     const secondDir = path.join(await newDir(), 'dense');
     await other.save(signedSaveHandler({ modelDir: secondDir, signer }));
-    const [bundleA, bundleB] = await Promise.all([fs.readFile(path.join(first, 'model.sig')), fs.readFile(path.join(secondDir, 'model.sig'))]);
+    const [bundleA, bundleB] = await Promise.all([
+      fs.readFile(path.join(first, 'model.sig')),
+      fs.readFile(path.join(secondDir, 'model.sig')),
+    ]);
     // model.json is the same for both (same topology); the weights served are the second model's.
     await serveDir(first, 'swap', { 'weights.bin': await fs.readFile(path.join(secondDir, 'weights.bin')) });
     serve('swap/model.sig', bundleA, (count, res) => {
       const bytes = count === 1 ? bundleA : bundleB;
       res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
     });
-    await expect(load({ kind: 'layers', modelUrl: 'swap/model.json', input: SAMPLE_INPUT })).resolves.toMatchObject({ ok: false, code: 'BAD_BUNDLE', verified: false });
+    await expect(load({ kind: 'layers', modelUrl: 'swap/model.json', input: SAMPLE_INPUT })).resolves.toMatchObject({
+      ok: false,
+      code: 'BAD_BUNDLE',
+      verified: false,
+    });
     expect(requests.get('swap/model.sig')).toBe(2);
   });
 
@@ -142,7 +149,14 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
   });
 
   it('refuses both or neither of modelUrl and baseUrl at once', async () => {
-    await expect(load({ kind: 'layers', input: SAMPLE_INPUT })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', verified: false });
-    await expect(load({ kind: 'layers', modelUrl: 'layers/model.json', baseUrl: 'layers/', input: SAMPLE_INPUT })).resolves.toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    await expect(load({ kind: 'layers', input: SAMPLE_INPUT })).resolves.toMatchObject({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+      verified: false,
+    });
+    await expect(load({ kind: 'layers', modelUrl: 'layers/model.json', baseUrl: 'layers/', input: SAMPLE_INPUT })).resolves.toMatchObject({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+    });
   });
 });

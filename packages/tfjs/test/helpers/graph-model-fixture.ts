@@ -33,7 +33,12 @@ export function graphModelJson(weightPaths: readonly string[] = GRAPH_SHARDS): o
         { name: 'b', op: 'Const', attr: { dtype: float, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(2) } } } },
         { name: 'MatMul', op: 'MatMul', input: ['x', 'w'], attr: { T: float, transpose_a: { b: false }, transpose_b: { b: false } } },
         // data_format "NHWC", base64 as in a GraphDef's JSON form.
-        { name: 'y', op: 'BiasAdd', input: ['MatMul', 'b'], attr: { T: float, data_format: { s: Buffer.from('NHWC').toString('base64') } } },
+        {
+          name: 'y',
+          op: 'BiasAdd',
+          input: ['MatMul', 'b'],
+          attr: { T: float, data_format: { s: Buffer.from('NHWC').toString('base64') } },
+        },
       ],
       library: {},
       versions: { producer: 1645 },

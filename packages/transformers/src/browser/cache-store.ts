@@ -25,17 +25,32 @@ export class CacheStore implements VerifiedStore {
       const response = await (await this.cache()).match(urlOf(key));
       return response === undefined ? undefined : new Uint8Array(await response.arrayBuffer());
     } catch (cause) {
-      throw new ModelSigningError({ code: 'READ_FAILED', path: key, cause, message: `Cached file '${key}' cannot be read from the Cache API cache '${this.name}': ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'READ_FAILED',
+        path: key,
+        cause,
+        message: `Cached file '${key}' cannot be read from the Cache API cache '${this.name}': ${(cause as Error).message}`,
+      });
     }
   }
 
   async write(key: string, bytes: Uint8Array): Promise<void> {
     try {
       const body = bytes as Uint8Array<ArrayBuffer>;
-      await (await this.cache()).put(urlOf(key), new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }));
+      await (
+        await this.cache()
+      ).put(
+        urlOf(key),
+        new Response(body, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } }),
+      );
     } catch (cause) {
       // QuotaExceededError, or a cache the browser will not open (storage blocked for the page).
-      throw new ModelSigningError({ code: 'WRITE_FAILED', path: key, cause, message: `Cannot store verified file '${key}' in the Cache API cache '${this.name}': ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'WRITE_FAILED',
+        path: key,
+        cause,
+        message: `Cannot store verified file '${key}' in the Cache API cache '${this.name}': ${(cause as Error).message}`,
+      });
     }
   }
 

@@ -48,7 +48,8 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
   if (typeof caches === 'undefined') {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: 'There is no Cache API here to keep verified files in: `caches` exists only in secure contexts (serve the page over https, or from localhost)',
+      message:
+        'There is no Cache API here to keep verified files in: `caches` exists only in secure contexts (serve the page over https, or from localhost)',
     });
   }
   return installVerifiedLoading({ ...options, store: new CacheStore(cacheName) });

@@ -20,7 +20,12 @@ export class FileStore implements VerifiedStore {
       // ENOTDIR: a file where a folder of the key should be; there is no entry either way.
       const code = (cause as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: key, cause, message: `Cached file '${key}' cannot be read: ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        path: key,
+        cause,
+        message: `Cached file '${key}' cannot be read: ${(cause as Error).message}`,
+      });
     }
   }
 
@@ -35,7 +40,12 @@ export class FileStore implements VerifiedStore {
     } catch (cause) {
       // The temporary file may not exist (or its folder may not be one); the write's error is what matters.
       await fs.rm(temp, { force: true }).catch(() => undefined);
-      throw new ModelSigningError({ code: 'WRITE_FAILED', path: key, cause, message: `Cannot store verified file '${key}' in '${this.dir}': ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'WRITE_FAILED',
+        path: key,
+        cause,
+        message: `Cannot store verified file '${key}' in '${this.dir}': ${(cause as Error).message}`,
+      });
     }
   }
 
@@ -47,7 +57,11 @@ export class FileStore implements VerifiedStore {
   private pathOf(key: string): string {
     const relative = normalizeModelPath(key);
     if (relative.split('/').some((segment) => segment.startsWith('.ms-tmp-'))) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: key, message: `'${key}' cannot be cached: '.ms-tmp-' names are reserved for temporary files` });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        path: key,
+        message: `'${key}' cannot be cached: '.ms-tmp-' names are reserved for temporary files`,
+      });
     }
     return path.join(this.dir, ...relative.split('/'));
   }

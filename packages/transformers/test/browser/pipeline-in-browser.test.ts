@@ -44,7 +44,10 @@ beforeAll(async () => {
   for (const name of WASM_FILES) {
     const bytes = await fs.readFile(requireOrt.resolve(`onnxruntime-web/${name}`));
     const type = name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
-    browser.route(`ort/${name}`, (_req, res) => void res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes));
+    browser.route(
+      `ort/${name}`,
+      (_req, res) => void res.writeHead(200, { 'content-type': type, 'content-length': bytes.length }).end(bytes),
+    );
   }
   await browser.call('useLocalWasm', `${browser.origin}ort/`);
 }, 120_000);
@@ -174,7 +177,11 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     hub.createRepo(repo);
     await uploadSignedModel({ repo, modelPath: partial, signer: keys.signer, hubUrl: hub.url });
     const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json']! } });
-    const refusal = expectRefusal(await embed({ repo, revision, cacheName: 'verified-unsigned' }), 'UNSIGNED_FILE', 'tokenizer_config.json');
+    const refusal = expectRefusal(
+      await embed({ repo, revision, cacheName: 'verified-unsigned' }),
+      'UNSIGNED_FILE',
+      'tokenizer_config.json',
+    );
     expect([...(await cachedFiles(repo, refusal.rootDigest!)).keys()]).not.toContain('tokenizer_config.json');
     await expectOnlySignedBytesCached();
   });

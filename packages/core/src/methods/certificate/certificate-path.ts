@@ -182,11 +182,19 @@ function checkPath(path: CertificatePath, now: Date): void {
   path.forEach(({ certificate: cert, subject }, index) => {
     const notBefore = cert.notBefore.value;
     const notAfter = cert.notAfter.value;
-    if (now < notBefore) throw chainError(`Certificate '${subject}' is not valid yet: its validity starts ${notBefore.toISOString()} (checked at ${now.toISOString()})`);
-    if (now > notAfter) throw chainError(`Certificate '${subject}' has expired: its validity ended ${notAfter.toISOString()} (checked at ${now.toISOString()})`);
+    if (now < notBefore)
+      throw chainError(
+        `Certificate '${subject}' is not valid yet: its validity starts ${notBefore.toISOString()} (checked at ${now.toISOString()})`,
+      );
+    if (now > notAfter)
+      throw chainError(
+        `Certificate '${subject}' has expired: its validity ended ${notAfter.toISOString()} (checked at ${now.toISOString()})`,
+      );
     for (const ext of cert.extensions ?? []) {
       if (ext.critical && !PROCESSED_EXTENSIONS.has(ext.extnID)) {
-        throw chainError(`Certificate '${subject}' has a critical extension this verifier does not process (${ext.extnID}); RFC 5280 requires refusing it`);
+        throw chainError(
+          `Certificate '${subject}' has a critical extension this verifier does not process (${ext.extnID}); RFC 5280 requires refusing it`,
+        );
       }
     }
     if (index === 0) return;
@@ -212,7 +220,9 @@ function checkPath(path: CertificatePath, now: Date): void {
   const eku = extension(leaf.certificate, OID.extKeyUsage)?.parsedValue as unknown;
   const codeSigning = eku instanceof pkijs.ExtKeyUsage && eku.keyPurposes.includes(OID.codeSigning);
   if (!codeSigning && (usage === undefined || (usage & DIGITAL_SIGNATURE) === 0)) {
-    throw chainError(`Certificate '${leaf.subject}' may not be used for signing (needs key usage digitalSignature or extended key usage codeSigning)`);
+    throw chainError(
+      `Certificate '${leaf.subject}' may not be used for signing (needs key usage digitalSignature or extended key usage codeSigning)`,
+    );
   }
 }
 
@@ -237,7 +247,11 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
     leaf = parseCertificate(params.leaf);
     intermediates = params.intermediates.map(parseCertificate);
   } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: a certificate cannot be parsed: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      cause,
+      message: `Invalid signature bundle: a certificate cannot be parsed: ${(cause as Error).message}`,
+    });
   }
   // A leaf the caller trusts directly is its own path. PKI.js would instead
   // drop it as a duplicate of the anchor and validate another certificate as
@@ -295,7 +309,9 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
     return path;
   }
   if (loop) {
-    throw chainError(`The signing certificate '${leaf.subject}' does not chain to a trusted certificate: its issuers form a loop of cross-signed certificates`);
+    throw chainError(
+      `The signing certificate '${leaf.subject}' does not chain to a trusted certificate: its issuers form a loop of cross-signed certificates`,
+    );
   }
   const candidate = shortestPathToAnchor(leaf.certificate, issuersOf, anchorSet);
   if (!candidate) throw noPathError(leaf, issuersOf, known);
@@ -326,7 +342,9 @@ function noPathError(
   const issuerName = formatName(stuck.issuer);
   const namesake = [...known.values()].find((c) => c.certificate !== stuck && c.certificate.subject.isEqual(stuck.issuer));
   if (namesake) {
-    return chainError(`Certificate '${subject}' names '${issuerName}' as its issuer, but its signature does not verify with that certificate's key`);
+    return chainError(
+      `Certificate '${subject}' names '${issuerName}' as its issuer, but its signature does not verify with that certificate's key`,
+    );
   }
   return chainError(
     `The signing certificate '${leaf.subject}' does not chain to any trusted certificate: the issuer of '${subject}', '${issuerName}', is neither a trust anchor nor in the signature's chain; pass the issuing CA as a trust anchor`,

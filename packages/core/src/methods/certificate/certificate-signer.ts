@@ -29,7 +29,10 @@ export interface CertificateChainSources {
  *
  * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates or a leaf for another key.
  */
-export async function certificateChainMaterial(sources: CertificateChainSources, publicKey: KeyObject): Promise<VerificationMaterial & { kind: 'x509CertificateChain' }> {
+export async function certificateChainMaterial(
+  sources: CertificateChainSources,
+  publicKey: KeyObject,
+): Promise<VerificationMaterial & { kind: 'x509CertificateChain' }> {
   const [leaf] = loadCertificates(await readPem(sources.signingCertificate, 'signing certificate'), 'The signing certificate');
   const chain: X509Certificate[] = [leaf!];
   for (const source of sources.certificateChain ?? []) {

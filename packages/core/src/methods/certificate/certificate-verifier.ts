@@ -56,12 +56,14 @@ export class CertificateVerifier implements Verifier {
     if (chain.length === 0 && options.useSystemRoots !== true) {
       throw new ModelSigningError({
         code: 'INVALID_ARGUMENT',
-        message: 'Certificate verification needs trust anchors: give the certificateChain option, or opt in to the public roots with the useSystemRoots option',
+        message:
+          'Certificate verification needs trust anchors: give the certificateChain option, or opt in to the public roots with the useSystemRoots option',
       });
     }
     const anchors: string[] = [];
     for (const source of chain) {
-      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain')) anchors.push(cert.toString());
+      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'))
+        anchors.push(cert.toString());
     }
     if (options.useSystemRoots === true) anchors.push(...rootCertificates);
     const params: WebCertificateVerifierParams = { certificateChain: anchors };

@@ -10,7 +10,13 @@ import { ModelSigningError } from '../../errors.js';
 import { fromBase64 } from '../../format/base64.js';
 import { verifyDsseSignature } from '../key/dsse-signature.js';
 import { importEcSpki } from '../key/ec-public-key.js';
-import { checkCertificateIdentity, parseCertificate, validateCertificatePath, type CertificateIdentity, type PathCertificate } from './certificate-path.js';
+import {
+  checkCertificateIdentity,
+  parseCertificate,
+  validateCertificatePath,
+  type CertificateIdentity,
+  type PathCertificate,
+} from './certificate-path.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
 
 /** What {@link WebCertificateVerifier.create} takes. */
@@ -65,7 +71,10 @@ export class WebCertificateVerifier implements Verifier {
    */
   static async create(params: WebCertificateVerifierParams): Promise<WebCertificateVerifier> {
     if (params.certificateChain.length === 0) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'Certificate verification needs trust anchors: give certificateChain (PEM text or bytes)' });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: 'Certificate verification needs trust anchors: give certificateChain (PEM text or bytes)',
+      });
     }
     const fingerprint = params.identity?.fingerprintSha256;
     if (fingerprint !== undefined && !/^[0-9a-f]{64}$/i.test(fingerprint.replace(/:/g, ''))) {
@@ -88,7 +97,13 @@ export class WebCertificateVerifier implements Verifier {
     await checkCertificateIdentity(leaf, this.identity);
     const key = await importEcSpki(new Uint8Array(leaf.certificate.subjectPublicKeyInfo.toSchema().toBER(false)));
     // model_signing v0.2 signed certificate bundles with SHA-256 whatever the curve.
-    await verifyDsseSignature({ key, payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature, compatHash: 'SHA-256' });
+    await verifyDsseSignature({
+      key,
+      payloadType: bundle.payloadType,
+      payload: bundle.payload,
+      signature: bundle.signature,
+      compatHash: 'SHA-256',
+    });
     return { method: 'certificate', certificateSubject: leaf.subject };
   }
 }

@@ -90,7 +90,15 @@ export async function verifyDsseSignature(params: VerifyDsseSignatureParams): Pr
     [params.compatHash ?? key.hash, compatPreAuthEncoding(payloadType, payload)],
   ];
   for (const [hash, data] of attempts) {
-    if (await crypto.subtle.verify({ name: 'ECDSA', hash }, key.cryptoKey, signature as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>)) return;
+    if (
+      await crypto.subtle.verify(
+        { name: 'ECDSA', hash },
+        key.cryptoKey,
+        signature as Uint8Array<ArrayBuffer>,
+        data as Uint8Array<ArrayBuffer>,
+      )
+    )
+      return;
   }
   throw invalid();
 }

@@ -75,7 +75,8 @@ function curveOf(der: Uint8Array): EcCurve {
   const spki = parsed.result;
   if (parsed.offset !== der.length || !(spki instanceof asn1js.Sequence)) throw badKey('The public key is not a DER SubjectPublicKeyInfo');
   const [algorithm, point] = spki.valueBlock.value;
-  if (!(algorithm instanceof asn1js.Sequence) || !(point instanceof asn1js.BitString)) throw badKey('The public key is not a DER SubjectPublicKeyInfo');
+  if (!(algorithm instanceof asn1js.Sequence) || !(point instanceof asn1js.BitString))
+    throw badKey('The public key is not a DER SubjectPublicKeyInfo');
   const [type, parameters] = algorithm.valueBlock.value;
   if (!(type instanceof asn1js.ObjectIdentifier) || type.valueBlock.toString() !== EC_PUBLIC_KEY_OID) {
     throw badKey('Only elliptic-curve keys (P-256, P-384, P-521) are supported');
@@ -107,7 +108,9 @@ export async function importEcSpki(der: Uint8Array): Promise<EcPublicKey> {
   try {
     // Extractable, so the hint is taken over WebCrypto's own re-encoding
     // (named curve, uncompressed point), which is what OpenSSL writes too.
-    cryptoKey = await crypto.subtle.importKey('spki', der as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: curve }, true, ['verify']);
+    cryptoKey = await crypto.subtle.importKey('spki', der as Uint8Array<ArrayBuffer>, { name: 'ECDSA', namedCurve: curve }, true, [
+      'verify',
+    ]);
   } catch (cause) {
     throw badKey(`WebCrypto cannot import the ${curve} public key: ${(cause as Error).message}`, cause);
   }

@@ -46,7 +46,12 @@ export async function readPem(source: string | Buffer, what: string): Promise<Bu
   try {
     return await fs.readFile(source);
   } catch (cause) {
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: source, cause, message: `Cannot read ${what} '${source}': ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: source,
+      cause,
+      message: `Cannot read ${what} '${source}': ${(cause as Error).message}`,
+    });
   }
 }
 
@@ -69,14 +74,17 @@ export function loadPrivateKey(pem: Buffer, password?: string): KeyObject {
   const label = pemLabel(text);
   if (label !== undefined && !label.endsWith('PRIVATE KEY')) {
     const what = label === 'CERTIFICATE' ? 'a certificate' : label.endsWith('PUBLIC KEY') ? 'a public key' : `a '${label}' block`;
-    throw badKey(`The private key file holds ${what}, not a private key; signing needs the private key (the one the public key was derived from)`);
+    throw badKey(
+      `The private key file holds ${what}, not a private key; signing needs the private key (the one the public key was derived from)`,
+    );
   }
   if (password !== undefined && isUnencryptedPrivateKey(text)) {
     // Like the reference: a password for a key that has none is a mistake
     // (wrong file?), not something to ignore silently.
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: 'A password was given but the private key is not encrypted; drop the password option, or check that this is the key you meant',
+      message:
+        'A password was given but the private key is not encrypted; drop the password option, or check that this is the key you meant',
     });
   }
   let key: KeyObject;

@@ -38,7 +38,10 @@ export class WebKeyVerifier implements Verifier {
       // Unreadable old material is left to the signature check, as in Node.
       const embedded = await publicKeyHintOfPem(bundle.embeddedPublicKeyPem);
       if (embedded !== undefined && embedded !== this.key.hint) {
-        throw new ModelSigningError({ code: 'KEY_MISMATCH', message: `The signature was made by another key (hint ${embedded}) than the public key given (hint ${this.key.hint})` });
+        throw new ModelSigningError({
+          code: 'KEY_MISMATCH',
+          message: `The signature was made by another key (hint ${embedded}) than the public key given (hint ${this.key.hint})`,
+        });
       }
     }
     await verifyDsseSignature({ key: this.key, payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature });

@@ -50,7 +50,13 @@ function kmsError(err: unknown, doing: string, key: string): ModelSigningError {
   const e = err as Error & { code?: string };
   if (e.name === 'AbortError') return new ModelSigningError({ code: 'ABORTED', cause: err, message: 'Signing was cancelled' });
   const detail = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
-  const code = CODES[e.name] ?? (NETWORK.test(`${e.code ?? ''} ${e.name} ${e.message}`) ? 'NETWORK_ERROR' : /region is missing/i.test(e.message) ? 'INVALID_ARGUMENT' : 'KEY_SERVICE_ERROR');
+  const code =
+    CODES[e.name] ??
+    (NETWORK.test(`${e.code ?? ''} ${e.name} ${e.message}`)
+      ? 'NETWORK_ERROR'
+      : /region is missing/i.test(e.message)
+        ? 'INVALID_ARGUMENT'
+        : 'KEY_SERVICE_ERROR');
   const hint =
     code === 'NETWORK_ERROR'
       ? ' (is the endpoint reachable? set AWS_ENDPOINT_URL_KMS or AWS_REGION)'
@@ -90,7 +96,8 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
     // responses, reports the key spec only as the deprecated CustomerMasterKeySpec.
     const spec = response.KeySpec ?? response.CustomerMasterKeySpec ?? 'unknown';
     const publicKey = response.PublicKey && createPublicKey({ key: Buffer.from(response.PublicKey), format: 'der', type: 'spki' });
-    const hash = response.KeyUsage === 'SIGN_VERIFY' && publicKey && publicKey.asymmetricKeyType === 'ec' ? curveHash(publicKey) : undefined;
+    const hash =
+      response.KeyUsage === 'SIGN_VERIFY' && publicKey && publicKey.asymmetricKeyType === 'ec' ? curveHash(publicKey) : undefined;
     if (!publicKey || !hash) {
       client.destroy();
       throw new ModelSigningError({
@@ -105,10 +112,16 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
       description: `AWS KMS key ${arn}`,
       async sign({ pae, digest, signal }: ExternalSignRequest) {
         const raw = pae.length <= MAX_RAW_MESSAGE;
-        const command = new sdk.SignCommand({ KeyId: keyId, Message: raw ? pae : digest, MessageType: raw ? 'RAW' : 'DIGEST', SigningAlgorithm: algorithm });
+        const command = new sdk.SignCommand({
+          KeyId: keyId,
+          Message: raw ? pae : digest,
+          MessageType: raw ? 'RAW' : 'DIGEST',
+          SigningAlgorithm: algorithm,
+        });
         try {
           const signed = await client.send(command, signal ? { abortSignal: signal } : {});
-          if (!signed.Signature) throw new ModelSigningError({ code: 'KEY_SERVICE_ERROR', message: `AWS KMS returned no signature for key '${keyId}'` });
+          if (!signed.Signature)
+            throw new ModelSigningError({ code: 'KEY_SERVICE_ERROR', message: `AWS KMS returned no signature for key '${keyId}'` });
           return { signature: signed.Signature, encoding: 'der' as const };
         } catch (err) {
           throw kmsError(err, 'signing', keyId);

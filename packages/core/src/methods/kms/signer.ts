@@ -34,14 +34,30 @@ export function isKmsUri(value: string): boolean {
  */
 export async function createKmsSigner(options: KmsSignerOptions): Promise<ExternalKeySigner> {
   const match = /^kms:\/\/([a-z0-9]+)\/(.+)$/.exec(options.uri);
-  if (!match) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `Invalid KMS key URI '${options.uri}': expected kms://aws/<key id, alias/name or ARN>` });
+  if (!match)
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `Invalid KMS key URI '${options.uri}': expected kms://aws/<key id, alias/name or ARN>`,
+    });
   const [, provider, key] = match as unknown as [string, string, string];
   const open = PROVIDERS[provider as keyof typeof PROVIDERS];
-  if (!open) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `Unsupported KMS '${provider}' in '${options.uri}': only kms://aws/… is implemented` });
+  if (!open)
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `Unsupported KMS '${provider}' in '${options.uri}': only kms://aws/… is implemented`,
+    });
   const kmsKey = await open(key, options);
   const material =
     options.signingCertificate === undefined
       ? undefined
-      : await certificateChainMaterial({ signingCertificate: options.signingCertificate, certificateChain: options.certificateChain ?? [] }, kmsKey.publicKey);
-  return new ExternalKeySigner({ publicKey: kmsKey.publicKey, description: kmsKey.description, sign: (r) => kmsKey.sign(r), ...(material ? { material } : {}) });
+      : await certificateChainMaterial(
+          { signingCertificate: options.signingCertificate, certificateChain: options.certificateChain ?? [] },
+          kmsKey.publicKey,
+        );
+  return new ExternalKeySigner({
+    publicKey: kmsKey.publicKey,
+    description: kmsKey.description,
+    sign: (r) => kmsKey.sign(r),
+    ...(material ? { material } : {}),
+  });
 }

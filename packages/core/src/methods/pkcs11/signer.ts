@@ -70,7 +70,10 @@ function findSlot(lib: PKCS11, uri: Pkcs11Uri): Handle {
     throw new ModelSigningError({ code: 'NOT_FOUND', message: `No PKCS#11 token matches the URI${named ? '' : ' (no token is present)'}` });
   }
   if (slots.length > 1 && !named) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: "Several PKCS#11 tokens are present: name one in the URI with 'token=<label>' or 'slot-id=<n>'" });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: "Several PKCS#11 tokens are present: name one in the URI with 'token=<label>' or 'slot-id=<n>'",
+    });
   }
   return slots[0]!;
 }
@@ -99,7 +102,11 @@ class Session {
     try {
       lib.load(module);
     } catch (cause) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `'${module}' is not a loadable PKCS#11 module: ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        cause,
+        message: `'${module}' is not a loadable PKCS#11 module: ${(cause as Error).message}`,
+      });
     }
     let finalize = true;
     try {
@@ -166,25 +173,43 @@ function ecPublicKey(params: Buffer, point: Buffer): KeyObject {
   const pointLength = 1 + 2 * curve.size;
   const raw = point.length === pointLength ? point : point.subarray(point.length - pointLength);
   if (raw[0] !== 0x04 || point.length > pointLength + 3) {
-    throw new ModelSigningError({ code: 'BAD_KEY', message: 'The PKCS#11 key has an unreadable CKA_EC_POINT (expected an uncompressed point)' });
+    throw new ModelSigningError({
+      code: 'BAD_KEY',
+      message: 'The PKCS#11 key has an unreadable CKA_EC_POINT (expected an uncompressed point)',
+    });
   }
   const coordinate = (from: number) => raw.subarray(from, from + curve.size).toString('base64url');
   return createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: coordinate(1), y: coordinate(1 + curve.size) }, format: 'jwk' });
 }
 
 /** Reads the key's public half (and, when asked, its certificate) in one session. */
-function readKey(session: Session, uri: Pkcs11Uri, pinGiven: boolean, certificateFromToken: boolean): { publicKey: KeyObject; certificate?: string } {
+function readKey(
+  session: Session,
+  uri: Pkcs11Uri,
+  pinGiven: boolean,
+  certificateFromToken: boolean,
+): { publicKey: KeyObject; certificate?: string } {
   const { pkcs11 } = session;
   const what = describeKey(uri);
   const privateKey = session.find(pkcs11.CKO_PRIVATE_KEY);
   if (!privateKey) {
-    throw new ModelSigningError({ code: 'NOT_FOUND', message: `No PKCS#11 private key with ${what} on the token${pinGiven ? '' : ' (private keys are visible only after login: add pin-value or pin-source to the URI)'}` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      message: `No PKCS#11 private key with ${what} on the token${pinGiven ? '' : ' (private keys are visible only after login: add pin-value or pin-source to the URI)'}`,
+    });
   }
   if (ulong(session.attribute(privateKey, pkcs11.CKA_KEY_TYPE)) !== BigInt(pkcs11.CKK_EC)) {
-    throw new ModelSigningError({ code: 'BAD_KEY', message: `The PKCS#11 key with ${what} is not an elliptic-curve key; only P-256, P-384 and P-521 are supported` });
+    throw new ModelSigningError({
+      code: 'BAD_KEY',
+      message: `The PKCS#11 key with ${what} is not an elliptic-curve key; only P-256, P-384 and P-521 are supported`,
+    });
   }
   const publicKey = session.find(pkcs11.CKO_PUBLIC_KEY);
-  if (!publicKey) throw new ModelSigningError({ code: 'NOT_FOUND', message: `No PKCS#11 public key with ${what} on the token (it is needed for the key's hint and to check signatures)` });
+  if (!publicKey)
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      message: `No PKCS#11 public key with ${what} on the token (it is needed for the key's hint and to check signatures)`,
+    });
   const key = ecPublicKey(session.attribute(publicKey, pkcs11.CKA_EC_PARAMS), session.attribute(publicKey, pkcs11.CKA_EC_POINT));
   if (!certificateFromToken) return { publicKey: key };
   const certificate = session.find(pkcs11.CKO_CERTIFICATE);
@@ -209,7 +234,11 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
   const uri = parsePkcs11Uri(options.uri);
   const module = await resolveModule(uri, options.modulePath);
   const pin = await pinOf(uri);
-  const pkcs11 = await loadOptionalPackage('pkcs11js', async () => ((await import('pkcs11js')) as { default: Pkcs11js }).default, 'PKCS#11 signing');
+  const pkcs11 = await loadOptionalPackage(
+    'pkcs11js',
+    async () => ((await import('pkcs11js')) as { default: Pkcs11js }).default,
+    'PKCS#11 signing',
+  );
   const given = options.signingCertificate;
   const fromToken = given !== undefined && typeof given === 'object' && !Buffer.isBuffer(given);
   const session = await Session.open(pkcs11, module, uri, pin);
@@ -224,12 +253,19 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
   const material =
     given === undefined
       ? undefined
-      : await certificateChainMaterial({ signingCertificate: fromToken ? key.certificate! : given, certificateChain: options.certificateChain ?? [] }, key.publicKey);
+      : await certificateChainMaterial(
+          { signingCertificate: fromToken ? key.certificate! : given, certificateChain: options.certificateChain ?? [] },
+          key.publicKey,
+        );
   const sign = async ({ digest }: ExternalSignRequest): Promise<ExternalSignature> => {
     const s = await Session.open(pkcs11, module, uri, pin);
     try {
       const privateKey = s.find(pkcs11.CKO_PRIVATE_KEY);
-      if (!privateKey) throw new ModelSigningError({ code: 'NOT_FOUND', message: `The PKCS#11 private key with ${describeKey(uri)} is gone from the token` });
+      if (!privateKey)
+        throw new ModelSigningError({
+          code: 'NOT_FOUND',
+          message: `The PKCS#11 private key with ${describeKey(uri)} is gone from the token`,
+        });
       s.lib.C_SignInit(s.handle, { mechanism: pkcs11.CKM_ECDSA }, privateKey);
       // r || s: twice the coordinate size, at most 2 × 66 bytes for P-521.
       return { signature: await s.lib.C_SignAsync(s.handle, digest, Buffer.alloc(132)), encoding: 'ieee-p1363' };
@@ -239,5 +275,10 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
       s.close();
     }
   };
-  return new ExternalKeySigner({ publicKey: key.publicKey, description: `the PKCS#11 token (${module})`, sign, ...(material ? { material } : {}) });
+  return new ExternalKeySigner({
+    publicKey: key.publicKey,
+    description: `the PKCS#11 token (${module})`,
+    sign,
+    ...(material ? { material } : {}),
+  });
 }

@@ -90,7 +90,12 @@ export async function pinOf(uri: Pkcs11Uri): Promise<string | undefined> {
   try {
     return (await fs.readFile(file, 'utf8')).replace(/\r?\n$/, '');
   } catch (cause) {
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: file, cause, message: `Cannot read the PIN from pin-source '${file}': ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: file,
+      cause,
+      message: `Cannot read the PIN from pin-source '${file}': ${(cause as Error).message}`,
+    });
   }
 }
 
@@ -118,7 +123,11 @@ export async function resolveModule(uri: Pkcs11Uri, modulePath?: string): Promis
   if (given !== undefined) {
     const stat = await fs.stat(given).catch(() => undefined);
     if (!stat) {
-      throw new ModelSigningError({ code: 'NOT_FOUND', path: given, message: `The PKCS#11 module '${given}' does not exist (${fromUri ? 'module-path in the URI' : 'the modulePath option'})` });
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        path: given,
+        message: `The PKCS#11 module '${given}' does not exist (${fromUri ? 'module-path in the URI' : 'the modulePath option'})`,
+      });
     }
     if (stat.isFile()) return given;
     directories = [given];
@@ -127,7 +136,8 @@ export async function resolveModule(uri: Pkcs11Uri, modulePath?: string): Promis
   if (name === undefined) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: "No PKCS#11 module named: add 'module-path=/path/to/module.so' (or 'module-name=…') to the URI, or pass the modulePath option",
+      message:
+        "No PKCS#11 module named: add 'module-path=/path/to/module.so' (or 'module-name=…') to the URI, or pass the modulePath option",
     });
   }
   for (const dir of directories) {

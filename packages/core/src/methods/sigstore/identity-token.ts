@@ -51,9 +51,16 @@ async function githubActionsToken(
   try {
     response = await doFetch(url.href, { headers: { Authorization: `bearer ${requestToken}` }, ...(signal ? { signal } : {}) });
   } catch (cause) {
-    throw new ModelSigningError({ code: 'NETWORK_ERROR', cause, message: `Requesting the GitHub Actions OIDC token failed: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      cause,
+      message: `Requesting the GitHub Actions OIDC token failed: ${(cause as Error).message}`,
+    });
   }
-  if (!response.ok) throw tokenError(`GitHub Actions refused the OIDC token request (${response.status}); does the job have 'permissions: id-token: write'?`);
+  if (!response.ok)
+    throw tokenError(
+      `GitHub Actions refused the OIDC token request (${response.status}); does the job have 'permissions: id-token: write'?`,
+    );
   const body = (await response.json().catch(() => ({}))) as { value?: unknown };
   if (typeof body.value !== 'string' || !body.value) throw tokenError('The GitHub Actions OIDC token response has no value');
   return body.value;

@@ -16,7 +16,10 @@ export function decodeClaims(token: string): Record<string, unknown> {
     claims = undefined;
   }
   if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    throw new ModelSigningError({ code: 'IDENTITY_TOKEN_ERROR', message: 'The identity token is not a JWT (expected three base64url parts with a JSON claims object)' });
+    throw new ModelSigningError({
+      code: 'IDENTITY_TOKEN_ERROR',
+      message: 'The identity token is not a JWT (expected three base64url parts with a JSON claims object)',
+    });
   }
   return claims as Record<string, unknown>;
 }

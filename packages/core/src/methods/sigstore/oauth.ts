@@ -33,7 +33,11 @@ function tokenError(message: string, cause?: unknown): ModelSigningError {
 }
 
 function networkError(what: string, cause: unknown): ModelSigningError {
-  return new ModelSigningError({ code: 'NETWORK_ERROR', cause, message: `${what} failed: ${(cause as Error).message}; check the network and the issuer URL` });
+  return new ModelSigningError({
+    code: 'NETWORK_ERROR',
+    cause,
+    message: `${what} failed: ${(cause as Error).message}; check the network and the issuer URL`,
+  });
 }
 
 const base64url = (bytes: Buffer) => bytes.toString('base64url');
@@ -65,7 +69,9 @@ async function startRedirectServer(): Promise<{ redirectUri: string; response: P
       return;
     }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', Connection: 'close' });
-    res.end('<!doctype html><title>model-signing</title><p>Authentication complete. You can close this window and return to the terminal.</p>');
+    res.end(
+      '<!doctype html><title>model-signing</title><p>Authentication complete. You can close this window and return to the terminal.</p>',
+    );
     deliver(url.searchParams);
   });
   await new Promise<void>((resolve, reject) => {
@@ -144,7 +150,10 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
       server.close();
     }
     const error = params.get('error');
-    if (error) throw tokenError(`The OIDC provider refused the sign-in: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}`);
+    if (error)
+      throw tokenError(
+        `The OIDC provider refused the sign-in: ${error}${params.get('error_description') ? ` (${params.get('error_description')})` : ''}`,
+      );
     if (params.get('state') !== state) throw tokenError('OAuth state mismatch: the redirect does not belong to this sign-in; try again');
     code = params.get('code') ?? '';
     if (!code) throw tokenError('The OIDC provider redirected without an authorization code');
@@ -158,7 +167,12 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
         'Content-Type': 'application/x-www-form-urlencoded',
         Authorization: `Basic ${Buffer.from(`${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`).toString('base64')}`,
       },
-      body: new URLSearchParams({ grant_type: 'authorization_code', redirect_uri: redirectUri, code, code_verifier: codeVerifier }).toString(),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        redirect_uri: redirectUri,
+        code,
+        code_verifier: codeVerifier,
+      }).toString(),
       ...(signal ? { signal } : {}),
     });
   } catch (cause) {
@@ -166,11 +180,14 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
   }
   const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: unknown; error_description?: unknown };
   if (!response.ok || body.error) {
-    throw tokenError(`The OIDC token request failed with ${response.status}${body.error ? `: ${String(body.error)}` : ''}${body.error_description ? ` (${String(body.error_description)})` : ''}`);
+    throw tokenError(
+      `The OIDC token request failed with ${response.status}${body.error ? `: ${String(body.error)}` : ''}${body.error_description ? ` (${String(body.error_description)})` : ''}`,
+    );
   }
   if (typeof body.id_token !== 'string') throw tokenError('The OIDC token response has no id_token');
   // A replayed token would carry another sign-in's nonce.
   const claimedNonce = decodeClaims(body.id_token)['nonce'];
-  if (claimedNonce !== undefined && claimedNonce !== nonce) throw tokenError('The identity token was issued for another sign-in (nonce mismatch); try again');
+  if (claimedNonce !== undefined && claimedNonce !== nonce)
+    throw tokenError('The identity token was issued for another sign-in (nonce mismatch); try again');
   return body.id_token;
 }

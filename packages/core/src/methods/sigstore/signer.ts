@@ -51,7 +51,12 @@ const DEFAULT_SERVICE_TIMEOUT_MS = 30_000;
 /** The newest currently valid service the client speaks, as the Sigstore client spec selects. */
 function selectService(services: Service[], maxApiVersion: number, now = new Date()): Service | undefined {
   return services
-    .filter((s) => s.majorApiVersion <= maxApiVersion && (!s.validFor?.start || s.validFor.start <= now) && (!s.validFor?.end || s.validFor.end >= now))
+    .filter(
+      (s) =>
+        s.majorApiVersion <= maxApiVersion &&
+        (!s.validFor?.start || s.validFor.start <= now) &&
+        (!s.validFor?.end || s.validFor.end >= now),
+    )
     .sort((a, b) => (b.validFor?.start?.getTime() ?? 0) - (a.validFor?.start?.getTime() ?? 0))[0];
 }
 
@@ -76,7 +81,10 @@ export class SigstoreSigner implements Signer {
   static async create(options: SigstoreSignerOptions = {}): Promise<SigstoreSigner> {
     const trust = await loadTrustConfig(options);
     if (!selectService(trust.signingConfig.caUrls, MAX_CA_API_VERSION)) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `The ${trust.source} signing config names no currently valid Fulcio (v1) service` });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `The ${trust.source} signing config names no currently valid Fulcio (v1) service`,
+      });
     }
     if (!selectService(trust.signingConfig.rekorTlogUrls, MAX_TLOG_API_VERSION)) {
       throw new ModelSigningError({
@@ -103,7 +111,10 @@ export class SigstoreSigner implements Signer {
       ...(signal ? { signal } : {}),
     };
     if (!oidc && !this.options.identityToken && !this.options.useAmbientCredentials) {
-      throw new ModelSigningError({ code: 'IDENTITY_TOKEN_ERROR', message: `The ${this.trustRoot} signing config names no OIDC issuer; pass an identity token` });
+      throw new ModelSigningError({
+        code: 'IDENTITY_TOKEN_ERROR',
+        message: `The ${this.trustRoot} signing config names no OIDC issuer; pass an identity token`,
+      });
     }
     const token = await getIdentityToken(tokenOptions);
     const { FulcioSigner } = (await sigstoreLibraries()).sign;
@@ -132,13 +143,19 @@ export class SigstoreSigner implements Signer {
     const fetchOptions = this.fetchOptions();
     const witnesses: Witness[] = [];
     const tlog = selectService(config.rekorTlogUrls, MAX_TLOG_API_VERSION);
-    if (tlog) witnesses.push(new RekorWitness({ rekorBaseURL: tlog.url, majorApiVersion: tlog.majorApiVersion, entryType: 'dsse', ...fetchOptions }));
+    if (tlog)
+      witnesses.push(
+        new RekorWitness({ rekorBaseURL: tlog.url, majorApiVersion: tlog.majorApiVersion, entryType: 'dsse', ...fetchOptions }),
+      );
     const tsa = selectService(config.tsaUrls, MAX_TSA_API_VERSION);
     if (tsa) witnesses.push(new TSAWitness({ tsaBaseURL: tsa.url, ...fetchOptions }));
 
     const witnessed = libraries.bundle.bundleFromJSON(bundle);
     if (witnessed.verificationMaterial.content.$case !== 'certificate') {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'Only bundles signed by a SigstoreSigner (one leaf certificate) can be witnessed' });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: 'Only bundles signed by a SigstoreSigner (one leaf certificate) can be witnessed',
+      });
     }
     const certificate = new X509Certificate(witnessed.verificationMaterial.content.certificate.rawBytes).toString();
     let testimonies: Awaited<ReturnType<Witness['testify']>>[];
@@ -153,7 +170,9 @@ export class SigstoreSigner implements Signer {
     const material = withExplicitDefaults(libraries.bundle.bundleToJSON(witnessed) as unknown as SerializedBundle).verificationMaterial;
     return {
       tlogEntries: material['tlogEntries'] as unknown[],
-      ...(material['timestampVerificationData'] ? { timestampVerificationData: material['timestampVerificationData'] as Record<string, unknown> } : {}),
+      ...(material['timestampVerificationData']
+        ? { timestampVerificationData: material['timestampVerificationData'] as Record<string, unknown> }
+        : {}),
     };
   }
 
@@ -199,7 +218,8 @@ function serviceError(cause: unknown, trustRoot: string): ModelSigningError {
   if (cause instanceof ModelSigningError) return cause;
   const err = cause as Error & { code?: string; cause?: unknown };
   const detail = err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
-  const tokenProblem = err.code === 'IDENTITY_TOKEN_PARSE_ERROR' || err.code === 'IDENTITY_TOKEN_READ_ERROR' || /\b(401|403)\b/.test(detail);
+  const tokenProblem =
+    err.code === 'IDENTITY_TOKEN_PARSE_ERROR' || err.code === 'IDENTITY_TOKEN_READ_ERROR' || /\b(401|403)\b/.test(detail);
   return new ModelSigningError({
     code: tokenProblem ? 'IDENTITY_TOKEN_ERROR' : 'NETWORK_ERROR',
     cause,

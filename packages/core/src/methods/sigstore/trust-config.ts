@@ -61,7 +61,10 @@ function badConfig(file: string, message: string, cause?: unknown): ModelSigning
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT` naming the problem.
  */
-export async function parseClientTrustConfig(text: string, file = 'trust config'): Promise<{ trustedRoot: TrustedRoot; signingConfig: SigningConfig }> {
+export async function parseClientTrustConfig(
+  text: string,
+  file = 'trust config',
+): Promise<{ trustedRoot: TrustedRoot; signingConfig: SigningConfig }> {
   const { TrustedRoot, SigningConfig } = (await sigstoreLibraries()).protobuf;
   let json: unknown;
   try {
@@ -99,7 +102,10 @@ async function refreshThroughTuf(
   instance: 'production' | 'staging',
   tuf: TufOptions,
 ): Promise<{ trustedRoot: TrustedRoot; signingConfig?: SigningConfig }> {
-  const { protobuf: { TrustedRoot, SigningConfig }, tuf: { initTUF } } = await sigstoreLibraries();
+  const {
+    protobuf: { TrustedRoot, SigningConfig },
+    tuf: { initTUF },
+  } = await sigstoreLibraries();
   const mirrorURL = tuf.mirrorUrl ?? (instance === 'staging' ? STAGING_TUF_MIRROR : PRODUCTION_TUF_MIRROR);
   let rootPath = tuf.rootPath;
   let scratch: string | undefined;

@@ -57,7 +57,11 @@ async function readLeaf(bundle: ParsedBundle): Promise<PathCertificate> {
   try {
     return parseCertificate(bundle.certificates[0] ?? new Uint8Array());
   } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      cause,
+      message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}`,
+    });
   }
 }
 
@@ -111,7 +115,10 @@ export class SigstoreVerifier implements Verifier {
     if (bundle.method !== 'sigstore') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
-    const { bundle: { bundleFromJSON }, verify: { toSignedEntity, VerificationError, PolicyError } } = await sigstoreLibraries();
+    const {
+      bundle: { bundleFromJSON },
+      verify: { toSignedEntity, VerificationError, PolicyError },
+    } = await sigstoreLibraries();
     let entity: ReturnType<typeof toSignedEntity>;
     try {
       entity = toSignedEntity(bundleFromJSON(bundle.json));
@@ -123,7 +130,9 @@ export class SigstoreVerifier implements Verifier {
     const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
     let signer: ReturnType<SigstoreJsVerifier['verify']>;
     try {
-      signer = this.verifier.verify(rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity);
+      signer = this.verifier.verify(
+        rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity,
+      );
     } catch (cause) {
       if (cause instanceof VerificationError || cause instanceof PolicyError) {
         throw new ModelSigningError({
@@ -139,7 +148,11 @@ export class SigstoreVerifier implements Verifier {
     // sigstore-js checked the entry's signature and digest; the reference also checks the verifier it names.
     if (rekorV2Leaf) {
       for (const entry of entity.tlogEntries) {
-        await verifyHashedRekordV2Body(entry.canonicalizedBody, { payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature }, rekorV2Leaf);
+        await verifyHashedRekordV2Body(
+          entry.canonicalizedBody,
+          { payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature },
+          rekorV2Leaf,
+        );
       }
     }
     const san = signer.identity?.subjectAlternativeName ?? '';

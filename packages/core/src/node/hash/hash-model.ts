@@ -63,7 +63,10 @@ export function resolveSerialization(options: HashingOptions & { allowSymlinks?:
   }
   const hashType = options.hashAlgorithm ?? 'sha256';
   if (!HASH_ALGORITHMS.includes(hashType)) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `Unknown hash algorithm '${String(hashType)}'; use ${HASH_ALGORITHMS.join(', ')}` });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `Unknown hash algorithm '${String(hashType)}'; use ${HASH_ALGORITHMS.join(', ')}`,
+    });
   }
   const serialization: Serialization = { method, hashType, allowSymlinks: options.allowSymlinks ?? false, ignorePaths };
   if (method === 'shards') {
@@ -97,7 +100,10 @@ export async function hashFiles(
   serialization: Serialization,
   options: HashFilesOptions = {},
 ): Promise<ManifestResource[]> {
-  for (const [name, value] of [['workers', options.workers], ['chunkSize', options.chunkSize]] as const) {
+  for (const [name, value] of [
+    ['workers', options.workers],
+    ['chunkSize', options.chunkSize],
+  ] as const) {
     if (value !== undefined && (!Number.isSafeInteger(value) || value <= 0)) {
       throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `${name} must be a positive integer, got ${value}` });
     }
@@ -144,7 +150,15 @@ export async function hashFiles(
   if (onProgress) {
     poolOptions.onBytes = (n, jobsDone) => {
       bytesHashed += n;
-      onProgress({ bytesHashed, totalBytes, files: files.length - reusedFiles, resourcesHashed: jobsDone, resources: jobs.length, reusedFiles, reusedBytes });
+      onProgress({
+        bytesHashed,
+        totalBytes,
+        files: files.length - reusedFiles,
+        resourcesHashed: jobsDone,
+        resources: jobs.length,
+        reusedFiles,
+        reusedBytes,
+      });
     };
   }
   const digests = await hashJobs(jobs, poolOptions);

@@ -105,7 +105,12 @@ export function statFiles(files: readonly ModelFile[], statTimeMs: number): Stat
     try {
       s = statSync(file.absolutePath, { bigint: true });
     } catch (cause) {
-      throw new ModelSigningError({ code: 'READ_FAILED', path: file.name, cause, message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'READ_FAILED',
+        path: file.name,
+        cause,
+        message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}`,
+      });
     }
     // The hashing engine reads the listed size; a record must never pair another size with its digest.
     if (s.size !== BigInt(file.size)) {
@@ -154,7 +159,8 @@ export class HashRecord {
     if (!row || !this.previous) return { reason: 'unrecorded' };
     const [size, mtimeNs, ctimeNs, ino, dev, ...digests] = row;
     if (size !== stat.size) return { reason: 'size-changed' };
-    if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev)) return { reason: 'stat-changed' };
+    if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev))
+      return { reason: 'stat-changed' };
     const settledBefore = BigInt(this.previous.statTimeNs) - RACY_MARGIN_NS;
     if (stat.mtimeNs >= settledBefore || stat.ctimeNs >= settledBefore) return { reason: 'racy' };
     return { digests };
@@ -278,7 +284,13 @@ async function pruneRecords(dir: string): Promise<void> {
   const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
   if (names.length <= MAX_RECORDS) return;
   const withTimes = await Promise.all(
-    names.map(async (n) => ({ file: path.join(dir, n), mtime: await fs.stat(path.join(dir, n)).then((s) => s.mtimeMs, () => 0) })),
+    names.map(async (n) => ({
+      file: path.join(dir, n),
+      mtime: await fs.stat(path.join(dir, n)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    })),
   );
   withTimes.sort((a, b) => a.mtime - b.mtime);
   await Promise.all(withTimes.slice(0, withTimes.length - MAX_RECORDS).map((r) => fs.rm(r.file, { force: true })));

@@ -42,7 +42,12 @@ export function everyFileRead(files: readonly ModelFile[]): ReuseSummary {
 
 /** Just the counts of a plan. */
 export function summaryOf(plan: ReuseSummary): ReuseSummary {
-  return { reusedFiles: plan.reusedFiles, reusedBytes: plan.reusedBytes, rehashedFiles: plan.rehashedFiles, rehashedBytes: plan.rehashedBytes };
+  return {
+    reusedFiles: plan.reusedFiles,
+    reusedBytes: plan.reusedBytes,
+    rehashedFiles: plan.rehashedFiles,
+    rehashedBytes: plan.rehashedBytes,
+  };
 }
 
 /** Which files keep a known digest and which are read, with the reason. */
@@ -73,7 +78,15 @@ export function planReuse(options: {
     if (digests) referenceDigests.set('.', digests);
   }
   const changed = [...(options.changed ?? [])];
-  const plan: ReusePlan = { known: new Map(), reused: [], rehashed: [], reusedFiles: 0, reusedBytes: 0, rehashedFiles: 0, rehashedBytes: 0 };
+  const plan: ReusePlan = {
+    known: new Map(),
+    reused: [],
+    rehashed: [],
+    reusedFiles: 0,
+    reusedBytes: 0,
+    rehashedFiles: 0,
+    rehashedBytes: 0,
+  };
   for (const file of options.files) {
     const reason = reuseReason(file, options, referenceDigests, changed, plan);
     if (reason === undefined) {
@@ -164,7 +177,12 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
   const bundle = await readBundle(previousPath).catch((err: unknown) => {
     if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
-    throw new ModelSigningError({ code: 'NOT_FOUND', path: previousPath, cause: err, message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with the previousSignaturePath option.` });
+    throw new ModelSigningError({
+      code: 'NOT_FOUND',
+      path: previousPath,
+      cause: err,
+      message: `${err.message}. An incremental sign starts from a previous signature: sign in full first, or name it with the previousSignaturePath option.`,
+    });
   });
   const verifier = options.incremental.verifier ?? (await options.signer?.ownSignatureVerifier?.());
   if (verifier === undefined) {
@@ -177,7 +195,8 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   const old = previous.serialization;
   const differs: string[] = [];
   if (options.method !== undefined && options.method !== old.method) differs.push(`method ${options.method} (signed with ${old.method})`);
-  if (options.hashAlgorithm !== undefined && options.hashAlgorithm !== old.hashType) differs.push(`hash ${options.hashAlgorithm} (signed with ${old.hashType})`);
+  if (options.hashAlgorithm !== undefined && options.hashAlgorithm !== old.hashType)
+    differs.push(`hash ${options.hashAlgorithm} (signed with ${old.hashType})`);
   if (old.method === 'shards' && options.shardSize !== undefined && options.shardSize !== old.shardSize) {
     differs.push(`shard size ${options.shardSize} (signed with ${old.shardSize})`);
   }
@@ -199,19 +218,32 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
     ignorePaths: [...old.ignorePaths, ...(options.ignorePaths ?? []), signaturePath],
   });
   const serialization = resolveSerialization(
-    { method: old.method, hashAlgorithm: old.hashType, allowSymlinks: options.allowSymlinks ?? old.allowSymlinks, ...(old.shardSize !== undefined ? { shardSize: old.shardSize } : {}) },
+    {
+      method: old.method,
+      hashAlgorithm: old.hashType,
+      allowSymlinks: options.allowSymlinks ?? old.allowSymlinks,
+      ...(old.shardSize !== undefined ? { shardSize: old.shardSize } : {}),
+    },
     walked.ignorePaths,
   );
   const changed = new Set<string>();
   for (const p of options.incremental.changed ?? []) {
     const rel = walked.isSingleFile ? '.' : toModelRelative(walked.root, p);
     if (rel === undefined || !walked.files.some((f) => isUnder(f.name, rel))) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: p, message: `'${p}' (named as changed) is not a file or directory of the model` });
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        path: p,
+        message: `'${p}' (named as changed) is not a file or directory of the model`,
+      });
     }
     changed.add(rel);
   }
   const snapshot = statFiles(walked.files, statTimeMs);
-  const record = await HashRecord.open({ root: walked.root, serialization, ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}) });
+  const record = await HashRecord.open({
+    root: walked.root,
+    serialization,
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+  });
   const plan = planReuse({
     files: walked.files,
     snapshot,

@@ -39,7 +39,12 @@ async function hashOnce(library: HashLibrary, algorithm: HashAlgorithmName, byte
 }
 
 /** Best MB/s (10^6 bytes per second) over `rounds` runs, and the digest (to check every library agrees). */
-export async function bench(name: string, library: HashLibrary, algorithm: HashAlgorithmName, rounds: number): Promise<{ mbps: number; digest: string }> {
+export async function bench(
+  name: string,
+  library: HashLibrary,
+  algorithm: HashAlgorithmName,
+  rounds: number,
+): Promise<{ mbps: number; digest: string }> {
   const bytes = await bytesOf(name);
   let best = Infinity;
   let digest = '';

@@ -26,7 +26,10 @@ function verifierOf(spec: VerifierSpec): Promise<Verifier> {
     case 'key':
       return WebKeyVerifier.create({ publicKey: spec.publicKeyPem });
     case 'certificate':
-      return WebCertificateVerifier.create({ certificateChain: spec.certificateChainPem, ...(spec.now ? { now: new Date(spec.now) } : {}) });
+      return WebCertificateVerifier.create({
+        certificateChain: spec.certificateChainPem,
+        ...(spec.now ? { now: new Date(spec.now) } : {}),
+      });
     case 'sigstore':
       return WebSigstoreVerifier.create({ identity: spec.identity, identityProvider: spec.issuer });
   }
@@ -66,12 +69,21 @@ export async function fetchModel(call: FetchCall): Promise<FetchOutcome> {
     });
     const files: Record<string, { sha256: string; size: number }> = {};
     for (const [name, bytes] of model.files) {
-      files[name] = { sha256: toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))), size: bytes.length };
+      files[name] = {
+        sha256: toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))),
+        size: bytes.length,
+      };
     }
     return { ok: true, files, signer: model.signer, progressEvents };
   } catch (err) {
     if (!(err instanceof ModelSigningError)) return { ok: false, code: `crash: ${String(err)}`, message: String(err), differences: [] };
-    return { ok: false, code: err.code, ...(err.path === undefined ? {} : { path: err.path }), message: err.message, differences: err.differences };
+    return {
+      ok: false,
+      code: err.code,
+      ...(err.path === undefined ? {} : { path: err.path }),
+      message: err.message,
+      differences: err.differences,
+    };
   }
 }
 

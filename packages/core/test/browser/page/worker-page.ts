@@ -15,7 +15,11 @@ async function hashAll(sources: HashSource[], algorithm: HashAlgorithmName, work
 
 /** Hex digests of the served files `/<name>`, each fetched and streamed inside a worker. */
 export function hashUrls(names: string[], algorithm: HashAlgorithmName, workers: number): Promise<string[]> {
-  return hashAll(names.map((name) => new URL(name, location.href).href), algorithm, workers);
+  return hashAll(
+    names.map((name) => new URL(name, location.href).href),
+    algorithm,
+    workers,
+  );
 }
 
 /** Hex digests of the served files, first turned into Blobs in the page and streamed inside a worker. */
@@ -25,7 +29,11 @@ export async function hashBlobs(names: string[], algorithm: HashAlgorithmName, w
 }
 
 /** Hex digests of the served files read into ArrayBuffers in the page and handed to the workers; and whether each buffer was detached. */
-export async function hashBuffers(names: string[], algorithm: HashAlgorithmName, workers: number): Promise<{ digests: string[]; detached: boolean[] }> {
+export async function hashBuffers(
+  names: string[],
+  algorithm: HashAlgorithmName,
+  workers: number,
+): Promise<{ digests: string[]; detached: boolean[] }> {
   const buffers = await Promise.all(names.map(async (name) => (await fetch(name)).arrayBuffer()));
   const digests = await hashAll(buffers, algorithm, workers);
   return { digests, detached: buffers.map((buffer) => buffer.byteLength === 0) };
@@ -83,7 +91,14 @@ export async function failures(): Promise<Record<string, string>> {
  * ArrayBuffers handed to the workers (copies made before the clock starts);
  * best of `rounds`.
  */
-export async function benchWorkers(algorithm: HashAlgorithmName, files: number, mib: number, workers: number, rounds: number, kind: 'blob' | 'buffer' = 'blob'): Promise<number> {
+export async function benchWorkers(
+  algorithm: HashAlgorithmName,
+  files: number,
+  mib: number,
+  workers: number,
+  rounds: number,
+  kind: 'blob' | 'buffer' = 'blob',
+): Promise<number> {
   const contents = Array.from({ length: files }, () => {
     const bytes = new Uint8Array(mib * 1024 * 1024);
     for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));

@@ -5,5 +5,6 @@
 import { createHashWorkerPool, fetchVerifiedModel } from '@model-signing/core/browser';
 import { createVerifiedWebSession } from '@model-signing/onnx/web';
 
-const pool = () => createHashWorkerPool({ size: 2, createWorker: () => new Worker(new URL('./bundle-worker.ts', import.meta.url), { type: 'module' }) });
+const pool = () =>
+  createHashWorkerPool({ size: 2, createWorker: () => new Worker(new URL('./bundle-worker.ts', import.meta.url), { type: 'module' }) });
 Object.assign(globalThis, { app: { pool, createVerifiedWebSession, fetchVerifiedModel } });

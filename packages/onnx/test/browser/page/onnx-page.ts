@@ -49,7 +49,14 @@ export async function run(call: RunCall): Promise<RunOutcome> {
       await session.release();
     }
   } catch (err) {
-    if (!(err instanceof ModelSigningError)) return { ok: false, code: `not a ModelSigningError: ${String(err)}`, message: String(err), verified: verified !== undefined };
-    return { ok: false, code: err.code, ...(err.path === undefined ? {} : { path: err.path }), message: err.message, verified: verified !== undefined };
+    if (!(err instanceof ModelSigningError))
+      return { ok: false, code: `not a ModelSigningError: ${String(err)}`, message: String(err), verified: verified !== undefined };
+    return {
+      ok: false,
+      code: err.code,
+      ...(err.path === undefined ? {} : { path: err.path }),
+      message: err.message,
+      verified: verified !== undefined,
+    };
   }
 }

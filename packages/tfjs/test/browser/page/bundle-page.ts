@@ -4,4 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { WebKeyVerifier } from '@model-signing/core/browser';
 import { verifiedHttpHandler } from '@model-signing/tfjs/web';
 
-Object.assign(globalThis, { app: { load: async (modelUrl: string, publicKey: string) => tf.loadLayersModel(verifiedHttpHandler({ modelUrl, verifier: await WebKeyVerifier.create({ publicKey }) })) } });
+Object.assign(globalThis, {
+  app: {
+    load: async (modelUrl: string, publicKey: string) =>
+      tf.loadLayersModel(verifiedHttpHandler({ modelUrl, verifier: await WebKeyVerifier.create({ publicKey }) })),
+  },
+});

@@ -47,7 +47,14 @@ export async function load(call: LoadCall): Promise<LoadOutcome> {
     const output = (await (model.predict(tf.tensor2d(call.input)) as tf.Tensor).array()) as number[][];
     return { ok: true, output, ...verified! };
   } catch (err) {
-    if (!(err instanceof ModelSigningError)) return { ok: false, code: `not a ModelSigningError: ${String(err)}`, message: String(err), verified: verified !== undefined };
-    return { ok: false, code: err.code, ...(err.path === undefined ? {} : { path: err.path }), message: err.message, verified: verified !== undefined };
+    if (!(err instanceof ModelSigningError))
+      return { ok: false, code: `not a ModelSigningError: ${String(err)}`, message: String(err), verified: verified !== undefined };
+    return {
+      ok: false,
+      code: err.code,
+      ...(err.path === undefined ? {} : { path: err.path }),
+      message: err.message,
+      verified: verified !== undefined,
+    };
   }
 }

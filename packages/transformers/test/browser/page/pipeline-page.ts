@@ -56,13 +56,26 @@ export async function embed(params: EmbedParams): Promise<EmbedOutcome> {
     const extractor = await pipeline('feature-extraction', params.repo, { revision: params.revision, dtype: 'fp32' });
     try {
       const output = await extractor(params.sentence, { pooling: 'mean', normalize: true });
-      return { ok: true, embedding: (output.tolist() as number[][])[0]!, loadedFiles: [...active.loadedFiles], events, rootDigest: active.manifest.rootDigest };
+      return {
+        ok: true,
+        embedding: (output.tolist() as number[][])[0]!,
+        loadedFiles: [...active.loadedFiles],
+        events,
+        rootDigest: active.manifest.rootDigest,
+      };
     } finally {
       await extractor.dispose();
     }
   } catch (err) {
     if (!isModelSigningError(err)) throw err;
-    return { ok: false, code: err.code, path: err.path, message: err.message, differences: err.differences.map((d) => d.name), rootDigest: active?.manifest.rootDigest };
+    return {
+      ok: false,
+      code: err.code,
+      path: err.path,
+      message: err.message,
+      differences: err.differences.map((d) => d.name),
+      rootDigest: active?.manifest.rootDigest,
+    };
   }
 }
 

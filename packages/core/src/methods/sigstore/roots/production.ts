@@ -6,51 +6,51 @@
 
 /** Production signing config (service URLs). */
 export const PRODUCTION_SIGNING_CONFIG: unknown = {
-  "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-  "caUrls": [
+  mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+  caUrls: [
     {
-      "url": "https://fulcio.sigstore.dev",
-      "majorApiVersion": 1,
-      "validFor": {
-        "start": "2022-04-13T20:06:15.000Z"
+      url: 'https://fulcio.sigstore.dev',
+      majorApiVersion: 1,
+      validFor: {
+        start: '2022-04-13T20:06:15.000Z',
       },
-      "operator": "sigstore.dev"
-    }
+      operator: 'sigstore.dev',
+    },
   ],
-  "oidcUrls": [
+  oidcUrls: [
     {
-      "url": "https://oauth2.sigstore.dev/auth",
-      "majorApiVersion": 1,
-      "validFor": {
-        "start": "2022-04-13T20:06:15.000Z"
+      url: 'https://oauth2.sigstore.dev/auth',
+      majorApiVersion: 1,
+      validFor: {
+        start: '2022-04-13T20:06:15.000Z',
       },
-      "operator": "sigstore.dev"
-    }
+      operator: 'sigstore.dev',
+    },
   ],
-  "rekorTlogUrls": [
+  rekorTlogUrls: [
     {
-      "url": "https://rekor.sigstore.dev",
-      "majorApiVersion": 1,
-      "validFor": {
-        "start": "2021-01-12T11:53:27.000Z"
+      url: 'https://rekor.sigstore.dev',
+      majorApiVersion: 1,
+      validFor: {
+        start: '2021-01-12T11:53:27.000Z',
       },
-      "operator": "sigstore.dev"
-    }
+      operator: 'sigstore.dev',
+    },
   ],
-  "tsaUrls": [
+  tsaUrls: [
     {
-      "url": "https://timestamp.sigstore.dev/api/v1/timestamp",
-      "majorApiVersion": 1,
-      "validFor": {
-        "start": "2025-07-04T00:00:00Z"
+      url: 'https://timestamp.sigstore.dev/api/v1/timestamp',
+      majorApiVersion: 1,
+      validFor: {
+        start: '2025-07-04T00:00:00Z',
       },
-      "operator": "sigstore.dev"
-    }
+      operator: 'sigstore.dev',
+    },
   ],
-  "rekorTlogConfig": {
-    "selector": "ANY"
+  rekorTlogConfig: {
+    selector: 'ANY',
   },
-  "tsaConfig": {
-    "selector": "ANY"
-  }
+  tsaConfig: {
+    selector: 'ANY',
+  },
 };

@@ -43,7 +43,8 @@ export async function verifyHashedRekordV2Body(
   } catch {
     throw bodyError('its body is not JSON');
   }
-  if (!isRecord(body) || body['kind'] !== 'hashedrekord' || body['apiVersion'] !== '0.0.2') throw bodyError('its body is not the hashedrekord/0.0.2 entry its kindVersion names');
+  if (!isRecord(body) || body['kind'] !== 'hashedrekord' || body['apiVersion'] !== '0.0.2')
+    throw bodyError('its body is not the hashedrekord/0.0.2 entry its kindVersion names');
   const spec = isRecord(body['spec']) && isRecord(body['spec']['hashedRekordV002']) ? body['spec']['hashedRekordV002'] : {};
   const data = isRecord(spec['data']) ? spec['data'] : {};
   const signature = isRecord(spec['signature']) ? spec['signature'] : {};
@@ -55,7 +56,9 @@ export async function verifyHashedRekordV2Body(
   const content = bytesOf(signature['content']);
   if (!content || !equal(content, envelope.signature)) throw bodyError("its signature is not the envelope's");
   const digest = bytesOf(data['digest']);
-  if (data['algorithm'] !== expected.algorithm || !digest || !equal(digest, expected.digest)) throw bodyError(`its digest is not the ${expected.algorithm} of the envelope's PAE`);
+  if (data['algorithm'] !== expected.algorithm || !digest || !equal(digest, expected.digest))
+    throw bodyError(`its digest is not the ${expected.algorithm} of the envelope's PAE`);
   const der = bytesOf(certificate);
-  if (!der || !equal(der, leaf.der) || verifier['keyDetails'] !== expected.keyDetails) throw bodyError(`its verifier is not the signing certificate with key details ${expected.keyDetails}`);
+  if (!der || !equal(der, leaf.der) || verifier['keyDetails'] !== expected.keyDetails)
+    throw bodyError(`its verifier is not the signing certificate with key details ${expected.keyDetails}`);
 }

@@ -33,6 +33,9 @@ export function checkLogEntryKinds(entries: readonly LogEntryKind[]): void {
     });
   }
   if (kinds.size > 1) {
-    throw new ModelSigningError({ code: 'SIGNATURE_INVALID', message: `The bundle's transparency log entries are of different kinds (${[...kinds].join(', ')})` });
+    throw new ModelSigningError({
+      code: 'SIGNATURE_INVALID',
+      message: `The bundle's transparency log entries are of different kinds (${[...kinds].join(', ')})`,
+    });
   }
 }

@@ -28,7 +28,9 @@ export async function verifyScts(leaf: PathCertificate, issuer: PathCertificate,
   if (timestamps.length === 0) throw sctError('the certificate carries no SCT');
   const crypto = new pkijs.CryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
   for (const [index, sct] of timestamps.entries()) {
-    const logs = ctlogs.filter((log) => validAt(log.validFor, sct.timestamp)).map((log) => ({ log_id: toBase64(log.logId), key: toBase64(log.spki) }));
+    const logs = ctlogs
+      .filter((log) => validAt(log.validFor, sct.timestamp))
+      .map((log) => ({ log_id: toBase64(log.logId), key: toBase64(log.spki) }));
     let verified = false;
     try {
       [verified] = await pkijs.verifySCTsForCertificate(leaf.certificate, issuer.certificate, logs, index, crypto);

@@ -87,7 +87,9 @@ export async function verifyRfc3161Timestamp(
   const serial = token.signer.serialNumber.valueBlock.valueHexView;
   const candidates = authorities.filter((a) => {
     const leaf = a.chain[0]!.certificate;
-    return validAt(a.validFor, time) && equal(leaf.serialNumber.valueBlock.valueHexView, serial) && leaf.issuer.isEqual(token.signer.issuer);
+    return (
+      validAt(a.validFor, time) && equal(leaf.serialNumber.valueBlock.valueHexView, serial) && leaf.issuer.isEqual(token.signer.issuer)
+    );
   });
   const crypto = new pkijs.CryptoEngine({ name: 'webcrypto', crypto: globalThis.crypto });
   const data = copy(signature);

@@ -39,7 +39,12 @@ async function verifySet(entry: TlogEntry, set: Bytes, tlogs: readonly LogAuthor
   // Rekor signs the RFC 8785 canonical JSON of these four fields; with keys in
   // this (sorted) order and only base64, hex and integers, JSON.stringify is canonical.
   const payload = utf8(
-    JSON.stringify({ body: toBase64(entry.canonicalizedBody), integratedTime: Number(entry.integratedTime), logID: toHex(entry.logId), logIndex: Number(entry.logIndex) }),
+    JSON.stringify({
+      body: toBase64(entry.canonicalizedBody),
+      integratedTime: Number(entry.integratedTime),
+      logID: toHex(entry.logId),
+      logIndex: Number(entry.logIndex),
+    }),
   );
   for (const tlog of tlogs) {
     if (equal(tlog.logId, entry.logId) && validAt(tlog.validFor, logged) && (await verifies(tlog.key, payload, set))) return;
@@ -80,7 +85,10 @@ function parseCheckpoint(envelope: string): Checkpoint {
     // BigInt's syntax, as sigstore-js reads it; what it cannot read is malformed material.
     size = BigInt(lines[1]!);
   } catch {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', message: `Invalid signature bundle: the checkpoint's tree size '${lines[1]}' is not a number` });
+    throw new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      message: `Invalid signature bundle: the checkpoint's tree size '${lines[1]}' is not a number`,
+    });
   }
   let rootHash: Bytes;
   try {
@@ -102,7 +110,11 @@ function namesLog(baseUrl: string, name: string): boolean {
   try {
     pattern = new RegExp(name);
   } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the checkpoint signer name '${name}' is not a valid pattern` });
+    throw new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      cause,
+      message: `Invalid signature bundle: the checkpoint signer name '${name}' is not a valid pattern`,
+    });
   }
   return pattern.test(baseUrl);
 }
@@ -122,9 +134,14 @@ const bitLength = (n: bigint) => (n === 0n ? 0 : n.toString(2).length);
 const onesCount = (n: bigint) => n.toString(2).replace(/0/g, '').length;
 
 /** RFC 6962 §2.1.1: recomputes the root from the leaf and the audit path and compares it with the checkpoint's. */
-async function verifyMerkleInclusion(entry: TlogEntry, proof: { logIndex: bigint; hashes: Bytes[] }, checkpoint: Checkpoint): Promise<void> {
+async function verifyMerkleInclusion(
+  entry: TlogEntry,
+  proof: { logIndex: bigint; hashes: Bytes[] },
+  checkpoint: Checkpoint,
+): Promise<void> {
   const index = proof.logIndex;
-  if (index < 0n || index >= checkpoint.size) throw entryError(`its inclusion proof index ${index} is outside the checkpoint's tree of ${checkpoint.size}`);
+  if (index < 0n || index >= checkpoint.size)
+    throw entryError(`its inclusion proof index ${index} is outside the checkpoint's tree of ${checkpoint.size}`);
   // The audit path splits where the paths to `index` and to the last leaf diverge.
   const inner = bitLength(index ^ (checkpoint.size - 1n));
   const border = onesCount(index >> BigInt(inner));
@@ -153,7 +170,10 @@ export async function verifyInclusion(entry: TlogEntry, tlogs: readonly LogAutho
     await verifyMerkleInclusion(entry, entry.inclusionProof, checkpoint);
   }
   if (!entry.signedEntryTimestamp && !entry.inclusionProof) {
-    throw new ModelSigningError({ code: 'CERT_CHAIN_INVALID', message: 'The transparency log entry has neither an inclusion promise nor an inclusion proof' });
+    throw new ModelSigningError({
+      code: 'CERT_CHAIN_INVALID',
+      message: 'The transparency log entry has neither an inclusion promise nor an inclusion proof',
+    });
   }
 }
 
@@ -207,7 +227,10 @@ export async function verifyBody(
  */
 export function readTlogEntry(value: unknown, index: number): TlogEntry {
   const bad = (field: string) =>
-    new ModelSigningError({ code: 'BAD_BUNDLE', message: `Invalid signature bundle: tlogEntries[${index}].${field} is missing or malformed` });
+    new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      message: `Invalid signature bundle: tlogEntries[${index}].${field} is missing or malformed`,
+    });
   if (!isRecord(value)) throw bad('');
   const integer = (v: unknown, field: string) => {
     if (v === undefined) return 0n;

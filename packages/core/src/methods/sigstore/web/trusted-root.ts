@@ -128,7 +128,13 @@ async function log(tlog: Record<string, unknown>, what: string, source: string):
   } catch (cause) {
     throw invalid(source, `${what} public key cannot be used: ${(cause as Error).message}`, cause);
   }
-  return { baseUrl: typeof tlog['baseUrl'] === 'string' ? tlog['baseUrl'] : '', logId, spki, key, validFor: validity(publicKey['validFor'], what, source) };
+  return {
+    baseUrl: typeof tlog['baseUrl'] === 'string' ? tlog['baseUrl'] : '',
+    logId,
+    spki,
+    key,
+    validFor: validity(publicKey['validFor'], what, source),
+  };
 }
 
 /**
@@ -156,7 +162,9 @@ export async function parseTrustedRoot(document: unknown, source: string): Promi
   }
   const root = json;
   return {
-    certificateAuthorities: list(root, 'certificateAuthorities', source).map((ca, i) => authority(ca, `certificate authority ${i}`, source)),
+    certificateAuthorities: list(root, 'certificateAuthorities', source).map((ca, i) =>
+      authority(ca, `certificate authority ${i}`, source),
+    ),
     timestampAuthorities: list(root, 'timestampAuthorities', source).map((ca, i) => authority(ca, `timestamp authority ${i}`, source)),
     tlogs: await Promise.all(list(root, 'tlogs', source).map((t, i) => log(t, `transparency log ${i}`, source))),
     ctlogs: await Promise.all(list(root, 'ctlogs', source).map((t, i) => log(t, `CT log ${i}`, source))),

@@ -10,7 +10,12 @@ import * as pkijs from 'pkijs';
 import type { ParsedBundle } from '../../../format/bundle.js';
 import { ModelSigningError } from '../../../errors.js';
 import { preAuthEncoding } from '../../../format/dsse.js';
-import { parseCertificate, validateCertificatePath, type CertificatePath, type PathCertificate } from '../../certificate/certificate-path.js';
+import {
+  parseCertificate,
+  validateCertificatePath,
+  type CertificatePath,
+  type PathCertificate,
+} from '../../certificate/certificate-path.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../../format/verifier.js';
 import { copy, fromBase64, toHex, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
@@ -70,7 +75,11 @@ function readMaterial(bundle: ParsedBundle): Material {
   try {
     leaf = parseCertificate(leafDer);
   } catch (cause) {
-    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}` });
+    throw new ModelSigningError({
+      code: 'BAD_BUNDLE',
+      cause,
+      message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}`,
+    });
   }
   const entries = material['tlogEntries'] ?? [];
   if (!Array.isArray(entries)) throw bad('tlogEntries is not a list');
@@ -166,12 +175,17 @@ export class WebSigstoreVerifier implements Verifier {
     try {
       key = await importSpki(new Uint8Array(material.leaf.certificate.subjectPublicKeyInfo.toSchema().toBER()));
     } catch (cause) {
-      throw new ModelSigningError({ code: 'BAD_KEY', cause, message: `The signing certificate's key cannot be used: ${(cause as Error).message}` });
+      throw new ModelSigningError({
+        code: 'BAD_KEY',
+        cause,
+        message: `The signing certificate's key cannot be used: ${(cause as Error).message}`,
+      });
     }
     if (!(await verifies(key, copy(preAuthEncoding(bundle.payloadType, payload)), signature))) {
       throw new ModelSigningError({
         code: 'SIGNATURE_INVALID',
-        message: "The signature does not verify with the signing certificate's key: the signed statement was altered, or it was signed by another key",
+        message:
+          "The signature does not verify with the signing certificate's key: the signed statement was altered, or it was signed by another key",
       });
     }
 
@@ -202,13 +216,17 @@ export class WebSigstoreVerifier implements Verifier {
       times.set(key, time);
     };
     for (const entry of material.tlogEntries) {
-      if (entry.integratedTime !== 0n && entry.signedEntryTimestamp) add(`log ${toHex(entry.logId)}`, new Date(Number(entry.integratedTime) * 1000));
+      if (entry.integratedTime !== 0n && entry.signedEntryTimestamp)
+        add(`log ${toHex(entry.logId)}`, new Date(Number(entry.integratedTime) * 1000));
     }
     for (const stamp of material.rfc3161Timestamps) {
       const { time, signerSerial } = await verifyRfc3161Timestamp(stamp, signature, this.root.timestampAuthorities);
       add(`timestamp authority certificate ${signerSerial}`, time);
     }
-    if (times.size === 0) throw chainError('The bundle has no verified time: neither a transparency log entry with an inclusion promise nor an RFC 3161 timestamp');
+    if (times.size === 0)
+      throw chainError(
+        'The bundle has no verified time: neither a transparency log entry with an inclusion promise nor an RFC 3161 timestamp',
+      );
     return [...times.values()];
   }
 
@@ -228,7 +246,10 @@ export class WebSigstoreVerifier implements Verifier {
       }
       if (!found) {
         const reason = failure instanceof Error ? `: ${failure.message}` : ': no certificate authority of the trusted root was valid then';
-        throw chainError(`The signing certificate does not chain to a Fulcio CA of the ${this.trustRoot} trusted root at ${time.toISOString()}${reason}`, failure);
+        throw chainError(
+          `The signing certificate does not chain to a Fulcio CA of the ${this.trustRoot} trusted root at ${time.toISOString()}${reason}`,
+          failure,
+        );
       }
       path = found;
     }
