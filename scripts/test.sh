@@ -27,6 +27,7 @@ check() {
   shift
   if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); echo "!! failed: $*"; fi
 }
+check "lint: tsc, ESLint (type-aware), Prettier" pnpm lint
 check "example: onnx" node examples/onnx/run.mjs
 check "example: tfjs" node examples/tfjs/sign-and-load.mjs
 check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs

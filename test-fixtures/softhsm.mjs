@@ -51,6 +51,7 @@ export function createSoftHsmToken(dir, { label = 'oms-test', pin = '1234' } = {
       if (cause.code === 'ENOENT' || !found) {
         throw new Error(
           `SoftHSM2 and OpenSC are needed for the PKCS#11 tests (${tool}); run scripts/setup-hsm-kms.sh (apt-get install softhsm2 opensc)`,
+          { cause },
         );
       }
     }

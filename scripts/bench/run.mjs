@@ -288,7 +288,7 @@ async function main() {
   fs.writeFileSync(mdPath, browserSection < 0 ? report.markdown : `${report.markdown.trimEnd()}\n${previous.slice(browserSection)}`);
   fs.writeFileSync(
     path.join(options.outDir, 'benchmarks.json'),
-    `${JSON.stringify({ environment, meta, scenarios: scenarios.map(({ files, model, ...s }) => ({ ...s, fileCount: files.length })), summary, targets, failures, samples }, null, 2)}\n`,
+    `${JSON.stringify({ environment, meta, scenarios: scenarios.map(({ files, model: _model, ...s }) => ({ ...s, fileCount: files.length })), summary, targets, failures, samples }, null, 2)}\n`,
   );
   console.log(report.table);
   // Tiny sizes say nothing about speed: a smoke run reports only its

@@ -32,7 +32,7 @@ const { tinyBertFiles, expectedEmbedding, VOCAB } = await importTs('packages/tra
 const hub = await FakeHub.start();
 let server;
 let browser;
-let failed = true;
+let failed;
 try {
   // 1. The publisher signs the model on upload and publishes the public key and the commit.
   const modelDir = path.join(work, 'model');

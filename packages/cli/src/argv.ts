@@ -36,7 +36,7 @@ function findOption(options: readonly Option[], token: string): Option | undefin
 function positionals(args: readonly string[], options: readonly Option[]): number[] {
   const found: number[] = [];
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
+    const arg = args[i];
     if (arg === '--') {
       for (let j = i + 1; j < args.length; j++) found.push(j);
       break;
@@ -72,7 +72,7 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   const out = [...args];
   const commandIndex = positionals(out, program.options)[0];
   if (commandIndex === undefined) return out;
-  const name = out[commandIndex]!;
+  const name = out[commandIndex];
   const rest = out.slice(commandIndex + 1);
   if (rest.length === 0 || isHelp(rest[0])) return out;
 
@@ -104,7 +104,7 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   if (methodAt !== undefined && methodAt === words[0]) {
     // Options before the method belong to the method's command: move the method ahead of them.
     const [method] = rest.splice(methodAt, 1);
-    return [...out.slice(0, commandIndex + 1), method!, ...rest];
+    return [...out.slice(0, commandIndex + 1), method, ...rest];
   }
   if (rest.includes('--help') || rest.includes('-h')) return out;
   const first = words[0] === undefined ? undefined : rest[words[0]];

@@ -20,6 +20,7 @@ export class UsageError extends Error {
 // C0 controls, DEL and C1 controls (ESC and CSI start terminal escape
 // sequences, CR rewrites the line), and the bidirectional overrides and
 // isolates that reorder how a line reads.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
 
 /**

@@ -78,7 +78,7 @@ async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[
   const results: T[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < jobs.length; i = next++) results[i] = await jobs[i]!();
+    for (let i = next++; i < jobs.length; i = next++) results[i] = await jobs[i]();
   };
   await Promise.all(Array.from({ length: limit }, worker));
   return results;
@@ -115,7 +115,7 @@ beforeAll(async () => {
     ),
     2,
   );
-  names.forEach((name, i) => verdicts.set(name, { reference: referenceVerdicts[name]!, ours: results[i]! }));
+  names.forEach((name, i) => verdicts.set(name, { reference: referenceVerdicts[name]!, ours: results[i] }));
 }, 120_000);
 
 afterAll(cleanupTempDirs);

@@ -37,7 +37,7 @@ export async function ours(args: readonly string[], cwd?: string): Promise<RunRe
   const result = await runProcess(process.execPath, [CLI, ...args], cwd);
   if (args[0] === 'sign' && result.code === 0 && !args.includes('--help')) {
     const flag = args.indexOf('--signature');
-    assertCodePointOrder(path.resolve(cwd ?? process.cwd(), flag >= 0 ? args[flag + 1]! : 'model.sig'));
+    assertCodePointOrder(path.resolve(cwd ?? process.cwd(), flag >= 0 ? args[flag + 1] : 'model.sig'));
   }
   return result;
 }

@@ -60,8 +60,8 @@ describe.each(CURVES)('pkcs11-key with %s', (curve, id, label) => {
       ok(await ours(['sign', 'pkcs11-key', model(), '--pkcs11-uri', uri(label), '--signature', sig]), 'our sign');
       const bundle = JSON.parse(await fs.readFile(sig, 'utf8'));
       expect(Object.keys(bundle.verificationMaterial)).toEqual(['publicKey', 'tlogEntries']);
-      ok(await ours(['verify', 'key', model(), '--signature', sig, '--public-key', publicKeys[curve]!]), 'our verify');
-      ok(await reference(['verify', 'key', model(), '--signature', sig, '--public_key', publicKeys[curve]!]), 'reference verify');
+      ok(await ours(['verify', 'key', model(), '--signature', sig, '--public-key', publicKeys[curve]]), 'our verify');
+      ok(await reference(['verify', 'key', model(), '--signature', sig, '--public_key', publicKeys[curve]]), 'reference verify');
     });
   }
 
@@ -76,14 +76,14 @@ describe.each(CURVES)('pkcs11-key with %s', (curve, id, label) => {
     expect(signer.method).toBe('key');
     const sig = path.join(work, `${label}-library.sig`);
     await signModel({ modelPath: fileModel, signer, signaturePath: sig });
-    await verifyModel({ modelPath: fileModel, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: publicKeys[curve]! }) });
-    ok(await reference(['verify', 'key', fileModel, '--signature', sig, '--public_key', publicKeys[curve]!]), 'reference verify');
+    await verifyModel({ modelPath: fileModel, signaturePath: sig, verifier: await KeyVerifier.create({ publicKey: publicKeys[curve] }) });
+    ok(await reference(['verify', 'key', fileModel, '--signature', sig, '--public_key', publicKeys[curve]]), 'reference verify');
   });
 });
 
 describe('pkcs11-certificate', () => {
   it('signs with a certificate for the token key; ours and the reference verify it against the root', async () => {
-    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256']!, 'token-leaf');
+    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256'], 'token-leaf');
     const sig = path.join(work, 'cert.sig');
     ok(
       await ours([
@@ -106,7 +106,7 @@ describe('pkcs11-certificate', () => {
   });
 
   it('reads the leaf certificate from the token when none is given', async () => {
-    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-384']!, 'token-leaf-384');
+    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-384'], 'token-leaf-384');
     token.writeCertificate(leaf, '02', 'key-p384');
     const sig = path.join(work, 'cert-from-token.sig');
     ok(
@@ -129,7 +129,7 @@ describe('pkcs11-certificate', () => {
   });
 
   it('refuses a certificate for another key', async () => {
-    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-521']!, 'other-leaf');
+    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-521'], 'other-leaf');
     const sig = path.join(work, 'wrong-cert.sig');
     const result = await ours([
       'sign',
@@ -186,7 +186,7 @@ describe('--incremental with a key on the token', () => {
     const full = path.join(work, 'incremental-key-full.sig');
     ok(await ours([...args.slice(0, -1), full]), 'full sign for comparison');
     expect(await payloadOf(sig)).toBe(await payloadOf(full));
-    ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKeys['P-256']!]), 'reference verify');
+    ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKeys['P-256']]), 'reference verify');
 
     // A previous signature by another key on the same token is refused, and nothing is written.
     const byOther = path.join(work, 'incremental-other.sig');
@@ -199,7 +199,7 @@ describe('--incremental with a key on the token', () => {
   });
 
   it('pkcs11-certificate: checks the previous signature against the signing certificate and chain', async () => {
-    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256']!, 'incremental-leaf');
+    const leaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, publicKeys['P-256'], 'incremental-leaf');
     const sig = path.join(work, 'incremental-cert.sig');
     const args = [
       'sign',
@@ -233,7 +233,7 @@ describe('--incremental with a key on the token', () => {
 
     // A previous signature by the same token key, certified by another CA: not this signer's chain.
     const otherCa = makeCertificateAuthority(path.join(work, 'other-ca'));
-    const otherLeaf = issueLeafForPublicKey(path.join(work, 'other-ca'), otherCa, publicKeys['P-256']!, 'other-ca-leaf');
+    const otherLeaf = issueLeafForPublicKey(path.join(work, 'other-ca'), otherCa, publicKeys['P-256'], 'other-ca-leaf');
     const byOther = path.join(work, 'incremental-other-ca.sig');
     ok(
       await ours([

@@ -50,7 +50,7 @@ describe('tampered models and signatures are refused through the CLI', () => {
   it('a changed byte', async () => {
     const file = path.join(model, 'weights/model-00002-of-00002.safetensors');
     const bytes = await fs.readFile(file);
-    bytes[1234] = bytes[1234]! ^ 0xff;
+    bytes[1234] = bytes[1234] ^ 0xff;
     await fs.writeFile(file, bytes);
     await expectFailure(verify(), 'DIGEST_MISMATCH', 'weights/model-00002-of-00002.safetensors');
     const error = await expectJsonFailure(['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey], 'DIGEST_MISMATCH');

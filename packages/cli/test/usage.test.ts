@@ -22,7 +22,7 @@ const cli = (args: string[]) => ours(args, work);
 function errorLine(result: RunResult): string {
   const lines = result.stderr.trimEnd().split('\n');
   expect(lines, result.stderr).toHaveLength(1);
-  return lines[0]!;
+  return lines[0];
 }
 
 describe('usage mistakes', () => {

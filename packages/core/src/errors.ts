@@ -92,8 +92,8 @@ export interface ManifestDifference {
 }
 
 /** Options accepted by {@link ModelSigningError}. */
-export interface ModelSigningErrorOptions<C extends ErrorCode = ErrorCode> {
-  code: C;
+export interface ModelSigningErrorOptions {
+  code: ErrorCode;
   message: string;
   cause?: unknown;
   /** The file (model-relative) or path the error is about, when there is one. */
@@ -102,13 +102,16 @@ export interface ModelSigningErrorOptions<C extends ErrorCode = ErrorCode> {
   differences?: ManifestDifference[];
 }
 
-/** Base class of every error thrown by model-signing. */
-export class ModelSigningError<C extends ErrorCode = ErrorCode> extends Error {
-  readonly code: C;
+/**
+ * Base class of every error thrown by model-signing. Not generic, so that
+ * `err instanceof ModelSigningError` narrows to a fully typed error.
+ */
+export class ModelSigningError extends Error {
+  readonly code: ErrorCode;
   readonly path: string | undefined;
   readonly differences: ManifestDifference[];
 
-  constructor(options: ModelSigningErrorOptions<C>) {
+  constructor(options: ModelSigningErrorOptions) {
     super(options.message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ModelSigningError';
     this.code = options.code;
@@ -133,7 +136,9 @@ function summarize(names: readonly string[]): string {
  * message names the first few of each kind, so it stays one readable line
  * even for a million differences.
  */
-export class ManifestMismatchError extends ModelSigningError<'DIGEST_MISMATCH' | 'MISSING_FILE' | 'UNSIGNED_FILE'> {
+export class ManifestMismatchError extends ModelSigningError {
+  declare readonly code: 'DIGEST_MISMATCH' | 'MISSING_FILE' | 'UNSIGNED_FILE';
+
   constructor(differences: ManifestDifference[]) {
     const sorted = [...differences].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const names = (kind: ManifestDifference['kind']) => sorted.filter((d) => d.kind === kind).map((d) => d.name);

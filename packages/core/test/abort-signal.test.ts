@@ -23,8 +23,8 @@ describe('abortSignal', () => {
     const model = path.join(dir, 'model');
     await writeTree(model, { 'a.bin': 'a'.repeat(1000), 'b/c.bin': 'c' });
     const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const signer = await KeySigner.create({ privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
-    const verifier = await KeyVerifier.create({ publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const signer = await KeySigner.create({ privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) });
+    const verifier = await KeyVerifier.create({ publicKey: pair.publicKey.export({ type: 'spki', format: 'pem' }) });
     const signaturePath = path.join(dir, 'model.sig');
     await expectCode(hashModel({ modelPath: model, abortSignal: AbortSignal.abort() }), 'ABORTED');
     await expectCode(signModel({ modelPath: model, signer, signaturePath, abortSignal: AbortSignal.abort() }), 'ABORTED');

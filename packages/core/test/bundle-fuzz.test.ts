@@ -75,7 +75,7 @@ class Random {
     return Math.floor(this.next() * n);
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]!;
+    return items[this.int(items.length)];
   }
   chance(p: number): boolean {
     return this.next() < p;
@@ -145,7 +145,7 @@ function hostileValue(r: Random): { value: Json; raw?: string } {
     case 14:
       return { value: [null, 1, 'x', {}] };
     default:
-      return { value: { __proto__: null, constructor: 'x', toString: 1 } as unknown as Json };
+      return { value: { __proto__: null, constructor: 'x', toString: 1 } };
   }
 }
 
@@ -167,9 +167,9 @@ function shuffledJson(r: Random, v: Json): string {
     const keys = Object.keys(v);
     for (let i = keys.length - 1; i > 0; i--) {
       const j = r.int(i + 1);
-      [keys[i], keys[j]] = [keys[j]!, keys[i]!];
+      [keys[i], keys[j]] = [keys[j], keys[i]];
     }
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${shuffledJson(r, v[k]!)}`).join(',')}}`;
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${shuffledJson(r, v[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -250,7 +250,7 @@ function tryMutateTree(r: Random, original: Json): TreeMutation | undefined {
       const at = r.int(text.length);
       const bytes = r.pick([[0xff], [0xc3], [0x00], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80]]);
       return {
-        what: `insert bytes ${bytes} at ${at}`,
+        what: `insert bytes ${bytes.join(',')} at ${at}`,
         text: Buffer.concat([text.subarray(0, at), Buffer.from(bytes), text.subarray(at)]),
         neutral: false,
       };
@@ -263,7 +263,7 @@ function tryMutateTree(r: Random, original: Json): TreeMutation | undefined {
     case 9: {
       const text = Buffer.from(JSON.stringify(doc));
       const at = r.int(text.length);
-      text[at] = text[at]! ^ (1 << r.int(8));
+      text[at] = text[at] ^ (1 << r.int(8));
       return { what: `flip a bit at ${at}`, text, neutral: false };
     }
     default:
@@ -337,10 +337,10 @@ function mutateStatement(r: Random, statement: JsonObject): { what: string; stat
     }
   }
   // Half the time keep the root digest consistent so the checks behind it run.
-  if (isV1 && r.chance(0.5) && resources.every((x) => typeof x['digest'] === 'string' && /^([0-9a-f]{2})*$/.test(x['digest'] as string))) {
+  if (isV1 && r.chance(0.5) && resources.every((x) => typeof x['digest'] === 'string' && /^([0-9a-f]{2})*$/.test(x['digest']))) {
     const root = createHash('sha256');
     for (const x of resources) root.update(Buffer.from(x['digest'] as string, 'hex'));
-    ((s['subject'] as JsonObject[])[0]!['digest'] as JsonObject)['sha256'] = root.digest('hex');
+    ((s['subject'] as JsonObject[])[0]['digest'] as JsonObject)['sha256'] = root.digest('hex');
     what += ' (root recomputed)';
   }
   return { what, statement: s };
@@ -525,7 +525,7 @@ async function mutate(r: Random, seed: Seed): Promise<Mutation> {
 async function runCase(r: Random, seed: Seed): Promise<string | undefined> {
   const mutation = await mutate(r, seed);
   const started = performance.now();
-  let outcome: VerifiedBundle | unknown;
+  let outcome: unknown;
   let threw = false;
   try {
     outcome = await verifyBundle({ bundle: mutation.input, verifier: seed.verifier });

@@ -101,7 +101,8 @@ describe('pinOf', () => {
 describe('optional packages', () => {
   it('a missing package is MISSING_DEPENDENCY naming it', async () => {
     const err = await expectCode(
-      loadOptionalPackage('no-such-package-oms', () => import('no-such-package-oms' as string), 'Testing'),
+      // @ts-expect-error -- the package does not exist: that is the case under test
+      loadOptionalPackage('no-such-package-oms', () => import('no-such-package-oms'), 'Testing'),
       'MISSING_DEPENDENCY',
     );
     expect(err.message).toMatch(/npm install no-such-package-oms/);

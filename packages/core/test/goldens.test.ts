@@ -68,7 +68,7 @@ const VARIANTS: { suffix: string; serializerDir: string; options: Partial<HashMo
 function hashFixture(fixture: string, options: Partial<HashModelOptions>) {
   // The reference's fixtures were hashed with symlinks allowed and no git ignores.
   return hashModel({
-    modelPath: path.join(modelsRoot, fixtures[fixture]!),
+    modelPath: path.join(modelsRoot, fixtures[fixture]),
     allowSymlinks: true,
     symlinkTargetRoot: modelsRoot,
     ignoreGitPaths: false,

@@ -147,7 +147,7 @@ describe('incremental signing', () => {
     await settle();
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
-    const recordPath = path.join(f.cacheDir, name!);
+    const recordPath = path.join(f.cacheDir, name);
     const record = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
       version: number;
       files: Record<string, [number, string, string, ...string[]]>;
@@ -155,9 +155,9 @@ describe('incremental signing', () => {
     expect(record.version).toBe(2);
 
     // The record says config.json's mtime was 1 µs earlier and vocab.txt's ctime 1 ns earlier than the file system says now.
-    const config = record.files['config.json']!;
+    const config = record.files['config.json'];
     config[1] = String(BigInt(config[1]) - 1000n);
-    const vocab = record.files['tokenizer/vocab.txt']!;
+    const vocab = record.files['tokenizer/vocab.txt'];
     vocab[2] = String(BigInt(vocab[2]) - 1n);
     await fs.writeFile(recordPath, JSON.stringify(record));
     const forged = await f.plan();
@@ -181,7 +181,7 @@ describe('incremental signing', () => {
     await settle();
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
-    const recordPath = path.join(f.cacheDir, name!);
+    const recordPath = path.join(f.cacheDir, name);
     const current = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
       key: Record<string, unknown>;
       statTimeNs: string;
@@ -214,7 +214,7 @@ describe('incremental signing', () => {
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString('utf8')) as {
       predicate: { resources: { digest: string }[] };
     };
-    statement.predicate.resources[0]!.digest = '00'.repeat(32);
+    statement.predicate.resources[0].digest = '00'.repeat(32);
     bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
     const tampered = JSON.stringify(bundle);
     await fs.writeFile(f.signaturePath, tampered);
@@ -346,9 +346,9 @@ describe('incremental signing', () => {
     await f.full(f.signaturePath);
     const dir = f.cacheDir;
     const [record] = await fs.readdir(dir);
-    await fs.writeFile(path.join(dir, record!), '{"version":1,"key":');
+    await fs.writeFile(path.join(dir, record), '{"version":1,"key":');
     expect((await f.plan()).reusedFiles).toBe(0);
-    await fs.writeFile(path.join(dir, record!), JSON.stringify({ version: 1, key: {}, statTimeNs: '1', files: {} }));
+    await fs.writeFile(path.join(dir, record), JSON.stringify({ version: 1, key: {}, statTimeNs: '1', files: {} }));
     expect((await f.plan()).reusedFiles).toBe(0);
     const result = await f.incremental();
     expect(payload(result)).toBe(payload(await f.full()));

@@ -24,14 +24,14 @@ function runtimeImports(text: string): string[] {
     /\b(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g,
   )) {
     if (m[4] !== undefined) specs.push(m[4]);
-    else if (m[2] === undefined) specs.push(m[3]!);
+    else if (m[2] === undefined) specs.push(m[3]);
   }
   return specs;
 }
 
 /** Which Node things a file uses at run time, if any. */
 function nodeUses(text: string): string[] {
-  const uses = runtimeImports(text).filter((spec) => spec.startsWith('node:') || NODE_BUILTINS.has(spec.split('/')[0]!));
+  const uses = runtimeImports(text).filter((spec) => spec.startsWith('node:') || NODE_BUILTINS.has(spec.split('/')[0]));
   const body = code(text);
   if (/(?<![.\w$])Buffer\b/.test(body)) uses.push('Buffer');
   // A bare `process` (globalThis.process?.… is how neutral code asks whether it runs in Node).

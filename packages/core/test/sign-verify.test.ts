@@ -70,7 +70,7 @@ describe('key signing', () => {
     await verifyModel({
       modelPath: dir,
       signaturePath: sig,
-      verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string }),
+      verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) }),
     });
     const err = await expectCode(KeySigner.create({ privateKey: Buffer.from(encrypted), password: 'wrong' }), 'BAD_KEY');
     expect(err.message).toMatch(/password/);
@@ -220,8 +220,8 @@ describe('verification reports every difference', () => {
     const file = path.join(dir, 'model.onnx');
     const keys = ecKeyPair();
     const manifest = await hashModel({ modelPath: file });
-    expect(manifest.resources[0]!.name).toBe('.');
-    const specForm = { ...manifest, resources: [{ ...manifest.resources[0]!, name: 'model.onnx' }] };
+    expect(manifest.resources[0].name).toBe('.');
+    const specForm = { ...manifest, resources: [{ ...manifest.resources[0], name: 'model.onnx' }] };
     const bundle = await signManifest({ manifest: specForm, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
     const sig = path.join(await tempDir(), 'm.sig');
     await fs.writeFile(sig, JSON.stringify(bundle));

@@ -3,7 +3,7 @@ import { getIdentityToken, interactiveIdentityToken, isModelSigningError } from 
 import { startFakeOidcProvider, type FakeOidcProvider } from './sigstore/fake-oidc.js';
 
 const EMAIL = 'bob@example.com';
-const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8'));
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
 
 let provider: FakeOidcProvider | undefined;
 afterEach(async () => {
@@ -35,10 +35,10 @@ describe('interactive OAuth sign-in with PKCE', () => {
       },
     });
     expect(claimsOf(token).email).toBe(EMAIL);
-    const auth = new URL(urls[0]!).searchParams;
+    const auth = new URL(urls[0]).searchParams;
     expect(auth.get('scope')).toBe('openid email');
     expect(auth.get('code_challenge_method')).toBe('S256');
-    const exchange = provider.tokenRequests[0]!;
+    const exchange = provider.tokenRequests[0];
     expect(exchange.get('redirect_uri')).toBe(auth.get('redirect_uri'));
     expect(exchange.get('code_verifier')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });

@@ -112,7 +112,7 @@ describe('keyless signing against a loopback Sigstore instance', () => {
 
   it('is refused by the key and certificate verifiers', async () => {
     const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const keyVerifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const keyVerifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
     for (const v of [keyVerifier, await CertificateVerifier.create({ useSystemRoots: true })]) {
       const error = await verifyModel({ modelPath: model, signaturePath: signature, verifier: v }).catch((e: unknown) => e);
       expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
@@ -126,7 +126,7 @@ describe('keyless signing against a loopback Sigstore instance', () => {
     await signModel({
       modelPath: model,
       signaturePath: keySignature,
-      signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }),
+      signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }),
     });
     const error = await verifyModel({ modelPath: model, signaturePath: keySignature, verifier: await verifier() }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);

@@ -96,7 +96,7 @@ describe.each(vectors)('production bundle $name (offline)', (v) => {
     const model = await copyModel(v);
     const file = path.join(model, 'signme-2');
     const bytes = await fs.readFile(file);
-    bytes[0] = bytes[0]! ^ 0x01;
+    bytes[0] = bytes[0] ^ 0x01;
     await fs.writeFile(file, bytes);
     const error = await verifyModel({
       modelPath: model,
@@ -148,7 +148,7 @@ describe('production bundles: tampering and method checks', () => {
 
   it('is refused by the key verifier', async () => {
     const { publicKey } = await import('node:crypto').then((c) => c.generateKeyPairSync('ec', { namedCurve: 'P-256' }));
-    const keyVerifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string });
+    const keyVerifier = await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) });
     const error = await keyVerifier.verify(await readBundle(OMS_SIGSTORE_BUNDLE)).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'WRONG_METHOD')).toBe(true);
   });

@@ -40,7 +40,7 @@ describe('trusted roots', () => {
       // The production TUF root from @sigstore/tuf, served by a mirror that is down.
       const seeds = createRequire(import.meta.url)('@sigstore/tuf/seeds.json') as Record<string, Record<string, string>>;
       const rootPath = path.join(dir, 'root.json');
-      await fs.writeFile(rootPath, Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!['root.json']!, 'base64'));
+      await fs.writeFile(rootPath, Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']['root.json'], 'base64'));
       const tuf = {
         mirrorUrl: `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`,
         rootPath,

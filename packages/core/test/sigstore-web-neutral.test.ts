@@ -25,8 +25,8 @@ async function moduleGraph(entry: string): Promise<{ files: Map<string, string>;
     const text = await fs.readFile(file, 'utf8');
     files.set(file, text);
     for (const [, spec] of text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)) {
-      if (spec!.startsWith('.')) queue.push(path.resolve(path.dirname(file), spec!));
-      else packages.add(spec!);
+      if (spec.startsWith('.')) queue.push(path.resolve(path.dirname(file), spec));
+      else packages.add(spec);
     }
   }
   return { files, packages };
@@ -48,7 +48,7 @@ describe('WebSigstoreVerifier outside Node', () => {
       { targets: Record<string, string> }
     >;
     const nodeRoot = JSON.parse(
-      Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8'),
+      Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString('utf8'),
     );
     expect(PRODUCTION_TRUSTED_ROOT).toEqual(nodeRoot);
   });

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isModelSigningError, verifyModel } from '../dist/index.js';
 import { WebSigstoreVerifier } from '../dist/browser.js';
 import { cleanupTempDirs, tempDir } from './helpers.js';
-import { verdictOf, type BundleJson } from './sigstore-web/cases.js';
+import { verdictOf } from './sigstore-web/cases.js';
 import { withRekorV2Entry, type RekorV2Form } from './sigstore-web/rekor-v2.js';
 import {
   MOCK_IDENTITY,
@@ -66,7 +66,7 @@ describe.each(PRODUCTION_VECTORS)('production bundle $name, offline, with its mo
     await fs.cp(v.modelDir, model, { recursive: true, filter: (src) => path.basename(src) !== 'model.sig' });
     const file = path.join(model, 'signme-2');
     const bytes = await fs.readFile(file);
-    bytes[0] = bytes[0]! ^ 0x01;
+    bytes[0] = bytes[0] ^ 0x01;
     await fs.writeFile(file, bytes);
     const web = await WebSigstoreVerifier.create({ identity: PROD_IDENTITY, identityProvider: PROD_ISSUER });
     const error = await verifyModel({ modelPath: model, signaturePath: v.signature, ignorePaths: v.ignorePaths, verifier: web }).catch(
@@ -87,7 +87,7 @@ describe('the model signed against the loopback instance', () => {
     const model = path.join(await tempDir('sigweb-'), 'model');
     await fs.cp(table.mock.modelDir, model, { recursive: true });
     const weights = await fs.readFile(path.join(model, 'weights.bin'));
-    weights[100] = weights[100]! ^ 0x01;
+    weights[100] = weights[100] ^ 0x01;
     await fs.writeFile(path.join(model, 'weights.bin'), weights);
     const error = await verifyModel({ modelPath: model, signaturePath: table.mock.signaturePath, verifier: web }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
@@ -102,7 +102,7 @@ describe('the model signed against the loopback instance', () => {
 describe('Rekor v2 entries', () => {
   // The table gives the verdicts; these show the bundles are what they claim: each form is accepted by the client that writes it.
   const v2 = async (form: RekorV2Form) =>
-    withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')) as BundleJson, table.mock.trustConfig, form);
+    withRekorV2Entry(JSON.parse(await fs.readFile(table.mock.signaturePath, 'utf8')), table.mock.trustConfig, form);
 
   it("sigstore-js alone accepts its dsse/0.0.2 form and refuses the reference's hashedrekord/0.0.2 body", async () => {
     const { Verifier, toSignedEntity, toTrustMaterial } = await import('@sigstore/verify');

@@ -22,7 +22,7 @@ const DIST = path.resolve(import.meta.dirname, '../dist/index.js');
 
 /** The id of a process that has exited. */
 function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '']).pid!;
+  return spawnSync(process.execPath, ['-e', '']).pid;
 }
 
 const temporaries = (dir: string) => fs.readdirSync(dir).filter(isTemporaryName);

@@ -45,7 +45,7 @@ describe('historical bundles of the reference implementation', () => {
       await fs.cp(dir, copy, { recursive: true });
       const target = path.join(copy, c.model ?? 'signme-2');
       const bytes = await fs.readFile(target);
-      bytes[0] = bytes[0]! ^ 1;
+      bytes[0] = bytes[0] ^ 1;
       await fs.writeFile(target, bytes);
       const err = await expectCode(
         verifyModel({

@@ -151,7 +151,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   // Files with the same content share one blob: fetch it once, check it for each name.
   const groups = new Map<string, RemoteFile[]>();
   for (const file of wanted) groups.set(file.etag, [...(groups.get(file.etag) ?? []), file]);
-  const totalBytes = [...groups.values()].reduce((sum, g) => sum + g[0]!.size, 0);
+  const totalBytes = [...groups.values()].reduce((sum, g) => sum + g[0].size, 0);
   onProgress({ phase: 'listing-matched', files: wanted.length, totalBytes });
 
   const cacheDir = resolveHubCacheDir(params.cacheDir);
@@ -167,6 +167,10 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   let bytesDone = 0;
   let lockLost: ModelSigningError | undefined;
 
+  // Set by the lock's callback while this function awaits; a closure reads it afresh (a plain check would be narrowed away).
+  const throwIfLockLost = () => {
+    throwIfLockLost();
+  };
   const hashersFor = (group: RemoteFile[]) => group.map((f) => checker.createFileHasher(f.path));
   const feed = (hashers: FileHasher[], file: RemoteFile, chunk: Uint8Array) => {
     for (const h of hashers) h.update(chunk);
@@ -189,7 +193,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
       const buffer = Buffer.allocUnsafe(1024 * 1024);
       for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0;) {
         signal.throwIfAborted();
-        feed(hashers, group[0]!, buffer.subarray(0, n));
+        feed(hashers, group[0], buffer.subarray(0, n));
       }
     } finally {
       await handle.close();
@@ -210,7 +214,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
    * they matched, and is the only step that publishes them.
    */
   const fetchBlob = async (group: RemoteFile[]): Promise<void> => {
-    const first = group[0]!;
+    const first = group[0];
     const blob = path.join(blobsDir, first.etag);
     const blobExisted = await exists(blob);
     const reusedBlob = blobExisted && (await cachedBlobMatches(blob, group));
@@ -265,7 +269,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     await runPool([...groups.values()], concurrency, fetchBlob, () => stop.abort());
     // Each file was checked whole as it completed; with a selection, the others are not expected.
     if (patterns === undefined) checker.finish();
-    if (lockLost) throw lockLost;
+    throwIfLockLost();
     await writeFileAtomic(signatureBlob, verified.bytes, writes);
     await linkSnapshotFile(path.join(snapshotPath, signaturePath), signatureBlob, writes);
     if (revision !== commit) {
@@ -273,7 +277,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
       await writes.ensureDir(path.dirname(ref));
       await writeFileAtomic(ref, new TextEncoder().encode(commit), writes);
     }
-    if (lockLost) throw lockLost;
+    throwIfLockLost();
   } catch (cause) {
     stop.abort();
     const left = await writes.rollback();
@@ -316,7 +320,7 @@ async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<
   let failure: { error: unknown } | undefined;
   const worker = async () => {
     while (failure === undefined && next < items.length) {
-      const item = items[next++]!;
+      const item = items[next++];
       try {
         await work(item);
       } catch (error) {

@@ -53,7 +53,7 @@ export function allowPatternList(allowPatterns: string | readonly string[] | und
 function fnmatch(pattern: string): (name: string) => boolean {
   let source = '';
   for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
+    const c = pattern[i];
     if (c === '*') source += '.*';
     else if (c === '?') source += '.';
     else if (c === '[') {

@@ -100,6 +100,8 @@ function abortedPromise(signal: AbortSignal | undefined): { promise: Promise<nev
   if (!signal) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
   let onAbort: () => void = () => undefined;
   const promise = new Promise<never>((_, reject) => {
+    // The caller's reason, passed on as given, as fetch does.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     onAbort = () => reject(signal.reason);
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });

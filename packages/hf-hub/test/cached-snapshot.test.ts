@@ -40,7 +40,7 @@ describe('re-verifying a cached snapshot', () => {
     // Edit the weight's blob in place, as a careless tool or an attacker with disk access would.
     const blob = await fs.realpath(path.join(snapshotPath, 'model.safetensors'));
     const bytes = await fs.readFile(blob);
-    bytes[1234] = bytes[1234]! ^ 0xff;
+    bytes[1234] = bytes[1234] ^ 0xff;
     await fs.writeFile(blob, bytes);
     const error = await expectCode(() => verifyCachedModel({ repo, cacheDir, verifier: keys.verifier }), 'DIGEST_MISMATCH');
     expect(error.differences.map((d) => d.name)).toEqual(['model.safetensors']);
@@ -61,7 +61,7 @@ describe('re-verifying a cached snapshot', () => {
     const cacheDir = await tempDir('cache');
     const { snapshotPath } = await downloadVerifiedModel({ repo, verifier: keys.verifier, cacheDir, ...connection() });
     const outside = path.join(cacheDir, 'elsewhere.bin');
-    await fs.writeFile(outside, model['model.safetensors']!);
+    await fs.writeFile(outside, model['model.safetensors']);
     const link = path.join(snapshotPath, 'model.safetensors');
     await fs.rm(link);
     await fs.symlink(path.relative(path.dirname(link), outside), link);

@@ -32,7 +32,7 @@ describe('downloads sharing one cache', () => {
     hub = await FakeHub.start({ token: TOKEN });
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-    signer = await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+    signer = await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) });
     verifier = await KeyVerifier.create({ publicKey: publicKeyPem });
     modelDir = await tempDir('model');
     model = await writeModel(modelDir);
@@ -86,7 +86,7 @@ describe('downloads sharing one cache', () => {
   it('a hub that serves other bytes to later requests: each download either succeeds with the signed bytes or fails typed', async () => {
     const { repo, cacheDir, repoFolder } = await uploadedRepo();
     // First answer cut off, second answer other bytes of the same length, third honest.
-    slowHub(repo, (nth) => (nth === 1 ? { cutOffAfter: 100_000 } : nth === 2 ? { data: randomBytes(model[WEIGHT]!.length) } : undefined));
+    slowHub(repo, (nth) => (nth === 1 ? { cutOffAfter: 100_000 } : nth === 2 ? { data: randomBytes(model[WEIGHT].length) } : undefined));
     const settled = await Promise.allSettled([download(repo, cacheDir), download(repo, cacheDir), download(repo, cacheDir)]);
     expect(outcomes(settled)).toEqual(['DIGEST_MISMATCH', 'NETWORK_ERROR', 'ok']);
     expect(hub.fullDownloads(repo, WEIGHT)).toBe(3);
@@ -98,7 +98,7 @@ describe('downloads sharing one cache', () => {
 
   it('a hub that serves other bytes to the second of two overlapping downloads never gets them into the cache', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    slowHub(repo, (nth) => (nth >= 2 ? { data: randomBytes(model[WEIGHT]!.length) } : undefined));
+    slowHub(repo, (nth) => (nth >= 2 ? { data: randomBytes(model[WEIGHT].length) } : undefined));
     const settled = await Promise.allSettled([download(repo, cacheDir), download(repo, cacheDir)]);
     for (const s of settled) {
       if (s.status === 'rejected') expect((s.reason as { code: string }).code).toBe('DIGEST_MISMATCH');
@@ -146,12 +146,12 @@ describe('downloads sharing one cache', () => {
       JSON.stringify(results),
     ).toEqual([true, true, true]);
     expect(hub.fullDownloads(repo, WEIGHT)).toBe(1);
-    await expectVerifiedCache(repo, cacheDir, results[0]!.snapshotPath!);
+    await expectVerifiedCache(repo, cacheDir, results[0].snapshotPath!);
   });
 
   it('three processes against a hub that breaks and then lies: one succeeds, the others fail typed, the cache verifies', async () => {
     const { repo, cacheDir } = await uploadedRepo();
-    slowHub(repo, (nth) => (nth === 1 ? { cutOffAfter: 100_000 } : nth === 2 ? { data: randomBytes(model[WEIGHT]!.length) } : undefined));
+    slowHub(repo, (nth) => (nth === 1 ? { cutOffAfter: 100_000 } : nth === 2 ? { data: randomBytes(model[WEIGHT].length) } : undefined));
     const results = await downloadInProcesses(repo, cacheDir, 3);
     expect(results.map((r) => (r.ok ? 'ok' : r.code)).sort(), JSON.stringify(results)).toEqual(['DIGEST_MISMATCH', 'NETWORK_ERROR', 'ok']);
     await expectVerifiedCache(repo, cacheDir, results.find((r) => r.ok)!.snapshotPath!);
@@ -162,7 +162,7 @@ describe('downloads sharing one cache', () => {
     const outside = await tempDir('outside');
     const victim = path.join(outside, 'victim.txt');
     await fs.writeFile(victim, 'do not overwrite');
-    const weightBlob = path.join(repoFolder, 'blobs', sha256(model[WEIGHT]!));
+    const weightBlob = path.join(repoFolder, 'blobs', sha256(model[WEIGHT]));
     await fs.mkdir(path.join(repoFolder, 'blobs'), { recursive: true });
     await fs.mkdir(path.join(repoFolder, 'refs'), { recursive: true });
     // At the old shared temporary name, at the blob itself, and at the ref.
@@ -197,7 +197,7 @@ describe('downloads sharing one cache', () => {
 
   it('waits for a held lock only as long as lockTimeoutMs (LOCK_TIMEOUT, nothing written), and takes over a dead holder’s lock', async () => {
     const { repo, cacheDir, repoFolder } = await uploadedRepo();
-    const lockTarget = path.join(cacheDir, '.locks', path.basename(repoFolder), `${sha256(model[WEIGHT]!)}.model-signing`);
+    const lockTarget = path.join(cacheDir, '.locks', path.basename(repoFolder), `${sha256(model[WEIGHT])}.model-signing`);
     await fs.mkdir(path.dirname(lockTarget), { recursive: true });
     const release = await lockfile.lock(lockTarget, { realpath: false });
     try {

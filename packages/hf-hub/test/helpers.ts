@@ -14,8 +14,8 @@ export const TOKEN = 'hf_test_token_for_the_fake_hub';
 export async function keyPair(): Promise<{ signer: KeySigner; verifier: KeyVerifier }> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return {
-    signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string }),
-    verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) as string }),
+    signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }),
+    verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) }),
   };
 }
 

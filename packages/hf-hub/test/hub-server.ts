@@ -234,7 +234,7 @@ export class FakeHub {
       this.createRepo(name);
       return json(res, { url: `${this.url}/${name}`, id: name });
     }
-    if (segments[0] === 'lfs-upload' && req.method === 'PUT') return this.handleLfsPut(req, res, segments[1]!);
+    if (segments[0] === 'lfs-upload' && req.method === 'PUT') return this.handleLfsPut(req, res, segments[1]);
     // Model repos have no type prefix: /{ns}/{name}.git/info/lfs/objects/batch or /{ns}/{name}/resolve|raw/{rev}/{path}
     const [ns, second, kind, revision, ...rest] = segments;
     if (second?.endsWith('.git') && kind === 'info' && req.method === 'POST')
@@ -257,10 +257,10 @@ export class FakeHub {
       });
       return json(res, { files });
     }
-    if (action === 'commit' && req.method === 'POST') return this.handleCommit(req, res, name, repo, revision!);
-    if (action === 'tree' && req.method === 'GET') return this.handleTree(res, url, this.commitAt(repo, revision!), rest.join('/'));
+    if (action === 'commit' && req.method === 'POST') return this.handleCommit(req, res, name, repo, revision);
+    if (action === 'tree' && req.method === 'GET') return this.handleTree(res, url, this.commitAt(repo, revision), rest.join('/'));
     if (action === 'paths-info' && req.method === 'POST') {
-      const commit = this.commitAt(repo, revision!);
+      const commit = this.commitAt(repo, revision);
       const body = JSON.parse((await readBody(req)).toString('utf8')) as { paths: string[]; expand?: boolean };
       const entries = body.paths.flatMap((p) => {
         const file = commit.files.get(p);
@@ -269,7 +269,7 @@ export class FakeHub {
       return json(res, entries);
     }
     if (action === 'revision' && req.method === 'GET') {
-      const commit = this.commitAt(repo, revision!);
+      const commit = this.commitAt(repo, revision);
       return json(res, {
         _id: name,
         id: name,
@@ -356,7 +356,7 @@ export class FakeHub {
       if (line.trim() === '') continue;
       const { key, value } = JSON.parse(line) as { key: string; value: Record<string, unknown> };
       if (key === 'header') {
-        title = String(value['summary'] ?? title);
+        title = typeof value['summary'] === 'string' ? value['summary'] : title;
         if (value['parentCommit'] && value['parentCommit'] !== head)
           throw new HttpError(412, 'A commit has happened since; parentCommit is stale');
       } else if (key === 'file') {

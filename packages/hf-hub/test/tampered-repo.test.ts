@@ -121,7 +121,7 @@ describe('a repo changed on the hub after signing is refused', () => {
 
     const result = await download(repo, cacheDir);
     expect(result.downloaded).toEqual(Object.keys(repos.model).sort());
-    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1]!, 'blobs'))).toHaveLength(
+    expect(await listTree(path.join(cacheDir, 'models--org--' + repo.split('/')[1], 'blobs'))).toHaveLength(
       Object.keys(repos.model).length + 1,
     );
   });

@@ -15,7 +15,7 @@ import { ModelSigningError, normalizeModelPath } from '@model-signing/core/brows
 export function chooseModelFile(signed: readonly string[], requested: string | undefined, where: string): string {
   if (requested !== undefined) return normalizeModelPath(requested);
   const candidates = signed.filter((name) => name.toLowerCase().endsWith('.onnx'));
-  if (candidates.length === 1) return candidates[0]!;
+  if (candidates.length === 1) return candidates[0];
   throw new ModelSigningError({
     code: candidates.length === 0 ? 'NOT_FOUND' : 'INVALID_ARGUMENT',
     path: where,

@@ -75,7 +75,7 @@ export function buildModel(options: { weights?: number[]; externalLocation?: str
 export async function runModel(session: InferenceSession): Promise<number[]> {
   try {
     const result = await session.run({ X: new Tensor('float32', Float32Array.from(INPUT), [2, 3]) });
-    return Array.from(result['Y']!.data as Float32Array);
+    return Array.from(result['Y'].data as Float32Array);
   } finally {
     await session.release();
   }
@@ -103,6 +103,6 @@ export function tempDir(prefix = 'onnx-test-'): Promise<string> {
 export async function flipByte(file: string, offset: number): Promise<void> {
   const bytes = await fs.readFile(file);
   const at = offset < 0 ? bytes.length + offset : offset;
-  bytes[at] = bytes[at]! ^ 0x01;
+  bytes[at] = bytes[at] ^ 0x01;
   await fs.writeFile(file, bytes);
 }

@@ -119,7 +119,7 @@ describe('saveSignedModel', () => {
     const dir = freshPath('leftover');
     await saveSignedModel(dir, { ...externalModel(), signer });
     // What a save killed while writing weights.bin leaves: a temporary of a process that is gone.
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const leftover = `${TEMPORARY_PREFIX}${deadPid}-0123456789abcdef-weights.bin`;
     await fs.writeFile(path.join(dir, leftover), 'half written');
     await verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier });

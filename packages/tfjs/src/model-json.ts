@@ -67,7 +67,7 @@ export function parseModelJson(bytes: Uint8Array): ParsedModelJson {
   }
   if (!isRecord(value)) throw invalid('the top level is not an object');
   if (!isRecord(value['modelTopology'])) throw invalid('modelTopology is missing or not an object');
-  const manifest = value['weightsManifest'] ?? [];
+  const manifest: unknown = value['weightsManifest'] ?? [];
   if (!Array.isArray(manifest)) throw invalid('weightsManifest is not a list');
   const weightPaths: string[] = [];
   for (const group of manifest) {
@@ -81,7 +81,7 @@ export function parseModelJson(bytes: Uint8Array): ParsedModelJson {
       weightPaths.push(normalized);
     }
   }
-  return { json: { ...value, weightsManifest: manifest } as io.ModelJSON, weightPaths };
+  return { json: { ...value, weightsManifest: manifest as io.WeightsManifestConfig } as io.ModelJSON, weightPaths };
 }
 
 function weightPath(name: string): string {

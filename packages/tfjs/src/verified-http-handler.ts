@@ -131,7 +131,7 @@ function locate(options: VerifiedHttpModelLocation): { folder: URL; modelJson: s
     if (!folder.pathname.endsWith('/')) folder.pathname += '/';
     return { folder, modelJson: MODEL_JSON_FILE_NAME };
   }
-  const url = new URL(options.modelUrl!);
+  const url = new URL(options.modelUrl);
   const name = decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
   if (name === '') {
     throw new ModelSigningError({

@@ -63,7 +63,7 @@ describe('where a signed save puts its files', () => {
   it('removes the staging folder a killed save left beside the model', async () => {
     const { signer } = await makeKeyPair();
     const parent = await newDir();
-    const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+    const deadPid = spawnSync(process.execPath, ['-e', '']).pid;
     const leftover = path.join(parent, `${TEMPORARY_PREFIX}${deadPid}-0123456789abcdef-dense.signing-AbCdEf`);
     await fs.mkdir(leftover);
     await fs.writeFile(path.join(leftover, 'weights.bin'), new Uint8Array(1024));

@@ -26,7 +26,7 @@ describe('registerSignedScheme', () => {
 
       const weights = path.join(modelDir, 'weights.bin');
       const bytes = await fs.readFile(weights);
-      bytes[0]! ^= 0xff;
+      bytes[0] ^= 0xff;
       await fs.writeFile(weights, bytes);
       await expect(tf.loadLayersModel(`signed://${modelDir}`)).rejects.toMatchObject({ code: 'DIGEST_MISMATCH', path: 'weights.bin' });
     } finally {

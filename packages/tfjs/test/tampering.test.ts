@@ -51,7 +51,7 @@ describe('a tampered layers model is refused', () => {
     const modelDir = await layersCopy();
     const weights = path.join(modelDir, 'weights.bin');
     const bytes = await fs.readFile(weights);
-    bytes[17]! ^= 0x01;
+    bytes[17] ^= 0x01;
     await fs.writeFile(weights, bytes);
     const err = await loadError(() => tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier })));
     expect(err.code).toBe('DIGEST_MISMATCH');
@@ -140,7 +140,7 @@ describe('extra and missing weight files', () => {
 
   it('a missing weight file: MISSING_FILE naming it', async () => {
     const modelDir = await signedGraphModel();
-    await fs.rm(path.join(modelDir, GRAPH_SHARDS[1]!));
+    await fs.rm(path.join(modelDir, GRAPH_SHARDS[1]));
     const err = await loadError(() => tf.loadGraphModel(verifiedLoadHandler({ modelDir, verifier })));
     expect(err.code).toBe('MISSING_FILE');
     expect(err.path).toBe(GRAPH_SHARDS[1]);
@@ -149,9 +149,9 @@ describe('extra and missing weight files', () => {
 
   it('a changed byte in the second shard: DIGEST_MISMATCH naming that shard', async () => {
     const modelDir = await signedGraphModel();
-    const shard = path.join(modelDir, GRAPH_SHARDS[1]!);
+    const shard = path.join(modelDir, GRAPH_SHARDS[1]);
     const bytes = await fs.readFile(shard);
-    bytes[0]! ^= 0x80;
+    bytes[0] ^= 0x80;
     await fs.writeFile(shard, bytes);
     const err = await loadError(() => tf.loadGraphModel(verifiedLoadHandler({ modelDir, verifier })));
     expect(err.code).toBe('DIGEST_MISMATCH');

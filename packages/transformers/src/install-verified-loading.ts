@@ -175,7 +175,7 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
    */
   const fileOf = (url: string): string | undefined => {
     if (!url.startsWith(repoPrefix)) return undefined;
-    const rest = url.slice(repoPrefix.length).split(/[?#]/)[0]!;
+    const rest = url.slice(repoPrefix.length).split(/[?#]/)[0];
     const slash = rest.indexOf('/');
     if (slash < 0) return undefined;
     return normalizeModelPath(decodeURIComponent(rest.slice(slash + 1)));

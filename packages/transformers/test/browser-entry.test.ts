@@ -11,7 +11,7 @@ it('refuses to start without a Cache API, before any request, leaving env untouc
   const { verifier } = await keyPair();
   const requested: string[] = [];
   const recordingFetch: typeof fetch = async (input) => {
-    requested.push(String(input));
+    requested.push(input instanceof Request ? input.url : input.toString());
     return new Response(null, { status: 404 });
   };
   const before = { ...env };

@@ -53,7 +53,7 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
     const extractor = await pipeline('feature-extraction', repo, { revision });
     try {
-      return ((await extractor('Hello signed models.', { pooling: 'mean', normalize: true })).tolist() as number[][])[0]!;
+      return ((await extractor('Hello signed models.', { pooling: 'mean', normalize: true })).tolist() as number[][])[0];
     } finally {
       await extractor.dispose();
     }
@@ -74,7 +74,7 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     const embedding = await embed(repo, revision, await tempDir('cache'));
     expect(active!.manifest.resources.map((r) => r.name).sort()).toEqual(Object.keys(tinyBertFiles()).sort());
     const expected = expectedEmbedding(TOKENS);
-    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
   });
 
   it('signs on upload so that the Python reference verifies the same files', async () => {
@@ -104,12 +104,12 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     await uploadSignedModel({ repo, modelPath: modelDir, signer: keys.signer, hubUrl: hub.url, method: 'shards', shardSize: 512 });
     const revision = hub.head(repo);
     const embedding = await embed(repo, revision, await tempDir('cache'));
-    const lastShard = `onnx/model.onnx:512:${tinyBertFiles()['onnx/model.onnx']!.length}`;
+    const lastShard = `onnx/model.onnx:512:${tinyBertFiles()['onnx/model.onnx'].length}`;
     expect(active!.manifest.resources.map((r) => r.name)).toContain(lastShard);
     const expected = expectedEmbedding(TOKENS);
-    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
 
-    const changed = Buffer.from(tinyBertFiles()['onnx/model.onnx']!);
+    const changed = Buffer.from(tinyBertFiles()['onnx/model.onnx']);
     changed[changed.length - 2] ^= 0x01;
     hub.replaceBytesKeepingMetadata(repo, 'onnx/model.onnx', changed);
     const cacheDir = await tempDir('cache');
@@ -264,7 +264,7 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     env.localModelPath = local;
     const embedding = await embed(repo, revision, cacheDir);
     const expected = expectedEmbedding(TOKENS);
-    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    embedding.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
     expect(hub.fullDownloads(repo, 'onnx/model.onnx')).toBe(1);
   });
 

@@ -63,7 +63,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const extractor = await pipeline('feature-extraction', repo, { revision });
     try {
       const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
-      return { embedding: (output.tolist() as number[][])[0]!, loading: active };
+      return { embedding: (output.tolist() as number[][])[0], loading: active };
     } finally {
       await extractor.dispose();
     }
@@ -72,7 +72,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
   const downloads = (repo: string) =>
     hub.requests
       .filter((r) => r.startsWith(`GET /${repo}/resolve/`))
-      .map((r) => r.split('/resolve/')[1]!.split('/').slice(1).join('/'))
+      .map((r) => r.split('/resolve/')[1].split('/').slice(1).join('/'))
       .sort();
 
   /**
@@ -91,7 +91,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
 
   const expectClose = (actual: number[], expected: number[]) => {
     expect(actual).toHaveLength(expected.length);
-    actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+    actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
   };
 
   it('gives the graph’s outputs, downloads only the files the pipeline uses, and caches only verified files', async () => {
@@ -106,7 +106,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const entries = await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
     expect(entries).toEqual(PIPELINE_FILES);
     for (const f of entries)
-      expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+      expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]));
     expect(await listTree(fsCacheDir)).toEqual([]);
   });
 
@@ -127,7 +127,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const extractor = await pipeline('feature-extraction', repo, { revision });
     const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
     await extractor.dispose();
-    expectClose((output.tolist() as number[][])[0]!, expectedEmbedding(TOKENS));
+    expectClose((output.tolist() as number[][])[0], expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig']);
     expect([...new Set(sources)].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
   });
@@ -135,7 +135,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
   for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json']) {
     it(`refuses a changed byte in ${file}, names it, and caches nothing unverified`, async () => {
       const { repo, revision, cacheDir } = await signedRepo();
-      const changed = Buffer.from(tinyBertFiles()[file]!);
+      const changed = Buffer.from(tinyBertFiles()[file]);
       changed[changed.length - 2] ^= 0x01;
       hub.replaceBytesKeepingMetadata(repo, file, changed);
       const err = await expectCode(() => embed(repo, revision, cacheDir), 'DIGEST_MISMATCH', file);
@@ -143,7 +143,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
       const cached = await settledTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
       expect(cached).not.toContain(file);
       for (const f of cached)
-        expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]!));
+        expect(sha256(await fs.readFile(path.join(cacheDir, repo, active!.manifest.rootDigest, f))), f).toBe(sha256(tinyBertFiles()[f]));
       expect(await listTree(fsCacheDir)).toEqual([]);
     });
   }
@@ -156,7 +156,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     await writeFiles(partial, files);
     hub.createRepo(repo);
     await uploadSignedModel({ repo, modelPath: partial, signer: keys.signer, hubUrl: hub.url });
-    const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json']! } });
+    const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json'] } });
     const cacheDir = await tempDir('cache');
     await expectCode(() => embed(repo, revision, cacheDir), 'UNSIGNED_FILE', 'tokenizer_config.json');
     expect(await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest))).not.toContain('tokenizer_config.json');
@@ -183,7 +183,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const { repo, revision, cacheDir } = await signedRepo();
     await embed(repo, revision, cacheDir);
     const entry = path.join(cacheDir, repo, active!.manifest.rootDigest, 'tokenizer.json');
-    const edited = Buffer.from(tinyBertFiles()['tokenizer.json']!.toString('utf8').replace('"hello": 5', '"hello": 6'));
+    const edited = Buffer.from(tinyBertFiles()['tokenizer.json'].toString('utf8').replace('"hello": 5', '"hello": 6'));
     expect(edited).not.toEqual(tinyBertFiles()['tokenizer.json']);
     await fs.writeFile(entry, edited);
     await expectCode(() => embed(repo, revision, cacheDir), 'DIGEST_MISMATCH', 'tokenizer.json');
@@ -197,12 +197,12 @@ describe('pipeline() through configureVerifiedLoading', () => {
   it('loads every file from the verified revision, whatever revision transformers.js names', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     // main moves on to bytes nobody signed; the pinned commit still holds the signed ones.
-    hub.pushCommit(repo, { put: { 'onnx/model.onnx': tinyBertFiles()['onnx/model_quantized.onnx']! } });
+    hub.pushCommit(repo, { put: { 'onnx/model.onnx': tinyBertFiles()['onnx/model_quantized.onnx'] } });
     active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
     const extractor = await pipeline('feature-extraction', repo);
     const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
     await extractor.dispose();
-    expectClose((output.tolist() as number[][])[0]!, expectedEmbedding(TOKENS));
+    expectClose((output.tolist() as number[][])[0], expectedEmbedding(TOKENS));
     expect(hub.requests.filter((r) => r.startsWith(`GET /${repo}/resolve/`) && !r.includes(`/resolve/${revision}/`))).toEqual([]);
   });
 
@@ -213,7 +213,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const updated = await tempDir('updated');
     await writeFiles(updated, {
       ...tinyBertFiles(),
-      'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' })),
+      'config.json': Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json'].toString('utf8')), note: 'v2' })),
     });
     await uploadSignedModel({ repo, modelPath: updated, signer: keys.signer, hubUrl: hub.url });
     const second = await embed(repo, 'main', cacheDir);

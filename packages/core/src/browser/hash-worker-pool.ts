@@ -61,7 +61,7 @@ export function createHashWorkerPool(params: HashWorkerPoolParams): HashWorkerPo
 
   const dispatch = () => {
     while (idle.length > 0 && queue.length > 0) {
-      const worker = idle[idle.length - 1]!;
+      const worker = idle[idle.length - 1];
       const job = queue.shift()!;
       const { source } = job.request;
       try {

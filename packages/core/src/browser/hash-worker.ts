@@ -40,7 +40,10 @@ async function* toAsync(chunks: Iterable<Uint8Array>): AsyncGenerator<Uint8Array
 }
 
 const scope = globalThis as unknown as WorkerScope;
-scope.onmessage = async ({ data: { algorithm, source } }) => {
+scope.onmessage = ({ data }) => void answer(data);
+
+/** Hashes one request and posts the digest, or the failure as a coded error: it never throws. */
+async function answer({ algorithm, source }: HashRequest): Promise<void> {
   try {
     const digest = await hashStream(algorithm, await open(source));
     scope.postMessage({ digest }, [digest.buffer as ArrayBuffer]);
@@ -48,4 +51,4 @@ scope.onmessage = async ({ data: { algorithm, source } }) => {
     const code = err instanceof ModelSigningError ? err.code : typeof source === 'string' ? 'NETWORK_ERROR' : 'NOT_FOUND';
     scope.postMessage({ error: { code, message: err instanceof Error ? err.message : String(err) } }, []);
   }
-};
+}

@@ -48,7 +48,7 @@ function pythonBytesRepr(data: Uint8Array): Uint8Array {
   out[1] = 0x27; // '
   let n = 2;
   for (let i = 0; i < data.length; i++) {
-    const escaped = REPR[data[i]!]!;
+    const escaped = REPR[data[i]];
     for (let k = 0; k < escaped.length; k++) out[n++] = escaped[k]!;
   }
   out[n++] = 0x27;

@@ -120,7 +120,7 @@ function parseSerialization(v: unknown): Serialization {
   const ignore = v['ignore_paths'] ?? [];
   if (!Array.isArray(ignore) || !ignore.every((p) => typeof p === 'string'))
     throw bad('serialization.ignore_paths must be a list of strings');
-  const serialization: Serialization = { method, hashType: hashType as HashAlgorithm, allowSymlinks, ignorePaths: ignore as string[] };
+  const serialization: Serialization = { method, hashType: hashType as HashAlgorithm, allowSymlinks, ignorePaths: ignore };
   if (method === 'shards') {
     // The reference writes shard_size as a JSON float (1000000000.0); accept any integral number.
     const size = v['shard_size'];
@@ -205,7 +205,7 @@ export function parseStatement(payload: Uint8Array): VerifiedManifest {
   }
   if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is ${describe(predicateType)}, expected '${PREDICATE_TYPE}'`);
   if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
-  const subject = subjects[0];
+  const subject = subjects[0] as unknown;
   if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
   const modelName = asString(subject['name'], 'subject name');
   const claimedRoot = asHex(subject['digest']['sha256'], 'subject sha256 digest');

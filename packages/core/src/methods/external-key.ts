@@ -72,7 +72,7 @@ export class ExternalKeySigner implements Signer {
     const hash = hashForKey(this.options.publicKey);
     const digest = createHash(hash).update(pae).digest();
     const { signature, encoding } = await this.options.sign({ pae, digest, hash, ...(signal ? { signal } : {}) });
-    let valid = false;
+    let valid: boolean;
     try {
       valid = cryptoVerify(hash, pae, { key: this.options.publicKey, dsaEncoding: encoding }, signature);
     } catch {
@@ -94,7 +94,7 @@ function derInteger(bytes: Uint8Array): Buffer {
   while (start < bytes.length - 1 && bytes[start] === 0) start++;
   const body = Buffer.from(bytes.subarray(start));
   // A set top bit would make the INTEGER negative: prefix a zero byte.
-  const value = body[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
+  const value = body[0] & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
   return Buffer.concat([Buffer.from([0x02, value.length]), value]);
 }
 

@@ -90,7 +90,7 @@ function isInside(root: string, target: string): boolean {
 async function hubCacheBlobs(realRoot: string): Promise<string | undefined> {
   const parts = realRoot.split(path.sep);
   const at = parts.lastIndexOf('snapshots');
-  if (at < 1 || at + 1 >= parts.length || !/^(models|datasets|spaces)--./.test(parts[at - 1]!)) return undefined;
+  if (at < 1 || at + 1 >= parts.length || !/^(models|datasets|spaces)--./.test(parts[at - 1])) return undefined;
   return fs.realpath(path.join(parts.slice(0, at).join(path.sep) || path.sep, 'blobs')).catch(() => undefined);
 }
 

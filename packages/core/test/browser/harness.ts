@@ -172,7 +172,7 @@ export async function startBrowser(params: StartBrowserParams): Promise<BrowserH
       route: (name, handler) => void routes.set(`/${name}`, handler),
       unserve: (name) => void routes.delete(`/${name}`),
       call: <T>(name: string, ...args: unknown[]) =>
-        page.evaluate(([fn, a]) => (globalThis as unknown as { page: Record<string, (...x: unknown[]) => unknown> }).page[fn]!(...a), [
+        page.evaluate(([fn, a]) => (globalThis as unknown as { page: Record<string, (...x: unknown[]) => unknown> }).page[fn](...a), [
           name,
           args,
         ] as const) as Promise<T>,

@@ -84,7 +84,7 @@ let mismatch = false;
 try {
   browser.serve('data', bytes);
   for (const algorithm of ['sha256', 'blake2b', 'blake3'] as const) {
-    const expected = (await benchNode(NODE_LIBRARIES['node:crypto / napi']!, algorithm, bytes, 1)).digest;
+    const expected = (await benchNode(NODE_LIBRARIES['node:crypto / napi'], algorithm, bytes, 1)).digest;
     const results: [string, string, { mbps: number; digest: string }][] = [];
     for (const [name, make] of Object.entries(NODE_LIBRARIES))
       results.push(['Node', name, await benchNode(make, algorithm, bytes, rounds)]);
@@ -108,9 +108,9 @@ try {
     for (const kind of ['blob', 'buffer'] as const) {
       const mbps: number[] = [];
       for (const workers of [1, 2]) mbps.push(await browser.call<number>('benchWorkers', algorithm, files, perFile, workers, rounds, kind));
-      if (kind === 'buffer') speedups.push(mbps[1]! / mbps[0]!);
+      if (kind === 'buffer') speedups.push(mbps[1] / mbps[0]);
       workerRows.push(
-        `| ${algorithm} | ${kind === 'blob' ? 'Blob' : 'ArrayBuffer'} | ${mbps[0]!.toFixed(0)} | ${mbps[1]!.toFixed(0)} | ${(mbps[1]! / mbps[0]!).toFixed(2)}× |`,
+        `| ${algorithm} | ${kind === 'blob' ? 'Blob' : 'ArrayBuffer'} | ${mbps[0].toFixed(0)} | ${mbps[1].toFixed(0)} | ${(mbps[1] / mbps[0]).toFixed(2)}× |`,
       );
     }
   }

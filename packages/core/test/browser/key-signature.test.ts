@@ -55,7 +55,7 @@ function signedByNode(curve: Curve, pae: (type: string, payload: Uint8Array) => 
 function flip(base64: string, index: (length: number) => number): string {
   const bytes = Buffer.from(base64, 'base64');
   const i = index(bytes.length);
-  bytes[i] = bytes[i]! ^ 0x01;
+  bytes[i] = bytes[i] ^ 0x01;
   return bytes.toString('base64');
 }
 
@@ -164,7 +164,7 @@ describe('key-method signature verification in Node (WebCrypto of Node)', () => 
   });
   for (const [name, c, expected] of all) it(`${name} → ${expected}`, async () => expect(await verify(c)).toBe(expected));
   for (const [name, pem] of BAD_KEYS)
-    it(`refuses ${name} with BAD_KEY`, async () => expect(await verify({ ...all[0]![1], publicKeyPem: pem })).toBe('BAD_KEY'));
+    it(`refuses ${name} with BAD_KEY`, async () => expect(await verify({ ...all[0][1], publicKeyPem: pem })).toBe('BAD_KEY'));
 });
 
 describe('key-method signature verification in headless Chromium', () => {
@@ -189,6 +189,6 @@ describe('key-method signature verification in headless Chromium', () => {
   });
 
   it('refuses keys OMS does not allow with BAD_KEY', async () => {
-    for (const [name, pem] of BAD_KEYS) expect(await browser.call('verify', { ...all[0]![1], publicKeyPem: pem }), name).toBe('BAD_KEY');
+    for (const [name, pem] of BAD_KEYS) expect(await browser.call('verify', { ...all[0][1], publicKeyPem: pem }), name).toBe('BAD_KEY');
   });
 });

@@ -54,7 +54,7 @@ describe('a model signed against the loopback instance, loaded in Chromium', () 
     const digests: Record<string, string> = {};
     for (const name of await fs.readdir(table.mock.modelDir)) {
       const bytes = await fs.readFile(path.join(table.mock.modelDir, name));
-      if (changed && name === 'weights.bin') bytes[100] = bytes[100]! ^ 0x01;
+      if (changed && name === 'weights.bin') bytes[100] = bytes[100] ^ 0x01;
       browser.serve(`${prefix}/${name}`, bytes);
       digests[name] = createHash('sha256').update(bytes).digest('hex');
     }

@@ -35,7 +35,7 @@ async function serveDir(dir: string, prefix: string, changed?: string): Promise<
   const served = new Map<string, Buffer>();
   for (const name of await fs.readdir(dir)) {
     const bytes = await fs.readFile(path.join(dir, name));
-    if (name === changed) bytes[0] = bytes[0]! ^ 1;
+    if (name === changed) bytes[0] = bytes[0] ^ 1;
     browser.serve(`${prefix}/${name}`, bytes);
     served.set(name, bytes);
   }
@@ -275,7 +275,7 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
         files: { 'weights.bin': { sha256: sha256(big) }, 'tok/config.txt': { sha256: sha256(small) } },
       });
       const changed = Buffer.from(big);
-      changed[big.length - 2]! ^= 1;
+      changed[big.length - 2] ^= 1;
       serveModel(`${prefix}-changed`, { 'model.sig': ok(signed), 'weights.bin': ok(changed) });
       await expect(fetchModel({ baseUrl: `${prefix}-changed/`, files: ['weights.bin'], verifier })).resolves.toMatchObject({
         ok: false,
@@ -287,7 +287,7 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
 
   it('refuses a changed byte served, naming the file', async () => {
     const changed = Buffer.from(big);
-    changed[big.length - 1]! ^= 1;
+    changed[big.length - 1] ^= 1;
     serveModel('changed', { 'weights.bin': ok(changed) });
     await expect(fetchModel({ baseUrl: 'changed/', verifier })).resolves.toMatchObject({
       ok: false,
@@ -365,7 +365,7 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
 
   it('returns the bytes it hashed when the server changes them between requests', async () => {
     const changed = Buffer.from(big);
-    changed[0]! ^= 1;
+    changed[0] ^= 1;
     serveModel('flaky', { 'weights.bin': (count, res) => ok(count === 1 ? big : changed)(count, res) });
     await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({
       ok: true,

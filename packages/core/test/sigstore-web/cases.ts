@@ -43,7 +43,7 @@ const b64 = {
 
 function flipFirstByte(encoded: string): string {
   const bytes = b64.decode(encoded);
-  bytes[0] = bytes[0]! ^ 0x01;
+  bytes[0] = bytes[0] ^ 0x01;
   return b64.encode(bytes);
 }
 
@@ -104,7 +104,7 @@ export const TAMPER_CASES: TamperCase[] = [
     code: 'SIGNATURE_INVALID',
     tamper(bundle) {
       const hashes: string[] = entry(bundle).inclusionProof.hashes;
-      if (hashes.length > 0) hashes[0] = flipFirstByte(hashes[0]!);
+      if (hashes.length > 0) hashes[0] = flipFirstByte(hashes[0]);
       else hashes.push(b64.encode(new Uint8Array(32)));
     },
   },
@@ -122,7 +122,7 @@ export const TAMPER_CASES: TamperCase[] = [
     tamper(bundle) {
       const checkpoint = entry(bundle).inclusionProof.checkpoint;
       const lines: string[] = checkpoint.envelope.split('\n');
-      lines[2] = flipFirstByte(lines[2]!);
+      lines[2] = flipFirstByte(lines[2]);
       checkpoint.envelope = lines.join('\n');
     },
   },
@@ -133,7 +133,7 @@ export const TAMPER_CASES: TamperCase[] = [
       const checkpoint = entry(bundle).inclusionProof.checkpoint;
       checkpoint.envelope = checkpoint.envelope.replace(/(\u2014 \S+ )(\S+)\n/, (_: string, head: string, sig: string) => {
         const bytes = b64.decode(sig);
-        bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0x01;
+        bytes[bytes.length - 1] = bytes[bytes.length - 1] ^ 0x01;
         return `${head}${b64.encode(bytes)}\n`;
       });
     },

@@ -19,7 +19,7 @@ const split = (n: number) => 2 ** Math.floor(Math.log2(n - 1));
 
 /** RFC 6962 §2.1: the Merkle tree hash of `leaves`. */
 function treeHash(leaves: Uint8Array[]): Buffer {
-  if (leaves.length === 1) return leafHash(leaves[0]!);
+  if (leaves.length === 1) return leafHash(leaves[0]);
   const k = split(leaves.length);
   return nodeHash(treeHash(leaves.slice(0, k)), treeHash(leaves.slice(k)));
 }

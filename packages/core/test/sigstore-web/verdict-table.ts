@@ -50,12 +50,12 @@ async function productionFulcio(): Promise<BundleJson> {
     string,
     { targets: Record<string, string> }
   >;
-  const root = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev']!.targets['trusted_root.json']!, 'base64').toString('utf8');
-  return (JSON.parse(root) as BundleJson).certificateAuthorities;
+  const root = Buffer.from(seeds['https://tuf-repo-cdn.sigstore.dev'].targets['trusted_root.json'], 'base64').toString('utf8');
+  return JSON.parse(root).certificateAuthorities;
 }
 
 async function tampered(bundle: string, tamper: (b: BundleJson) => void | Promise<void>): Promise<string> {
-  const json = JSON.parse(bundle) as BundleJson;
+  const json = JSON.parse(bundle);
   await tamper(json);
   return JSON.stringify(json);
 }
@@ -108,7 +108,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
       { name: `${v.name}: the staging trusted root`, bundle, options: { ...prod, useStaging: true }, expected: 'CERT_CHAIN_INVALID' },
     );
   }
-  const v110 = await fs.readFile(PRODUCTION_VECTORS[3]!.signature, 'utf8');
+  const v110 = await fs.readFile(PRODUCTION_VECTORS[3].signature, 'utf8');
   for (const c of TAMPER_CASES)
     cases.push({ name: `v1.1.0-sigstore: ${c.name}`, bundle: await tampered(v110, c.tamper), options: prod, expected: c.code });
   cases.push({
@@ -120,7 +120,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
 
   const instance = await startMockInstance();
   try {
-    const trustConfig = JSON.parse(await fs.readFile(instance.trustConfigPath, 'utf8')) as BundleJson;
+    const trustConfig = JSON.parse(await fs.readFile(instance.trustConfigPath, 'utf8'));
     const dir = await tempDir('sigweb-');
     const modelDir = path.join(dir, 'model');
     await fs.mkdir(modelDir);
@@ -227,7 +227,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
     const v2entry = (b: BundleJson) => b.verificationMaterial.tlogEntries[0];
     const flip = (encoded: string) => {
       const bytes = Buffer.from(encoded, 'base64');
-      bytes[0] = bytes[0]! ^ 0x01;
+      bytes[0] = bytes[0] ^ 0x01;
       return bytes.toString('base64');
     };
     const caCertificate = trustConfig.trustedRoot.certificateAuthorities[0].certChain.certificates[0].rawBytes as string;
@@ -253,7 +253,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         bundle: (b) => {
           const checkpoint = v2entry(b).inclusionProof.checkpoint;
           const lines: string[] = checkpoint.envelope.split('\n');
-          lines[2] = flip(lines[2]!);
+          lines[2] = flip(lines[2]);
           checkpoint.envelope = lines.join('\n');
         },
       }),

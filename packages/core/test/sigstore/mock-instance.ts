@@ -55,7 +55,7 @@ function canonicalDsseEntry(proposed: { kind?: string; spec?: { proposedContent?
       payloadHash: { algorithm: 'sha256', value: sha256(Buffer.from(envelope.payload, 'base64')) },
       signatures: envelope.signatures.map((s, i) => ({
         signature: s.sig,
-        verifier: canonicalPem(content.verifiers[i] ?? content.verifiers[0]!),
+        verifier: canonicalPem(content.verifiers[i] ?? content.verifiers[0]),
       })),
     },
   };
@@ -92,8 +92,8 @@ function parseDerTimestampRequest(der: Buffer) {
   const certReq = rest.find((s) => s.tag.number === 0x01);
   const policy = rest.find((s) => s.tag.number === 0x06);
   return {
-    hashAlgorithmOID: imprint!.subs[0]!.subs[0]!.toOID(),
-    artifactHash: imprint!.subs[1]!.value,
+    hashAlgorithmOID: imprint.subs[0].subs[0].toOID(),
+    artifactHash: imprint.subs[1].value,
     // The mock encodes the nonce from a JS number; nobody checks it on the way back.
     nonce: nonce ? Number(nonce.toInteger() & 0xffffffffn) : 0,
     policyOID: policy ? policy.toOID() : '1.3.6.1.4.1.57264.2',

@@ -166,7 +166,7 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
   it('refuses a changed byte in the external data file, naming it, with no session', async () => {
     const dir = await savedModel('changed', { external: true });
     const changed = floatBytes(WEIGHTS);
-    changed[5]! ^= 1;
+    changed[5] ^= 1;
     await serveDir(dir, 'changed', { 'weights.bin': changed });
     await expect(run({ baseUrl: 'changed/' })).resolves.toMatchObject({
       ok: false,

@@ -61,7 +61,7 @@ async function signedGraphModel(): Promise<string> {
 
 beforeAll(async () => {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  signer = await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+  signer = await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) });
   publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
   browser = await startBrowser({ entry: new URL('./page/tfjs-page.ts', import.meta.url).pathname });
   expect(await browser.call('useCpu')).toBe('cpu');
@@ -89,7 +89,7 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
   it('refuses a changed weight byte, naming the file, and builds no model', async () => {
     const dir = await savedLayersModel();
     const weights = await fs.readFile(path.join(dir, 'weights.bin'));
-    weights[weights.length - 1]! ^= 1;
+    weights[weights.length - 1] ^= 1;
     await serveDir(dir, 'changed', { 'weights.bin': weights });
     await expect(load({ kind: 'layers', modelUrl: 'changed/model.json', input: SAMPLE_INPUT })).resolves.toMatchObject({
       ok: false,
@@ -103,8 +103,8 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     // model.json names both shards, but only the first was there when the folder was signed.
     const dir = await newDir();
     await writeGraphModel(dir);
-    const second = await fs.readFile(path.join(dir, GRAPH_SHARDS[1]!));
-    await fs.rm(path.join(dir, GRAPH_SHARDS[1]!));
+    const second = await fs.readFile(path.join(dir, GRAPH_SHARDS[1]));
+    await fs.rm(path.join(dir, GRAPH_SHARDS[1]));
     expect(JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8'))).toEqual(graphModelJson());
     await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
     await serveDir(dir, 'unsigned');

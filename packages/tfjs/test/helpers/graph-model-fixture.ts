@@ -59,6 +59,6 @@ export function graphModelJson(weightPaths: readonly string[] = GRAPH_SHARDS): o
 export async function writeGraphModel(dir: string): Promise<void> {
   const bytes = Buffer.from(new Float32Array([...GRAPH_WEIGHTS.w, ...GRAPH_WEIGHTS.b]).buffer);
   await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(graphModelJson()));
-  await fs.writeFile(path.join(dir, GRAPH_SHARDS[0]!), bytes.subarray(0, 20));
-  await fs.writeFile(path.join(dir, GRAPH_SHARDS[1]!), bytes.subarray(20));
+  await fs.writeFile(path.join(dir, GRAPH_SHARDS[0]), bytes.subarray(0, 20));
+  await fs.writeFile(path.join(dir, GRAPH_SHARDS[1]), bytes.subarray(20));
 }

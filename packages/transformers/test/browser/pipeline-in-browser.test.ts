@@ -75,7 +75,7 @@ const cacheEntries = () => browser.call<CacheEntry[]>('cacheEntries');
 const downloads = (repo: string) =>
   hub.requests
     .filter((r) => r.startsWith(`GET /${repo}/resolve/`))
-    .map((r) => r.split('/resolve/')[1]!.split('/').slice(1).join('/'))
+    .map((r) => r.split('/resolve/')[1].split('/').slice(1).join('/'))
     .sort();
 
 /** Every entry the origin's Cache API holds under this signature, as `file` → digest. */
@@ -98,7 +98,7 @@ async function expectOnlySignedBytesCached(): Promise<void> {
 
 const expectClose = (actual: number[], expected: number[]) => {
   expect(actual).toHaveLength(expected.length);
-  actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 6));
+  actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
 };
 
 function expectOk(outcome: EmbedOutcome): asserts outcome is Extract<EmbedOutcome, { ok: true }> {
@@ -127,7 +127,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
     const cached = await cachedFiles(repo, outcome.rootDigest);
     expect([...cached.keys()].sort()).toEqual(PIPELINE_FILES);
-    for (const [file, digest] of cached) expect(digest, file).toBe(sha256(tinyBertFiles()[file]!));
+    for (const [file, digest] of cached) expect(digest, file).toBe(sha256(tinyBertFiles()[file]));
     await expectOnlySignedBytesCached();
 
     // The same repo through the Node entry and onnxruntime-node.
@@ -137,7 +137,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
       const extractor = await nodePipeline('feature-extraction', repo, { revision });
       const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
       await extractor.dispose();
-      expectClose(outcome.embedding, (output.tolist() as number[][])[0]!);
+      expectClose(outcome.embedding, (output.tolist() as number[][])[0]);
     } finally {
       loading.restore();
     }
@@ -157,7 +157,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
   for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json']) {
     it(`refuses a changed byte in ${file}, names it, and leaves nothing unverified in the Cache API`, async () => {
       const { repo, revision, cacheName } = await signedRepo();
-      const changed = Buffer.from(tinyBertFiles()[file]!);
+      const changed = Buffer.from(tinyBertFiles()[file]);
       changed[changed.length - 2] ^= 0x01;
       hub.replaceBytesKeepingMetadata(repo, file, changed);
       const refusal = expectRefusal(await embed({ repo, revision, cacheName }), 'DIGEST_MISMATCH', file);
@@ -176,7 +176,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     await writeFiles(partial, files);
     hub.createRepo(repo);
     await uploadSignedModel({ repo, modelPath: partial, signer: keys.signer, hubUrl: hub.url });
-    const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json']! } });
+    const revision = hub.pushCommit(repo, { put: { 'tokenizer_config.json': tinyBertFiles()['tokenizer_config.json'] } });
     const refusal = expectRefusal(
       await embed({ repo, revision, cacheName: 'verified-unsigned' }),
       'UNSIGNED_FILE',
@@ -207,7 +207,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     const first = await embed({ repo, revision, cacheName });
     expectOk(first);
     await browser.call('editCacheEntry', cacheName, '/tokenizer.json', ['"hello": 5', '"hello": 6']);
-    expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).not.toBe(sha256(tinyBertFiles()['tokenizer.json']!));
+    expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).not.toBe(sha256(tinyBertFiles()['tokenizer.json']));
 
     hub.resetCounters();
     const refusal = expectRefusal(await embed({ repo, revision, cacheName }), 'DIGEST_MISMATCH', 'tokenizer.json');
@@ -221,7 +221,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expectOk(healed);
     expectClose(healed.embedding, expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig', 'tokenizer.json']);
-    expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).toBe(sha256(tinyBertFiles()['tokenizer.json']!));
+    expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).toBe(sha256(tinyBertFiles()['tokenizer.json']));
   });
 
   it('keys the Cache API by signature: a newly signed commit on a branch gets entries of its own, never the old bytes', async () => {
@@ -229,7 +229,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     const first = await embed({ repo, revision: 'main', cacheName });
     expectOk(first);
     const updated = await tempDir('updated');
-    const v2Config = Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json']!.toString('utf8')), note: 'v2' }));
+    const v2Config = Buffer.from(JSON.stringify({ ...JSON.parse(tinyBertFiles()['config.json'].toString('utf8')), note: 'v2' }));
     await writeFiles(updated, { ...tinyBertFiles(), 'config.json': v2Config });
     SIGNED_DIGESTS.add(sha256(v2Config));
     await uploadSignedModel({ repo, modelPath: updated, signer: keys.signer, hubUrl: hub.url });
@@ -241,7 +241,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     // Every file is fetched again for the new signature, the changed config.json included.
     expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
     expect((await cachedFiles(repo, second.rootDigest)).get('config.json')).toBe(sha256(v2Config));
-    expect((await cachedFiles(repo, first.rootDigest)).get('config.json')).toBe(sha256(tinyBertFiles()['config.json']!));
+    expect((await cachedFiles(repo, first.rootDigest)).get('config.json')).toBe(sha256(tinyBertFiles()['config.json']));
     await expectOnlySignedBytesCached();
   });
 });

@@ -198,7 +198,7 @@ function checkPath(path: CertificatePath, now: Date): void {
       }
     }
     if (index === 0) return;
-    const issued = path[index - 1]!.subject;
+    const issued = path[index - 1].subject;
     const constraints = basicConstraints(cert);
     if (!constraints?.cA) {
       throw chainError(`Certificate '${subject}' issued '${issued}' but is not a CA (basicConstraints cA is not set)`);
@@ -215,7 +215,7 @@ function checkPath(path: CertificatePath, now: Date): void {
     }
     if (!isSelfIssued(cert)) intermediatesBelow += 1;
   });
-  const leaf = path[0]!;
+  const leaf = path[0];
   const usage = keyUsageByte(leaf.certificate);
   const eku = extension(leaf.certificate, OID.extKeyUsage)?.parsedValue as unknown;
   const codeSigning = eku instanceof pkijs.ExtKeyUsage && eku.keyPurposes.includes(OID.codeSigning);
@@ -360,7 +360,7 @@ function shortestPathToAnchor(
   const queue: pkijs.Certificate[][] = [[leaf]];
   const seen = new Set([leaf]);
   for (let path = queue.shift(); path; path = queue.shift()) {
-    const last = path[path.length - 1]!;
+    const last = path[path.length - 1];
     if (anchors.has(last)) return path;
     for (const issuer of issuersOf.get(last) ?? []) {
       if (seen.has(issuer)) continue;

@@ -34,16 +34,16 @@ export async function certificateChainMaterial(
   publicKey: KeyObject,
 ): Promise<VerificationMaterial & { kind: 'x509CertificateChain' }> {
   const [leaf] = loadCertificates(await readPem(sources.signingCertificate, 'signing certificate'), 'The signing certificate');
-  const chain: X509Certificate[] = [leaf!];
+  const chain: X509Certificate[] = [leaf];
   for (const source of sources.certificateChain ?? []) {
     chain.push(...loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'));
   }
   const keySpki = publicKey.export({ type: 'spki', format: 'der' });
-  const certSpki = leaf!.publicKey.export({ type: 'spki', format: 'der' });
+  const certSpki = leaf.publicKey.export({ type: 'spki', format: 'der' });
   if (!keySpki.equals(certSpki)) {
     throw new ModelSigningError({
       code: 'BAD_KEY',
-      message: `The signing certificate (${leaf!.subject.replace(/\n/g, ', ')}) is not for this private key`,
+      message: `The signing certificate (${leaf.subject.replace(/\n/g, ', ')}) is not for this private key`,
     });
   }
   return { kind: 'x509CertificateChain', certificates: chain.map((c) => c.raw) };

@@ -92,8 +92,8 @@ export class WebCertificateVerifier implements Verifier {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
     const [leafDer, ...intermediates] = bundle.certificates;
-    const path = await validateCertificatePath({ leaf: leafDer!, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
-    const leaf = path[0]!;
+    const path = await validateCertificatePath({ leaf: leafDer, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
+    const leaf = path[0];
     await checkCertificateIdentity(leaf, this.identity);
     const key = await importEcSpki(new Uint8Array(leaf.certificate.subjectPublicKeyInfo.toSchema().toBER(false)));
     // model_signing v0.2 signed certificate bundles with SHA-256 whatever the curve.

@@ -19,8 +19,8 @@ function invalid(): ModelSigningError {
 function unsignedFixed(block: unknown, size: number): Uint8Array | undefined {
   if (!(block instanceof asn1js.Integer)) return undefined;
   let value = block.valueBlock.valueHexView;
-  if (value.length === 0 || value[0]! >= 0x80) return undefined; // empty or negative
-  if (value.length > 1 && value[0] === 0 && value[1]! < 0x80) return undefined; // not minimal: not DER
+  if (value.length === 0 || value[0] >= 0x80) return undefined; // empty or negative
+  if (value.length > 1 && value[0] === 0 && value[1] < 0x80) return undefined; // not minimal: not DER
   if (value[0] === 0) value = value.subarray(1);
   if (value.length > size) return undefined;
   const out = new Uint8Array(size);

@@ -57,7 +57,7 @@ function spkiDer(pem: string): Uint8Array {
   const match = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]*?)-----END PUBLIC KEY-----/.exec(pem);
   if (!match) throw badKey('No "PUBLIC KEY" PEM block found; expected an EC SubjectPublicKeyInfo');
   try {
-    return base64ToBytes(match[1]!.replace(/\s+/g, ''));
+    return base64ToBytes(match[1].replace(/\s+/g, ''));
   } catch (cause) {
     throw badKey('The PUBLIC KEY PEM block is not valid base64', cause);
   }

@@ -75,7 +75,7 @@ function findSlot(lib: PKCS11, uri: Pkcs11Uri): Handle {
       message: "Several PKCS#11 tokens are present: name one in the URI with 'token=<label>' or 'slot-id=<n>'",
     });
   }
-  return slots[0]!;
+  return slots[0];
 }
 
 function describeKey(uri: Pkcs11Uri): string {
@@ -153,7 +153,7 @@ class Session {
 
   attribute(object: Handle, type: number): Buffer {
     const [attr] = this.lib.C_GetAttributeValue(this.handle, object, [{ type }]);
-    return attr!.value as Buffer;
+    return attr.value;
   }
 
   close(): void {

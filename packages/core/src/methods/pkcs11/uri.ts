@@ -19,7 +19,7 @@ function decode(value: string, name: string): Buffer {
   const bytes: number[] = [];
   for (let i = 0; i < value.length; i++) {
     if (value[i] !== '%') {
-      bytes.push(...Buffer.from(value[i]!, 'utf8'));
+      bytes.push(...Buffer.from(value[i], 'utf8'));
       continue;
     }
     const hex = value.slice(i + 1, i + 3);

@@ -11,7 +11,7 @@ export function decodeClaims(token: string): Record<string, unknown> {
   const parts = token.split('.');
   let claims: unknown;
   try {
-    claims = parts.length === 3 ? JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) : undefined;
+    claims = parts.length === 3 ? JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) : undefined;
   } catch {
     claims = undefined;
   }

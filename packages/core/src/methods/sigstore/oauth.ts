@@ -181,7 +181,7 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
   const body = (await response.json().catch(() => ({}))) as { id_token?: unknown; error?: unknown; error_description?: unknown };
   if (!response.ok || body.error) {
     throw tokenError(
-      `The OIDC token request failed with ${response.status}${body.error ? `: ${String(body.error)}` : ''}${body.error_description ? ` (${String(body.error_description)})` : ''}`,
+      `The OIDC token request failed with ${response.status}${body.error ? `: ${text(body.error)}` : ''}${body.error_description ? ` (${text(body.error_description)})` : ''}`,
     );
   }
   if (typeof body.id_token !== 'string') throw tokenError('The OIDC token response has no id_token');
@@ -190,4 +190,9 @@ export async function interactiveIdentityToken(options: InteractiveIdentityToken
   if (claimedNonce !== undefined && claimedNonce !== nonce)
     throw tokenError('The identity token was issued for another sign-in (nonce mismatch); try again');
   return body.id_token;
+}
+
+/** A value from a server's JSON as text: strings as they are, anything else as JSON. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

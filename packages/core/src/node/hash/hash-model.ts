@@ -118,7 +118,7 @@ export async function hashFiles(
     const digests = options.knownDigests?.get(file.name);
     if (serialization.method === 'files') {
       if (digests?.length === 1) {
-        known.push({ name: file.name, algorithm, digest: digests[0]! });
+        known.push({ name: file.name, algorithm, digest: digests[0] });
         reusedFiles++;
         reusedBytes += file.size;
         continue;
@@ -128,7 +128,7 @@ export async function hashFiles(
     } else {
       const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
       if (digests !== undefined && digests.length === ranges.length) {
-        ranges.forEach((range, i) => known.push({ name: shardName(range), algorithm, digest: digests[i]! }));
+        ranges.forEach((range, i) => known.push({ name: shardName(range), algorithm, digest: digests[i] }));
         reusedFiles++;
         reusedBytes += file.size;
         continue;
@@ -162,7 +162,7 @@ export async function hashFiles(
     };
   }
   const digests = await hashJobs(jobs, poolOptions);
-  const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i]! }));
+  const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i] }));
   return sortResources(known.length > 0 ? [...known, ...resources] : resources);
 }
 

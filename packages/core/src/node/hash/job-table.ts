@@ -40,20 +40,20 @@ export class JobTable {
 
   /** A table of `jobs` in the given take order (job ids). */
   static create(jobs: readonly HashJob[], order: readonly number[]): JobTable {
-    const paths = order.map((id) => Buffer.from(jobs[id]!.path, 'utf8'));
+    const paths = order.map((id) => Buffer.from(jobs[id].path, 'utf8'));
     const pathBytes = paths.reduce((sum, p) => sum + p.length, 0);
     const n = order.length;
     const size = 24 * n + align8(4 * n) + align8(4 * (n + 1)) + align8(n) + pathBytes;
     const table = new JobTable(new SharedArrayBuffer(size), n);
     let at = 0;
     order.forEach((id, position) => {
-      const job = jobs[id]!;
+      const job = jobs[id];
       table.ranges.set([job.start, job.end, job.fileSize], 3 * position);
       table.ids[position] = id;
       table.algorithms[position] = HASH_ALGORITHMS.indexOf(job.algorithm);
       table.pathOffsets[position] = at;
-      paths[position]!.copy(table.pathBytes, at);
-      at += paths[position]!.length;
+      paths[position].copy(table.pathBytes, at);
+      at += paths[position].length;
     });
     table.pathOffsets[n] = at;
     return table;
@@ -66,22 +66,22 @@ export class JobTable {
 
   /** The id (index in the caller's list) of the job at `position` in take order. */
   id(position: number): number {
-    return this.ids[position]!;
+    return this.ids[position];
   }
 
   /** Bytes to hash of the job at `position`. */
   bytes(position: number): number {
-    return this.ranges[3 * position + 1]! - this.ranges[3 * position]!;
+    return this.ranges[3 * position + 1] - this.ranges[3 * position];
   }
 
   /** The job at `position` in take order. */
   job(position: number): HashJob {
     return {
       path: this.pathBytes.toString('utf8', this.pathOffsets[position], this.pathOffsets[position + 1]),
-      start: this.ranges[3 * position]!,
-      end: this.ranges[3 * position + 1]!,
-      fileSize: this.ranges[3 * position + 2]!,
-      algorithm: HASH_ALGORITHMS[this.algorithms[position]!]!,
+      start: this.ranges[3 * position],
+      end: this.ranges[3 * position + 1],
+      fileSize: this.ranges[3 * position + 2],
+      algorithm: HASH_ALGORITHMS[this.algorithms[position]],
     };
   }
 }

@@ -80,11 +80,11 @@ export async function hashJobs(jobs: readonly HashJob[], options: HashJobsOption
   if (options.signal?.aborted) throw aborted();
   const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
   const cores = defaultWorkerCount();
-  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b]!.end - jobs[b]!.start - (jobs[a]!.end - jobs[a]!.start) || a - b);
+  const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].end - jobs[b].start - (jobs[a].end - jobs[a].start) || a - b);
   const threads =
     options.workers !== undefined
       ? Math.min(options.workers, jobs.length)
-      : planThreads({ costs: order.map((i) => jobCost(jobs[i]!.end - jobs[i]!.start)), cores, maxThreads: maxPlannedThreads(cores) });
+      : planThreads({ costs: order.map((i) => jobCost(jobs[i].end - jobs[i].start)), cores, maxThreads: maxPlannedThreads(cores) });
 
   if (threads <= 1) return toHex(await hashOnThisThread(jobs, order, chunkBytes, cores > 1, options));
   return toHex(await hashOnWorkers(jobs, order, threads, Math.min(cores, threads), chunkBytes, options));
@@ -107,7 +107,7 @@ async function hashOnThisThread(
   const onBytes = report && ((n: number) => report(n, done));
   for (const id of order) {
     if (options.signal?.aborted) throw aborted();
-    const job = jobs[id]!;
+    const job = jobs[id];
     try {
       digests[id] =
         job.end - job.start > chunkBytes
@@ -180,7 +180,7 @@ function hashOnWorkers(
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
-      worker.on('message', (msg: WorkerMessage) => finish(hashError(jobs[msg.id]!, msg)));
+      worker.on('message', (msg: WorkerMessage) => finish(hashError(jobs[msg.id], msg)));
       worker.on('error', (err) => finish(err));
       worker.on('exit', (code) => {
         if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
@@ -219,7 +219,7 @@ async function hashSmallJobsHere(
   let lastYield = performance.now();
   for (let position = queue.takeBack(isSmall); position >= 0 && !stopped(); position = queue.takeBack(isSmall)) {
     const id = table.id(position);
-    const job = jobs[id]!;
+    const job = jobs[id];
     queue.setBusy(1);
     try {
       queue.complete(id, hashRangeSync(job, buffers, onBytes));

@@ -55,7 +55,7 @@ export class ReadBuffers {
   /** Where to read `length` bytes from file offset `position` into buffer `slot` (0 or 1). */
   destination(slot: number, position: number, length: number): Buffer {
     const offset = (position + PAGE_SKEW) % PAGE_BYTES;
-    return this.slots[slot]!.subarray(offset, offset + length);
+    return this.slots[slot].subarray(offset, offset + length);
   }
 }
 

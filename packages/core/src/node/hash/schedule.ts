@@ -25,14 +25,14 @@ export function jobCost(bytes: number): number {
 export function simulateFinishTime(costs: readonly number[], threads: number, cores: number): number {
   const running: number[] = [];
   let next = 0;
-  while (running.length < threads && next < costs.length) running.push(costs[next++]!);
+  while (running.length < threads && next < costs.length) running.push(costs[next++]);
   let time = 0;
   while (running.length > 0) {
     const shortest = Math.min(...running);
     time += shortest / Math.min(1, cores / running.length);
     for (let i = running.length - 1; i >= 0; i--) {
-      running[i]! -= shortest;
-      if (running[i]! > 0) continue;
+      running[i] -= shortest;
+      if (running[i] > 0) continue;
       if (next < costs.length) running[i] = costs[next++]!;
       else running.splice(i, 1);
     }

@@ -7,7 +7,7 @@ export async function hashInChunks(name: string, algorithm: HashAlgorithmName, c
   const hasher = await HASH_ALGORITHMS[algorithm].create();
   let offset = 0;
   for (let i = 0; offset < bytes.length; i++) {
-    const size = chunkSizes[i % chunkSizes.length]!;
+    const size = chunkSizes[i % chunkSizes.length];
     hasher.update(bytes.subarray(offset, offset + size));
     offset += size;
   }
@@ -48,7 +48,7 @@ export async function hashWithCheckerSource(name: string, algorithm: HashAlgorit
     const hasher = createHash();
     let offset = 0;
     for (let i = 0; offset < bytes.length; i++) {
-      const size = chunkSizes[i % chunkSizes.length]!;
+      const size = chunkSizes[i % chunkSizes.length];
       hasher.update(bytes.subarray(offset, offset + size));
       offset += size;
     }

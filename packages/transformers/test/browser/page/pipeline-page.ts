@@ -58,7 +58,7 @@ export async function embed(params: EmbedParams): Promise<EmbedOutcome> {
       const output = await extractor(params.sentence, { pooling: 'mean', normalize: true });
       return {
         ok: true,
-        embedding: (output.tolist() as number[][])[0]!,
+        embedding: (output.tolist() as number[][])[0],
         loadedFiles: [...active.loadedFiles],
         events,
         rootDigest: active.manifest.rootDigest,

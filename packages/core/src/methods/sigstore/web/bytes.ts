@@ -15,7 +15,7 @@ export function toHex(bytes: Uint8Array): string {
 
 /** UTF-8 bytes of `text`. */
 export function utf8(text: string): Bytes {
-  return new TextEncoder().encode(text) as Bytes;
+  return new TextEncoder().encode(text);
 }
 
 /** A copy of `bytes` that WebCrypto and PKI.js accept (Node's pooled Buffers are not plain views). */

@@ -31,7 +31,7 @@ export async function verifyScts(leaf: PathCertificate, issuer: PathCertificate,
     const logs = ctlogs
       .filter((log) => validAt(log.validFor, sct.timestamp))
       .map((log) => ({ log_id: toBase64(log.logId), key: toBase64(log.spki) }));
-    let verified = false;
+    let verified: boolean;
     try {
       [verified] = await pkijs.verifySCTsForCertificate(leaf.certificate, issuer.certificate, logs, index, crypto);
     } catch (cause) {

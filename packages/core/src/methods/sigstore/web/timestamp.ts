@@ -48,7 +48,7 @@ function readToken(der: Bytes): Token {
     if (signedData.signerInfos.length !== 1 || !(signer instanceof pkijs.IssuerAndSerialNumber)) {
       throw timestampError('its token does not have exactly one signer named by issuer and serial number');
     }
-    return { content: token.content, tstInfo, signer };
+    return { content: token.content as unknown, tstInfo, signer };
   } catch (cause) {
     if (cause instanceof ModelSigningError) throw cause;
     throw timestampError('its token cannot be parsed', cause);
@@ -59,12 +59,12 @@ async function verifiedBy(token: Token, authority: CertificateAuthority, data: B
   const [leaf, ...issuers] = authority.chain;
   const time = token.tstInfo.genTime;
   try {
-    await validateCertificatePath({ leaf: leaf!.der, intermediates: [], anchors: issuers.length > 0 ? issuers : [leaf!], now: time });
+    await validateCertificatePath({ leaf: leaf.der, intermediates: [], anchors: issuers.length > 0 ? issuers : [leaf], now: time });
     // The signer's certificate is the authority's leaf, not whatever the token
     // embeds. For a TSTInfo, PKI.js checks its message imprint against `data`,
     // the messageDigest attribute against the TSTInfo and the signature.
     const signedData = new pkijs.SignedData({ schema: token.content });
-    signedData.certificates = [leaf!.certificate];
+    signedData.certificates = [leaf.certificate];
     return (await signedData.verify({ signer: 0, data: data.buffer, checkChain: false, extendedMode: false }, crypto)) === true;
   } catch {
     return false;
@@ -86,7 +86,7 @@ export async function verifyRfc3161Timestamp(
   const time = token.tstInfo.genTime;
   const serial = token.signer.serialNumber.valueBlock.valueHexView;
   const candidates = authorities.filter((a) => {
-    const leaf = a.chain[0]!.certificate;
+    const leaf = a.chain[0].certificate;
     return (
       validAt(a.validFor, time) && equal(leaf.serialNumber.valueBlock.valueHexView, serial) && leaf.issuer.isEqual(token.signer.issuer)
     );

@@ -70,12 +70,12 @@ function parseCheckpoint(envelope: string): Checkpoint {
   const signatures = Array.from(envelope.slice(split + 2).matchAll(SIGNATURE_LINE), ([, name, encoded]) => {
     let bytes: Bytes;
     try {
-      bytes = fromBase64(encoded!);
+      bytes = fromBase64(encoded);
     } catch {
       throw entryError('a checkpoint signature is not base64');
     }
     if (bytes.length < 5) throw entryError('a checkpoint signature is too short');
-    return { name: name!, keyHint: bytes.subarray(0, 4), signature: bytes.subarray(4) };
+    return { name: name, keyHint: bytes.subarray(0, 4), signature: bytes.subarray(4) };
   });
   if (signatures.length === 0) throw entryError('its checkpoint has no signature');
   const lines = note.trimEnd().split('\n');
@@ -83,7 +83,7 @@ function parseCheckpoint(envelope: string): Checkpoint {
   let size: bigint;
   try {
     // BigInt's syntax, as sigstore-js reads it; what it cannot read is malformed material.
-    size = BigInt(lines[1]!);
+    size = BigInt(lines[1]);
   } catch {
     throw new ModelSigningError({
       code: 'BAD_BUNDLE',
@@ -92,7 +92,7 @@ function parseCheckpoint(envelope: string): Checkpoint {
   }
   let rootHash: Bytes;
   try {
-    rootHash = fromBase64(lines[2]!);
+    rootHash = fromBase64(lines[2]);
   } catch {
     throw entryError('its checkpoint root hash is not base64');
   }

@@ -164,7 +164,7 @@ export class WebSigstoreVerifier implements Verifier {
 
     const times = await this.verifiedTimes(material, signature);
     const path = await this.chainAtEveryTime(material.leaf, times);
-    await verifyScts(path[0]!, path[1]!, this.root.ctlogs);
+    await verifyScts(path[0], path[1], this.root.ctlogs);
     for (const entry of material.tlogEntries) {
       await verifyInclusion(entry, this.root.tlogs);
       await verifyBody(entry, { payloadType: bundle.payloadType, payload, signature }, material.leaf);
