@@ -11,6 +11,8 @@ echo "==> installing the reference implementation (Python model-signing 1.1.1)"
 scripts/setup-reference.sh
 echo "==> installing SoftHSM2, OpenSC and moto (PKCS#11 and KMS tests)"
 scripts/setup-hsm-kms.sh
+echo "==> building the Go servers and tools the tests run (TSA, Rekor v2, Fulcio, OCI registry, ORAS, actionlint; cached)"
+scripts/setup-go-tools.sh
 echo "==> installing Chromium for the browser tests (Debian package, if missing)"
 scripts/setup-browser.sh
 
