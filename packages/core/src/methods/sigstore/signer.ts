@@ -188,7 +188,7 @@ export class SigstoreSigner implements Signer {
       throw new ModelSigningError({
         code: cause.code,
         cause,
-        message: `The answers of the Sigstore services (${this.services.tlog.url} and its companions) do not verify against the ${this.trustRoot} trusted root, so nothing was written: ${cause.message}. A trusted root and signing config of different instances also fail here`,
+        message: `The answers of the Sigstore services (log ${this.services.tlog.url}; ${this.services.tsas.map((t) => `timestamp authority ${t.url}`).join(', ') || 'no timestamp authority'}) do not verify against the ${this.trustRoot} trusted root, so no signature was written: ${cause.message}. (A trusted root of another instance than the signing config's services fails here too.)`,
       });
     }
   }
