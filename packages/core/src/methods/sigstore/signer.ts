@@ -37,7 +37,7 @@ export interface SigstoreSignerOptions {
   env?: Record<string, string | undefined>;
   /** Where and how long to try TUF for fresh service URLs and roots. */
   tuf?: TufOptions;
-  /** Timeout of each Fulcio, Rekor and TSA request, in ms. Default 30000. */
+  /** Timeout of each Fulcio, Rekor and TSA request, in ms. Default 30000; at least 20000 for a Rekor v2 log, which answers once a checkpoint covers the entry. */
   serviceTimeoutMs?: number;
 }
 
