@@ -22,5 +22,9 @@ export interface SigstoreInstance {
   close(): Promise<void>;
 }
 
-/** Starts Fulcio, Rekor v2, a TSA, an OIDC issuer and a CT log on loopback (well under a second) and writes the ClientTrustConfig. */
+/**
+ * Starts Fulcio, Rekor v2, a TSA, an OIDC issuer and a CT log on loopback (well under a second) and writes the ClientTrustConfig.
+ * The OIDC issuer and the CT log answer from this process: run other programs against the instance without blocking it
+ * (`execFile`, not `execFileSync`), or Fulcio waits for them until it times out.
+ */
 export function startSigstoreInstance(): Promise<SigstoreInstance>;
