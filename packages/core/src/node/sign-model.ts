@@ -9,16 +9,26 @@ import type { WalkOptions } from './walk.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from '../format/signer.js';
 import { createSignature, type CreatedSignature } from './create-signature.js';
+import { appendClaim, isClaimsPath } from './append-claim.js';
 
-/** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
+/**
+ * Writes a bundle to `signaturePath` atomically (temporary file + rename);
+ * a path ending in `.jsonl` is a claims file, to which the bundle is
+ * appended as one line (`appendClaim`).
+ */
 export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
-  await writeFileAtomic(signaturePath, serializeBundle(bundle));
+  if (isClaimsPath(signaturePath)) await appendClaim(signaturePath, bundle);
+  else await writeFileAtomic(signaturePath, serializeBundle(bundle));
 }
 
 /** Options for {@link signModel}. */
 export interface SignModelOptions extends HashModelOptions {
   signer: Signer;
-  /** Where to write the signature; excluded from the manifest when inside the model. */
+  /**
+   * Where to write the signature; excluded from the manifest when inside the
+   * model. A path ending in `.jsonl` (`claims.jsonl`) is a claims file: the
+   * signature is appended to it as one line.
+   */
   signaturePath: string;
   /**
    * Re-sign starting from a previous signature: files the local record
