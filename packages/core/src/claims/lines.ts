@@ -20,7 +20,7 @@ export type ClaimsWarningCode =
   | 'CLAIM_LINE_TOO_LONG'
   /** Reading stopped after `maxLines` lines with content. */
   | 'CLAIMS_LINE_LIMIT'
-  /** Reading stopped after `maxBundleBytes` bytes. */
+  /** Reading stopped after `maxClaimsBytes` bytes. */
   | 'CLAIMS_SIZE_LIMIT';
 
 /** A line skipped, or reading stopped early; `line` is 1-based, as an editor counts. */
@@ -32,12 +32,10 @@ export interface ClaimsWarning {
 
 /** Bounds on reading a claims file. */
 export interface ClaimsReadOptions {
-  /**
-   * The longest line (one bundle), and the most bytes read from the file in
-   * all. Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`), the same limit as a
-   * signature file's.
-   */
+  /** The longest line (one bundle). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`), the limit of a signature file. */
   maxBundleBytes?: number;
+  /** The most bytes read from the file in all. Default four times `maxBundleBytes` (256 MiB). */
+  maxClaimsBytes?: number;
   /** Stop after this many lines with content. Default {@link DEFAULT_MAX_CLAIM_LINES}. */
   maxLines?: number;
 }
@@ -74,11 +72,12 @@ function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
  * Splits a claims file into its lines with content, fed chunk by chunk:
  * memory stays within one line of `maxBundleBytes`, a longer line is
  * skipped as it streams past, and reading stops at `maxLines` lines or
- * `maxBundleBytes` bytes, each with a warning. CRLF line ends are accepted;
+ * `maxClaimsBytes` bytes, each with a warning. CRLF line ends are accepted;
  * lines holding only whitespace are skipped (line numbers still count them).
  */
 export class ClaimLineSplitter {
   readonly warnings: ClaimsWarning[] = [];
+  private readonly maxLineBytes: number;
   private readonly maxBytes: number;
   private readonly maxLines: number;
   private parts: Uint8Array[] = [];
@@ -91,14 +90,9 @@ export class ClaimLineSplitter {
 
   /** @throws {ModelSigningError} `INVALID_ARGUMENT` for a limit that is not a positive integer. */
   constructor(options: ClaimsReadOptions = {}) {
-    this.maxBytes = maxBundleBytesOf(options);
-    this.maxLines = options.maxLines ?? DEFAULT_MAX_CLAIM_LINES;
-    if (!Number.isSafeInteger(this.maxLines) || this.maxLines <= 0) {
-      throw new ModelSigningError({
-        code: 'INVALID_ARGUMENT',
-        message: `maxLines must be a positive integer, got ${String(options.maxLines)}`,
-      });
-    }
+    this.maxLineBytes = maxBundleBytesOf(options);
+    this.maxBytes = positive(options.maxClaimsBytes ?? 4 * this.maxLineBytes, 'maxClaimsBytes');
+    this.maxLines = positive(options.maxLines ?? DEFAULT_MAX_CLAIM_LINES, 'maxLines');
   }
 
   /** True once a limit stopped reading: further input is ignored, and the caller may stop feeding it. */
@@ -124,7 +118,7 @@ export class ClaimLineSplitter {
     if (allowed < chunk.length && !this.done) {
       this.stop(
         'CLAIMS_SIZE_LIMIT',
-        `reading stopped after ${this.maxBytes} bytes (the limit, maxBundleBytes); the rest of the file was not read`,
+        `reading stopped after ${this.maxBytes} bytes (the limit, maxClaimsBytes); the rest of the file was not read`,
       );
     }
     return lines;
@@ -140,11 +134,11 @@ export class ClaimLineSplitter {
 
   private append(bytes: Uint8Array): void {
     if (this.skipping || bytes.length === 0) return;
-    if (this.partLength + bytes.length > this.maxBytes) {
+    if (this.partLength + bytes.length > this.maxLineBytes) {
       this.warnings.push({
         code: 'CLAIM_LINE_TOO_LONG',
         line: this.lineNumber,
-        message: `line ${this.lineNumber} is longer than ${this.maxBytes} bytes (the limit, maxBundleBytes); skipped unread`,
+        message: `line ${this.lineNumber} is longer than ${this.maxLineBytes} bytes (the limit, maxBundleBytes); skipped unread`,
       });
       this.parts = [];
       this.partLength = 0;
@@ -183,6 +177,13 @@ export class ClaimLineSplitter {
     this.done = true;
     this.warnings.push({ code, line: this.lineNumber - (code === 'CLAIMS_LINE_LIMIT' ? 1 : 0), message });
   }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `${name} must be a positive integer, got ${String(value)}` });
+  }
+  return value;
 }
 
 /** Splits claims-file bytes already in memory into lines; see {@link ClaimLineSplitter}. */

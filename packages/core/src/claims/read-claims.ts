@@ -95,9 +95,9 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
  * Reads every line of a claims file (`claims.jsonl`: one Sigstore bundle
  * per line) without checking any signature: the claims in file order, and a
  * warning naming each line skipped (not JSON, not a bundle, not an in-toto
- * statement, cut short, too long) or where a limit stopped reading. Memory
- * stays within the limits: one line of at most `maxBundleBytes`, at most
- * `maxBundleBytes` read in all, at most `maxLines` lines.
+ * statement, cut short, too long) or where a limit stopped reading. Time
+ * and memory stay within the limits: one line of at most `maxBundleBytes`
+ * held at a time, at most `maxClaimsBytes` read, at most `maxLines` lines.
  *
  * Nothing a claim says is trusted until {@link verifyClaims} has checked it.
  *

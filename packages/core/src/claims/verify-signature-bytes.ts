@@ -71,7 +71,8 @@ export async function verifySignatureBytes(params: VerifySignatureBytesParams): 
     } catch (err) {
       // Not one JSON document: a claims file under another name, or a broken bundle.
       const notJson = err instanceof ModelSigningError && err.code === 'BAD_BUNDLE' && err.cause instanceof SyntaxError;
-      if (!notJson || splitClaimLines(bytes, { ...params, maxLines: 2 }).lines.length < 2) throw err;
+      if (!notJson || splitClaimLines(bytes, { ...params, maxClaimsBytes: Math.max(bytes.length, 1), maxLines: 2 }).lines.length < 2)
+        throw err;
     }
   }
   return verifyClaimsFileSignature(params);
@@ -86,7 +87,11 @@ async function verifyClaimsFileSignature(params: VerifySignatureBytesParams): Pr
   const file = params.name ?? 'the claims file';
   const maxTried = params.maxLines ?? DEFAULT_MAX_CLAIM_LINES;
   // Every line is split (cheap: views into `bytes`), so the newest ones are reached whatever the count.
-  const { lines, warnings } = splitClaimLines(params.bytes, { ...params, maxLines: Number.MAX_SAFE_INTEGER });
+  const { lines, warnings } = splitClaimLines(params.bytes, {
+    ...params,
+    maxClaimsBytes: Math.max(params.bytes.length, 1),
+    maxLines: Number.MAX_SAFE_INTEGER,
+  });
   if (lines.length === 0) {
     throw new ModelSigningError({ code: 'BAD_BUNDLE', message: `Invalid signature bundle: ${file} holds no line with a bundle` });
   }

@@ -73,7 +73,7 @@ export async function appendClaim(claimsPath: string, bundle: SerializedBundle, 
     }
     try {
       if (existing) await fs.copyFile(target, temporary, fs.constants.COPYFILE_EXCL);
-      const handle = await fs.open(temporary, existing ? 'a' : 'wx', 0o644);
+      const handle = await fs.open(temporary, existing ? 'a+' : 'wx', 0o644);
       try {
         const newline = existing && existing.size > 0 && !(await endsWithNewline(handle, existing.size)) ? '\n' : '';
         await handle.writeFile(`${newline}${line}\n`);

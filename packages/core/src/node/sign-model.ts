@@ -65,7 +65,7 @@ export interface SignModelResult {
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
   await refuseModelFileAsSignature(options.modelPath, signaturePath);
-  const { modelPath, ignorePaths, ignoreGitPaths, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
+  const { modelPath, ignorePaths, ignoreGitPaths, ignoreAttestationFiles, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
   let saveRecord: (resources: Manifest['resources']) => Promise<void>;
   let created: CreatedSignature;
   let reuse: ReuseSummary;
@@ -80,6 +80,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
     const statTimeMs = Date.now();
     const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
     if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
+    if (ignoreAttestationFiles !== undefined) walk.ignoreAttestationFiles = ignoreAttestationFiles;
     if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
     if (symlinkTargetRoot !== undefined) walk.symlinkTargetRoot = symlinkTargetRoot;
     let located: { snapshot: StatSnapshot; record: HashRecord } | undefined;
