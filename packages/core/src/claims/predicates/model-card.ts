@@ -89,7 +89,8 @@ function describeBom(bom: unknown): string[] {
   const pedigree = isRecord(component['pedigree']) ? component['pedigree'] : {};
   const version = stringField(component, 'version');
   const names = (items: unknown[]) => items.flatMap((i) => stringField(i, 'name') ?? []);
-  const lines = [`model: ${stringField(component, 'name') ?? '(unnamed)'}${version === undefined ? '' : ` ${version}`}`];
+  const what = isRecord(component['modelCard']) ? 'model card of' : 'model';
+  const lines = [`${what}: ${stringField(component, 'name') ?? '(unnamed)'}${version === undefined ? '' : ` ${version}`}`];
   lines.push(...listed('license', licenseNames(component)));
   const task = stringField(parameters, 'task');
   if (task !== undefined) lines.push(`task: ${task}`);
