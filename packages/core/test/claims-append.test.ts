@@ -62,7 +62,7 @@ describe('appendClaim across processes', () => {
         return file;
       }),
     );
-    const results = await Promise.all(writers.map((w) => exited(appender(claimsPath, files[w]!, 25))));
+    const results = await Promise.all(writers.map((w) => exited(appender(claimsPath, files[w], 25))));
     expect(
       results.map((r) => r.code),
       results.map((r) => r.stderr).join('\n'),
@@ -128,7 +128,7 @@ describe('appendClaim across processes', () => {
       { cwd: path.resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {
-      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
       await expectCode(appendClaim(claimsPath, await claimOf(2), { lockTimeoutMs: 3000, lockStaleMs: 2000 }), 'LOCK_TIMEOUT');
       expect(await fs.readFile(claimsPath)).toEqual(before);
     } finally {

@@ -130,7 +130,7 @@ describe('the reference claims.jsonl fixture (PR #591)', () => {
 
   it('an unrelated key is refused, naming both lines', async () => {
     const bytes = await fs.readFile(path.join(FIXTURE, 'claims.jsonl'));
-    const err = await expectCode(verifySignatureBytes({ bytes, verifier: keys[0]!.verifier, name: 'claims.jsonl' }), 'KEY_MISMATCH');
+    const err = await expectCode(verifySignatureBytes({ bytes, verifier: keys[0].verifier, name: 'claims.jsonl' }), 'KEY_MISMATCH');
     expect(err.message).toMatch(/none of the 2 OMS signatures in claims.jsonl verifies: line 2: .*; line 1: /);
   });
 });
@@ -138,8 +138,8 @@ describe('the reference claims.jsonl fixture (PR #591)', () => {
 describe('verifySignatureBytes: one function for every signature layout', () => {
   it('a single bundle (model.sig) verifies as before, with no line', async () => {
     const sig = path.join(work, 'single.sig');
-    await signModel({ modelPath: model, signaturePath: sig, signer: keys[0]!.signer, cacheDir: path.join(work, 'cache') });
-    const verified = await verifySignatureBytes({ bytes: await fs.readFile(sig), verifier: keys[0]!.verifier, name: sig });
+    await signModel({ modelPath: model, signaturePath: sig, signer: keys[0].signer, cacheDir: path.join(work, 'cache') });
+    const verified = await verifySignatureBytes({ bytes: await fs.readFile(sig), verifier: keys[0].verifier, name: sig });
     expect(verified.source).toEqual({ layout: 'bundle', warnings: [] });
     expect(verified.manifest.rootDigest).toBe(root);
   });
@@ -149,7 +149,7 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       await signModel({
         modelPath: model,
         signaturePath: path.join(work, 'a.sig'),
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
         cacheDir: path.join(work, 'cache'),
       })
     ).bundle;
@@ -157,7 +157,7 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       await signModel({
         modelPath: model,
         signaturePath: path.join(work, 'b.sig'),
-        signer: keys[1]!.signer,
+        signer: keys[1].signer,
         cacheDir: path.join(work, 'cache'),
       })
     ).bundle;
@@ -165,7 +165,7 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       subject: { name: 'model', rootDigest: root },
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
-      signer: keys[0]!.signer,
+      signer: keys[0].signer,
     });
     const text = [
       line(oms).replace('\n', '\r\n'), // 1: OMS by key 0, CRLF
@@ -177,7 +177,7 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       serializeBundle(oms).slice(0, 100), // 7: cut short (no newline)
     ].join('');
     const bytes = encoder.encode(text);
-    const byKey0 = await verifySignatureBytes({ bytes, verifier: keys[0]!.verifier, name: 'claims.jsonl' });
+    const byKey0 = await verifySignatureBytes({ bytes, verifier: keys[0].verifier, name: 'claims.jsonl' });
     expect(byKey0.source.line).toBe(1);
     expect(byKey0.source.lines).toBe(6);
     expect(byKey0.source.warnings.map((w) => [w.code, w.line])).toEqual([
@@ -185,11 +185,11 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       ['CLAIM_NOT_BUNDLE', 4],
       ['CLAIM_TRUNCATED', 7],
     ]);
-    expect(byKey0.source.warnings[0]!.message).toContain('line 3');
-    const byKey1 = await verifySignatureBytes({ bytes, verifier: keys[1]!.verifier, name: 'claims.jsonl' });
+    expect(byKey0.source.warnings[0].message).toContain('line 3');
+    const byKey1 = await verifySignatureBytes({ bytes, verifier: keys[1].verifier, name: 'claims.jsonl' });
     expect(byKey1.source.line).toBe(6);
     // Read by content too: a claims file under another name is still a claims file.
-    expect((await verifySignatureBytes({ bytes, verifier: keys[1]!.verifier, name: 'signatures.txt' })).source.line).toBe(6);
+    expect((await verifySignatureBytes({ bytes, verifier: keys[1].verifier, name: 'signatures.txt' })).source.line).toBe(6);
   });
 
   it('a claims file with no OMS signature is BAD_BUNDLE; one signed by another method is WRONG_METHOD', async () => {
@@ -197,16 +197,16 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
       subject: { name: 'm', rootDigest: root },
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
-      signer: keys[0]!.signer,
+      signer: keys[0].signer,
     });
     const onlyClaims = encoder.encode(line(claim) + line(claim));
     const err = await expectCode(
-      verifySignatureBytes({ bytes: onlyClaims, verifier: keys[0]!.verifier, name: 'claims.jsonl' }),
+      verifySignatureBytes({ bytes: onlyClaims, verifier: keys[0].verifier, name: 'claims.jsonl' }),
       'BAD_BUNDLE',
     );
     expect(err.message).toContain('no line of claims.jsonl is an OMS signature');
     await expectCode(
-      verifySignatureBytes({ bytes: encoder.encode('\n\n'), verifier: keys[0]!.verifier, name: 'claims.jsonl' }),
+      verifySignatureBytes({ bytes: encoder.encode('\n\n'), verifier: keys[0].verifier, name: 'claims.jsonl' }),
       'BAD_BUNDLE',
     );
     const fixture = await fs.readFile(path.join(FIXTURE, 'claims.jsonl'));
@@ -216,11 +216,11 @@ describe('verifySignatureBytes: one function for every signature layout', () => 
 
   it('a tampered OMS line is SIGNATURE_INVALID, and outranks an older line signed by someone else', async () => {
     const lines = (await fs.readFile(path.join(FIXTURE, 'claims.jsonl'), 'utf8')).split('\n');
-    const bundle = JSON.parse(lines[1]!) as SerializedBundle;
+    const bundle = JSON.parse(lines[1]) as SerializedBundle;
     const statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString()) as {
       predicate: { resources: { digest: string }[] };
     };
-    statement.predicate.resources[0]!.digest = '0'.repeat(64);
+    statement.predicate.resources[0].digest = '0'.repeat(64);
     bundle.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
     const bytes = encoder.encode(`${lines[0]}\n${JSON.stringify(bundle)}\n`);
     const verifier = await KeyVerifier.create({ publicKey: path.join(FIXTURE, 'k2.pub') });
@@ -234,11 +234,11 @@ describe('verifyClaims', () => {
     const claimsPath = path.join(work, 'list', 'claims.jsonl');
     await fs.mkdir(path.dirname(claimsPath));
     const bom = await modelCardFromReadme(README, { name: 'model' });
-    await attest({ modelPath: model, claimsPath, signer: keys[0]!.signer, predicateType: CYCLONEDX_PREDICATE_TYPE, predicate: bom });
+    await attest({ modelPath: model, claimsPath, signer: keys[0].signer, predicateType: CYCLONEDX_PREDICATE_TYPE, predicate: bom });
     await attest({
       modelPath: model,
       claimsPath,
-      signer: keys[1]!.signer,
+      signer: keys[1].signer,
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
     });
@@ -247,26 +247,26 @@ describe('verifyClaims', () => {
       subject: { name: 'other', rootDigest: 'b'.repeat(64) },
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
-      signer: keys[0]!.signer,
+      signer: keys[0].signer,
     });
     await fs.appendFile(claimsPath, line(elsewhere) + 'garbage\n');
 
     const all = await verifyClaims({
       claims: await openClaimsFile(claimsPath),
       rootDigest: root,
-      verifiers: [keys[0]!.verifier, keys[1]!.verifier],
+      verifiers: [keys[0].verifier, keys[1].verifier],
     });
     expect(all.claims.map((c) => [c.line, c.predicateType, c.subjectMatch, c.verified, c.failure?.code])).toEqual([
       [1, CYCLONEDX_PREDICATE_TYPE, true, true, undefined],
       [2, TEST_RESULT_PREDICATE_TYPE, true, true, undefined],
       [3, TEST_RESULT_PREDICATE_TYPE, false, false, 'SUBJECT_MISMATCH'],
     ]);
-    expect(all.claims[2]!.failure!.message).toMatch(/^line 3 is about sha256:b{64}, not this model/);
-    expect(all.claims[0]!.signer.method).toBe('key');
+    expect(all.claims[2].failure!.message).toMatch(/^line 3 is about sha256:b{64}, not this model/);
+    expect(all.claims[0].signer.method).toBe('key');
     expect(all.warnings).toEqual([expect.objectContaining({ code: 'CLAIM_NOT_JSON', line: 4 })]);
 
     // Only the first key given: the evaluator's claim is listed, not verified, and says why.
-    const one = await verifyClaims({ claims: await fs.readFile(claimsPath), rootDigest: root, verifiers: [keys[0]!.verifier] });
+    const one = await verifyClaims({ claims: await fs.readFile(claimsPath), rootDigest: root, verifiers: [keys[0].verifier] });
     expect(one.claims[1]).toMatchObject({
       signatureVerified: false,
       verified: false,
@@ -276,7 +276,7 @@ describe('verifyClaims', () => {
     const none = await verifyClaims({ claims: await fs.readFile(claimsPath), rootDigest: root, verifiers: [] });
     expect(none.claims.every((c) => c.failure?.code === 'NOT_CHECKED')).toBe(true);
     // The claim's bundle says which key signed it; unverified, it is only a hint.
-    expect(none.claims[1]!.signer.publicKeyHint).toMatch(/^[0-9a-f]{64}$/);
+    expect(none.claims[1].signer.publicKeyHint).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('a claim whose signature was tampered with is SIGNATURE_INVALID', async () => {
@@ -284,12 +284,12 @@ describe('verifyClaims', () => {
       subject: { name: 'm', rootDigest: root },
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
-      signer: keys[0]!.signer,
+      signer: keys[0].signer,
     });
     const statement = JSON.parse(Buffer.from(claim.dsseEnvelope.payload, 'base64').toString()) as { predicate: { result: string } };
     statement.predicate.result = 'FAILED';
     claim.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64');
-    const result = await verifyClaims({ claims: encoder.encode(line(claim)), rootDigest: root, verifiers: [keys[0]!.verifier] });
+    const result = await verifyClaims({ claims: encoder.encode(line(claim)), rootDigest: root, verifiers: [keys[0].verifier] });
     expect(result.claims[0]).toMatchObject({ verified: false, failure: { code: 'SIGNATURE_INVALID' } });
   });
 
@@ -305,7 +305,7 @@ describe('bounds: huge and odd claims files', () => {
         subject: { name: 'm', rootDigest: root },
         predicateType: 'https://example.com/x/v1',
         predicate: { n: 1 },
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
       }),
     );
     const bytes = encoder.encode(claim.repeat(100_000));
@@ -323,7 +323,7 @@ describe('bounds: huge and odd claims files', () => {
           subject: { name: 'm', rootDigest: root },
           predicateType: 'https://example.com/x/v1',
           predicate: {},
-          signer: keys[0]!.signer,
+          signer: keys[0].signer,
         }),
       ),
     );
@@ -368,7 +368,7 @@ describe('bounds: huge and odd claims files', () => {
         subject: { name: 'm', rootDigest: root },
         predicateType: 'https://example.com/x/v1',
         predicate: {},
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
       }),
     );
     // Fed in small pieces, as a network stream would: the long line is never gathered.
@@ -390,11 +390,11 @@ describe('bounds: huge and odd claims files', () => {
         subject: { name: 'm', rootDigest: root },
         predicateType: 'https://example.com/x/v1',
         predicate: {},
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
       }),
     );
     const bytes = encoder.encode(`\ufeff${claim}\r\n\r\n${claim}\r\n`);
-    const result = await verifyClaims({ claims: bytes, rootDigest: root, verifiers: [keys[0]!.verifier] });
+    const result = await verifyClaims({ claims: bytes, rootDigest: root, verifiers: [keys[0].verifier] });
     expect(result.claims.map((c) => [c.line, c.verified])).toEqual([
       [1, true],
       [3, true],
@@ -457,7 +457,7 @@ describe('predicates are checked before anything is signed', () => {
   });
 
   it('a predicate that fails its schema is PREDICATE_INVALID and the signer is never asked', async () => {
-    const signer = counting(keys[0]!.signer);
+    const signer = counting(keys[0].signer);
     const subject = { name: 'm', rootDigest: root };
     const cases: [string, unknown][] = [
       [CYCLONEDX_PREDICATE_TYPE, { bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'no-such-type', name: 'x' }] }],
@@ -491,7 +491,7 @@ describe('predicates are checked before anything is signed', () => {
       attest({
         modelPath: model,
         claimsPath,
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
         predicateType: TEST_RESULT_PREDICATE_TYPE,
         predicate: { result: 'PASSED' },
       }),
@@ -502,7 +502,7 @@ describe('predicates are checked before anything is signed', () => {
       attest({
         modelPath: model,
         claimsPath: path.join(work, 'claims.sig'),
-        signer: keys[0]!.signer,
+        signer: keys[0].signer,
         predicateType: TEST_RESULT_PREDICATE_TYPE,
         predicate: TEST_RESULT,
       }),
@@ -523,14 +523,14 @@ describe('a dataset is a directory: signed, digested and named in provenance unc
     const signed = await signModel({
       modelPath: dataset,
       signaturePath: datasetSig,
-      signer: keys[1]!.signer,
+      signer: keys[1].signer,
       cacheDir: path.join(work, 'cache'),
     });
     const datasetRoot = subjectDigest(await hashModel({ modelPath: dataset }));
     const verified = await verifyModel({
       modelPath: dataset,
       signaturePath: datasetSig,
-      verifier: keys[1]!.verifier,
+      verifier: keys[1].verifier,
       cacheDir: path.join(work, 'cache'),
     });
     expect(verified.manifest.rootDigest).toBe(datasetRoot);
@@ -543,15 +543,15 @@ describe('a dataset is a directory: signed, digested and named in provenance unc
     await attest({
       modelPath: model,
       claimsPath,
-      signer: keys[0]!.signer,
+      signer: keys[0].signer,
       predicateType: SLSA_PROVENANCE_PREDICATE_TYPE,
       predicate: provenance,
     });
-    const [checked] = (await verifyClaims({ claims: await fs.readFile(claimsPath), rootDigest: root, verifiers: [keys[0]!.verifier] }))
+    const [checked] = (await verifyClaims({ claims: await fs.readFile(claimsPath), rootDigest: root, verifiers: [keys[0].verifier] }))
       .claims;
-    expect(checked!.verified).toBe(true);
+    expect(checked.verified).toBe(true);
     expect(
-      (checked!.predicate as typeof provenance & { buildDefinition: { resolvedDependencies: unknown[] } }).buildDefinition
+      (checked.predicate as typeof provenance & { buildDefinition: { resolvedDependencies: unknown[] } }).buildDefinition
         .resolvedDependencies,
     ).toEqual([{ name: 'dataset', uri: 'https://example.com/datasets/d', digest: { sha256: datasetRoot } }]);
   });
@@ -562,31 +562,31 @@ describe('signature files inside the model', () => {
     const dir = path.join(work, 'inside');
     await writeTree(dir, { 'w.bin': 'weights', 'config.json': '{}' });
     const cacheDir = path.join(work, 'cache');
-    await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer: keys[0]!.signer, cacheDir });
+    await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer: keys[0].signer, cacheDir });
     await attest({
       modelPath: dir,
       claimsPath: path.join(dir, 'claims.jsonl'),
-      signer: keys[1]!.signer,
+      signer: keys[1].signer,
       predicateType: TEST_RESULT_PREDICATE_TYPE,
       predicate: TEST_RESULT,
     });
     await fs.writeFile(path.join(dir, 'upstream.sig'), '{}');
     await fs.writeFile(path.join(dir, 'release.sigstore.json'), '{}');
-    const result = await verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: keys[0]!.verifier, cacheDir });
+    const result = await verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: keys[0].verifier, cacheDir });
     expect(result.files.sort()).toEqual(['config.json', 'w.bin']);
     // The claims file, inside the model, carries the same subject as the signature.
     const claims = await verifyClaims({
       claims: await fs.readFile(path.join(dir, 'claims.jsonl')),
       rootDigest: result.manifest.rootDigest,
-      verifiers: [keys[1]!.verifier],
+      verifiers: [keys[1].verifier],
     });
-    expect(claims.claims[0]!.verified).toBe(true);
+    expect(claims.claims[0].verified).toBe(true);
     // A claims-file OMS signature inside the model: appended, then verified from there.
-    await signModel({ modelPath: dir, signaturePath: path.join(dir, 'claims.jsonl'), signer: keys[0]!.signer, cacheDir });
+    await signModel({ modelPath: dir, signaturePath: path.join(dir, 'claims.jsonl'), signer: keys[0].signer, cacheDir });
     const fromClaims = await verifyModel({
       modelPath: dir,
       signaturePath: path.join(dir, 'claims.jsonl'),
-      verifier: keys[0]!.verifier,
+      verifier: keys[0].verifier,
       cacheDir,
     });
     expect(fromClaims.source).toMatchObject({ layout: 'claims', line: 2, lines: 2 });
@@ -597,11 +597,11 @@ describe('signature files inside the model', () => {
     await writeTree(dir, { 'w.bin': 'weights', 'upstream.sig': 'a file someone chose to sign' });
     const cacheDir = path.join(work, 'cache');
     const signaturePath = path.join(work, 'listed-model.sig');
-    await signModel({ modelPath: dir, signaturePath, signer: keys[0]!.signer, cacheDir, ignoreAttestationFiles: false });
-    const ok = await verifyModel({ modelPath: dir, signaturePath, verifier: keys[0]!.verifier, cacheDir });
+    await signModel({ modelPath: dir, signaturePath, signer: keys[0].signer, cacheDir, ignoreAttestationFiles: false });
+    const ok = await verifyModel({ modelPath: dir, signaturePath, verifier: keys[0].verifier, cacheDir });
     expect(ok.files.sort()).toEqual(['upstream.sig', 'w.bin']);
     await fs.writeFile(path.join(dir, 'upstream.sig'), 'changed');
-    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath, verifier: keys[0]!.verifier, cacheDir }), 'DIGEST_MISMATCH');
+    const err = await expectCode(verifyModel({ modelPath: dir, signaturePath, verifier: keys[0].verifier, cacheDir }), 'DIGEST_MISMATCH');
     expect(err).toBeInstanceOf(ModelSigningError);
     expect(err.differences).toEqual([expect.objectContaining({ kind: 'mismatch', name: 'upstream.sig' })]);
   });

@@ -110,20 +110,20 @@ beforeAll(async () => {
   const files = await Promise.all(
     names.map(async (name) => {
       const file = path.join(work, `${name}.md`);
-      await fs.writeFile(file, CARDS[name]!);
+      await fs.writeFile(file, CARDS[name]);
       return file;
     }),
   );
   const { stdout } = await promisify(execFile)(PYTHON, ['-c', READ_CARDS, ...files]);
   const cards = JSON.parse(stdout) as HubCard[];
-  hub = Object.fromEntries(names.map((name, i) => [name, cards[i]!]));
+  hub = Object.fromEntries(names.map((name, i) => [name, cards[i]]));
 });
 afterAll(cleanupTempDirs);
 
 describe('model cards read as huggingface_hub reads them', () => {
   it.each(Object.keys(CARDS))('%s: every field lands where huggingface_hub puts it', async (name) => {
-    const expected = hub[name]!;
-    const bom = await modelCardFromReadme(CARDS[name]!, { name: 'folder-name' });
+    const expected = hub[name];
+    const bom = await modelCardFromReadme(CARDS[name], { name: 'folder-name' });
     const component = (bom['metadata'] as { component: Record<string, any> }).component;
     const properties = (component['properties'] ?? []) as { name: string; value: string }[];
     const property = (key: string) => properties.filter((p) => p.name === key).map((p) => p.value);
@@ -150,17 +150,17 @@ describe('model cards read as huggingface_hub reads them', () => {
     }[];
     expect(metrics).toHaveLength(expected.eval_results.length);
     metrics.forEach((metric, i) => {
-      const r = expected.eval_results[i]!;
+      const r = expected.eval_results[i];
       expect(metric.type).toBe(r['metric_type']);
       expect(Number(metric.value)).toBe(Number(r['metric_value']));
-      const details = [r['dataset_type'], r['dataset_config'], r['dataset_split']].filter((d) => d !== null);
+      const details = [r['dataset_type'], r['dataset_config'], r['dataset_split']].filter((d): d is string => typeof d === 'string');
       expect(metric.slice).toBe(`${String(r['dataset_name'])} (${details.join(', ')})`);
     });
   });
 
   it('YAML 1.1, as PyYAML reads it: `no` and `yes` unquoted are booleans, and only strings are kept', async () => {
-    expect(hub['yaml11']!.language).toEqual(['en', false]);
-    expect(readModelCardMetadata(CARDS['yaml11']!)['language']).toEqual(['en', false]);
+    expect(hub['yaml11'].language).toEqual(['en', false]);
+    expect(readModelCardMetadata(CARDS['yaml11'])['language']).toEqual(['en', false]);
   });
 
   it('front matter huggingface_hub cannot read either is BAD_MODEL_CARD here', async () => {

@@ -24,7 +24,7 @@ type Prefix = '' | 'claims-';
 
 /** The option's attribute name under a prefix: `claims-public-key` is `claimsPublicKey`. */
 function attribute(prefix: Prefix, name: keyof ClaimVerifierCliOptions): string {
-  return prefix === '' ? name : `claims${name[0]!.toUpperCase()}${name.slice(1)}`;
+  return prefix === '' ? name : `claims${name[0].toUpperCase()}${name.slice(1)}`;
 }
 
 /** Reads the claim verifier options of a command, whatever their prefix. */

@@ -122,7 +122,7 @@ export function isClaimsWarning(value: Claim | ClaimsWarning): value is ClaimsWa
 export function subjectMismatch(claim: Claim, rootDigests: readonly string[]): string | undefined {
   const subjects = claim.statement.subject;
   if (subjects.length !== 1) return `line ${claim.line} has ${subjects.length} subjects; a claim about a model has exactly one`;
-  const digest = subjects[0]!.digest['sha256'];
+  const digest = subjects[0].digest['sha256'];
   if (digest === undefined) return `line ${claim.line} has no sha256 subject digest`;
   if (rootDigests.some((root) => root.toLowerCase() === digest.toLowerCase())) return undefined;
   const shown = digest.length > 80 ? `${digest.slice(0, 80)}…` : digest;

@@ -58,7 +58,7 @@ function isBlank(parts: readonly Uint8Array[]): boolean {
 }
 
 function concat(parts: readonly Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
+  if (parts.length === 1) return parts[0];
   const out = new Uint8Array(length);
   let at = 0;
   for (const p of parts) {

@@ -61,7 +61,8 @@ export async function* claimsOf(
     splitter = new ClaimLineSplitter(options);
   } catch (err) {
     // Unread, the source would keep its file or connection open.
-    if (!(source instanceof Uint8Array) && 'return' in source && typeof source.return === 'function') await source.return(undefined);
+    const iterator = source as Partial<AsyncIterator<Uint8Array>>;
+    if (!(source instanceof Uint8Array) && typeof iterator.return === 'function') await iterator.return();
     if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) await source.cancel().catch(() => undefined);
     throw err;
   }

@@ -118,7 +118,7 @@ async function checkSignature(claim: Claim, verifiers: readonly Verifier[]): Pro
   }
   // A signature that fails to verify outranks "signed by someone else".
   const notOurs = new Set<ErrorCode>(['KEY_MISMATCH', 'IDENTITY_MISMATCH', 'CERT_CHAIN_INVALID', 'WRONG_METHOD']);
-  const worst = failures.find((f) => !notOurs.has(f.code)) ?? failures[failures.length - 1]!;
+  const worst = failures.find((f) => !notOurs.has(f.code)) ?? failures[failures.length - 1];
   const reasons = failures.length === 1 ? worst.message : failures.map((f, i) => `verifier ${i + 1}: ${f.message}`).join('; ');
   return { code: worst.code, message: `line ${claim.line} did not verify: ${reasons}` };
 }

@@ -100,7 +100,7 @@ async function verifyClaimsFileSignature(params: VerifySignatureBytesParams): Pr
   let signatures = 0;
   let tried = 0;
   for (let i = lines.length - 1; i >= 0; i--) {
-    const claim = parseClaimLine(lines[i]!);
+    const claim = parseClaimLine(lines[i]);
     if (isClaimsWarning(claim)) {
       warnings.push(claim);
       continue;
@@ -145,7 +145,7 @@ async function verifyClaimsFileSignature(params: VerifySignatureBytesParams): Pr
     });
   }
   // The newest broken signature, else the newest "signed by someone else".
-  const { error } = failures.find((f) => !NOT_OURS.has(f.error.code)) ?? failures[0]!;
+  const { error } = failures.find((f) => !NOT_OURS.has(f.error.code)) ?? failures[0];
   const listed = failures.slice(0, REASONS_SHOWN).map((f) => `line ${f.line}: ${f.error.message}`);
   if (failures.length > REASONS_SHOWN) listed.push(`and ${failures.length - REASONS_SHOWN} more`);
   throw new ModelSigningError({
@@ -153,7 +153,7 @@ async function verifyClaimsFileSignature(params: VerifySignatureBytesParams): Pr
     cause: error,
     message:
       failures.length === 1
-        ? `the OMS signature on line ${failures[0]!.line} of ${file} does not verify: ${error.message}`
+        ? `the OMS signature on line ${failures[0].line} of ${file} does not verify: ${error.message}`
         : `none of the ${failures.length} OMS signatures in ${file} verifies: ${listed.join('; ')}`,
   });
 }

@@ -41,10 +41,10 @@ function badCard(message: string, cause?: unknown): ModelSigningError {
 export function readModelCardMetadata(readme: string): ModelCardMetadata {
   const match = FRONT_MATTER.exec(readme);
   if (!match) throw badCard('the README has no metadata (a YAML block between --- lines at its start)');
-  const document = parseDocument(match[2]!, { version: '1.1', uniqueKeys: false, prettyErrors: true });
+  const document = parseDocument(match[2], { version: '1.1', uniqueKeys: false, prettyErrors: true });
   if (document.errors.length > 0) {
     const [first] = document.errors;
-    throw badCard(`its metadata is not valid YAML: ${first!.message.split('\n')[0]}`, first);
+    throw badCard(`its metadata is not valid YAML: ${first.message.split('\n')[0]}`, first);
   }
   let data: unknown;
   try {
@@ -62,9 +62,16 @@ function field(record: unknown, key: string, where: string): unknown {
   return record[key];
 }
 
+/** A YAML scalar as text (a number as written, an object as JSON), as huggingface_hub's str() would show it. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return JSON.stringify(value) ?? 'null';
+}
+
 function optionalString(record: unknown, key: string): string | undefined {
   const value = isRecord(record) ? record[key] : undefined;
-  return value === undefined || value === null ? undefined : String(value);
+  return value === undefined || value === null ? undefined : text(value);
 }
 
 /**
@@ -79,7 +86,7 @@ export function modelIndexResults(modelIndex: unknown): { name: string; results:
   let name = '';
   const results: EvalResult[] = [];
   modelIndex.forEach((entry, i) => {
-    name = String(field(entry, 'name', `entry ${i}`));
+    name = text(field(entry, 'name', `entry ${i}`));
     const entryResults = field(entry, 'results', `entry ${i}`);
     if (!Array.isArray(entryResults)) throw badCard(`model-index: entry ${i} results must be a list`);
     entryResults.forEach((result, j) => {
@@ -90,10 +97,10 @@ export function modelIndexResults(modelIndex: unknown): { name: string; results:
       if (!Array.isArray(metrics)) throw badCard(`model-index: ${where} metrics must be a list`);
       for (const metric of metrics) {
         const base: EvalResult = {
-          taskType: String(field(task, 'type', `${where} task`)),
-          datasetType: String(field(dataset, 'type', `${where} dataset`)),
-          datasetName: String(field(dataset, 'name', `${where} dataset`)),
-          metricType: String(field(metric, 'type', `${where} metric`)),
+          taskType: text(field(task, 'type', `${where} task`)),
+          datasetType: text(field(dataset, 'type', `${where} dataset`)),
+          datasetName: text(field(dataset, 'name', `${where} dataset`)),
+          metricType: text(field(metric, 'type', `${where} metric`)),
           metricValue: field(metric, 'value', `${where} metric`),
         };
         const optional = {
@@ -107,15 +114,6 @@ export function modelIndexResults(modelIndex: unknown): { name: string; results:
     });
   });
   return { name, results };
-}
-
-/** A metric value as CycloneDX wants it: a string. */
-function metricValue(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : typeof value === 'number' || typeof value === 'boolean'
-      ? String(value)
-      : JSON.stringify(value);
 }
 
 /** Where a metric was measured: `<dataset name> (<dataset id>, <config>, <split>)`. */
@@ -190,7 +188,7 @@ export async function modelCardFromReadme(readme: string, options: ModelCardFrom
   const modelCard: Record<string, unknown> = { modelParameters };
   if (index && index.results.length > 0) {
     modelCard['quantitativeAnalysis'] = {
-      performanceMetrics: index.results.map((r) => ({ type: r.metricType, value: metricValue(r.metricValue), slice: metricSlice(r) })),
+      performanceMetrics: index.results.map((r) => ({ type: r.metricType, value: text(r.metricValue), slice: metricSlice(r) })),
     };
   }
   const component: Record<string, unknown> = { type: 'machine-learning-model', 'bom-ref': 'model', name };

@@ -73,13 +73,13 @@ async function compile(load: () => Promise<SchemaSet>): Promise<ValidateFunction
   // RFC 3987: an IRI is a URI that may hold non-ASCII characters, which map to percent-encoded UTF-8.
   ajv.addFormat('iri-reference', (value) => {
     try {
-      return uriReference.test(value.replace(/[^\x00-\x7f]+/gu, (c) => encodeURIComponent(c)));
+      return uriReference.test(value.replace(/[\u{80}-\u{10ffff}]+/gu, (c) => encodeURIComponent(c)));
     } catch {
       return false; // a lone surrogate
     }
   });
   // RFC 6531: an internationalized address is an e-mail address whose characters may be non-ASCII.
-  ajv.addFormat('idn-email', (value) => email.test(value.replace(/[^\x00-\x7f]/gu, 'x')));
+  ajv.addFormat('idn-email', (value) => email.test(value.replace(/[\u{80}-\u{10ffff}]/gu, 'x')));
   for (const reference of references ?? []) ajv.addSchema(reference);
   return ajv.compile(schema);
 }
