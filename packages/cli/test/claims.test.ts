@@ -1,6 +1,9 @@
+import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { CreateKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMoto } from '../../../test-fixtures/moto.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { createSoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
 import { startMockInstance, testIdentityToken, type MockInstance } from '../../core/test/sigstore/mock-instance.js';
@@ -285,6 +288,53 @@ describe('a model with its signature, a model card, an evaluation by another par
       ['certificate', true],
       ['key', true],
     ]);
+  });
+});
+
+describe('attest with a key in AWS KMS', () => {
+  it('signs the claim through KMS (moto on loopback); the claim verifies with the key KMS returns', async () => {
+    const moto = await startMoto();
+    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+    const kms = new KMSClient({ region: 'eu-west-1', endpoint: moto.endpoint, credentials });
+    try {
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+      const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: KeyMetadata!.KeyId! }));
+      const publicKey = path.join(work, 'kms.pub');
+      await fs.writeFile(
+        publicKey,
+        createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }),
+      );
+      // The CLI finds KMS as users' tools do: the standard AWS environment variables.
+      Object.assign(process.env, {
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL_KMS: moto.endpoint,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      });
+      const model = await makeModel('kms');
+      const claims = path.join(work, 'kms.jsonl');
+      await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
+      ok(
+        await ours([
+          'attest',
+          'key',
+          model,
+          '--private-key',
+          `kms://aws/${KeyMetadata!.KeyId!}`,
+          '--signature',
+          claims,
+          '--eval',
+          path.join(work, 'results.json'),
+        ]),
+        'attest with KMS',
+      );
+      const listed = JSON.parse((await ours(['claims', model, '--signature', claims, '--public-key', publicKey, '--json'])).stdout);
+      expect(listed.claims.map((c: any) => [c.signer.method, c.verified])).toEqual([['key', true]]);
+    } finally {
+      kms.destroy();
+      await moto.stop();
+    }
   });
 });
 
