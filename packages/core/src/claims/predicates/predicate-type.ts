@@ -64,8 +64,13 @@ export function schemaValidator(title: string, load: () => Promise<SchemaSet>): 
 }
 
 async function compile(load: () => Promise<SchemaSet>): Promise<ValidateFunction> {
-  const [{ Ajv }, { default: formats }, { schema, references }] = await Promise.all([import('ajv'), import('ajv-formats'), load()]);
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const [{ default: ajvModule }, { default: formats }, { schema, references }] = await Promise.all([
+    import('ajv'),
+    import('ajv-formats'),
+    load(),
+  ]);
+  // Ajv is CommonJS: Node and bundlers agree only on the default export (module.exports), which carries the class as `Ajv`.
+  const ajv = new ajvModule.Ajv({ allErrors: true, strict: false });
   // ajv-formats is CommonJS: its plugin is the module itself, which also carries itself as `default`.
   formats.default(ajv, ['date-time', 'uri', 'uri-reference', 'email']);
   const uriReference = formats.default.get('uri-reference') as RegExp;
