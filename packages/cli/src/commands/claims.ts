@@ -162,9 +162,11 @@ hashing options the model was signed with (--method, --hash, --shard-size).`,
     try {
       const { hashModel, subjectDigest } = await loadCore();
       const verifiers = await createClaimVerifiers(claimVerifierOptionsOf(opts, ''), '');
+      const walk = walkOptionsFrom(model, opts);
       const manifest = await hashModel({
-        ...walkOptionsFrom(model, opts),
-        ignorePaths: [...walkOptionsFrom(model, opts).ignorePaths, path.resolve(opts.signature)],
+        ...walk,
+        // The claims file may lie in the model: it is never part of it.
+        ignorePaths: [...walk.ignorePaths, path.resolve(opts.signature)],
         method: opts.method,
         hashAlgorithm: opts.hash,
         shardSize: opts.shardSize,

@@ -3,7 +3,7 @@
 import type { Cancellable } from '../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { rootDigest, sortResources } from '../format/manifest.js';
-import { COMPAT_PREDICATE_TYPE, PAYLOAD_TYPE, PREDICATE_TYPE, parseStatement } from '../format/statement.js';
+import { COMPAT_PREDICATE_TYPE, PREDICATE_TYPE, parseStatement } from '../format/statement.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { subjectMismatch, type Claim, type ClaimSubject } from './claim.js';
 import type { ClaimsReadOptions, ClaimsWarning } from './lines.js';
@@ -93,7 +93,11 @@ function signatureMismatch(claim: Claim, roots: readonly string[]): string | und
   }
 }
 
-/** Tries the verifiers of the claim's method in turn; the first that accepts it wins. */
+/**
+ * Tries the verifiers of the claim's method in turn; the first that accepts it
+ * wins. (The payload type was checked when the line was parsed: only in-toto
+ * statements become claims.)
+ */
 async function checkSignature(claim: Claim, verifiers: readonly Verifier[]): Promise<SignerInfo | ClaimFailure> {
   const candidates = verifiers.filter((v) => v.method === claim.bundle.method);
   if (candidates.length === 0) {
@@ -106,8 +110,6 @@ async function checkSignature(claim: Claim, verifiers: readonly Verifier[]): Pro
   for (const verifier of candidates) {
     try {
       const signer = await verifier.verify(claim.bundle);
-      if (claim.bundle.payloadType !== PAYLOAD_TYPE)
-        throw new ModelSigningError({ code: 'BAD_PAYLOAD', message: 'not an in-toto payload' });
       // A signature line must also be a well-formed OMS statement (root digest consistent with its resources).
       if (isSignaturePredicate(claim.statement.predicateType)) parseStatement(claim.bundle.payload);
       return signer;
