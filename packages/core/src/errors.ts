@@ -78,7 +78,13 @@ export type ErrorCode =
    */
   | 'READ_FAILED'
   /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
-  | 'SETTINGS_CHANGED';
+  | 'SETTINGS_CHANGED'
+  /** A claim (a `claims.jsonl` line) is about another model: its subject is not the model's root digest. The message names the line. */
+  | 'SUBJECT_MISMATCH'
+  /** A predicate does not follow its type's schema (model card, test result, provenance); refused before anything is signed. */
+  | 'PREDICATE_INVALID'
+  /** A Hugging Face model card (`README.md`) has no metadata, or its front matter is not valid YAML. */
+  | 'BAD_MODEL_CARD';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {
