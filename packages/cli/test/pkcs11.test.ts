@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificateAuthority, type CertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { issueLeafForPublicKey } from '../../../test-fixtures/pki-external.mjs';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
-import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempDir, type RunResult } from './helpers.js';
+import {
+  REFERENCE_CLI,
+  cleanupTempDirs,
+  makeTrickyModel,
+  ours,
+  reference,
+  settledShiftMs,
+  shiftChildClocks,
+  tempDir,
+  type RunResult,
+} from './helpers.js';
 
 // PKCS#11 signing against a real token (SoftHSM2 in a temporary directory):
 // keys generated on the token, signatures made by the CLI and the library,
@@ -152,6 +162,7 @@ describe('pkcs11-certificate', () => {
 describe('--incremental with a key on the token', () => {
   let model: string;
   let savedCache: string | undefined;
+  let restoreClocks: () => void;
   const payloadOf = async (sig: string) =>
     (JSON.parse(await fs.readFile(sig, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
   beforeAll(async () => {
@@ -163,10 +174,11 @@ describe('--incremental with a key on the token', () => {
     await fs.writeFile(path.join(model, 'README.md'), '# card\n');
     await fs.writeFile(path.join(model, 'config.json'), '{"hidden": 8}');
     await fs.writeFile(path.join(model, 'weights/model.bin'), Buffer.alloc(1024 * 1024, 3));
-    // The record vouches only for files older than its 2 s racy margin.
-    await new Promise((r) => setTimeout(r, 2300));
+    // The record vouches only for files older than the settle time when it is written: the CLI runs see a clock that much ahead.
+    restoreClocks = shiftChildClocks(settledShiftMs());
   });
   afterAll(() => {
+    restoreClocks();
     if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
     else process.env['XDG_CACHE_HOME'] = savedCache;
   });
@@ -216,7 +228,6 @@ describe('--incremental with a key on the token', () => {
     ];
     ok(await ours(args), 'full sign');
     await fs.writeFile(path.join(model, 'added.txt'), 'new file');
-    // README.md, edited by the test before, may still be within the racy margin: only the settled files are sure to be reused.
     const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as {
       rehashed: { name: string; reason: string }[];
       reused: { name: string }[];

@@ -78,7 +78,15 @@ export type ErrorCode =
    */
   | 'READ_FAILED'
   /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
-  | 'SETTINGS_CHANGED';
+  | 'SETTINGS_CHANGED'
+  /**
+   * A directory or file this library would trust can be written by another
+   * user: the local hash records directory or a record file is group- or
+   * world-writable or owned by someone else (refused as ssh refuses such a
+   * `~/.ssh`). Make it private (`chmod 700` the directory, `chmod 600` the
+   * file) or use another cache directory.
+   */
+  | 'UNSAFE_PERMISSIONS';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {
