@@ -55,6 +55,9 @@ beforeAll(async () => {
     publicKeys[curve] = token.exportPublicKey(id, path.join(work, `${label}.pub.pem`));
   }
   token.generateKey('RSA', '09', 'key-rsa');
+  // Two keys of one label: a URI naming only the label is ambiguous.
+  token.generateKey('P-256', '21', 'key-twin');
+  token.generateKey('P-256', '22', 'key-twin');
   ca = makeCertificateAuthority(path.join(work, 'ca'));
   dirModel = await makeTrickyModel(work);
   fileModel = path.join(work, 'single-model.onnx');
@@ -295,6 +298,13 @@ describe('errors leave no signature file', () => {
       /not a loadable PKCS#11 module/,
     ],
     ['a non-EC key', () => ['--pkcs11-uri', uri('key-rsa')], 1, 'BAD_KEY', /not an elliptic-curve key/],
+    [
+      'a label two keys share',
+      () => ['--pkcs11-uri', uri('key-twin')],
+      2,
+      'INVALID_ARGUMENT',
+      /Several PKCS#11 private keys match label 'key-twin' on the token \(ids 2[12], 2[12]\): add 'id=%xx'/,
+    ],
     ['a malformed URI', () => ['--pkcs11-uri', 'pkcs11:token=x;object'], 2, 'INVALID_ARGUMENT', /malformed path attribute/],
     [
       'a URI naming no key',
@@ -312,6 +322,24 @@ describe('errors leave no signature file', () => {
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
     await expect(fs.access(sig)).rejects.toThrow();
+  });
+
+  it('signs with the one key a shared label and an id name', async () => {
+    const sig = path.join(work, 'twin.sig');
+    const result = await ours([
+      'sign',
+      'pkcs11-key',
+      dirModel,
+      '--pkcs11-uri',
+      uri('key-twin').replace(';object=', ';id=%22;object='),
+      '--signature',
+      sig,
+    ]);
+    ok(result, 'sign with label and id');
+    const twin22 = token.exportPublicKey('22', path.join(work, 'twin-22.pub.pem'));
+    const twin21 = token.exportPublicKey('21', path.join(work, 'twin-21.pub.pem'));
+    ok(await ours(['verify', 'key', dirModel, '--signature', sig, '--public-key', twin22]), 'verify with key 22');
+    expect((await ours(['verify', 'key', dirModel, '--signature', sig, '--public-key', twin21])).code).toBe(1);
   });
 
   it('names the missing option when --pkcs11-uri is left out', async () => {
