@@ -55,6 +55,13 @@ export type ErrorCode =
   | 'INVALID_FILE_NAME'
   /** Nothing is left to sign once ignored paths are excluded. */
   | 'EMPTY_MODEL'
+  /**
+   * A model file, signed and verified, is malformed for the runtime that
+   * would load it, and is refused before the runtime sees it: e.g. ONNX
+   * external data whose offset or length lies outside its verified file.
+   * The signature is fine; the signed model is not.
+   */
+  | 'BAD_MODEL'
   /** The model path, the signature file, a key file, or a token, key or PKCS#11 module named for signing does not exist or cannot be read. */
   | 'NOT_FOUND'
   /** An option has an invalid value. */
