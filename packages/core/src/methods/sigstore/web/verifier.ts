@@ -239,7 +239,13 @@ export class WebSigstoreVerifier implements Verifier {
       let found: CertificatePath | undefined;
       for (const ca of this.root.certificateAuthorities.filter((a) => validAt(a.validFor, time))) {
         try {
-          found = await validateCertificatePath({ leaf: leaf.der, intermediates: [], anchors: ca.chain, now: time });
+          found = await validateCertificatePath({
+            leaf: leaf.der,
+            intermediates: [],
+            anchors: ca.chain,
+            now: time,
+            leafPurpose: 'codeSigning',
+          });
           break;
         } catch (cause) {
           failure = cause;
