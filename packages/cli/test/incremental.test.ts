@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
-import { startMockInstance, testIdentityToken } from '../../core/test/sigstore/mock-instance.js';
+import { startSigstoreInstance } from '../../../test-fixtures/sigstore-instance.mjs';
 import { cleanupTempDirs, ours, reference, settledShiftMs, shiftChildClocks, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 // `sign … --incremental` end to end: a model with nested files and a large
@@ -212,9 +212,10 @@ describe('sign certificate --incremental', () => {
 
 describe('sign sigstore --incremental', () => {
   it('checks the previous signature against the identity the user states', async () => {
-    const instance = await startMockInstance();
+    // Real Fulcio, Rekor v2 and TSA on loopback (test-fixtures/sigstore-instance.mjs).
+    const instance = await startSigstoreInstance();
     try {
-      const issuer = 'https://issuer.example.com';
+      const issuer = instance.urls.oidc;
       const email = 'alice@example.com';
       const sig = path.join(work, 'keyless.sig');
       const sign = (extra: string[]) =>
@@ -223,7 +224,7 @@ describe('sign sigstore --incremental', () => {
           'sigstore',
           model,
           '--identity-token',
-          testIdentityToken({ iss: issuer, email }),
+          instance.identityToken({ email }),
           '--trust-config',
           instance.trustConfigPath,
           '--signature',
@@ -268,7 +269,7 @@ describe('sign sigstore --incremental', () => {
         'sigstore',
         model,
         '--identity-token',
-        testIdentityToken({ iss: issuer, email: 'mallory@example.com' }),
+        instance.identityToken({ email: 'mallory@example.com' }),
         '--trust-config',
         instance.trustConfigPath,
         '--signature',

@@ -1,7 +1,7 @@
 // The runtime-neutral Sigstore verifier (WebSigstoreVerifier) against the
 // Node one (SigstoreVerifier, sigstore-js), in Node: every case of the shared
 // table (sigstore-web/verdict-table.ts: the reference's production bundles,
-// bundles signed against a loopback Sigstore instance, and each way to get
+// bundles signed against the loopback Sigstore instances, and each way to get
 // them wrong) gets the same verdict and, when refused, the same error code
 // from both, and the one the table expects. browser/sigstore-in-browser.test.ts
 // runs the same table in Chromium.
@@ -23,6 +23,7 @@ import {
   PRODUCTION_VECTORS,
   PROD_IDENTITY,
   PROD_ISSUER,
+  REAL_IDENTITY,
   nodeSigstoreVerifier,
   sigstoreTable,
 } from './sigstore-web/verdict-table.js';
@@ -78,26 +79,31 @@ describe.each(PRODUCTION_VECTORS)('production bundle $name, offline, with its mo
   });
 });
 
-describe('the model signed against the loopback instance', () => {
-  const options = () => ({ identity: MOCK_IDENTITY, identityProvider: MOCK_ISSUER, trustedRoot: table.mock.trustConfig });
+describe('the model signed against the real loopback instance (Rekor v2)', () => {
+  const options = () => ({ identity: REAL_IDENTITY, identityProvider: table.real.issuer, trustedRoot: table.real.trustConfig });
 
   it('verifies with the instance trusted root, and not after one byte changes', async () => {
     const web = await WebSigstoreVerifier.create(options());
-    const result = await verifyModel({ modelPath: table.mock.modelDir, signaturePath: table.mock.signaturePath, verifier: web });
-    expect(result.signer).toEqual({ method: 'sigstore', identity: MOCK_IDENTITY, issuer: MOCK_ISSUER, trustRoot: 'custom trust config' });
+    const result = await verifyModel({ modelPath: table.real.modelDir, signaturePath: table.real.signaturePath, verifier: web });
+    expect(result.signer).toEqual({
+      method: 'sigstore',
+      identity: REAL_IDENTITY,
+      issuer: table.real.issuer,
+      trustRoot: 'custom trust config',
+    });
 
     const model = path.join(await tempDir('sigweb-'), 'model');
-    await fs.cp(table.mock.modelDir, model, { recursive: true });
+    await fs.cp(table.real.modelDir, model, { recursive: true });
     const weights = await fs.readFile(path.join(model, 'weights.bin'));
     weights[100] = weights[100] ^ 0x01;
     await fs.writeFile(path.join(model, 'weights.bin'), weights);
-    const error = await verifyModel({ modelPath: model, signaturePath: table.mock.signaturePath, verifier: web }).catch((e: unknown) => e);
+    const error = await verifyModel({ modelPath: model, signaturePath: table.real.signaturePath, verifier: web }).catch((e: unknown) => e);
     expect(isModelSigningError(error, 'DIGEST_MISMATCH')).toBe(true);
   });
 
   it('takes the bare trusted root as well as the client trust config', async () => {
-    const web = await WebSigstoreVerifier.create({ ...options(), trustedRoot: table.mock.trustConfig.trustedRoot });
-    expect(await verdictOf(web, await fs.readFile(table.mock.signaturePath, 'utf8'))).toMatchObject({ ok: true });
+    const web = await WebSigstoreVerifier.create({ ...options(), trustedRoot: table.real.trustConfig.trustedRoot });
+    expect(await verdictOf(web, await fs.readFile(table.real.signaturePath, 'utf8'))).toMatchObject({ ok: true });
   });
 });
 
