@@ -7,7 +7,7 @@ import { digestCommand } from './commands/digest.js';
 import { hfCommands } from './commands/hf.js';
 import { signCommands } from './commands/sign.js';
 import { verifyCommands } from './commands/verify.js';
-import { EXIT_OK, EXIT_USAGE, UsageError } from './output.js';
+import { EXIT_OK, EXIT_USAGE, UsageError, escapeControlCharacters } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -59,7 +59,7 @@ Exit codes: 0 success, 1 failure (the message says what and which file), 2 usage
     argv = placeMethod(program, normalizeArgv(args));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(escapeControlCharacters(`error: ${err.message}`) + '\n');
     return EXIT_USAGE;
   }
   try {

@@ -15,7 +15,7 @@ import { SigstoreSigner, SigstoreVerifier, signModel } from '../../dist/index.js
 import { HISTORICAL, SPEC_VECTORS, tempDir } from '../helpers.js';
 import { startSigstoreInstance } from '../../../../test-fixtures/sigstore-instance.mjs';
 import { startMockInstance, testIdentityToken } from '../sigstore/mock-instance.js';
-import { TAMPER_CASES, type BundleJson, type SigstoreCase, type SigstoreOptions } from './cases.js';
+import { STRUCTURE_CASES, TAMPER_CASES, withV03MediaTypeAlias, type BundleJson, type SigstoreCase, type SigstoreOptions } from './cases.js';
 import { withRekorV2Entry, type RekorV2Form } from './rekor-v2.js';
 
 export const PROD_IDENTITY = 'stefanb@us.ibm.com';
@@ -188,7 +188,7 @@ async function realInstanceCases(modelDir: string): Promise<{ cases: SigstoreCas
       expected: 'CERT_CHAIN_INVALID',
     },
   ];
-  for (const c of TAMPER_CASES.filter((c) => !c.rekorV1Only))
+  for (const c of [...TAMPER_CASES.filter((c) => !c.rekorV1Only), ...STRUCTURE_CASES])
     cases.push({ name: named(c.name), bundle: await tampered(bundle, c.tamper), options: real, expected: c.code });
   return { cases, real: { modelDir, signaturePath: path.join(dir, 'model.sig'), trustConfig, issuer } };
 }
@@ -222,7 +222,15 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         expected: 'IDENTITY_MISMATCH',
       },
       { name: `${v.name}: the staging trusted root`, bundle, options: { ...prod, useStaging: true }, expected: 'CERT_CHAIN_INVALID' },
+      {
+        name: `${v.name}: the other spelling of the v0.3 media type`,
+        bundle: await tampered(bundle, withV03MediaTypeAlias),
+        options: prod,
+        expected: 'ok',
+      },
     );
+    for (const c of STRUCTURE_CASES)
+      cases.push({ name: `${v.name}: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: prod, expected: c.code });
   }
   const v110 = await fs.readFile(PRODUCTION_VECTORS[3].signature, 'utf8');
   for (const c of TAMPER_CASES)
@@ -320,7 +328,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         expected: 'ok',
       },
     );
-    for (const c of TAMPER_CASES)
+    for (const c of [...TAMPER_CASES, ...STRUCTURE_CASES])
       cases.push({ name: `loopback instance: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: mock, expected: c.code });
 
     // Rekor v2: a checkpoint and inclusion proof, no SET, the time from the RFC 3161 timestamp.
@@ -380,6 +388,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         bundle: (b) => b.verificationMaterial.tlogEntries.push(JSON.parse(bundle).verificationMaterial.tlogEntries[0]),
       }),
     );
+    for (const c of STRUCTURE_CASES) cases.push(rekorV2(c.name, c.code, 'hashedrekord/0.0.2', { bundle: (b) => void c.tamper(b) }));
     const otherIdentity = rekorV2('another identity', 'IDENTITY_MISMATCH', 'hashedrekord/0.0.2');
     cases.push({ ...otherIdentity, options: { ...otherIdentity.options, identity: 'mallory@example.com' } });
     const onReal = await realInstanceCases(modelDir);

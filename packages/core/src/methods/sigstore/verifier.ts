@@ -10,6 +10,7 @@ import { dssePrehash } from './web/dsse-prehash.js';
 import { verifyHashedRekordV2Body } from './web/hashedrekord-v2-body.js';
 import { identityPolicy } from './web/identity-policy.js';
 import { checkLogEntryKinds } from './web/log-entry-kind.js';
+import { readTlogEntry, verifyProofMatchesCheckpoint } from './web/log-entry.js';
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -107,6 +108,9 @@ export async function verifyKeylessBundle(
   }
   // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
   checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
+  // Decoded as the runtime-neutral verifier decodes them, for the check sigstore-js leaves out (below).
+  const material = bundle.json.verificationMaterial['tlogEntries'];
+  const entries = (Array.isArray(material) ? material : []).map(readTlogEntry);
   const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
   let signer: ReturnType<SigstoreJsVerifier['verify']>;
   try {
@@ -135,6 +139,8 @@ export async function verifyKeylessBundle(
       );
     }
   }
+  // sigstore-js proves inclusion against the checkpoint's tree and ignores the proof's own root hash and size; the reference refuses a proof that disagrees.
+  for (const entry of entries) verifyProofMatchesCheckpoint(entry);
   return signer;
 }
 
