@@ -8,7 +8,7 @@ import type { ParsedBundle } from '../../format/bundle.js';
 import type { TimestampInfo } from '../../format/verifier.js';
 import { ModelSigningError } from '../../errors.js';
 import { parsePemCertificates } from '../certificate/pem-certificates.js';
-import { readTimestampToken, tokenSigner, verifyTimestamp, type TimestampAuthority } from './verify-timestamp.js';
+import { checkMessageImprint, readTimestampToken, tokenSigner, verifyTimestamp, type TimestampAuthority } from './verify-timestamp.js';
 
 /**
  * The timestamp authorities `tsaCertificateChain` names: every certificate
@@ -30,9 +30,11 @@ export function timestampAuthoritiesOf(tsaCertificateChain: ReadonlyArray<string
 /**
  * The bundle's timestamps, in bundle order. With `authorities`, each must
  * verify over the bundle's signature (a present timestamp is never skipped);
- * without, each is only read, and reported as unverified.
+ * without, each must still be a readable token over this signature (what
+ * needs no trust), and is reported as unverified.
  *
- * @throws {ModelSigningError} `TIMESTAMP_INVALID` for a token that cannot be read, or with `authorities`, one that does not verify.
+ * @throws {ModelSigningError} `TIMESTAMP_INVALID` for a token that cannot be
+ *   read or stamps other bytes, or with `authorities`, one that does not verify.
  */
 export async function checkBundleTimestamps(
   bundle: ParsedBundle,
@@ -45,7 +47,9 @@ export async function checkBundleTimestamps(
       timestamps.push({ time, verified: true, authority });
       continue;
     }
+    // Unverified, but still over this signature: a timestamp of other bytes is never shown as this one's.
     const read = readTimestampToken(token);
+    await checkMessageImprint(read, bundle.signature);
     const signer = tokenSigner(read, read.certificates);
     timestamps.push({ time: read.tstInfo.genTime, verified: false, ...(signer ? { authority: signer.subject } : {}) });
   }

@@ -220,6 +220,26 @@ async function verifyWith(token: TimestampToken, authority: TimestampAuthority, 
 }
 
 /**
+ * Checks that the token stamps `signature`: its message imprint is the
+ * digest of exactly these bytes, by SHA-256, SHA-384 or SHA-512. Needs no
+ * trust in the token's signer.
+ *
+ * @throws {ModelSigningError} `TIMESTAMP_INVALID`.
+ */
+export async function checkMessageImprint(token: TimestampToken, signature: Uint8Array): Promise<void> {
+  const { messageImprint } = token.tstInfo;
+  const hash = IMPRINT_HASHES[messageImprint.hashAlgorithm.algorithmId];
+  if (!hash) {
+    throw timestampError(`its message imprint uses hash ${messageImprint.hashAlgorithm.algorithmId}, not SHA-256, SHA-384 or SHA-512`);
+  }
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest(hash, new Uint8Array(signature)));
+  const imprint = messageImprint.hashedMessage.valueBlock.valueHexView;
+  if (digest.length !== imprint.length || digest.some((b, i) => b !== imprint[i])) {
+    throw timestampError('it stamps other bytes than this signature (its message imprint is not the digest of the signature)');
+  }
+}
+
+/**
  * Verifies one RFC 3161 timestamp over `signature` (the DSSE signature
  * bytes) against the authorities the caller trusts.
  *
@@ -231,16 +251,7 @@ export async function verifyTimestamp(params: VerifyTimestampParams): Promise<Ve
   const { tstInfo } = token;
   const time = tstInfo.genTime;
   const data = new Uint8Array(params.signature).buffer;
-  const hash = IMPRINT_HASHES[tstInfo.messageImprint.hashAlgorithm.algorithmId];
-  if (!hash)
-    throw timestampError(
-      `its message imprint uses hash ${tstInfo.messageImprint.hashAlgorithm.algorithmId}, not SHA-256, SHA-384 or SHA-512`,
-    );
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest(hash, data));
-  const imprint = tstInfo.messageImprint.hashedMessage.valueBlock.valueHexView;
-  if (digest.length !== imprint.length || digest.some((b, i) => b !== imprint[i])) {
-    throw timestampError('it stamps other bytes than this signature (its message imprint is not the digest of the signature)');
-  }
+  await checkMessageImprint(token, params.signature);
   if (params.nonce !== undefined && tstInfo.nonce?.toBigInt() !== params.nonce) {
     throw timestampError('its nonce is not the one sent with the request (a replayed or mixed-up answer)');
   }
