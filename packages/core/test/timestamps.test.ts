@@ -163,9 +163,9 @@ afterAll(async () => {
 
 describe('signing with a timestamp authority', () => {
   it('puts one RFC 3161 timestamp over the DSSE signature into the bundle, which openssl verifies', async () => {
-    const bundle = await readBundle(signed['key']!);
+    const bundle = await readBundle(signed['key']);
     expect(Object.keys(bundle.verificationMaterial)).toEqual(['publicKey', 'tlogEntries', 'timestampVerificationData']);
-    const { signature, token } = await partsOf(signed['key']!);
+    const { signature, token } = await partsOf(signed['key']);
     // A third-party verifier: the imprint is SHA-256 of the signature bytes and the token is the TSA's.
     await fs.writeFile(path.join(work, 'token.tsr'), token);
     await fs.writeFile(path.join(work, 'tsa-root.pem'), tsaRootPem(tsa.certificateChainPem));
@@ -190,27 +190,27 @@ describe('signing with a timestamp authority', () => {
 
   it('reports the timestamp of a key signature unverified without TSA certificates, verified with them', async () => {
     const before = Date.now();
-    const plain = await verify(signed['key']!, await keyVerifier());
+    const plain = await verify(signed['key'], await keyVerifier());
     const [unverified] = plain.signer.timestamps!;
     expect(unverified).toMatchObject({ verified: false, authority: expect.stringContaining('Test TSA') });
-    expect(unverified!.time.getTime()).toBeLessThanOrEqual(before);
-    expect(before - unverified!.time.getTime()).toBeLessThan(10 * 60_000);
+    expect(unverified.time.getTime()).toBeLessThanOrEqual(before);
+    expect(before - unverified.time.getTime()).toBeLessThan(10 * 60_000);
     for (const chain of [[tsa.certificateChainPem], [tsaRootPem(tsa.certificateChainPem)], [tsaLeafPem(tsa.certificateChainPem)]]) {
-      const result = await verify(signed['key']!, await keyVerifier(chain));
-      expect(result.signer.timestamps).toEqual<TimestampInfo[]>([{ ...unverified!, verified: true }]);
+      const result = await verify(signed['key'], await keyVerifier(chain));
+      expect(result.signer.timestamps).toEqual<TimestampInfo[]>([{ ...unverified, verified: true }]);
     }
-    expect((await verify(signed['key-no-timestamp']!, await keyVerifier([tsa.certificateChainPem]))).signer.timestamps).toBeUndefined();
+    expect((await verify(signed['key-no-timestamp'], await keyVerifier([tsa.certificateChainPem]))).signer.timestamps).toBeUndefined();
   });
 
   it('verifies the timestamp of a certificate signature and checks the certificate at its time', async () => {
-    const result = await verify(signed['cert']!, await certVerifier([tsa.certificateChainPem]));
+    const result = await verify(signed['cert'], await certVerifier([tsa.certificateChainPem]));
     expect(result.signer).toMatchObject({ method: 'certificate', certificateSubject: 'CN=leaf', timestamps: [{ verified: true }] });
   });
 
   it('reads the TSA certificates from files too (the Node verifiers), and refuses an empty list or a file without certificates', async () => {
     const chainFile = path.join(work, 'tsa-chain.pem');
     await fs.writeFile(chainFile, tsa.certificateChainPem);
-    expect((await verify(signed['cert']!, await certVerifier([chainFile]))).signer.timestamps?.[0]?.verified).toBe(true);
+    expect((await verify(signed['cert'], await certVerifier([chainFile]))).signer.timestamps?.[0]?.verified).toBe(true);
     await expectCode(keyVerifier([]), 'INVALID_ARGUMENT');
     await expectCode(certVerifier([keys.publicKey]), 'BAD_KEY');
     await expectCode(certVerifier([path.join(work, 'missing.pem')]), 'NOT_FOUND');
@@ -220,20 +220,20 @@ describe('signing with a timestamp authority', () => {
 describe('a certificate that has expired since it signed', () => {
   it('verifies with a verified timestamp from inside its validity', async () => {
     expect(Date.now()).toBeGreaterThan(shortLeafNotAfter.getTime());
-    const result = await verify(signed['cert-short']!, await certVerifier([tsa.certificateChainPem]));
+    const result = await verify(signed['cert-short'], await certVerifier([tsa.certificateChainPem]));
     const [stamp] = result.signer.timestamps!;
-    expect(stamp!.verified).toBe(true);
-    expect(stamp!.time.getTime()).toBeLessThanOrEqual(shortLeafNotAfter.getTime());
+    expect(stamp.verified).toBe(true);
+    expect(stamp.time.getTime()).toBeLessThanOrEqual(shortLeafNotAfter.getTime());
   });
 
   it('is refused without the TSA certificates, with how to use its timestamp', async () => {
-    const err = await expectCode(verify(signed['cert-short']!, await certVerifier()), 'CERT_CHAIN_INVALID');
+    const err = await expectCode(verify(signed['cert-short'], await certVerifier()), 'CERT_CHAIN_INVALID');
     expect(err.message).toMatch(/has expired.*carries an RFC 3161 timestamp.*tsaCertificateChain/);
   });
 
   it('is refused without a timestamp, TSA certificates or not', async () => {
     for (const chain of [undefined, [tsa.certificateChainPem]]) {
-      const err = await expectCode(verify(signed['cert-short-no-timestamp']!, await certVerifier(chain)), 'CERT_CHAIN_INVALID');
+      const err = await expectCode(verify(signed['cert-short-no-timestamp'], await certVerifier(chain)), 'CERT_CHAIN_INVALID');
       expect(err.message).toMatch(/'CN=short' has expired/);
     }
   });
@@ -241,22 +241,22 @@ describe('a certificate that has expired since it signed', () => {
 
 describe('refusals', () => {
   it('a timestamp from another timestamp authority (TIMESTAMP_INVALID), which verifies with that one', async () => {
-    await expectCode(verify(signed['key-other-tsa']!, await keyVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
-    const err = await expectCode(verify(signed['cert-other-tsa']!, await certVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
+    await expectCode(verify(signed['key-other-tsa'], await keyVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
+    const err = await expectCode(verify(signed['cert-other-tsa'], await certVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
     expect(err.message).toMatch(/does not chain to a trusted TSA certificate/);
-    expect((await verify(signed['cert-other-tsa']!, await certVerifier([otherChain]))).signer.timestamps?.[0]?.verified).toBe(true);
+    expect((await verify(signed['cert-other-tsa'], await certVerifier([otherChain]))).signer.timestamps?.[0]?.verified).toBe(true);
   });
 
   it('a stamped time outside the signing certificate validity (CERT_CHAIN_INVALID)', async () => {
-    const expired = await expectCode(verify(signed['cert-expired']!, await certVerifier([tsa.certificateChainPem])), 'CERT_CHAIN_INVALID');
+    const expired = await expectCode(verify(signed['cert-expired'], await certVerifier([tsa.certificateChainPem])), 'CERT_CHAIN_INVALID');
     expect(expired.message).toMatch(/'CN=expired' has expired.*verified RFC 3161 timestamp/);
-    const future = await expectCode(verify(signed['cert-future']!, await certVerifier([tsa.certificateChainPem])), 'CERT_CHAIN_INVALID');
+    const future = await expectCode(verify(signed['cert-future'], await certVerifier([tsa.certificateChainPem])), 'CERT_CHAIN_INVALID');
     expect(future.message).toMatch(/'CN=future' is not valid yet/);
   });
 
   it('a timestamp over other bytes (TIMESTAMP_INVALID), with TSA certificates or without', async () => {
-    const { token } = await partsOf(signed['cert']!);
-    const moved = await withTimestamps(signed['key-no-timestamp']!, 'moved-token', [token]);
+    const { token } = await partsOf(signed['cert']);
+    const moved = await withTimestamps(signed['key-no-timestamp'], 'moved-token', [token]);
     for (const chain of [[tsa.certificateChainPem], undefined]) {
       const err = await expectCode(verify(moved, await keyVerifier(chain)), 'TIMESTAMP_INVALID');
       expect(err.message).toMatch(/stamps other bytes than this signature/);
@@ -264,24 +264,24 @@ describe('refusals', () => {
   });
 
   it('a token that is no timestamp (TIMESTAMP_INVALID), one that is not base64 (BAD_BUNDLE)', async () => {
-    const garbage = await withTimestamps(signed['key']!, 'garbage-token', [new Uint8Array(64).fill(0x30)]);
+    const garbage = await withTimestamps(signed['key'], 'garbage-token', [new Uint8Array(64).fill(0x30)]);
     for (const chain of [[tsa.certificateChainPem], undefined])
       await expectCode(verify(garbage, await keyVerifier(chain)), 'TIMESTAMP_INVALID');
-    await expectCode(verify(await withTimestamps(signed['key']!, 'not-base64', ['!!']), await keyVerifier()), 'BAD_BUNDLE');
-    const bundle = await readBundle(signed['key']!);
+    await expectCode(verify(await withTimestamps(signed['key'], 'not-base64', ['!!']), await keyVerifier()), 'BAD_BUNDLE');
+    const bundle = await readBundle(signed['key']);
     bundle.verificationMaterial['timestampVerificationData'] = { rfc3161Timestamps: {} };
     await fs.writeFile(path.join(work, 'not-a-list.sig'), JSON.stringify(bundle));
     await expectCode(verify(path.join(work, 'not-a-list.sig'), await keyVerifier()), 'BAD_BUNDLE');
   });
 
   it('a bad timestamp beside a good one (never skipped)', async () => {
-    const { token } = await partsOf(signed['key']!);
-    const { token: foreign } = await partsOf(signed['key-other-tsa']!);
-    const both = await withTimestamps(signed['key']!, 'good-and-foreign', [token, foreign]);
+    const { token } = await partsOf(signed['key']);
+    const { token: foreign } = await partsOf(signed['key-other-tsa']);
+    const both = await withTimestamps(signed['key'], 'good-and-foreign', [token, foreign]);
     await expectCode(verify(both, await keyVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
-    const twice = await withTimestamps(signed['cert']!, 'good-twice', [
-      (await partsOf(signed['cert']!)).token,
-      (await partsOf(signed['cert']!)).token,
+    const twice = await withTimestamps(signed['cert'], 'good-twice', [
+      (await partsOf(signed['cert'])).token,
+      (await partsOf(signed['cert'])).token,
     ]);
     expect((await verify(twice, await certVerifier([tsa.certificateChainPem]))).signer.timestamps).toHaveLength(2);
   });
@@ -379,9 +379,9 @@ function tsaRootIssues(name: string, extensions: string[]): string {
 
 describe('the TSA certificate must be one (RFC 3161 §2.3: extended key usage timeStamping alone, critical)', () => {
   it('a token its own TSA certificate signs verifies (the control)', async () => {
-    const { signature } = await partsOf(signed['key']!);
+    const { signature } = await partsOf(signed['key']);
     const token = await craftedToken(signature, path.join(work, 'tsa/tsa.pem'), path.join(work, 'tsa/tsa.key'));
-    const stamped = await withTimestamps(signed['key']!, 'crafted-control', [token]);
+    const stamped = await withTimestamps(signed['key'], 'crafted-control', [token]);
     expect((await verify(stamped, await keyVerifier([tsaRootPem(tsa.certificateChainPem)]))).signer.timestamps?.[0]?.verified).toBe(true);
   });
 
@@ -391,10 +391,10 @@ describe('the TSA certificate must be one (RFC 3161 §2.3: extended key usage ti
     ['timeStamping beside another usage', ['keyUsage=critical,digitalSignature', 'extendedKeyUsage=critical,timeStamping,codeSigning']],
     ['no extended key usage', ['keyUsage=critical,digitalSignature']],
   ])('refuses a token signed under the trusted root by %s (TIMESTAMP_INVALID)', async (name, extensions) => {
-    const { signature } = await partsOf(signed['key']!);
+    const { signature } = await partsOf(signed['key']);
     const cert = tsaRootIssues(name.replace(/\W+/g, '-'), ['basicConstraints=critical,CA:FALSE', ...extensions]);
     const token = await craftedToken(signature, cert, path.join(work, 'tsa/tsa.key'));
-    const stamped = await withTimestamps(signed['key']!, `crafted-${name.replace(/\W+/g, '-')}`, [token]);
+    const stamped = await withTimestamps(signed['key'], `crafted-${name.replace(/\W+/g, '-')}`, [token]);
     const err = await expectCode(verify(stamped, await keyVerifier([tsaRootPem(tsa.certificateChainPem)])), 'TIMESTAMP_INVALID');
     expect(err.message).toMatch(/is not a timestamp authority certificate/);
   });
@@ -542,13 +542,13 @@ describe('a timestamp authority that fails at signing: the sign fails with its c
 
 describe('timestamps other RFC 3161 clients wrote verify with the same token verifier', () => {
   it("sigstore-js's TSA witness (as Sigstore bundles get theirs: no nonce, no certificate in the token)", async () => {
-    const { signature } = await partsOf(signed['key']!);
+    const { signature } = await partsOf(signed['key']);
     const witness = new TSAWitness({ tsaBaseURL: tsa.url.replace(/\/api\/v1\/timestamp$/, '') });
     const { rfc3161Timestamps } = await witness.testify({
       $case: 'dsseEnvelope',
       dsseEnvelope: { payload: Buffer.alloc(0), payloadType: '', signatures: [{ sig: signature, keyid: '' }] },
     });
-    const stamped = await withTimestamps(signed['key']!, 'sigstore-js-witness', [rfc3161Timestamps![0]!.signedTimestamp]);
+    const stamped = await withTimestamps(signed['key'], 'sigstore-js-witness', [rfc3161Timestamps[0].signedTimestamp]);
     // Without a certificate in the token, the TSA's own certificate must be among those trusted.
     expect((await verify(stamped, await keyVerifier([tsa.certificateChainPem]))).signer.timestamps?.[0]?.verified).toBe(true);
     const err = await expectCode(verify(stamped, await keyVerifier([tsaRootPem(tsa.certificateChainPem)])), 'TIMESTAMP_INVALID');
@@ -556,7 +556,7 @@ describe('timestamps other RFC 3161 clients wrote verify with the same token ver
   });
 
   it('openssl ts without a nonce (as sigstore-go asks)', async () => {
-    const { signature } = await partsOf(signed['cert']!);
+    const { signature } = await partsOf(signed['cert']);
     await fs.writeFile(path.join(work, 'signature.bin'), signature);
     execFileSync('openssl', [
       'ts',
@@ -574,7 +574,7 @@ describe('timestamps other RFC 3161 clients wrote verify with the same token ver
       headers: { 'Content-Type': 'application/timestamp-query' },
       body: await fs.readFile(path.join(work, 'query.tsq')),
     });
-    const stamped = await withTimestamps(signed['cert']!, 'openssl-ts', [new Uint8Array(await answer.arrayBuffer())]);
+    const stamped = await withTimestamps(signed['cert'], 'openssl-ts', [new Uint8Array(await answer.arrayBuffer())]);
     expect((await verify(stamped, await certVerifier([tsaRootPem(tsa.certificateChainPem)]))).signer.timestamps?.[0]?.verified).toBe(true);
   });
 
@@ -582,13 +582,13 @@ describe('timestamps other RFC 3161 clients wrote verify with the same token ver
     const bundle = await readBundle(path.join(HISTORICAL, 'v1.1.0-sigstore/model.sig'));
     const token = Buffer.from(
       (bundle.verificationMaterial['timestampVerificationData'] as { rfc3161Timestamps: { signedTimestamp: string }[] })
-        .rfc3161Timestamps[0]!.signedTimestamp,
+        .rfc3161Timestamps[0].signedTimestamp,
       'base64',
     );
     const signature = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
     const { PRODUCTION_TRUSTED_ROOT } = await import('../dist/methods/sigstore/web/production-root.js');
     const root = PRODUCTION_TRUSTED_ROOT as { timestampAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
-    const pems = root.timestampAuthorities[0]!.certChain.certificates.map(
+    const pems = root.timestampAuthorities[0].certChain.certificates.map(
       (c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes}\n-----END CERTIFICATE-----\n`,
     );
     const anchors = parsePemCertificates(pems, 'production TSA chain');

@@ -62,7 +62,7 @@ beforeAll(async () => {
   } finally {
     await tsa.close();
   }
-  const garbage = JSON.parse(bundles['key']!);
+  const garbage = JSON.parse(bundles['key']);
   garbage.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0].signedTimestamp = btoa('no timestamp');
   bundles['key-garbage'] = JSON.stringify(garbage);
   browser = await startBrowser({ entry: new URL('./page/timestamp-page.ts', import.meta.url).pathname });
@@ -105,8 +105,8 @@ describe('key and certificate verifiers with tsaCertificateChain in Chromium, as
   ];
   it.each(CASES)('%s', async (_, name, spec, expected) => {
     const pems = spec();
-    const web = await browser.call<Verdict>('timestampVerdict', bundles[name]!, pems);
-    const ours = await verdictOf(await node(pems), bundles[name]!);
+    const web = await browser.call<Verdict>('timestampVerdict', bundles[name], pems);
+    const ours = await verdictOf(await node(pems), bundles[name]);
     expect(comparable(web)).toEqual(comparable(ours));
     expect(web.ok ? 'ok' : web.code).toBe(expected);
     if (web.ok) expect(web.signer.timestamps).toEqual([expect.objectContaining({ verified: pems.tsaCertificateChainPem !== undefined })]);
