@@ -509,6 +509,14 @@ describe('a timestamp authority that fails at signing: the sign fails with its c
     );
     expect(err.message).toMatch(/cannot be reached/);
     expect(await fs.readFile(signaturePath, 'utf8')).toBe('previous signature');
+    // A password in the URL never reaches a message.
+    const withPassword = tsa.url.replace('http://', 'http://user:s3cret@');
+    const refused = await expectCode(
+      signModel({ modelPath: model, signaturePath, signer: await keySigner(), timestampAuthority: { url: withPassword } }),
+      'NETWORK_ERROR',
+    );
+    expect(refused.message).toContain(tsa.url);
+    expect(refused.message).not.toContain('s3cret');
   });
 
   it('refuses a URL that is not http(s), and a keyless signer (Sigstore timestamps through its own TSA) with INVALID_ARGUMENT', async () => {

@@ -52,7 +52,8 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
       : '';
     const wrote = appending ? 'appended to' : isClaimsFile(opts.signature) ? 'created' : 'wrote';
-    const timestamped = opts.tsaUrl !== undefined ? `; timestamped by ${opts.tsaUrl}` : '';
+    const tsa = opts.tsaUrl === undefined ? undefined : withoutCredentials(opts.tsaUrl);
+    const timestamped = tsa !== undefined ? `; timestamped by ${tsa}` : '';
     reporter.success(
       `Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused}${timestamped})`,
       {
@@ -64,7 +65,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
         serialization: result.manifest.serialization,
         incremental: incremental !== undefined,
         reuse,
-        ...(opts.tsaUrl !== undefined ? { timestampAuthority: opts.tsaUrl } : {}),
+        ...(tsa !== undefined ? { timestampAuthority: tsa } : {}),
       },
     );
     return 0;
@@ -72,6 +73,14 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     progress.stop();
     return reportFailure(err, 'Signing', opts.json);
   }
+}
+
+/** A URL as printed: without the user name and password it may carry. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */

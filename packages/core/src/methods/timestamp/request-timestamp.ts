@@ -6,11 +6,12 @@
  * `certReq`, and accepts the answer only once it verifies over this
  * signature with that nonce. Runtime-neutral: `fetch` and WebCrypto.
  */
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { abortSignalOf, throwIfAborted, type Cancellable } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
-import { readTimestampToken, verifyTimestamp } from './verify-timestamp.js';
+
+// PKI.js, asn1js and the token verifier are imported when a timestamp is
+// requested: PKI.js's import alone costs more than signing a small model,
+// and the Node entry exports this function.
 
 const SHA256 = '2.16.840.1.101.3.4.2.1';
 /** Larger than any TimeStampResp (a few KiB with the TSA's chain): an answer past it is refused unread. */
@@ -47,8 +48,16 @@ export interface RequestedTimestamp {
   authority: string;
 }
 
+/** The URL as messages show it: without a user name or password it may carry. */
+function shown(url: URL): string {
+  const copy = new URL(url);
+  copy.username = '';
+  copy.password = '';
+  return copy.href;
+}
+
 function networkError(url: URL, message: string, cause?: unknown): ModelSigningError {
-  return new ModelSigningError({ code: 'NETWORK_ERROR', cause, message: `The timestamp authority at ${url.href} ${message}` });
+  return new ModelSigningError({ code: 'NETWORK_ERROR', cause, message: `The timestamp authority at ${shown(url)} ${message}` });
 }
 
 function endpointOf(url: string | URL): URL {
@@ -61,7 +70,7 @@ function endpointOf(url: string | URL): URL {
   if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: `The timestamp authority URL '${String(url)}' is not an http(s) URL (give its RFC 3161 endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp)`,
+      message: `The timestamp authority URL '${parsed ? shown(parsed) : String(url)}' is not an http(s) URL (give its RFC 3161 endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp)`,
     });
   }
   return parsed;
@@ -75,6 +84,7 @@ function freshNonce(): { bytes: Uint8Array<ArrayBuffer>; value: bigint } {
 }
 
 async function timeStampQuery(signature: Uint8Array, nonce: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const [asn1js, pkijs] = await Promise.all([import('asn1js'), import('pkijs')]);
   const digest = await globalThis.crypto.subtle.digest('SHA-256', new Uint8Array(signature));
   const request = new pkijs.TimeStampReq({
     version: 1,
@@ -94,7 +104,7 @@ async function boundedBody(response: Response, url: URL): Promise<Uint8Array> {
   const tooLarge = () =>
     new ModelSigningError({
       code: 'TIMESTAMP_INVALID',
-      message: `The timestamp authority at ${url.href} answered with more than ${MAX_RESPONSE_BYTES} bytes, which is no timestamp`,
+      message: `The timestamp authority at ${shown(url)} answered with more than ${MAX_RESPONSE_BYTES} bytes, which is no timestamp`,
     });
   if (declared > MAX_RESPONSE_BYTES) throw tooLarge();
   const chunks: Uint8Array[] = [];
@@ -158,6 +168,7 @@ export async function requestTimestamp(params: RequestTimestampParams): Promise<
     if (timeout.aborted) throw networkError(url, `did not answer within ${timeoutMs} ms`, cause);
     throw networkError(url, `cannot be reached: ${(cause as Error).message}`, cause);
   }
+  const { readTimestampToken, verifyTimestamp } = await import('./verify-timestamp.js');
   try {
     // The token must carry the TSA's certificate (certReq): it is checked
     // here as its own anchor, so the answer is shown to be a well-formed
@@ -181,7 +192,7 @@ export async function requestTimestamp(params: RequestTimestampParams): Promise<
     throw new ModelSigningError({
       code: 'TIMESTAMP_INVALID',
       cause,
-      message: `The timestamp authority at ${url.href} gave no valid timestamp of this signature: ${cause.message}`,
+      message: `The timestamp authority at ${shown(url)} gave no valid timestamp of this signature: ${cause.message}`,
     });
   }
 }
