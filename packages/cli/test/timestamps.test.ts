@@ -16,8 +16,8 @@ import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempD
 // and KMS keys (moto); and the reference, which ignores the timestamp,
 // still verifies what we write.
 
-/** Only one timestamp-server runs on a machine at a time (test-fixtures/timestamp-authority.mjs): waiting for it may take a while. */
-const SETUP_TIMEOUT_MS = 400_000;
+/** The TSA is shared by the test processes of the machine (test-fixtures/timestamp-authority.mjs): joining it may wait for a lock. */
+const SETUP_TIMEOUT_MS = 180_000;
 
 function ok(result: RunResult, what: string) {
   expect(result.code, `${what}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(0);
@@ -36,11 +36,11 @@ let leaf: { key: string; cert: string };
 let privateKey: string;
 let publicKey: string;
 let tsa: TimestampAuthority;
-/** The TSA's chain (its certificate and root), and its root alone, as files. */
+/** The TSA's chain (its certificate, intermediate and root), and its issuers alone, as files. */
 let tsaChain: string;
-let tsaRoot: string;
-/** A key signature timestamped by another authority, whose server has stopped. */
-let otherTsaSignature: string;
+let tsaIssuers: string;
+/** Another authority's root, as a file. */
+let otherTsaRoot: string;
 /** A certificate signature timestamped while its leaf was valid; the leaf has expired since. */
 let expiredLeafSignature: string;
 
@@ -63,20 +63,14 @@ beforeAll(async () => {
   publicKey = path.join(work, 'key.pub');
   await fs.writeFile(publicKey, createPublicKey(await fs.readFile(privateKey, 'utf8')).export({ type: 'spki', format: 'pem' }));
 
-  const other = await startTimestampAuthority({ dir: path.join(work, 'other-tsa') });
-  try {
-    otherTsaSignature = path.join(work, 'other-tsa.sig');
-    ok(await ours(['sign', 'key', model, '--private-key', privateKey, '--signature', otherTsaSignature, '--tsa-url', other.url]), 'sign');
-  } finally {
-    await other.close();
-  }
+  otherTsaRoot = makeCertificateAuthority(path.join(work, 'other-tsa')).rootCert;
 
-  tsa = await startTimestampAuthority({ dir: path.join(work, 'tsa') });
+  tsa = await startTimestampAuthority({ dir: work });
   tsaChain = path.join(work, 'tsa-chain.pem');
   await fs.writeFile(tsaChain, tsa.certificateChainPem);
-  tsaRoot = path.join(work, 'tsa-root.pem');
+  tsaIssuers = path.join(work, 'tsa-issuers.pem');
   await fs.writeFile(
-    tsaRoot,
+    tsaIssuers,
     tsa.certificateChainPem.slice(tsa.certificateChainPem.indexOf('-----END CERTIFICATE-----') + 26).trim() + '\n',
   );
 
@@ -122,17 +116,15 @@ describe('sign key --tsa-url', () => {
     const result = await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey]);
     ok(result, 'verify');
     expect(result.stdout).toMatch(
-      /^Verification succeeded; timestamp \S+Z by 'O=model-signing-js tests, CN=Test TSA tsa' not checked and not used \(give --tsa-certificate-chain to verify it\)\n$/,
+      /^Verification succeeded; timestamp \S+Z by '[^']*Test TSA[^']*' not checked and not used \(give --tsa-certificate-chain to verify it\)\n$/,
     );
   });
 
-  it('verifies it with --tsa-certificate-chain (the chain, or the root alone), in --json too', async () => {
-    for (const chain of [tsaChain, tsaRoot]) {
+  it("verifies it with --tsa-certificate-chain (the chain, or its issuers without the TSA's own certificate), in --json too", async () => {
+    for (const chain of [tsaChain, tsaIssuers]) {
       const result = await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--tsa-certificate-chain', chain]);
       ok(result, 'verify');
-      expect(result.stdout).toMatch(
-        /^Verification succeeded; timestamped \S+Z by 'O=model-signing-js tests, CN=Test TSA tsa' \(verified\)\n$/,
-      );
+      expect(result.stdout).toMatch(/^Verification succeeded; timestamped \S+Z by '[^']*Test TSA[^']*' \(verified\)\n$/);
     }
     const json = await ours([
       'verify',
@@ -151,7 +143,7 @@ describe('sign key --tsa-url', () => {
     expect(stamp).toEqual({
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       verified: true,
-      authority: 'O=model-signing-js tests, CN=Test TSA tsa',
+      authority: expect.stringContaining('Test TSA'),
     });
   });
 
@@ -159,19 +151,9 @@ describe('sign key --tsa-url', () => {
     ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', publicKey]), 'reference verify');
   });
 
-  it('refuses a timestamp from another authority (TIMESTAMP_INVALID)', async () => {
+  it('refuses a timestamp from another authority than the one trusted (TIMESTAMP_INVALID)', async () => {
     const stderr = fails(
-      await ours([
-        'verify',
-        'key',
-        model,
-        '--signature',
-        otherTsaSignature,
-        '--public-key',
-        publicKey,
-        '--tsa-certificate-chain',
-        tsaChain,
-      ]),
+      await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--tsa-certificate-chain', otherTsaRoot]),
       1,
       'TIMESTAMP_INVALID',
     );

@@ -8,6 +8,7 @@
  */
 import { abortSignalOf, throwIfAborted, type Cancellable } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
+import { toBase64 } from '../../format/base64.js';
 
 // PKI.js, asn1js and the token verifier are imported when a timestamp is
 // requested: PKI.js's import alone costs more than signing a small model,
@@ -24,9 +25,11 @@ export interface TimestampAuthorityOptions {
    * The TSA's RFC 3161 HTTP endpoint, which takes a POSTed
    * `application/timestamp-query` (e.g. Sigstore's
    * `https://timestamp.sigstore.dev/api/v1/timestamp`, or `https://freetsa.org/tsr`).
+   * A user name and password in it are sent as HTTP Basic authentication
+   * and never appear in messages.
    */
   url: string | URL;
-  /** The `fetch` to send the request with. Default: the global one. */
+  /** The `fetch` to send the request with (e.g. one that adds headers a TSA requires). Default: the global one. */
   fetch?: typeof fetch;
   /** How long to wait for the answer, in milliseconds. Default 30000. */
   timeoutMs?: number;
@@ -48,12 +51,19 @@ export interface RequestedTimestamp {
   authority: string;
 }
 
-/** The URL as messages show it: without a user name or password it may carry. */
+/** The URL without the user name and password it may carry: what is fetched and shown. */
 function shown(url: URL): string {
   const copy = new URL(url);
   copy.username = '';
   copy.password = '';
   return copy.href;
+}
+
+/** A user name and password in the URL (`https://user:pass@tsa.example/…`), as HTTP Basic authentication (RFC 7617). */
+function basicAuthorization(url: URL): Record<string, string> {
+  if (!url.username && !url.password) return {};
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return { Authorization: `Basic ${toBase64(new TextEncoder().encode(credentials))}` };
 }
 
 function networkError(url: URL, message: string, cause?: unknown): ModelSigningError {
@@ -151,9 +161,10 @@ export async function requestTimestamp(params: RequestTimestampParams): Promise<
   const signal = caller ? AbortSignal.any([caller, timeout]) : timeout;
   let body: Uint8Array;
   try {
-    const response = await (params.fetch ?? globalThis.fetch)(url, {
+    // Credentials go in a header, never in the URL fetch sees (its errors quote the URL).
+    const response = await (params.fetch ?? globalThis.fetch)(shown(url), {
       method: 'POST',
-      headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply' },
+      headers: { 'Content-Type': 'application/timestamp-query', Accept: 'application/timestamp-reply', ...basicAuthorization(url) },
       body: query,
       signal,
     });
