@@ -169,15 +169,15 @@ beforeAll(async () => {
   const trustConfig = JSON.parse(await fs.readFile(other.trustConfigPath, 'utf8')) as {
     trustedRoot: { timestampAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[] };
   };
-  otherChain = trustConfig.trustedRoot.timestampAuthorities[0]!.certChain.certificates.map(
-    (c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes}\n-----END CERTIFICATE-----\n`,
-  ).join('');
+  otherChain = trustConfig.trustedRoot.timestampAuthorities[0].certChain.certificates
+    .map((c) => `-----BEGIN CERTIFICATE-----\n${c.rawBytes}\n-----END CERTIFICATE-----\n`)
+    .join('');
   for (const [name, from] of [
     ['key-other-tsa', 'key'],
     ['cert-other-tsa', 'cert'],
   ] as const) {
-    const { signature } = await partsOf(signed[from]!);
-    signed[name] = await withTimestamps(signed[from]!, name, [await stampWithoutNonce(`${other.url}/api/v1/timestamp`, signature)]);
+    const { signature } = await partsOf(signed[from]);
+    signed[name] = await withTimestamps(signed[from], name, [await stampWithoutNonce(`${other.url}/api/v1/timestamp`, signature)]);
   }
   const wait = shortLeafNotAfter.getTime() + 1500 - Date.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
