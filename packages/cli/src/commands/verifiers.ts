@@ -53,7 +53,7 @@ export function addVerifierOptions(cmd: Command, method?: SigningMethod): Comman
   if (need('key') || need('certificate')) {
     cmd.option(
       '--tsa-certificate-chain <path>',
-      `PEM certificates of the RFC 3161 timestamp authority to trust (its root, or its own certificate); repeatable. Every timestamp in the signature must then verify, and the signing certificate is checked at the stamped time instead of now; without it, timestamps are shown but not used${method ? '' : ' (key, certificate)'}`,
+      `PEM certificates of the RFC 3161 timestamp authority to trust (its chain, as its …/api/v1/timestamp/certchain serves it, or its root and intermediates); repeatable. Every timestamp in the signature must then verify, and the signing certificate is checked at the stamped time instead of now; without it, timestamps are shown but not used${method ? '' : ' (key, certificate)'}`,
       repeatable,
       [],
     );

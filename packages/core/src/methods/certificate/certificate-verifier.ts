@@ -34,8 +34,8 @@ export interface CertificateVerifierOptions {
   now?: Date;
   /**
    * The timestamp authorities to check RFC 3161 timestamps against: PEM
-   * paths, texts or bytes, every certificate a trust anchor (the TSA's root,
-   * or its own certificate). Then every timestamp the bundle carries must
+   * paths, texts or bytes, every certificate a trust anchor (the TSA's chain,
+   * or its root and intermediates). Then every timestamp the bundle carries must
    * verify (`TIMESTAMP_INVALID` otherwise), and the certificate path is
    * validated at each stamped time instead of now: a signature made while
    * the certificate was valid verifies after it expires. Without it,

@@ -16,8 +16,8 @@ export interface WebKeyVerifierParams {
   publicKey: string | Uint8Array;
   /**
    * The timestamp authorities to check RFC 3161 timestamps against: PEM
-   * texts or their bytes, every certificate a trust anchor (the TSA's root,
-   * or its own certificate). Then every timestamp the bundle carries must
+   * texts or their bytes, every certificate a trust anchor (the TSA's chain,
+   * or its root and intermediates). Then every timestamp the bundle carries must
    * verify (`TIMESTAMP_INVALID` otherwise). Without it, timestamps are
    * reported unverified and not used. See docs/timestamps.md.
    */
