@@ -273,7 +273,7 @@ describe('refusals', () => {
   it('a timestamp from another timestamp authority (TIMESTAMP_INVALID), which verifies with that one', async () => {
     await expectCode(verify(signed['key-other-tsa'], await keyVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
     const err = await expectCode(verify(signed['cert-other-tsa'], await certVerifier([tsa.certificateChainPem])), 'TIMESTAMP_INVALID');
-    expect(err.message).toMatch(/does not chain to a trusted TSA certificate/);
+    expect(err.message).toMatch(/is not a trusted TSA certificate at .*does not chain to any trusted certificate/);
     expect((await verify(signed['cert-other-tsa'], await certVerifier([otherChain]))).signer.timestamps?.[0]?.verified).toBe(true);
   });
 
@@ -454,7 +454,7 @@ describe('the TSA certificate must be one (RFC 3161 §2.3: extended key usage ti
       await craftedToken(signature, cert, own.key),
     ]);
     const err = await expectCode(verify(stamped, await keyVerifier([own.root])), 'TIMESTAMP_INVALID');
-    expect(err.message).toMatch(/is not a timestamp authority certificate/);
+    expect(err.message).toMatch(/is not a timestamp authority certificate|may not be used for timestamps/);
   });
 });
 
