@@ -106,6 +106,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   modulePath: '--module-path',
   previousSignaturePath: '--previous-signature',
   incremental: '--incremental',
+  tsaCertificateChain: '--tsa-certificate-chain',
+  timestampAuthority: '--tsa-url',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */

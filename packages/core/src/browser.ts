@@ -57,7 +57,7 @@ export {
   type SigningMethod,
 } from './format/bundle.js';
 export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { wrongMethodMessage, type SignerInfo, type TimestampInfo, type Verifier } from './format/verifier.js';
 export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { toHex } from './format/hex.js';
 export type { IncrementalHash } from './format/hash-algorithms.js';

@@ -40,6 +40,17 @@ export type ErrorCode =
   | 'CERT_CHAIN_INVALID'
   /** The signer's identity or issuer is not the one required. */
   | 'IDENTITY_MISMATCH'
+  /**
+   * An RFC 3161 timestamp does not verify: in a key or certificate bundle
+   * checked against trusted TSA certificates (`tsaCertificateChain`, CLI
+   * `--tsa-certificate-chain`), a token that cannot be read, is signed by no
+   * trusted timestamp authority, or stamps other bytes than the signature;
+   * or, when signing with a TSA (`timestampAuthority`, CLI `--tsa-url`), an
+   * answer that is not a valid timestamp over the signature with the nonce
+   * sent. A present timestamp is never ignored. (Sigstore keyless bundles
+   * report a bad timestamp as `CERT_CHAIN_INVALID`, as sigstore-js does.)
+   */
+  | 'TIMESTAMP_INVALID'
   /** The bundle was made by another signing method than the verifier expects. */
   | 'WRONG_METHOD'
   /** A path leaves the model directory. */

@@ -95,7 +95,7 @@ export {
   type InMemoryModel,
   type SignManifestOptions,
 } from './node/create-signature.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { wrongMethodMessage, type SignerInfo, type TimestampInfo, type Verifier } from './format/verifier.js';
 export { verifyDsseSignature } from './methods/key/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
 export {
@@ -132,6 +132,13 @@ export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTok
 export { createPkcs11Signer, type Pkcs11SignerOptions } from './methods/pkcs11/signer.js';
 export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './methods/pkcs11/uri.js';
 export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './methods/kms/signer.js';
+// RFC 3161 timestamps for key, certificate, PKCS#11 and KMS signatures
+export {
+  requestTimestamp,
+  type RequestTimestampParams,
+  type RequestedTimestamp,
+  type TimestampAuthorityOptions,
+} from './methods/timestamp/request-timestamp.js';
 export type { AwsKmsOptions } from './methods/kms/aws.js';
 export type { KmsKey, KmsProvider } from './methods/kms/provider.js';
 // Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)

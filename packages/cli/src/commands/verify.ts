@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import type { SigningMethod } from '@model-signing/core';
+import type { SignerInfo, SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
@@ -59,7 +59,7 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     // As the reference prints it for claims files.
     const matched = result.source?.line !== undefined ? ` (matched line ${result.source.line} of ${opts.signature})` : '';
     for (const warning of result.source?.warnings ?? []) reporter.info(`${opts.signature}: ${warning.message} [${warning.code}]`);
-    const lines = [`Verification succeeded${matched}${trusted}${notChecked}`];
+    const lines = [`Verification succeeded${matched}${trusted}${notChecked}${timestampNote(result.signer)}`];
     let claims: Record<string, unknown> = {};
     if (opts.claims) {
       const { rootDigest, sortResources } = await loadCore();
@@ -88,6 +88,24 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
   }
 }
 
+/**
+ * What the success line says about RFC 3161 timestamps: a verified one was
+ * used (for a certificate, the path was checked at its time); an unverified
+ * one is only what the signature claims.
+ */
+function timestampNote(signer: SignerInfo): string {
+  return (signer.timestamps ?? [])
+    .map(({ time, verified, authority }) => {
+      const by = authority === undefined ? '' : ` by '${authority}'`;
+      if (!verified) {
+        return `; timestamp ${time.toISOString()}${by} not checked and not used (give --tsa-certificate-chain to verify it)`;
+      }
+      const used = signer.method === 'certificate' ? ': the certificate was checked at that time' : '';
+      return `; timestamped ${time.toISOString()}${by} (verified${used})`;
+    })
+    .join('');
+}
+
 /** Adds --ignore-unsigned-files / --no-ignore-unsigned-files. */
 export function addUnsignedFilesOption(cmd: Command): Command {
   return cmd
@@ -110,7 +128,10 @@ const METHOD_HELP: Record<SigningMethod, { description: string; example: string 
   },
   certificate: {
     description: 'Verify a signature made with an X.509 certificate',
-    example: '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem',
+    example:
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem\n' +
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem \\\n' +
+      '      --tsa-certificate-chain tsa-chain.pem   # a timestamped signature: the certificate is checked at the stamped time',
   },
 };
 

@@ -57,6 +57,12 @@ export interface ParsedBundle {
   embeddedPublicKeyPem?: string;
   /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
   certificates: Uint8Array[];
+  /**
+   * `timestampVerificationData.rfc3161Timestamps[].signedTimestamp`, decoded
+   * (DER TimeStampResp, each over the signature): unverified until a verifier
+   * checks them against timestamp authorities it trusts.
+   */
+  rfc3161Timestamps: Uint8Array[];
 }
 
 /**
@@ -150,6 +156,17 @@ function methodOf(material: Record<string, unknown>): SigningMethod {
   throw bad('verificationMaterial has no publicKey, x509CertificateChain or certificate');
 }
 
+/** The RFC 3161 timestamps of `timestampVerificationData`, decoded (none when it is absent). */
+function timestampsOf(data: unknown): Uint8Array[] {
+  if (data === undefined || data === null) return [];
+  if (!isRecord(data)) throw bad('timestampVerificationData must be an object');
+  const stamps = data['rfc3161Timestamps'] ?? [];
+  if (!Array.isArray(stamps)) throw bad('timestampVerificationData.rfc3161Timestamps must be a list');
+  return stamps.map((s: unknown, i) =>
+    decodeBase64(isRecord(s) ? s['signedTimestamp'] : undefined, `rfc3161Timestamps[${i}].signedTimestamp`),
+  );
+}
+
 /**
  * Parses a bundle from its JSON text or bytes and checks its structure.
  * No signature is checked here.
@@ -196,6 +213,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     throw bad(`unsupported mediaType '${mediaType}'${shape}, expected '${BUNDLE_MEDIA_TYPE}'`);
   }
   if (material['tlogEntries'] !== undefined && !Array.isArray(material['tlogEntries'])) throw bad('tlogEntries must be a list');
+  const rfc3161Timestamps = timestampsOf(material['timestampVerificationData']);
   const envelope = json['dsseEnvelope'];
   if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
   const payloadType = envelope['payloadType'];
@@ -218,6 +236,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     payloadType,
     signature,
     certificates: [],
+    rfc3161Timestamps,
   };
   if (method === 'key') {
     const key = material['publicKey'] as Record<string, unknown>;
