@@ -93,6 +93,7 @@ export {
   type CreateSignatureParams,
   type CreatedSignature,
   type InMemoryModel,
+  type PrecomputedModel,
   type SignManifestOptions,
 } from './node/create-signature.js';
 export { wrongMethodMessage, type SignerInfo, type TimestampInfo, type Verifier } from './format/verifier.js';
