@@ -1,0 +1,435 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DEFAULT_MAX_BUNDLE_BYTES,
+  GIT_PATHS,
+  ManifestChecker,
+  ManifestMismatchError,
+  ModelSigningError,
+  serializeBundle,
+  temporaryName,
+  verifySignatureBytes,
+  writeFileAtomic,
+  type ManifestDifference,
+  type SignerInfo,
+  type Verifier,
+  type VerifiedManifest,
+} from '@model-signing/core';
+import { OciSource, type OciListedFile, type OciSourceBody } from './oci-source.js';
+import { parseOciReference } from './reference.js';
+import { RegistryClient, type RegistryParams } from './registry.js';
+
+/** Parameters of {@link verifyOciModel}. */
+export interface VerifyOciModelParams extends RegistryParams {
+  /** `oci://host/repository[:tag][@sha256:…]`. */
+  reference: string;
+  /** Checks the signature and decides whom to trust. */
+  verifier: Verifier;
+  /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry with the model. */
+  signaturePath?: string;
+  /** Tolerate layers the signature does not cover: they are left out, never downloaded. Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** The most bytes read of a signature before it is checked. Default 64 MiB. */
+  maxBundleBytes?: number;
+  /** Layers downloaded at the same time. Default 4. */
+  concurrency?: number;
+  onProgress?: (progress: PullProgress) => void;
+}
+
+/** Parameters of {@link pullVerifiedModel}. */
+export interface PullVerifiedModelParams extends VerifyOciModelParams {
+  /** Where the verified model goes: a folder that does not exist yet, or an empty one. */
+  outputDir: string;
+  /** The name the signature that verified is written under in `outputDir`. Default `model.sig`. */
+  signatureName?: string;
+}
+
+/** Progress of a verified pull, in the order the phases happen. */
+export type PullProgress =
+  /** The manifest was fetched and pinned, and its signature verified. */
+  | { phase: 'signature-verified'; reference: string; signer: SignerInfo }
+  /** The manifest's layers match the signature: `files` will be downloaded. */
+  | { phase: 'listing-matched'; files: number; totalBytes: number }
+  /** Bytes arrived for `path`. */
+  | { phase: 'downloading'; path: string; bytesDone: number; totalBytes: number }
+  /** `path` matched its signed digest (and, pulling, is in place). */
+  | { phase: 'file-verified'; path: string };
+
+/** The outcome of {@link verifyOciModel}. */
+export interface VerifyOciModelResult {
+  /** The manifest verified, pinned by digest: `oci://host/repository[:tag]@sha256:…`. */
+  reference: string;
+  manifest: VerifiedManifest;
+  signer: SignerInfo;
+  /** The files verified (model-relative names, sorted). */
+  files: string[];
+  /** Where the signature that verified came from: the file given, or the artifact stored in the registry. */
+  signature: { path: string } | { referrer: string; created?: string };
+  /** Layers left out: under the signature's ignore paths, or unsigned and tolerated. */
+  notChecked: string[];
+}
+
+/** The outcome of {@link pullVerifiedModel}. */
+export interface PullVerifiedModelResult extends VerifyOciModelResult {
+  outputDir: string;
+  /** The signature that verified, as written into `outputDir`. */
+  signaturePath: string;
+}
+
+/**
+ * Verifies a model in an OCI registry without keeping a byte of it: the
+ * manifest is pinned by digest, the signature (stored in the registry, or
+ * `signaturePath`) verified, the layers compared with the signed files
+ * before any is downloaded (every one present, no unsigned one, each
+ * layer's sha256 equal to the signed digest), then each layer streamed
+ * through the signature's hash.
+ *
+ * @throws {ModelSigningError} the signature's errors (`NOT_FOUND` when none
+ *   is stored, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …);
+ *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
+ *   `UNSIGNED_FILE`) naming the layers; `OCI_MANIFEST_INVALID`,
+ *   `UNSUPPORTED_DIGEST`; `ACCESS_DENIED`, `NETWORK_ERROR`; `ABORTED`.
+ */
+export async function verifyOciModel(params: VerifyOciModelParams): Promise<VerifyOciModelResult> {
+  return verifiedLoad(params, undefined);
+}
+
+/**
+ * Pulls a model from an OCI registry only if it verifies, as
+ * {@link verifyOciModel} checks it, into `outputDir`, under the names it
+ * was signed with (the layers' titles: the folder `oras pull` would write).
+ * Each layer streams into a temporary file beside its place and is renamed
+ * into place only once its bytes matched; the signature that verified is
+ * written last (`model.sig`). On any failure everything this call wrote is
+ * removed, `outputDir` too when it created it: nothing unverified is left.
+ *
+ * @throws as {@link verifyOciModel}; `INVALID_ARGUMENT` when `outputDir` is
+ *   not an empty folder or a signed file is named like the signature;
+ *   `WRITE_FAILED`.
+ */
+export async function pullVerifiedModel(params: PullVerifiedModelParams): Promise<PullVerifiedModelResult> {
+  const signatureName = params.signatureName ?? 'model.sig';
+  const output = await PullDirectory.create(params.outputDir);
+  try {
+    const result = await verifiedLoad(params, output, signatureName);
+    return { ...result, outputDir: params.outputDir, signaturePath: path.join(params.outputDir, signatureName) };
+  } catch (cause) {
+    const left = await output.rollback();
+    if (cause instanceof ModelSigningError) {
+      cause.message += left.length > 0 ? ` (could not remove: ${left.join(', ')})` : `; nothing was left in ${params.outputDir}`;
+    }
+    throw cause;
+  }
+}
+
+/*
+ * ---------------------------------------------------------------------------
+ * The loop below drives the OCI source by hand because core's verified-model
+ * session (packages/core/src/session/, branch `session`) is not on main yet.
+ * When it is, replace the marked steps with the session and keep the rest:
+ *
+ *   const session = await openVerifiedSession({ source, verifier, maxBundleBytes,
+ *     ignoreUnsignedFiles, abortSignal });            // steps 1–3
+ *   session.checkListing();                           // step 4
+ *   for each file: for await (chunk of session.stream(name)) write(chunk);  // step 5
+ *   await session.finish();                           // step 6
+ *
+ * (`OciSource` already has the session's ModelSource shape; with several
+ * signatures stored in the registry it hands them over as a claims layout,
+ * which the session's acceptSignature must then read as verifySignatureBytes does.)
+ * ---------------------------------------------------------------------------
+ */
+async function verifiedLoad(
+  params: VerifyOciModelParams,
+  output: PullDirectory | undefined,
+  signatureName?: string,
+): Promise<VerifyOciModelResult> {
+  const concurrency = params.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
+  }
+  const maxBundleBytes = params.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  const signal = params.abortSignal;
+  const onProgress = params.onProgress ?? (() => undefined);
+  const client = new RegistryClient(parseOciReference(params.reference), params);
+  const source = new OciSource(client, {
+    maxBundleBytes,
+    ...(params.signaturePath !== undefined ? { signaturePath: params.signaturePath } : {}),
+  });
+  const { reference } = await source.resolve();
+
+  // Steps 1–2 (session: readSignature, acceptSignature): the signature, bounded, then verified.
+  const signatureBytes = await readAll(await source.signature(), maxBundleBytes, signal, source.signatureLocation);
+  const verified = await verifySignatureBytes({
+    bytes: signatureBytes,
+    verifier: params.verifier,
+    name: source.signatureLocation,
+    maxBundleBytes,
+  });
+  const { manifest, signer } = verified;
+  onProgress({ phase: 'signature-verified', reference, signer });
+
+  // Step 3 (session: list, modelFiles): the layers as files, those the signature leaves out dropped.
+  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
+  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
+  const { files: listed } = await source.list({ signedFiles: checker.signedFiles });
+  const ignorePaths = [...manifest.serialization.ignorePaths, ...GIT_PATHS];
+  const ignored = (name: string) => ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
+  const files = listed.filter((f) => !ignored(f.name) && (!ignoreUnsignedFiles || checker.isSigned(f.name)));
+  const notChecked = listed.filter((f) => !files.includes(f)).map((f) => f.name);
+
+  // Step 4 (session: checkListing): before a byte moves.
+  compareListing(files, checker, manifest);
+  if (output && files.some((f) => f.name === signatureName)) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `The model has a file named '${signatureName}', where the signature would be written; choose another name (signatureName)`,
+    });
+  }
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  onProgress({ phase: 'listing-matched', files: files.length, totalBytes });
+
+  // Step 5 (session: stream): each layer hashed as it arrives, published only once it matched.
+  let bytesDone = 0;
+  const stop = new AbortController();
+  const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  await runPool(
+    files,
+    concurrency,
+    async (file) => {
+      const hasher = checker.createFileHasher(file.name);
+      const body = await source.open(file.name);
+      if (!body) throw new ManifestMismatchError([{ kind: 'missing', name: file.name }]);
+      const sink = output ? await output.open(file.name) : undefined;
+      try {
+        for await (const chunk of bounded(body, file, stopped)) {
+          hasher.update(chunk);
+          await sink?.write(chunk);
+          bytesDone += chunk.length;
+          onProgress({ phase: 'downloading', path: file.name, bytesDone, totalBytes });
+        }
+        hasher.finish();
+        await sink?.commit();
+      } finally {
+        await sink?.close();
+      }
+      onProgress({ phase: 'file-verified', path: file.name });
+    },
+    () => stop.abort(),
+  );
+
+  // Step 6 (session: finish): nothing signed left unchecked.
+  checker.finish();
+  if (output) await output.writeSignature(signatureName!, serializeBundle(verified.bundle.json));
+  const stored = source.storedSignature(verified.source.line);
+  return {
+    reference,
+    manifest,
+    signer,
+    files: files.map((f) => f.name).sort(),
+    signature:
+      params.signaturePath !== undefined
+        ? { path: params.signaturePath }
+        : { referrer: stored?.digest ?? '', ...(stored?.created !== undefined ? { created: stored.created } : {}) },
+    notChecked: notChecked.sort(),
+  };
+}
+
+/**
+ * The listing held against the signature: every signed file present, no
+ * unsigned one (unless tolerated, then already left out), and for a
+ * `files`/`sha256` signature each layer's digest equal to the signed one.
+ *
+ * @throws {ManifestMismatchError} listing every difference.
+ */
+function compareListing(files: readonly OciListedFile[], checker: ManifestChecker, manifest: VerifiedManifest): void {
+  const present = new Set(files.map((f) => f.name));
+  const differences: ManifestDifference[] = checker.signedFiles.filter((n) => !present.has(n)).map((name) => ({ kind: 'missing', name }));
+  const { method, hashType } = manifest.serialization;
+  const signed = method === 'files' && hashType === 'sha256' ? new Map(manifest.resources.map((r) => [r.name, r.digest])) : undefined;
+  for (const f of files) {
+    if (!checker.isSigned(f.name)) differences.push({ kind: 'unsigned', name: f.name });
+    const digest = signed?.get(f.name);
+    if (digest !== undefined && digest !== f.sha256)
+      differences.push({ kind: 'mismatch', name: f.name, expected: digest, actual: f.sha256 });
+  }
+  if (differences.length > 0) throw new ManifestMismatchError(differences);
+}
+
+/** A body's bytes, at most `limit` of them, abandoned the moment `signal` fires (the session's boundedChunks does this). */
+async function readAll(body: OciSourceBody, limit: number, signal: AbortSignal | undefined, location: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of bounded(body, { name: location, size: limit }, signal)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+/** A body's chunks, refused past `file.size` and abandoned when `signal` fires, releasing the source's body without waiting. */
+async function* bounded(
+  body: OciSourceBody,
+  file: { name: string; size: number },
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  const iterator = body.chunks[Symbol.asyncIterator]();
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () =>
+      reject(
+        new ModelSigningError({
+          code: 'ABORTED',
+          path: file.name,
+          cause: signal?.reason,
+          message: `Cancelled while reading '${file.name}'`,
+        }),
+      );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  let finished = false;
+  try {
+    let received = 0;
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      received += next.value.length;
+      if (received > file.size) {
+        throw new ModelSigningError({
+          code: 'NETWORK_ERROR',
+          path: file.name,
+          message: `'${file.name}' sent more than its ${file.size} bytes`,
+        });
+      }
+      yield next.value;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+/**
+ * Runs `work` over `items`, `limit` at a time. The first failure calls
+ * `onFailure` (which cancels the others), waits for every running item to
+ * settle, and is rethrown.
+ */
+async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, onFailure: () => void): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++];
+      try {
+        await work(item);
+      } catch (error) {
+        if (failure === undefined) {
+          failure = { error };
+          onFailure();
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+}
+
+/** A file being written: bytes into a temporary name, renamed into place by `commit`. */
+interface Sink {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The folder a pull writes into, and everything written there, so a failed
+ * pull removes it all: temporary files, files renamed into place, folders
+ * it created (and the folder itself when it did not exist).
+ */
+class PullDirectory {
+  private readonly written: string[] = [];
+  private readonly createdDirs: string[] = [];
+
+  private constructor(private readonly root: string) {}
+
+  /**
+   * @throws {ModelSigningError} `INVALID_ARGUMENT` when `dir` exists and is
+   *   not an empty folder; `WRITE_FAILED`.
+   */
+  static async create(dir: string): Promise<PullDirectory> {
+    const root = path.resolve(dir);
+    const pull = new PullDirectory(root);
+    const stat = await fs.lstat(root).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)));
+    if (stat) {
+      if (!stat.isDirectory() || (await fs.readdir(root)).length > 0) {
+        throw new ModelSigningError({
+          code: 'INVALID_ARGUMENT',
+          path: dir,
+          message: `'${dir}' exists and is not an empty folder; pull into a new or empty one`,
+        });
+      }
+      return pull;
+    }
+    const first = await fs.mkdir(root, { recursive: true }).catch((cause: unknown) => Promise.reject(writeFailed(dir, cause)));
+    if (first !== undefined) pull.createdDirs.push(first);
+    return pull;
+  }
+
+  /** A new file `name` (model-relative) in the folder, written under a temporary name until committed. */
+  async open(name: string): Promise<Sink> {
+    const target = path.join(this.root, ...name.split('/'));
+    try {
+      const first = await fs.mkdir(path.dirname(target), { recursive: true });
+      if (first !== undefined) this.createdDirs.push(first);
+      const temporary = path.join(path.dirname(target), temporaryName(path.basename(target)));
+      this.written.push(temporary);
+      const handle = await fs.open(temporary, 'wx', 0o644);
+      let open = true;
+      return {
+        write: async (chunk) => {
+          for (let at = 0; at < chunk.length;) at += (await handle.write(chunk, at)).bytesWritten;
+        },
+        commit: async () => {
+          await handle.close();
+          open = false;
+          await fs.rename(temporary, target);
+          this.written.push(target);
+        },
+        close: async () => {
+          if (open) await handle.close();
+          open = false;
+        },
+      };
+    } catch (cause) {
+      throw writeFailed(target, cause);
+    }
+  }
+
+  async writeSignature(name: string, text: string): Promise<void> {
+    const target = path.join(this.root, name);
+    this.written.push(target);
+    await writeFileAtomic(target, text);
+  }
+
+  /** Removes everything written; returns what could not be removed. */
+  async rollback(): Promise<string[]> {
+    const left: string[] = [];
+    for (const file of this.written.reverse()) await fs.rm(file, { force: true }).catch(() => left.push(file));
+    // Folders this pull created hold only what it wrote.
+    for (const dir of this.createdDirs.sort((a, b) => b.length - a.length)) {
+      await fs.rm(dir, { recursive: true, force: true }).catch(() => left.push(dir));
+    }
+    return left;
+  }
+}
+
+function writeFailed(target: string, cause: unknown): ModelSigningError {
+  if (cause instanceof ModelSigningError) return cause;
+  return new ModelSigningError({
+    code: 'WRITE_FAILED',
+    path: target,
+    cause,
+    message: `Could not write '${target}': ${(cause as Error).message}`,
+  });
+}
