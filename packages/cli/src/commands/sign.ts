@@ -5,14 +5,20 @@ import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
+import { addOciOptions, ociSignTarget, runSignOci, type OciCliOptions } from './oci.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
 /** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
 const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
 
-type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string; tsaUrl?: string };
+type SignOptions = ModelOptions &
+  HashOptions &
+  SignerCliOptions &
+  IncrementalCliOptions &
+  OciCliOptions & { signature: string; tsaUrl?: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
+  if (await ociSignTarget(modelPath, opts)) return runSignOci(method, modelPath, opts, cmd);
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Hashing', opts.progress && !opts.json && !opts.dryRun);
   try {
@@ -145,7 +151,10 @@ ${METHOD_HELP.sigstore.example}`,
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
-      .argument('<model>', 'model directory or single model file');
+      .argument(
+        '<model>',
+        'model directory, single model file, OCI image manifest (.json) or registry reference (oci://host/repository:tag)',
+      );
     cmd.option(
       '--signature <path>',
       'where to write the signature; a path ending in .jsonl (claims.jsonl) is a claims file, to which the signature is appended as one line',
@@ -162,6 +171,7 @@ ${METHOD_HELP.sigstore.example}`,
       );
     }
     addIncrementalOptions(cmd, method);
+    addOciOptions(cmd, 'sign');
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
     cmd.action(async (model: string, opts: SignOptions, self: Command) => setExitCode(await runSign(method, model, opts, self)));
     sign.addCommand(cmd);
