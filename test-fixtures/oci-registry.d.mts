@@ -14,10 +14,16 @@ export function oras(args: string[], options: { cwd: string; dockerConfigDir?: s
 export type TokenServiceRequest =
   | { kind: 'token'; user: string; scopes: string[]; service: string | null }
   | { kind: 'registry'; method: string; path: string; allowed: boolean };
-/** A token service in front of a registry: Bearer tokens for the scopes asked, to Basic `username:password` only. */
+/** A token service in front of a registry: Bearer tokens for the scopes asked, to Basic `username:password` (or the identity token) only. */
 export interface TokenService extends RunningRegistry {
   requests: TokenServiceRequest[];
 }
-export function startTokenService(options: { registryHost: string; username: string; password: string }): Promise<TokenService>;
+export function startTokenService(options: {
+  registryHost: string;
+  username: string;
+  password: string;
+  /** Also grant tokens by POST to an OAuth2 refresh-token grant of this token (Docker's `identitytoken`). */
+  identityToken?: string;
+}): Promise<TokenService>;
 /** Writes a Docker config file with `auths` for `host` into `dir`; returns its path. */
 export function writeDockerConfig(dir: string, host: string, username: string, password: string): string;

@@ -51,14 +51,38 @@ export function oras(args, { cwd, dockerConfigDir = path.join(cwd, '.docker') })
  * registry request without a valid Bearer token is answered 401 with
  * `WWW-Authenticate: Bearer realm="…/token",service="oci-test",scope="repository:<name>:<actions>"`;
  * `/token` issues tokens for the scopes asked, to Basic `username:password`
- * only (pulls too: the registry is private). Tokens carry their scopes, so a
+ * only (pulls too: the registry is private), or by POST to an OAuth2
+ * refresh-token grant of `identityToken` (Docker's identity tokens). Tokens carry their scopes, so a
  * pull token does not push. `requests` records what the service saw.
  */
-export async function startTokenService({ registryHost, username, password }) {
+export async function startTokenService({ registryHost, username, password, identityToken }) {
   const tokens = new Map();
   const requests = [];
+  const issue = (res, scopes) => {
+    const token = randomBytes(16).toString('hex');
+    tokens.set(token, scopes);
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, expires_in: 300 }));
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://local');
+    if (url.pathname === '/token' && req.method === 'POST') {
+      // OAuth2 refresh-token grant, as Docker exchanges an identity token.
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+        requests.push({ kind: 'token', user: '<identity token>', scopes, service: form.get('service') });
+        if (identityToken === undefined || form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== identityToken) {
+          res
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end('{"errors":[{"code":"UNAUTHORIZED","message":"bad refresh token"}]}');
+          return;
+        }
+        issue(res, scopes);
+      });
+      return;
+    }
     if (url.pathname === '/token') {
       const basic = (req.headers.authorization ?? '').replace(/^Basic /, '');
       const [user, ...rest] = Buffer.from(basic, 'base64').toString('utf8').split(':');
@@ -68,9 +92,7 @@ export async function startTokenService({ registryHost, username, password }) {
         res.writeHead(401, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}');
         return;
       }
-      const token = randomBytes(16).toString('hex');
-      tokens.set(token, scopes);
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, expires_in: 300 }));
+      issue(res, scopes);
       return;
     }
     const repository = /^\/v2\/(.+?)\/(?:manifests|blobs|referrers|tags)\//.exec(url.pathname)?.[1];

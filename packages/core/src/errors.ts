@@ -89,10 +89,11 @@ export type ErrorCode =
    */
   | 'OCI_MANIFEST_INVALID'
   /**
-   * A digest uses an algorithm this model's signature cannot hold: an OCI
-   * layer or config digested with anything but sha256 (OMS records the
-   * layer's digest as the file's, and only sha256 is both an OCI and an OMS
-   * file hash). The message names the layer and its algorithm.
+   * Digests of two kinds that cannot be compared: an OCI layer or config
+   * digested with anything but sha256 (OMS records the layer's digest as the
+   * file's, and only sha256 is both an OCI and an OMS file hash), or a
+   * signature of other digests (blake2b, shards) checked against an OCI
+   * manifest. The message names the layer or the signature and the algorithm.
    */
   | 'UNSUPPORTED_DIGEST'
   /** Obtaining an identity token for keyless signing failed. */

@@ -27,3 +27,4 @@ export {
   type VerifyOciModelResult,
 } from './pull-verified-model.js';
 export { OciSource, type OciListedFile, type OciSourceBody, type OciSourceOptions, type ResolvedManifest } from './oci-source.js';
+export { verifyOciManifest, type VerifyOciManifestParams, type VerifyOciManifestResult } from './verify-oci-manifest.js';

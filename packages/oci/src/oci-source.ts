@@ -4,15 +4,8 @@
 // fetched once and pinned by its digest, so the signature, the listing and
 // every layer come from the same manifest even if the tag moves meanwhile.
 import { DEFAULT_MAX_BUNDLE_BYTES, ModelSigningError, readSignatureFile } from '@model-signing/core';
-import {
-  CONFIG_FILE_NAME,
-  modelFiles,
-  parseImageManifest,
-  sha256Of,
-  type Descriptor,
-  type ImageManifest,
-  type OciModelFile,
-} from './image-manifest.js';
+import { parseImageManifest, type Descriptor, type ImageManifest, type OciModelFile } from './image-manifest.js';
+import { layerListing } from './listing.js';
 import { formatOciReference, type OciReference } from './reference.js';
 import { findSignatures, type StoredSignature } from './referrers.js';
 import type { FetchedManifest, RegistryClient } from './registry.js';
@@ -140,21 +133,12 @@ export class OciSource {
    * the manifest gives; the config blob as `config.json` when the signature
    * covers that name and no layer has it.
    *
-   * @throws {ModelSigningError} as {@link modelFiles} (`OCI_MANIFEST_INVALID`, `UNSUPPORTED_DIGEST`, `PATH_ESCAPE`).
+   * @throws {ModelSigningError} as {@link layerListing} (`OCI_MANIFEST_INVALID`, `UNSUPPORTED_DIGEST`, `PATH_ESCAPE`).
    */
   async list(scope: { signedFiles: readonly string[] }): Promise<{ files: OciListedFile[] }> {
     const { manifest } = await this.resolve();
     this.files.clear();
-    for (const file of modelFiles(manifest)) this.files.set(file.name, file);
-    if (scope.signedFiles.includes(CONFIG_FILE_NAME) && !this.files.has(CONFIG_FILE_NAME)) {
-      const config = manifest.config;
-      this.files.set(CONFIG_FILE_NAME, {
-        name: CONFIG_FILE_NAME,
-        sha256: sha256Of(config, 'The config'),
-        size: config.size,
-        descriptor: config,
-      });
-    }
+    for (const file of layerListing(manifest, scope.signedFiles)) this.files.set(file.name, file);
     return { files: [...this.files.values()].map(({ name, size, sha256 }) => ({ name, size, sha256 })) };
   }
 

@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   DEFAULT_MAX_BUNDLE_BYTES,
-  GIT_PATHS,
   ManifestChecker,
   ManifestMismatchError,
   ModelSigningError,
@@ -10,12 +9,12 @@ import {
   temporaryName,
   verifySignatureBytes,
   writeFileAtomic,
-  type ManifestDifference,
   type SignerInfo,
   type Verifier,
   type VerifiedManifest,
 } from '@model-signing/core';
-import { OciSource, type OciListedFile, type OciSourceBody } from './oci-source.js';
+import { checkListing } from './listing.js';
+import { OciSource, type OciSourceBody } from './oci-source.js';
 import { parseOciReference } from './reference.js';
 import { RegistryClient, type RegistryParams } from './registry.js';
 
@@ -169,17 +168,11 @@ async function verifiedLoad(
   const { manifest, signer } = verified;
   onProgress({ phase: 'signature-verified', reference, signer });
 
-  // Step 3 (session: list, modelFiles): the layers as files, those the signature leaves out dropped.
+  // Steps 3–4 (session: list, checkListing): the layers as files, held against the signature before a byte moves.
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
   const { files: listed } = await source.list({ signedFiles: checker.signedFiles });
-  const ignorePaths = [...manifest.serialization.ignorePaths, ...GIT_PATHS];
-  const ignored = (name: string) => ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
-  const files = listed.filter((f) => !ignored(f.name) && (!ignoreUnsignedFiles || checker.isSigned(f.name)));
-  const notChecked = listed.filter((f) => !files.includes(f)).map((f) => f.name);
-
-  // Step 4 (session: checkListing): before a byte moves.
-  compareListing(files, checker, manifest);
+  const { files, notChecked } = checkListing(listed, checker, ignoreUnsignedFiles);
   if (output && files.some((f) => f.name === signatureName)) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
@@ -231,29 +224,8 @@ async function verifiedLoad(
       params.signaturePath !== undefined
         ? { path: params.signaturePath }
         : { referrer: stored?.digest ?? '', ...(stored?.created !== undefined ? { created: stored.created } : {}) },
-    notChecked: notChecked.sort(),
+    notChecked,
   };
-}
-
-/**
- * The listing held against the signature: every signed file present, no
- * unsigned one (unless tolerated, then already left out), and for a
- * `files`/`sha256` signature each layer's digest equal to the signed one.
- *
- * @throws {ManifestMismatchError} listing every difference.
- */
-function compareListing(files: readonly OciListedFile[], checker: ManifestChecker, manifest: VerifiedManifest): void {
-  const present = new Set(files.map((f) => f.name));
-  const differences: ManifestDifference[] = checker.signedFiles.filter((n) => !present.has(n)).map((name) => ({ kind: 'missing', name }));
-  const { method, hashType } = manifest.serialization;
-  const signed = method === 'files' && hashType === 'sha256' ? new Map(manifest.resources.map((r) => [r.name, r.digest])) : undefined;
-  for (const f of files) {
-    if (!checker.isSigned(f.name)) differences.push({ kind: 'unsigned', name: f.name });
-    const digest = signed?.get(f.name);
-    if (digest !== undefined && digest !== f.sha256)
-      differences.push({ kind: 'mismatch', name: f.name, expected: digest, actual: f.sha256 });
-  }
-  if (differences.length > 0) throw new ManifestMismatchError(differences);
 }
 
 /** A body's bytes, at most `limit` of them, abandoned the moment `signal` fires (the session's boundedChunks does this). */

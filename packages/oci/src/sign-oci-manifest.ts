@@ -149,7 +149,7 @@ export async function signOciManifest(params: SignOciManifestParams): Promise<Si
 }
 
 /** A manifest file's bytes, at most what a manifest may have. */
-async function readManifestFile(file: string): Promise<Uint8Array> {
+export async function readManifestFile(file: string): Promise<Uint8Array> {
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, 'r');

@@ -4,9 +4,9 @@
 // and every manifest that cannot be signed refused with its own code.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { KeyVerifier, verifyModel } from '@model-signing/core';
+import { KeyVerifier, createSignature, verifyModel, writeSignature } from '@model-signing/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { looksLikeImageManifest, modelFiles, parseImageManifest, signOciManifest } from '../src/index.js';
+import { looksLikeImageManifest, modelFiles, parseImageManifest, signOciManifest, verifyOciManifest } from '../src/index.js';
 import { GO_PORT_VECTORS, expectCode, keyPair, removeTempDirs, sha256, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -98,6 +98,49 @@ describe('layer names, as the Go port gives them', () => {
       'MISSING_FILE',
     );
     expect(missing.differences).toEqual([{ kind: 'missing', name: 'config.json' }]);
+  });
+});
+
+describe('a signature checked against a manifest file (as the Go port and the reference PR #623 verify one)', () => {
+  it("accepts the Go port's signatures and ours, refuses a changed layer digest, and a signature of digests a manifest does not list", async () => {
+    const goKey = await KeyVerifier.create({ publicKey: path.join(GO_PORT_VECTORS, 'key.pub') });
+    for (const folder of ['titled-config', 'untitled-config']) {
+      const manifestPath = path.join(GO_PORT_VECTORS, folder, 'manifest.json');
+      const result = await verifyOciManifest({
+        manifestPath,
+        signaturePath: path.join(GO_PORT_VECTORS, folder, 'go-default.sig'),
+        verifier: goKey,
+      });
+      expect(result.files).toContain('config.json');
+    }
+    const dir = await tempDir('check');
+    const keys = await keyPair(dir);
+    const manifestPath = path.join(GO_PORT_VECTORS, 'untitled-config', 'manifest.json');
+    const signaturePath = path.join(dir, 'ours.sig');
+    await writeSignature(signaturePath, (await signOciManifest({ manifestPath, signer: keys.signer })).bundle);
+    expect((await verifyOciManifest({ manifestPath, signaturePath, verifier: keys.verifier })).files).toEqual([
+      'tokenizer.json',
+      'weights.bin',
+    ]);
+
+    const manifest = JSON.parse(await fs.readFile(manifestPath, 'utf8')) as { layers: { digest: string }[] };
+    manifest.layers[0].digest = digestOf('swapped');
+    const changed = new TextEncoder().encode(JSON.stringify(manifest));
+    const error = await expectCode(
+      () => verifyOciManifest({ manifestBytes: changed, signaturePath, verifier: keys.verifier }),
+      'DIGEST_MISMATCH',
+    );
+    expect(error.differences).toEqual([expect.objectContaining({ kind: 'mismatch', actual: sha256('swapped') })]);
+
+    const blake2b = path.join(dir, 'blake2b.sig');
+    const files = new Map([['weights.bin', new TextEncoder().encode('w2')]]);
+    const created = await createSignature({
+      signer: keys.signer,
+      hashAlgorithm: 'blake2b',
+      inMemory: { files, modelName: 'm', ignorePaths: [] },
+    });
+    await writeSignature(blake2b, created.bundle);
+    await expectCode(() => verifyOciManifest({ manifestPath, signaturePath: blake2b, verifier: keys.verifier }), 'UNSUPPORTED_DIGEST');
   });
 });
 

@@ -418,7 +418,12 @@ describe('signatures stored in the registry', () => {
 describe('a registry that requires a token (the distribution spec token flow, credentials from the Docker config)', () => {
   let tokens: Awaited<ReturnType<typeof startTokenService>>;
   beforeAll(async () => {
-    tokens = await startTokenService({ registryHost: plain.host, username: 'alice', password: 's3cret:with:colons' });
+    tokens = await startTokenService({
+      registryHost: plain.host,
+      username: 'alice',
+      password: 's3cret:with:colons',
+      identityToken: 'refresh-me',
+    });
   });
   afterAll(() => tokens?.stop());
 
@@ -454,5 +459,59 @@ describe('a registry that requires a token (the distribution spec token flow, cr
     await expectCode(() => verifyOciModel({ reference, verifier: keys.verifier, plainHttp: true, dockerConfig: wrong }), 'ACCESS_DENIED');
     // Every request the registry let through carried a token the service issued.
     expect(tokens.requests.some((r) => r.kind === 'registry' && r.allowed)).toBe(true);
+  });
+
+  it('takes credentials from a Docker credential helper (credHelpers, run as Docker runs it) and exchanges identity tokens', async () => {
+    await orasPush(plain.host, 'private/helped:v1', model(), dir);
+    const reference = `oci://${tokens.host}/private/helped:v1`;
+    await signOciManifest({
+      reference,
+      signer: keys.signer,
+      plainHttp: true,
+      credentials: { username: 'alice', password: 's3cret:with:colons' },
+    });
+    const bin = await tempDir('helper');
+    // Answers for the token service's host only, as a helper answers for the servers it knows.
+    await fs.writeFile(
+      path.join(bin, 'docker-credential-oms-test'),
+      `#!/bin/sh\nread server\nif [ "$1" = get ] && [ "$server" = "${tokens.host}" ]; then printf '{"ServerURL":"%s","Username":"alice","Secret":"s3cret:with:colons"}' "$server"; else echo 'credentials not found in native keychain'; exit 1; fi\n`,
+      { mode: 0o755 },
+    );
+    const config = path.join(bin, 'config.json');
+    await fs.writeFile(config, JSON.stringify({ credHelpers: { [tokens.host]: 'oms-test' } }));
+    const saved = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${saved ?? ''}`;
+    try {
+      await verifyOciModel({ reference, verifier: keys.verifier, plainHttp: true, dockerConfig: config });
+      // A helper with no credentials for this server: anonymous, so refused by this registry.
+      await fs.writeFile(config, JSON.stringify({ credsStore: 'oms-test', auths: {} }));
+      await expectCode(
+        () =>
+          verifyOciModel({
+            reference: `oci://localhost:${tokens.host.split(':')[1]}/private/helped:v1`,
+            verifier: keys.verifier,
+            plainHttp: true,
+            dockerConfig: config,
+          }),
+        'ACCESS_DENIED',
+      );
+      // A helper that is not installed is named.
+      await fs.writeFile(config, JSON.stringify({ credsStore: 'not-installed' }));
+      const missing = await expectCode(
+        () => verifyOciModel({ reference, verifier: keys.verifier, plainHttp: true, dockerConfig: config }),
+        'NOT_FOUND',
+      );
+      expect(missing.message).toContain('docker-credential-not-installed');
+    } finally {
+      process.env['PATH'] = saved;
+    }
+    // Docker's identity token, exchanged at the token service for a token of the scopes asked.
+    await fs.writeFile(config, JSON.stringify({ auths: { [tokens.host]: { identitytoken: 'refresh-me' } } }));
+    await verifyOciModel({ reference, verifier: keys.verifier, plainHttp: true, dockerConfig: config });
+    expect(tokens.requests).toContainEqual(
+      expect.objectContaining({ kind: 'token', user: '<identity token>', scopes: ['repository:private/helped:pull'] }),
+    );
+    await fs.writeFile(config, JSON.stringify({ auths: { [tokens.host]: { identitytoken: 'stale' } } }));
+    await expectCode(() => verifyOciModel({ reference, verifier: keys.verifier, plainHttp: true, dockerConfig: config }), 'ACCESS_DENIED');
   });
 });

@@ -29,13 +29,16 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Adds the registry options: for `sign` the manifest's, for `verify` the pull's. */
 export function addOciOptions(cmd: Command, kind: 'sign' | 'verify'): Command {
+  cmd
+    .option(
+      '--oci-manifest',
+      kind === 'sign'
+        ? 'MODEL is an OCI image manifest (from oras manifest fetch or skopeo inspect --raw): sign its layers by the digests it lists, none downloaded (default for a .json file that holds one)'
+        : 'MODEL is an OCI image manifest: check that it lists the signed layers with the signed digests, reading no layer (default for a .json file that holds one)',
+    )
+    .option('--no-oci-manifest', 'MODEL is a model file, even if it holds an OCI manifest');
   if (kind === 'sign') {
     cmd
-      .option(
-        '--oci-manifest',
-        'MODEL is an OCI image manifest (from oras manifest fetch or skopeo inspect --raw): sign its layers by the digests it lists (default for a .json file that holds one)',
-      )
-      .option('--no-oci-manifest', 'MODEL is a model file, even if it holds an OCI manifest')
       .option(
         '--include-config',
         "with an OCI manifest: sign its config blob too, as config.json (the Go port's default; oras pull does not write it)",
@@ -56,12 +59,12 @@ export function addOciOptions(cmd: Command, kind: 'sign' | 'verify'): Command {
 }
 
 /**
- * What MODEL is for `sign`: a registry reference, an image manifest file,
- * or (undefined) a model on disk, as `--oci-manifest` says or, without it,
- * as the file holds (a `.json` file with `schemaVersion` 2 and `layers`, as
- * the Go port detects one).
+ * What MODEL is: a registry reference, an image manifest file, or
+ * (undefined) a model on disk, as `--oci-manifest` says or, without it, as
+ * the file holds (a `.json` file with `schemaVersion` 2 and `layers`, as the
+ * Go port detects one).
  */
-export async function ociSignTarget(model: string, opts: OciCliOptions): Promise<'reference' | 'manifest' | undefined> {
+async function ociTarget(model: string, opts: OciCliOptions): Promise<'reference' | 'manifest' | undefined> {
   if (model.startsWith(OCI_SCHEME)) return 'reference';
   if (opts.ociManifest !== undefined) return opts.ociManifest ? 'manifest' : undefined;
   if (!model.toLowerCase().endsWith('.json')) return undefined;
@@ -71,32 +74,76 @@ export async function ociSignTarget(model: string, opts: OciCliOptions): Promise
   return looksLikeImageManifest(await fs.readFile(model)) ? 'manifest' : undefined;
 }
 
-/** Whether MODEL is a registry reference, for `verify`. */
-export const isOciReference = (model: string): boolean => model.startsWith(OCI_SCHEME);
+/** Options that only a registry reference uses. */
+const REGISTRY_ONLY = ['plainHttp', 'registryConfig', 'pushSignature', 'output'];
+/** Options that only an OCI manifest (a file or a reference) uses. */
+const OCI_ONLY = ['includeConfig'];
+/** Options of a model on disk, typed for an OCI manifest: each layer is taken whole, by the sha256 digest the manifest lists. */
+const NOT_FOR_OCI = {
+  sign: ['method', 'hash', 'shardSize', 'incremental', 'allowSymlinks', 'workers'],
+  verify: ['trustCache', 'claims', 'claimsFile', 'allowSymlinks', 'workers', 'ignorePaths'],
+};
+
+/** The first of `names` typed on the command line, as its flag. */
+function typed(cmd: Command, names: readonly string[]): string | undefined {
+  const name = names.find((n) => cmd.getOptionValueSource(n) === 'cli');
+  return name === undefined ? undefined : (cmd.options.find((o) => o.attributeName() === name)?.long ?? name);
+}
+
+/**
+ * Runs `sign` or `verify` for an OCI target (a registry reference, a
+ * manifest file) and returns its exit code; undefined for a model on disk,
+ * which the command handles (after refusing options only OCI targets use).
+ */
+export async function runOci(
+  kind: 'sign' | 'verify',
+  method: SignCommandMethod,
+  model: string,
+  opts: SignOciOptions | VerifyOciOptions,
+  cmd: Command,
+): Promise<number | undefined> {
+  let target: 'reference' | 'manifest' | undefined;
+  try {
+    target = await ociTarget(model, opts);
+    const refuse = (names: readonly string[], why: string) => {
+      const flag = typed(cmd, names);
+      if (flag !== undefined) throw new UsageError(`${flag} ${why}`);
+    };
+    if (target !== 'reference') refuse(REGISTRY_ONLY, 'applies only to oci://… references');
+    if (target === undefined) refuse(OCI_ONLY, 'applies only to OCI manifests and oci://… references');
+    else if (kind === 'sign') {
+      refuse(
+        NOT_FOR_OCI.sign,
+        'does not apply to an OCI manifest: each layer is signed whole, by the sha256 digest the manifest lists (pull the model and sign the folder for other settings)',
+      );
+    } else
+      refuse(
+        NOT_FOR_OCI.verify,
+        'applies to a model on disk, not to an OCI manifest or reference (pull the model with --output, then verify the folder)',
+      );
+  } catch (err) {
+    return reportFailure(err, kind === 'sign' ? 'Signing' : 'Verification', opts.json);
+  }
+  if (target === undefined) return undefined;
+  if (kind === 'sign') return runSignOci(method, model, opts as SignOciOptions);
+  const verify = opts as VerifyOciOptions;
+  return target === 'reference'
+    ? runVerifyOci(method as SigningMethod, model, verify, cmd)
+    : runVerifyManifest(method as SigningMethod, model, verify);
+}
 
 function registryParams(opts: OciCliOptions) {
   return { plainHttp: opts.plainHttp ?? false, ...(opts.registryConfig !== undefined ? { dockerConfig: opts.registryConfig } : {}) };
 }
 
-/** The options of sign that make no sense for a manifest, if typed: its layers are signed by the sha256 digests it lists, whole. */
-const NOT_FOR_MANIFESTS = ['method', 'hash', 'shardSize', 'incremental', 'allowSymlinks'];
-
 type SignOciOptions = OciCliOptions &
   SignerCliOptions & { signature: string; ignorePaths: string[]; tsaUrl?: string; json: boolean; progress: boolean };
 
 /** `sign <method> oci://…` and `sign <method> manifest.json`. */
-export async function runSignOci(method: SignCommandMethod, model: string, opts: SignOciOptions, cmd: Command): Promise<number> {
+async function runSignOci(method: SignCommandMethod, model: string, opts: SignOciOptions): Promise<number> {
   const reporter = createReporter(opts.json);
   try {
-    const typed = NOT_FOR_MANIFESTS.find((name) => cmd.getOptionValueSource(name) === 'cli');
-    if (typed) {
-      const flag = cmd.options.find((o) => o.attributeName() === typed)?.long ?? typed;
-      throw new UsageError(
-        `${flag} does not apply to an OCI manifest: each layer is signed whole, by the sha256 digest the manifest lists (pull the model and sign the folder for other settings)`,
-      );
-    }
     const reference = model.startsWith(OCI_SCHEME);
-    if (!reference && opts.pushSignature === false) throw new UsageError('--no-push-signature applies only to oci://… references');
     const { signOciManifest } = await import('@model-signing/oci');
     const { writeSignature, rootDigest } = await loadCore();
     const signer = await createSigner(method, opts);
@@ -145,7 +192,7 @@ type VerifyOciOptions = OciCliOptions &
   VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; json: boolean; progress: boolean };
 
 /** `verify <method> oci://…`: a verified pull, kept with --output. */
-export async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOciOptions, cmd: Command): Promise<number> {
+async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOciOptions, cmd: Command): Promise<number> {
   const reporter = createReporter(opts.json);
   const bar = createProgressBar(opts.output === undefined ? 'Verifying' : 'Pulling', opts.progress && !opts.json);
   try {
@@ -189,6 +236,36 @@ export async function runVerifyOci(method: SigningMethod, model: string, opts: V
     return 0;
   } catch (err) {
     bar.stop();
+    return reportFailure(err, 'Verification', opts.json);
+  }
+}
+
+/** `verify <method> manifest.json`: the manifest's layers held against the signature, no layer read. */
+async function runVerifyManifest(method: SigningMethod, model: string, opts: VerifyOciOptions): Promise<number> {
+  const reporter = createReporter(opts.json);
+  try {
+    const { verifyOciManifest } = await import('@model-signing/oci');
+    const result = await verifyOciManifest({
+      manifestPath: model,
+      signaturePath: opts.signature,
+      verifier: await createVerifier(method, opts),
+      ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+      ...(opts.maxBundleSize !== undefined ? { maxBundleBytes: opts.maxBundleSize } : {}),
+    });
+    const notChecked = result.notChecked.length > 0 ? `; not checked: ${result.notChecked.join(', ')}` : '';
+    reporter.success(
+      `Verification succeeded: the OCI manifest ${model} (${result.subject.digest}) lists the ${result.files.length} signed ${result.files.length === 1 ? 'layer' : 'layers'} with their signed digests${notChecked}; no layer was read (verify the pulled folder, or oci://… for a verified pull, to check the bytes)`,
+      {
+        model: result.manifest.modelName,
+        digest: `sha256:${result.manifest.rootDigest}`,
+        signer: result.signer,
+        manifest: result.subject,
+        files: result.files,
+        notChecked: result.notChecked,
+      },
+    );
+    return 0;
+  } catch (err) {
     return reportFailure(err, 'Verification', opts.json);
   }
 }

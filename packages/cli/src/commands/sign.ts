@@ -5,7 +5,7 @@ import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
-import { addOciOptions, ociSignTarget, runSignOci, type OciCliOptions } from './oci.js';
+import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
 /** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
@@ -18,7 +18,8 @@ type SignOptions = ModelOptions &
   OciCliOptions & { signature: string; tsaUrl?: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
-  if (await ociSignTarget(modelPath, opts)) return runSignOci(method, modelPath, opts, cmd);
+  const oci = await runOci('sign', method, modelPath, opts, cmd);
+  if (oci !== undefined) return oci;
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Hashing', opts.progress && !opts.json && !opts.dryRun);
   try {

@@ -5,7 +5,7 @@ import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
-import { addOciOptions, isOciReference, runVerifyOci, type OciCliOptions } from './oci.js';
+import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 import {
   addClaimVerifierOptions,
@@ -34,7 +34,8 @@ function claimsFileOf(opts: VerifyOptions): string {
 }
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions, cmd: Command): Promise<number> {
-  if (isOciReference(modelPath)) return runVerifyOci(method, modelPath, opts, cmd);
+  const oci = await runOci('verify', method, modelPath, opts, cmd);
+  if (oci !== undefined) return oci;
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Verifying', opts.progress && !opts.json);
   try {
