@@ -147,6 +147,8 @@ ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --signature ./my-model/claims.jsonl   # append to the claims file
   $ model-signing sign certificate ./my-model --private-key key.pem --signing-certificate leaf.pem \\
       --tsa-url https://timestamp.sigstore.dev/api/v1/timestamp   # RFC 3161 timestamp (docs/timestamps.md)
+  $ model-signing sign key oci://ghcr.io/my-org/my-model:v1 --private-key key.pem   # from the manifest, stored in the registry (docs/oci.md)
+  $ model-signing sign key oci-manifest.json --private-key key.pem   # from oras manifest fetch or skopeo inspect --raw
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {

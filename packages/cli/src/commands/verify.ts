@@ -117,6 +117,9 @@ export function addUnsignedFilesOption(cmd: Command): Command {
     .option('--no-ignore-unsigned-files', 'fail on files the signature does not cover (default)');
 }
 
+const OCI_EXAMPLE =
+  '  $ model-signing verify key oci://ghcr.io/my-org/my-model:v1 --public-key key.pub --output ./my-model   # a verified pull (docs/oci.md)';
+
 const CLAIMS_EXAMPLE =
   '  $ model-signing verify key ./my-model --signature ./my-model/claims.jsonl --public-key owner.pub \\\n      --claims --claims-public-key evaluator.pub';
 
@@ -145,7 +148,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     .description('Verify a model against its signature: the signer, then every file (nothing changed, missing or added)')
     .addHelpText(
       'after',
-      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}`,
+      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}\n${OCI_EXAMPLE}`,
     );
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
     const cmd = new Command(method)
