@@ -228,10 +228,16 @@ async function verifiedLoad(
   };
 }
 
-/** A body's bytes, at most `limit` of them, abandoned the moment `signal` fires (the session's boundedChunks does this). */
+/** The signature's bytes, at most `limit` of them, abandoned the moment `signal` fires (the session's readSignature does this). */
 async function readAll(body: OciSourceBody, limit: number, signal: AbortSignal | undefined, location: string): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of bounded(body, { name: location, size: limit }, signal)) chunks.push(chunk);
+  const tooLarge = (size: number) =>
+    new ModelSigningError({
+      code: 'BUNDLE_TOO_LARGE',
+      path: location,
+      message: `The signature (${location}) is ${size} bytes or more, over the limit of ${limit} bytes read before a signature is checked (maxBundleBytes)`,
+    });
+  for await (const chunk of bounded(body, { name: location, size: limit }, signal, tooLarge)) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 
@@ -240,6 +246,12 @@ async function* bounded(
   body: OciSourceBody,
   file: { name: string; size: number },
   signal: AbortSignal | undefined,
+  tooLarge = (size: number) =>
+    new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: file.name,
+      message: `'${file.name}' sent ${size} bytes or more, more than its ${file.size}`,
+    }),
 ): AsyncGenerator<Uint8Array> {
   const iterator = body.chunks[Symbol.asyncIterator]();
   let onAbort = () => undefined as void;
@@ -267,13 +279,7 @@ async function* bounded(
         return;
       }
       received += next.value.length;
-      if (received > file.size) {
-        throw new ModelSigningError({
-          code: 'NETWORK_ERROR',
-          path: file.name,
-          message: `'${file.name}' sent more than its ${file.size} bytes`,
-        });
-      }
+      if (received > file.size) throw tooLarge(received);
       yield next.value;
     }
   } finally {
