@@ -98,6 +98,10 @@ try {
       `${pkg}: the tarball's README.md is not the package's README`,
     );
     expect((await fs.readFile(path.join(dir, 'LICENSE'), 'utf8')) === license, `${pkg}: the tarball's LICENSE is not the repository's`);
+    expect(
+      (await fs.readFile(path.join(dir, 'CHANGELOG.md'), 'utf8')).startsWith(`# ${manifest.name}\n`),
+      `${pkg}: the tarball has no CHANGELOG.md of its own`,
+    );
     for (const field of ['repository', 'homepage', 'keywords', 'license']) expect(manifest[field], `${pkg}: package.json has no ${field}`);
     expect(
       !JSON.stringify(manifest).includes('workspace:'),
@@ -112,7 +116,7 @@ try {
         json.sourcesContent.every((s) => typeof s === 'string');
       expect(complete, `${pkg}: dist/${map} refers to sources the tarball does not carry`);
     }
-    ok(`${path.basename(tarballs[pkg])}: README, LICENSE, metadata, no workspace: ranges, source maps carry their sources`);
+    ok(`${path.basename(tarballs[pkg])}: README, CHANGELOG, LICENSE, metadata, no workspace: ranges, source maps carry their sources`);
     // publint: package.json against what the tarball holds (exports, files, types), warnings included.
     await run(bin('publint'), ['run', '--strict', tarballs[pkg]]);
     // Are the types wrong: each entry point's declarations resolve as its JavaScript does,

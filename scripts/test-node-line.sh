@@ -9,7 +9,7 @@
 #
 # Usage: scripts/test-node-line.sh LINE [PACKAGE...]   e.g. scripts/test-node-line.sh 24 core cli action
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 line=${1:?usage: scripts/test-node-line.sh LINE [PACKAGE...]}
 shift
 node_bin=$(grep -s "^MODEL_SIGNING_NODE_$line=" scripts/node-lines.env | cut -d= -f2-)
@@ -27,7 +27,8 @@ if [ "$(id -u)" -eq 0 ]; then
   cp "$node_bin" "$logs/bin/node"
   node_bin="$logs/bin/node"
 fi
-export PATH="$(dirname "$node_bin"):$PATH"
+PATH="$(dirname "$node_bin"):$PATH"
+export PATH
 echo "==> Node $("$node_bin" --version): every package's tests but the Chromium ones"
 
 # Package folders: packages/<name>, and action/ (the GitHub Action).

@@ -52,6 +52,9 @@ check() {
   if "$@"; then checks_passed=$((checks_passed + 1)); else checks_failed=$((checks_failed + 1)); echo "!! failed: $*"; fi
 }
 check "lint: tsc, ESLint (type-aware), Prettier" pnpm lint
+# GitHub cannot run here: its workflows are checked with actionlint (built by setup-go-tools.sh),
+# which also checks the inputs they pass to ./action against action/action.yml.
+check "workflows: actionlint .github/workflows" sh -c '. scripts/tools.env && "$MODEL_SIGNING_TOOL_ACTIONLINT" -no-color'
 check "example: onnx" node examples/onnx/run.mjs
 check "example: tfjs" node examples/tfjs/sign-and-load.mjs
 check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs
