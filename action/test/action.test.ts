@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateAliasCommand, CreateKeyCommand, GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startMoto } from '../../test-fixtures/moto.mjs';
 import { startFakeOidcProvider, type FakeOidcProvider } from '../../packages/core/test/sigstore/fake-oidc.js';
 import { startMockInstance, type MockInstance } from '../../packages/core/test/sigstore/mock-instance.js';
 import { FakeHub } from '../../packages/hf-hub/test/hub-server.js';
@@ -227,6 +229,39 @@ describe('the GitHub Action', () => {
     const verified = await runAction({ mode: 'verify', method: 'key', 'model-path': model, 'public-key': publicKey });
     expect(verified.code, verified.stdout).toBe(0);
     expect(verified.outputs['verified-files']).toBe('3');
+  });
+
+  it('signs with an AWS KMS key (the AWS SDK inside the bundle), credentials from the AWS environment', async () => {
+    const moto = await startMoto();
+    const region = 'eu-west-1';
+    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+    const kms = new KMSClient({ region, endpoint: moto.endpoint, credentials });
+    try {
+      const { KeyMetadata } = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
+      await kms.send(new CreateAliasCommand({ AliasName: 'alias/model-signing', TargetKeyId: KeyMetadata!.KeyId! }));
+      const { PublicKey } = await kms.send(new GetPublicKeyCommand({ KeyId: 'alias/model-signing' }));
+      const publicKey = createPublicKey({ key: Buffer.from(PublicKey!), format: 'der', type: 'spki' }).export({
+        type: 'spki',
+        format: 'pem',
+      });
+      // As aws-actions/configure-aws-credentials leaves them for later steps.
+      const aws = {
+        AWS_REGION: region,
+        AWS_ENDPOINT_URL_KMS: moto.endpoint,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+      const model = await makeModel('kms');
+      const run = await runAction({ 'model-path': model, method: 'key', 'private-key': 'kms://aws/alias/model-signing' }, aws);
+      expect(run.code, run.stdout).toBe(0);
+      const verified = await runAction({ mode: 'verify', method: 'key', 'model-path': model, 'public-key': publicKey.toString() });
+      expect(verified.code, verified.stdout).toBe(0);
+      expect(verified.outputs).toMatchObject({ 'verified-files': '3', digest: run.outputs['digest'] });
+    } finally {
+      kms.destroy();
+      await moto.stop();
+    }
   });
 
   it('reports a mistake in the inputs as a usage error', async () => {
