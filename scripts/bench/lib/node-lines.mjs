@@ -28,13 +28,18 @@ export function startupLines(root, log) {
     .split('\n')
     .filter((line) => line.startsWith('MODEL_SIGNING_NODE_'))
     .map((line) => line.slice(line.indexOf('=') + 1));
-  const lines = [process.execPath, ...fetched].map(describe).sort((a, b) => a.major - b.major);
+  const described = [process.execPath, ...fetched].map(describe);
+  const lines = described.filter((l, i) => described.findIndex((o) => o.version === l.version) === i).sort((a, b) => a.major - b.major);
+  // The oldest line `engines` allows (20 in "^20.17.0 || >=22.9.0"); where it is not at hand, the oldest that is.
+  const { engines } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const oldestSupported = Number(/\d+/.exec(engines.node)[0]);
   const oldest = lines[0];
+  const oldestLabel = oldest.major === oldestSupported ? 'oldest supported' : `oldest at hand; Node ${oldestSupported} is not`;
   const lts = lines.filter((l) => l.lts).at(-1);
   if (!lts) throw new Error(`no LTS line among ${lines.map((l) => l.version).join(', ')}`);
-  if (lts === oldest) return [{ ...oldest, label: `${oldest.version} (oldest supported, current LTS)` }];
+  if (lts === oldest) return [{ ...oldest, label: `${oldest.version} (${oldestLabel}, current LTS)` }];
   return [
-    { ...oldest, label: `${oldest.version} (oldest supported)` },
+    { ...oldest, label: `${oldest.version} (${oldestLabel})` },
     { ...lts, label: `${lts.version} (current LTS, ${lts.lts})` },
   ];
 }
