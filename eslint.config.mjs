@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'docs/api/**', '**/*.d.mts', 'packages/*/test/**/fixtures/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '.venv-ref/**', 'docs/api/**', '**/*.d.mts', 'packages/*/test/**/fixtures/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -17,18 +17,21 @@ export class UsageError extends Error {
   }
 }
 
-// C0 controls, DEL and C1 controls (ESC and CSI start terminal escape
-// sequences, CR rewrites the line), and the bidirectional overrides and
-// isolates that reorder how a line reads.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+// Every control, format and separator character, by Unicode category:
+// Cc (C0, DEL and C1: ESC and CSI start terminal escape sequences, CR
+// rewrites the line), Cf (the bidirectional overrides and isolates that
+// reorder how a line reads, zero-width characters that hide in a name, the
+// byte order mark U+FEFF, soft hyphens, tags), Zl and Zp (U+2028 and U+2029,
+// which some terminals and viewers break lines at).
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 
 /**
- * Makes text safe to print on a terminal: every control character becomes a
- * visible escape (`\x1b`, `\r`, `\u{202e}`), so a file name cannot move the
- * cursor, recolour or rewrite what was printed (a name with `\r` and
- * "Verification succeeded" must not hide a failure). Only for human lines;
- * JSON output escapes on its own.
+ * Makes text safe to print on a terminal: every control, format and
+ * separator character (Unicode Cc, Cf, Zl, Zp) becomes a visible escape
+ * (`\x1b`, `\r`, `\u{202e}`, `\u{feff}`), so a file name cannot move the
+ * cursor, recolour, reorder, hide part of or rewrite what was printed (a name
+ * with `\r` and "Verification succeeded" must not hide a failure). Only for
+ * human lines; JSON output escapes on its own.
  */
 export function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL, (c) => {

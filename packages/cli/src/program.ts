@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, type Option } from 'commander';
 import { normalizeArgv, placeMethod } from './argv.js';
+import { attestCommands } from './commands/attest.js';
+import { claimsCommand } from './commands/claims.js';
 import { digestCommand } from './commands/digest.js';
 import { hfCommands } from './commands/hf.js';
 import { signCommands } from './commands/sign.js';
@@ -28,6 +30,8 @@ export async function run(args: readonly string[]): Promise<number> {
     .exitOverride()
     .addCommand(signCommands(setExitCode))
     .addCommand(verifyCommands(setExitCode))
+    .addCommand(attestCommands(setExitCode))
+    .addCommand(claimsCommand(setExitCode))
     .addCommand(digestCommand(setExitCode))
     .addCommand(hfCommands(setExitCode))
     .addHelpText(
@@ -36,6 +40,8 @@ export async function run(args: readonly string[]): Promise<number> {
 Examples:
   $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig
   $ model-signing verify key ./my-model --signature my-model.sig --public-key key.pub
+  $ model-signing attest key ./my-model --private-key key.pem --model-card ./my-model/README.md
+  $ model-signing claims ./my-model --signature claims.jsonl --public-key key.pub
   $ model-signing digest ./my-model
 
 Exit codes: 0 success, 1 failure (the message says what and which file), 2 usage error.`,

@@ -55,6 +55,13 @@ export type ErrorCode =
   | 'INVALID_FILE_NAME'
   /** Nothing is left to sign once ignored paths are excluded. */
   | 'EMPTY_MODEL'
+  /**
+   * A model file, signed and verified, is malformed for the runtime that
+   * would load it, and is refused before the runtime sees it: e.g. ONNX
+   * external data whose offset or length lies outside its verified file.
+   * The signature is fine; the signed model is not.
+   */
+  | 'BAD_MODEL'
   /** The model path, the signature file, a key file, or a token, key or PKCS#11 module named for signing does not exist or cannot be read. */
   | 'NOT_FOUND'
   /** An option has an invalid value. */
@@ -78,7 +85,21 @@ export type ErrorCode =
    */
   | 'READ_FAILED'
   /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
-  | 'SETTINGS_CHANGED';
+  | 'SETTINGS_CHANGED'
+  /** A claim (a `claims.jsonl` line) is about another model: its subject is not the model's root digest. The message names the line. */
+  | 'SUBJECT_MISMATCH'
+  /** A predicate does not follow its type's schema (model card, test result, provenance); refused before anything is signed. */
+  | 'PREDICATE_INVALID'
+  /** A Hugging Face model card (`README.md`) has no metadata, or its front matter is not valid YAML. */
+  | 'BAD_MODEL_CARD'
+  /**
+   * A directory or file this library would trust can be written by another
+   * user: the local hash records directory or a record file is group- or
+   * world-writable or owned by someone else (refused as ssh refuses such a
+   * `~/.ssh`). Make it private (`chmod 700` the directory, `chmod 600` the
+   * file) or use another cache directory.
+   */
+  | 'UNSAFE_PERMISSIONS';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

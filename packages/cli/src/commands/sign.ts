@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure, type Reporter } from '../output.js';
@@ -5,6 +6,9 @@ import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
+
+/** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
+const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
 
 type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string };
 
@@ -33,6 +37,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       return await reportPlan(reporter, { ...settings, incremental, ...(signer ? { signer } : {}) });
     }
     const signer = await createSigner(method, opts);
+    const appending = isClaimsFile(opts.signature) && fs.existsSync(opts.signature);
     const result = await signModel({
       ...settings,
       signer,
@@ -45,7 +50,8 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     const reused = incremental
       ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
       : '';
-    reporter.success(`Signing succeeded: wrote ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
+    const wrote = appending ? 'appended to' : isClaimsFile(opts.signature) ? 'created' : 'wrote';
+    reporter.success(`Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
       signature: result.signaturePath,
       method: signer.method,
       model: result.manifest.modelName,
@@ -116,13 +122,18 @@ ${METHOD_HELP.certificate.example}
 ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
   $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig --incremental   # after editing README.md
+  $ model-signing sign key ./my-model --private-key key.pem --signature ./my-model/claims.jsonl   # append to the claims file
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
       .argument('<model>', 'model directory or single model file');
-    cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
+    cmd.option(
+      '--signature <path>',
+      'where to write the signature; a path ending in .jsonl (claims.jsonl) is a claims file, to which the signature is appended as one line',
+      'model.sig',
+    );
     addModelOptions(cmd);
     addHashOptions(cmd);
     addSignerOptions(cmd, method);

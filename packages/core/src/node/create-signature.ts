@@ -15,6 +15,7 @@ import {
 } from '../format/manifest.js';
 import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
+import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
 import { signPayload } from '../format/bundle-builder.js';
 import { abortSignalOf, type Cancellable } from '../cancellation.js';
 import { hashFiles, resolveSerialization, type HashingOptions } from './hash/hash-model.js';
@@ -49,7 +50,7 @@ export interface InMemoryModel {
   files: ReadonlyMap<string, Uint8Array>;
   /** The subject name. */
   modelName: string;
-  /** Ignore paths to record in the signature (model-relative). */
+  /** Ignore paths to record in the signature (model-relative); `claims.jsonl` is always added, as the walk adds it. */
   ignorePaths: readonly string[];
 }
 
@@ -108,7 +109,8 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
   };
   if (params.inMemory) {
     const { files, modelName, ignorePaths } = params.inMemory;
-    const serialization = resolveSerialization(params, [...ignorePaths]);
+    // As the walk records it for a model on disk: a claims file added beside the model later is never part of it.
+    const serialization = resolveSerialization(params, [...new Set([...ignorePaths, CLAIMS_FILE_NAME])].sort());
     return sign({ modelName: params.modelName ?? modelName, serialization, resources: resourcesOfBytes(files, serialization) });
   }
   const walked = params.walked ?? (await walkModel(params.walk!));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { staysInside } from '../format/containment.js';
 import { isTemporaryName } from './temporary.js';
-import { GIT_PATHS, isUnder, modelNameOf, toModelRelative } from './paths.js';
+import { CLAIMS_FILE_NAME, GIT_PATHS, isAttestationFile, isUnder, modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
 export interface WalkOptions {
@@ -17,6 +17,12 @@ export interface WalkOptions {
   ignorePaths?: readonly string[];
   /** Exclude `.git`, `.gitattributes`, `.github`, `.gitignore` at the model root. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Exclude signature and attestation files at the model root
+   * (`claims.jsonl`, `*.sig`, `*.sigstore.json`: `ATTESTATION_FILE_PATTERNS`)
+   * and record them in the ignore paths. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
   /**
    * Follow symbolic links to files inside the model. Default false: any
    * symlink is an error. In a Hugging Face cache snapshot
@@ -217,12 +223,22 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   const ignorePaths = new Set<string>();
   if (options.ignoreGitPaths ?? true) GIT_PATHS.forEach((p) => ignorePaths.add(p));
+  const ignoreAttestations = options.ignoreAttestationFiles ?? true;
+  if (ignoreAttestations) ignorePaths.add(CLAIMS_FILE_NAME);
   for (const p of options.ignorePaths ?? []) {
     const rel = toModelRelative(root, p);
     if (rel !== undefined) ignorePaths.add(rel);
   }
   const ignored = [...ignorePaths];
-  const isIgnored = (rel: string) => ignored.some((ig) => isUnder(rel, ig));
+  /** Attestation files found, recorded as ignored so that verifiers without the rule skip them too. */
+  const attestations = new Set<string>();
+  const isIgnored = (rel: string) => {
+    if (ignoreAttestations && isAttestationFile(rel)) {
+      attestations.add(rel);
+      return true;
+    }
+    return ignored.some((ig) => isUnder(rel, ig));
+  };
   const result: WalkedModel = {
     root,
     isSingleFile: false,
@@ -304,5 +320,6 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     await Promise.all(entries.map((entry) => visitEntry(entry, dirAbs, dirRel)));
   };
   await visit(realRoot, '');
+  if (attestations.size > 0) result.ignorePaths = [...new Set([...result.ignorePaths, ...attestations])].sort();
   return result;
 }

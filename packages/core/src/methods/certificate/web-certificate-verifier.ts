@@ -92,7 +92,13 @@ export class WebCertificateVerifier implements Verifier {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
     const [leafDer, ...intermediates] = bundle.certificates;
-    const path = await validateCertificatePath({ leaf: leafDer, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
+    const path = await validateCertificatePath({
+      leaf: leafDer,
+      intermediates,
+      anchors: this.anchors,
+      now: this.now ?? new Date(),
+      leafPurpose: 'codeSigning',
+    });
     const leaf = path[0];
     await checkCertificateIdentity(leaf, this.identity);
     const key = await importEcSpki(new Uint8Array(leaf.certificate.subjectPublicKeyInfo.toSchema().toBER(false)));

@@ -59,7 +59,13 @@ async function verifiedBy(token: Token, authority: CertificateAuthority, data: B
   const [leaf, ...issuers] = authority.chain;
   const time = token.tstInfo.genTime;
   try {
-    await validateCertificatePath({ leaf: leaf.der, intermediates: [], anchors: issuers.length > 0 ? issuers : [leaf], now: time });
+    await validateCertificatePath({
+      leaf: leaf.der,
+      intermediates: [],
+      anchors: issuers.length > 0 ? issuers : [leaf],
+      now: time,
+      leafPurpose: 'timeStamping',
+    });
     // The signer's certificate is the authority's leaf, not whatever the token
     // embeds. For a TSTInfo, PKI.js checks its message imprint against `data`,
     // the messageDigest attribute against the TSTInfo and the signature.

@@ -23,7 +23,8 @@ import { identityPolicy } from './identity-policy.js';
 import { checkLogEntryKinds } from './log-entry-kind.js';
 import { verifyScts } from './sct.js';
 import { verifyRfc3161Timestamp } from './timestamp.js';
-import { readTlogEntry, verifyBody, verifyInclusion, type TlogEntry } from './tlog.js';
+import { readTlogEntry, type TlogEntry } from './log-entry.js';
+import { verifyBody, verifyInclusion } from './tlog.js';
 import { bundledTrustedRoot, parseTrustedRoot, validAt, type TrustedRoot } from './trusted-root.js';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw text. */
@@ -238,7 +239,13 @@ export class WebSigstoreVerifier implements Verifier {
       let found: CertificatePath | undefined;
       for (const ca of this.root.certificateAuthorities.filter((a) => validAt(a.validFor, time))) {
         try {
-          found = await validateCertificatePath({ leaf: leaf.der, intermediates: [], anchors: ca.chain, now: time });
+          found = await validateCertificatePath({
+            leaf: leaf.der,
+            intermediates: [],
+            anchors: ca.chain,
+            now: time,
+            leafPurpose: 'codeSigning',
+          });
           break;
         } catch (cause) {
           failure = cause;
