@@ -202,7 +202,8 @@ export class ManifestMismatchError extends ModelSigningError {
     super({
       code,
       message: `The model does not match its signature: ${parts.join('; ')}`,
-      path: sorted[0]?.name,
+      // The first file the message names, of the kind the code reports.
+      path: mismatched[0] ?? missing[0] ?? unsigned[0],
       differences: sorted,
     });
     this.name = 'ManifestMismatchError';

@@ -60,11 +60,13 @@ type Graph = onnxProto.onnx.IGraphProto;
 type Node = onnxProto.onnx.INodeProto;
 
 /**
- * Decodes ONNX model bytes, refusing anything that is not a model.
+ * Decodes ONNX model bytes, refusing anything that is not a model. Not
+ * exported: onnx-proto's types must stay out of this package's declarations
+ * (they need protobufjs's `Long` and fail a strict check without skipLibCheck).
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT`.
  */
-export function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
+function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (cause) {

@@ -45,9 +45,13 @@ export class WebKeyVerifier implements Verifier {
 
   /** @throws {ModelSigningError} `WRONG_METHOD`, `KEY_MISMATCH`, `SIGNATURE_INVALID`, `TIMESTAMP_INVALID`. */
   async verify(bundle: ParsedBundle): Promise<SignerInfo> {
-    // As in Node (and the reference), a certificate bundle may be checked
-    // against its key directly; a keyless bundle must go through Sigstore.
-    if (bundle.method === 'sigstore') {
+    // A certificate or keyless bundle is trusted through its certificate
+    // (a chain to an anchor, an identity), which a bare key cannot check:
+    // refused as the certificate verifier refuses a key bundle, so either
+    // mix-up names the method to use. (The reference checks a certificate
+    // bundle's signature against the key, warning that the material is of
+    // an old format; the OMS spec ties each method to its material.)
+    if (bundle.method !== 'key') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
     checkKeyHint(this.key, bundle.publicKeyHint);
