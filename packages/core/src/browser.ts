@@ -42,8 +42,9 @@ export {
   manifestToPayload,
   manifestToStatement,
   parseStatement,
-  type VerifiedManifest,
+  type ParsedStatement,
 } from './format/statement.js';
+export type { VerifiedManifest } from './format/verified-manifest.js';
 export {
   BUNDLE_MEDIA_TYPE,
   DEFAULT_MAX_BUNDLE_BYTES,

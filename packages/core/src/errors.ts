@@ -17,6 +17,13 @@ export type ErrorCode =
    * signature is checked (`maxBundleBytes`, CLI `--max-bundle-size`; 64 MiB by default).
    */
   | 'BUNDLE_TOO_LARGE'
+  /**
+   * A model file's bytes ran past the most a load reads of one file: the
+   * size its source listed (a hub's listing, a directory's walk), else
+   * `maxFileBytes` (2 GiB by default), so an endless or oversized answer
+   * cannot exhaust memory before its digest is checked.
+   */
+  | 'BODY_TOO_LARGE'
   /** The signed payload is not a valid OMS in-toto statement. */
   | 'BAD_PAYLOAD'
   /**

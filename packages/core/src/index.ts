@@ -44,8 +44,9 @@ export {
   manifestToPayload,
   manifestToStatement,
   parseStatement,
-  type VerifiedManifest,
+  type ParsedStatement,
 } from './format/statement.js';
+export type { VerifiedManifest } from './format/verified-manifest.js';
 export { preAuthEncoding } from './format/dsse.js';
 export {
   BUNDLE_MEDIA_TYPE,
@@ -59,7 +60,7 @@ export {
   type SerializedSignature,
   type SigningMethod,
 } from './format/bundle.js';
-export { writeFileAtomic } from './node/write-bundle.js';
+export { writeFileAtomic } from './node/atomic-write.js';
 export type { Signer, SignOptions, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './format/signer.js';
 export { buildBundle, signPayload, type BuildBundleOptions, type SignPayloadOptions } from './format/bundle-builder.js';
 export { KeySigner, type KeySignerOptions } from './methods/key/key-signer.js';
@@ -104,18 +105,30 @@ export {
   type CertificateVerifierOptions,
 } from './methods/certificate/certificate-verifier.js';
 export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
-export { readBundle, verifyBundle, type ReadBundleOptions, type VerifiedBundle, type VerifyBundleOptions } from './node/verify-bundle.js';
+export { readBundle } from './node/signature-file.js';
+export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
+export { openVerifiedModel, type OpenVerifiedModelParams, type VerifiedModelFiles } from './node/open-verified-model.js';
 export {
-  openVerifiedModel,
-  readVerifiedBundle,
-  type CheckedReadOptions,
+  openVerifiedSession,
   type FinishOptions,
   type FinishedModel,
-  type OpenVerifiedModelParams,
-  type ReadVerifiedBundleParams,
-  type VerifiedModelFiles,
-} from './node/open-verified-model.js';
+  type SessionReadOptions,
+  type VerifiedSession,
+  type VerifiedSessionParams,
+} from './session/verified-session.js';
+export type {
+  ListScope,
+  ListedFile,
+  ModelSource,
+  OpenContext,
+  SourceBody,
+  SourceContext,
+  SourceListing,
+  BulkHashOptions,
+} from './session/source.js';
+export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
+export { DirectorySource, type DirectorySourceOptions, type WalkedDirectory } from './node/directory-source.js';
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';

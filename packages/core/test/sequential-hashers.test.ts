@@ -4,9 +4,9 @@
 // second hasher while one is still in use.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ManifestChecker, hashModel, rootDigest } from '../dist/index.js';
+import { ManifestChecker, hashModel } from '../dist/index.js';
 import { fastestCheckerHashers, sequentialHashers } from '../dist/browser.js';
-import { cleanupTempDirs, tempDir, writeTree } from './helpers.js';
+import { cleanupTempDirs, tempDir, verifiedManifestOf, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -19,11 +19,7 @@ async function checkerFor(
   const dir = await tempDir();
   await writeTree(dir, files);
   const manifest = await hashModel({ modelPath: dir, ...options });
-  return new ManifestChecker({
-    ...manifest,
-    rootDigest: rootDigest(manifest.resources),
-    predicateType: 'https://model_signing/signature/v1.0',
-  });
+  return new ManifestChecker(await verifiedManifestOf(manifest));
 }
 
 /** Feeds `bytes` in odd-sized chunks, so shard ends fall inside chunks and between them. */

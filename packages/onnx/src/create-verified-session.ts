@@ -4,14 +4,13 @@ import { InferenceSession, env } from 'onnxruntime-node';
 import {
   abortSignalOf,
   ModelSigningError,
-  readVerifiedBundle,
   type Cancellable,
   type ModelFile,
   type SignerInfo,
   type VerifiedManifest,
   type Verifier,
 } from '@model-signing/core';
-import { throwIfAborted } from './abort.js';
+import { throwIfAborted } from '@model-signing/core/internal';
 import { externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
 import { createStagingDirectory } from './staging.js';
@@ -135,35 +134,30 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
   }
   const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
-  const verified = await readVerifiedBundle({
-    signaturePath,
-    verifier: verify.verifier,
-    ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}),
-  });
-  const { manifest, signer } = verified;
   const layout = await layoutModel({
     target,
     isFile,
     signaturePath,
-    verified,
+    verifier: verify.verifier,
+    ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}),
     ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
     allowSymlinks: verify.allowSymlinks ?? false,
     ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false,
     ...(signal ? { abortSignal: signal } : {}),
   });
   const { opened } = layout;
+  const { manifest, signer } = opened;
 
   const totalBytes = [...layout.files.values()].reduce((sum, f) => sum + f.size, 0);
-  let bytesVerified = 0;
-  const progressOf = (file: string) => ({
-    onBytes: (count: number) => {
-      bytesVerified += count;
-      options.onProgress?.({ file, bytesVerified, totalBytes });
-    },
-  });
+  let bytesBefore = 0;
+  const progressOf = (file: string) => {
+    const before = bytesBefore;
+    bytesBefore += layout.files.get(file)?.size ?? 0;
+    return { onBytes: (received: number) => options.onProgress?.({ file, bytesVerified: before + received, totalBytes }) };
+  };
 
   const modelFile = layout.modelFile;
-  const modelBytes = await opened.readFile(modelFile.name, progressOf(modelFile.name));
+  const modelBytes = await opened.read(modelFile.name, progressOf(modelFile.name));
   // Parsed only now: these bytes are verified, so what they reference is what was signed.
   const references = externalDataReferences(modelBytes, modelFile.name);
   const externalFiles = externalFilesOf(references, modelFile, layout.files);
@@ -187,7 +181,7 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
         );
       }
     } else {
-      for (const file of externalFiles) inMemory.set(file.name, await opened.readFile(file.name, progressOf(file.name)));
+      for (const file of externalFiles) inMemory.set(file.name, await opened.read(file.name, progressOf(file.name)));
     }
     const loaded = new Set([modelFile.name, ...externalFiles.map((f) => f.name)]);
     for (const file of layout.files.values()) {

@@ -17,7 +17,7 @@ import {
   type Signer,
   type WalkedModel,
 } from '@model-signing/core';
-import { throwIfAborted } from './abort.js';
+import { throwIfAborted } from '@model-signing/core/internal';
 import { externalDataReferences } from './external-data.js';
 
 /** One external-data file to save, in the shape onnxruntime's `externalData` option uses. */

@@ -12,6 +12,7 @@ import {
   type VerifiedModelFiles,
   type Verifier,
 } from '@model-signing/core';
+import { isUnderAny, throwIfAborted } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
@@ -108,7 +109,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   };
 
   const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, model);
-  const modelJsonBytes = await model.readFile(MODEL_JSON_FILE_NAME);
+  const modelJsonBytes = await model.read(MODEL_JSON_FILE_NAME);
   checked(modelJsonFile);
   // Parsed only now: nothing in an unverified model.json is ever interpreted.
   const { json, weightPaths } = parseModelJson(modelJsonBytes);
@@ -126,7 +127,7 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
       slice.set(weightData.subarray(earlier, earlier + file.size));
     } else {
       offsets.set(file.name, offset);
-      await model.readFile(file.name, { into: slice });
+      await model.read(file.name, { into: slice });
       checked(file);
     }
     offset += file.size;
@@ -166,15 +167,11 @@ async function signedFile(modelDir: string, name: string, model: VerifiedModelFi
       message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded`,
     });
   }
-  const ignored = model.manifest.serialization.ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
+  const ignored = isUnderAny(name, model.manifest.serialization.ignorePaths);
   throw new ModelSigningError({
     code: 'UNSIGNED_FILE',
     path: name,
     differences: [{ kind: 'unsigned', name }],
     message: `'${name}' (${role}) is not covered by the signature${ignored ? " (it lies under one of the signature's ignore paths)" : ''}; a model is only loaded from signed files. Sign the directory again.`,
   });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Loading the verified model was aborted' });
 }

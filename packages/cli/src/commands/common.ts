@@ -78,13 +78,21 @@ export function resolveIgnorePaths(modelPath: string, values: readonly string[])
   });
 }
 
-/** The walk options for core from parsed CLI options. */
-export function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
+/**
+ * The walk options for core from parsed CLI options. A Hugging Face cache
+ * snapshot (what huggingface_hub downloads) is a folder of links into its
+ * cache repo's `blobs/`: with --allow-symlinks, as for the reference, its
+ * links may resolve anywhere in that repo folder, and no further.
+ */
+export async function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
+  const { hubCacheRepoFolder } = await import('@model-signing/core/internal');
+  const repoFolder = opts.allowSymlinks ? await hubCacheRepoFolder(modelPath) : undefined;
   return {
     modelPath,
     ignorePaths: resolveIgnorePaths(modelPath, opts.ignorePaths),
     ignoreGitPaths: opts.ignoreGitPaths,
     allowSymlinks: opts.allowSymlinks,
+    ...(repoFolder !== undefined ? { symlinkTargetRoot: repoFolder } : {}),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };
 }

@@ -17,7 +17,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     // Re-signing incrementally takes the settings of the previous signature;
     // only the ones typed on the command line count as a change.
     const explicit = (name: string) => !incremental || cmd.getOptionValueSource(name) === 'cli';
-    const { allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
+    const { allowSymlinks, ...walk } = await walkOptionsFrom(modelPath, opts);
     const settings = {
       ...walk,
       ...(explicit('allowSymlinks') ? { allowSymlinks } : {}),

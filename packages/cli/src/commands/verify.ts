@@ -16,7 +16,7 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     const { verifyModel } = await loadCore();
     const verifier = await createVerifier(method, opts);
     const result = await verifyModel({
-      ...walkOptionsFrom(modelPath, opts),
+      ...(await walkOptionsFrom(modelPath, opts)),
       signaturePath: opts.signature,
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,

@@ -5,7 +5,7 @@
  */
 import { bundleTooLarge, maxBundleBytesOf } from '../format/bundle.js';
 import { ManifestMismatchError, ModelSigningError } from '../errors.js';
-import type { VerifiedManifest } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { verifyBundle } from '../format/bundle-verification.js';
 import { ManifestChecker } from '../format/checker.js';
 import { fastestCheckerHashers } from '../format/hash-registry.js';

@@ -4,6 +4,12 @@ import { fromBase64 } from './base64.js';
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
+/**
+ * The signature's file name in a model folder (or hub repo) unless told
+ * otherwise: what the CLI, every adapter and the reference's examples use.
+ */
+export const DEFAULT_SIGNATURE_NAME = 'model.sig';
+
 /** Other Sigstore bundle media types that keyless bundles may carry. */
 const SIGSTORE_MEDIA_TYPES = new Set([
   BUNDLE_MEDIA_TYPE,

@@ -27,6 +27,22 @@ export interface IncrementalHash {
   digest(): string;
 }
 
+/** Progress of a long hash, reported as bytes are hashed. */
+export interface HashProgress {
+  bytesHashed: number;
+  /** Bytes to hash in total (files with known digests excluded). */
+  totalBytes: number;
+  /** Files to hash (files with known digests excluded). */
+  files: number;
+  /** Resources (files, or shards with the `shards` method) to hash whose digest is done. */
+  resourcesHashed: number;
+  /** Resources to hash in all: equals `files` unless files are split into several shards. */
+  resources: number;
+  /** Files not read because their digests were known (incremental re-signing, `trustCache`); absent when none could be. */
+  reusedFiles?: number;
+  reusedBytes?: number;
+}
+
 /** Digest size in bytes of each file hash algorithm. */
 export const DIGEST_BYTES: Readonly<Record<HashAlgorithm, number>> = { sha256: 32, blake2b: 64, blake3: 32 };
 

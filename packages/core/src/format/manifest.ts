@@ -22,7 +22,7 @@ export interface Serialization {
   /** Only for `shards`. */
   shardSize?: number;
   /** Model-relative paths excluded from the manifest (recorded so verifiers exclude them too). */
-  ignorePaths: string[];
+  ignorePaths: readonly string[];
 }
 
 /** One entry of the manifest: a file (`files`) or a byte range of a file (`shards`). */

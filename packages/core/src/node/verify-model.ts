@@ -3,9 +3,10 @@ import path from 'node:path';
 import type { HashingOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles } from './incremental/record.js';
 import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './incremental/reuse.js';
-import type { VerifiedManifest } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { staysInside } from '../format/containment.js';
 import type { WalkOptions } from './walk.js';
+import { abortSignalOf } from '../cancellation.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 
@@ -55,7 +56,20 @@ export interface VerificationResult {
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  const model = await openVerifiedModel(options);
+  const signal = abortSignalOf(options);
+  const model = await openVerifiedModel({
+    modelPath: options.modelPath,
+    signaturePath: options.signaturePath,
+    verifier: options.verifier,
+    ...(options.ignorePaths !== undefined ? { ignorePaths: options.ignorePaths } : {}),
+    ...(options.ignoreGitPaths !== undefined ? { ignoreGitPaths: options.ignoreGitPaths } : {}),
+    ...(options.allowSymlinks !== undefined ? { allowSymlinks: options.allowSymlinks } : {}),
+    ...(options.symlinkTargetRoot !== undefined ? { symlinkTargetRoot: options.symlinkTargetRoot } : {}),
+    ...(options.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: options.ignoreUnsignedFiles } : {}),
+    ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
+  });
   const { manifest, signer, files } = model;
   const snapshot = statFiles(files, model.walkedAtMs);
   const location = {

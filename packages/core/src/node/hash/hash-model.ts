@@ -16,22 +16,9 @@ import { walkModel, type ModelFile, type WalkOptions } from '../walk.js';
 import { hashJobs, type HashJobsOptions } from './pool.js';
 import type { HashJob } from './read-range.js';
 import { abortSignalOf, type Cancellable } from '../../cancellation.js';
+import type { HashProgress } from '../../format/hash-algorithms.js';
 
-/** Progress of a long hash, reported as bytes are hashed. */
-export interface HashProgress {
-  bytesHashed: number;
-  /** Bytes to hash in total (files with known digests excluded). */
-  totalBytes: number;
-  /** Files to hash (files with known digests excluded). */
-  files: number;
-  /** Resources (files, or shards with the `shards` method) to hash whose digest is done. */
-  resourcesHashed: number;
-  /** Resources to hash in all: equals `files` unless files are split into several shards. */
-  resources: number;
-  /** Files not read because their digests were known (incremental re-signing, `trustCache`); absent when none could be. */
-  reusedFiles?: number;
-  reusedBytes?: number;
-}
+export type { HashProgress } from '../../format/hash-algorithms.js';
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */
 export interface HashingOptions extends Cancellable {

@@ -1,0 +1,70 @@
+// Runtime-neutral. The signature's two steps: its bytes, read bounded from
+// the source, and the one judgement of those bytes.
+import { ModelSigningError } from '../errors.js';
+import { bundleTooLarge, parseBundle } from '../format/bundle.js';
+import { verifyBundle } from '../format/bundle-verification.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
+import type { SignerInfo, Verifier } from '../format/verifier.js';
+import { boundedChunks, concat } from './body.js';
+import type { ModelSource } from './source.js';
+
+/**
+ * The signature's bytes, at most `limit` of them: nothing in them is
+ * trusted yet, so an oversized one must not make us allocate without bound.
+ *
+ * @throws {ModelSigningError} `BUNDLE_TOO_LARGE` naming the signature; the source's errors (`NOT_FOUND`, …); `ABORTED`.
+ */
+export async function readSignature(
+  source: Pick<ModelSource, 'signature' | 'signatureLocation'>,
+  limit: number,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
+  const body = await source.signature(signal ? { abortSignal: signal } : {});
+  const chunks: Uint8Array[] = [];
+  const tooLarge = (size: number) => bundleTooLarge(size, limit, source.signatureLocation);
+  for await (const chunk of boundedChunks(body, { limit, tooLarge, signal })) chunks.push(chunk);
+  return concat(chunks);
+}
+
+/** Who decides whether a signature is acceptable. */
+export interface SignatureTrust {
+  /** Checks the signature and the signer. */
+  verifier: Verifier;
+  /** The limit the bytes were read under, which parsing applies again. */
+  maxBundleBytes: number;
+}
+
+/** A signature that was accepted: the manifest it vouches for, and who signed. */
+export interface AcceptedSignature {
+  manifest: VerifiedManifest;
+  signer: SignerInfo;
+}
+
+/**
+ * Turns signature bytes into a verified manifest and its signer: the one
+ * place a signature is judged, for every source and every loader. Today the
+ * bytes are one Sigstore bundle and `trust.verifier` decides; signed claims
+ * (a `claims.jsonl` of many bundles) and a trust policy in place of one
+ * verifier change this function, and no loader.
+ *
+ * A bundle that does not parse is refused as it is (`BAD_BUNDLE`); one that
+ * parses but does not verify is refused naming `location`.
+ *
+ * @throws {ModelSigningError} `BAD_BUNDLE`, `BUNDLE_TOO_LARGE`, `BAD_PAYLOAD`, `EMPTY_MANIFEST`,
+ *   `SIGNATURE_INVALID`, `KEY_MISMATCH`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `WRONG_METHOD`, …
+ */
+export async function acceptSignature(bytes: Uint8Array, trust: SignatureTrust, location: string): Promise<AcceptedSignature> {
+  const bundle = parseBundle(bytes, { maxBundleBytes: trust.maxBundleBytes });
+  try {
+    const { manifest, signer } = await verifyBundle({ bundle, verifier: trust.verifier });
+    return { manifest, signer };
+  } catch (cause) {
+    if (!(cause instanceof ModelSigningError)) throw cause;
+    throw new ModelSigningError({
+      code: cause.code,
+      path: location,
+      cause,
+      message: `Signature '${location}' was rejected: ${cause.message}`,
+    });
+  }
+}
