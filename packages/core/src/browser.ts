@@ -93,3 +93,23 @@ export {
   type FetchVerifiedModelParams,
   type VerifiedModel,
 } from './browser/fetch-verified-model.js';
+export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
+export {
+  openVerifiedSession,
+  type FinishOptions,
+  type FinishedModel,
+  type SessionReadOptions,
+  type VerifiedSession,
+  type VerifiedSessionParams,
+} from './session/verified-session.js';
+export type {
+  ListScope,
+  ListedFile,
+  ModelSource,
+  OpenContext,
+  SourceBody,
+  SourceContext,
+  SourceListing,
+  BulkHashOptions,
+} from './session/source.js';
+export { httpSource, type HttpSourceOptions } from './sources/http-source.js';

@@ -128,6 +128,13 @@ export type {
   BulkHashOptions,
 } from './session/source.js';
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
+export {
+  fetchVerifiedModel,
+  type FetchProgress,
+  type FetchVerifiedModelParams,
+  type VerifiedModel,
+} from './browser/fetch-verified-model.js';
+export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
 export { DirectorySource, type DirectorySourceOptions, type WalkedDirectory } from './node/directory-source.js';
 // Sigstore keyless
 export { SigstoreSigner, type SigstoreSignerOptions } from './methods/sigstore/signer.js';

@@ -85,7 +85,7 @@ export function resolveIgnorePaths(modelPath: string, values: readonly string[])
  * links may resolve anywhere in that repo folder, and no further.
  */
 export async function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
-  const { hubCacheRepoFolder } = await import('@model-signing/core/internal');
+  const { hubCacheRepoFolder } = await import('@model-signing/core/internal/node');
   const repoFolder = opts.allowSymlinks ? await hubCacheRepoFolder(modelPath) : undefined;
   return {
     modelPath,
