@@ -48,6 +48,7 @@ export type { VerifiedManifest } from './format/verified-manifest.js';
 export {
   BUNDLE_MEDIA_TYPE,
   DEFAULT_MAX_BUNDLE_BYTES,
+  DEFAULT_SIGNATURE_NAME,
   parseBundle,
   serializeBundle,
   type ParseBundleOptions,

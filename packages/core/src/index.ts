@@ -51,6 +51,7 @@ export { preAuthEncoding } from './format/dsse.js';
 export {
   BUNDLE_MEDIA_TYPE,
   DEFAULT_MAX_BUNDLE_BYTES,
+  DEFAULT_SIGNATURE_NAME,
   parseBundle,
   serializeBundle,
   type ParseBundleOptions,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { KeySigner, KeyVerifier, ModelSigningError } from '@model-signing/core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 
 export const TOKEN = 'hf_test_token_for_the_fake_hub';
 

@@ -93,12 +93,16 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
   return max;
 }
 
-/** The error for a bundle over the limit, naming the options that raise it. */
-export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+/**
+ * The error for a bundle over the limit, naming the options that raise it:
+ * by its announced `size`, or (`announced` false) once more than `max`
+ * bytes arrived.
+ */
+export function bundleTooLarge(size: number, max: number, path?: string, announced = true): ModelSigningError {
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
-    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${announced ? `${size} bytes` : `more than ${max} bytes`}, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
   });
 }
 

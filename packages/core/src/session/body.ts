@@ -1,6 +1,6 @@
 // Runtime-neutral. How the session reads any body a source hands over (the
 // signature, a file): within a limit, and never waiting past an abort.
-import { abortedError } from '../cancellation.js';
+import { abortedError, type AbortedDuring } from '../cancellation.js';
 import type { ModelSigningError } from '../errors.js';
 import type { SourceBody } from './source.js';
 
@@ -8,9 +8,14 @@ import type { SourceBody } from './source.js';
 export interface BoundedRead {
   /** The most bytes accepted; more (announced or arriving) is refused with `tooLarge`. */
   limit: number;
-  /** The error for a body over the limit, given its announced or received size. */
-  tooLarge: (size: number) => ModelSigningError;
+  /**
+   * The error for a body over the limit: given the size it announced, or
+   * (`announced` false) the bytes received when they passed the limit.
+   */
+  tooLarge: (size: number, announced: boolean) => ModelSigningError;
   signal?: AbortSignal | undefined;
+  /** What is read, for the error when the signal fires. */
+  during: AbortedDuring;
 }
 
 /**
@@ -21,30 +26,41 @@ export interface BoundedRead {
  * gone). Stopping early, for any reason, releases the source's body without
  * waiting for it.
  */
-export async function* boundedChunks(body: SourceBody, read: BoundedRead): AsyncGenerator<Uint8Array, void, undefined> {
+export function boundedChunks(body: SourceBody, read: BoundedRead): AsyncGenerator<Uint8Array, void, undefined> {
   const iterator = body.chunks[Symbol.asyncIterator]();
-  const abort = abortion(read.signal);
+  // Refused at once, before a byte is pulled, from what the source announced.
+  if (body.size !== undefined && body.size > read.limit) {
+    release(iterator);
+    throw read.tooLarge(body.size, true);
+  }
+  return chunksWithin(iterator, read);
+}
+
+async function* chunksWithin(iterator: AsyncIterator<Uint8Array>, read: BoundedRead): AsyncGenerator<Uint8Array, void, undefined> {
+  const abort = abortion(read.signal, read.during);
   let finished = false;
   try {
-    if (body.size !== undefined && body.size > read.limit) throw read.tooLarge(body.size);
     let received = 0;
     for (;;) {
-      if (read.signal?.aborted) throw abortedError(read.signal);
+      if (read.signal?.aborted) throw abortedError(read.signal, read.during);
       const next = await Promise.race([iterator.next(), abort.promise]);
       if (next.done) {
         finished = true;
         return;
       }
       received += next.value.length;
-      if (received > read.limit) throw read.tooLarge(received);
+      if (received > read.limit) throw read.tooLarge(received, false);
       yield next.value;
     }
   } finally {
     abort.dispose();
-    // Released without waiting: after an abort or a broken connection a
-    // source's cancel may never settle.
-    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+    if (!finished) release(iterator);
   }
+}
+
+/** Stops reading a body without waiting: after an abort or a broken connection a source's cancel may never settle. */
+function release(iterator: AsyncIterator<Uint8Array>): void {
+  void Promise.resolve(iterator.return?.()).catch(() => undefined);
 }
 
 /** Every chunk of `chunks`, joined. */
@@ -63,11 +79,11 @@ export function concat(chunks: readonly Uint8Array[]): Uint8Array {
  * A promise that rejects with the one aborted error once `signal` fires (never
  * without a signal), to race against reads; `dispose` removes the listener.
  */
-function abortion(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+function abortion(signal: AbortSignal | undefined, during: AbortedDuring): { promise: Promise<never>; dispose: () => void } {
   if (!signal) return { promise: new Promise<never>(() => undefined), dispose: () => undefined };
   let onAbort: () => void = () => undefined;
   const promise = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortedError(signal));
+    onAbort = () => reject(abortedError(signal, during));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });

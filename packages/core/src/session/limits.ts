@@ -55,13 +55,17 @@ export function fileLimit(limits: LoadLimits, listedSize: number | undefined): n
   return listedSize ?? max;
 }
 
-/** The error for a file over its limit, naming where the limit came from. */
-export function bodyTooLarge(name: string, size: number, limit: number, listed: boolean): ModelSigningError {
+/**
+ * The error for a file over its limit (`announced`: by its announced size,
+ * else by the bytes received), naming where the limit came from.
+ */
+export function bodyTooLarge(name: string, size: number, limit: number, announced: boolean, listed: boolean): ModelSigningError {
+  const actual = announced ? `is ${size} bytes` : `is more than ${limit} bytes`;
   return new ModelSigningError({
     code: 'BODY_TOO_LARGE',
     path: name,
     message: listed
-      ? `'${name}' sent more than the ${limit} bytes its source lists for it (${size} so far); it was not read further`
-      : `'${name}' is ${size} bytes or more, over the limit of ${limit} bytes read of one file; if it is genuine, raise the limit with the maxFileBytes option`,
+      ? `'${name}' ${actual}, more than the ${limit} bytes its source lists for it; it was not read further`
+      : `'${name}' ${actual}, over the limit of ${limit} bytes read of one file; if it is genuine, raise the limit with the maxFileBytes option`,
   });
 }

@@ -19,10 +19,11 @@ export async function readSignature(
   limit: number,
   signal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
-  const body = await source.signature(signal ? { abortSignal: signal } : {});
+  const body = await source.signature({ maxBytes: limit, ...(signal ? { abortSignal: signal } : {}) });
   const chunks: Uint8Array[] = [];
-  const tooLarge = (size: number) => bundleTooLarge(size, limit, source.signatureLocation);
-  for await (const chunk of boundedChunks(body, { limit, tooLarge, signal })) chunks.push(chunk);
+  const tooLarge = (size: number, announced: boolean) => bundleTooLarge(size, limit, source.signatureLocation, announced);
+  const during = { path: source.signatureLocation, doing: `reading the signature '${source.signatureLocation}'` };
+  for await (const chunk of boundedChunks(body, { limit, tooLarge, signal, during })) chunks.push(chunk);
   return concat(chunks);
 }
 

@@ -70,6 +70,12 @@ export interface ListScope {
 export interface SourceContext {
   /** Cancels the read; the session also stops waiting on its own when it fires. */
   readonly abortSignal?: AbortSignal;
+  /**
+   * The most bytes the session will accept of this body. A source that
+   * learns a larger size up front (a `Content-Length`) may release the body
+   * at once; the session refuses it from `size` either way.
+   */
+  readonly maxBytes?: number;
 }
 
 /** Per-call context of {@link ModelSource.open}. */

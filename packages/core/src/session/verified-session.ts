@@ -217,7 +217,7 @@ class Session implements VerifiedSession {
   async checkBytes(name: string, bytes: Uint8Array | AsyncIterable<Uint8Array>, options: SessionReadOptions = {}): Promise<void> {
     const file = this.signedName(name);
     const signal = this.signalOf(options);
-    throwIfAborted(signal);
+    throwIfAborted(signal, { path: file, doing: `checking '${file}'` });
     const hasher = await this.fileHasher(file);
     let received = 0;
     const feed = (chunk: Uint8Array) => {
@@ -228,7 +228,7 @@ class Session implements VerifiedSession {
     if (bytes instanceof Uint8Array) feed(bytes);
     else {
       for await (const chunk of bytes) {
-        if (signal?.aborted) throw abortedError(signal);
+        if (signal?.aborted) throw abortedError(signal, { path: file, doing: `checking '${file}'` });
         feed(chunk);
       }
     }
@@ -282,15 +282,21 @@ class Session implements VerifiedSession {
         message: `read('${file}'): into has ${into.length} bytes, the file ${listed.size}`,
       });
     }
-    throwIfAborted(signal);
+    throwIfAborted(signal, { path: file, doing: `reading '${file}'` });
     const hasher = await this.fileHasher(file);
-    const body = await this.params.source.open(file, { ...(signal ? { abortSignal: signal } : {}), ...(into ? { into } : {}) });
-    if (!body) throw new ManifestMismatchError([{ kind: 'missing', name: file }]);
     const limit = into?.length ?? fileLimit(this.params, listed?.size);
+    const body = await this.params.source.open(file, {
+      maxBytes: limit,
+      ...(signal ? { abortSignal: signal } : {}),
+      ...(into ? { into } : {}),
+    });
+    if (!body) throw new ManifestMismatchError([{ kind: 'missing', name: file }]);
     const expected = listed?.size ?? body.size;
-    const tooLarge = (size: number) => bodyTooLarge(file, size, limit, into !== undefined || listed !== undefined);
+    const tooLarge = (size: number, announced: boolean) =>
+      bodyTooLarge(file, size, limit, announced, into !== undefined || listed !== undefined);
     let received = 0;
-    for await (const chunk of boundedChunks(body, { limit, tooLarge, signal })) {
+    const during = { path: file, doing: `reading '${file}'` };
+    for await (const chunk of boundedChunks(body, { limit, tooLarge, signal, during })) {
       hasher.update(chunk);
       received += chunk.length;
       options.onBytes?.(received, expected);

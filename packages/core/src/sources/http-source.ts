@@ -19,6 +19,8 @@ export interface HttpSourceOptions {
   signatureUrl?: string | URL;
   /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
+  /** How errors name the model and its signature (`error.path`). Default their URLs. */
+  names?: { model?: string; signature?: string };
 }
 
 /**
@@ -38,20 +40,21 @@ export function httpSource(options: HttpSourceOptions): ModelSource {
   /** Each component percent-encoded (names may hold `#`, `?` or `%`); `.`, a single-file model, is the base URL itself. */
   const fileUrl = (name: string) => (name === '.' ? base : new URL(name.split('/').map(encodeURIComponent).join('/'), folder));
 
+  const signatureName = options.names?.signature ?? signatureUrl.href;
   return {
-    location: base.href,
-    signatureLocation: signatureUrl.href,
+    location: options.names?.model ?? base.href,
+    signatureLocation: signatureName,
     async signature(context) {
-      const response = await request(fetcher, signatureUrl, context, 'the signature', signatureUrl.href);
+      const response = await request(fetcher, signatureUrl, context, 'the signature', signatureName);
       if (!response.ok) {
         await response.body?.cancel().catch(() => undefined);
         throw new ModelSigningError({
           code: response.status === 404 || response.status === 410 ? 'NOT_FOUND' : 'NETWORK_ERROR',
-          path: signatureUrl.href,
-          message: `Fetching the signature from ${signatureUrl.href} failed: HTTP ${response.status}`,
+          path: signatureName,
+          message: `Fetching the signature ${signatureName === signatureUrl.href ? '' : `'${signatureName}' `}from ${signatureUrl.href} failed: HTTP ${response.status}`,
         });
       }
-      return body(response, context, 'the signature', signatureUrl, signatureUrl.href);
+      return body(response, context, 'the signature', signatureUrl, signatureName);
     },
     async open(name, context) {
       const url = fileUrl(name);
@@ -106,6 +109,11 @@ async function request(fetcher: typeof globalThis.fetch, url: URL, context: Sour
  */
 function body(response: Response, context: SourceContext, what: string, url: URL, path: string): SourceBody {
   const announced = Number(response.headers.get('content-length') ?? NaN);
+  if (context.maxBytes !== undefined && announced > context.maxBytes) {
+    // Refused by the session from its size; released before a byte is pulled.
+    void response.body?.cancel().catch(() => undefined);
+    return { size: announced, chunks: (async function* () {})() };
+  }
   const reader = response.body?.getReader();
   const chunks: AsyncIterableIterator<Uint8Array> = {
     [Symbol.asyncIterator]() {
@@ -131,7 +139,7 @@ function body(response: Response, context: SourceContext, what: string, url: URL
 /** A transport failure as a coded error: `ABORTED` when the signal fired, else `NETWORK_ERROR` naming what was fetched. */
 function transportError(signal: AbortSignal | undefined, what: string, url: URL, cause: unknown, path: string): ModelSigningError {
   if (cause instanceof ModelSigningError) return cause;
-  if (signal?.aborted) return abortedError(signal, cause);
+  if (signal?.aborted) return abortedError(signal, { path, doing: `fetching ${what}`, cause });
   return new ModelSigningError({
     code: 'NETWORK_ERROR',
     cause,
