@@ -7,3 +7,8 @@
 export function loadCore(): Promise<typeof import('@model-signing/core')> {
   return import('@model-signing/core');
 }
+
+/** Core's Node helpers beyond its public API that the CLI shares (incremental plans, KMS URIs, cache snapshots); loaded as core is. */
+export function loadCoreInternals(): Promise<typeof import('@model-signing/core/internal/node')> {
+  return import('@model-signing/core/internal/node');
+}

@@ -1,13 +1,14 @@
 /**
  * `@model-signing/core/browser`: the runtime-neutral part of model-signing,
  * with no `node:*` import and no Node globals, for browsers, web workers and
- * any other JavaScript runtime with WebCrypto: the OMS format (resource
- * names, manifest and root digest, statement, DSSE PAE, bundle parsing,
- * bundle verification and the manifest checker) and the verifiers that need
- * no Node API.
+ * any other JavaScript runtime with `fetch` and WebCrypto: load a signed
+ * model over HTTP and get only verified bytes, with the verifiers that need
+ * no Node API. Every name here has the same shape in `@model-signing/core`
+ * where both export it.
  *
  * @packageDocumentation
  */
+// Errors
 export {
   ManifestMismatchError,
   ModelSigningError,
@@ -16,85 +17,13 @@ export {
   type ManifestDifference,
   type ModelSigningErrorOptions,
 } from './errors.js';
-export { normalizeModelPath } from './format/model-path.js';
-export { staysInside } from './format/containment.js';
-export {
-  DEFAULT_SHARD_SIZE,
-  compareResourceNames,
-  parseShardName,
-  resourceAlgorithm,
-  rootDigest,
-  shardName,
-  shardRanges,
-  sortResources,
-  type HashAlgorithm,
-  type Manifest,
-  type ManifestResource,
-  type Serialization,
-  type SerializationMethod,
-  type ShardRange,
-} from './format/manifest.js';
-export {
-  COMPAT_PREDICATE_TYPE,
-  PAYLOAD_TYPE,
-  PREDICATE_TYPE,
-  STATEMENT_TYPE,
-  manifestToPayload,
-  manifestToStatement,
-  parseStatement,
-  type ParsedStatement,
-} from './format/statement.js';
-export type { VerifiedManifest } from './format/verified-manifest.js';
-export {
-  BUNDLE_MEDIA_TYPE,
-  DEFAULT_MAX_BUNDLE_BYTES,
-  DEFAULT_SIGNATURE_NAME,
-  parseBundle,
-  serializeBundle,
-  type ParseBundleOptions,
-  type ParsedBundle,
-  type SerializedBundle,
-  type SerializedEnvelope,
-  type SerializedSignature,
-  type SigningMethod,
-} from './format/bundle.js';
-export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
-export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
-export { toHex } from './format/hex.js';
-export type { IncrementalHash } from './format/hash-algorithms.js';
-export {
-  HASH_ALGORITHMS,
-  hashAlgorithm,
-  hashStream,
-  fastestCheckerHashers,
-  sequentialHashers,
-  type HashAlgorithmName,
-  type HashAlgorithmSpec,
-  type StreamingHasher,
-} from './format/hash-registry.js';
-export { compatPreAuthEncoding, preAuthEncoding } from './format/dsse.js';
-export {
-  CURVE_FIELD_BYTES,
-  CURVE_HASH,
-  checkKeyHint,
-  importEcPublicKey,
-  type EcCurve,
-  type EcPublicKey,
-} from './methods/key/ec-public-key.js';
-export { derToP1363, verifyDsseSignature, type VerifyDsseSignatureParams } from './methods/key/dsse-signature.js';
-export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './browser/hash-worker-pool.js';
-export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
-export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
-export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
-export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
+// Open a verified model over HTTP, or from any source
 export {
   fetchVerifiedModel,
-  type FetchProgress,
+  type LoadProgress,
   type FetchVerifiedModelParams,
   type VerifiedModel,
 } from './browser/fetch-verified-model.js';
-export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export {
   openVerifiedSession,
   type FinishOptions,
@@ -103,14 +32,24 @@ export {
   type VerifiedSession,
   type VerifiedSessionParams,
 } from './session/verified-session.js';
-export type {
-  ListScope,
-  ListedFile,
-  ModelSource,
-  OpenContext,
-  SourceBody,
-  SourceContext,
-  SourceListing,
-  BulkHashOptions,
-} from './session/source.js';
+export type { ListScope, ListedFile, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from './session/source.js';
+export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
+export type { HashProgress } from './format/hash-algorithms.js';
+export type { HashAlgorithm, Manifest, ManifestResource, Serialization, SerializationMethod } from './format/manifest.js';
+export type { VerifiedManifest } from './format/verified-manifest.js';
+// Verifiers (WebCrypto)
+export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
+export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
+export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
+export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
+export type { SignerInfo, Verifier } from './format/verifier.js';
+export {
+  DEFAULT_MAX_BUNDLE_BYTES,
+  DEFAULT_SIGNATURE_NAME,
+  type ParsedBundle,
+  type SerializedBundle,
+  type SigningMethod,
+} from './format/bundle.js';
+// Hashing files in Web Workers
+export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './browser/hash-worker-pool.js';

@@ -1,22 +1,7 @@
 import { ModelSigningError } from './errors.js';
 
-/**
- * The cancellation option of every long operation in the project. It is
- * called `abortSignal`, as in huggingface.js (and `@model-signing/hf-hub`);
- * `signal`, its first name in core and the ONNX and TF.js adapters, is kept
- * as a deprecated alias.
- */
-export interface Cancellable {
-  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
-  abortSignal?: AbortSignal;
-  /** @deprecated Use `abortSignal`, which takes precedence; same meaning. */
-  signal?: AbortSignal;
-}
-
-/** The signal that cancels `options`: `abortSignal`, else the deprecated `signal`. */
-export function abortSignalOf(options: Cancellable): AbortSignal | undefined {
-  return options.abortSignal ?? options.signal;
-}
+// Every long operation of the project is cancelled through an option named
+// `abortSignal` (as in huggingface.js), and fails with the one error below.
 
 /** What was being done when an operation was cancelled, for {@link abortedError}. */
 export interface AbortedDuring {

@@ -1,16 +1,31 @@
 /**
  * `@model-signing/core/internal`: what the adapters of this repository
- * (`@model-signing/cli`, `hf-hub`, `onnx`, `tfjs`, `transformers`) share
- * with core beyond its public API, runtime-neutral like
+ * (`@model-signing/cli`, `hf-hub`, `onnx`, `tfjs`, `transformers`) and its
+ * tests share with core beyond its public API, runtime-neutral like
  * `@model-signing/core/browser` (the Node-only part is
  * `@model-signing/core/internal/node`). Outside semver: any release may
  * change or remove any of it. Build on the public entries instead.
  *
  * @packageDocumentation
  */
-export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
-export { compareListing } from './session/listing.js';
-export { abortedError, throwIfAborted } from './cancellation.js';
-export { GIT_PATHS, isUnderAny } from './format/model-path.js';
+// Cancellation and paths
+export { abortedError, throwIfAborted, type AbortedDuring } from './cancellation.js';
+export { GIT_PATHS, isUnderAny, normalizeModelPath } from './format/model-path.js';
+export { staysInside } from './format/containment.js';
+// The session's parts, for loaders and tests
 export { readVerifiedFiles } from './browser/fetch-verified-model.js';
 export { absoluteUrl } from './sources/http-source.js';
+export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
+export { compareListing } from './session/listing.js';
+// The format
+export { BUNDLE_MEDIA_TYPE, parseBundle, serializeBundle } from './format/bundle.js';
+export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
+export { manifestToPayload, manifestToStatement, parseStatement, type ParsedStatement } from './format/statement.js';
+export { compareResourceNames, sortResources } from './format/manifest.js';
+export { compatPreAuthEncoding, preAuthEncoding } from './format/dsse.js';
+export { toHex } from './format/hex.js';
+// Hashing and keys, runtime-neutral
+export { createHasher, hashBytes } from './format/hash-algorithms.js';
+export { HASH_ALGORITHMS, fastestCheckerHashers, hashAlgorithm, hashStream, sequentialHashers } from './format/hash-registry.js';
+export { checkKeyHint, importEcPublicKey } from './methods/key/ec-public-key.js';
+export { derToP1363, verifyDsseSignature } from './methods/key/dsse-signature.js';

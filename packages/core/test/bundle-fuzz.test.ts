@@ -7,18 +7,15 @@ import {
   CertificateVerifier,
   KeySigner,
   KeyVerifier,
-  ManifestChecker,
   ModelSigningError,
   PAYLOAD_TYPE,
   SigstoreVerifier,
-  manifestToPayload,
-  verifyBundle,
   type Manifest,
   type Signer,
-  type VerifiedBundle,
   type Verifier,
   signPayload,
 } from '../dist/index.js';
+import { ManifestChecker, manifestToPayload, verifyBundle, type VerifiedBundle } from '../dist/internal.js';
 import { compareListing } from '../dist/internal.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from './helpers.js';
 

@@ -2,17 +2,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KeySigner,
-  KeyVerifier,
-  ModelSigningError,
-  hashFiles,
-  resolveSerialization,
-  signModel,
-  verifyModel,
-  walkModel,
-  type ModelFile,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, ModelSigningError, signModel, verifyModel, type ModelFile } from '../dist/index.js';
+import { hashFiles, resolveSerialization, walkModel } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);

@@ -2,15 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ecKeyPair, tempDirs } from '../../../test-fixtures/fixtures.mjs';
-import {
-  KeySigner,
-  KeyVerifier,
-  serializeBundle,
-  signManifest,
-  verifyBundle,
-  type Manifest,
-  type VerifiedManifest,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, type Manifest, type VerifiedManifest } from '../dist/index.js';
+import { serializeBundle, verifyBundle } from '../dist/internal.js';
+import { signManifest } from '../dist/internal-node.js';
 
 export { ecKeyPair, expectCode } from '../../../test-fixtures/fixtures.mjs';
 

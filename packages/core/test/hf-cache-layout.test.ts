@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { walkModel } from '../dist/index.js';
+import { walkModel } from '../dist/internal-node.js';
 import { hubCacheRepoFolder } from '../dist/internal-node.js';
 import { cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 

@@ -3,19 +3,8 @@ import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KeySigner,
-  KeyVerifier,
-  RACY_MARGIN_MS,
-  hashModel,
-  planIncrementalSign,
-  signManifest,
-  signModel,
-  verifyModel,
-  writeSignature,
-  type SignModelResult,
-  type Signer,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, hashModel, signModel, verifyModel, type SignModelResult, type Signer } from '../dist/index.js';
+import { RACY_MARGIN_MS, planIncrementalSign, signManifest, writeSignature } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // Library-level behaviour of incremental re-signing and --trust-cache

@@ -3,25 +3,22 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BUNDLE_MEDIA_TYPE,
   CertificateSigner,
   CertificateVerifier,
   KeySigner,
   KeyVerifier,
-  ManifestChecker,
   PAYLOAD_TYPE,
   hashModel,
   openVerifiedModel,
-  parseBundle,
   rootDigest,
-  signManifest,
   signModel,
   signPayload,
-  verifyBundle,
   verifyModel,
   type Signer,
   type VerifiedManifest,
 } from '../dist/index.js';
+import { BUNDLE_MEDIA_TYPE, ManifestChecker, parseBundle, verifyBundle } from '../dist/internal.js';
+import { signManifest } from '../dist/internal-node.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, verifiedManifestOf, writeTree } from './helpers.js';

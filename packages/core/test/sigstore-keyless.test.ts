@@ -10,10 +10,10 @@ import {
   SigstoreSigner,
   SigstoreVerifier,
   isModelSigningError,
-  readBundle,
   signModel,
   verifyModel,
 } from '../dist/index.js';
+import { readBundle } from '../dist/internal-node.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { startMockInstance, testIdentityToken, type MockInstance } from './sigstore/mock-instance.js';
 

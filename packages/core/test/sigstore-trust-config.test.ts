@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SigstoreVerifier, loadTrustConfig, verifyModel } from '../dist/index.js';
+import { SigstoreVerifier, verifyModel } from '../dist/index.js';
+import { loadTrustConfig } from '../dist/internal-node.js';
 import { REFERENCE } from './helpers.js';
 
 const VECTORS = REFERENCE;

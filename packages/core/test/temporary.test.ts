@@ -2,18 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KeySigner, KeyVerifier, signModel, verifyModel } from '../dist/index.js';
 import {
-  KeySigner,
-  KeyVerifier,
   TEMPORARY_PREFIX,
   isTemporaryName,
   removeStaleTemporaries,
-  signModel,
   temporaryName,
-  verifyModel,
   walkModel,
   writeFileAtomic,
-} from '../dist/index.js';
+} from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);

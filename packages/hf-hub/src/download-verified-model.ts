@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, normalizeModelPath, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import { ModelSigningError, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import { abortedError } from '@model-signing/core/internal';
 import {
   CacheWrites,

@@ -7,7 +7,6 @@ import { fileDownloadInfo, listFiles } from '@huggingface/hub';
 import {
   DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
-  normalizeModelPath,
   openVerifiedSession,
   type ListedFile,
   type ListScope,
@@ -16,6 +15,7 @@ import {
   type SourceListing,
   type VerifiedSession,
 } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import {
   hubContext,
   hubFailure,

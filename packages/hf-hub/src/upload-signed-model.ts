@@ -5,9 +5,6 @@ import {
   DEFAULT_SIGNATURE_NAME,
   ManifestMismatchError,
   ModelSigningError,
-  createSignature,
-  normalizeModelPath,
-  serializeBundle,
   type HashAlgorithm,
   type HashProgress,
   type Manifest,
@@ -15,6 +12,8 @@ import {
   type SerializedBundle,
   type Signer,
 } from '@model-signing/core';
+import { normalizeModelPath, serializeBundle } from '@model-signing/core/internal';
+import { createSignature } from '@model-signing/core/internal/node';
 import { hubContext, hubFailure, repoLabel, type HubConnectionParams, type HubContext, type HubRepo } from './hub.js';
 
 /** Parameters of {@link uploadSignedModel}. */

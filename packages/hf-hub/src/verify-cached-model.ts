@@ -1,13 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DEFAULT_SIGNATURE_NAME,
-  ModelSigningError,
-  normalizeModelPath,
-  verifyModel,
-  type HashProgress,
-  type VerificationResult,
-} from '@model-signing/core';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, verifyModel, type HashProgress, type VerificationResult } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import { checkRevision, repoCacheFolder, resolveHubCacheDir } from './cache.js';
 import { parseRepo, repoLabel, type RepoVerificationParams } from './hub.js';
 

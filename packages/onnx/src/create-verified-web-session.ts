@@ -1,50 +1,19 @@
-import {
-  ModelSigningError,
-  httpSource,
-  openVerifiedSession,
-  type FetchProgress,
-  type HttpSourceOptions,
-  type LoadLimits,
-  type SignerInfo,
-  type VerifiedManifest,
-  type Verifier,
-} from '@model-signing/core/browser';
+import { ModelSigningError, httpSource, openVerifiedSession, type HttpSourceOptions } from '@model-signing/core/browser';
 import { readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { InferenceSession } from 'onnxruntime-web';
 import { chooseModelFile } from './choose-model-file.js';
 import { externalDataReferences } from './external-data.js';
+import type { VerifiedLoadOptions } from './verified-load-options.js';
 
-/** What was verified, reported to {@link CreateVerifiedWebSessionParams.onVerified}. */
-export interface VerifiedWebOnnxModel {
-  manifest: VerifiedManifest;
-  /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
-  signer: SignerInfo;
-  /** Model-relative name of the `.onnx` file loaded (`.` for a single-file model). */
-  modelFile: string;
-  /** Model-relative names of the external-data files it refers to, each fetched and verified. */
-  externalDataFiles: string[];
-}
-
-/** What {@link createVerifiedWebSession} takes: where the model is served (`baseUrl`, `signatureUrl`, `fetch`), its limits, and the session's settings. */
-export interface CreateVerifiedWebSessionParams extends HttpSourceOptions, LoadLimits {
-  /** Model-relative name of the `.onnx` file to load. Default: the only signed `.onnx` file. */
-  modelFile?: string;
-  /** Checks the signature and the signer: `WebKeyVerifier`, `WebCertificateVerifier` or `WebSigstoreVerifier`. */
-  verifier: Verifier;
+/** What {@link createVerifiedWebSession} takes: the shared options of a verified load, and where the model is served (`baseUrl`, `signatureUrl`, `fetch`). */
+export interface CreateVerifiedWebSessionParams extends VerifiedLoadOptions, HttpSourceOptions {
   /**
    * Passed to `InferenceSession.create` (execution providers, graph options…).
    * `externalData` must be left unset: the session always gets the verified bytes.
    */
   sessionOptions?: InferenceSession.SessionOptions;
-  /** Cancels the load: it rejects with `ABORTED` and no session is created. */
-  abortSignal?: AbortSignal;
-  /** Called as bytes of each file arrive (the model file, then its external data). */
-  onProgress?: (progress: FetchProgress) => void;
-  /**
-   * Called once every file is verified and before onnxruntime-web sees a
-   * byte: to show who signed, or for a policy check (throw to refuse).
-   */
-  onVerified?: (model: VerifiedWebOnnxModel) => void | Promise<void>;
+  /** Largest file read, in bytes (`BODY_TOO_LARGE` above). Default 2 GiB (core's `DEFAULT_MAX_FILE_BYTES`). */
+  maxFileBytes?: number;
 }
 
 /**
@@ -108,7 +77,13 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
   const verified = await readVerifiedFiles(session, externalFiles, params.onProgress);
   verified.set(modelFile, modelBytes);
 
-  await params.onVerified?.({ manifest: session.manifest, signer: session.signer, modelFile, externalDataFiles: externalFiles });
+  await params.onVerified?.({
+    manifest: session.manifest,
+    signer: session.signer,
+    modelFile,
+    externalDataFiles: externalFiles,
+    files: [modelFile, ...externalFiles],
+  });
   throwIfAborted(params.abortSignal);
   const sessionOptions = params.sessionOptions ?? {};
   if (references.length === 0) return InferenceSession.create(modelBytes, sessionOptions);

@@ -1,22 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  abortSignalOf,
-  createSignature,
-  GIT_PATHS,
-  ModelSigningError,
-  normalizeModelPath,
-  staysInside,
-  walkModel,
-  writeFileAtomic,
-  writeSignature,
-  type Cancellable,
-  type HashAlgorithm,
-  type Manifest,
-  type SerializationMethod,
-  type Signer,
-  type WalkedModel,
-} from '@model-signing/core';
+import { ModelSigningError, type HashAlgorithm, type Manifest, type SerializationMethod, type Signer } from '@model-signing/core';
+import { GIT_PATHS, normalizeModelPath, staysInside } from '@model-signing/core/internal';
+import { createSignature, walkModel, writeFileAtomic, writeSignature, type WalkedModel } from '@model-signing/core/internal/node';
 import { throwIfAborted } from '@model-signing/core/internal';
 import { externalDataReferences } from './external-data.js';
 
@@ -28,7 +14,9 @@ export interface ExternalDataFile {
 }
 
 /** Options for {@link saveSignedModel}. */
-export interface SaveSignedModelOptions extends Cancellable {
+export interface SaveSignedModelOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** The serialized ONNX model (`ModelProto` bytes). */
   model: Uint8Array;
   /** The files the model refers to as external data; each reference must have one. */
@@ -89,7 +77,7 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
   if (files.has(signatureName)) throw invalid(`The signature path '${signaturePath}' is also a model file; choose another signature path`);
   await refuseForeignFiles(root, files, signaturePath);
 
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   const ignorePaths = [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort();
   const { manifest, bundle } = await createSignature({
     signer: options.signer,

@@ -1,26 +1,9 @@
-import {
-  ModelSigningError,
-  httpSource,
-  openVerifiedSession,
-  type FetchProgress,
-  type LoadLimits,
-  type SignerInfo,
-  type VerifiedManifest,
-  type Verifier,
-} from '@model-signing/core/browser';
+import { ModelSigningError, httpSource, openVerifiedSession } from '@model-signing/core/browser';
 import { absoluteUrl, readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
-
-/** What was verified, reported to {@link VerifiedHttpHandlerOptions.onVerified}. */
-export interface VerifiedHttpModel {
-  manifest: VerifiedManifest;
-  /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
-  signer: SignerInfo;
-  /** Model-relative names of the files fetched and verified: the model JSON, then its weight files. */
-  files: string[];
-}
+import type { VerifiedLoadOptions } from './verified-load-options.js';
 
 /** Where the model is: the URL of its `model.json` (as `tf.loadLayersModel` takes), or of its folder. */
 export type VerifiedHttpModelLocation =
@@ -35,21 +18,15 @@ export type VerifiedHttpModelLocation =
       modelUrl?: never;
     };
 
-/** Options of {@link verifiedHttpHandler}. */
+/** Options of {@link verifiedHttpHandler}: the shared options of a verified load, and where the model is served. */
 export type VerifiedHttpHandlerOptions = VerifiedHttpModelLocation &
-  LoadLimits & {
+  VerifiedLoadOptions & {
     /** URL of the signature. Default `model.sig` in the model folder. */
     signatureUrl?: string | URL;
-    /** Checks the signature and the signer: `WebKeyVerifier`, `WebCertificateVerifier` or `WebSigstoreVerifier`. */
-    verifier: Verifier;
     /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
     fetch?: typeof globalThis.fetch;
-    /** Cancels the load: it rejects with `ABORTED` and no model is built. */
-    abortSignal?: AbortSignal;
-    /** Called as bytes of each file arrive (the model JSON, then the weight files). */
-    onProgress?: (progress: FetchProgress) => void;
-    /** Called once every file is verified, before TensorFlow.js sees a byte: to show who signed, or to refuse (throw). */
-    onVerified?: (model: VerifiedHttpModel) => void | Promise<void>;
+    /** Largest file read, in bytes (`BODY_TOO_LARGE` above). Default 2 GiB (core's `DEFAULT_MAX_FILE_BYTES`). */
+    maxFileBytes?: number;
   };
 
 /**

@@ -66,11 +66,23 @@ describe('a layers model saved signed and loaded verified', () => {
     );
     expect(saved.current?.manifest.serialization).toMatchObject({ method: 'shards', hashType: 'blake2b', shardSize: 64 });
 
-    const progress: number[] = [];
-    const verified = await loadVerifiedArtifacts({ modelDir, verifier, onProgress: (p) => progress.push(p.files) });
+    const progress = new Map<string, string>();
+    const reported: string[][] = [];
+    const verified = await loadVerifiedArtifacts({
+      modelDir,
+      verifier,
+      onProgress: (p) => progress.set(p.file, `${p.filesDone}/${p.filesTotal}: ${p.bytes} of ${p.totalBytes}`),
+      onVerified: ({ files }) => void reported.push(files),
+    });
     expect(verified.signer.method).toBe('key');
     expect(verified.files.sort()).toEqual(['model.json', 'weights.bin']);
-    expect(progress).toEqual([1, 2]);
+    // Each file read to its end, in turn; then onVerified, once, before the model is built.
+    const size = async (name: string) => (await fs.stat(path.join(modelDir, name))).size;
+    expect(Object.fromEntries(progress)).toEqual({
+      'model.json': `0/2: ${await size('model.json')} of ${await size('model.json')}`,
+      'weights.bin': `1/2: ${await size('weights.bin')} of ${await size('weights.bin')}`,
+    });
+    expect(reported).toEqual([verified.files]);
     expect(verified.manifest.resources.length).toBeGreaterThan(2);
     const fromMemory = await tf.loadLayersModel(tf.io.fromMemory(verified.artifacts));
     expect(await predictSample(fromMemory)).toEqual(await predictSample(denseModel()));
@@ -82,6 +94,6 @@ describe('a layers model saved signed and loaded verified', () => {
     await denseModel().save(signedSaveHandler({ modelDir, signer }));
     const controller = new AbortController();
     controller.abort();
-    await expect(loadVerifiedArtifacts({ modelDir, verifier, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -9,7 +9,6 @@ import {
   ManifestMismatchError,
   ModelSigningError,
   httpSource,
-  normalizeModelPath,
   openVerifiedSession,
   type LoadLimits,
   type ModelSource,
@@ -18,6 +17,7 @@ import {
   type VerifiedSession,
   type Verifier,
 } from '@model-signing/core/browser';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HashAlgorithm, SerializationMethod } from '@model-signing/core';
+import { loadCoreInternals } from '../load-core.js';
 // The containment check alone, without loading the rest of core.
 import { staysInside } from '@model-signing/core/containment';
 
@@ -85,8 +86,7 @@ export function resolveIgnorePaths(modelPath: string, values: readonly string[])
  * links may resolve anywhere in that repo folder, and no further.
  */
 export async function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
-  const { hubCacheRepoFolder } = await import('@model-signing/core/internal/node');
-  const repoFolder = opts.allowSymlinks ? await hubCacheRepoFolder(modelPath) : undefined;
+  const repoFolder = opts.allowSymlinks ? await (await loadCoreInternals()).hubCacheRepoFolder(modelPath) : undefined;
   return {
     modelPath,
     ignorePaths: resolveIgnorePaths(modelPath, opts.ignorePaths),

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals } from '../load-core.js';
 import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
@@ -65,9 +65,9 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
 async function reportPlan(
   reporter: Reporter,
-  options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0],
+  options: Parameters<Awaited<ReturnType<typeof loadCoreInternals>>['planIncrementalSign']>[0],
 ): Promise<number> {
-  const plan = await (await loadCore()).planIncrementalSign(options);
+  const plan = await (await loadCoreInternals()).planIncrementalSign(options);
   const lines = [
     ...plan.rehashed.map((f) => `hash   ${f.name} (${f.reason}, ${f.size} bytes)`),
     ...plan.reused.map((f) => `reuse  ${f.name} (${f.size} bytes)`),

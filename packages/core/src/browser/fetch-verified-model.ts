@@ -12,17 +12,20 @@ import type { LoadLimits } from '../session/limits.js';
 import { openVerifiedSession, type VerifiedSession } from '../session/verified-session.js';
 import { httpSource, type HttpSourceOptions } from '../sources/http-source.js';
 
-/** Where {@link fetchVerifiedModel} is, reported after every chunk received. */
-export interface FetchProgress {
-  /** The model-relative name of the file being fetched. */
+/**
+ * Where a verified load is, reported after every chunk checked: by
+ * {@link fetchVerifiedModel} and by the ONNX and TF.js loaders.
+ */
+export interface LoadProgress {
+  /** The model-relative name of the file being read. */
   file: string;
-  /** Bytes of `file` received so far. */
+  /** Bytes of `file` read and checked so far. */
   bytes: number;
-  /** The file's size as the server announced it (`Content-Length`), when it did. */
+  /** The file's size when it is known (listed, or announced by the server as `Content-Length`). */
   totalBytes?: number;
-  /** Files already fetched and verified. */
+  /** Files already read and verified. */
   filesDone: number;
-  /** Files to fetch in all. */
+  /** Files to read in all, as far as the loader knows them yet. */
   filesTotal: number;
 }
 
@@ -38,7 +41,7 @@ export interface FetchVerifiedModelParams extends HttpSourceOptions, LoadLimits 
   /** Cancels the load: it rejects with `ABORTED` and no request stays open. */
   abortSignal?: AbortSignal;
   /** Called as bytes arrive. */
-  onProgress?: (progress: FetchProgress) => void;
+  onProgress?: (progress: LoadProgress) => void;
 }
 
 /** A model whose every returned byte matched its signature. */
@@ -83,7 +86,7 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
 }
 
 /**
- * Reads `names` through a session, in turn, reporting {@link FetchProgress};
+ * Reads `names` through a session, in turn, reporting {@link LoadProgress};
  * every name must be signed, and all are refused at once, before any
  * request, when one is not. A name given twice is read once. The loaders
  * that fetch over HTTP read their files through this.
@@ -93,7 +96,7 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
 export async function readVerifiedFiles(
   session: VerifiedSession,
   names: readonly string[],
-  onProgress?: (progress: FetchProgress) => void,
+  onProgress?: (progress: LoadProgress) => void,
 ): Promise<Map<string, Uint8Array>> {
   const unique = [...new Set(names.map(normalizeModelPath))];
   const unsigned = unique.filter((name) => !session.isSigned(name));

@@ -51,8 +51,8 @@ export interface SignPayloadOptions extends SignOptions {
  * Signs a DSSE payload with any {@link Signer}: signs its PAE, builds the
  * bundle, and lets the signer witness it when the method logs signatures.
  */
-export async function signPayload({ payload, payloadType, signer, signal }: SignPayloadOptions): Promise<SerializedBundle> {
-  const options = signal ? { signal } : {};
+export async function signPayload({ payload, payloadType, signer, abortSignal }: SignPayloadOptions): Promise<SerializedBundle> {
+  const options = abortSignal ? { abortSignal } : {};
   const signed = await signer.sign(preAuthEncoding(payloadType, payload), options);
   const bundle = buildBundle({ payload, payloadType, ...signed });
   if (!signer.witness) return bundle;

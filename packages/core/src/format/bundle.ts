@@ -21,19 +21,6 @@ const SIGSTORE_MEDIA_TYPES = new Set([
 /** How a bundle was signed, read from its verification material. */
 export type SigningMethod = 'key' | 'certificate' | 'sigstore';
 
-/** A DSSE signature as serialized in a bundle. */
-export interface SerializedSignature {
-  sig: string;
-  keyid?: string | null;
-}
-
-/** A DSSE envelope as serialized in a bundle. */
-export interface SerializedEnvelope {
-  payload: string;
-  payloadType: string;
-  signatures: SerializedSignature[];
-}
-
 /**
  * The JSON form of a Sigstore bundle holding an OMS signature. Verification
  * material is kept as plain JSON: each method reads the part it needs.
@@ -41,7 +28,8 @@ export interface SerializedEnvelope {
 export interface SerializedBundle {
   mediaType: string;
   verificationMaterial: Record<string, unknown>;
-  dsseEnvelope: SerializedEnvelope;
+  /** The DSSE envelope: the payload and its type, and the signatures (base64), of which the first counts. */
+  dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string; keyid?: string | null }[] };
 }
 
 /** A structurally valid bundle, decoded; nothing in it is trusted yet. */

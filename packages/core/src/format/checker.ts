@@ -1,5 +1,5 @@
 import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
-import { createHasher, type IncrementalHash } from './hash-algorithms.js';
+import { createHasher, type Hasher } from './hash-algorithms.js';
 import { parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
 import { normalizeModelPath } from './model-path.js';
 import { isVerifiedManifest, type VerifiedManifest } from './verified-manifest.js';
@@ -24,7 +24,7 @@ export interface FileHasherOptions {
    * after the previous one's digest was read), for the manifest's algorithm.
    * Default: `createHasher` (node:crypto in Node, @noble/hashes elsewhere).
    */
-  createHash?: () => IncrementalHash;
+  createHash?: () => Hasher;
 }
 
 /**
@@ -88,13 +88,13 @@ export class ManifestChecker {
     let shardStart = 0;
     const newHasher = options.createHash ?? (() => createHasher(hashType));
     // Created when bytes come, not ahead: a hasher source may allow only one open hasher at a time.
-    let hasher: IncrementalHash | undefined;
+    let hasher: Hasher | undefined;
     let finished = false;
     const closeShard = () => {
       produced.push({
         name: shardName({ path: file, start: shardStart, end: offset }),
         algorithm,
-        digest: (hasher ?? newHasher()).digest(),
+        digest: (hasher ?? newHasher()).digestHex(),
       });
       shardStart = offset;
       hasher = undefined;
@@ -120,7 +120,7 @@ export class ManifestChecker {
       },
       finish: () => {
         finished = true;
-        if (method === 'files') produced.push({ name: file, algorithm, digest: (hasher ?? newHasher()).digest() });
+        if (method === 'files') produced.push({ name: file, algorithm, digest: (hasher ?? newHasher()).digestHex() });
         else if (offset > shardStart) closeShard();
         this.checkFileResources(file, produced);
         return produced;

@@ -139,5 +139,5 @@ export function sortResources(resources: readonly ManifestResource[]): ManifestR
 export function rootDigest(resources: readonly ManifestResource[]): string {
   const hash = createHasher('sha256');
   for (const r of resources) hash.update(fromHex(r.digest));
-  return hash.digest();
+  return hash.digestHex();
 }

@@ -16,12 +16,13 @@ import {
 import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
 import { signPayload } from '../format/bundle-builder.js';
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
 import { hashFiles, resolveSerialization, type HashingOptions } from './hash/hash-model.js';
 import { walkModel, type WalkedModel, type WalkOptions } from './walk.js';
 
 /** Options for {@link signManifest}. */
-export interface SignManifestOptions extends Cancellable {
+export interface SignManifestOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   manifest: Manifest;
   signer: Signer;
 }
@@ -39,8 +40,8 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
     });
   }
   const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
-  const signal = abortSignalOf(options);
-  return signPayload(signal ? { ...request, signal } : request);
+  const signal = options.abortSignal;
+  return signPayload(signal ? { ...request, abortSignal: signal } : request);
 }
 
 /** The model's files as bytes in memory, signed without reading the disk (e.g. before they are written). */
@@ -101,7 +102,7 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
   if (sources !== 1) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'createSignature signs exactly one of walk, walked and inMemory' });
   }
-  const signal = abortSignalOf(params);
+  const signal = params.abortSignal;
   const sign = async (manifest: Manifest) => {
     params.onSigning?.();
     return { manifest, bundle: await signManifest({ manifest, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) }) };

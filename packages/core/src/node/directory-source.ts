@@ -9,7 +9,8 @@ import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { bundleTooLargeToDecode } from '../format/bundle.js';
 import type { ManifestResource, Serialization } from '../format/manifest.js';
-import type { BulkHashOptions, ListScope, ModelSource, OpenContext, SourceBody, SourceListing } from '../session/source.js';
+import type { ListScope, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from '../session/source.js';
+import type { FinishOptions } from '../session/verified-session.js';
 import { hashFiles } from './hash/hash-model.js';
 import { walkSelected, type ModelFile, type WalkOptions } from './walk.js';
 
@@ -113,7 +114,11 @@ export class DirectorySource implements ModelSource {
   }
 
   /** The files nobody read, through the worker-thread engine. */
-  hashFiles(names: readonly string[], serialization: Readonly<Serialization>, options: BulkHashOptions): Promise<ManifestResource[]> {
+  hashFiles(
+    names: readonly string[],
+    serialization: Readonly<Serialization>,
+    options: FinishOptions & SourceContext,
+  ): Promise<ManifestResource[]> {
     const files = names.map((name) => this.byName.get(name)!);
     return hashFiles(files, serialization, {
       ...(this.options.workers !== undefined ? { workers: this.options.workers } : {}),

@@ -6,12 +6,11 @@ import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './increm
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { staysInside } from '../format/containment.js';
 import type { WalkOptions } from './walk.js';
-import { abortSignalOf } from '../cancellation.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 
 /** Options for {@link verifyModel}. */
-export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
+export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
   verifier: Verifier;
@@ -56,7 +55,7 @@ export interface VerificationResult {
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   const model = await openVerifiedModel({
     modelPath: options.modelPath,
     signaturePath: options.signaturePath,

@@ -2,8 +2,8 @@
 // lives (a directory, an HTTP folder, a hub repo, a cache). A source only
 // moves bytes and lists names; it decides nothing. Every rule about what
 // "verified" means is the session's (verified-session.ts).
-import type { HashProgress } from '../format/hash-algorithms.js';
 import type { ManifestResource, Serialization } from '../format/manifest.js';
+import type { FinishOptions } from './verified-session.js';
 
 /** Bytes a source hands over: the signature, or one file. */
 export interface SourceBody {
@@ -88,14 +88,6 @@ export interface OpenContext extends SourceContext {
   readonly into?: Uint8Array;
 }
 
-/** Options of {@link ModelSource.hashFiles}. */
-export interface BulkHashOptions extends SourceContext {
-  /** Digests already proven for some files (name → one digest, or one per shard): those are not read. */
-  readonly knownDigests?: ReadonlyMap<string, readonly string[]>;
-  /** Progress of the bulk hash. */
-  readonly onProgress?: (progress: HashProgress) => void;
-}
-
 /**
  * A place a signed model lives, as the verified-model session reads it.
  * Implement it to verify models from anywhere (an object store, a registry):
@@ -129,5 +121,9 @@ export interface ModelSource {
    * directory source's worker-thread engine): the session uses it at
    * `finish` for the files nobody read. Returns their resources, in any order.
    */
-  hashFiles?(names: readonly string[], serialization: Readonly<Serialization>, options: BulkHashOptions): Promise<ManifestResource[]>;
+  hashFiles?(
+    names: readonly string[],
+    serialization: Readonly<Serialization>,
+    options: FinishOptions & SourceContext,
+  ): Promise<ManifestResource[]>;
 }

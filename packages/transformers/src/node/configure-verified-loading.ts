@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DirectorySource } from '@model-signing/core';
+import { DirectorySource } from '@model-signing/core/internal/node';
 import { installVerifiedLoading, type VerifiedLoading, type VerifiedLoadingOptions } from '../install-verified-loading.js';
 import { FileStore } from './file-store.js';
 

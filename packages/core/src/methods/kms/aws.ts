@@ -110,7 +110,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
     return {
       publicKey,
       description: `AWS KMS key ${arn}`,
-      async sign({ pae, digest, signal }: ExternalSignRequest) {
+      async sign({ pae, digest, abortSignal }: ExternalSignRequest) {
         const raw = pae.length <= MAX_RAW_MESSAGE;
         const command = new sdk.SignCommand({
           KeyId: keyId,
@@ -119,7 +119,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
           SigningAlgorithm: algorithm,
         });
         try {
-          const signed = await client.send(command, signal ? { abortSignal: signal } : {});
+          const signed = await client.send(command, abortSignal ? { abortSignal } : {});
           if (!signed.Signature)
             throw new ModelSigningError({ code: 'KEY_SERVICE_ERROR', message: `AWS KMS returned no signature for key '${keyId}'` });
           return { signature: signed.Signature, encoding: 'der' as const };

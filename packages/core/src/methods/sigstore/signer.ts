@@ -101,14 +101,14 @@ export class SigstoreSigner implements Signer {
   }
 
   /** Gets an identity token, has Fulcio certify an ephemeral key for it, and signs `pae` with that key. */
-  async sign(pae: Uint8Array, { signal }: SignOptions = {}): Promise<SignatureWithMaterial> {
+  async sign(pae: Uint8Array, { abortSignal }: SignOptions = {}): Promise<SignatureWithMaterial> {
     const config = this.signingConfig;
     const ca = selectService(config.caUrls, MAX_CA_API_VERSION)!;
     const oidc = selectService(config.oidcUrls, 1);
     const tokenOptions: IdentityTokenOptions = {
       ...this.options,
       issuerUrl: oidc?.url ?? '',
-      ...(signal ? { signal } : {}),
+      ...(abortSignal ? { abortSignal } : {}),
     };
     if (!oidc && !this.options.identityToken && !this.options.useAmbientCredentials) {
       throw new ModelSigningError({

@@ -8,11 +8,11 @@ import {
   WebKeyVerifier,
   WebSigstoreVerifier,
   fetchVerifiedModel,
-  toHex,
   type ManifestDifference,
   type SignerInfo,
   type Verifier,
 } from '../../../dist/browser.js';
+import { toHex } from '../../../dist/internal.js';
 import { verdictOf, type Verdict } from '../../sigstore-web/cases.js';
 
 /** Which verifier to build in the page. */
