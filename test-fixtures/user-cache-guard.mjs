@@ -35,6 +35,8 @@ export default function setup() {
     const after = snapshot(guarded);
     const changed = [...after.filter((e) => !before.includes(e)), ...before.filter((e) => !after.includes(e))];
     if (changed.length > 0) {
+      // A throw here is only logged by vitest ("error during close"): the exit code is what CI reads.
+      process.exitCode = 1;
       throw new Error(
         `The tests changed the user's cache ${guarded} (tests must use temporary directories): ${changed.slice(0, 10).join('; ')}`,
       );

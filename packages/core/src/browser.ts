@@ -26,13 +26,21 @@ export {
 } from './browser/fetch-verified-model.js';
 export {
   openVerifiedSession,
-  type FinishOptions,
   type FinishedModel,
   type SessionReadOptions,
   type VerifiedSession,
   type VerifiedSessionParams,
 } from './session/verified-session.js';
-export type { ListScope, ListedFile, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from './session/source.js';
+export type {
+  FinishOptions,
+  ListScope,
+  ListedFile,
+  ModelSource,
+  OpenContext,
+  SourceBody,
+  SourceContext,
+  SourceListing,
+} from './session/source.js';
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
 export type { HashProgress } from './format/hash-algorithms.js';

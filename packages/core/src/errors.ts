@@ -169,6 +169,21 @@ export class ManifestMismatchError extends ModelSigningError {
   }
 }
 
+/**
+ * `err` naming the model-relative `file` in `path` and its message (a
+ * checker names a shard, a store its own key); other errors unchanged.
+ */
+export function errorNamingFile(err: unknown, file: string): unknown {
+  if (!(err instanceof ModelSigningError) || err.path === file) return err;
+  return new ModelSigningError({
+    code: err.code,
+    path: file,
+    cause: err,
+    differences: err.differences,
+    message: `'${file}': ${err.message}`,
+  });
+}
+
 /** Narrowing helper: is `err` a {@link ModelSigningError}, optionally with `code`? */
 export function isModelSigningError(err: unknown, code?: ErrorCode): err is ModelSigningError {
   return err instanceof ModelSigningError && (code === undefined || err.code === code);

@@ -10,6 +10,7 @@
  */
 // Cancellation and paths
 export { abortedError, throwIfAborted, type AbortedDuring } from './cancellation.js';
+export { errorNamingFile } from './errors.js';
 export { GIT_PATHS, isUnderAny, normalizeModelPath } from './format/model-path.js';
 export { staysInside } from './format/containment.js';
 // The session's parts, for loaders and tests

@@ -146,7 +146,9 @@ function runUnprivileged(script: string): { code?: string; path?: string; messag
 }
 
 const reportOutcome = (call: string) => `
-  import * as core from ${JSON.stringify(DIST)};
+  import * as publicApi from ${JSON.stringify(DIST)};
+  import * as internals from ${JSON.stringify(DIST.replace(/index\.js$/, 'internal-node.js'))};
+  const core = { ...publicApi, ...internals };
   try { await ${call}; console.log(JSON.stringify({ ok: true })); }
   catch (e) { console.log(JSON.stringify({ code: e.code, path: e.path, message: e.message, typed: e instanceof core.ModelSigningError })); }
 `;

@@ -30,7 +30,7 @@ const temporaries = (dir: string) => fs.readdirSync(dir).filter(isTemporaryName)
  * the write in flight.
  */
 async function killMidWrite(target: string): Promise<boolean> {
-  const script = `import { writeFileAtomic } from ${JSON.stringify(DIST)}; await writeFileAtomic(${JSON.stringify(target)}, Buffer.alloc(256 * 1024 * 1024, 7));`;
+  const script = `import { writeFileAtomic } from ${JSON.stringify(DIST.replace(/index\.js$/, 'internal-node.js'))}; await writeFileAtomic(${JSON.stringify(target)}, Buffer.alloc(256 * 1024 * 1024, 7));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let caught = false;

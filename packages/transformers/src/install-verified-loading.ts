@@ -17,7 +17,7 @@ import {
   type VerifiedSession,
   type Verifier,
 } from '@model-signing/core/browser';
-import { normalizeModelPath } from '@model-signing/core/internal';
+import { errorNamingFile, normalizeModelPath } from '@model-signing/core/internal';
 import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */
@@ -333,23 +333,11 @@ function verifyingHooks(context: HooksContext) {
       // Checked again here: only bytes that match are ever written.
       await session.checkBytes(file, bytes);
       await store.write(storeKey(file), bytes).catch((err: unknown) => {
-        throw onFile(err, file);
+        throw errorNamingFile(err, file);
       });
     },
   };
   return { fetch, cache, loadedFiles };
-}
-
-/** The error with `path` set to the model-relative file (the store reports its own keys). */
-function onFile(err: unknown, file: string): unknown {
-  if (!(err instanceof ModelSigningError) || err.path === file) return err;
-  return new ModelSigningError({
-    code: err.code,
-    path: file,
-    cause: err,
-    differences: err.differences,
-    message: `'${file}': ${err.message}`,
-  });
 }
 
 /** A fresh response around verified bytes: nothing of the source's answer but its bytes reaches transformers.js. */

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HashAlgorithm, SerializationMethod } from '@model-signing/core';
 import { loadCoreInternals } from '../load-core.js';
 // The containment check alone, without loading the rest of core.
-import { staysInside } from '@model-signing/core/containment';
+import { staysInside } from '@model-signing/core/internal/containment';
 
 // Kept here rather than imported so `--help` and `--version` never load core.
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];

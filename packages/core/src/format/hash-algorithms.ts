@@ -12,12 +12,14 @@ import type * as NodeCrypto from 'node:crypto';
 import type * as NodeModule from 'node:module';
 import { ModelSigningError } from '../errors.js';
 import { toHex } from './hex.js';
-import type { HashAlgorithm } from './manifest.js';
 
 /** The Node built-ins, when the runtime has them (Node ≥ 20.16, or one that provides `process.getBuiltinModule`); undefined in browsers. */
 const builtins = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
 const nodeCrypto = builtins?.('node:crypto') as typeof NodeCrypto | undefined;
 const nodeModule = builtins?.('node:module') as typeof NodeModule | undefined;
+
+/** Hash algorithms OMS defines for file and shard digests. */
+export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
 
 /** True where `createHasher` runs on Node's OpenSSL (and native BLAKE3), false where it falls back to @noble/hashes. */
 export const NATIVE_HASHING = nodeCrypto !== undefined && nodeModule !== undefined;

@@ -1,9 +1,8 @@
 import { ModelSigningError } from '../errors.js';
 import { fromHex } from './hex.js';
-import { createHasher } from './hash-algorithms.js';
+import { createHasher, type HashAlgorithm } from './hash-algorithms.js';
 
-/** Hash algorithms OMS defines for file and shard digests. */
-export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
+export type { HashAlgorithm } from './hash-algorithms.js';
 
 /** Every supported {@link HashAlgorithm}, for validating input. */
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];

@@ -9,8 +9,7 @@ import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { bundleTooLargeToDecode } from '../format/bundle.js';
 import type { ManifestResource, Serialization } from '../format/manifest.js';
-import type { ListScope, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from '../session/source.js';
-import type { FinishOptions } from '../session/verified-session.js';
+import type { FinishOptions, ListScope, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from '../session/source.js';
 import { hashFiles } from './hash/hash-model.js';
 import { walkSelected, type ModelFile, type WalkOptions } from './walk.js';
 

@@ -3,7 +3,7 @@
 // moves bytes and lists names; it decides nothing. Every rule about what
 // "verified" means is the session's (verified-session.ts).
 import type { ManifestResource, Serialization } from '../format/manifest.js';
-import type { FinishOptions } from './verified-session.js';
+import type { HashProgress } from '../format/hash-algorithms.js';
 
 /** Bytes a source hands over: the signature, or one file. */
 export interface SourceBody {
@@ -86,6 +86,14 @@ export interface OpenContext extends SourceContext {
    * session then does not copy.
    */
   readonly into?: Uint8Array;
+}
+
+/** Options of the session's `finish`, handed on to {@link ModelSource.hashFiles}. */
+export interface FinishOptions {
+  /** Digests already proven for some files (name → one digest, or one per shard): a source that hashes in bulk does not read them. */
+  knownDigests?: ReadonlyMap<string, readonly string[]>;
+  /** Progress of the hashing `finish` does for the files nobody read. */
+  onProgress?: (progress: HashProgress) => void;
 }
 
 /**

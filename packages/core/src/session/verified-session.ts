@@ -6,10 +6,9 @@
 //   → list the source and compare → hand out only checked bytes
 //   → finish: nothing missing, nothing unsigned, nothing changed.
 import { abortedError, throwIfAborted } from '../cancellation.js';
-import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
+import { ManifestMismatchError, ModelSigningError, errorNamingFile, type ManifestDifference } from '../errors.js';
 import { ManifestChecker, type FileHasher } from '../format/checker.js';
 import { fastestCheckerHashers } from '../format/hash-registry.js';
-import type { HashProgress } from '../format/hash-algorithms.js';
 import type { ManifestResource } from '../format/manifest.js';
 import { GIT_PATHS, normalizeModelPath } from '../format/model-path.js';
 import { duplicateResource } from '../format/statement.js';
@@ -19,7 +18,7 @@ import { boundedChunks, concat } from './body.js';
 import { bodyTooLarge, fileLimit, signatureLimit, type LoadLimits } from './limits.js';
 import { compareListing, modelFiles } from './listing.js';
 import { acceptSignature, readSignature } from './signature.js';
-import type { ListedFile, ListScope, ModelSource } from './source.js';
+import type { FinishOptions, ListedFile, ListScope, ModelSource } from './source.js';
 
 /** What {@link openVerifiedSession} takes. */
 export interface VerifiedSessionParams extends LoadLimits {
@@ -41,14 +40,6 @@ export interface SessionReadOptions {
   onBytes?: (received: number, expected: number | undefined) => void;
   /** Cancels this read (the session's own signal always does). */
   abortSignal?: AbortSignal;
-}
-
-/** Options of {@link VerifiedSession.finish}. */
-export interface FinishOptions {
-  /** Digests already proven for some files (name → one digest, or one per shard): a source that hashes in bulk does not read them. */
-  knownDigests?: ReadonlyMap<string, readonly string[]>;
-  /** Progress of the hashing `finish` does for the files nobody read. */
-  onProgress?: (progress: HashProgress) => void;
 }
 
 /** The outcome of {@link VerifiedSession.finish}. */
@@ -337,14 +328,7 @@ class Session implements VerifiedSession {
     try {
       produced = hasher.finish();
     } catch (err) {
-      if (!(err instanceof ModelSigningError) || err.path === file) throw err;
-      throw new ModelSigningError({
-        code: err.code,
-        path: file,
-        cause: err,
-        differences: err.differences,
-        message: `'${file}': ${err.message}`,
-      });
+      throw errorNamingFile(err, file);
     }
     if (!this.isSigned(file) && produced.length > 0) throw new ManifestMismatchError([{ kind: 'unsigned', name: file }]);
     this.checked.set(file, produced);
