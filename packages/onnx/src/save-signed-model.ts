@@ -1,6 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, type HashAlgorithm, type Manifest, type SerializationMethod, type Signer } from '@model-signing/core';
+import {
+  DEFAULT_SIGNATURE_NAME,
+  ModelSigningError,
+  type HashAlgorithm,
+  type Manifest,
+  type SerializationMethod,
+  type Signer,
+} from '@model-signing/core';
 import { GIT_PATHS, normalizeModelPath, staysInside } from '@model-signing/core/internal';
 import { createSignature, walkModel, writeFileAtomic, writeSignature, type WalkedModel } from '@model-signing/core/internal/node';
 import { throwIfAborted } from '@model-signing/core/internal';
@@ -70,7 +77,7 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
   ) {
     throw invalid(`modelFileName must be a plain file name, got '${modelFileName}'`);
   }
-  const signaturePath = path.resolve(options.signaturePath ?? path.join(root, 'model.sig'));
+  const signaturePath = path.resolve(options.signaturePath ?? path.join(root, DEFAULT_SIGNATURE_NAME));
   const files = filesToWrite(modelFileName, options);
   const signatureRelative = path.relative(root, signaturePath);
   const signatureName = signatureRelative.split(path.sep).join('/');

@@ -194,6 +194,13 @@ class Session implements VerifiedSession {
       else if (chunk.buffer !== into.buffer || chunk.byteOffset !== into.byteOffset + filled) into.set(chunk, filled);
       filled += chunk.length;
     }
+    // The bytes matched, but fill only part of `into`: what is returned must be exactly the checked bytes.
+    if (into && filled !== into.length) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `read('${name}'): into has ${into.length} bytes, the file ${filled}`,
+      });
+    }
     return into ?? concat(chunks);
   }
 

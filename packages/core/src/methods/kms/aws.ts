@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { GetPublicKeyCommandOutput, KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { loadOptionalPackage, type ExternalSignRequest } from '../external-key.js';
 import { hashForKey } from '../key/keys.js';
@@ -48,7 +49,7 @@ const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNRE
 function kmsError(err: unknown, doing: string, key: string): ModelSigningError {
   if (err instanceof ModelSigningError) return err;
   const e = err as Error & { code?: string };
-  if (e.name === 'AbortError') return new ModelSigningError({ code: 'ABORTED', cause: err, message: 'Signing was cancelled' });
+  if (e.name === 'AbortError') return abortedError(undefined, { doing: `${doing} with ${key}`, cause: err });
   const detail = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
   const code =
     CODES[e.name] ??

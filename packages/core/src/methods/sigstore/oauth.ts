@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
 import { decodeClaims } from './jwt.js';
 
@@ -93,7 +94,7 @@ async function startRedirectServer(): Promise<{ redirectUri: string; response: P
 
 function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const fail = () => reject(new ModelSigningError({ code: 'ABORTED', message: 'Interactive sign-in was cancelled' }));
+    const fail = () => reject(abortedError(signal, { doing: 'the interactive sign-in' }));
     if (signal.aborted) fail();
     signal.addEventListener('abort', fail, { once: true });
   });
