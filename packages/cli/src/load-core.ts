@@ -12,3 +12,8 @@ export function loadCore(): Promise<typeof import('@model-signing/core')> {
 export function loadCoreInternals(): Promise<typeof import('@model-signing/core/internal/node')> {
   return import('@model-signing/core/internal/node');
 }
+
+/** Core's runtime-neutral helpers beyond its public API that the CLI shares (claim predicates, resource order); loaded as core is. */
+export function loadCoreNeutralInternals(): Promise<typeof import('@model-signing/core/internal')> {
+  return import('@model-signing/core/internal');
+}

@@ -43,6 +43,7 @@ export type {
 } from './session/source.js';
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
+export type { SignatureSource } from './claims/verify-signature-bytes.js';
 export type { HashProgress } from './format/hash-algorithms.js';
 export type { HashAlgorithm, Manifest, ManifestResource, Serialization, SerializationMethod } from './format/manifest.js';
 export type { VerifiedManifest } from './format/verified-manifest.js';
@@ -51,7 +52,7 @@ export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key
 export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
 export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
 export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
-export type { SignerInfo, Verifier } from './format/verifier.js';
+export type { SignerInfo, TimestampInfo, Verifier } from './format/verifier.js';
 export {
   DEFAULT_MAX_BUNDLE_BYTES,
   DEFAULT_SIGNATURE_NAME,
@@ -61,3 +62,19 @@ export {
 } from './format/bundle.js';
 // Hashing files in Web Workers
 export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './browser/hash-worker-pool.js';
+// Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)
+export { createClaim, type CreateClaimParams } from './claims/create-claim.js';
+export { readClaims, type ClaimsSource, type ReadClaimsParams, type ReadClaimsResult } from './claims/read-claims.js';
+export {
+  verifyClaims,
+  type CheckedClaim,
+  type ClaimFailure,
+  type VerifyClaimsParams,
+  type VerifyClaimsResult,
+} from './claims/verify-claims.js';
+export type { Claim, ClaimStatement, ClaimSubject } from './claims/claim.js';
+export type { ClaimsReadOptions, ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
+export { CYCLONEDX_PREDICATE_TYPE, type CycloneDxBom } from './claims/predicates/model-card.js';
+export { modelCardFromReadme, type ModelCardFromReadmeOptions } from './claims/predicates/model-card-from-readme.js';
+export { TEST_RESULT_PREDICATE_TYPE } from './claims/predicates/test-result.js';
+export { SLSA_PROVENANCE_PREDICATE_TYPE } from './claims/predicates/slsa-provenance.js';

@@ -17,6 +17,7 @@ export {
 // Sign
 export { signModel, type SignModelOptions, type SignModelResult } from './node/sign-model.js';
 export type { IncrementalOptions, ReuseSummary } from './node/incremental/reuse.js';
+export type { TimestampAuthorityOptions } from './methods/timestamp/request-timestamp.js';
 // Verify a model on disk
 export { verifyModel, type VerificationResult, type VerifyModelOptions } from './node/verify-model.js';
 // Open a verified model: read only checked bytes (a directory, HTTP, any source)
@@ -46,6 +47,7 @@ export type {
 } from './session/source.js';
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
+export type { SignatureSource } from './claims/verify-signature-bytes.js';
 // Digests without signing
 export { hashModel, type HashModelOptions, type HashingOptions } from './node/hash/hash-model.js';
 export type { HashProgress } from './format/hash-algorithms.js';
@@ -72,7 +74,7 @@ export {
 } from './methods/external-key.js';
 export { createPkcs11Signer, type Pkcs11SignerOptions } from './methods/pkcs11/signer.js';
 export { createKmsSigner, type KmsSignerOptions } from './methods/kms/signer.js';
-export type { AwsKmsOptions } from './methods/kms/aws.js';
+export type { AwsCredentials, AwsKmsOptions } from './methods/kms/aws.js';
 // Verifiers
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
 export {
@@ -83,7 +85,7 @@ export {
 export { SigstoreVerifier, type SigstoreVerifierOptions } from './methods/sigstore/verifier.js';
 // What a signer or verifier of your own implements
 export type { SignOptions, SignatureWithMaterial, Signer, VerificationMaterial, WitnessMaterial } from './format/signer.js';
-export type { SignerInfo, Verifier } from './format/verifier.js';
+export type { SignerInfo, TimestampInfo, Verifier } from './format/verifier.js';
 export {
   DEFAULT_MAX_BUNDLE_BYTES,
   DEFAULT_SIGNATURE_NAME,
@@ -94,3 +96,21 @@ export {
 // Signing any in-toto statement (DSSE payload) with any signer
 export { signPayload, type SignPayloadOptions } from './format/bundle-builder.js';
 export { PAYLOAD_TYPE } from './format/statement.js';
+// Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)
+export { attest, type AttestParams, type AttestResult } from './node/attest.js';
+export { createClaim, type CreateClaimParams } from './claims/create-claim.js';
+export { openClaimsFile } from './node/claims-file.js';
+export { readClaims, type ClaimsSource, type ReadClaimsParams, type ReadClaimsResult } from './claims/read-claims.js';
+export {
+  verifyClaims,
+  type CheckedClaim,
+  type ClaimFailure,
+  type VerifyClaimsParams,
+  type VerifyClaimsResult,
+} from './claims/verify-claims.js';
+export type { Claim, ClaimStatement, ClaimSubject } from './claims/claim.js';
+export type { ClaimsReadOptions, ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
+export { CYCLONEDX_PREDICATE_TYPE, type CycloneDxBom } from './claims/predicates/model-card.js';
+export { modelCardFromReadme, type ModelCardFromReadmeOptions } from './claims/predicates/model-card-from-readme.js';
+export { TEST_RESULT_PREDICATE_TYPE } from './claims/predicates/test-result.js';
+export { SLSA_PROVENANCE_PREDICATE_TYPE } from './claims/predicates/slsa-provenance.js';

@@ -32,3 +32,6 @@ export { isKmsUri } from './methods/kms/signer.js';
 export { getIdentityToken } from './methods/sigstore/identity-token.js';
 export { interactiveIdentityToken } from './methods/sigstore/oauth.js';
 export { loadTrustConfig } from './methods/sigstore/trust-config.js';
+// Claims files on disk
+export { appendClaim, isClaimsPath, type AppendClaimOptions, type AppendedClaim } from './node/append-claim.js';
+export { subjectDigest } from './node/attest.js';

@@ -30,3 +30,23 @@ export { createHasher, hashBytes } from './format/hash-algorithms.js';
 export { HASH_ALGORITHMS, fastestCheckerHashers, hashAlgorithm, hashStream, sequentialHashers } from './format/hash-registry.js';
 export { checkKeyHint, importEcPublicKey } from './methods/key/ec-public-key.js';
 export { derToP1363, verifyDsseSignature } from './methods/key/dsse-signature.js';
+// Claims: the helpers behind the CLI's attest, claims and verify --claims
+export { ATTESTATION_FILE_PATTERNS, CLAIMS_FILE_NAME, isAttestationFile } from './format/attestation-files.js';
+export { DEFAULT_MAX_CLAIM_LINES, type ClaimLine } from './claims/lines.js';
+export { parseClaimStatement } from './claims/claim.js';
+export { isSignaturePredicate } from './claims/verify-claims.js';
+export { verifySignatureBytes, type VerifiedSignature, type VerifySignatureBytesParams } from './claims/verify-signature-bytes.js';
+export { PREDICATE_TYPES, describePredicate, predicateTypeFor } from './claims/predicates/index.js';
+export type { PredicateType } from './claims/predicates/predicate-type.js';
+export { CYCLONEDX_SPEC_VERSION, validateModelCard } from './claims/predicates/model-card.js';
+export {
+  modelIndexResults,
+  readModelCardMetadata,
+  type EvalResult,
+  type ModelCardMetadata,
+} from './claims/predicates/model-card-from-readme.js';
+export type { TestResult } from './claims/predicates/test-result.js';
+export { datasetDependency, withResolvedDependencies } from './claims/predicates/slsa-provenance.js';
+export type { ResourceDescriptor } from './claims/predicates/resource-descriptor.js';
+// RFC 3161: the client signing uses (signPayload's `timestamp`)
+export { requestTimestamp, type RequestTimestampParams, type RequestedTimestamp } from './methods/timestamp/request-timestamp.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
 import { DEFAULT_SIGNATURE_NAME, ModelSigningError, type ModelFile } from '@model-signing/core';
 import { throwIfAborted } from '@model-signing/core/internal';
-import { externalDataReferences, type ExternalDataReference } from './external-data.js';
+import { checkExternalDataRanges, externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
 import { createStagingDirectory } from './staging.js';
 import type { VerifiedLoadOptions } from './verified-load-options.js';
@@ -54,7 +54,8 @@ export interface CreateVerifiedSessionParams extends VerifiedLoadOptions {
  *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE`) naming the files; `PATH_ESCAPE` for external data
  *   outside the model; `UNSIGNED_FILE` for external data the signature does
- *   not cover; `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
+ *   not cover; `BAD_MODEL` for external data past the end of its file;
+ *   `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
  *   (an invalid graph) are passed through unchanged.
  */
 export async function createVerifiedSession(params: CreateVerifiedSessionParams): Promise<InferenceSession> {
@@ -93,7 +94,7 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
     ...(signal ? { abortSignal: signal } : {}),
   });
   const { opened } = layout;
-  const { manifest, signer } = opened;
+  const { manifest, signer, source } = opened;
 
   let filesDone = 0;
   const progressOf = (file: string) => ({
@@ -110,6 +111,8 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
   // Parsed only now: these bytes are verified, so what they reference is what was signed.
   const references = externalDataReferences(modelBytes, modelFile.name);
   const externalFiles = externalFilesOf(references, modelFile, layout.files);
+  // Before reading them: the sizes are the signed files' (bytes of another size fail their digest).
+  checkExternalDataRanges(references, (name) => layout.files.get(name)?.size, modelFile.name);
   const externalBytes = externalFiles.reduce((sum, f) => sum + f.size, 0);
   // onnxruntime looks in-memory external data up by the exact location string
   // and does not normalize `./w.bin`; those models load from staged copies, as
@@ -143,6 +146,7 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
     await params.onVerified?.({
       manifest,
       signer,
+      source,
       modelFile: modelFile.name,
       externalDataFiles: externalFiles.map((f) => f.name),
       files: [...layout.files.keys()],

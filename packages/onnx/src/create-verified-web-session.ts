@@ -2,7 +2,7 @@ import { ModelSigningError, httpSource, openVerifiedSession, type HttpSourceOpti
 import { readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { InferenceSession } from 'onnxruntime-web';
 import { chooseModelFile } from './choose-model-file.js';
-import { externalDataReferences } from './external-data.js';
+import { checkExternalDataRanges, externalDataReferences } from './external-data.js';
 import type { VerifiedLoadOptions } from './verified-load-options.js';
 
 /** What {@link createVerifiedWebSession} takes: the shared options of a verified load, and where the model is served (`baseUrl`, `signatureUrl`, `fetch`). */
@@ -39,7 +39,8 @@ export interface CreateVerifiedWebSessionParams extends VerifiedLoadOptions, Htt
  *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `IDENTITY_MISMATCH`,
  *   …); `DIGEST_MISMATCH`, `MISSING_FILE`, `UNSIGNED_FILE` naming the file
  *   (also for external data the signature does not list); `PATH_ESCAPE`
- *   for external data outside the model; `INVALID_ARGUMENT` (bytes that are
+ *   for external data outside the model; `BAD_MODEL` for external data past
+ *   the end of its file; `INVALID_ARGUMENT` (bytes that are
  *   not an ONNX model, no or several `.onnx` files, `sessionOptions.externalData`);
  *   `BODY_TOO_LARGE` (a file over `maxFileBytes`); `NETWORK_ERROR`;
  *   `ABORTED`. Errors from onnxruntime-web itself (an
@@ -76,10 +77,12 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
   }
   const verified = await readVerifiedFiles(session, externalFiles, params.onProgress);
   verified.set(modelFile, modelBytes);
+  checkExternalDataRanges(references, (name) => verified.get(name)?.length, modelFile);
 
   await params.onVerified?.({
     manifest: session.manifest,
     signer: session.signer,
+    source: session.source,
     modelFile,
     externalDataFiles: externalFiles,
     files: [modelFile, ...externalFiles],

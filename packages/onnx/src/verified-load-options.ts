@@ -1,6 +1,6 @@
 // Runtime-neutral: what the Node and the web loader take and report alike,
 // so one load is configured the same way wherever it runs.
-import type { LoadProgress, SignerInfo, VerifiedManifest, Verifier } from '@model-signing/core/browser';
+import type { LoadProgress, SignatureSource, SignerInfo, VerifiedManifest, Verifier } from '@model-signing/core/browser';
 
 /** What was verified, reported to `onVerified` just before onnxruntime sees a byte. */
 export interface VerifiedOnnxModel {
@@ -8,6 +8,8 @@ export interface VerifiedOnnxModel {
   manifest: VerifiedManifest;
   /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative path of the `.onnx` file loaded (`.` for a single-file signature). */
   modelFile: string;
   /** Model-relative paths of the external-data files the model refers to, each checked. */

@@ -87,7 +87,10 @@ export class DirectorySource implements ModelSource {
       {
         modelPath: root,
         ignorePaths: [...(this.options.ignorePaths ?? []), ...scope.ignorePaths, path.resolve(this.options.signaturePath)],
+        // Git paths arrive in scope.ignorePaths when ignored. Attestation files are
+        // listed: the session keeps those the signature lists and leaves out the rest.
         ignoreGitPaths: false,
+        ignoreAttestationFiles: false,
         ...(this.options.allowSymlinks !== undefined ? { allowSymlinks: this.options.allowSymlinks } : {}),
         ...(this.options.symlinkTargetRoot !== undefined ? { symlinkTargetRoot: this.options.symlinkTargetRoot } : {}),
       },

@@ -64,7 +64,7 @@ export interface VerifiedModelFiles extends VerifiedSession {
  *   errors; `BAD_PAYLOAD`; `INVALID_ARGUMENT`; `ABORTED`.
  */
 export async function openVerifiedModel(params: OpenVerifiedModelParams): Promise<VerifiedModelFiles> {
-  const { verifier, ignoreUnsignedFiles, abortSignal, maxBundleBytes, ignoreGitPaths, ...sourceOptions } = params;
+  const { verifier, ignoreUnsignedFiles, abortSignal, maxBundleBytes, ignoreGitPaths, ignoreAttestationFiles, ...sourceOptions } = params;
   const source = new DirectorySource(sourceOptions);
   const session = await openVerifiedSession({
     source,
@@ -72,6 +72,7 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
     ...(maxBundleBytes !== undefined ? { maxBundleBytes } : {}),
     ...(ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles } : {}),
     ...(ignoreGitPaths !== undefined ? { ignoreGitPaths } : {}),
+    ...(ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles } : {}),
     ...(abortSignal ? { abortSignal } : {}),
   });
   const { root, isSingleFile, walkedAtMs } = source.walked;
@@ -82,6 +83,7 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
   return {
     manifest: session.manifest,
     signer: session.signer,
+    source: session.source,
     signature: session.signature,
     signedFiles: session.signedFiles,
     isSigned: (name) => session.isSigned(name),

@@ -5,6 +5,7 @@ import { ModelSigningError } from '../errors.js';
 import { staysInside } from '../format/containment.js';
 import { isTemporaryName } from './temporary.js';
 import { GIT_PATHS, isUnderAny } from '../format/model-path.js';
+import { CLAIMS_FILE_NAME, isAttestationFile } from '../format/attestation-files.js';
 import { modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
@@ -18,6 +19,12 @@ export interface WalkOptions {
   ignorePaths?: readonly string[];
   /** Exclude `.git`, `.gitattributes`, `.github`, `.gitignore` at the model root. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Exclude signature and attestation files at the model root
+   * (`claims.jsonl`, `*.sig`, `*.sigstore.json`: `ATTESTATION_FILE_PATTERNS`)
+   * and record them in the ignore paths. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
   /** Follow symbolic links to files inside the model (or `symlinkTargetRoot`). Default false: any symlink is an error. */
   allowSymlinks?: boolean;
   /**
@@ -200,11 +207,22 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   const ignorePaths = new Set<string>();
   if (options.ignoreGitPaths ?? true) GIT_PATHS.forEach((p) => ignorePaths.add(p));
+  const ignoreAttestations = options.ignoreAttestationFiles ?? true;
+  if (ignoreAttestations) ignorePaths.add(CLAIMS_FILE_NAME);
   for (const p of options.ignorePaths ?? []) {
     const rel = toModelRelative(root, p);
     if (rel !== undefined) ignorePaths.add(rel);
   }
   const ignored = [...ignorePaths];
+  /** Attestation files found, recorded as ignored so that verifiers without the rule skip them too. */
+  const attestations = new Set<string>();
+  const isIgnored = (rel: string) => {
+    if (ignoreAttestations && isAttestationFile(rel)) {
+      attestations.add(rel);
+      return true;
+    }
+    return isUnderAny(rel, ignored);
+  };
   const result: WalkedModel = {
     root,
     isSingleFile: false,
@@ -244,7 +262,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     if (select && !utf8Valid(entry.name)) return;
     const name = decodeName(entry.name, dirRel);
     const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-    if (isUnderAny(rel, ignored) || isTemporaryName(name) || (select && !select(rel))) return;
+    if (isIgnored(rel) || isTemporaryName(name) || (select && !select(rel))) return;
     const abs = path.join(dirAbs, name);
     if (entry.isDirectory()) {
       await visit(abs, rel);
@@ -283,5 +301,6 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     await Promise.all(entries.map((entry) => visitEntry(entry, dirAbs, dirRel)));
   };
   await visit(realRoot, '');
+  if (attestations.size > 0) result.ignorePaths = [...new Set([...result.ignorePaths, ...attestations])].sort();
   return result;
 }

@@ -4,24 +4,37 @@
 import type { ManifestDifference } from '../errors.js';
 import { ManifestMismatchError } from '../errors.js';
 import type { ManifestChecker } from '../format/checker.js';
+import { isAttestationFile } from '../format/attestation-files.js';
 import { isUnderAny } from '../format/model-path.js';
 import { parseShardName } from '../format/manifest.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { ListedFile } from './source.js';
 
+/** Which unsigned files {@link modelFiles} leaves out of the model. */
+export interface UnsignedTolerance {
+  /** Every unsigned file. */
+  ignoreUnsignedFiles: boolean;
+  /** Signature and attestation files at the root (`isAttestationFile`): `claims.jsonl`, `*.sig`, `*.sigstore.json`. */
+  ignoreAttestationFiles: boolean;
+}
+
 /**
  * The listed files that are part of the model: those under an ignore path
- * left out, and, when unsigned files are tolerated, unsigned ones too
- * (an empty file in shard mode has no resource yet counts as signed).
+ * left out, and unsigned ones that are tolerated (every one, or the
+ * signature and attestation files at the root): for every source alike, a
+ * claims file or another signature added beside a signed model is never
+ * "unsigned", while one the signature lists is checked like any file. An
+ * empty file in shard mode has no resource yet counts as signed.
  */
 export function modelFiles(
   listed: readonly ListedFile[],
   checker: ManifestChecker,
   ignorePaths: readonly string[],
-  ignoreUnsignedFiles: boolean,
+  tolerance: UnsignedTolerance,
 ): ListedFile[] {
   const emptyShardFile = (f: ListedFile) => checker.manifest.serialization.method === 'shards' && f.size === 0;
-  return listed.filter((f) => !isUnderAny(f.name, ignorePaths) && (!ignoreUnsignedFiles || checker.isSigned(f.name) || emptyShardFile(f)));
+  const tolerated = (f: ListedFile) => tolerance.ignoreUnsignedFiles || (tolerance.ignoreAttestationFiles && isAttestationFile(f.name));
+  return listed.filter((f) => !isUnderAny(f.name, ignorePaths) && (!tolerated(f) || checker.isSigned(f.name) || emptyShardFile(f)));
 }
 
 /**

@@ -1,8 +1,8 @@
 // Runtime-neutral. The signature's two steps: its bytes, read bounded from
 // the source, and the one judgement of those bytes.
 import { ModelSigningError } from '../errors.js';
-import { bundleTooLarge, parseBundle } from '../format/bundle.js';
-import { verifyBundle } from '../format/bundle-verification.js';
+import { verifySignatureBytes, type SignatureSource } from '../claims/verify-signature-bytes.js';
+import { bundleTooLarge } from '../format/bundle.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { boundedChunks, concat } from './body.js';
@@ -35,30 +35,38 @@ export interface SignatureTrust {
   maxBundleBytes: number;
 }
 
-/** A signature that was accepted: the manifest it vouches for, and who signed. */
+/** A signature that was accepted: the manifest it vouches for, who signed, and where in the file it was. */
 export interface AcceptedSignature {
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** One bundle, or which line of a claims file (`claims.jsonl`) verified, and the lines skipped on the way. */
+  source: SignatureSource;
 }
 
 /**
  * Turns signature bytes into a verified manifest and its signer: the one
- * place a signature is judged, for every source and every loader. Today the
- * bytes are one Sigstore bundle and `trust.verifier` decides; signed claims
- * (a `claims.jsonl` of many bundles) and a trust policy in place of one
- * verifier change this function, and no loader.
+ * place a signature is judged, for every source and every loader. The bytes
+ * are one Sigstore bundle, or a claims file (`claims.jsonl`, one bundle per
+ * line) whose newest OMS signature that `trust.verifier` accepts counts
+ * ({@link verifySignatureBytes}); a trust policy in place of one verifier
+ * changes this function, and no loader.
  *
- * A bundle that does not parse is refused as it is (`BAD_BUNDLE`); one that
- * parses but does not verify is refused naming `location`.
+ * `location` names the signature in messages and `error.path`, and a
+ * location ending in `.jsonl` is read as a claims file whatever it holds.
+ * A refusal names it.
  *
  * @throws {ModelSigningError} `BAD_BUNDLE`, `BUNDLE_TOO_LARGE`, `BAD_PAYLOAD`, `EMPTY_MANIFEST`,
  *   `SIGNATURE_INVALID`, `KEY_MISMATCH`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `WRONG_METHOD`, …
  */
 export async function acceptSignature(bytes: Uint8Array, trust: SignatureTrust, location: string): Promise<AcceptedSignature> {
-  const bundle = parseBundle(bytes, { maxBundleBytes: trust.maxBundleBytes });
   try {
-    const { manifest, signer } = await verifyBundle({ bundle, verifier: trust.verifier });
-    return { manifest, signer };
+    const { manifest, signer, source } = await verifySignatureBytes({
+      bytes,
+      verifier: trust.verifier,
+      name: location,
+      maxBundleBytes: trust.maxBundleBytes,
+    });
+    return { manifest, signer, source };
   } catch (cause) {
     if (!(cause instanceof ModelSigningError)) throw cause;
     throw new ModelSigningError({

@@ -13,6 +13,7 @@ import type { ManifestResource } from '../format/manifest.js';
 import { GIT_PATHS, normalizeModelPath } from '../format/model-path.js';
 import { duplicateResource } from '../format/statement.js';
 import { verifiedManifest, type VerifiedManifest } from '../format/verified-manifest.js';
+import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { boundedChunks, concat } from './body.js';
 import { bodyTooLarge, fileLimit, signatureLimit, type LoadLimits } from './limits.js';
@@ -30,6 +31,14 @@ export interface VerifiedSessionParams extends LoadLimits {
   ignoreUnsignedFiles?: boolean;
   /** Leave `.git`, `.gitattributes`, `.github` and `.gitignore` at the model root out of the model. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Leave signature and attestation files at the model root (`claims.jsonl`,
+   * `*.sig`, `*.sigstore.json`) out of the model unless the signature lists
+   * them: a claims file or another signature added beside a signed model
+   * never makes it fail as unsigned. Default true; false reports them as
+   * unsigned files.
+   */
+  ignoreAttestationFiles?: boolean;
   /** Cancels everything the session does from here on: it rejects with `ABORTED`. */
   abortSignal?: AbortSignal;
 }
@@ -60,6 +69,8 @@ export interface VerifiedSession {
   readonly manifest: VerifiedManifest;
   /** Who signed, as the verifier established it. */
   readonly signer: SignerInfo;
+  /** Which signature verified: the file as one bundle, or which line of a claims file (`claims.jsonl`), and the lines skipped. */
+  readonly source: SignatureSource;
   /** The signature's bytes, exactly as read. */
   readonly signature: Uint8Array;
   /** Model-relative names of every file the signature covers. */
@@ -151,9 +162,12 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
     const scope: ListScope = { ignorePaths, signedFiles, ...(ignoreUnsignedFiles ? { wanted: signedPathsOf(signedFiles) } : {}) };
     const listing = await source.list(scope, signal ? { abortSignal: signal } : {});
     if (listing.singleFileName !== undefined) manifest = aliasSingleFile(manifest, listing.singleFileName);
-    files = modelFiles(listing.files, new ManifestChecker(manifest), ignorePaths, ignoreUnsignedFiles);
+    files = modelFiles(listing.files, new ManifestChecker(manifest), ignorePaths, {
+      ignoreUnsignedFiles,
+      ignoreAttestationFiles: params.ignoreAttestationFiles ?? true,
+    });
   }
-  return new Session(params, manifest, accepted.signer, signature, files);
+  return new Session(params, manifest, accepted.signer, accepted.source, signature, files);
 }
 
 class Session implements VerifiedSession {
@@ -167,6 +181,7 @@ class Session implements VerifiedSession {
     private readonly params: VerifiedSessionParams,
     readonly manifest: VerifiedManifest,
     readonly signer: SignerInfo,
+    readonly source: SignatureSource,
     readonly signature: Uint8Array,
     readonly files: readonly ListedFile[] | undefined,
   ) {
