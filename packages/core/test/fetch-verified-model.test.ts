@@ -13,6 +13,7 @@ const FILES = { 'weights.bin': Buffer.alloc(200_000, 3), 'config.json': Buffer.f
 let server: http.Server;
 let base: string;
 let verifier: Verifier;
+let otherVerifier: Verifier;
 const routes = new Map<string, (res: http.ServerResponse) => void>();
 const requests = new Map<string, number>();
 let closedEndless = false;
@@ -25,8 +26,17 @@ beforeAll(async () => {
   const signaturePath = path.join(await tempDir(), 'model.sig');
   await signModel({ modelPath: dir, signaturePath, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
   const bundle = await fs.readFile(signaturePath);
+  // A claims file as the signature: line 1 by the key trusted here, line 2 by another key, line 3 not a bundle.
+  const other = ecKeyPair();
+  otherVerifier = await KeyVerifier.create({ publicKey: other.publicKey });
+  const claimsPath = path.join(await tempDir(), 'claims.jsonl');
+  await signModel({ modelPath: dir, signaturePath: claimsPath, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
+  await signModel({ modelPath: dir, signaturePath: claimsPath, signer: await KeySigner.create({ privateKey: other.privateKey }) });
+  await fs.appendFile(claimsPath, 'not a bundle\n');
+  const claims = await fs.readFile(claimsPath);
   const file = (bytes: Uint8Array) => (res: http.ServerResponse) => res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
-  for (const prefix of ['good', 'endless', 'announced']) {
+  routes.set('/claims/claims.jsonl', file(claims));
+  for (const prefix of ['good', 'endless', 'announced', 'claims']) {
     routes.set(`/${prefix}/model.sig`, file(bundle));
     routes.set(`/${prefix}/config.json`, file(FILES['config.json']));
     routes.set(`/${prefix}/weights.bin`, file(FILES['weights.bin']));
@@ -67,6 +77,19 @@ describe('fetchVerifiedModel in Node', () => {
     expect([...model.files.keys()].sort()).toEqual(['config.json', 'weights.bin']);
     expect(Buffer.from(model.files.get('weights.bin')!).equals(FILES['weights.bin'])).toBe(true);
     expect(requests.get('/good/model.sig')).toBe(1);
+  });
+
+  it('reads a claims.jsonl as the signature: the newest OMS line the verifier accepts counts, and the result says which', async () => {
+    const signatureUrl = `${base}/claims/claims.jsonl`;
+    const model = await fetchVerifiedModel({ baseUrl: `${base}/claims/`, signatureUrl, verifier });
+    expect([...model.files.keys()].sort()).toEqual(['config.json', 'weights.bin']);
+    expect(model.source).toMatchObject({ layout: 'claims', line: 1, lines: 3, warnings: [{ code: 'CLAIM_NOT_JSON', line: 3 }] });
+    expect((await fetchVerifiedModel({ baseUrl: `${base}/claims/`, signatureUrl, verifier: otherVerifier })).source).toMatchObject({
+      layout: 'claims',
+      line: 2,
+    });
+    expect(requests.get('/claims/claims.jsonl')).toBe(2);
+    expect((await fetchVerifiedModel({ baseUrl: `${base}/good/`, verifier })).source).toEqual({ layout: 'bundle', warnings: [] });
   });
 
   it('stops an endless body at maxFileBytes with BODY_TOO_LARGE, and closes the connection', async () => {

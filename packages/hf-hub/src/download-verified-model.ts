@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import { ModelSigningError, type SignatureSource, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
 import { normalizeModelPath } from '@model-signing/core/internal';
 import { abortedError } from '@model-signing/core/internal';
 import {
@@ -64,6 +64,8 @@ export interface DownloadVerifiedModelResult {
   commit: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative paths of the verified files in the snapshot. */
   files: string[];
   /** Files whose bytes were downloaded. */
@@ -291,6 +293,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     commit,
     manifest: session.manifest,
     signer: session.signer,
+    source: session.source,
     files,
     downloaded: downloaded.sort(),
     reused: reused.sort(),

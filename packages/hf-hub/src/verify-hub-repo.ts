@@ -1,4 +1,4 @@
-import type { SignerInfo, VerifiedManifest } from '@model-signing/core';
+import type { SignatureSource, SignerInfo, VerifiedManifest } from '@model-signing/core';
 import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
 import { openHubSession } from './hub-source.js';
 
@@ -31,6 +31,8 @@ export interface VerifyHubRepoResult {
   commit: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Every signed file, sorted by path. */
   files: RemoteFileCheck[];
   /** Files whose served bytes matched the signature. */
@@ -97,6 +99,7 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
     commit: source.commit,
     manifest: session.manifest,
     signer: session.signer,
+    source: session.source,
     files,
     hashed: by('hashed'),
     metadataOnly: by('metadata'),

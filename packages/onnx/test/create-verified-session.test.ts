@@ -103,6 +103,23 @@ describe('createVerifiedSession loads and runs verified models', () => {
     expect(progress.at(-1)).toBe(2);
   });
 
+  it('takes a claims.jsonl in the model as its signature, and reports which line verified', async () => {
+    const dir = await externalModelDir();
+    const signaturePath = path.join(dir, 'claims.jsonl');
+    await signModel({ modelPath: dir, signaturePath, signer });
+    let verified: VerifiedOnnxModel | undefined;
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
+      signaturePath,
+      onVerified: (model) => void (verified = model),
+    });
+    expect(await runModel(session)).toEqual(EXPECTED);
+    // model.sig (the directory's first signature) and the claims file are both attestation files: neither is part of the model.
+    expect(verified?.files.sort()).toEqual(['model.onnx', 'weights.bin']);
+    expect(verified?.source).toEqual({ layout: 'claims', line: 1, lines: 1, warnings: [] });
+  });
+
   it('loads a .onnx path inside a signed directory, with the signature found next to it', async () => {
     const dir = await externalModelDir();
     expect(await runModel(await createVerifiedSession({ modelPath: path.join(dir, 'model.onnx'), verifier }))).toEqual(EXPECTED);

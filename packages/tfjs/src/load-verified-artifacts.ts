@@ -5,6 +5,7 @@ import {
   ModelSigningError,
   openVerifiedModel,
   type ModelFile,
+  type SignatureSource,
   type SignerInfo,
   type VerifiedManifest,
   type VerifiedModelFiles,
@@ -36,6 +37,8 @@ export interface VerifiedArtifacts {
   /** Who signed, as the verifier established. */
   signer: SignerInfo;
   manifest: VerifiedManifest;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative paths of every file whose bytes were checked. */
   files: string[];
 }
@@ -122,14 +125,14 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
     await model.checkFile(file.name, reporting(file));
     checked();
   }
-  const { manifest, signer } = model;
+  const { manifest, signer, source } = model;
   await model.finish();
   const files = toCheck.map((f) => f.name);
-  await options.onVerified?.({ manifest, signer, files });
+  await options.onVerified?.({ manifest, signer, source, files });
   throwIfAborted(signal);
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
-  return { artifacts, signer, manifest, files };
+  return { artifacts, signer, manifest, source, files };
 }
 
 /**

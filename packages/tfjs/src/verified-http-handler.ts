@@ -68,7 +68,12 @@ export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOH
         weightData.set(piece, offset);
         offset += piece.length;
       }
-      await options.onVerified?.({ manifest: session.manifest, signer: session.signer, files: [modelJson, ...weights.keys()] });
+      await options.onVerified?.({
+        manifest: session.manifest,
+        signer: session.signer,
+        source: session.source,
+        files: [modelJson, ...weights.keys()],
+      });
       throwIfAborted(options.abortSignal);
       return io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
     },

@@ -1,6 +1,6 @@
 // Runtime-neutral: what the Node and the web loaders take and report alike,
 // so one load is configured the same way wherever it runs.
-import type { LoadProgress, SignerInfo, VerifiedManifest, Verifier } from '@model-signing/core/browser';
+import type { LoadProgress, SignatureSource, SignerInfo, VerifiedManifest, Verifier } from '@model-signing/core/browser';
 
 /** What was verified, reported to `onVerified` before TensorFlow.js sees a byte. */
 export interface VerifiedTfjsModel {
@@ -8,6 +8,8 @@ export interface VerifiedTfjsModel {
   manifest: VerifiedManifest;
   /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative names of the files checked: the model JSON, then its weight files (and, on disk, the other signed files). */
   files: string[];
 }

@@ -12,6 +12,7 @@ import {
   openVerifiedSession,
   type LoadLimits,
   type ModelSource,
+  type SignatureSource,
   type SignerInfo,
   type VerifiedManifest,
   type VerifiedSession,
@@ -108,6 +109,8 @@ export interface VerifiedLoadingOptions extends LoadLimits {
 export interface VerifiedLoading {
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative paths of the files transformers.js received so far, each once, in order, each after it matched. */
   readonly loadedFiles: readonly string[];
   /** Puts back every `env` setting this call changed; does nothing once a later call replaced this one. */
@@ -195,6 +198,7 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   return {
     manifest: session.manifest,
     signer: session.signer,
+    source: session.source,
     loadedFiles: hooks.loadedFiles,
     restore: () => {
       if (configured.get(env)?.token !== token) return;

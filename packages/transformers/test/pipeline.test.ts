@@ -265,6 +265,31 @@ describe('pipeline() through configureVerifiedLoading', () => {
     await expectCode(load, 'DIGEST_MISMATCH', 'onnx/model.onnx');
   });
 
+  it('takes a claims.jsonl in the repo as its signature: the newest OMS line the verifier accepts counts, and loading says which', async () => {
+    const { repo } = await signedRepo();
+    const claimsPath = path.join(await tempDir('claims'), 'claims.jsonl');
+    const other = await keyPair();
+    await signModel({ modelPath: modelDir, signaturePath: claimsPath, signer: keys.signer });
+    await signModel({ modelPath: modelDir, signaturePath: claimsPath, signer: other.signer });
+    const revision = hub.pushCommit(repo, { put: { 'claims.jsonl': await fs.readFile(claimsPath) } });
+    active = await configureVerifiedLoading({
+      env,
+      repo,
+      revision,
+      verifier: keys.verifier,
+      signaturePath: 'claims.jsonl',
+      cacheDir: await tempDir('cache'),
+      hubUrl: hub.url,
+    });
+    const extractor = await pipeline('feature-extraction', repo, { revision });
+    try {
+      expectClose(((await extractor(SENTENCE, { pooling: 'mean', normalize: true })).tolist() as number[][])[0], expectedEmbedding(TOKENS));
+    } finally {
+      await extractor.dispose();
+    }
+    expect(active.source).toEqual({ layout: 'claims', line: 1, lines: 2, warnings: [] });
+  });
+
   it('restore() puts back every env setting it changed', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const before = { ...env };

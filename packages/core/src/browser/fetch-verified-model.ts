@@ -8,6 +8,7 @@ import { ManifestMismatchError } from '../errors.js';
 import { normalizeModelPath } from '../format/model-path.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
+import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 import type { LoadLimits } from '../session/limits.js';
 import { openVerifiedSession, type VerifiedSession } from '../session/verified-session.js';
 import { httpSource, type HttpSourceOptions } from '../sources/http-source.js';
@@ -52,6 +53,8 @@ export interface VerifiedModel {
   manifest: VerifiedManifest;
   /** Who signed, as the verifier established it. */
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
 }
 
 /**
@@ -82,7 +85,7 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
   const session = await openVerifiedSession({ ...params, source: httpSource(params) });
   const files = await readVerifiedFiles(session, requested ?? session.signedFiles, params.onProgress);
   if (requested === undefined) await session.finish();
-  return { files, manifest: session.manifest, signer: session.signer };
+  return { files, manifest: session.manifest, signer: session.signer, source: session.source };
 }
 
 /**
