@@ -56,6 +56,7 @@ export async function openHubSession(
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreGitPaths !== undefined ? { ignoreGitPaths: params.ignoreGitPaths } : {}),
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
     ...(signal ? { abortSignal: signal } : {}),
   });
   return { session, source };

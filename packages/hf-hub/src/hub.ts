@@ -41,6 +41,13 @@ export interface RepoVerificationParams {
   ignoreUnsignedFiles?: boolean;
   /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Treat signature and attestation files at the repo root that the
+   * signature does not list (`claims.jsonl`, `*.sig`, `*.sigstore.json`) as
+   * not part of the model: claims or another signature pushed to a signed
+   * repo later never make it fail as unsigned. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
 }
 
 /** A parsed repository designation. */

@@ -60,6 +60,7 @@ export async function verifyCachedModel(params: VerifyCachedModelParams): Promis
     symlinkTargetRoot: repoFolder,
     ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,
     ignoreGitPaths: params.ignoreGitPaths ?? true,
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
     ...(params.workers !== undefined ? { workers: params.workers } : {}),
     ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
