@@ -53,14 +53,19 @@ try {
     await pushModel({ 'config.json': JSON.stringify({ hidden_size: 16 }), 'model.safetensors': randomBytes(1024 * 1024) });
     const signaturePath = path.join(work, 'model.sig');
     await fs.writeFile(signaturePath, JSON.stringify(signed.bundle));
-    try {
-      await pullVerifiedModel({ reference, verifier, signaturePath, outputDir: path.join(work, 'tampered'), ...connection });
-      throw new Error('the tampered model was accepted');
-    } catch (err) {
-      if (!isModelSigningError(err, 'DIGEST_MISMATCH')) throw err;
-      if (await fs.stat(path.join(work, 'tampered')).catch(() => undefined)) throw new Error('the refused pull left files behind');
-      console.log(`tampered push refused: ${err.code} (${err.differences.map((d) => d.name).join(', ')}); nothing was written`);
-    }
+    const refused = await pullVerifiedModel({
+      reference,
+      verifier,
+      signaturePath,
+      outputDir: path.join(work, 'tampered'),
+      ...connection,
+    }).then(
+      () => undefined,
+      (err) => err,
+    );
+    if (!isModelSigningError(refused, 'DIGEST_MISMATCH')) throw refused ?? new Error('the tampered model was accepted');
+    if (await fs.stat(path.join(work, 'tampered')).catch(() => undefined)) throw new Error('the refused pull left files behind');
+    console.log(`tampered push refused: ${refused.code} (${refused.differences.map((d) => d.name).join(', ')}); nothing was written`);
   }
 } finally {
   await registry?.stop();

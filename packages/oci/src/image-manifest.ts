@@ -3,7 +3,8 @@
 // (sampras343/model-transparency-go, pkg/oci/manifest.go) and the
 // reference's PR #623 name them, so a signature made from the manifest
 // verifies the folder `oras pull` writes and interoperates with theirs.
-import { ModelSigningError, normalizeModelPath } from '@model-signing/core';
+import { ModelSigningError } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 
 /** `application/vnd.oci.image.manifest.v1+json`. */
 export const OCI_IMAGE_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -26,5 +26,5 @@ export {
   type VerifyOciModelParams,
   type VerifyOciModelResult,
 } from './pull-verified-model.js';
-export { OciSource, type OciListedFile, type OciSourceBody, type OciSourceOptions, type ResolvedManifest } from './oci-source.js';
+export { OciSource, type OciListedFile, type OciSourceOptions, type ResolvedManifest } from './oci-source.js';
 export { verifyOciManifest, type VerifyOciManifestParams, type VerifyOciManifestResult } from './verify-oci-manifest.js';

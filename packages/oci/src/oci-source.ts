@@ -1,35 +1,28 @@
-// A model in an OCI registry as a source of a verified load: the shape of
-// core's `ModelSource` (signature(), list(), open(); see core's session),
-// which moves bytes and lists names and decides nothing. The manifest is
-// fetched once and pinned by its digest, so the signature, the listing and
-// every layer come from the same manifest even if the tag moves meanwhile.
-import { DEFAULT_MAX_BUNDLE_BYTES, ModelSigningError, readSignatureFile } from '@model-signing/core';
+// A model in an OCI registry as a source of core's verified-model session:
+// it moves bytes and lists names and decides nothing (the session reads the
+// signature bounded, judges it, compares the listing, and hashes every
+// layer it hands out). The manifest is fetched once and pinned by its
+// digest, so the signature, the listing and every layer come from the same
+// manifest even if the tag moves meanwhile.
+import { DEFAULT_MAX_BUNDLE_BYTES, ModelSigningError } from '@model-signing/core';
+import type { ListScope, ListedFile, ModelSource, SourceBody, SourceContext, SourceListing } from '@model-signing/core';
+import { signatureFile } from '@model-signing/core/internal/node';
 import { parseImageManifest, type Descriptor, type ImageManifest, type OciModelFile } from './image-manifest.js';
 import { layerListing } from './listing.js';
 import { formatOciReference, type OciReference } from './reference.js';
 import { findSignatures, type StoredSignature } from './referrers.js';
 import type { FetchedManifest, RegistryClient } from './registry.js';
 
-/** Bytes a source hands over (core's `SourceBody`). */
-export interface OciSourceBody {
-  readonly size?: number;
-  readonly chunks: AsyncIterable<Uint8Array>;
-}
-
-/** A layer (or the config) as the source lists it (core's `ListedFile`). */
-export interface OciListedFile {
-  readonly name: string;
-  readonly size: number;
-  /** The blob's digest from the manifest: compared with a `files`/`sha256` signature before a byte moves. */
+/** A layer (or the config) as the source lists it: a {@link ListedFile} whose `sha256` is the manifest's digest. */
+export interface OciListedFile extends ListedFile {
+  /** The blob's digest from the manifest (hex): the session compares it with a `files`/`sha256` signature before a byte moves. */
   readonly sha256: string;
 }
 
-/** Where the signature comes from. */
+/** Where the source's signature comes from. */
 export interface OciSourceOptions {
   /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry. */
   signaturePath?: string;
-  /** The most bytes read of a signature. Default 64 MiB. */
-  maxBundleBytes?: number;
 }
 
 /** The manifest the source reads, pinned. */
@@ -42,8 +35,8 @@ export interface ResolvedManifest {
   subject: Descriptor;
 }
 
-/** A model in a registry, read by one verified load. */
-export class OciSource {
+/** A model in a registry, as core's verified-model session reads it ({@link ModelSource}). */
+export class OciSource implements ModelSource {
   /** `oci://host/repository[:tag]@sha256:…` once resolved; the reference as given before. */
   location: string;
   signatureLocation: string;
@@ -51,6 +44,8 @@ export class OciSource {
   stored: StoredSignature[] = [];
   private resolving: Promise<ResolvedManifest> | undefined;
   private readonly files = new Map<string, OciModelFile>();
+  /** Every file the manifest lists, as the last {@link OciSource.list} named them (ignored ones too). */
+  listed: readonly OciListedFile[] = [];
 
   constructor(
     private readonly client: RegistryClient,
@@ -85,21 +80,18 @@ export class OciSource {
   }
 
   /**
-   * The signature's bytes: the file given, else the OMS signatures stored
-   * for the manifest. One stored signature is handed over as it is; several
-   * as a claims layout, one bundle per line, newest last, so the verifier
-   * takes the newest one that verifies, as for a `claims.jsonl`.
+   * The signature's body: the file given (read as a directory's signature
+   * file is), else the OMS signatures stored for the manifest, each read
+   * within the session's limit. One stored signature is handed over as it
+   * is; several as a claims layout, one bundle per line, newest last, so the
+   * session takes the newest one that verifies, as for a `claims.jsonl`.
    *
-   * @throws {ModelSigningError} `NOT_FOUND` when there is none; the registry's errors.
+   * @throws {ModelSigningError} `NOT_FOUND` when there is none; `BUNDLE_TOO_LARGE`; the registry's errors.
    */
-  async signature(): Promise<OciSourceBody> {
-    const maxBundleBytes = this.options.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-    if (this.options.signaturePath !== undefined) {
-      const bytes = await readSignatureFile(this.options.signaturePath, { maxBundleBytes });
-      return { size: bytes.length, chunks: once(bytes) };
-    }
+  async signature(context: SourceContext = {}): Promise<SourceBody> {
+    if (this.options.signaturePath !== undefined) return signatureFile(this.options.signaturePath);
     const { fetched, reference } = await this.resolve();
-    this.stored = await findSignatures(this.client, fetched.digest, maxBundleBytes);
+    this.stored = await findSignatures(this.client, fetched.digest, context.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
     if (this.stored.length === 0) {
       throw new ModelSigningError({
         code: 'NOT_FOUND',
@@ -121,7 +113,7 @@ export class OciSource {
 
   /**
    * The stored signature that a claims-layout line came from (`line` as the
-   * verifier reports it, 1-based), or the only one.
+   * session reports it, 1-based), or the only one.
    */
   storedSignature(line: number | undefined): StoredSignature | undefined {
     if (this.stored.length === 1) return this.stored[0];
@@ -131,19 +123,21 @@ export class OciSource {
   /**
    * The layers, named as they were signed, with their sizes and the digests
    * the manifest gives; the config blob as `config.json` when the signature
-   * covers that name and no layer has it.
+   * covers that name and no layer has it. The session leaves out what its
+   * rules leave out (ignore paths, attestation files, tolerated unsigned files).
    *
    * @throws {ModelSigningError} as {@link layerListing} (`OCI_MANIFEST_INVALID`, `UNSUPPORTED_DIGEST`, `PATH_ESCAPE`).
    */
-  async list(scope: { signedFiles: readonly string[] }): Promise<{ files: OciListedFile[] }> {
+  async list(scope: Pick<ListScope, 'signedFiles'>): Promise<SourceListing> {
     const { manifest } = await this.resolve();
     this.files.clear();
     for (const file of layerListing(manifest, scope.signedFiles)) this.files.set(file.name, file);
-    return { files: [...this.files.values()].map(({ name, size, sha256 }) => ({ name, size, sha256 })) };
+    this.listed = [...this.files.values()].map(({ name, size, sha256 }) => ({ name, size, sha256 }));
+    return { files: this.listed };
   }
 
-  /** A listed file's bytes, streamed from the registry (bounded by the size the manifest gives); `undefined` for a name not listed. */
-  open(name: string): Promise<OciSourceBody | undefined> {
+  /** A listed file's bytes, streamed from the registry (at most the size the manifest gives); `undefined` for a name not listed. */
+  open(name: string): Promise<SourceBody | undefined> {
     const file = this.files.get(name);
     return Promise.resolve(file && { size: file.size, chunks: this.client.blob(file.descriptor, name) });
   }

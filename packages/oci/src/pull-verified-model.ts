@@ -1,21 +1,18 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  DEFAULT_MAX_BUNDLE_BYTES,
-  ManifestChecker,
-  ManifestMismatchError,
   ModelSigningError,
-  serializeBundle,
-  temporaryName,
-  verifySignatureBytes,
-  writeFileAtomic,
+  openVerifiedSession,
+  type SignatureSource,
   type SignerInfo,
-  type Verifier,
   type VerifiedManifest,
+  type VerifiedSession,
+  type Verifier,
 } from '@model-signing/core';
-import { checkListing } from './listing.js';
-import { OciSource, type OciSourceBody } from './oci-source.js';
+import { temporaryName, writeFileAtomic } from '@model-signing/core/internal/node';
+import { OciSource } from './oci-source.js';
 import { parseOciReference } from './reference.js';
+import type { StoredSignature } from './referrers.js';
 import { RegistryClient, type RegistryParams } from './registry.js';
 
 /** Parameters of {@link verifyOciModel}. */
@@ -28,6 +25,12 @@ export interface VerifyOciModelParams extends RegistryParams {
   signaturePath?: string;
   /** Tolerate layers the signature does not cover: they are left out, never downloaded. Default false. */
   ignoreUnsignedFiles?: boolean;
+  /**
+   * Leave layers named like signature and attestation files at the model
+   * root (`claims.jsonl`, `*.sig`, `*.sigstore.json`) out unless the
+   * signature lists them, as every verified load does. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
   /** The most bytes read of a signature before it is checked. Default 64 MiB. */
   maxBundleBytes?: number;
   /** Layers downloaded at the same time. Default 4. */
@@ -60,11 +63,13 @@ export interface VerifyOciModelResult {
   reference: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: one bundle, or which line of a claims layout (several stored signatures, or a `claims.jsonl`). */
+  source: SignatureSource;
   /** The files verified (model-relative names, sorted). */
   files: string[];
   /** Where the signature that verified came from: the file given, or the artifact stored in the registry. */
   signature: { path: string } | { referrer: string; created?: string };
-  /** Layers left out: under the signature's ignore paths, or unsigned and tolerated. */
+  /** Layers left out, never downloaded: under the signature's ignore paths, attestation files, or unsigned and tolerated. */
   notChecked: string[];
 }
 
@@ -121,22 +126,12 @@ export async function pullVerifiedModel(params: PullVerifiedModelParams): Promis
   }
 }
 
-/*
- * ---------------------------------------------------------------------------
- * The loop below drives the OCI source by hand because core's verified-model
- * session (packages/core/src/session/, branch `session`) is not on main yet.
- * When it is, replace the marked steps with the session and keep the rest:
- *
- *   const session = await openVerifiedSession({ source, verifier, maxBundleBytes,
- *     ignoreUnsignedFiles, abortSignal });            // steps 1–3
- *   session.checkListing();                           // step 4
- *   for each file: for await (chunk of session.stream(name)) write(chunk);  // step 5
- *   await session.finish();                           // step 6
- *
- * (`OciSource` already has the session's ModelSource shape; with several
- * signatures stored in the registry it hands them over as a claims layout,
- * which the session's acceptSignature must then read as verifySignatureBytes does.)
- * ---------------------------------------------------------------------------
+/**
+ * The one verified load behind both calls, on core's verified-model session:
+ * the session reads the signature (bounded) and judges it, compares the
+ * manifest's layers with it, and hashes each layer as it streams; this adds
+ * the registry (the pinned manifest, stored signatures), a pool of
+ * downloads, and the folder they go into.
  */
 async function verifiedLoad(
   params: VerifyOciModelParams,
@@ -147,32 +142,24 @@ async function verifiedLoad(
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
   }
-  const maxBundleBytes = params.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
   const signal = params.abortSignal;
   const onProgress = params.onProgress ?? (() => undefined);
   const client = new RegistryClient(parseOciReference(params.reference), params);
-  const source = new OciSource(client, {
-    maxBundleBytes,
-    ...(params.signaturePath !== undefined ? { signaturePath: params.signaturePath } : {}),
-  });
+  const source = new OciSource(client, params.signaturePath !== undefined ? { signaturePath: params.signaturePath } : {});
   const { reference } = await source.resolve();
 
-  // Steps 1–2 (session: readSignature, acceptSignature): the signature, bounded, then verified.
-  const signatureBytes = await readAll(await source.signature(), maxBundleBytes, signal, source.signatureLocation);
-  const verified = await verifySignatureBytes({
-    bytes: signatureBytes,
+  // The signature, read bounded and verified; then the layers listed, before a byte of them moves.
+  const session = await openVerifiedSession({
+    source,
     verifier: params.verifier,
-    name: source.signatureLocation,
-    maxBundleBytes,
+    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
   });
-  const { manifest, signer } = verified;
-  onProgress({ phase: 'signature-verified', reference, signer });
-
-  // Steps 3–4 (session: list, checkListing): the layers as files, held against the signature before a byte moves.
-  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
-  const { files: listed } = await source.list({ signedFiles: checker.signedFiles });
-  const { files, notChecked } = checkListing(listed, checker, ignoreUnsignedFiles);
+  onProgress({ phase: 'signature-verified', reference, signer: session.signer });
+  session.checkListing();
+  const files = session.files ?? [];
   if (output && files.some((f) => f.name === signatureName)) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
@@ -182,7 +169,7 @@ async function verifiedLoad(
   const totalBytes = files.reduce((n, f) => n + f.size, 0);
   onProgress({ phase: 'listing-matched', files: files.length, totalBytes });
 
-  // Step 5 (session: stream): each layer hashed as it arrives, published only once it matched.
+  // Each layer hashed as it arrives (the session's stream ends in an error unless it matched), published only then.
   let bytesDone = 0;
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
@@ -190,18 +177,15 @@ async function verifiedLoad(
     files,
     concurrency,
     async (file) => {
-      const hasher = checker.createFileHasher(file.name);
-      const body = await source.open(file.name);
-      if (!body) throw new ManifestMismatchError([{ kind: 'missing', name: file.name }]);
       const sink = output ? await output.open(file.name) : undefined;
       try {
-        for await (const chunk of bounded(body, file, stopped)) {
-          hasher.update(chunk);
-          await sink?.write(chunk);
-          bytesDone += chunk.length;
+        let seen = 0;
+        const onBytes = (received: number) => {
+          bytesDone += received - seen;
+          seen = received;
           onProgress({ phase: 'downloading', path: file.name, bytesDone, totalBytes });
-        }
-        hasher.finish();
+        };
+        for await (const chunk of session.stream(file.name, { abortSignal: stopped, onBytes })) await sink?.write(chunk);
         await sink?.commit();
       } finally {
         await sink?.close();
@@ -211,81 +195,39 @@ async function verifiedLoad(
     () => stop.abort(),
   );
 
-  // Step 6 (session: finish): nothing signed left unchecked.
-  checker.finish();
-  if (output) await output.writeSignature(signatureName!, serializeBundle(verified.bundle.json));
-  const stored = source.storedSignature(verified.source.line);
+  // Nothing signed left unchecked; then the signature that verified, last.
+  await session.finish();
+  const stored = source.storedSignature(session.source.line);
+  if (output) await output.writeSignature(signatureName!, verifiedBundleBytes(session, stored));
+  const names = new Set(files.map((f) => f.name));
   return {
     reference,
-    manifest,
-    signer,
-    files: files.map((f) => f.name).sort(),
+    manifest: session.manifest,
+    signer: session.signer,
+    source: session.source,
+    files: [...names].sort(),
     signature:
       params.signaturePath !== undefined
         ? { path: params.signaturePath }
         : { referrer: stored?.digest ?? '', ...(stored?.created !== undefined ? { created: stored.created } : {}) },
-    notChecked,
+    notChecked: source.listed
+      .map((f) => f.name)
+      .filter((name) => !names.has(name))
+      .sort(),
   };
 }
 
-/** The signature's bytes, at most `limit` of them, abandoned the moment `signal` fires (the session's readSignature does this). */
-async function readAll(body: OciSourceBody, limit: number, signal: AbortSignal | undefined, location: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  const tooLarge = (size: number) =>
-    new ModelSigningError({
-      code: 'BUNDLE_TOO_LARGE',
-      path: location,
-      message: `The signature (${location}) is ${size} bytes or more, over the limit of ${limit} bytes read before a signature is checked (maxBundleBytes)`,
-    });
-  for await (const chunk of bounded(body, { name: location, size: limit }, signal, tooLarge)) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-/** A body's chunks, refused past `file.size` and abandoned when `signal` fires, releasing the source's body without waiting. */
-async function* bounded(
-  body: OciSourceBody,
-  file: { name: string; size: number },
-  signal: AbortSignal | undefined,
-  tooLarge = (size: number) =>
-    new ModelSigningError({
-      code: 'NETWORK_ERROR',
-      path: file.name,
-      message: `'${file.name}' sent ${size} bytes or more, more than its ${file.size}`,
-    }),
-): AsyncGenerator<Uint8Array> {
-  const iterator = body.chunks[Symbol.asyncIterator]();
-  let onAbort = () => undefined as void;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () =>
-      reject(
-        new ModelSigningError({
-          code: 'ABORTED',
-          path: file.name,
-          cause: signal?.reason,
-          message: `Cancelled while reading '${file.name}'`,
-        }),
-      );
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => undefined);
-  let finished = false;
-  try {
-    let received = 0;
-    for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
-      if (next.done) {
-        finished = true;
-        return;
-      }
-      received += next.value.length;
-      if (received > file.size) throw tooLarge(received);
-      yield next.value;
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined);
-  }
+/**
+ * The bytes of the one bundle that verified, to keep beside the pulled
+ * model: the stored signature as the registry holds it, the line of a
+ * claims file that verified, or the signature file as it was read.
+ */
+function verifiedBundleBytes(session: VerifiedSession, stored: StoredSignature | undefined): Uint8Array {
+  if (stored) return stored.bytes;
+  const { layout, line } = session.source;
+  if (layout !== 'claims' || line === undefined) return session.signature;
+  const text = new TextDecoder().decode(session.signature).split('\n')[line - 1].replace(/\r$/, '');
+  return new TextEncoder().encode(`${text}\n`);
 }
 
 /**
@@ -384,7 +326,7 @@ class PullDirectory {
     }
   }
 
-  async writeSignature(name: string, text: string): Promise<void> {
+  async writeSignature(name: string, text: Uint8Array): Promise<void> {
     const target = path.join(this.root, name);
     this.written.push(target);
     await writeFileAtomic(target, text);

@@ -4,7 +4,8 @@
 // `application/vnd.dev.sigstore.bundle.v0.3+json`, the empty config) whose
 // `subject` is the signed manifest; found again through the referrers API,
 // or the referrers tag `sha256-<hex>` on registries without it.
-import { BUNDLE_MEDIA_TYPE, ModelSigningError, isSignaturePredicate } from '@model-signing/core';
+import { ModelSigningError } from '@model-signing/core';
+import { BUNDLE_MEDIA_TYPE, isSignaturePredicate } from '@model-signing/core/internal';
 import { OCI_IMAGE_INDEX, OCI_IMAGE_MANIFEST, TITLE_ANNOTATION, type Descriptor } from './image-manifest.js';
 import { sha256Digest, type RegistryClient } from './registry.js';
 

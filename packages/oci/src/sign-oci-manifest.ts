@@ -1,15 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  ModelSigningError,
-  PREDICATE_TYPE,
-  createSignature,
-  serializeBundle,
-  type Manifest,
-  type SerializedBundle,
-  type Signer,
-  type TimestampAuthorityOptions,
-} from '@model-signing/core';
+import { ModelSigningError, type Manifest, type SerializedBundle, type Signer, type TimestampAuthorityOptions } from '@model-signing/core';
+import { PREDICATE_TYPE, serializeBundle } from '@model-signing/core/internal';
+import { createSignature } from '@model-signing/core/internal/node';
 import {
   MAX_MANIFEST_BYTES,
   manifestFileStem,

@@ -1,15 +1,14 @@
 import {
-  DEFAULT_MAX_BUNDLE_BYTES,
-  ManifestChecker,
   ModelSigningError,
-  readSignatureFile,
-  verifySignatureBytes,
+  openVerifiedSession,
+  type ModelSource,
   type SignerInfo,
   type Verifier,
   type VerifiedManifest,
 } from '@model-signing/core';
-import { parseImageManifest, type Descriptor } from './image-manifest.js';
-import { checkListing, layerListing } from './listing.js';
+import { signatureFile } from '@model-signing/core/internal/node';
+import { parseImageManifest, type Descriptor, type OciModelFile } from './image-manifest.js';
+import { layerListing } from './listing.js';
 import { sha256Digest } from './registry.js';
 import { readManifestFile } from './sign-oci-manifest.js';
 
@@ -24,6 +23,8 @@ export interface VerifyOciManifestParams {
   verifier: Verifier;
   /** Tolerate layers the signature does not cover. Default false. */
   ignoreUnsignedFiles?: boolean;
+  /** Leave layers named like signature and attestation files (`claims.jsonl`, `*.sig`, `*.sigstore.json`) out unless signed. Default true. */
+  ignoreAttestationFiles?: boolean;
   /** The most bytes read of the signature before it is checked. Default 64 MiB. */
   maxBundleBytes?: number;
 }
@@ -62,14 +63,27 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
   }
   const bytes = params.manifestBytes ?? (await readManifestFile(params.manifestPath!));
   const image = parseImageManifest(bytes, params.manifestPath !== undefined ? `'${params.manifestPath}'` : 'The manifest');
-  const maxBundleBytes = params.maxBundleBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-  const signature = await readSignatureFile(params.signaturePath, { maxBundleBytes });
-  const { manifest, signer } = await verifySignatureBytes({
-    bytes: signature,
+  // The session's rules with a source that lists the manifest's layers and has no bytes: the signature
+  // read bounded and judged, then the listing compared (missing, unsigned, a digest that is not the signed one).
+  let listed: OciModelFile[] = [];
+  const source: ModelSource = {
+    location: params.manifestPath ?? 'the manifest',
+    signatureLocation: params.signaturePath,
+    signature: () => signatureFile(params.signaturePath),
+    list: (scope) => {
+      listed = layerListing(image, scope.signedFiles);
+      return Promise.resolve({ files: listed.map(({ name, size, sha256 }) => ({ name, size, sha256 })) });
+    },
+    open: () => Promise.resolve(undefined),
+  };
+  const session = await openVerifiedSession({
+    source,
     verifier: params.verifier,
-    name: params.signaturePath,
-    maxBundleBytes,
+    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
   });
+  const { manifest, signer } = session;
   const { method, hashType } = manifest.serialization;
   if (method !== 'files' || hashType !== 'sha256') {
     throw new ModelSigningError({
@@ -78,14 +92,16 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
       message: `The signature holds ${method === 'files' ? hashType : `${hashType} shard`} digests; an OCI manifest lists the sha256 of whole layers, so it cannot be checked against them: pull the model and verify the files`,
     });
   }
-  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
-  const { files, notChecked } = checkListing(layerListing(image, checker.signedFiles), checker, ignoreUnsignedFiles);
+  session.checkListing();
+  const files = new Set((session.files ?? []).map((f) => f.name));
   return {
     manifest,
     signer,
     subject: { mediaType: image.mediaType, digest: sha256Digest(bytes), size: bytes.length },
-    files: files.map((f) => f.name).sort(),
-    notChecked,
+    files: [...files].sort(),
+    notChecked: listed
+      .map((f) => f.name)
+      .filter((name) => !files.has(name))
+      .sort(),
   };
 }

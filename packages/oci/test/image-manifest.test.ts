@@ -4,7 +4,8 @@
 // and every manifest that cannot be signed refused with its own code.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { KeyVerifier, createSignature, verifyModel, writeSignature } from '@model-signing/core';
+import { KeyVerifier, verifyModel } from '@model-signing/core';
+import { createSignature, writeSignature } from '@model-signing/core/internal/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { looksLikeImageManifest, modelFiles, parseImageManifest, signOciManifest, verifyOciManifest } from '../src/index.js';
 import { GO_PORT_VECTORS, expectCode, keyPair, removeTempDirs, sha256, tempDir } from './helpers.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { SigningMethod } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals } from '../load-core.js';
 import { UsageError, createReporter, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { createVerifier, type VerifierCliOptions } from './verifiers.js';
@@ -145,7 +145,8 @@ async function runSignOci(method: SignCommandMethod, model: string, opts: SignOc
   try {
     const reference = model.startsWith(OCI_SCHEME);
     const { signOciManifest } = await import('@model-signing/oci');
-    const { writeSignature, rootDigest } = await loadCore();
+    const { rootDigest } = await loadCore();
+    const { writeSignature } = await loadCoreInternals();
     const signer = await createSigner(method, opts);
     const result = await signOciManifest({
       ...(reference ? { reference: model, push: opts.pushSignature ?? true } : { manifestPath: model }),
@@ -189,7 +190,14 @@ async function runSignOci(method: SignCommandMethod, model: string, opts: SignOc
 }
 
 type VerifyOciOptions = OciCliOptions &
-  VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; json: boolean; progress: boolean };
+  VerifierCliOptions & {
+    signature: string;
+    ignoreUnsignedFiles: boolean;
+    ignoreAttPaths: boolean;
+    maxBundleSize?: number;
+    json: boolean;
+    progress: boolean;
+  };
 
 /** `verify <method> oci://…`: a verified pull, kept with --output. */
 async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOciOptions, cmd: Command): Promise<number> {
@@ -203,6 +211,7 @@ async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOc
       ...registryParams(opts),
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+      ignoreAttestationFiles: opts.ignoreAttPaths,
       ...(cmd.getOptionValueSource('signature') === 'cli' ? { signaturePath: opts.signature } : {}),
       ...(opts.maxBundleSize !== undefined ? { maxBundleBytes: opts.maxBundleSize } : {}),
       onProgress: (p: Parameters<NonNullable<Parameters<typeof oci.verifyOciModel>[0]['onProgress']>>[0]) => {
@@ -250,6 +259,7 @@ async function runVerifyManifest(method: SigningMethod, model: string, opts: Ver
       signaturePath: opts.signature,
       verifier: await createVerifier(method, opts),
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
+      ignoreAttestationFiles: opts.ignoreAttPaths,
       ...(opts.maxBundleSize !== undefined ? { maxBundleBytes: opts.maxBundleSize } : {}),
     });
     const notChecked = result.notChecked.length > 0 ? `; not checked: ${result.notChecked.join(', ')}` : '';

@@ -68,14 +68,14 @@ export interface SignPayloadOptions extends SignOptions {
  *   signer that witnesses (Sigstore timestamps through its own TSA);
  *   the signer's and the timestamp's errors.
  */
-export async function signPayload({ payload, payloadType, signer, signal, timestamp }: SignPayloadOptions): Promise<SerializedBundle> {
+export async function signPayload({ payload, payloadType, signer, abortSignal, timestamp }: SignPayloadOptions): Promise<SerializedBundle> {
   if (timestamp && signer.witness) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
       message: `The ${signer.method} method timestamps its signatures through its own services; a timestamp authority is only for key, certificate, PKCS#11 and KMS signing`,
     });
   }
-  const options = signal ? { signal } : {};
+  const options = abortSignal ? { abortSignal } : {};
   const signed = await signer.sign(preAuthEncoding(payloadType, payload), options);
   const rfc3161Timestamps = timestamp ? [await timestamp(signed.signature, options)] : [];
   const bundle = buildBundle({ payload, payloadType, ...signed, rfc3161Timestamps });

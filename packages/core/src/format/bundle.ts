@@ -5,6 +5,12 @@ import { fromBase64 } from './base64.js';
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /**
+ * The signature's file name in a model folder (or hub repo) unless told
+ * otherwise: what the CLI, every adapter and the reference's examples use.
+ */
+export const DEFAULT_SIGNATURE_NAME = 'model.sig';
+
+/**
  * The media types a keyless bundle may carry: both spellings of v0.3. A
  * keyless bundle here holds its signing certificate alone
  * (`verificationMaterial.certificate`), which only v0.3 allows; v0.1 and v0.2
@@ -16,19 +22,6 @@ const SIGSTORE_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.si
 /** How a bundle was signed, read from its verification material. */
 export type SigningMethod = 'key' | 'certificate' | 'sigstore';
 
-/** A DSSE signature as serialized in a bundle. */
-export interface SerializedSignature {
-  sig: string;
-  keyid?: string | null;
-}
-
-/** A DSSE envelope as serialized in a bundle. */
-export interface SerializedEnvelope {
-  payload: string;
-  payloadType: string;
-  signatures: SerializedSignature[];
-}
-
 /**
  * The JSON form of a Sigstore bundle holding an OMS signature. Verification
  * material is kept as plain JSON: each method reads the part it needs.
@@ -36,7 +29,8 @@ export interface SerializedEnvelope {
 export interface SerializedBundle {
   mediaType: string;
   verificationMaterial: Record<string, unknown>;
-  dsseEnvelope: SerializedEnvelope;
+  /** The DSSE envelope: the payload and its type, and the signatures (base64), of which the first counts. */
+  dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string; keyid?: string | null }[] };
 }
 
 /** A structurally valid bundle, decoded; nothing in it is trusted yet. */
@@ -97,12 +91,16 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
   return max;
 }
 
-/** The error for a bundle over the limit, naming the options that raise it. */
-export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+/**
+ * The error for a bundle over the limit, naming the options that raise it:
+ * by its announced `size`, or (`announced` false) once more than `max`
+ * bytes arrived.
+ */
+export function bundleTooLarge(size: number, max: number, path?: string, announced = true): ModelSigningError {
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
-    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${announced ? `${size} bytes` : `more than ${max} bytes`}, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
   });
 }
 
