@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { verifyModel } from '@model-signing/core';
 import { serializeBundle } from '@model-signing/core/internal';
-import { writeSignature } from '@model-signing/core/internal/node';
+import { appendClaim, writeSignature } from '@model-signing/core/internal/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test-fixtures/servers.mjs';
 import { oras, startRegistry, startTokenService, writeDockerConfig, type RunningRegistry } from '../../../test-fixtures/oci-registry.mjs';
@@ -384,6 +384,128 @@ describe('refusals', () => {
     );
     await expect(fs.stat(output)).rejects.toThrow();
   });
+
+  it('a signature over the bundle limit is refused (BUNDLE_TOO_LARGE), stored or given as a file, before a layer is fetched; nothing left', async () => {
+    const host = withReferrers.host;
+    const reference = `oci://${host}/m/huge-signature:v1`;
+    await orasPush(host, 'm/huge-signature:v1', model(), dir);
+    const signed = await signOciManifest({ reference, signer: keys.signer, ...LOOPBACK });
+    const signaturePath = path.join(dir, 'huge-signature.sig');
+    await writeSignature(signaturePath, signed.bundle);
+    const layers = signed.files.map((f) => f.descriptor.digest);
+    // Our own signature, read under a limit it exceeds: stored in the registry, and as a file (the session's one bounded read).
+    for (const source of [{}, { signaturePath }]) {
+      const counting = countingFetch(layers);
+      const output = path.join(await tempDir('huge-signature'), 'out');
+      const error = await expectCode(
+        () =>
+          pullVerifiedModel({
+            reference,
+            verifier: keys.verifier,
+            outputDir: output,
+            maxBundleBytes: 512,
+            ...LOOPBACK,
+            ...source,
+            fetch: counting.fetch,
+          }),
+        'BUNDLE_TOO_LARGE',
+      );
+      expect(error.message).toContain('512');
+      expect(counting.layersFetched()).toBe(0);
+      await expect(fs.stat(output)).rejects.toThrow();
+    }
+    // Someone pushes a 3 MiB "signature" for the manifest: refused from its listed size, its blob never downloaded.
+    const client = new RegistryClient(parseOciReference(reference), LOOPBACK);
+    const current = await client.manifest('v1');
+    const junk = new TextEncoder().encode(JSON.stringify({ padding: 'x'.repeat(3 * 1024 * 1024) }));
+    await pushSignature(
+      client,
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: current.digest, size: current.bytes.length },
+      junk,
+      'https://model_signing/signature/v1.0',
+      new Date(Date.now() + 60_000),
+    );
+    const counting = countingFetch([`sha256:${sha256(junk)}`, ...layers]);
+    await expectCode(
+      () => verifyOciModel({ reference, verifier: keys.verifier, maxBundleBytes: 1024 * 1024, ...LOOPBACK, fetch: counting.fetch }),
+      'BUNDLE_TOO_LARGE',
+    );
+    expect(counting.layersFetched()).toBe(0);
+  });
+
+  it('no signature stored for the manifest is refused (NOT_FOUND) before a layer is fetched; nothing left', async () => {
+    const host = plain.host;
+    await orasPush(host, 'm/unsigned:v1', model(), dir);
+    const output = path.join(await tempDir('unsigned'), 'out');
+    const { fetch: recording, seen } = recordingFetch();
+    const error = await expectCode(
+      () =>
+        pullVerifiedModel({
+          reference: `oci://${host}/m/unsigned:v1`,
+          verifier: keys.verifier,
+          outputDir: output,
+          ...LOOPBACK,
+          fetch: recording,
+        }),
+      'NOT_FOUND',
+    );
+    expect(error.message).toContain('No model signature is stored');
+    expect(seen.filter((s) => s.includes('/blobs/'))).toEqual([]);
+    await expect(fs.stat(output)).rejects.toThrow();
+  });
+
+  it('a signature by another key is refused (KEY_MISMATCH) before a layer is fetched, stored or given as a file; nothing left', async () => {
+    const host = plain.host;
+    const reference = `oci://${host}/m/wrong-key:v1`;
+    await orasPush(host, 'm/wrong-key:v1', model(), dir);
+    const signed = await signOciManifest({ reference, signer: keys.signer, ...LOOPBACK });
+    const signaturePath = path.join(dir, 'wrong-key.sig');
+    await writeSignature(signaturePath, signed.bundle);
+    const stranger = await keyPair(await tempDir('stranger'));
+    for (const source of [{}, { signaturePath }]) {
+      const counting = countingFetch(signed.files.map((f) => f.descriptor.digest));
+      const output = path.join(await tempDir('wrong-key'), 'out');
+      await expectCode(
+        () =>
+          pullVerifiedModel({ reference, verifier: stranger.verifier, outputDir: output, ...LOOPBACK, ...source, fetch: counting.fetch }),
+        'KEY_MISMATCH',
+      );
+      expect(counting.layersFetched()).toBe(0);
+      await expect(fs.stat(output)).rejects.toThrow();
+    }
+  });
+
+  it("layers named like signature or attestation files are the session's: left out and not fetched unless signed; with ignoreAttestationFiles: false, refused (UNSIGNED_FILE)", async () => {
+    const host = withReferrers.host;
+    const reference = `oci://${host}/m/attestations:v1`;
+    const files = model();
+    await orasPush(host, 'm/attestations:v1', files, dir);
+    const signed = await signOciManifest({ reference, signer: keys.signer, ...LOOPBACK });
+    const signaturePath = path.join(dir, 'attestations.sig');
+    await writeSignature(signaturePath, signed.bundle);
+    const claims = '{"not":"read"}\n';
+    await orasPush(host, 'm/attestations:v1', { ...files, 'claims.jsonl': claims, 'other.sig': 'x' }, dir);
+    const counting = countingFetch([`sha256:${sha256(claims)}`, `sha256:${sha256('x')}`]);
+    const output = path.join(await tempDir('attestations'), 'out');
+    const pulled = await pullVerifiedModel({
+      reference,
+      verifier: keys.verifier,
+      signaturePath,
+      outputDir: output,
+      ...LOOPBACK,
+      fetch: counting.fetch,
+    });
+    expect(pulled.notChecked).toEqual(['claims.jsonl', 'other.sig']);
+    expect(counting.layersFetched()).toBe(0);
+    expect(await listTree(output)).toEqual([...Object.keys(files), 'model.sig'].sort());
+    const error = await expectCode(
+      () => verifyOciModel({ reference, verifier: keys.verifier, signaturePath, ignoreAttestationFiles: false, ...LOOPBACK }),
+      'UNSIGNED_FILE',
+    );
+    // claims.jsonl is under the signature's own ignore paths (signing records it, as the reference does); other.sig only the rule leaves out.
+    expect(signed.manifest.serialization.ignorePaths).toContain('claims.jsonl');
+    expect(error.differences).toEqual([{ kind: 'unsigned', name: 'other.sig' }]);
+  });
 });
 
 describe('signatures stored in the registry', () => {
@@ -402,6 +524,39 @@ describe('signatures stored in the registry', () => {
       () => verifyOciModel({ reference: `oci://${host}/m/two-signers:v1`, verifier: stranger.verifier, ...LOOPBACK }),
       'KEY_MISMATCH',
     );
+  });
+
+  it('the pulled folder keeps the one bundle that verified: the stored one among several, the line of a claims file; the folder verifies with it', async () => {
+    const host = withReferrers.host;
+    const reference = `oci://${host}/m/kept:v1`;
+    await orasPush(host, 'm/kept:v1', model(), dir);
+    const ours = await signOciManifest({ reference, signer: keys.signer, ...LOOPBACK });
+    const other = await keyPair(await tempDir('kept-other'));
+    const theirs = await signOciManifest({ reference, signer: other.signer, ...LOOPBACK });
+    const stored = await pullVerifiedModel({
+      reference,
+      verifier: keys.verifier,
+      outputDir: path.join(await tempDir('kept'), 'out'),
+      ...LOOPBACK,
+    });
+    expect(stored.source).toMatchObject({ layout: 'claims', lines: 2 }); // both stored, as lines of a claims layout
+    expect(await fs.readFile(stored.signaturePath, 'utf8')).toBe(serializeBundle(ours.bundle));
+    await verifyModel({ modelPath: stored.outputDir, signaturePath: stored.signaturePath, verifier: keys.verifier });
+
+    // A claims file with their signature on the newest line: ours verifies, and its line alone is kept as model.sig.
+    const claimsPath = path.join(await tempDir('kept-claims'), 'claims.jsonl');
+    await appendClaim(claimsPath, ours.bundle);
+    await appendClaim(claimsPath, theirs.bundle);
+    const fromClaims = await pullVerifiedModel({
+      reference,
+      verifier: keys.verifier,
+      signaturePath: claimsPath,
+      outputDir: path.join(await tempDir('kept'), 'out'),
+      ...LOOPBACK,
+    });
+    expect(fromClaims.source).toMatchObject({ layout: 'claims', line: 1 });
+    expect(JSON.parse(await fs.readFile(fromClaims.signaturePath, 'utf8'))).toEqual(JSON.parse(serializeBundle(ours.bundle)));
+    await verifyModel({ modelPath: fromClaims.outputDir, signaturePath: fromClaims.signaturePath, verifier: keys.verifier });
   });
 
   it('signing without pushing stores nothing: verifying from the registry then finds no signature (NOT_FOUND)', async () => {
