@@ -114,6 +114,24 @@ describe('sign and verify models in a registry', () => {
       dir,
     );
     expect(signed.code, signed.stderr).toBe(0);
+    // The signed model, refused as a whole: a signature over --max-bundle-size, another key.
+    const verify = (...args: string[]) => ours(['verify', 'key', reference, '--plain-http', ...args], dir);
+    const tooLarge = await verify('--public-key', keys.publicKey, '--max-bundle-size', '100');
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stderr).toContain('[BUNDLE_TOO_LARGE]');
+    await fs.mkdir(path.join(dir, 'other'));
+    const other = await writeKeyPair(path.join(dir, 'other'), 'P-256');
+    const wrongKey = await verify('--public-key', other.publicKey);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toContain('[KEY_MISMATCH]');
+    // Another signature pushed as a layer is left out (the session's attestation-file rule), or with --no-ignore-att-paths unsigned.
+    await push('m/victim:v1', { ...MODEL, 'extra.sig': 'x' });
+    const beside = await verify('--public-key', keys.publicKey, '--signature', 'victim.sig');
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(beside.stdout).toContain('not checked: extra.sig');
+    const strict = await verify('--public-key', keys.publicKey, '--signature', 'victim.sig', '--no-ignore-att-paths');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('[UNSIGNED_FILE]');
     await push('m/victim:v1', { ...MODEL, 'config.json': '{"hidden_size": 9}' });
     const tampered = await ours(
       ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--signature', 'victim.sig', '--output', 'out'],
@@ -168,6 +186,10 @@ describe('sign and verify models in a registry', () => {
       [
         ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--trust-cache'],
         '--trust-cache applies to a model on disk',
+      ],
+      [
+        ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--no-ignore-git-paths'],
+        'ignore-git-paths applies to a model on disk',
       ],
     ];
     for (const [args, message] of cases) {

@@ -81,7 +81,7 @@ const OCI_ONLY = ['includeConfig'];
 /** Options of a model on disk, typed for an OCI manifest: each layer is taken whole, by the sha256 digest the manifest lists. */
 const NOT_FOR_OCI = {
   sign: ['method', 'hash', 'shardSize', 'incremental', 'allowSymlinks', 'workers'],
-  verify: ['trustCache', 'claims', 'claimsFile', 'allowSymlinks', 'workers', 'ignorePaths'],
+  verify: ['trustCache', 'claims', 'claimsFile', 'allowSymlinks', 'workers', 'ignorePaths', 'ignoreGitPaths'],
 };
 
 /** The first of `names` typed on the command line, as its flag. */
