@@ -174,7 +174,18 @@ try {
   //    temporary prefix): key signing works; the hub commands say what to install.
   console.log('==> the CLI installed alone (npm install -g, temporary prefix)');
   const prefix = path.join(work, 'global');
-  await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', tarballs.core, tarballs.oci, tarballs.cli]);
+  await run('npm', [
+    'install',
+    '-g',
+    '--prefix',
+    prefix,
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    tarballs.core,
+    tarballs.oci,
+    tarballs.cli,
+  ]);
   const alone = path.join(work, 'cli-alone');
   await fs.mkdir(alone);
   await userFiles(alone);
