@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
+  DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
   openVerifiedSession,
   type SignatureSource,
@@ -86,10 +87,12 @@ export interface PullVerifiedModelResult extends VerifyOciModelResult {
  * `signaturePath`) verified, the layers compared with the signed files
  * before any is downloaded (every one present, no unsigned one, each
  * layer's sha256 equal to the signed digest), then each layer streamed
- * through the signature's hash.
+ * through the signature's hash: core's verified-model session over the
+ * registry ({@link OciSource}), with the rules every verified load has.
  *
  * @throws {ModelSigningError} the signature's errors (`NOT_FOUND` when none
- *   is stored, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …);
+ *   is stored, `BUNDLE_TOO_LARGE` over `maxBundleBytes`, `SIGNATURE_INVALID`,
+ *   `KEY_MISMATCH`, …);
  *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE`) naming the layers; `OCI_MANIFEST_INVALID`,
  *   `UNSUPPORTED_DIGEST`; `ACCESS_DENIED`, `NETWORK_ERROR`; `ABORTED`.
@@ -112,7 +115,7 @@ export async function verifyOciModel(params: VerifyOciModelParams): Promise<Veri
  *   `WRITE_FAILED`.
  */
 export async function pullVerifiedModel(params: PullVerifiedModelParams): Promise<PullVerifiedModelResult> {
-  const signatureName = params.signatureName ?? 'model.sig';
+  const signatureName = params.signatureName ?? DEFAULT_SIGNATURE_NAME;
   const output = await PullDirectory.create(params.outputDir);
   try {
     const result = await verifiedLoad(params, output, signatureName);

@@ -135,11 +135,12 @@ export class RegistryClient {
   }
 
   /**
-   * Streams a blob, at most `descriptor.size` bytes of it; the caller hashes
-   * what arrives. Stopping early (`return`) releases the connection.
+   * Streams a blob as the registry sends it; the caller bounds and hashes
+   * what arrives (a layer: the verified-model session, which refuses more
+   * than the listed size as it does for every source). Stopping early
+   * (`return`) releases the connection.
    *
-   * @throws {ModelSigningError} `NOT_FOUND`, `ACCESS_DENIED`, `NETWORK_ERROR`
-   *   (naming the blob, also when the registry sends more than its size), `ABORTED`.
+   * @throws {ModelSigningError} `NOT_FOUND`, `ACCESS_DENIED`, `NETWORK_ERROR` (naming the blob), `ABORTED`.
    */
   async *blob(descriptor: Descriptor, name: string): AsyncGenerator<Uint8Array> {
     const doing = `downloading '${name}' (${descriptor.digest}) from ${this.label}`;
@@ -157,13 +158,6 @@ export class RegistryClient {
         }
         if (next.done) return;
         received += next.value.length;
-        if (received > descriptor.size) {
-          throw new ModelSigningError({
-            code: 'NETWORK_ERROR',
-            path: name,
-            message: `The registry sent more than the ${descriptor.size} bytes the manifest lists for '${name}'; the download was stopped`,
-          });
-        }
         yield next.value;
       }
     } finally {
@@ -176,7 +170,18 @@ export class RegistryClient {
   async blobBytes(descriptor: Descriptor, name: string, limit: number, tooLarge: (size: number) => ModelSigningError): Promise<Uint8Array> {
     if (descriptor.size > limit) throw tooLarge(descriptor.size);
     const chunks: Uint8Array[] = [];
-    for await (const chunk of this.blob(descriptor, name)) chunks.push(chunk);
+    let received = 0;
+    for await (const chunk of this.blob(descriptor, name)) {
+      received += chunk.length;
+      if (received > descriptor.size) {
+        throw new ModelSigningError({
+          code: 'NETWORK_ERROR',
+          path: name,
+          message: `The registry sent more than the ${descriptor.size} bytes listed for ${name}; the download was stopped`,
+        });
+      }
+      chunks.push(chunk);
+    }
     const bytes = Buffer.concat(chunks);
     if (sha256Digest(bytes) !== descriptor.digest) {
       throw new ModelSigningError({

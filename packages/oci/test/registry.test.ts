@@ -255,6 +255,36 @@ describe('refusals', () => {
     expect(await listTree(output)).toEqual([]);
   });
 
+  it('a layer the registry sends longer than the manifest lists is refused by the session (BODY_TOO_LARGE) at that length; nothing left', async () => {
+    const host = plain.host;
+    const files = model();
+    await orasPush(host, 'm/longer:v1', files, dir);
+    await signOciManifest({ reference: `oci://${host}/m/longer:v1`, signer: keys.signer, ...LOOPBACK });
+    const target = `sha256:${sha256(files['model.safetensors'])}`;
+    const longer: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!(input instanceof Request ? input.url : input.toString()).endsWith(`/blobs/${target}`)) return response;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const headers = new Headers(response.headers);
+      headers.delete('content-length');
+      return new Response(Buffer.concat([bytes, Buffer.from('appended')]), { status: response.status, headers });
+    };
+    const output = path.join(await tempDir('longer'), 'out');
+    const error = await expectCode(
+      () =>
+        pullVerifiedModel({
+          reference: `oci://${host}/m/longer:v1`,
+          verifier: keys.verifier,
+          outputDir: output,
+          ...LOOPBACK,
+          fetch: longer,
+        }),
+      'BODY_TOO_LARGE',
+    );
+    expect(error.path).toBe('model.safetensors');
+    await expect(fs.stat(output)).rejects.toThrow();
+  });
+
   it('an added layer is refused (UNSIGNED_FILE), or left out and not fetched when unsigned files are tolerated', async () => {
     const host = withReferrers.host;
     const files = model();
