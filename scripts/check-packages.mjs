@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['core', 'cli', 'hf-hub', 'onnx', 'tfjs', 'transformers'];
+const PACKAGES = ['core', 'oci', 'cli', 'hf-hub', 'onnx', 'tfjs', 'transformers'];
 const keep = process.argv.includes('--keep');
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'oms-packages-'));
 
@@ -174,7 +174,18 @@ try {
   //    temporary prefix): key signing works; the hub commands say what to install.
   console.log('==> the CLI installed alone (npm install -g, temporary prefix)');
   const prefix = path.join(work, 'global');
-  await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--loglevel=error', tarballs.core, tarballs.cli]);
+  await run('npm', [
+    'install',
+    '-g',
+    '--prefix',
+    prefix,
+    '--no-audit',
+    '--no-fund',
+    '--loglevel=error',
+    tarballs.core,
+    tarballs.oci,
+    tarballs.cli,
+  ]);
   const alone = path.join(work, 'cli-alone');
   await fs.mkdir(alone);
   await userFiles(alone);

@@ -58,6 +58,7 @@ check "workflows: actionlint .github/workflows" sh -c '. scripts/tools.env && "$
 check "example: onnx" node examples/onnx/run.mjs
 check "example: tfjs" node examples/tfjs/sign-and-load.mjs
 check "example: hf-hub" node examples/hf-hub/sign-upload-download.mjs
+check "example: oci" node examples/oci/sign-push-pull.mjs
 check "example: transformers" node examples/transformers/run.mjs
 check "example: browser" node examples/browser/run.mjs
 check "example: transformers in the browser" node examples/transformers/browser/run.mjs

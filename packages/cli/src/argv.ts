@@ -110,7 +110,7 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   const first = words[0] === undefined ? undefined : rest[words[0]];
   const usage = `model-signing ${name} <${names.join('|')}> MODEL [options]`;
   if (first === undefined) throw new UsageError(`missing the model to ${name}: ${usage}`);
-  if (!fs.existsSync(first)) {
+  if (!fs.existsSync(first) && !first.startsWith('oci://')) {
     throw new UsageError(`unknown method '${first}' (and no such model path); name one of ${names.join(', ')}: ${usage}`);
   }
   const sigstore = subcommand(group, 'sigstore')!;

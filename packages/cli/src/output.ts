@@ -108,6 +108,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   incremental: '--incremental',
   tsaCertificateChain: '--tsa-certificate-chain',
   timestampAuthority: '--tsa-url',
+  plainHttp: '--plain-http',
+  dockerConfig: '--registry-config',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */

@@ -37,7 +37,7 @@ export type ErrorCode =
   | 'KEY_MISMATCH'
   /** A key or certificate could not be read or is of an unsupported type. */
   | 'BAD_KEY'
-  /** A PKCS#11 token or a key management service refused the credentials (wrong PIN, no permission). */
+  /** A PKCS#11 token, a key management service or an OCI registry refused the credentials (wrong PIN or password, no permission). */
   | 'ACCESS_DENIED'
   /** A PKCS#11 token or a key management service failed an operation, or returned a signature that does not verify. */
   | 'KEY_SERVICE_ERROR'
@@ -86,8 +86,23 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   /** The operation was cancelled through its AbortSignal. */
   | 'ABORTED'
-  /** Talking to a remote service (Sigstore, a hub) failed. */
+  /** Talking to a remote service (Sigstore, a hub, an OCI registry) failed. */
   | 'NETWORK_ERROR'
+  /**
+   * An OCI manifest cannot be signed or pulled as a model: not JSON, not an
+   * image manifest (an index lists platforms: name one manifest), malformed
+   * descriptors, a layer title that is not a model path, or two layers with
+   * one name. The message names the manifest and what is wrong.
+   */
+  | 'OCI_MANIFEST_INVALID'
+  /**
+   * Digests of two kinds that cannot be compared: an OCI layer or config
+   * digested with anything but sha256 (OMS records the layer's digest as the
+   * file's, and only sha256 is both an OCI and an OMS file hash), or a
+   * signature of other digests (blake2b, shards) checked against an OCI
+   * manifest. The message names the layer or the signature and the algorithm.
+   */
+  | 'UNSUPPORTED_DIGEST'
   /** Obtaining an identity token for keyless signing failed. */
   | 'IDENTITY_TOKEN_ERROR'
   /** Writing output (a signature, a cache entry) failed. */

@@ -12,6 +12,7 @@ export {
   type CreateSignatureParams,
   type CreatedSignature,
   type InMemoryModel,
+  type PrecomputedModel,
 } from './node/create-signature.js';
 export { writeSignature } from './node/sign-model.js';
 export { writeFileAtomic } from './node/atomic-write.js';
@@ -21,7 +22,7 @@ export { RACY_MARGIN_MS } from './node/incremental/record.js';
 // Models on disk
 export { walkModel, type WalkedModel } from './node/walk.js';
 export { hashFiles, resolveSerialization } from './node/hash/hash-model.js';
-export { DirectorySource, type DirectorySourceOptions } from './node/directory-source.js';
+export { DirectorySource, signatureFile, type DirectorySourceOptions } from './node/directory-source.js';
 export { readBundle } from './node/signature-file.js';
 export { hubCacheRepoFolder } from './node/hub-cache.js';
 // Keys and signing methods

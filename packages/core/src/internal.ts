@@ -1,6 +1,6 @@
 /**
  * `@model-signing/core/internal`: what the adapters of this repository
- * (`@model-signing/cli`, `hf-hub`, `onnx`, `tfjs`, `transformers`) and its
+ * (`@model-signing/cli`, `hf-hub`, `oci`, `onnx`, `tfjs`, `transformers`) and its
  * tests share with core beyond its public API, runtime-neutral like
  * `@model-signing/core/browser` (the Node-only part is
  * `@model-signing/core/internal/node`). Outside semver: any release may
@@ -21,7 +21,7 @@ export { compareListing } from './session/listing.js';
 // The format
 export { BUNDLE_MEDIA_TYPE, parseBundle, serializeBundle } from './format/bundle.js';
 export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
-export { manifestToPayload, manifestToStatement, parseStatement, type ParsedStatement } from './format/statement.js';
+export { PREDICATE_TYPE, manifestToPayload, manifestToStatement, parseStatement, type ParsedStatement } from './format/statement.js';
 export { compareResourceNames, sortResources } from './format/manifest.js';
 export { compatPreAuthEncoding, preAuthEncoding } from './format/dsse.js';
 export { toHex } from './format/hex.js';

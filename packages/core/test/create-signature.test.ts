@@ -41,6 +41,45 @@ describe('createSignature', () => {
     expect(verified.files.sort()).toEqual(Object.keys(FILES).sort());
   });
 
+  it('signs digests given up front (precomputed) as it signs the files they are of, reading nothing', async () => {
+    const keys = ecKeyPair();
+    const signer = await KeySigner.create({ privateKey: keys.privateKey });
+    const model = path.join(await tempDir(), 'my-model');
+    await writeTree(model, FILES);
+    const fromDisk = await createSignature({ signer, walk: { modelPath: model } });
+    const digests = new Map(fromDisk.manifest.resources.map((r) => [r.name, r.digest]));
+    // Given in any order, and spelt as paths may be (./a): signed in the one order, normalized.
+    const given = new Map([...digests].reverse().map(([name, digest]) => [name === 'model.bin' ? './model.bin' : name, digest]));
+    const precomputed = await createSignature({
+      signer,
+      precomputed: { digests: given, modelName: 'my-model', ignorePaths: fromDisk.manifest.serialization.ignorePaths },
+    });
+    expect(precomputed.manifest).toEqual(fromDisk.manifest);
+    expect(precomputed.walked).toBeUndefined();
+    const signaturePath = path.join(await tempDir(), 'model.sig');
+    await writeSignature(signaturePath, precomputed.bundle);
+    await verifyModel({ modelPath: model, signaturePath, verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) });
+
+    const sign = (digests: Map<string, string>, settings: object = {}) =>
+      createSignature({ ...settings, signer, precomputed: { digests, modelName: 'm', ignorePaths: [] } });
+    const digest = digests.get('model.bin')!;
+    await expectCode(sign(new Map([['../x', digest]])), 'PATH_ESCAPE');
+    await expectCode(sign(new Map([['a', digest.toUpperCase()]])), 'INVALID_ARGUMENT');
+    await expectCode(sign(new Map([['a', digest.slice(1)]])), 'INVALID_ARGUMENT');
+    await expectCode(sign(new Map([['a', digest]]), { hashAlgorithm: 'blake2b' }), 'INVALID_ARGUMENT');
+    await expectCode(sign(new Map([['a', digest]]), { method: 'shards' }), 'INVALID_ARGUMENT');
+    await expectCode(
+      sign(
+        new Map([
+          ['a/b', digest],
+          ['a//b', digest],
+        ]),
+      ),
+      'INVALID_ARGUMENT',
+    );
+    await expectCode(sign(new Map()), 'EMPTY_MODEL');
+  });
+
   it('calls onWalked before hashing, so a caller can refuse the layout; names the subject as asked', async () => {
     const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
     const model = await tempDir();

@@ -5,14 +5,21 @@ import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
+import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
 /** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
 const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
 
-type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string; tsaUrl?: string };
+type SignOptions = ModelOptions &
+  HashOptions &
+  SignerCliOptions &
+  IncrementalCliOptions &
+  OciCliOptions & { signature: string; tsaUrl?: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
+  const oci = await runOci('sign', method, modelPath, opts, cmd);
+  if (oci !== undefined) return oci;
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Hashing', opts.progress && !opts.json && !opts.dryRun);
   try {
@@ -140,12 +147,17 @@ ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --signature ./my-model/claims.jsonl   # append to the claims file
   $ model-signing sign certificate ./my-model --private-key key.pem --signing-certificate leaf.pem \\
       --tsa-url https://timestamp.sigstore.dev/api/v1/timestamp   # RFC 3161 timestamp (docs/timestamps.md)
+  $ model-signing sign key oci://ghcr.io/my-org/my-model:v1 --private-key key.pem   # from the manifest, stored in the registry (docs/oci.md)
+  $ model-signing sign key oci-manifest.json --private-key key.pem   # from oras manifest fetch or skopeo inspect --raw
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
-      .argument('<model>', 'model directory or single model file');
+      .argument(
+        '<model>',
+        'model directory, single model file, OCI image manifest (.json) or registry reference (oci://host/repository:tag)',
+      );
     cmd.option(
       '--signature <path>',
       'where to write the signature; a path ending in .jsonl (claims.jsonl) is a claims file, to which the signature is appended as one line',
@@ -162,6 +174,7 @@ ${METHOD_HELP.sigstore.example}`,
       );
     }
     addIncrementalOptions(cmd, method);
+    addOciOptions(cmd, 'sign');
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
     cmd.action(async (model: string, opts: SignOptions, self: Command) => setExitCode(await runSign(method, model, opts, self)));
     sign.addCommand(cmd);

@@ -5,6 +5,7 @@ import { loadCore, loadCoreNeutralInternals } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
+import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 import {
   addClaimVerifierOptions,
@@ -16,7 +17,8 @@ import {
 } from './claims.js';
 
 type VerifyOptions = ModelOptions &
-  VerifierCliOptions & {
+  VerifierCliOptions &
+  OciCliOptions & {
     signature: string;
     ignoreUnsignedFiles: boolean;
     maxBundleSize?: number;
@@ -31,7 +33,9 @@ function claimsFileOf(opts: VerifyOptions): string {
   return opts.signature.endsWith('.jsonl') ? opts.signature : path.join(path.dirname(opts.signature), 'claims.jsonl');
 }
 
-async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
+async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions, cmd: Command): Promise<number> {
+  const oci = await runOci('verify', method, modelPath, opts, cmd);
+  if (oci !== undefined) return oci;
   const reporter = createReporter(opts.json);
   const progress = hashProgressBar('Verifying', opts.progress && !opts.json);
   try {
@@ -114,6 +118,9 @@ export function addUnsignedFilesOption(cmd: Command): Command {
     .option('--no-ignore-unsigned-files', 'fail on files the signature does not cover (default)');
 }
 
+const OCI_EXAMPLE =
+  '  $ model-signing verify key oci://ghcr.io/my-org/my-model:v1 --public-key key.pub --output ./my-model   # a verified pull (docs/oci.md)';
+
 const CLAIMS_EXAMPLE =
   '  $ model-signing verify key ./my-model --signature ./my-model/claims.jsonl --public-key owner.pub \\\n      --claims --claims-public-key evaluator.pub';
 
@@ -142,12 +149,12 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     .description('Verify a model against its signature: the signer, then every file (nothing changed, missing or added)')
     .addHelpText(
       'after',
-      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}`,
+      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}\n${OCI_EXAMPLE}`,
     );
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
-      .argument('<model>', 'model directory or single model file');
+      .argument('<model>', 'model directory, single model file, or registry reference (oci://host/repository:tag: a verified pull)');
     cmd.option(
       '--signature <path>',
       'the signature file to check: one bundle (model.sig), or a claims file (claims.jsonl), whose newest signature that verifies counts',
@@ -177,8 +184,9 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
         'the claims file for --claims (default: the signature when it is a claims file, else claims.jsonl beside it)',
       );
     addClaimVerifierOptions(cmd, 'claims-');
+    addOciOptions(cmd, 'verify');
     cmd.addHelpText('after', `\nExamples:\n${METHOD_HELP[method].example}\n${CLAIMS_EXAMPLE}`);
-    cmd.action(async (model: string, opts: VerifyOptions) => setExitCode(await runVerify(method, model, opts)));
+    cmd.action(async (model: string, opts: VerifyOptions, self: Command) => setExitCode(await runVerify(method, model, opts, self)));
     verify.addCommand(cmd);
   }
   return verify;

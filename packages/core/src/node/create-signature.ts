@@ -3,7 +3,8 @@
 // hashes through the Node engine, so it lives in the Node layer.
 import { ModelSigningError } from '../errors.js';
 import type { SerializedBundle } from '../format/bundle.js';
-import { hashBytes } from '../format/hash-algorithms.js';
+import { DIGEST_BYTES, hashBytes } from '../format/hash-algorithms.js';
+import { normalizeModelPath } from '../format/model-path.js';
 import {
   resourceAlgorithm,
   shardName,
@@ -70,7 +71,21 @@ export interface InMemoryModel {
   ignorePaths: readonly string[];
 }
 
-/** Options for {@link createSignature}: what to sign (exactly one of `walk`, `walked`, `inMemory`) and how. */
+/**
+ * A model known by its files' digests alone, signed without reading a byte:
+ * e.g. the layers an OCI image manifest lists (`@model-signing/oci`). Only
+ * the `files` method fits: a whole file's digest cannot be split into shards.
+ */
+export interface PrecomputedModel {
+  /** Each file's digest by model-relative POSIX name: lowercase hex, in the signing hash (`hashAlgorithm`, sha256 by default). */
+  digests: ReadonlyMap<string, string>;
+  /** The subject name. */
+  modelName: string;
+  /** Ignore paths to record in the signature (model-relative); `claims.jsonl` is always added, as the walk adds it. */
+  ignorePaths: readonly string[];
+}
+
+/** Options for {@link createSignature}: what to sign (exactly one of `walk`, `walked`, `inMemory`, `precomputed`) and how. */
 export interface CreateSignatureParams extends HashingOptions, Pick<SignManifestOptions, 'timestampAuthority'> {
   signer: Signer;
   /** A model on disk: walked here with these options. */
@@ -79,6 +94,8 @@ export interface CreateSignatureParams extends HashingOptions, Pick<SignManifest
   walked?: WalkedModel;
   /** A model in memory: hashed from these bytes. */
   inMemory?: InMemoryModel;
+  /** A model known by its files' digests: nothing is read or hashed. */
+  precomputed?: PrecomputedModel;
   /** Recorded in the signature's settings when the model was not walked here. Default false. */
   allowSymlinks?: boolean;
   /** With `walked`: settings already resolved (incremental re-signing takes them from the previous signature). */
@@ -115,9 +132,12 @@ export interface CreatedSignature {
  *   `NETWORK_ERROR` and `TIMESTAMP_INVALID`.
  */
 export async function createSignature(params: CreateSignatureParams): Promise<CreatedSignature> {
-  const sources = [params.walk, params.walked, params.inMemory].filter((s) => s !== undefined).length;
+  const sources = [params.walk, params.walked, params.inMemory, params.precomputed].filter((s) => s !== undefined).length;
   if (sources !== 1) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'createSignature signs exactly one of walk, walked and inMemory' });
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'createSignature signs exactly one of walk, walked, inMemory and precomputed',
+    });
   }
   const signal = params.abortSignal;
   const sign = async (manifest: Manifest) => {
@@ -127,11 +147,14 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
     if (params.timestampAuthority) options.timestampAuthority = params.timestampAuthority;
     return { manifest, bundle: await signManifest(options) };
   };
-  if (params.inMemory) {
-    const { files, modelName, ignorePaths } = params.inMemory;
+  const given = params.inMemory ?? params.precomputed;
+  if (given) {
     // As the walk records it for a model on disk: a claims file added beside the model later is never part of it.
-    const serialization = resolveSerialization(params, [...new Set([...ignorePaths, CLAIMS_FILE_NAME])].sort());
-    return sign({ modelName: params.modelName ?? modelName, serialization, resources: resourcesOfBytes(files, serialization) });
+    const serialization = resolveSerialization(params, [...new Set([...given.ignorePaths, CLAIMS_FILE_NAME])].sort());
+    const resources = params.inMemory
+      ? resourcesOfBytes(params.inMemory.files, serialization)
+      : resourcesOfDigests(params.precomputed!.digests, serialization);
+    return sign({ modelName: params.modelName ?? given.modelName, serialization, resources });
   }
   const walked = params.walked ?? (await walkModel(params.walk!));
   const serialization =
@@ -164,4 +187,39 @@ function resourcesOfBytes(files: ReadonlyMap<string, Uint8Array>, serialization:
     }
   }
   return sortResources(resources);
+}
+
+/**
+ * Resources from digests the caller already has, in signing order: each
+ * name normalized (and refused if it leaves the model), each digest checked
+ * to be one of the signing hash.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` (shards, a malformed
+ *   digest, a name given twice), `PATH_ESCAPE`.
+ */
+function resourcesOfDigests(digests: ReadonlyMap<string, string>, serialization: Serialization): ManifestResource[] {
+  if (serialization.method !== 'files') {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: "Digests of whole files can only be signed with the 'files' method; a file's digest cannot be split into shards",
+    });
+  }
+  const hexLength = DIGEST_BYTES[serialization.hashType] * 2;
+  const wellFormed = new RegExp(`^[0-9a-f]{${hexLength}}$`);
+  const resources = new Map<string, ManifestResource>();
+  for (const [given, digest] of digests) {
+    const name = normalizeModelPath(given);
+    if (!wellFormed.test(digest)) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        path: name,
+        message: `The digest given for '${name}' is not a ${serialization.hashType} digest (${hexLength} lowercase hex digits)`,
+      });
+    }
+    if (resources.has(name)) {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', path: name, message: `'${name}' is given twice` });
+    }
+    resources.set(name, { name, algorithm: serialization.hashType, digest });
+  }
+  return sortResources([...resources.values()]);
 }

@@ -1,0 +1,204 @@
+// Models in OCI registries through the CLI, against go-containerregistry's
+// registry and the ORAS CLI on loopback: sign the manifest ORAS fetched and
+// the oci:// reference (the signature stored in the registry), verify the
+// folder ORAS pulled and the manifest file, the verified pull with --output,
+// the refusals with their codes and exit statuses, and the options that do
+// not belong to the target named.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oras, startRegistry, startTokenService, writeDockerConfig, type RunningRegistry } from '../../../test-fixtures/oci-registry.mjs';
+import { cleanupTempDirs, ours, tempDir, writeKeyPair } from './helpers.js';
+
+let work: string;
+let registry: RunningRegistry;
+let keys: { privateKey: string; publicKey: string };
+const savedDockerConfig = process.env['DOCKER_CONFIG'];
+
+const MODEL = { 'model.safetensors': randomBytes(200_000), 'config.json': '{"hidden_size": 8}', 'tokenizer/vocab.txt': 'hello\n' };
+
+async function push(reference: string, files: Record<string, string | Uint8Array>): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(work, 'push-'));
+  for (const [name, data] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), data);
+  }
+  await oras(['push', '--plain-http', `${registry.host}/${reference}`, ...Object.keys(files)], { cwd: dir });
+}
+
+beforeAll(async () => {
+  work = await tempDir('oms-cli-oci-');
+  // The CLI reads registry credentials from the Docker config only when a registry asks; never from the user's here.
+  process.env['DOCKER_CONFIG'] = path.join(work, 'no-docker-config');
+  [registry, keys] = await Promise.all([startRegistry({ dir: work }), writeKeyPair(work, 'P-256')]);
+  await push('m/tiny:v1', MODEL);
+});
+
+afterAll(async () => {
+  if (savedDockerConfig === undefined) delete process.env['DOCKER_CONFIG'];
+  else process.env['DOCKER_CONFIG'] = savedDockerConfig;
+  await registry?.stop();
+  await cleanupTempDirs();
+});
+
+describe('sign and verify models in a registry', () => {
+  it('signs the manifest ORAS fetched (none of its layers), and the signature verifies the folder ORAS pulls and the manifest', async () => {
+    const dir = await tempDir('oms-cli-oci-manifest-');
+    const { stdout: manifest } = await oras(['manifest', 'fetch', '--plain-http', `${registry.host}/m/tiny:v1`], { cwd: dir });
+    await fs.writeFile(path.join(dir, 'oci-manifest.json'), manifest);
+    const signed = await ours(['sign', 'key', 'oci-manifest.json', '--private-key', keys.privateKey, '--signature', 'tiny.sig'], dir);
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stdout).toMatch(
+      /^Signing succeeded: wrote tiny\.sig for the OCI manifest oci-manifest\.json \(sha256:\w{64}\): 3 layers, \d+ bytes, none downloaded/,
+    );
+
+    await fs.mkdir(path.join(dir, 'pulled'));
+    await oras(['pull', '--plain-http', `${registry.host}/m/tiny:v1`], { cwd: path.join(dir, 'pulled') });
+    const verified = await ours(['verify', 'key', 'pulled', '--signature', 'tiny.sig', '--public-key', keys.publicKey], dir);
+    expect(verified.code, verified.stderr).toBe(0);
+    const checked = await ours(
+      ['verify', 'key', 'oci-manifest.json', '--signature', 'tiny.sig', '--public-key', keys.publicKey, '--json'],
+      dir,
+    );
+    expect(checked.code, checked.stderr).toBe(0);
+    expect(JSON.parse(checked.stdout)).toMatchObject({
+      ok: true,
+      model: 'oci-manifest',
+      files: ['config.json', 'model.safetensors', 'tokenizer/vocab.txt'],
+    });
+
+    // --no-oci-manifest: the file is a model file like any other.
+    const asFile = await ours(
+      ['sign', 'key', 'oci-manifest.json', '--no-oci-manifest', '--private-key', keys.privateKey, '--signature', 'file.sig', '--json'],
+      dir,
+    );
+    expect(JSON.parse(asFile.stdout)).toMatchObject({ ok: true, resources: 1 });
+  });
+
+  it('signs oci://… (stored in the registry) and pulls it verified with --output; without --output nothing is kept', async () => {
+    const dir = await tempDir('oms-cli-oci-ref-');
+    const reference = `oci://${registry.host}/m/tiny:v1`;
+    const signed = await ours(['sign', 'key', reference, '--private-key', keys.privateKey, '--plain-http', '--json'], dir);
+    expect(signed.code, signed.stderr).toBe(0);
+    const json = JSON.parse(signed.stdout) as {
+      signature: string;
+      model: string;
+      oci: { reference: string; pushed: { digest: string; referrersApi: boolean; fallbackTag: string } };
+    };
+    expect(json).toMatchObject({ ok: true, signature: 'model.sig', model: 'tiny', oci: { pushed: { referrersApi: false } } });
+    expect(json.oci.reference).toMatch(new RegExp(`^oci://${registry.host}/m/tiny:v1@sha256:\\w{64}$`));
+
+    const pulled = await ours(['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--output', 'out'], dir);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toContain(
+      `Verification succeeded: ${json.oci.reference}: 3 files, each hashed as it arrived; signature from the registry (${json.oci.pushed.digest}`,
+    );
+    expect(pulled.stdout).toContain('pulled into out (signature: out/model.sig)');
+    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['config.json', 'model.safetensors', 'model.sig', 'tokenizer']);
+    const again = await ours(['verify', 'key', 'out', '--signature', 'out/model.sig', '--public-key', keys.publicKey], dir);
+    expect(again.code, again.stderr).toBe(0);
+
+    const streamed = await ours(['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http'], dir);
+    expect(streamed.code, streamed.stderr).toBe(0);
+    expect(streamed.stdout).toContain('nothing was kept (--output DIR keeps the verified files)');
+    expect((await fs.readdir(dir)).sort()).toEqual(['model.sig', 'out']);
+  });
+
+  it('refuses a tampered model (exit 1, its code) and leaves no output; a registry that is not there; a private one without credentials', async () => {
+    const dir = await tempDir('oms-cli-oci-bad-');
+    const reference = `oci://${registry.host}/m/victim:v1`;
+    await push('m/victim:v1', MODEL);
+    const signed = await ours(
+      ['sign', 'key', reference, '--private-key', keys.privateKey, '--plain-http', '--signature', 'victim.sig'],
+      dir,
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    // The signed model, refused as a whole: a signature over --max-bundle-size, another key.
+    const verify = (...args: string[]) => ours(['verify', 'key', reference, '--plain-http', ...args], dir);
+    const tooLarge = await verify('--public-key', keys.publicKey, '--max-bundle-size', '100');
+    expect(tooLarge.code).toBe(1);
+    expect(tooLarge.stderr).toContain('[BUNDLE_TOO_LARGE]');
+    await fs.mkdir(path.join(dir, 'other'));
+    const other = await writeKeyPair(path.join(dir, 'other'), 'P-256');
+    const wrongKey = await verify('--public-key', other.publicKey);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toContain('[KEY_MISMATCH]');
+    // Another signature pushed as a layer is left out (the session's attestation-file rule), or with --no-ignore-att-paths unsigned.
+    await push('m/victim:v1', { ...MODEL, 'extra.sig': 'x' });
+    const beside = await verify('--public-key', keys.publicKey, '--signature', 'victim.sig');
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(beside.stdout).toContain('not checked: extra.sig');
+    const strict = await verify('--public-key', keys.publicKey, '--signature', 'victim.sig', '--no-ignore-att-paths');
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain('[UNSIGNED_FILE]');
+    await push('m/victim:v1', { ...MODEL, 'config.json': '{"hidden_size": 9}' });
+    const tampered = await ours(
+      ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--signature', 'victim.sig', '--output', 'out'],
+      dir,
+    );
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toMatch(/^Verification failed \[DIGEST_MISMATCH\]: .*config\.json.*nothing was left in out\n$/);
+    await expect(fs.stat(path.join(dir, 'out'))).rejects.toThrow();
+    const unsigned = await ours(['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--json'], dir);
+    expect(JSON.parse(unsigned.stdout)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    const gone = await ours(['verify', 'key', 'oci://127.0.0.1:9/m/tiny:v1', '--public-key', keys.publicKey, '--plain-http'], dir);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('[NETWORK_ERROR]');
+
+    const tokens = await startTokenService({ registryHost: registry.host, username: 'bob', password: 'pw' });
+    try {
+      const privateRef = `oci://${tokens.host}/m/tiny:v1`;
+      const denied = await ours(['verify', 'key', privateRef, '--public-key', keys.publicKey, '--plain-http'], dir);
+      expect(denied.code).toBe(1);
+      expect(denied.stderr).toContain('[ACCESS_DENIED]');
+      const config = writeDockerConfig(path.join(dir, 'docker'), tokens.host, 'bob', 'pw');
+      const allowed = await ours(
+        ['verify', 'key', privateRef, '--public-key', keys.publicKey, '--plain-http', '--registry-config', config],
+        dir,
+      );
+      expect(allowed.code, allowed.stderr).toBe(0);
+    } finally {
+      await tokens.stop();
+    }
+  });
+
+  it('refuses options that do not belong to the model named (exit 2)', async () => {
+    const dir = await tempDir('oms-cli-oci-usage-');
+    await fs.mkdir(path.join(dir, 'folder'));
+    await fs.writeFile(path.join(dir, 'folder', 'w.bin'), 'w');
+    const reference = `oci://${registry.host}/m/tiny:v1`;
+    const cases: [string[], string][] = [
+      [
+        ['sign', 'key', reference, '--private-key', keys.privateKey, '--plain-http', '--hash', 'blake2b'],
+        '--hash does not apply to an OCI manifest',
+      ],
+      [
+        ['sign', 'key', reference, '--private-key', keys.privateKey, '--plain-http', '--method', 'shards'],
+        '--method does not apply to an OCI manifest',
+      ],
+      [
+        ['sign', 'key', 'folder', '--private-key', keys.privateKey, '--include-config'],
+        '--include-config applies only to OCI manifests and oci://… references',
+      ],
+      [['verify', 'key', 'folder', '--public-key', keys.publicKey, '--output', 'x'], '--output applies only to oci://… references'],
+      [
+        ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--trust-cache'],
+        '--trust-cache applies to a model on disk',
+      ],
+      [
+        ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--no-ignore-git-paths'],
+        'ignore-git-paths applies to a model on disk',
+      ],
+    ];
+    for (const [args, message] of cases) {
+      const result = await ours(args, dir);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toContain(message);
+    }
+    const help = await ours(['verify', 'key', '--help']);
+    for (const flag of ['--output <dir>', '--plain-http', '--registry-config <path>', '--oci-manifest'])
+      expect(help.stdout).toContain(flag);
+  });
+});

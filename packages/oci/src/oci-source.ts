@@ -1,0 +1,159 @@
+// A model in an OCI registry as a source of core's verified-model session:
+// it moves bytes and lists names and decides nothing (the session reads the
+// signature bounded, judges it, compares the listing, and hashes every
+// layer it hands out). The manifest is fetched once and pinned by its
+// digest, so the signature, the listing and every layer come from the same
+// manifest even if the tag moves meanwhile.
+import { DEFAULT_MAX_BUNDLE_BYTES, ModelSigningError } from '@model-signing/core';
+import type { ListScope, ListedFile, ModelSource, SourceBody, SourceContext, SourceListing } from '@model-signing/core';
+import { signatureFile } from '@model-signing/core/internal/node';
+import { parseImageManifest, type Descriptor, type ImageManifest, type OciModelFile } from './image-manifest.js';
+import { layerListing } from './listing.js';
+import { formatOciReference, type OciReference } from './reference.js';
+import { findSignatures, type StoredSignature } from './referrers.js';
+import type { FetchedManifest, RegistryClient } from './registry.js';
+
+/** A layer (or the config) as the source lists it: a {@link ListedFile} whose `sha256` is the manifest's digest. */
+export interface OciListedFile extends ListedFile {
+  /** The blob's digest from the manifest (hex): the session compares it with a `files`/`sha256` signature before a byte moves. */
+  readonly sha256: string;
+}
+
+/** Where the source's signature comes from. */
+export interface OciSourceOptions {
+  /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry. */
+  signaturePath?: string;
+}
+
+/** The manifest the source reads, pinned. */
+export interface ResolvedManifest {
+  /** `oci://host/repository[:tag]@sha256:…`. */
+  reference: string;
+  fetched: FetchedManifest;
+  manifest: ImageManifest;
+  /** The manifest as a subject descriptor (for the signature artifact). */
+  subject: Descriptor;
+}
+
+/** A model in a registry, as core's verified-model session reads it ({@link ModelSource}). */
+export class OciSource implements ModelSource {
+  /** `oci://host/repository[:tag]@sha256:…` once resolved; the reference as given before. */
+  location: string;
+  signatureLocation: string;
+  /** The signatures stored in the registry, newest first, once the signature was read from there. */
+  stored: StoredSignature[] = [];
+  private resolving: Promise<ResolvedManifest> | undefined;
+  private readonly files = new Map<string, OciModelFile>();
+  /** Every file the manifest lists, as the last {@link OciSource.list} named them (ignored ones too). */
+  listed: readonly OciListedFile[] = [];
+
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly options: OciSourceOptions = {},
+  ) {
+    this.location = client.label;
+    this.signatureLocation = options.signaturePath ?? `the signatures stored for ${client.label}`;
+  }
+
+  /**
+   * Fetches the manifest once (by the reference's digest, else its tag) and
+   * pins it by the digest of its bytes.
+   *
+   * @throws {ModelSigningError} `NOT_FOUND`, `ACCESS_DENIED`, `NETWORK_ERROR`, `OCI_MANIFEST_INVALID`, `ABORTED`.
+   */
+  resolve(): Promise<ResolvedManifest> {
+    this.resolving ??= (async () => {
+      const ref: OciReference = this.client.ref;
+      const fetched = await this.client.manifest(ref.digest ?? ref.tag!);
+      const reference = formatOciReference({ ...ref, digest: fetched.digest });
+      const manifest = parseImageManifest(fetched.bytes, `The manifest ${reference}`);
+      this.location = reference;
+      if (this.options.signaturePath === undefined) this.signatureLocation = `the signatures stored for ${reference}`;
+      return {
+        reference,
+        fetched,
+        manifest,
+        subject: { mediaType: manifest.mediaType, digest: fetched.digest, size: fetched.bytes.length },
+      };
+    })();
+    return this.resolving;
+  }
+
+  /**
+   * The signature's body: the file given (read as a directory's signature
+   * file is), else the OMS signatures stored for the manifest, each read
+   * within the session's limit. One stored signature is handed over as it
+   * is; several as a claims layout, one bundle per line, newest last, so the
+   * session takes the newest one that verifies, as for a `claims.jsonl`.
+   *
+   * @throws {ModelSigningError} `NOT_FOUND` when there is none; `BUNDLE_TOO_LARGE`; the registry's errors.
+   */
+  async signature(context: SourceContext = {}): Promise<SourceBody> {
+    if (this.options.signaturePath !== undefined) return signatureFile(this.options.signaturePath);
+    const { fetched, reference } = await this.resolve();
+    this.stored = await findSignatures(this.client, fetched.digest, context.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+    if (this.stored.length === 0) {
+      throw new ModelSigningError({
+        code: 'NOT_FOUND',
+        path: reference,
+        message: `No model signature is stored in the registry for ${reference} (none among its referrers, nor under its referrers tag); sign it with model-signing sign … oci://…, or give the signature file (--signature / signaturePath)`,
+      });
+    }
+    const bytes =
+      this.stored.length === 1
+        ? this.stored[0].bytes
+        : new TextEncoder().encode(
+            [...this.stored]
+              .reverse()
+              .map((s) => `${oneLine(s.bytes)}\n`)
+              .join(''),
+          );
+    return { size: bytes.length, chunks: once(bytes) };
+  }
+
+  /**
+   * The stored signature that a claims-layout line came from (`line` as the
+   * session reports it, 1-based), or the only one.
+   */
+  storedSignature(line: number | undefined): StoredSignature | undefined {
+    if (this.stored.length === 1) return this.stored[0];
+    return line === undefined ? undefined : this.stored[this.stored.length - line];
+  }
+
+  /**
+   * The layers, named as they were signed, with their sizes and the digests
+   * the manifest gives; the config blob as `config.json` when the signature
+   * covers that name and no layer has it. The session leaves out what its
+   * rules leave out (ignore paths, attestation files, tolerated unsigned files).
+   *
+   * @throws {ModelSigningError} as {@link layerListing} (`OCI_MANIFEST_INVALID`, `UNSUPPORTED_DIGEST`, `PATH_ESCAPE`).
+   */
+  async list(scope: Pick<ListScope, 'signedFiles'>): Promise<SourceListing> {
+    const { manifest } = await this.resolve();
+    this.files.clear();
+    for (const file of layerListing(manifest, scope.signedFiles)) this.files.set(file.name, file);
+    this.listed = [...this.files.values()].map(({ name, size, sha256 }) => ({ name, size, sha256 }));
+    return { files: this.listed };
+  }
+
+  /** A listed file's bytes, streamed from the registry (at most the size the manifest gives); `undefined` for a name not listed. */
+  open(name: string): Promise<SourceBody | undefined> {
+    const file = this.files.get(name);
+    return Promise.resolve(file && { size: file.size, chunks: this.client.blob(file.descriptor, name) });
+  }
+}
+
+/** The bytes as one async chunk. */
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/** A bundle as one line of a claims layout: compact JSON (the signature covers the payload, not the bundle's layout); anything else as it is, on one line, for the verifier to report. */
+function oneLine(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes);
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text.replace(/[\r\n]+/g, ' ');
+  }
+}

@@ -1,0 +1,107 @@
+import {
+  ModelSigningError,
+  openVerifiedSession,
+  type ModelSource,
+  type SignerInfo,
+  type Verifier,
+  type VerifiedManifest,
+} from '@model-signing/core';
+import { signatureFile } from '@model-signing/core/internal/node';
+import { parseImageManifest, type Descriptor, type OciModelFile } from './image-manifest.js';
+import { layerListing } from './listing.js';
+import { sha256Digest } from './registry.js';
+import { readManifestFile } from './sign-oci-manifest.js';
+
+/** Parameters of {@link verifyOciManifest}: the manifest (exactly one of `manifestPath`, `manifestBytes`) and its signature. */
+export interface VerifyOciManifestParams {
+  /** A manifest file, as `oras manifest fetch` or `skopeo inspect --raw` print it. */
+  manifestPath?: string;
+  /** A manifest's bytes. */
+  manifestBytes?: Uint8Array;
+  /** The signature file (a bundle, or a claims file). */
+  signaturePath: string;
+  verifier: Verifier;
+  /** Tolerate layers the signature does not cover. Default false. */
+  ignoreUnsignedFiles?: boolean;
+  /** Leave layers named like signature and attestation files (`claims.jsonl`, `*.sig`, `*.sigstore.json`) out unless signed. Default true. */
+  ignoreAttestationFiles?: boolean;
+  /** The most bytes read of the signature before it is checked. Default 64 MiB. */
+  maxBundleBytes?: number;
+}
+
+/** The outcome of {@link verifyOciManifest}. */
+export interface VerifyOciManifestResult {
+  manifest: VerifiedManifest;
+  signer: SignerInfo;
+  /** The OCI manifest as a descriptor (the digest of its exact bytes). */
+  subject: Descriptor;
+  /** The layers whose digests matched the signature (model-relative names, sorted). */
+  files: string[];
+  /** Layers left out: under the signature's ignore paths, or unsigned and tolerated. */
+  notChecked: string[];
+}
+
+/**
+ * Checks a signature against an OCI image manifest, as the Go port and the
+ * reference's PR #623 verify one: the signature, then every layer (named
+ * as signing names it) present with the digest the manifest lists, no
+ * unsigned one, nothing missing. No layer byte is read: this proves what
+ * the manifest lists, and a registry serving that manifest by its digest
+ * serves those bytes; verifying the pulled files (or a verified pull) proves the bytes.
+ *
+ * @throws {ModelSigningError} the signature's errors; {@link ManifestMismatchError}
+ *   (`DIGEST_MISMATCH`, `MISSING_FILE`, `UNSIGNED_FILE`); `OCI_MANIFEST_INVALID`;
+ *   `UNSUPPORTED_DIGEST` for a manifest with other digests than sha256, or a
+ *   signature whose digests are not whole-file sha256 (nothing in a manifest to compare them with).
+ */
+export async function verifyOciManifest(params: VerifyOciManifestParams): Promise<VerifyOciManifestResult> {
+  if ((params.manifestPath === undefined) === (params.manifestBytes === undefined)) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'verifyOciManifest checks exactly one of manifestPath and manifestBytes',
+    });
+  }
+  const bytes = params.manifestBytes ?? (await readManifestFile(params.manifestPath!));
+  const image = parseImageManifest(bytes, params.manifestPath !== undefined ? `'${params.manifestPath}'` : 'The manifest');
+  // The session's rules with a source that lists the manifest's layers and has no bytes: the signature
+  // read bounded and judged, then the listing compared (missing, unsigned, a digest that is not the signed one).
+  let listed: OciModelFile[] = [];
+  const source: ModelSource = {
+    location: params.manifestPath ?? 'the manifest',
+    signatureLocation: params.signaturePath,
+    signature: () => signatureFile(params.signaturePath),
+    list: (scope) => {
+      listed = layerListing(image, scope.signedFiles);
+      return Promise.resolve({ files: listed.map(({ name, size, sha256 }) => ({ name, size, sha256 })) });
+    },
+    open: () => Promise.resolve(undefined),
+  };
+  const session = await openVerifiedSession({
+    source,
+    verifier: params.verifier,
+    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
+  });
+  const { manifest, signer } = session;
+  const { method, hashType } = manifest.serialization;
+  if (method !== 'files' || hashType !== 'sha256') {
+    throw new ModelSigningError({
+      code: 'UNSUPPORTED_DIGEST',
+      path: params.signaturePath,
+      message: `The signature holds ${method === 'files' ? hashType : `${hashType} shard`} digests; an OCI manifest lists the sha256 of whole layers, so it cannot be checked against them: pull the model and verify the files`,
+    });
+  }
+  session.checkListing();
+  const files = new Set((session.files ?? []).map((f) => f.name));
+  return {
+    manifest,
+    signer,
+    subject: { mediaType: image.mediaType, digest: sha256Digest(bytes), size: bytes.length },
+    files: [...files].sort(),
+    notChecked: listed
+      .map((f) => f.name)
+      .filter((name) => !files.has(name))
+      .sort(),
+  };
+}

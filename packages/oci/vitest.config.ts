@@ -1,0 +1,3 @@
+import { packageTestConfig } from '../../test-fixtures/vitest-config.mjs';
+
+export default packageTestConfig();
