@@ -43,6 +43,13 @@ set +e
 node_modules/.bin/turbo run test --concurrency=2 --continue --output-logs=new-only
 for line in $other_lines; do scripts/test-node-line.sh "$line"; done
 
+# The examples, the benchmark's smoke run and the package check sign models, and
+# signing keeps a local record under $XDG_CACHE_HOME/model-signing: they get a
+# throw-away cache, never the user's (the test suites isolate theirs themselves).
+checks_cache=$(mktemp -d "${TMPDIR:-/tmp}/oms-checks-cache-XXXXXX")
+trap 'rm -rf "$checks_cache"' EXIT
+export XDG_CACHE_HOME=$checks_cache
+
 # Each example and the benchmark's smoke run count as one check, so they cannot rot.
 checks_passed=0
 checks_failed=0
