@@ -9,12 +9,27 @@ import type { WalkOptions } from './walk.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
+import { ModelSigningError } from '../errors.js';
+import type { Policy } from '../policy/compile.js';
+import type { PolicyVerifiedSignature } from '../policy/evaluate.js';
+import type { ModelIdentity } from '../policy/identity.js';
+import { readPolicyVerifiedBundle } from './load-policy.js';
 
 /** Options for {@link verifyModel}. */
 export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
-  verifier: Verifier;
+  /** Checks the signature and the signer. Give this or `policy`. */
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier`: its matching rule decides who must
+   * sign and which claims must hold (docs/policy.md); refused with `POLICY_DENIED`.
+   */
+  policy?: Policy;
+  /** With `policy`: how the model was addressed (a Hugging Face repo, a URL). Default: the model's real path. */
+  model?: ModelIdentity;
+  /** With `policy`: a claims file to read besides the signature file (`claims.jsonl` beside a `model.sig`). */
+  claimsPath?: string;
   /** Tolerate files in the model that the signature does not list. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
@@ -45,6 +60,8 @@ export interface VerificationResult {
   notChecked: string[];
   /** How many files were read and how many taken from the record (`trustCache`). */
   reuse: ReuseSummary;
+  /** With `policy`: the decision, every signer counted and the claims that satisfied the rule. */
+  policy?: Pick<PolicyVerifiedSignature, 'decision' | 'signers' | 'claims'>;
 }
 
 /**
@@ -58,7 +75,11 @@ export interface VerificationResult {
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  const model = await openVerifiedModel(options);
+  if ((options.verifier === undefined) === (options.policy === undefined)) {
+    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'verifyModel needs exactly one of the verifier and policy options' });
+  }
+  const byPolicy = options.policy && (await readPolicyVerifiedBundle({ ...options, policy: options.policy }));
+  const model = await openVerifiedModel(byPolicy ? { ...options, verifier: undefined, verified: byPolicy } : options);
   const { manifest, signer, files } = model;
   const snapshot = statFiles(files, model.walkedAtMs);
   const location = {
@@ -90,6 +111,7 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     files: files.map((f) => f.name),
     notChecked,
     reuse: reuse ? summaryOf(reuse) : everyFileRead(files),
+    ...(byPolicy ? { policy: { decision: byPolicy.decision, signers: byPolicy.signers, claims: byPolicy.claims } } : {}),
   };
 }
 
