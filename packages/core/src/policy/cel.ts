@@ -199,7 +199,7 @@ const standardEnv = (): CelEnv => (standard ??= celEnv());
 type ExprKind = Expr['exprKind'];
 
 function node(id: bigint, exprKind: ExprKind): Expr {
-  return { $typeName: 'cel.expr.Expr', id, exprKind } as Expr;
+  return { $typeName: 'cel.expr.Expr', id, exprKind };
 }
 
 function callNode(id: bigint, fn: string, args: Expr[]): Expr {
@@ -360,7 +360,7 @@ class Instrumenter {
     // The range is copied before the first iteration: pay for its length.
     const range = this.define(1, (value) => {
       meter().charge(shallowSize(value));
-      return value as CelInput;
+      return value;
     });
     if (rewritten.iterRange) rewritten.iterRange = callNode(this.fresh(), range, [rewritten.iterRange]);
     if (rewritten.loopCondition) {
@@ -368,7 +368,7 @@ class Instrumenter {
       const body = [rewritten.loopCondition, rewritten.loopStep].reduce((n, e) => n + (e ? nodesOnce(e) : 0), 0) + 2;
       const iteration = this.define(2, (units, value) => {
         meter().charge(Number(units));
-        return value as CelInput;
+        return value;
       });
       rewritten.loopCondition = callNode(this.fresh(), iteration, [intConst(this.fresh(), body), rewritten.loopCondition]);
     }
@@ -385,7 +385,7 @@ class Instrumenter {
       // A map index may walk every key (an integer key against string keys): pay the map's size.
       const index = this.define(1, (value) => {
         meter().charge(isCelMap(value) ? value.size + 1 : 1);
-        return value as CelInput;
+        return value;
       });
       return node(id, { case: 'callExpr', value: { ...call, args: [callNode(this.fresh(), index, [args[0]]), ...args.slice(1)] } });
     }
@@ -402,7 +402,7 @@ class Instrumenter {
         throw new Error(`found no matching overload for '${name}' applied to (${types})`);
       }
       if (isCelError(result)) throw result;
-      return flatten(result) as CelInput;
+      return flatten(result);
     });
     return callNode(id, wrapper, hasTarget ? [target, ...args] : args);
   }
@@ -491,12 +491,12 @@ export function formatCelValue(value: CelValue, max = SEEN_LENGTH): string {
       if (!write('{')) return false;
       let first = true;
       for (const [k, e] of v) {
-        if ((!first && !write(', ')) || !write(`${JSON.stringify(String(k))}: `) || !go(e)) return false;
+        if ((!first && !write(', ')) || !write(`${JSON.stringify(isCelUint(k) ? `${k.value}u` : String(k))}: `) || !go(e)) return false;
         first = false;
       }
       return write('}');
     }
-    return write(String(v));
+    return write(`<${typeOfValue(v)}>`);
   };
   return go(value) ? out : `${out.slice(0, max)}…`;
 }

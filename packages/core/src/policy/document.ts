@@ -182,7 +182,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
     throw new PolicyInvalidError(
       name,
       syntax.map((e) => {
-        const at = e.linePos?.[0];
+        const at = lineCounter.linePos(e.pos[0]);
         return {
           path: '',
           message: `is not valid JSON or YAML: ${e.message.split('\n')[0]}`,

@@ -200,7 +200,7 @@ class Decider {
   /** Whether `authority` accepts the entry's signature (an OMS signature also as a statement), once per pair. */
   check(entry: Entry, authorityName: string): Promise<Check> {
     let byAuthority = this.checks.get(entry);
-    if (!byAuthority) this.checks.set(entry, (byAuthority = new Map()));
+    if (!byAuthority) this.checks.set(entry, (byAuthority = new Map<string, Promise<Check>>()));
     let check = byAuthority.get(authorityName);
     if (!check) {
       const authority = this.authority(authorityName);
