@@ -449,7 +449,8 @@ async function claimOutcome(
     reason = `no claim of this type is verified as by ${by}`;
   else if (evidence.some((e) => e.outcome === 'condition-false' || e.outcome === 'condition-error')) {
     const last = evidence.find((e) => e.outcome === 'condition-false' || e.outcome === 'condition-error')!;
-    reason = `${describeWhere(last)}: ${last.message}`;
+    const saw = (last.seen ?? []).slice(0, 2).map((v) => `${v.expression} = ${v.value}`);
+    reason = `${describeWhere(last)} by ${last.authority ?? '?'}: ${last.message}${saw.length > 0 ? `; it saw ${saw.join(', ')}` : ''}`;
   } else if (evidence.some((e) => e.outcome === 'other-model'))
     reason = 'the claims of this type by these authorities are about other files';
   else reason = `only ${distinct.count} of the ${requirement.count} distinct signers required attested`;
