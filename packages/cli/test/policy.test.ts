@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, ours, tempDir, writeKeyPair, type RunResult } from './helpers.js';
+import { REPO_ROOT, cleanupTempDirs, ours, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 let work: string;
 const keys: Record<string, { privateKey: string; publicKey: string }> = {};
@@ -313,6 +313,27 @@ rules:
     const missing = await ours(['policy', 'check', path.join(work, 'nope.yaml')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/Policy check failed \[NOT_FOUND\]: The policy file '.*nope\.yaml' cannot be read/);
+  });
+
+  it('finds the three policies of docs/policy.md valid', async () => {
+    const doc = await fs.readFile(path.join(REPO_ROOT, 'docs/policy.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Three policies'), doc.indexOf('## The document'));
+    const policies = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]);
+    expect(policies).toHaveLength(3);
+    const dir = path.join(work, 'docs-policies');
+    await fs.mkdir(path.join(dir, 'keys'), { recursive: true });
+    await fs.mkdir(path.join(dir, 'pki'), { recursive: true });
+    for (const who of ['alice', 'bob', 'carol', 'publisher'])
+      await fs.copyFile(keys[who === 'carol' ? 'mallory' : who].publicKey, path.join(dir, 'keys', `${who}.pub`));
+    await fs.copyFile(
+      path.join(REPO_ROOT, 'test-fixtures/vectors/model-transparency/keys/certificate/ca-cert.pem'),
+      path.join(dir, 'pki/eval-ca.pem'),
+    );
+    for (const [i, text] of policies.entries()) {
+      const file = path.join(dir, `policy-${i}.yaml`);
+      await fs.writeFile(file, text);
+      ok(await ours(['policy', 'check', file]), `docs/policy.md policy ${i + 1}`);
+    }
   });
 
   it('has help with examples', async () => {

@@ -99,7 +99,7 @@ const OPTIONAL = new Set(['_[?_]', '_?._']);
 const DEEP = new Set(['_==_', '_!=_', '@in', '_in_', '_<_', '_<=_', '_>_', '_>=_']);
 const PRODUCT = new Set(['contains', 'matches']);
 /** What a time-zone argument costs on top (the runtime's Intl date formatting). */
-const TIME_ZONE_COST = 100;
+const TIME_ZONE_COST = 1000;
 
 class CostLimitError extends Error {
   constructor(readonly limit: number) {
