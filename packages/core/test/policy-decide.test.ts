@@ -246,7 +246,9 @@ describe('requirements over signatures and claims', () => {
     expect(missing.reason).toBe(`rule 'tiny' requires claim 'evaluation': no claim of type <${CYCLONEDX_PREDICATE_TYPE}> is present`);
 
     const low = await decide(policy, await (await claimsFile().sign('publisher')).attest('evaluator', 0.85));
-    expect(low.reason).toMatch(/^rule 'tiny' requires claim 'evaluation': .*claims-\d+\.jsonl line 2 by evaluator: the condition is false; it saw predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics = \[\{"type": "accuracy", "value": "0.85"\}\]$/);
+    expect(low.reason).toMatch(
+      /^rule 'tiny' requires claim 'evaluation': .*claims-\d+\.jsonl line 2 by evaluator: the condition is false; it saw predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics = \[\{"type": "accuracy", "value": "0.85"\}\]$/,
+    );
     const evidence = low.requirements[1].evidence[0];
     expect(evidence).toMatchObject({ outcome: 'condition-false', authority: 'evaluator', line: 2 });
     expect(evidence.seen?.[0]).toEqual({
