@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accuracyCard } from '../../../test-fixtures/model-card.mjs';
 import { REPO_ROOT, cleanupTempDirs, ours, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 let work: string;
@@ -14,18 +15,7 @@ const keys: Record<string, { privateKey: string; publicKey: string }> = {};
 /** An evaluator's CycloneDX model card holding one accuracy. */
 async function metrics(accuracy: string): Promise<string> {
   const file = path.join(work, `metrics-${accuracy}.json`);
-  const bom = {
-    bomFormat: 'CycloneDX',
-    specVersion: '1.6',
-    metadata: {
-      component: {
-        type: 'machine-learning-model',
-        name: 'tiny',
-        modelCard: { quantitativeAnalysis: { performanceMetrics: [{ type: 'accuracy', value: accuracy }] } },
-      },
-    },
-  };
-  await fs.writeFile(file, JSON.stringify(bom));
+  await fs.writeFile(file, JSON.stringify(accuracyCard(accuracy)));
   return file;
 }
 

@@ -133,33 +133,5 @@ export { TEST_RESULT_PREDICATE_TYPE, type TestResult } from './claims/predicates
 export { SLSA_PROVENANCE_PREDICATE_TYPE, datasetDependency, withResolvedDependencies } from './claims/predicates/slsa-provenance.js';
 export type { ResourceDescriptor } from './claims/predicates/resource-descriptor.js';
 // Trust policy: who may sign which models, and which claims must hold (docs/policy.md)
+export * from './policy/index.js';
 export { createPolicy, webAuthorityVerifiers, type CreatePolicyOptions } from './policy/create-policy.js';
-export { Policy, compilePolicy, type CompilePolicyOptions } from './policy/compile.js';
-export {
-  DEFAULT_MAX_POLICY_BYTES,
-  parsePolicy,
-  type ParsePolicyOptions,
-  type ParsedPolicy,
-  type PolicyDocument,
-} from './policy/document.js';
-export {
-  evaluatePolicy,
-  explainPolicy,
-  type EvaluatePolicyParams,
-  type PolicyClaim,
-  type PolicyEvaluation,
-  type PolicySigner,
-  type PolicyVerifiedSignature,
-} from './policy/evaluate.js';
-export {
-  formatDecision,
-  type Evidence,
-  type EvidenceOutcome,
-  type MatchedRule,
-  type PolicyDecision,
-  type RequirementOutcome,
-} from './policy/decision.js';
-export { PolicyDeniedError, PolicyInvalidError, describeProblem, type PolicyProblem } from './policy/errors.js';
-export { describeIdentity, normalizeIdentity, type ModelIdentity } from './policy/identity.js';
-export { DEFAULT_CEL_COST_LIMIT, type SeenValue } from './policy/cel.js';
-export type { AuthorityVerifiers, PolicyFile, SigstoreVerifierParams } from './policy/authorities.js';

@@ -179,6 +179,7 @@ export { attest, subjectDigest, type AttestParams, type AttestResult } from './n
 export { openClaimsFile } from './node/claims-file.js';
 export { readSignatureFile } from './node/verify-bundle.js';
 // Trust policy: who may sign which models, and which claims must hold (docs/policy.md)
+export * from './policy/index.js';
 export {
   loadPolicy,
   localModelIdentity,
@@ -187,32 +188,3 @@ export {
   type LoadPolicyOptions,
   type ReadPolicyVerifiedBundleParams,
 } from './node/load-policy.js';
-export { Policy, compilePolicy, type CompilePolicyOptions } from './policy/compile.js';
-export {
-  DEFAULT_MAX_POLICY_BYTES,
-  parsePolicy,
-  type ParsePolicyOptions,
-  type ParsedPolicy,
-  type PolicyDocument,
-} from './policy/document.js';
-export {
-  evaluatePolicy,
-  explainPolicy,
-  type EvaluatePolicyParams,
-  type PolicyClaim,
-  type PolicyEvaluation,
-  type PolicySigner,
-  type PolicyVerifiedSignature,
-} from './policy/evaluate.js';
-export {
-  formatDecision,
-  type Evidence,
-  type EvidenceOutcome,
-  type MatchedRule,
-  type PolicyDecision,
-  type RequirementOutcome,
-} from './policy/decision.js';
-export { PolicyDeniedError, PolicyInvalidError, describeProblem, type PolicyProblem } from './policy/errors.js';
-export { describeIdentity, normalizeIdentity, type ModelIdentity } from './policy/identity.js';
-export { DEFAULT_CEL_COST_LIMIT, type SeenValue } from './policy/cel.js';
-export type { AuthorityVerifiers, PolicyFile, SigstoreVerifierParams } from './policy/authorities.js';

@@ -27,23 +27,11 @@ import {
   type PolicyDecision,
   type PolicyDocument,
 } from '../dist/index.js';
+import { accuracyAtLeast, accuracyCard } from '../../../test-fixtures/model-card.mjs';
 import { HISTORICAL, REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
-const ACCURACY =
-  'predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics.exists(m, m.type == "accuracy" && double(m.value) >= 0.9)';
-
-/** A CycloneDX model card holding only an accuracy, as an evaluator attests it. */
-const card = (accuracy: number) => ({
-  bomFormat: 'CycloneDX',
-  specVersion: '1.6',
-  metadata: {
-    component: {
-      type: 'machine-learning-model',
-      name: 'tiny',
-      modelCard: { quantitativeAnalysis: { performanceMetrics: [{ type: 'accuracy', value: String(accuracy) }] } },
-    },
-  },
-});
+const ACCURACY = accuracyAtLeast(0.9);
+const card = (accuracy: number) => accuracyCard(accuracy);
 
 interface Party {
   publicKey: string;

@@ -12,22 +12,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CYCLONEDX_PREDICATE_TYPE, KeySigner, attest, signModel } from '../../dist/index.js';
+import { accuracyAtLeast, accuracyCard } from '../../../../test-fixtures/model-card.mjs';
 import { HISTORICAL, cleanupTempDirs, ecKeyPair, tempDir, writeTree } from '../helpers.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
 
 let browser: BrowserHarness;
-const card = (accuracy: number) => ({
-  bomFormat: 'CycloneDX',
-  specVersion: '1.6',
-  metadata: {
-    component: {
-      type: 'machine-learning-model',
-      name: 'tiny',
-      modelCard: { quantitativeAnalysis: { performanceMetrics: [{ type: 'accuracy', value: String(accuracy) }] } },
-    },
-  },
-});
-
 const policy = (condition: string) => `version: 1
 authorities:
   publisher: { key: { file: keys/publisher.pub } }
@@ -68,12 +57,11 @@ beforeAll(async () => {
     claimsPath: claims,
     signer: await KeySigner.create({ privateKey: evaluator.privateKey }),
     predicateType: CYCLONEDX_PREDICATE_TYPE,
-    predicate: card(0.93),
+    predicate: accuracyCard(0.93),
   });
-  const threshold =
-    'predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics.exists(m, m.type == "accuracy" && double(m.value) >= 0.9)';
+  const threshold = accuracyAtLeast(0.9);
   browser.serve('policy.yaml', new TextEncoder().encode(policy(threshold)));
-  browser.serve('strict.yaml', new TextEncoder().encode(policy(threshold.replace('0.9', '0.95'))));
+  browser.serve('strict.yaml', new TextEncoder().encode(policy(accuracyAtLeast(0.95))));
   browser.serve(
     'runaway.yaml',
     new TextEncoder().encode(
@@ -93,15 +81,13 @@ afterAll(async () => {
 });
 
 const hf = { kind: 'huggingface', repo: 'my-org/tiny', revision: 'main' };
+/** The page's decision on a served signature file under a served policy. */
+const decide = (policyName: string, signatureName: string, identity: object) =>
+  browser.call<Record<string, unknown>>('decide', `${browser.origin}${policyName}`, `${browser.origin}${signatureName}`, identity);
 
 describe('trust policy in Chromium', () => {
   it('accepts the publisher’s signature with the evaluator’s claim above the threshold', async () => {
-    const result = await browser.call<Record<string, unknown>>(
-      'decide',
-      `${browser.origin}policy.yaml`,
-      `${browser.origin}claims.jsonl`,
-      hf,
-    );
+    const result = await decide('policy.yaml', 'claims.jsonl', hf);
     expect(result).toMatchObject({
       allowed: true,
       outcomes: [
@@ -114,12 +100,7 @@ describe('trust policy in Chromium', () => {
   });
 
   it('refuses below the threshold, for a repo no rule matches, and past the cost limit', async () => {
-    const strict = await browser.call<Record<string, unknown>>(
-      'decide',
-      `${browser.origin}strict.yaml`,
-      `${browser.origin}claims.jsonl`,
-      hf,
-    );
+    const strict = await decide('strict.yaml', 'claims.jsonl', hf);
     expect(strict).toMatchObject({
       allowed: false,
       outcomes: [
@@ -128,39 +109,24 @@ describe('trust policy in Chromium', () => {
       ],
     });
     expect((strict['lines'] as string[]).join('\n')).toMatch(/performanceMetrics = \[\{"type": "accuracy", "value": "0\.93"\}\]/);
-    const other = await browser.call<Record<string, unknown>>('decide', `${browser.origin}policy.yaml`, `${browser.origin}claims.jsonl`, {
+    const other = await decide('policy.yaml', 'claims.jsonl', {
       kind: 'huggingface',
       repo: 'other/tiny',
     });
     expect(other).toMatchObject({ allowed: false, reason: expect.stringMatching(/^no rule matches Hugging Face repo other\/tiny/) });
-    const runaway = await browser.call<Record<string, unknown>>(
-      'decide',
-      `${browser.origin}runaway.yaml`,
-      `${browser.origin}claims.jsonl`,
-      hf,
-    );
+    const runaway = await decide('runaway.yaml', 'claims.jsonl', hf);
     expect(runaway).toMatchObject({ allowed: false, reason: expect.stringMatching(/ran past its cost limit/) });
   });
 
   it('checks a Sigstore identity by RE2 expression with the shipped production root', async () => {
     const url = { kind: 'url', url: 'https://models.example.com/reference/v1.1.0' };
-    const result = await browser.call<Record<string, unknown>>(
-      'decide',
-      `${browser.origin}policy.yaml`,
-      `${browser.origin}reference.sig`,
-      url,
-    );
+    const result = await decide('policy.yaml', 'reference.sig', url);
     expect(result).toMatchObject({ allowed: true, outcomes: [['signatures', true, ['counted']]] });
   });
 
   it('refuses a policy whose key file is missing', async () => {
     browser.unserve('keys/evaluator.pub');
-    const result = await browser.call<Record<string, unknown>>(
-      'decide',
-      `${browser.origin}policy.yaml`,
-      `${browser.origin}claims.jsonl`,
-      hf,
-    );
+    const result = await decide('policy.yaml', 'claims.jsonl', hf);
     expect(result).toMatchObject({
       code: 'POLICY_INVALID',
       message: expect.stringMatching(/\/authorities\/evaluator\/key: keys\/evaluator\.pub: HTTP 404/),
