@@ -160,6 +160,17 @@ describe('which rule decides', () => {
     expect(selected(policy, hf('someone/else'))).toBe('none');
   });
 
+  it('matches globs in linear time: a pattern that makes a backtracking matcher explode does not', async () => {
+    const nasty = await policyOf(['publisher'], {
+      name: 'nasty',
+      match: { huggingface: `x/${'*a'.repeat(12)}*c` },
+      require: { signatures: { by: ['publisher'] } },
+    });
+    // 12 stars against 20,000 'a's without the final 'c': a backtracking glob tries ~20,000^12 splits; RE2 reads the name once.
+    expect(selected(nasty, { kind: 'huggingface', repo: `x/${'a'.repeat(20_000)}` })).toBe('none');
+    expect(selected(nasty, { kind: 'huggingface', repo: `x/${'a'.repeat(20_000)}c` })).toBe('nasty');
+  });
+
   it('refuses two equally specific rules that both match, whatever their order', () => {
     expect(selected(policy, { kind: 'huggingface', repo: 'other/aa' })).toBe('ambiguous: a-prefix, a-suffix');
     expect(selected(policy, { kind: 'huggingface', repo: 'other/ab' })).toBe('a-prefix');
