@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyInvalidError, loadPolicy, parsePolicy, type PolicyProblem } from '../dist/index.js';
-import { cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
+import { VECTORS, cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
 
 let dir: string;
 let publicKey: string;
@@ -167,6 +167,21 @@ rules:
     expect(found.map((p) => p.path)).toEqual(['/authorities/publisher/key', '/authorities/other/key']);
     expect(found[0].message).toMatch(/missing\.pub' cannot be read: ENOENT/);
     expect(found[1].message).toMatch(/PEM|key/i);
+  });
+
+  it('reads a private Sigstore instance’s trust config when the policy loads, refusing a broken one', async () => {
+    await fs.copyFile(path.join(VECTORS, 'model-transparency/custom_trust_config.json'), path.join(dir, 'trust.json'));
+    await fs.writeFile(path.join(dir, 'broken.json'), '{"mediaType": "not a trust config"}');
+    const policy = (file: string) => `version: 1
+authorities:
+  ci: { sigstore: { identity: ci@example.com, issuer: https://issuer.example.com, trustConfig: { file: ${file} } } }
+rules:
+  - { name: r, match: { path: "/srv/**" }, require: { signatures: { by: [ci] } } }
+`;
+    await expect(load(policy('trust.json'))).resolves.toBeDefined();
+    const [p] = await problems(policy('broken.json'));
+    expect(p.path).toBe('/authorities/ci/sigstore');
+    expect((await problems(policy('absent.json')))[0].message).toMatch(/absent\.json' cannot be read/);
   });
 
   it('refuses useSystemRoots without an identity pin, and glob syntax it does not know', async () => {

@@ -94,7 +94,7 @@ function sigstoreAuthority(
   issuerRe: RE2JS | undefined,
   trustConfig: PolicyFile | undefined,
   verifiers: AuthorityVerifiers,
-): Authority {
+): Authority & { ready(issuer: string): Promise<void> } {
   const byIssuer = new Map<string, Promise<Verifier>>();
   const verifierFor = (issuer: string): Promise<Verifier> => {
     let verifier = byIssuer.get(issuer);
@@ -110,10 +110,14 @@ function sigstoreAuthority(
     return verifier;
   };
   const identity = spec.identity !== undefined ? `'${spec.identity}'` : `matching /${spec.identityRegExp}/`;
+  const ready = async (issuer: string): Promise<void> => {
+    await verifierFor(issuer);
+  };
   const issuer = spec.issuer !== undefined ? `'${spec.issuer}'` : `matching /${spec.issuerRegExp}/`;
   return {
     name,
     method: 'sigstore',
+    ready,
     description: `Sigstore identity ${identity} from issuer ${issuer}${spec.instance === 'staging' ? ' (staging)' : ''}`,
     async verify(bundle) {
       if (bundle.method !== 'sigstore') {
@@ -184,7 +188,10 @@ export async function createAuthority(
   const identityRe = s.identityRegExp !== undefined ? compileRe2(s.identityRegExp) : undefined;
   const issuerRe = s.issuerRegExp !== undefined ? compileRe2(s.issuerRegExp) : undefined;
   const trustConfig = s.trustConfig !== undefined ? await readFile(s.trustConfig.file) : undefined;
-  return sigstoreAuthority(name, s, identityRe, issuerRe, trustConfig, verifiers);
+  const authority = sigstoreAuthority(name, s, identityRe, issuerRe, trustConfig, verifiers);
+  // A private instance's trust config is local: read it now, so a broken one is the policy's problem, not a refusal later.
+  if (trustConfig && s.issuer !== undefined) await authority.ready(s.issuer);
+  return authority;
 }
 
 /** Error codes that mean "signed by someone this authority does not trust", as opposed to a broken signature. */
