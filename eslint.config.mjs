@@ -16,7 +16,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['packages/*/vitest.config.ts'] },
+        projectService: { allowDefaultProject: ['packages/*/vitest.config.ts', 'action/vitest.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON that the CLI and servers print; typing every parse would add noise, not safety.
-    files: ['packages/*/test/**/*.ts', 'test-fixtures/**/*.ts'],
+    files: ['packages/*/test/**/*.ts', 'action/test/**/*.ts', 'test-fixtures/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -6,8 +6,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /**
- * A usage mistake found after parsing (e.g. an option one method needs);
- * reported like core's errors and exits with 2.
+ * A usage mistake found after parsing (e.g. an option one method needs):
+ * reported as commander reports its own, one `error:` line, exit 2.
  */
 export class UsageError extends Error {
   readonly code = 'INVALID_ARGUMENT' as const;
@@ -106,6 +106,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   modulePath: '--module-path',
   previousSignaturePath: '--previous-signature',
   incremental: '--incremental',
+  tsaCertificateChain: '--tsa-certificate-chain',
+  timestampAuthority: '--tsa-url',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */
@@ -117,8 +119,13 @@ export function inCliTerms(message: string): string {
     .replace(/\bthe (\w+) option\b/g, (phrase, name: string) => FLAGS[name] ?? phrase);
 }
 
-/** Prints a failure (one line, or JSON with the error code and every differing file) and returns the exit code. */
+/**
+ * Prints a failure (one line, or JSON with the error code and every differing
+ * file) and returns the exit code. A {@link UsageError} is not a failure of
+ * the command: it is rethrown for `run` to report as the usage error it is.
+ */
 export function reportFailure(err: unknown, what: string, json: boolean): number {
+  if (err instanceof UsageError) throw err;
   if (isCodedError(err)) {
     const message = inCliTerms(err.message);
     if (json) {

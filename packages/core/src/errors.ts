@@ -17,6 +17,13 @@ export type ErrorCode =
    * signature is checked (`maxBundleBytes`, CLI `--max-bundle-size`; 64 MiB by default).
    */
   | 'BUNDLE_TOO_LARGE'
+  /**
+   * A model file's bytes ran past the most a load reads of one file: the
+   * size its source listed (a hub's listing, a directory's walk), else
+   * `maxFileBytes` (2 GiB by default), so an endless or oversized answer
+   * cannot exhaust memory before its digest is checked.
+   */
+  | 'BODY_TOO_LARGE'
   /** The signed payload is not a valid OMS in-toto statement. */
   | 'BAD_PAYLOAD'
   /**
@@ -40,6 +47,17 @@ export type ErrorCode =
   | 'CERT_CHAIN_INVALID'
   /** The signer's identity or issuer is not the one required. */
   | 'IDENTITY_MISMATCH'
+  /**
+   * An RFC 3161 timestamp does not verify: in a key or certificate bundle
+   * checked against trusted TSA certificates (`tsaCertificateChain`, CLI
+   * `--tsa-certificate-chain`), a token that cannot be read, is signed by no
+   * trusted timestamp authority, or stamps other bytes than the signature;
+   * or, when signing with a TSA (`timestampAuthority`, CLI `--tsa-url`), an
+   * answer that is not a valid timestamp over the signature with the nonce
+   * sent. A present timestamp is never ignored. (Sigstore keyless bundles
+   * report a bad timestamp as `CERT_CHAIN_INVALID`, as sigstore-js does.)
+   */
+  | 'TIMESTAMP_INVALID'
   /** The bundle was made by another signing method than the verifier expects. */
   | 'WRONG_METHOD'
   /** A path leaves the model directory. */
@@ -192,11 +210,27 @@ export class ManifestMismatchError extends ModelSigningError {
     super({
       code,
       message: `The model does not match its signature: ${parts.join('; ')}`,
-      path: sorted[0]?.name,
+      // The first file the message names, of the kind the code reports.
+      path: mismatched[0] ?? missing[0] ?? unsigned[0],
       differences: sorted,
     });
     this.name = 'ManifestMismatchError';
   }
+}
+
+/**
+ * `err` naming the model-relative `file` in `path` and its message (a
+ * checker names a shard, a store its own key); other errors unchanged.
+ */
+export function errorNamingFile(err: unknown, file: string): unknown {
+  if (!(err instanceof ModelSigningError) || err.path === file) return err;
+  return new ModelSigningError({
+    code: err.code,
+    path: file,
+    cause: err,
+    differences: err.differences,
+    message: `'${file}': ${err.message}`,
+  });
 }
 
 /** Narrowing helper: is `err` a {@link ModelSigningError}, optionally with `code`? */

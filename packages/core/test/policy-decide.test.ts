@@ -10,23 +10,17 @@ import {
   CertificateVerifier,
   KeySigner,
   PolicyDeniedError,
-  appendClaim,
   attest,
-  compilePolicy,
   createClaim,
-  evaluatePolicy,
-  explainPolicy,
   formatDecision,
-  nodeAuthorityVerifiers,
-  readSignatureFile,
   signModel,
   verifyModel,
-  type AuthorityVerifiers,
   type ModelIdentity,
   type Policy,
   type PolicyDecision,
-  type PolicyDocument,
 } from '../dist/index.js';
+import { compilePolicy, evaluatePolicy, explainPolicy, type AuthorityVerifiers, type PolicyDocument } from '../dist/internal.js';
+import { appendClaim, nodeAuthorityVerifiers, readSignatureBytes as readSignatureFile } from '../dist/internal-node.js';
 import { accuracyAtLeast, accuracyCard } from '../../../test-fixtures/model-card.mjs';
 import { HISTORICAL, REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
@@ -472,7 +466,7 @@ describe('certificate and Sigstore authorities', () => {
   it('pins a certificate signer by subject, refusing another subject', async () => {
     const root = await fs.readFile(path.join(REFERENCE_KEYS, 'ca-cert.pem'), 'utf8');
     const verifier = await CertificateVerifier.create({ certificateChain: [Buffer.from(root)] });
-    const { parseBundle } = await import('../dist/index.js');
+    const { parseBundle } = await import('../dist/internal.js');
     const subject = (await verifier.verify(parseBundle(await readSignatureFile(path.join(certificateDir, 'model.sig')))))
       .certificateSubject!;
     expect((await decideWith({ certificate: { roots: [{ pem: root }], subject } }, certificateDir)).allowed).toBe(true);

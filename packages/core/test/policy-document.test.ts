@@ -3,7 +3,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PolicyInvalidError, loadPolicy, parsePolicy, type PolicyProblem } from '../dist/index.js';
+import { PolicyInvalidError, loadPolicy, type PolicyProblem } from '../dist/index.js';
+import { parsePolicy } from '../dist/internal.js';
 import { VECTORS, cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
 
 let dir: string;

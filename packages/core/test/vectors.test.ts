@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CertificateVerifier, KeyVerifier, parseBundle, readBundle, verifyBundle, verifyModel, type Verifier } from '../dist/index.js';
+import { CertificateVerifier, KeyVerifier, verifyModel, type Verifier } from '../dist/index.js';
+import { parseBundle, verifyBundle } from '../dist/internal.js';
+import { readBundle } from '../dist/internal-node.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS, cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 const publicKey = path.join(REFERENCE_KEYS, 'signing-key-pub.pem');
@@ -96,6 +98,23 @@ describe('historical bundles of the reference implementation', () => {
       verifyModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), verifier: await certVerifier() }),
       'WRONG_METHOD',
     );
+  });
+});
+
+describe('a bundle offered to the verifier of another method', () => {
+  it('refuses a certificate bundle as a key bundle, even against the key its certificate certifies, as the reverse is refused', async () => {
+    const certificate = path.join(HISTORICAL, 'v1.1.0-certificate');
+    const err = await expectCode(
+      verifyModel({ modelPath: certificate, signaturePath: path.join(certificate, 'model.sig'), verifier: await keyVerifier() }),
+      'WRONG_METHOD',
+    );
+    expect(err.message).toMatch(/made with the 'certificate' method .*verify it with the 'certificate' method/);
+    const key = path.join(HISTORICAL, 'v1.1.0-elliptic-key');
+    const reverse = await expectCode(
+      verifyModel({ modelPath: key, signaturePath: path.join(key, 'model.sig'), verifier: await certVerifier() }),
+      'WRONG_METHOD',
+    );
+    expect(reverse.message).toMatch(/verify it with the 'key' method/);
   });
 });
 

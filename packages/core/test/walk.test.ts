@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { walkModel } from '../dist/index.js';
+import { walkModel } from '../dist/internal-node.js';
 import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);

@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 // The browser entry, so this module also serves @model-signing/onnx/web: it has no Node built-in.
-import { ModelSigningError, normalizeModelPath, staysInside } from '@model-signing/core/browser';
+import { ModelSigningError } from '@model-signing/core/browser';
+import { normalizeModelPath, staysInside } from '@model-signing/core/internal';
 
 const { onnx } = onnxProto;
 
@@ -60,11 +61,13 @@ type Graph = onnxProto.onnx.IGraphProto;
 type Node = onnxProto.onnx.INodeProto;
 
 /**
- * Decodes ONNX model bytes, refusing anything that is not a model.
+ * Decodes ONNX model bytes, refusing anything that is not a model. Not
+ * exported: onnx-proto's types must stay out of this package's declarations
+ * (they need protobufjs's `Long` and fail a strict check without skipLibCheck).
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT`.
  */
-export function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
+function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (cause) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { ModelIdentity, PolicyDecision, PolicyProblem } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals, loadCoreNeutralInternals } from '../load-core.js';
 import { UsageError, createReporter, escapedLines, reportFailure } from '../output.js';
 import { positiveInteger } from './common.js';
 
@@ -46,7 +46,7 @@ export async function identityOf(modelPath: string, opts: IdentityCliOptions): P
     return { kind: 'huggingface', repo: opts.repo, ...(opts.revision !== undefined ? { revision: opts.revision } : {}) };
   if (opts.url !== undefined) return { kind: 'url', url: opts.url };
   if (opts.oci !== undefined) return { kind: 'oci', reference: opts.oci };
-  return (await loadCore()).localModelIdentity(modelPath);
+  return (await loadCoreInternals()).localModelIdentity(modelPath);
 }
 
 /**
@@ -84,7 +84,7 @@ export async function reportPolicyFailure(err: unknown, what: string, json: bool
       );
       return 1;
     }
-    const { describeProblem } = await loadCore();
+    const { describeProblem } = await loadCoreNeutralInternals();
     const name = e.path ?? 'the policy';
     const count = `${e.problems.length} problem${e.problems.length === 1 ? '' : 's'}`;
     process.stderr.write(
@@ -184,11 +184,14 @@ Exit codes: 0 the policy accepts, 1 it refuses (the decision says why) or a file
   explain.action(async (file: string, model: string, opts: ExplainOptions) => {
     try {
       const core = await loadCore();
+      const internals = await loadCoreInternals();
       const identity = await identityOf(model, opts);
       const loaded = await core.loadPolicy(file, { offline: opts.offline });
-      const bytes = await core.readSignatureFile(opts.signature, { maxBundleBytes: opts.maxBundleSize });
+      const bytes = await internals.readSignatureBytes(opts.signature, { maxBundleBytes: opts.maxBundleSize });
       const claimsPath = extraClaimsFile(opts.signature, opts.claimsFile);
-      const { decision } = await core.explainPolicy({
+      const { decision } = await (
+        await loadCoreNeutralInternals()
+      ).explainPolicy({
         policy: loaded,
         model: identity,
         bytes,

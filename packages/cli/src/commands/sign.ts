@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals } from '../load-core.js';
 import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
@@ -10,7 +10,7 @@ import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliO
 /** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
 const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
 
-type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string };
+type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string; tsaUrl?: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -21,7 +21,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     // Re-signing incrementally takes the settings of the previous signature;
     // only the ones typed on the command line count as a change.
     const explicit = (name: string) => !incremental || cmd.getOptionValueSource(name) === 'cli';
-    const { allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
+    const { allowSymlinks, ...walk } = await walkOptionsFrom(modelPath, opts);
     const settings = {
       ...walk,
       ...(explicit('allowSymlinks') ? { allowSymlinks } : {}),
@@ -42,6 +42,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ...settings,
       signer,
       ...(incremental ? { incremental } : {}),
+      ...(opts.tsaUrl !== undefined ? { timestampAuthority: { url: opts.tsaUrl } } : {}),
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
@@ -51,16 +52,22 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
       : '';
     const wrote = appending ? 'appended to' : isClaimsFile(opts.signature) ? 'created' : 'wrote';
-    reporter.success(`Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
-      signature: result.signaturePath,
-      method: signer.method,
-      model: result.manifest.modelName,
-      digest,
-      resources: result.manifest.resources.length,
-      serialization: result.manifest.serialization,
-      incremental: incremental !== undefined,
-      reuse,
-    });
+    const tsa = opts.tsaUrl === undefined ? undefined : withoutCredentials(opts.tsaUrl);
+    const timestamped = tsa !== undefined ? `; timestamped by ${tsa}` : '';
+    reporter.success(
+      `Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused}${timestamped})`,
+      {
+        signature: result.signaturePath,
+        method: signer.method,
+        model: result.manifest.modelName,
+        digest,
+        resources: result.manifest.resources.length,
+        serialization: result.manifest.serialization,
+        incremental: incremental !== undefined,
+        reuse,
+        ...(tsa !== undefined ? { timestampAuthority: tsa } : {}),
+      },
+    );
     return 0;
   } catch (err) {
     progress.stop();
@@ -68,12 +75,20 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
   }
 }
 
+/** A URL as printed: without the user name and password it may carry. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
 async function reportPlan(
   reporter: Reporter,
-  options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0],
+  options: Parameters<Awaited<ReturnType<typeof loadCoreInternals>>['planIncrementalSign']>[0],
 ): Promise<number> {
-  const plan = await (await loadCore()).planIncrementalSign(options);
+  const plan = await (await loadCoreInternals()).planIncrementalSign(options);
   const lines = [
     ...plan.rehashed.map((f) => `hash   ${f.name} (${f.reason}, ${f.size} bytes)`),
     ...plan.reused.map((f) => `reuse  ${f.name} (${f.size} bytes)`),
@@ -123,6 +138,8 @@ ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
   $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig --incremental   # after editing README.md
   $ model-signing sign key ./my-model --private-key key.pem --signature ./my-model/claims.jsonl   # append to the claims file
+  $ model-signing sign certificate ./my-model --private-key key.pem --signing-certificate leaf.pem \\
+      --tsa-url https://timestamp.sigstore.dev/api/v1/timestamp   # RFC 3161 timestamp (docs/timestamps.md)
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
@@ -137,6 +154,13 @@ ${METHOD_HELP.sigstore.example}`,
     addModelOptions(cmd);
     addHashOptions(cmd);
     addSignerOptions(cmd, method);
+    // Keyless signing is timestamped by its Sigstore instance's own TSA.
+    if (method !== 'sigstore') {
+      cmd.option(
+        '--tsa-url <url>',
+        "RFC 3161 timestamp authority to timestamp the signature with (its HTTP endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp); a certificate signature then verifies after the certificate expires, with verify's --tsa-certificate-chain",
+      );
+    }
     addIncrementalOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
     cmd.action(async (model: string, opts: SignOptions, self: Command) => setExitCode(await runSign(method, model, opts, self)));

@@ -82,7 +82,7 @@ A refusal prints the decision: which rule, which requirement, and what each line
       const policy = await core.loadPolicy(opts.policy, { offline: opts.offline });
       const claimsPath = extraClaimsFile(opts.signature, opts.claimsFile);
       const result = await core.verifyModel({
-        ...walkOptionsFrom(model, opts),
+        ...(await walkOptionsFrom(model, opts)),
         signaturePath: opts.signature,
         policy,
         model: identity,
@@ -94,7 +94,7 @@ A refusal prints the decision: which rule, which requirement, and what each line
       });
       progress.stop();
       const decision = result.policy!.decision;
-      const matched = result.source?.line !== undefined ? ` (matched line ${result.source.line} of ${opts.signature})` : '';
+      const matched = result.source.line !== undefined ? ` (matched line ${result.source.line} of ${opts.signature})` : '';
       const notChecked = result.notChecked.length > 0 ? `; not checked (excluded when signed): ${result.notChecked.join(', ')}` : '';
       reporter.success(
         [`Verification succeeded under policy ${opts.policy}${matched}${notChecked}`, ...core.formatDecision(decision).slice(1)],
@@ -103,7 +103,7 @@ A refusal prints the decision: which rule, which requirement, and what each line
           digest: `sha256:${result.manifest.rootDigest}`,
           signer: result.signer,
           signers: result.policy!.signers,
-          claims: result.policy!.claims,
+          claims: result.claims,
           decision,
           files: result.files.length,
           notChecked: result.notChecked,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import type { SigningMethod } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import type { SignerInfo, SigningMethod } from '@model-signing/core';
+import { loadCore, loadCoreNeutralInternals } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
@@ -41,7 +41,7 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     // Made before any file is read, so a bad --claims-* option fails at once.
     const claimVerifiers = opts.claims ? await createClaimVerifiers(claimVerifierOptionsOf(opts, 'claims-'), 'claims-') : [];
     const result = await verifyModel({
-      ...walkOptionsFrom(modelPath, opts),
+      ...(await walkOptionsFrom(modelPath, opts)),
       signaturePath: opts.signature,
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
@@ -60,10 +60,11 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     // As the reference prints it for claims files.
     const matched = result.source?.line !== undefined ? ` (matched line ${result.source.line} of ${opts.signature})` : '';
     for (const warning of result.source?.warnings ?? []) reporter.info(`${opts.signature}: ${warning.message} [${warning.code}]`);
-    const lines = [`Verification succeeded${matched}${trusted}${notChecked}`];
+    const lines = [`Verification succeeded${matched}${trusted}${notChecked}${timestampNote(result.signer)}`];
     let claims: Record<string, unknown> = {};
     if (opts.claims) {
-      const { rootDigest, sortResources } = await loadCore();
+      const { rootDigest } = await loadCore();
+      const { sortResources } = await loadCoreNeutralInternals();
       const file = claimsFileOf(opts);
       // The signed files, as the signature lists them and as signing orders them (the reference orders some names otherwise).
       const roots = [...new Set([result.manifest.rootDigest, rootDigest(sortResources(result.manifest.resources))])];
@@ -87,6 +88,24 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     progress.stop();
     return reportFailure(err, 'Verification', opts.json);
   }
+}
+
+/**
+ * What the success line says about RFC 3161 timestamps: a verified one was
+ * used (for a certificate, the path was checked at its time); an unverified
+ * one is only what the signature claims.
+ */
+function timestampNote(signer: SignerInfo): string {
+  return (signer.timestamps ?? [])
+    .map(({ time, verified, authority }) => {
+      const by = authority === undefined ? '' : ` by '${authority}'`;
+      if (!verified) {
+        return `; timestamp ${time.toISOString()}${by} not checked and not used (give --tsa-certificate-chain to verify it)`;
+      }
+      const used = signer.method === 'certificate' ? ': the certificate was checked at that time' : '';
+      return `; timestamped ${time.toISOString()}${by} (verified${used})`;
+    })
+    .join('');
 }
 
 /** Adds --ignore-unsigned-files / --no-ignore-unsigned-files. */
@@ -116,7 +135,10 @@ const METHOD_HELP: Record<SigningMethod, { description: string; example: string 
   },
   certificate: {
     description: 'Verify a signature made with an X.509 certificate',
-    example: '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem',
+    example:
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem\n' +
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem \\\n' +
+      '      --tsa-certificate-chain tsa-chain.pem   # a timestamped signature: the certificate is checked at the stamped time',
   },
 };
 

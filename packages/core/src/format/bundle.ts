@@ -5,6 +5,12 @@ import { fromBase64 } from './base64.js';
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /**
+ * The signature's file name in a model folder (or hub repo) unless told
+ * otherwise: what the CLI, every adapter and the reference's examples use.
+ */
+export const DEFAULT_SIGNATURE_NAME = 'model.sig';
+
+/**
  * The media types a keyless bundle may carry: both spellings of v0.3. A
  * keyless bundle here holds its signing certificate alone
  * (`verificationMaterial.certificate`), which only v0.3 allows; v0.1 and v0.2
@@ -16,19 +22,6 @@ const SIGSTORE_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.si
 /** How a bundle was signed, read from its verification material. */
 export type SigningMethod = 'key' | 'certificate' | 'sigstore';
 
-/** A DSSE signature as serialized in a bundle. */
-export interface SerializedSignature {
-  sig: string;
-  keyid?: string | null;
-}
-
-/** A DSSE envelope as serialized in a bundle. */
-export interface SerializedEnvelope {
-  payload: string;
-  payloadType: string;
-  signatures: SerializedSignature[];
-}
-
 /**
  * The JSON form of a Sigstore bundle holding an OMS signature. Verification
  * material is kept as plain JSON: each method reads the part it needs.
@@ -36,7 +29,8 @@ export interface SerializedEnvelope {
 export interface SerializedBundle {
   mediaType: string;
   verificationMaterial: Record<string, unknown>;
-  dsseEnvelope: SerializedEnvelope;
+  /** The DSSE envelope: the payload and its type, and the signatures (base64), of which the first counts. */
+  dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string; keyid?: string | null }[] };
 }
 
 /** A structurally valid bundle, decoded; nothing in it is trusted yet. */
@@ -57,6 +51,12 @@ export interface ParsedBundle {
   embeddedPublicKeyPem?: string;
   /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
   certificates: Uint8Array[];
+  /**
+   * `timestampVerificationData.rfc3161Timestamps[].signedTimestamp`, decoded
+   * (DER TimeStampResp, each over the signature): unverified until a verifier
+   * checks them against timestamp authorities it trusts.
+   */
+  rfc3161Timestamps: Uint8Array[];
 }
 
 /**
@@ -91,12 +91,16 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
   return max;
 }
 
-/** The error for a bundle over the limit, naming the options that raise it. */
-export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+/**
+ * The error for a bundle over the limit, naming the options that raise it:
+ * by its announced `size`, or (`announced` false) once more than `max`
+ * bytes arrived.
+ */
+export function bundleTooLarge(size: number, max: number, path?: string, announced = true): ModelSigningError {
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
-    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${announced ? `${size} bytes` : `more than ${max} bytes`}, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
   });
 }
 
@@ -150,6 +154,17 @@ function methodOf(material: Record<string, unknown>): SigningMethod {
   throw bad('verificationMaterial has no publicKey, x509CertificateChain or certificate');
 }
 
+/** The RFC 3161 timestamps of `timestampVerificationData`, decoded (none when it is absent). */
+function timestampsOf(data: unknown): Uint8Array[] {
+  if (data === undefined || data === null) return [];
+  if (!isRecord(data)) throw bad('timestampVerificationData must be an object');
+  const stamps = data['rfc3161Timestamps'] ?? [];
+  if (!Array.isArray(stamps)) throw bad('timestampVerificationData.rfc3161Timestamps must be a list');
+  return stamps.map((s: unknown, i) =>
+    decodeBase64(isRecord(s) ? s['signedTimestamp'] : undefined, `rfc3161Timestamps[${i}].signedTimestamp`),
+  );
+}
+
 /**
  * Parses a bundle from its JSON text or bytes and checks its structure.
  * No signature is checked here.
@@ -196,6 +211,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     throw bad(`unsupported mediaType '${mediaType}'${shape}, expected '${BUNDLE_MEDIA_TYPE}'`);
   }
   if (material['tlogEntries'] !== undefined && !Array.isArray(material['tlogEntries'])) throw bad('tlogEntries must be a list');
+  const rfc3161Timestamps = timestampsOf(material['timestampVerificationData']);
   const envelope = json['dsseEnvelope'];
   if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
   const payloadType = envelope['payloadType'];
@@ -218,6 +234,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     payloadType,
     signature,
     certificates: [],
+    rfc3161Timestamps,
   };
   if (method === 'key') {
     const key = material['publicKey'] as Record<string, unknown>;

@@ -16,21 +16,33 @@ import {
 import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
 import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
-import { signPayload } from '../format/bundle-builder.js';
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
+import { signPayload, type SignPayloadOptions } from '../format/bundle-builder.js';
+import { requestTimestamp, type TimestampAuthorityOptions } from '../methods/timestamp/request-timestamp.js';
 import { hashFiles, resolveSerialization, type HashingOptions } from './hash/hash-model.js';
 import { walkModel, type WalkedModel, type WalkOptions } from './walk.js';
 
 /** Options for {@link signManifest}. */
-export interface SignManifestOptions extends Cancellable {
+export interface SignManifestOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   manifest: Manifest;
   signer: Signer;
+  /**
+   * Timestamp the signature with this RFC 3161 timestamp authority (key,
+   * certificate, PKCS#11 and KMS signers): the bundle then proves when it
+   * was signed, so a certificate signature still verifies after the
+   * certificate expires (see docs/timestamps.md). Signing fails, and nothing
+   * is returned, when the TSA does not answer with a valid timestamp.
+   */
+  timestampAuthority?: TimestampAuthorityOptions;
 }
 
 /**
  * Signs a manifest the caller already computed (e.g. while writing the files).
  *
- * @throws {ModelSigningError} `EMPTY_MODEL` when the manifest lists nothing.
+ * @throws {ModelSigningError} `EMPTY_MODEL` when the manifest lists nothing;
+ *   signer errors; with `timestampAuthority`, `NETWORK_ERROR`, `TIMESTAMP_INVALID`
+ *   and `INVALID_ARGUMENT` (a keyless signer, or a URL that is not http(s)).
  */
 export async function signManifest(options: SignManifestOptions): Promise<SerializedBundle> {
   if (options.manifest.resources.length === 0) {
@@ -39,9 +51,13 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
       message: 'The model has no file to sign once ignored paths are excluded (the OMS spec forbids signing an empty model)',
     });
   }
-  const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
-  const signal = abortSignalOf(options);
-  return signPayload(signal ? { ...request, signal } : request);
+  const request: SignPayloadOptions = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
+  if (options.abortSignal) request.abortSignal = options.abortSignal;
+  const tsa = options.timestampAuthority;
+  if (tsa)
+    request.timestamp = async (signature, { abortSignal }) =>
+      (await requestTimestamp({ ...tsa, signature, ...(abortSignal ? { abortSignal } : {}) })).token;
+  return signPayload(request);
 }
 
 /** The model's files as bytes in memory, signed without reading the disk (e.g. before they are written). */
@@ -55,7 +71,7 @@ export interface InMemoryModel {
 }
 
 /** Options for {@link createSignature}: what to sign (exactly one of `walk`, `walked`, `inMemory`) and how. */
-export interface CreateSignatureParams extends HashingOptions {
+export interface CreateSignatureParams extends HashingOptions, Pick<SignManifestOptions, 'timestampAuthority'> {
   signer: Signer;
   /** A model on disk: walked here with these options. */
   walk?: WalkOptions;
@@ -95,17 +111,21 @@ export interface CreatedSignature {
  * written: the caller decides where the bundle goes.
  *
  * @throws {ModelSigningError} walk and hashing errors, `INVALID_ARGUMENT`,
- *   `EMPTY_MODEL`, signer errors, `ABORTED`.
+ *   `EMPTY_MODEL`, signer errors, `ABORTED`; with `timestampAuthority`,
+ *   `NETWORK_ERROR` and `TIMESTAMP_INVALID`.
  */
 export async function createSignature(params: CreateSignatureParams): Promise<CreatedSignature> {
   const sources = [params.walk, params.walked, params.inMemory].filter((s) => s !== undefined).length;
   if (sources !== 1) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'createSignature signs exactly one of walk, walked and inMemory' });
   }
-  const signal = abortSignalOf(params);
+  const signal = params.abortSignal;
   const sign = async (manifest: Manifest) => {
     params.onSigning?.();
-    return { manifest, bundle: await signManifest({ manifest, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) }) };
+    const options: SignManifestOptions = { manifest, signer: params.signer };
+    if (signal) options.abortSignal = signal;
+    if (params.timestampAuthority) options.timestampAuthority = params.timestampAuthority;
+    return { manifest, bundle: await signManifest(options) };
   };
   if (params.inMemory) {
     const { files, modelName, ignorePaths } = params.inMemory;

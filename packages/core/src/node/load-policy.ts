@@ -2,7 +2,6 @@
 // to it, and its authorities made into Node's verifiers (which accept every
 // PEM form node:crypto reads, Node's root store, and refresh Sigstore's
 // trusted roots through TUF unless offline).
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { CertificateVerifier } from '../methods/certificate/certificate-verifier.js';
@@ -14,10 +13,7 @@ import { compilePolicy, type CompilePolicyOptions, type Policy } from '../policy
 import { ANY_IDENTITY } from '../policy/create-policy.js';
 import { DEFAULT_MAX_POLICY_BYTES } from '../policy/document.js';
 import { PolicyInvalidError } from '../policy/errors.js';
-import { evaluatePolicy, type PolicyVerifiedSignature } from '../policy/evaluate.js';
-import type { ModelIdentity } from '../policy/identity.js';
-import { openClaimsFile } from './claims-file.js';
-import { readSignatureFile } from './verify-bundle.js';
+import { readSignatureBytes } from './signature-file.js';
 
 /** Options of {@link loadPolicy}. */
 export interface LoadPolicyOptions extends Omit<CompilePolicyOptions, 'verifiers' | 'readFile' | 'name'> {
@@ -48,7 +44,7 @@ export function nodeAuthorityVerifiers(options: Pick<LoadPolicyOptions, 'offline
 /** A file's bytes, at most `max` of them: a regular file only, read through the one bounded reader. */
 async function readBounded(file: string, what: string, max: number): Promise<Uint8Array> {
   try {
-    return await readSignatureFile(file, { maxBundleBytes: max });
+    return await readSignatureBytes(file, { maxBundleBytes: max });
   } catch (err) {
     if (!(err instanceof ModelSigningError)) throw err;
     if (err.code === 'BUNDLE_TOO_LARGE') {
@@ -85,50 +81,5 @@ export async function loadPolicy(policyPath: string, options: LoadPolicyOptions 
     name: policyPath,
     verifiers: nodeAuthorityVerifiers({ ...(offline !== undefined ? { offline } : {}), ...(tuf !== undefined ? { tuf } : {}) }),
     readFile,
-  });
-}
-
-/** What {@link readPolicyVerifiedBundle} takes. */
-export interface ReadPolicyVerifiedBundleParams {
-  /** Path of the signature file: one bundle (`model.sig`), or a claims file. */
-  signaturePath: string;
-  policy: Policy;
-  /** How the model was addressed. Default: `modelPath`'s real path. */
-  model?: ModelIdentity;
-  /** The model on disk, for the default identity. */
-  modelPath: string;
-  /** A claims file to read besides the signature file (e.g. `claims.jsonl` beside a `model.sig`). */
-  claimsPath?: string;
-  /** Largest signature file read, in bytes. Default 64 MiB. */
-  maxBundleBytes?: number;
-  abortSignal?: AbortSignal;
-}
-
-/** A local model's identity for a policy: its real path (symbolic links resolved), else its absolute path. */
-export async function localModelIdentity(modelPath: string): Promise<ModelIdentity> {
-  const resolved = await fs.realpath(modelPath).catch(() => path.resolve(modelPath));
-  return { kind: 'path', path: resolved };
-}
-
-/**
- * Reads a signature file (bounded, regular files only) and, with any claims
- * file given, has the policy decide: `readVerifiedBundle` with a policy in
- * place of one verifier. No model file is read.
- *
- * @throws {PolicyDeniedError} `POLICY_DENIED` with the decision.
- * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE` for the files; `ABORTED`.
- */
-export async function readPolicyVerifiedBundle(params: ReadPolicyVerifiedBundleParams): Promise<PolicyVerifiedSignature> {
-  const { signaturePath } = params;
-  const bytes = await readSignatureFile(signaturePath, { maxBundleBytes: params.maxBundleBytes });
-  const claims = params.claimsPath !== undefined ? { source: await openClaimsFile(params.claimsPath), name: params.claimsPath } : undefined;
-  return evaluatePolicy({
-    policy: params.policy,
-    model: params.model ?? (await localModelIdentity(params.modelPath)),
-    bytes,
-    name: signaturePath,
-    ...(claims ? { claims } : {}),
-    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
-    ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
   });
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
-import { writeFileAtomic } from './write-bundle.js';
+import { writeFileAtomic } from './atomic-write.js';
 import type { HashModelOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
 import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';
@@ -8,7 +8,7 @@ import type { Manifest } from '../format/manifest.js';
 import type { WalkOptions } from './walk.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from '../format/signer.js';
-import { createSignature, type CreatedSignature } from './create-signature.js';
+import { createSignature, type CreatedSignature, type SignManifestOptions } from './create-signature.js';
 import { appendClaim, isClaimsPath } from './append-claim.js';
 
 /**
@@ -22,7 +22,7 @@ export async function writeSignature(signaturePath: string, bundle: SerializedBu
 }
 
 /** Options for {@link signModel}. */
-export interface SignModelOptions extends HashModelOptions {
+export interface SignModelOptions extends HashModelOptions, Pick<SignManifestOptions, 'timestampAuthority'> {
   signer: Signer;
   /**
    * Where to write the signature; excluded from the manifest when inside the
@@ -58,7 +58,8 @@ export interface SignModelResult {
  * signing succeeds.
  *
  * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors;
- *   `WRITE_FAILED`; `INVALID_ARGUMENT` when `signaturePath` is the model or
+ *   `WRITE_FAILED`; with `timestampAuthority`, `NETWORK_ERROR` and
+ *   `TIMESTAMP_INVALID` (nothing written); `INVALID_ARGUMENT` when `signaturePath` is the model or
  *   an existing file of the model that is not a signature; with
  *   `incremental`, the previous signature's verification errors and `SETTINGS_CHANGED`.
  */

@@ -3,20 +3,19 @@ import path from 'node:path';
 import type { HashingOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles } from './incremental/record.js';
 import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './incremental/reuse.js';
-import type { VerifiedManifest } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { staysInside } from '../format/containment.js';
 import type { WalkOptions } from './walk.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
-import { ModelSigningError } from '../errors.js';
+import type { VerifiedClaim } from '../claims/claim.js';
 import type { Policy } from '../policy/compile.js';
-import type { PolicyVerifiedSignature } from '../policy/evaluate.js';
 import type { ModelIdentity } from '../policy/identity.js';
-import { readPolicyVerifiedBundle } from './load-policy.js';
+import type { PolicyOutcome } from '../session/signature.js';
 
 /** Options for {@link verifyModel}. */
-export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
+export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
   /** Checks the signature and the signer. Give this or `policy`. */
@@ -28,8 +27,13 @@ export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'w
   policy?: Policy;
   /** With `policy`: how the model was addressed (a Hugging Face repo, a URL). Default: the model's real path. */
   model?: ModelIdentity;
-  /** With `policy`: a claims file to read besides the signature file (`claims.jsonl` beside a `model.sig`). */
+  /**
+   * A claims file read with a signature that is one bundle; its claims count
+   * for a policy and are returned. Default: `claims.jsonl` beside the signature, if there is one.
+   */
   claimsPath?: string;
+  /** Largest claims file read beside the signature, in bytes. Default four times `maxBundleBytes`. */
+  maxClaimsBytes?: number;
   /** Tolerate files in the model that the signature does not list. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
@@ -49,7 +53,7 @@ export interface VerificationResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
   /** Which signature verified: a bundle file, or which line of a claims file (`claims.jsonl`). */
-  source?: SignatureSource;
+  source: SignatureSource;
   /** Model-relative paths of the files checked (read, or proven unchanged by the record with `trustCache`). */
   files: string[];
   /**
@@ -60,8 +64,13 @@ export interface VerificationResult {
   notChecked: string[];
   /** How many files were read and how many taken from the record (`trustCache`). */
   reuse: ReuseSummary;
-  /** With `policy`: the decision, every signer counted and the claims that satisfied the rule. */
-  policy?: Pick<PolicyVerifiedSignature, 'decision' | 'signers' | 'claims'>;
+  /**
+   * The claims about the model that verified: with a verifier, those it
+   * accepts; with a policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: the decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
 }
 
 /**
@@ -75,11 +84,25 @@ export interface VerificationResult {
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  if ((options.verifier === undefined) === (options.policy === undefined)) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'verifyModel needs exactly one of the verifier and policy options' });
-  }
-  const byPolicy = options.policy && (await readPolicyVerifiedBundle({ ...options, policy: options.policy }));
-  const model = await openVerifiedModel(byPolicy ? { ...options, verifier: undefined, verified: byPolicy } : options);
+  const signal = options.abortSignal;
+  const model = await openVerifiedModel({
+    modelPath: options.modelPath,
+    signaturePath: options.signaturePath,
+    ...(options.verifier ? { verifier: options.verifier } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.claimsPath !== undefined ? { claimsPath: options.claimsPath } : {}),
+    ...(options.maxClaimsBytes !== undefined ? { maxClaimsBytes: options.maxClaimsBytes } : {}),
+    ...(options.ignorePaths !== undefined ? { ignorePaths: options.ignorePaths } : {}),
+    ...(options.ignoreGitPaths !== undefined ? { ignoreGitPaths: options.ignoreGitPaths } : {}),
+    ...(options.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: options.ignoreAttestationFiles } : {}),
+    ...(options.allowSymlinks !== undefined ? { allowSymlinks: options.allowSymlinks } : {}),
+    ...(options.symlinkTargetRoot !== undefined ? { symlinkTargetRoot: options.symlinkTargetRoot } : {}),
+    ...(options.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: options.ignoreUnsignedFiles } : {}),
+    ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
+  });
   const { manifest, signer, files } = model;
   const snapshot = statFiles(files, model.walkedAtMs);
   const location = {
@@ -107,11 +130,12 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   return {
     manifest,
     signer,
-    ...(model.source ? { source: model.source } : {}),
+    source: model.source,
     files: files.map((f) => f.name),
     notChecked,
     reuse: reuse ? summaryOf(reuse) : everyFileRead(files),
-    ...(byPolicy ? { policy: { decision: byPolicy.decision, signers: byPolicy.signers, claims: byPolicy.claims } } : {}),
+    claims: [...model.claims],
+    ...(model.policy ? { policy: model.policy } : {}),
   };
 }
 

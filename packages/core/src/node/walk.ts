@@ -4,7 +4,9 @@ import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
 import { staysInside } from '../format/containment.js';
 import { isTemporaryName } from './temporary.js';
-import { CLAIMS_FILE_NAME, GIT_PATHS, isAttestationFile, isUnder, modelNameOf, toModelRelative } from './paths.js';
+import { GIT_PATHS, isUnderAny } from '../format/model-path.js';
+import { CLAIMS_FILE_NAME, isAttestationFile } from '../format/attestation-files.js';
+import { modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
 export interface WalkOptions {
@@ -23,17 +25,12 @@ export interface WalkOptions {
    * and record them in the ignore paths. Default true.
    */
   ignoreAttestationFiles?: boolean;
-  /**
-   * Follow symbolic links to files inside the model. Default false: any
-   * symlink is an error. In a Hugging Face cache snapshot
-   * (`…/models--org--name/snapshots/<commit>`), links into that cache repo's
-   * `blobs/` are followed too, as the cache's layout needs.
-   */
+  /** Follow symbolic links to files inside the model (or `symlinkTargetRoot`). Default false: any symlink is an error. */
   allowSymlinks?: boolean;
   /**
    * With `allowSymlinks`, link targets must resolve inside this directory.
-   * Defaults to the model root. The hub adapter widens it to a cache repo
-   * folder so snapshot links into its own `blobs/` are accepted.
+   * Defaults to the model root. A Hugging Face cache snapshot widens it to
+   * its cache repo folder, whose `blobs/` its links point into.
    */
   symlinkTargetRoot?: string;
 }
@@ -87,20 +84,7 @@ function isInside(root: string, target: string): boolean {
   return staysInside(path.relative(root, target), path.sep);
 }
 
-/**
- * The `blobs/` folder of the Hugging Face cache repo that `realRoot` lies in,
- * when it is a snapshot (`…/models--org--name/snapshots/<commit>[/…]`):
- * huggingface_hub and huggingface.js keep the bytes there and link to them
- * from the snapshot (`../../blobs/<hash>`). Undefined for other directories.
- */
-async function hubCacheBlobs(realRoot: string): Promise<string | undefined> {
-  const parts = realRoot.split(path.sep);
-  const at = parts.lastIndexOf('snapshots');
-  if (at < 1 || at + 1 >= parts.length || !/^(models|datasets|spaces)--./.test(parts[at - 1])) return undefined;
-  return fs.realpath(path.join(parts.slice(0, at).join(path.sep) || path.sep, 'blobs')).catch(() => undefined);
-}
-
-async function resolveLink(linkPath: string, rel: string, targetRoots: readonly string[]): Promise<{ target: string; stats: Stats }> {
+async function resolveLink(linkPath: string, rel: string, targetRoot: string): Promise<{ target: string; stats: Stats }> {
   let target: string;
   try {
     target = await fs.realpath(linkPath);
@@ -114,11 +98,11 @@ async function resolveLink(linkPath: string, rel: string, targetRoots: readonly 
       message: `Symbolic link '${rel}' ${why}`,
     });
   }
-  if (!targetRoots.some((root) => isInside(root, target))) {
+  if (!isInside(targetRoot, target)) {
     throw new ModelSigningError({
       code: 'PATH_ESCAPE',
       path: rel,
-      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoots.join(' or ')} are followed`,
+      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoot} are followed`,
     });
   }
   try {
@@ -237,7 +221,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
       attestations.add(rel);
       return true;
     }
-    return ignored.some((ig) => isUnder(rel, ig));
+    return isUnderAny(rel, ignored);
   };
   const result: WalkedModel = {
     root,
@@ -269,9 +253,6 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   if (!rootStats.isDirectory()) throw specialFile(options.modelPath);
   const targetRoot = options.symlinkTargetRoot ? await realDirectory(options.symlinkTargetRoot) : realRoot;
-  // A Hugging Face cache snapshot also follows links into its own repo's blobs (and no further).
-  const blobs = allowSymlinks ? await hubCacheBlobs(realRoot) : undefined;
-  const targetRoots = blobs ? [targetRoot, blobs] : [targetRoot];
 
   // Sizes come from synchronous stats: each is a few microseconds from the
   // inode cache, while an awaited stat costs a thread-pool round trip (20,000
@@ -290,7 +271,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
       if (stats) result.files.push({ name: rel, absolutePath: abs, size: stats.size });
     } else if (entry.isSymbolicLink()) {
       if (!allowSymlinks) throw refusedLink(rel);
-      const { target, stats } = await resolveLink(abs, rel, targetRoots);
+      const { target, stats } = await resolveLink(abs, rel, targetRoot);
       if (stats.isFile()) {
         result.files.push({ name: rel, absolutePath: target, size: stats.size });
       } else if (stats.isDirectory()) {

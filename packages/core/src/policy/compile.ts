@@ -52,26 +52,32 @@ export interface CompilePolicyOptions extends ParsePolicyOptions {
   verifiers: AuthorityVerifiers;
   /** Reads a file the policy names (`{ file: … }`). Without it such a reference is a problem. */
   readFile?: ReadPolicyFile;
-  /** Units one condition may spend. Default 1,000,000 ({@link DEFAULT_CEL_COST_LIMIT}). */
+  /** Units one condition may spend. Default 1,000,000. */
   costLimit?: number;
   /** Units all conditions of one decision may spend. Default 10,000,000. */
   totalCostLimit?: number;
 }
 
 /**
- * A trust policy ready to decide ({@link evaluatePolicy}): authorities made
- * into verifiers, matches and conditions compiled. Immutable; one policy
- * serves every load of an application.
+ * A trust policy ready to decide: authorities made into verifiers, matches
+ * and conditions compiled (`loadPolicy`, `createPolicy`). Immutable; one
+ * policy serves every load of an application: give it as a loader's
+ * `policy` option.
  */
 export class Policy {
   /** @internal Use {@link compilePolicy} (or `createPolicy`, `loadPolicy`). */
   constructor(
     /** The policy's name in messages (its file). */
     readonly name: string,
+    /** @internal */
     readonly document: PolicyDocument,
+    /** @internal */
     readonly authorities: ReadonlyMap<string, Authority>,
+    /** @internal */
     readonly rules: readonly CompiledRule[],
+    /** @internal */
     readonly costLimit: number,
+    /** @internal */
     readonly totalCostLimit: number,
   ) {}
 
@@ -79,6 +85,8 @@ export class Policy {
    * The rule that decides for `identity` (normalised first): the most
    * specific of those that match. Two equally specific rules that both match
    * are ambiguous: the policy refuses rather than pick one by its order.
+   *
+   * @internal
    */
   select(identity: ModelIdentity): RuleSelection {
     const model = normalizeIdentity(identity);

@@ -87,7 +87,7 @@ export interface ParsedPolicy {
 export interface ParsePolicyOptions {
   /** What the policy is called in messages (its file name). Default `the policy`. */
   name?: string;
-  /** The largest document accepted, in bytes. Default 1 MiB ({@link DEFAULT_MAX_POLICY_BYTES}). */
+  /** The largest document accepted, in bytes. Default 1 MiB. */
   maxBytes?: number;
 }
 

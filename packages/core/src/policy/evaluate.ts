@@ -4,7 +4,7 @@
 // why; or why not. No model file is read: the accepted manifest is what the
 // caller then checks the files against, which is what binds the signatures
 // and claims counted here to the bytes loaded.
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
+import { throwIfAborted } from '../cancellation.js';
 import { parseClaimStatement, subjectMismatch, type Claim } from '../claims/claim.js';
 import { DEFAULT_MAX_CLAIM_LINES, type ClaimsWarning } from '../claims/lines.js';
 import { readClaims, type ClaimsSource } from '../claims/read-claims.js';
@@ -13,8 +13,10 @@ import { signatureFileLayout, type SignatureSource } from '../claims/verify-sign
 import { ModelSigningError } from '../errors.js';
 import { verifyBundle, type VerifiedBundle } from '../format/bundle-verification.js';
 import { createHasher } from '../format/hash-algorithms.js';
+import { toHex } from '../format/hex.js';
 import { rootDigest, sortResources } from '../format/manifest.js';
-import { PAYLOAD_TYPE, type VerifiedManifest } from '../format/statement.js';
+import { PAYLOAD_TYPE } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { SignerInfo } from '../format/verifier.js';
 import { isOtherSigner, type Authority } from './authorities.js';
 import type { CompiledClaimRequirement, CompiledRule, Policy } from './compile.js';
@@ -31,7 +33,9 @@ import { describeIdentity, normalizeIdentity, type ModelIdentity } from './ident
 import { countDistinctSigners, signerIds, type AcceptedLine } from './signers.js';
 
 /** What {@link evaluatePolicy} takes. */
-export interface EvaluatePolicyParams extends Cancellable {
+export interface EvaluatePolicyParams {
+  /** Cancels the decision: it rejects with `ABORTED`. */
+  abortSignal?: AbortSignal;
   policy: Policy;
   /** How the model was addressed: what the rules match. */
   model: ModelIdentity;
@@ -99,12 +103,6 @@ const MAX_TRIED = DEFAULT_MAX_CLAIM_LINES;
 /** How many evidence items a requirement lists; the rest are counted. */
 const EVIDENCE_SHOWN = 20;
 
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new ModelSigningError({ code: 'ABORTED', cause: signal.reason, message: 'The operation was cancelled through its AbortSignal' });
-  }
-}
-
 /** What a bundle says of its signer before anything is checked. */
 function claimedSigner(entry: Entry): string {
   const { method, publicKeyHint } = entry.claim.bundle;
@@ -116,7 +114,7 @@ function filesKey(manifest: VerifiedManifest): string {
   const hash = createHasher('sha256');
   const encoder = new TextEncoder();
   for (const r of sortResources(manifest.resources)) hash.update(encoder.encode(`${r.name}\u0000${r.algorithm}\u0000${r.digest}\n`));
-  return hash.digest();
+  return toHex(hash.digest());
 }
 
 /** The entries of the signature file and the extra claims file, newest last, and the lines skipped. */
@@ -190,7 +188,7 @@ class Decider {
     params: EvaluatePolicyParams,
   ) {
     this.costLeft = policy.totalCostLimit;
-    this.signal = abortSignalOf(params);
+    this.signal = params.abortSignal;
   }
 
   authority(name: string): Authority {

@@ -1,9 +1,23 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { GetPublicKeyCommandOutput, KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
+import type { GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { loadOptionalPackage, type ExternalSignRequest } from '../external-key.js';
 import { hashForKey } from '../key/keys.js';
 import type { KmsProvider } from './provider.js';
+
+/**
+ * AWS credentials, in the shape the AWS SDK takes them (its
+ * `AwsCredentialIdentity`). Spelled out here so this package's types do not
+ * depend on the optional `@aws-sdk/client-kms`: a project without it still
+ * type-checks them (no `skipLibCheck` needed).
+ */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
 
 /** How to reach AWS KMS; anything left out comes from the usual AWS configuration (environment, `~/.aws`, instance roles). */
 export interface AwsKmsOptions {
@@ -11,8 +25,8 @@ export interface AwsKmsOptions {
   region?: string;
   /** Endpoint URL, e.g. a VPC endpoint; default from `AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL`, else AWS's. */
   endpoint?: string;
-  /** Explicit credentials; default the SDK's credential chain. */
-  credentials?: KMSClientConfig['credentials'];
+  /** Explicit credentials, or a function that resolves them (e.g. one of `@aws-sdk/credential-providers`); default the SDK's credential chain. */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
 }
 
 /** The KMS signing algorithm for the hash OMS pairs with each curve. */
@@ -48,7 +62,7 @@ const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNRE
 function kmsError(err: unknown, doing: string, key: string): ModelSigningError {
   if (err instanceof ModelSigningError) return err;
   const e = err as Error & { code?: string };
-  if (e.name === 'AbortError') return new ModelSigningError({ code: 'ABORTED', cause: err, message: 'Signing was cancelled' });
+  if (e.name === 'AbortError') return abortedError(undefined, { doing: `${doing} with ${key}`, cause: err });
   const detail = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
   const code =
     CODES[e.name] ??
@@ -110,7 +124,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
     return {
       publicKey,
       description: `AWS KMS key ${arn}`,
-      async sign({ pae, digest, signal }: ExternalSignRequest) {
+      async sign({ pae, digest, abortSignal }: ExternalSignRequest) {
         const raw = pae.length <= MAX_RAW_MESSAGE;
         const command = new sdk.SignCommand({
           KeyId: keyId,
@@ -119,7 +133,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
           SigningAlgorithm: algorithm,
         });
         try {
-          const signed = await client.send(command, signal ? { abortSignal: signal } : {});
+          const signed = await client.send(command, abortSignal ? { abortSignal } : {});
           if (!signed.Signature)
             throw new ModelSigningError({ code: 'KEY_SERVICE_ERROR', message: `AWS KMS returned no signature for key '${keyId}'` });
           return { signature: signed.Signature, encoding: 'der' as const };

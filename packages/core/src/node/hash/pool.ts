@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { DIGEST_BYTES } from '../../format/hash-algorithms.js';
 import { READ_CHUNK_BYTES, YIELD_INTERVAL_MS, ReadBuffers, hashRangeReadingAhead, hashRangeSync, type HashJob } from './read-range.js';
@@ -24,10 +25,6 @@ export interface HashJobsOptions {
 // How often the calling thread turns the shared byte counter into progress callbacks.
 const PROGRESS_INTERVAL_MS = 100;
 
-function aborted(): ModelSigningError {
-  return new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
-}
-
 /**
  * The typed error for a job that failed: errors already typed (a changed or
  * swapped file, an abort) pass through; a system error becomes `READ_FAILED`
@@ -44,6 +41,11 @@ function hashError(job: HashJob, failure: { message: string; code?: string | und
     path: job.path,
     message: `Could not read '${job.path}': ${failure.message}${errno}`,
   });
+}
+
+/** A hashing thread that failed outside any job (it could not start, or died): typed, and never a verdict on the files. */
+function threadFailed(message: string, cause?: unknown): ModelSigningError {
+  return new ModelSigningError({ code: 'READ_FAILED', cause, message });
 }
 
 /** {@link hashError} for an error caught on this thread. */
@@ -77,7 +79,7 @@ function toHex(digests: Uint8Array[]): string[] {
  * the chunk size or the scheduling.
  */
 export async function hashJobs(jobs: readonly HashJob[], options: HashJobsOptions = {}): Promise<string[]> {
-  if (options.signal?.aborted) throw aborted();
+  if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
   const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
   const cores = defaultWorkerCount();
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].end - jobs[b].start - (jobs[a].end - jobs[a].start) || a - b);
@@ -106,7 +108,7 @@ async function hashOnThisThread(
   const report = options.onBytes;
   const onBytes = report && ((n: number) => report(n, done));
   for (const id of order) {
-    if (options.signal?.aborted) throw aborted();
+    if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
     const job = jobs[id];
     try {
       digests[id] =
@@ -114,7 +116,7 @@ async function hashOnThisThread(
           ? await hashRangeReadingAhead(job, buffers, { readAhead, onBytes, signal: options.signal })
           : hashRangeSync(job, buffers, onBytes);
     } catch (err) {
-      if (options.signal?.aborted) throw aborted();
+      if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
       throw caughtError(job, err);
     }
     report?.(0, ++done);
@@ -165,7 +167,8 @@ function hashOnWorkers(
         return;
       }
       if (queue.completed() !== jobs.length) {
-        reject(new Error(`Hashing threads finished ${queue.completed()} of ${jobs.length} jobs`));
+        // A thread that exited without finishing its jobs and without an error: never a verdict on the files.
+        reject(threadFailed(`Hashing threads finished ${queue.completed()} of ${jobs.length} jobs`));
         return;
       }
       report();
@@ -174,16 +177,16 @@ function hashOnWorkers(
     const finishIfDone = () => {
       if (exited === threads && !helping) finish();
     };
-    const onAbort = () => finish(aborted());
+    const onAbort = () => finish(abortedError(options.signal, { doing: 'hashing' }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
       worker.on('message', (msg: WorkerMessage) => finish(hashError(jobs[msg.id], msg)));
-      worker.on('error', (err) => finish(err));
+      worker.on('error', (err) => finish(threadFailed(`A hashing thread failed: ${err.message}`, err)));
       worker.on('exit', (code) => {
-        if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
+        if (code !== 0) finish(threadFailed(`A hashing thread stopped with exit code ${code}`));
         exited++;
         finishIfDone();
       });

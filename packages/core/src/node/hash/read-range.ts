@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import { throwIfAborted } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
 import type { HashAlgorithm } from '../../format/manifest.js';
-import { createRawHasher, digestRaw } from '../../format/hash-algorithms.js';
+import { createHasher, digestRaw } from '../../format/hash-algorithms.js';
 
 /**
  * Default size of each read. With reads placed well (see {@link ReadBuffers}),
@@ -150,7 +151,7 @@ function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
  */
 export function hashRangeSync(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
   if (job.start === 0 && job.end === job.fileSize && job.fileSize < buffers.chunkBytes) return hashSmallFile(job, buffers, onBytes);
-  const hasher = createRawHasher(job.algorithm);
+  const hasher = createHasher(job.algorithm);
   const fd = openChecked(job);
   try {
     let position = job.start;
@@ -165,7 +166,7 @@ export function hashRangeSync(job: HashJob, buffers: ReadBuffers, onBytes?: (n: 
   } finally {
     fs.closeSync(fd);
   }
-  return hasher.digestRaw();
+  return hasher.digest();
 }
 
 /** How {@link hashRangeReadingAhead} reads, reports and stops. */
@@ -196,7 +197,7 @@ export const YIELD_INTERVAL_MS = 20;
  *   early, or when `signal` is aborted.
  */
 export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, options: ReadAheadOptions): Promise<Uint8Array> {
-  const hasher = createRawHasher(job.algorithm);
+  const hasher = createHasher(job.algorithm);
   const fd = openChecked(job);
   // A read in flight: into which buffer, and its result.
   let pending: { buffer: Buffer; read: Promise<number> } | undefined;
@@ -205,7 +206,7 @@ export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, 
     let position = job.start;
     let lastTurn = performance.now();
     while (position < job.end) {
-      if (options.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
+      throwIfAborted(options.signal, { doing: 'hashing' });
       let buffer: Buffer;
       let got: number;
       if (pending) {
@@ -238,5 +239,5 @@ export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, 
     if (pending) await pending.read.catch(() => 0);
     fs.closeSync(fd);
   }
-  return hasher.digestRaw();
+  return hasher.digest();
 }

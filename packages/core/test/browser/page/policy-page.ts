@@ -1,5 +1,6 @@
 /** Browser side of policy-in-browser.test.ts: a trust policy made and evaluated through `@model-signing/core/browser`. */
-import { ModelSigningError, createPolicy, explainPolicy, formatDecision, type ModelIdentity } from '../../../src/browser.js';
+import { ModelSigningError, createPolicy, formatDecision, type ModelIdentity } from '../../../src/browser.js';
+import { explainPolicy } from '../../../src/internal.js';
 
 /** The decision on the signature file at `signatureUrl` for `identity`; the policy's files are fetched beside it. */
 export async function decide(policyUrl: string, signatureUrl: string, identity: ModelIdentity) {
