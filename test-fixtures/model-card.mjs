@@ -20,3 +20,34 @@ export function accuracyCard(accuracy, name = 'tiny') {
 export function accuracyAtLeast(threshold) {
   return `predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics.exists(m, m.type == "accuracy" && double(m.value) >= ${threshold})`;
 }
+
+/**
+ * The evaluation gate of docs/policy.md as a policy document (JSON text):
+ * for models `match` selects, `count` of the `signers` authorities (default
+ * all of them) sign, and the evaluator attests a model card with an accuracy
+ * of at least `threshold`. `keys` maps each authority's name to its public
+ * key (PEM); it must hold `evaluator` and every signer.
+ */
+export function evaluationGatePolicy({ keys, match, threshold = 0.9, signers = ['publisher'], count }) {
+  return JSON.stringify({
+    version: 1,
+    authorities: Object.fromEntries(Object.entries(keys).map(([name, pem]) => [name, { key: { pem } }])),
+    rules: [
+      {
+        name: 'evaluated models',
+        match,
+        require: {
+          signatures: { by: signers, ...(count !== undefined ? { count } : signers.length > 1 ? { count: signers.length } : {}) },
+          claims: [
+            {
+              name: 'evaluation',
+              predicateType: 'https://cyclonedx.org/bom',
+              by: ['evaluator'],
+              condition: accuracyAtLeast(threshold),
+            },
+          ],
+        },
+      },
+    ],
+  });
+}
