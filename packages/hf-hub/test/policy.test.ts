@@ -121,10 +121,7 @@ describe('verifyHubRepo({ policy })', () => {
 
   it('matches a rule pinned to a revision only at that revision', async () => {
     const commit = hub.head('org/accepted');
-    const pinned = await policyFile(
-      'pinned.json',
-      scenarioPolicies(parties, { huggingface: 'org/accepted', revision: commit } as Record<string, string>).gate,
-    );
+    const pinned = await policyFile('pinned.json', scenarioPolicies(parties, { huggingface: 'org/accepted', revision: commit }).gate);
     expect(
       (await verifyHubRepo({ ...connection(), repo: 'org/accepted', revision: commit, policy: pinned, hashFiles: 'none' })).commit,
     ).toBe(commit);
