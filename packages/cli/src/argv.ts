@@ -64,7 +64,8 @@ const subcommand = (cmd: Command, name: string): Command | undefined => cmd.comm
  *   default), but a word that is neither a method nor an existing path is
  *   an unknown method, and a key or certificate option is not silently
  *   taken as a Sigstore verification;
- * - `hf upload|download|verify` must start with a method.
+ * - `hf upload|download|verify` must start with a method; `--policy` takes
+ *   its place for `hf download|verify` (and `verify`).
  *
  * @throws {UsageError} naming the mistake.
  */
@@ -81,6 +82,16 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
     if (!action || rest.includes('--help') || rest.includes('-h')) return out;
     const words = positionals(rest.slice(1), [...program.options, ...action.options]);
     const first = words[0] === undefined ? undefined : rest[words[0] + 1];
+    // `hf download|verify --policy POLICY REPO`: the policy takes the method's place, as for `verify`.
+    if (action.name() !== 'upload' && rest.some((a) => a === '--policy' || a.startsWith('--policy='))) {
+      if (isMethod(first)) {
+        throw new UsageError(
+          `--policy takes the place of the method: drop '${first}' and its verifier options: model-signing hf ${action.name()} --policy POLICY REPO`,
+        );
+      }
+      if (first === 'policy') return out;
+      return [...out.slice(0, commandIndex + 2), 'policy', ...rest.slice(1)];
+    }
     if (first !== undefined && !isMethod(first)) {
       throw new UsageError(
         `'${first}' is not a signing method; the method comes first: model-signing hf ${action.name()} <${METHODS.join('|')}> ${action.registeredArguments
@@ -95,11 +106,23 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   const group = name === 'sign' || name === 'verify' ? subcommand(program, name) : undefined;
   if (!group) return out;
   // The group's own subcommands are its methods: `sign` has the PKCS#11 ones, `verify` does not.
-  const methods = group.commands;
+  // `verify policy` is not a method: --policy chooses it (below).
+  const methods = group.commands.filter((m) => m.name() !== 'policy');
   const names = methods.map((m) => m.name());
   const isGroupMethod = (word: string | undefined): boolean => names.includes(word ?? '');
-  const options = [...program.options, ...methods.flatMap((m) => m.options)];
+  const options = [...program.options, ...group.commands.flatMap((m) => m.options)];
   const words = positionals(rest, options);
+  // `verify --policy POLICY MODEL`: the policy says who must sign, so it takes the method's place (docs/policy.md).
+  if (name === 'verify' && rest.some((a) => a === '--policy' || a.startsWith('--policy='))) {
+    const method = words.map((i) => rest[i]).find(isGroupMethod);
+    if (method !== undefined) {
+      throw new UsageError(
+        `--policy takes the place of the method: drop '${method}' and its verifier options: model-signing verify --policy POLICY MODEL`,
+      );
+    }
+    if (rest[words[0]] === 'policy') rest.splice(words[0], 1);
+    return [...out.slice(0, commandIndex + 1), 'policy', ...rest];
+  }
   const methodAt = words.find((i) => isGroupMethod(rest[i]));
   if (methodAt !== undefined && methodAt === words[0]) {
     // Options before the method belong to the method's command: move the method ahead of them.
