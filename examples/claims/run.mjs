@@ -1,0 +1,306 @@
+#!/usr/bin/env node
+// A model on a hub that carries, in one claims.jsonl, its OMS signature, a
+// model card generated from its README, an evaluator's results signed with
+// the evaluator's own key, and SLSA provenance naming the signed dataset it
+// was trained on; then all of them verified where the model is used: the
+// CLI on the downloaded copy, the hub download in a program, and
+// transformers.js loading it for a pipeline.
+//
+// This script plays every party: the publisher (signs a dataset, writes the
+// model card and provenance, uploads), the evaluator (attests its results
+// with another key), the hub (on 127.0.0.1: nothing leaves the machine) and
+// the user. Run from the repository root after building:
+//
+//   pnpm install && pnpm build
+//   node examples/claims/run.mjs
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { env, pipeline } from '@huggingface/transformers';
+import { KeyVerifier, verifyClaims } from '@model-signing/core';
+import { downloadVerifiedModel } from '@model-signing/hf-hub';
+import { FakeHub } from '@model-signing/hf-hub/testing';
+import { configureVerifiedLoading } from '@model-signing/transformers';
+import { importTs } from '../transformers/import-ts.mjs';
+
+const OMS = 'https://model_signing/signature/v1.0';
+const CYCLONEDX = 'https://cyclonedx.org/bom';
+const TEST_RESULT = 'https://in-toto.io/attestation/test-result/v0.1';
+const SLSA = 'https://slsa.dev/provenance/v1';
+
+const work = await fs.mkdtemp(path.join(os.tmpdir(), 'claims-example-'));
+const hub = await FakeHub.start();
+const repo = 'demo/tiny-bert';
+const connection = { hubUrl: hub.url, accessToken: 'hf_local_demo' };
+const problems = [];
+/** Records what did not turn out as this example says it does; the exit code is 1 if anything did not. */
+const expect = (ok, what) => {
+  if (!ok) {
+    problems.push(what);
+    console.log(`!! ${what}`);
+  }
+};
+
+// The CLI as a user runs it (the package's bin); each command is shown with its output.
+const cliBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@model-signing/cli/package.json')), 'dist/bin.js');
+const shown = (text) => text.replaceAll(work, '$WORK');
+async function cli(...args) {
+  console.log(`$ model-signing ${shown(args.join(' '))}`);
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+  const out = shown(`${stdout}${stderr}`).trimEnd();
+  if (out) console.log(out.replace(/^/gm, '  '));
+  return stdout;
+}
+
+/** The claims as [line, predicate type, verified] for comparing with what is expected. */
+const summary = (claims) => claims.map((c) => [c.line, c.predicateType, c.verified]);
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+try {
+  // 1. Two parties, two keys: the publisher's and the evaluator's (PEM files, as the CLI takes them).
+  const keys = {};
+  for (const party of ['publisher', 'evaluator']) {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    keys[party] = { privateKey: path.join(work, `${party}.pem`), publicKey: path.join(work, `${party}.pub`) };
+    await fs.writeFile(keys[party].privateKey, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    await fs.writeFile(keys[party].publicKey, publicKey.export({ type: 'spki', format: 'pem' }));
+  }
+
+  // 2. The training data: a dataset is a directory of files, signed as a model is.
+  const dataset = path.join(work, 'greetings-dataset');
+  await fs.mkdir(path.join(dataset, 'train'), { recursive: true });
+  await fs.writeFile(path.join(dataset, 'train', 'part-0.jsonl'), '{"text": "hello world", "label": 1}\n');
+  await fs.writeFile(path.join(dataset, 'test.jsonl'), '{"text": "signed models", "label": 1}\n');
+  console.log('\n# The publisher signs the dataset');
+  await cli('sign', 'key', dataset, '--private-key', keys.publisher.privateKey);
+  const datasetDigest = (await cli('digest', dataset)).trim();
+
+  // 3. The model: a tiny BERT in transformers.js's layout, and its Hugging Face model card (README.md).
+  const { tinyBertFiles, expectedEmbedding, VOCAB } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts', work);
+  const model = path.join(work, 'tiny-bert');
+  for (const [name, bytes] of Object.entries(tinyBertFiles())) {
+    await fs.mkdir(path.dirname(path.join(model, name)), { recursive: true });
+    await fs.writeFile(path.join(model, name), bytes);
+  }
+  await fs.writeFile(
+    path.join(model, 'README.md'),
+    `---
+license: apache-2.0
+language: [en]
+datasets: [greetings-dataset]
+pipeline_tag: feature-extraction
+tags: [demo]
+model-index:
+  - name: tiny-bert
+    results:
+      - task: {type: text-classification}
+        dataset: {type: greetings-dataset, name: Greetings, split: test}
+        metrics:
+          - {type: accuracy, value: 0.93}
+---
+# tiny-bert
+
+A four-dimensional BERT for demonstrations.
+`,
+  );
+  const claims = path.join(model, 'claims.jsonl');
+
+  // 4. The claims, each appended to the model's claims.jsonl and bound to the model's root digest.
+  console.log('\n# The publisher attests the model card, generated from the README');
+  await cli(
+    'attest',
+    'key',
+    model,
+    '--private-key',
+    keys.publisher.privateKey,
+    '--signature',
+    claims,
+    '--model-card',
+    path.join(model, 'README.md'),
+  );
+
+  console.log("\n# The evaluator attests its test run and the accuracy it measured, with the evaluator's key");
+  const results = path.join(work, 'results.json');
+  await fs.writeFile(
+    results,
+    JSON.stringify({
+      result: 'PASSED',
+      configuration: [{ name: 'greetings-eval.yaml', digest: { sha256: 'e'.repeat(64) } }],
+      passedTests: ['accuracy on greetings/test'],
+    }),
+  );
+  await cli('attest', 'key', model, '--private-key', keys.evaluator.privateKey, '--signature', claims, '--eval', results);
+  // Numbers belong in a CycloneDX model card's metrics (in-toto's test result has none): the evaluator's own measurement.
+  const metrics = path.join(work, 'measured.json');
+  await fs.writeFile(
+    metrics,
+    JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.6',
+      metadata: {
+        component: {
+          type: 'machine-learning-model',
+          name: 'tiny-bert',
+          modelCard: { quantitativeAnalysis: { performanceMetrics: [{ type: 'accuracy', value: '0.92', slice: 'greetings (test)' }] } },
+        },
+      },
+    }),
+  );
+  await cli('attest', 'key', model, '--private-key', keys.evaluator.privateKey, '--signature', claims, '--model-card', metrics);
+
+  console.log('\n# The publisher attests how the model was trained: SLSA provenance naming the dataset by its root digest');
+  const provenance = path.join(work, 'slsa.json');
+  await fs.writeFile(
+    provenance,
+    JSON.stringify({
+      buildDefinition: { buildType: 'https://example.com/fine-tune/v1', externalParameters: { epochs: 3, base: 'tiny-bert-base' } },
+      runDetails: { builder: { id: 'https://example.com/trainer' } },
+    }),
+  );
+  await cli(
+    'attest',
+    'key',
+    model,
+    '--private-key',
+    keys.publisher.privateKey,
+    '--signature',
+    claims,
+    '--provenance',
+    provenance,
+    '--dataset',
+    dataset,
+  );
+
+  // 5. Sign on upload: the OMS signature is appended to the claims, and the files and claims.jsonl land in one commit.
+  console.log('\n# The publisher signs and uploads; claims.jsonl is the signature');
+  hub.createRepo(repo);
+  await cli(
+    'hf',
+    'upload',
+    'key',
+    model,
+    repo,
+    '--private-key',
+    keys.publisher.privateKey,
+    '--signature',
+    'claims.jsonl',
+    '--endpoint',
+    hub.url,
+    '--token',
+    'hf_local_demo',
+  );
+  const expected = [
+    [1, CYCLONEDX, true],
+    [2, TEST_RESULT, true],
+    [3, CYCLONEDX, true],
+    [4, SLSA, true],
+    [5, OMS, true],
+  ];
+
+  // 6. A user downloads it verified with the CLI, then checks every claim on the downloaded copy.
+  console.log('\n# A user downloads it verified, then checks the claims on the copy');
+  const cacheDir = path.join(work, 'hf-cache');
+  const snapshot = (
+    await cli(
+      'hf',
+      'download',
+      'key',
+      repo,
+      '--public-key',
+      keys.publisher.publicKey,
+      '--signature',
+      'claims.jsonl',
+      '--cache-dir',
+      cacheDir,
+      '--endpoint',
+      hub.url,
+      '--token',
+      'hf_local_demo',
+    )
+  ).trim();
+  // The snapshot links into the cache's blobs, as huggingface_hub lays it out; a copy is a plain folder.
+  const copy = path.join(work, 'downloaded-copy');
+  await fs.cp(snapshot, copy, { recursive: true, dereference: true });
+  const verifyArgs = [
+    'verify',
+    'key',
+    copy,
+    '--signature',
+    path.join(copy, 'claims.jsonl'),
+    '--public-key',
+    keys.publisher.publicKey,
+    '--claims',
+    '--claims-public-key',
+    keys.evaluator.publicKey,
+  ];
+  await cli(...verifyArgs);
+  const verified = JSON.parse(await promisify(execFile)(process.execPath, [cliBin, ...verifyArgs, '--json']).then((r) => r.stdout));
+  expect(same(summary(verified.claims.claims), expected), `verify --claims: ${JSON.stringify(summary(verified.claims.claims))}`);
+  const dependency = verified.claims.claims[3].predicate.buildDefinition.resolvedDependencies?.[0];
+  expect(`sha256:${dependency?.digest.sha256}` === datasetDigest, `the provenance names the dataset by its root digest (${datasetDigest})`);
+  console.log('\n# The dataset the provenance names verifies with its own signature, and its root digest is that one');
+  await cli('verify', 'key', dataset, '--public-key', keys.publisher.publicKey);
+
+  // 7. In a program: the hub download verifies the signature, and the claims with the verifiers the program trusts.
+  console.log('\n# In a program: downloadVerifiedModel, then verifyClaims');
+  const publisher = await KeyVerifier.create({ publicKey: keys.publisher.publicKey });
+  const evaluator = await KeyVerifier.create({ publicKey: keys.evaluator.publicKey });
+  const downloaded = await downloadVerifiedModel({
+    repo,
+    verifier: publisher,
+    signaturePath: 'claims.jsonl',
+    cacheDir: path.join(work, 'hf-cache-2'),
+    ...connection,
+  });
+  console.log(`downloaded ${downloaded.files.length} files, signature: line ${downloaded.source.line} of claims.jsonl`);
+  const checked = await verifyClaims({
+    claims: await fs.readFile(path.join(downloaded.snapshotPath, 'claims.jsonl')),
+    rootDigest: downloaded.manifest.rootDigest,
+    verifiers: [publisher, evaluator],
+  });
+  for (const c of checked.claims)
+    console.log(
+      `  line ${c.line}: ${c.predicateType} by ${c.signer.publicKeyHint ?? c.signer.method}: ${c.verified ? 'verified' : 'NOT verified'}`,
+    );
+  expect(same(summary(checked.claims), expected), `downloadVerifiedModel + verifyClaims: ${JSON.stringify(summary(checked.claims))}`);
+
+  // 8. transformers.js in Node: the pipeline receives only files that match the signature on line 5.
+  console.log('\n# transformers.js: a pipeline that loads only signed bytes');
+  const loading = await configureVerifiedLoading({
+    env,
+    repo,
+    revision: downloaded.commit,
+    hubUrl: hub.url,
+    signaturePath: 'claims.jsonl',
+    verifier: publisher,
+    cacheDir: path.join(work, 'verified-cache'),
+  });
+  try {
+    const extractor = await pipeline('feature-extraction', repo, { revision: downloaded.commit });
+    const output = await extractor('Hello signed models.', { pooling: 'mean', normalize: true });
+    await extractor.dispose();
+    const embedding = output.tolist()[0];
+    const want = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
+    console.log(`signature: line ${loading.source.line} of claims.jsonl; embedding: ${embedding.map((v) => v.toFixed(4)).join(', ')}`);
+    expect(
+      embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5),
+      'the embedding of the signed model',
+    );
+    expect(
+      loading.source.layout === 'claims' && loading.source.line === 5,
+      `transformers.js verified line 5: ${JSON.stringify(loading.source)}`,
+    );
+  } finally {
+    loading.restore();
+  }
+} finally {
+  await hub.close();
+  // transformers.js does not await every cache write it starts: retry instead of failing on ENOTEMPTY.
+  await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+console.log(problems.length === 0 ? '\nDone: every claim verified everywhere.' : `\n${problems.length} problem(s).`);
+process.exit(problems.length === 0 ? 0 : 1);
