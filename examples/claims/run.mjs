@@ -4,12 +4,14 @@
 // the evaluator's own key, and SLSA provenance naming the signed dataset it
 // was trained on; then all of them verified where the model is used: the
 // CLI on the downloaded copy, the hub download in a program, and
-// transformers.js loading it for a pipeline.
+// transformers.js loading it for a pipeline, in Node and in a web page
+// (headless Chromium, served as examples/transformers/browser/ serves its page).
 //
 // This script plays every party: the publisher (signs a dataset, writes the
 // model card and provenance, uploads), the evaluator (attests its results
 // with another key), the hub (on 127.0.0.1: nothing leaves the machine) and
-// the user. Run from the repository root after building:
+// the user. Run from the repository root after building, with Chromium at
+// /usr/bin/chromium (scripts/setup-browser.sh):
 //
 //   pnpm install && pnpm build
 //   node examples/claims/run.mjs
@@ -19,6 +21,7 @@ import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
 import { KeyVerifier, verifyClaims } from '@model-signing/core';
@@ -26,17 +29,20 @@ import { downloadVerifiedModel } from '@model-signing/hf-hub';
 import { FakeHub } from '@model-signing/hf-hub/testing';
 import { configureVerifiedLoading } from '@model-signing/transformers';
 import { importTs } from '../transformers/import-ts.mjs';
+import { openPage } from '../transformers/browser/page-server.mjs';
 
 const OMS = 'https://model_signing/signature/v1.0';
 const CYCLONEDX = 'https://cyclonedx.org/bom';
 const TEST_RESULT = 'https://in-toto.io/attestation/test-result/v0.1';
 const SLSA = 'https://slsa.dev/provenance/v1';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'claims-example-'));
 const hub = await FakeHub.start();
 const repo = 'demo/tiny-bert';
 const connection = { hubUrl: hub.url, accessToken: 'hf_local_demo' };
 const problems = [];
+let page;
 /** Records what did not turn out as this example says it does; the exit code is 1 if anything did not. */
 const expect = (ok, what) => {
   if (!ok) {
@@ -268,6 +274,9 @@ A four-dimensional BERT for demonstrations.
     );
   expect(same(summary(checked.claims), expected), `downloadVerifiedModel + verifyClaims: ${JSON.stringify(summary(checked.claims))}`);
 
+  const want = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
+  const isWanted = (embedding) => embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5);
+
   // 8. transformers.js in Node: the pipeline receives only files that match the signature on line 5.
   console.log('\n# transformers.js: a pipeline that loads only signed bytes');
   const loading = await configureVerifiedLoading({
@@ -284,7 +293,6 @@ A four-dimensional BERT for demonstrations.
     const output = await extractor('Hello signed models.', { pooling: 'mean', normalize: true });
     await extractor.dispose();
     const embedding = output.tolist()[0];
-    const want = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
     console.log(`signature: line ${loading.source.line} of claims.jsonl; embedding: ${embedding.map((v) => v.toFixed(4)).join(', ')}`);
     expect(
       embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5),
@@ -297,7 +305,32 @@ A four-dimensional BERT for demonstrations.
   } finally {
     loading.restore();
   }
+
+  // 9. The same in a web page: transformers.js's web build in headless Chromium, the claims verified there too.
+  console.log('\n# transformers.js in Chromium');
+  page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
+  const [publisherPem, evaluatorPem] = await Promise.all(
+    [keys.publisher.publicKey, keys.evaluator.publicKey].map((f) => fs.readFile(f, 'utf8')),
+  );
+  const inBrowser = await page.tab.evaluate((params) => window.page.load(params), {
+    hubUrl: `${page.origin}hub`,
+    repo,
+    revision: downloaded.commit,
+    publisherPem,
+    evaluatorPem,
+  });
+  if (inBrowser.ok) {
+    console.log(
+      `signature: line ${inBrowser.source.line} of claims.jsonl; embedding: ${inBrowser.embedding.map((v) => v.toFixed(4)).join(', ')}`,
+    );
+    for (const c of inBrowser.claims) console.log(`  line ${c.line}: ${c.predicateType}: ${c.verified ? 'verified' : 'NOT verified'}`);
+  }
+  expect(inBrowser.ok, `the page loaded the model: ${inBrowser.code} ${inBrowser.message}`);
+  expect(same(summary(inBrowser.claims ?? []), expected), `claims in Chromium: ${JSON.stringify(summary(inBrowser.claims ?? []))}`);
+  expect(inBrowser.source?.line === 5, 'Chromium verified line 5');
+  expect(isWanted(inBrowser.embedding ?? []), 'the embedding of the signed model in Chromium');
 } finally {
+  await page?.close();
   await hub.close();
   // transformers.js does not await every cache write it starts: retry instead of failing on ENOTEMPTY.
   await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
