@@ -114,20 +114,13 @@ A four-dimensional BERT for demonstrations.
 `,
   );
   const claims = path.join(model, 'claims.jsonl');
+  /** `model-signing attest` by one party, appending to the model's claims.jsonl. */
+  const attest = (party, ...predicate) =>
+    cli('attest', 'key', model, '--private-key', keys[party].privateKey, '--signature', claims, ...predicate);
 
   // 4. The claims, each appended to the model's claims.jsonl and bound to the model's root digest.
   console.log('\n# The publisher attests the model card, generated from the README');
-  await cli(
-    'attest',
-    'key',
-    model,
-    '--private-key',
-    keys.publisher.privateKey,
-    '--signature',
-    claims,
-    '--model-card',
-    path.join(model, 'README.md'),
-  );
+  await attest('publisher', '--model-card', path.join(model, 'README.md'));
 
   console.log("\n# The evaluator attests its test run and the accuracy it measured, with the evaluator's key");
   const results = path.join(work, 'results.json');
@@ -139,7 +132,7 @@ A four-dimensional BERT for demonstrations.
       passedTests: ['accuracy on greetings/test'],
     }),
   );
-  await cli('attest', 'key', model, '--private-key', keys.evaluator.privateKey, '--signature', claims, '--eval', results);
+  await attest('evaluator', '--eval', results);
   // Numbers belong in a CycloneDX model card's metrics (in-toto's test result has none): the evaluator's own measurement.
   const metrics = path.join(work, 'measured.json');
   await fs.writeFile(
@@ -156,7 +149,7 @@ A four-dimensional BERT for demonstrations.
       },
     }),
   );
-  await cli('attest', 'key', model, '--private-key', keys.evaluator.privateKey, '--signature', claims, '--model-card', metrics);
+  await attest('evaluator', '--model-card', metrics);
 
   console.log('\n# The publisher attests how the model was trained: SLSA provenance naming the dataset by its root digest');
   const provenance = path.join(work, 'slsa.json');
@@ -167,19 +160,7 @@ A four-dimensional BERT for demonstrations.
       runDetails: { builder: { id: 'https://example.com/trainer' } },
     }),
   );
-  await cli(
-    'attest',
-    'key',
-    model,
-    '--private-key',
-    keys.publisher.privateKey,
-    '--signature',
-    claims,
-    '--provenance',
-    provenance,
-    '--dataset',
-    dataset,
-  );
+  await attest('publisher', '--provenance', provenance, '--dataset', dataset);
 
   // 5. Sign on upload: the OMS signature is appended to the claims, and the files and claims.jsonl land in one commit.
   console.log('\n# The publisher signs and uploads; claims.jsonl is the signature');

@@ -77,6 +77,17 @@ describe('uploadSignedModel with claims', () => {
   const upload = (repo: string, modelDir: string, extra: Partial<Parameters<typeof uploadSignedModel>[0]> = {}) =>
     uploadSignedModel({ repo, modelPath: modelDir, signer: owner.signer, hubUrl: hub.url, accessToken: TOKEN, ...extra });
 
+  /** The owner's verified download of `repo` into a fresh cache. */
+  const download = async (repo: string, signaturePath = 'model.sig') =>
+    downloadVerifiedModel({
+      repo,
+      verifier: owner.verifier,
+      signaturePath,
+      cacheDir: await tempDir('claims-cache'),
+      hubUrl: hub.url,
+      accessToken: TOKEN,
+    });
+
   it('a .jsonl signature path appends the OMS signature to the model’s claims and uploads them as the signature, in one commit', async () => {
     const { modelDir, model, repo } = await modelAndRepo();
     const rootDigest = await attestBoth(modelDir, 'claims.jsonl');
@@ -101,14 +112,7 @@ describe('uploadSignedModel with claims', () => {
     expect(await fs.readFile(path.join(modelDir, 'claims.jsonl'))).toEqual(local);
 
     // A download verifies with the owner's key on the newest OMS line, and every claim verifies.
-    const downloaded = await downloadVerifiedModel({
-      repo,
-      verifier: owner.verifier,
-      signaturePath: 'claims.jsonl',
-      cacheDir: await tempDir('claims-cache'),
-      hubUrl: hub.url,
-      accessToken: TOKEN,
-    });
+    const downloaded = await download(repo, 'claims.jsonl');
     expect(downloaded.source).toEqual({ layout: 'claims', line: 3, lines: 3, warnings: [] });
     expect(downloaded.manifest.rootDigest).toBe(rootDigest);
     const snapshotClaims = await fs.readFile(path.join(downloaded.snapshotPath, 'claims.jsonl'));
@@ -137,13 +141,7 @@ describe('uploadSignedModel with claims', () => {
     expect(hub.files(repo).get('claims.jsonl')!.data).toEqual(local);
     expect(uploaded.manifest.resources.map((r) => r.name)).not.toContain('claims.jsonl');
 
-    const downloaded = await downloadVerifiedModel({
-      repo,
-      verifier: owner.verifier,
-      cacheDir: await tempDir('claims-cache'),
-      hubUrl: hub.url,
-      accessToken: TOKEN,
-    });
+    const downloaded = await download(repo);
     expect(downloaded.source).toEqual({ layout: 'bundle', warnings: [] });
     expect(downloaded.manifest.rootDigest).toBe(rootDigest);
     const checked = await verifyClaims({ claims: local, rootDigest, verifiers: [owner.verifier, evaluator.verifier] });
@@ -160,14 +158,7 @@ describe('uploadSignedModel with claims', () => {
     expect(uploaded.files).toEqual(Object.keys(model).sort());
     expect(uploaded.manifest.serialization.ignorePaths).toContain('signatures/claims.jsonl');
     expect(hub.files(repo).has('signatures/claims.jsonl')).toBe(true);
-    const downloaded = await downloadVerifiedModel({
-      repo,
-      verifier: owner.verifier,
-      signaturePath: 'signatures/model.sig',
-      cacheDir: await tempDir('claims-cache'),
-      hubUrl: hub.url,
-      accessToken: TOKEN,
-    });
+    const downloaded = await download(repo, 'signatures/model.sig');
     expect(downloaded.files).toEqual(Object.keys(model).sort());
   });
 
@@ -211,14 +202,7 @@ describe('uploadSignedModel with claims', () => {
     const onHub = hub.files(repo).get('claims.jsonl')!.data;
     expect(onHub.subarray(0, local.length)).toEqual(local);
     expect(onHub.toString('utf8').slice(local.length, local.length + 1)).toBe('\n');
-    const downloaded = await downloadVerifiedModel({
-      repo,
-      verifier: owner.verifier,
-      signaturePath: 'claims.jsonl',
-      cacheDir: await tempDir('claims-cache'),
-      hubUrl: hub.url,
-      accessToken: TOKEN,
-    });
+    const downloaded = await download(repo, 'claims.jsonl');
     expect(downloaded.source).toMatchObject({ layout: 'claims', line: 4, lines: 4 });
   });
 
