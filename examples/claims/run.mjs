@@ -54,9 +54,12 @@ const expect = (ok, what) => {
 // The CLI as a user runs it (the package's bin); each command is shown with its output.
 const cliBin = path.join(path.dirname(createRequire(import.meta.url).resolve('@model-signing/cli/package.json')), 'dist/bin.js');
 const shown = (text) => text.replaceAll(work, '$WORK');
+// Its hash records (sign keeps one per model, docs/incremental.md) go to the work folder, not the user's cache.
+const cliEnv = { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: path.join(work, 'xdg-cache') };
+const runCli = (args) => promisify(execFile)(process.execPath, [cliBin, ...args], { env: cliEnv });
 async function cli(...args) {
   console.log(`$ model-signing ${shown(args.join(' '))}`);
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cliBin, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+  const { stdout, stderr } = await runCli(args);
   const out = shown(`${stdout}${stderr}`).trimEnd();
   if (out) console.log(out.replace(/^/gm, '  '));
   return stdout;
@@ -225,7 +228,7 @@ A four-dimensional BERT for demonstrations.
     keys.evaluator.publicKey,
   ];
   await cli(...verifyArgs);
-  const verified = JSON.parse(await promisify(execFile)(process.execPath, [cliBin, ...verifyArgs, '--json']).then((r) => r.stdout));
+  const verified = JSON.parse((await runCli([...verifyArgs, '--json'])).stdout);
   expect(same(summary(verified.claims.claims), expected), `verify --claims: ${JSON.stringify(summary(verified.claims.claims))}`);
   const dependency = verified.claims.claims[3].predicate.buildDefinition.resolvedDependencies?.[0];
   expect(`sha256:${dependency?.digest.sha256}` === datasetDigest, `the provenance names the dataset by its root digest (${datasetDigest})`);
