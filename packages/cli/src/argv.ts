@@ -95,11 +95,23 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
   const group = name === 'sign' || name === 'verify' ? subcommand(program, name) : undefined;
   if (!group) return out;
   // The group's own subcommands are its methods: `sign` has the PKCS#11 ones, `verify` does not.
-  const methods = group.commands;
+  // `verify policy` is not a method: --policy chooses it (below).
+  const methods = group.commands.filter((m) => m.name() !== 'policy');
   const names = methods.map((m) => m.name());
   const isGroupMethod = (word: string | undefined): boolean => names.includes(word ?? '');
-  const options = [...program.options, ...methods.flatMap((m) => m.options)];
+  const options = [...program.options, ...group.commands.flatMap((m) => m.options)];
   const words = positionals(rest, options);
+  // `verify --policy POLICY MODEL`: the policy says who must sign, so it takes the method's place (docs/policy.md).
+  if (name === 'verify' && rest.some((a) => a === '--policy' || a.startsWith('--policy='))) {
+    const method = words.map((i) => rest[i]).find(isGroupMethod);
+    if (method !== undefined) {
+      throw new UsageError(
+        `--policy takes the place of the method: drop '${method}' and its verifier options: model-signing verify --policy POLICY MODEL`,
+      );
+    }
+    if (rest[words[0]] === 'policy') rest.splice(words[0], 1);
+    return [...out.slice(0, commandIndex + 1), 'policy', ...rest];
+  }
   const methodAt = words.find((i) => isGroupMethod(rest[i]));
   if (methodAt !== undefined && methodAt === words[0]) {
     // Options before the method belong to the method's command: move the method ahead of them.

@@ -5,6 +5,7 @@ import { attestCommands } from './commands/attest.js';
 import { claimsCommand } from './commands/claims.js';
 import { digestCommand } from './commands/digest.js';
 import { hfCommands } from './commands/hf.js';
+import { policyCommands } from './commands/policy.js';
 import { signCommands } from './commands/sign.js';
 import { verifyCommands } from './commands/verify.js';
 import { EXIT_OK, EXIT_USAGE, UsageError, escapeControlCharacters } from './output.js';
@@ -34,6 +35,7 @@ export async function run(args: readonly string[]): Promise<number> {
     .addCommand(claimsCommand(setExitCode))
     .addCommand(digestCommand(setExitCode))
     .addCommand(hfCommands(setExitCode))
+    .addCommand(policyCommands(setExitCode))
     .addHelpText(
       'after',
       `
@@ -43,6 +45,7 @@ Examples:
   $ model-signing attest key ./my-model --private-key key.pem --model-card ./my-model/README.md
   $ model-signing claims ./my-model --signature claims.jsonl --public-key key.pub
   $ model-signing digest ./my-model
+  $ model-signing verify --policy policy.yaml ./my-model --signature ./my-model/claims.jsonl
 
 Exit codes: 0 success, 1 failure (the message says what and which file), 2 usage error.`,
     );

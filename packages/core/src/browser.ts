@@ -72,9 +72,25 @@ export {
   type VerifyClaimsParams,
   type VerifyClaimsResult,
 } from './claims/verify-claims.js';
-export type { Claim, ClaimStatement, ClaimSubject } from './claims/claim.js';
+export type { Claim, ClaimStatement, ClaimSubject, VerifiedClaim } from './claims/claim.js';
 export type { ClaimsReadOptions, ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
 export { CYCLONEDX_PREDICATE_TYPE, type CycloneDxBom } from './claims/predicates/model-card.js';
 export { modelCardFromReadme, type ModelCardFromReadmeOptions } from './claims/predicates/model-card-from-readme.js';
 export { TEST_RESULT_PREDICATE_TYPE } from './claims/predicates/test-result.js';
 export { SLSA_PROVENANCE_PREDICATE_TYPE } from './claims/predicates/slsa-provenance.js';
+// Trust policy: who may sign which models, and which claims must hold (docs/policy.md)
+export { createPolicy, type CreatePolicyOptions } from './policy/create-policy.js';
+export type { Policy } from './policy/compile.js';
+export type { ModelIdentity } from './policy/identity.js';
+export { PolicyDeniedError, PolicyInvalidError, type PolicyProblem } from './policy/errors.js';
+export {
+  formatDecision,
+  type Evidence,
+  type EvidenceOutcome,
+  type MatchedRule,
+  type PolicyDecision,
+  type RequirementOutcome,
+} from './policy/decision.js';
+export type { SeenValue } from './policy/cel.js';
+export type { PolicySigner } from './policy/evaluate.js';
+export type { PolicyOutcome } from './session/signature.js';

@@ -117,7 +117,23 @@ export type ErrorCode =
    * `~/.ssh`). Make it private (`chmod 700` the directory, `chmod 600` the
    * file) or use another cache directory.
    */
-  | 'UNSAFE_PERMISSIONS';
+  | 'UNSAFE_PERMISSIONS'
+  /**
+   * A trust policy cannot be used: not JSON or YAML, not the policy schema,
+   * an unknown authority name, a CEL condition that does not compile, a
+   * regular expression RE2 refuses, a key file that cannot be read, or too
+   * large. `PolicyInvalidError.problems` lists each problem with its JSON
+   * path (and line). Nothing was verified or loaded.
+   */
+  | 'POLICY_INVALID'
+  /**
+   * The trust policy refused the model: no rule matches it (deny by
+   * default), two rules match it equally, the matching rule denies it, or
+   * one of its requirements failed (a signer not among its authorities, too
+   * few distinct signers, a claim missing, a condition false or failing).
+   * `PolicyDeniedError.decision` says which rule and requirement, and why.
+   */
+  | 'POLICY_DENIED';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {

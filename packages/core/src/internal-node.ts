@@ -22,7 +22,7 @@ export { RACY_MARGIN_MS } from './node/incremental/record.js';
 export { walkModel, type WalkedModel } from './node/walk.js';
 export { hashFiles, resolveSerialization } from './node/hash/hash-model.js';
 export { DirectorySource, type DirectorySourceOptions } from './node/directory-source.js';
-export { readBundle } from './node/signature-file.js';
+export { readBundle, readSignatureBytes } from './node/signature-file.js';
 export { hubCacheRepoFolder } from './node/hub-cache.js';
 // Keys and signing methods
 export { publicKeyHint } from './methods/key/keys.js';
@@ -35,3 +35,6 @@ export { loadTrustConfig } from './methods/sigstore/trust-config.js';
 // Claims files on disk
 export { appendClaim, isClaimsPath, type AppendClaimOptions, type AppendedClaim } from './node/append-claim.js';
 export { subjectDigest } from './node/attest.js';
+// Trust policy on disk
+export { nodeAuthorityVerifiers } from './node/load-policy.js';
+export { localModelIdentity } from './node/directory-source.js';

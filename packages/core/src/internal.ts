@@ -50,3 +50,25 @@ export { datasetDependency, withResolvedDependencies } from './claims/predicates
 export type { ResourceDescriptor } from './claims/predicates/resource-descriptor.js';
 // RFC 3161: the client signing uses (signPayload's `timestamp`)
 export { requestTimestamp, type RequestTimestampParams, type RequestedTimestamp } from './methods/timestamp/request-timestamp.js';
+// Trust policy: the engine behind the loaders' `policy` option and the CLI's policy commands
+export { compilePolicy, type CompilePolicyOptions } from './policy/compile.js';
+export {
+  DEFAULT_MAX_POLICY_BYTES,
+  parsePolicy,
+  type ParsePolicyOptions,
+  type ParsedPolicy,
+  type PolicyDocument,
+} from './policy/document.js';
+export {
+  evaluatePolicy,
+  explainPolicy,
+  type EvaluatePolicyParams,
+  type PolicyClaim,
+  type PolicyEvaluation,
+  type PolicyVerifiedSignature,
+} from './policy/evaluate.js';
+export { describeProblem } from './policy/errors.js';
+export { describeIdentity, normalizeIdentity } from './policy/identity.js';
+export { DEFAULT_CEL_COST_LIMIT } from './policy/cel.js';
+export type { AuthorityVerifiers, PolicyFile, SigstoreVerifierParams } from './policy/authorities.js';
+export { webAuthorityVerifiers } from './policy/create-policy.js';

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, type SignatureSource, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import {
+  ModelSigningError,
+  type PolicyOutcome,
+  type SignatureSource,
+  type SignerInfo,
+  type VerifiedClaim,
+  type VerifiedManifest,
+} from '@model-signing/core';
 import { normalizeModelPath } from '@model-signing/core/internal';
 import { abortedError } from '@model-signing/core/internal';
 import {
@@ -66,6 +73,14 @@ export interface DownloadVerifiedModelResult {
   signer: SignerInfo;
   /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
   source: SignatureSource;
+  /**
+   * The claims about the model that verified (from a `claims.jsonl` as the
+   * signature, or beside it in the repo): with a verifier, those it
+   * accepts; under a policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** Model-relative paths of the verified files in the snapshot. */
   files: string[];
   /** Files whose bytes were downloaded. */
@@ -143,6 +158,9 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const blobsDir = path.join(repoFolder, 'blobs');
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
   const signatureBlob = path.join(blobsDir, signatureEtag(source.signatureEntry, session.signature));
+  // The claims file the session read beside the signature: kept in the snapshot, so the cached check sees the same claims.
+  const claims = source.claimsRead;
+  const claimsBlob = claims && path.join(blobsDir, signatureEtag(source.file(claims.path), claims.bytes));
   const writes = new CacheWrites(cacheDir);
   const lockDirs = new CacheWrites(cacheDir);
   const downloaded: string[] = [];
@@ -239,7 +257,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const locks = await lockBlobs({
     cacheDir,
     repoFolder,
-    etags: [...groups.keys(), path.basename(signatureBlob)],
+    etags: [...groups.keys(), path.basename(signatureBlob), ...(claimsBlob ? [path.basename(claimsBlob)] : [])],
     timeoutMs: lockTimeoutMs,
     signal,
     dirs: lockDirs,
@@ -261,6 +279,10 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     throwIfLockLost();
     await writeFileAtomic(signatureBlob, session.signature, writes);
     await linkSnapshotFile(path.join(snapshotPath, source.signaturePath), signatureBlob, writes);
+    if (claims && claimsBlob) {
+      await writeFileAtomic(claimsBlob, claims.bytes, writes);
+      await linkSnapshotFile(path.join(snapshotPath, claims.path), claimsBlob, writes);
+    }
     if (revision !== commit) {
       const ref = path.join(repoFolder, 'refs', revision);
       await writes.ensureDir(path.dirname(ref));
@@ -294,6 +316,8 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     manifest: session.manifest,
     signer: session.signer,
     source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
     files,
     downloaded: downloaded.sort(),
     reused: reused.sort(),

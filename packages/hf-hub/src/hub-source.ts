@@ -8,6 +8,7 @@ import {
   DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
   openVerifiedSession,
+  type ModelIdentity,
   type ListedFile,
   type ListScope,
   type ModelSource,
@@ -15,7 +16,7 @@ import {
   type SourceListing,
   type VerifiedSession,
 } from '@model-signing/core';
-import { normalizeModelPath } from '@model-signing/core/internal';
+import { CLAIMS_FILE_NAME, normalizeModelPath } from '@model-signing/core/internal';
 import {
   hubContext,
   hubFailure,
@@ -38,6 +39,7 @@ export interface HubSession {
  * file come from the same one), the signature read and verified, the repo
  * listed. Shared by the download and the remote check.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why.
  * @throws {ModelSigningError} `NOT_FOUND` (repo, revision or signature),
  *   `INVALID_ARGUMENT`, the signature's errors (`BUNDLE_TOO_LARGE`,
  *   `SIGNATURE_INVALID`, `KEY_MISMATCH`, …), `NETWORK_ERROR`, `ABORTED`.
@@ -49,11 +51,14 @@ export async function openHubSession(
   const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_NAME);
   const ctx = hubContext(params.repo, params, signal);
   const commit = await resolveCommit(ctx, params.revision ?? 'main');
-  const source = new HubSource(ctx, commit, signaturePath);
+  const source = new HubSource(ctx, commit, signaturePath, params.revision ?? 'main');
   const session = await openVerifiedSession({
     source,
-    verifier: params.verifier,
+    ...(params.verifier ? { verifier: params.verifier } : {}),
+    ...(params.policy ? { policy: params.policy } : {}),
+    ...(params.model ? { model: params.model } : {}),
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreGitPaths !== undefined ? { ignoreGitPaths: params.ignoreGitPaths } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
@@ -83,9 +88,43 @@ export class HubSource implements ModelSource {
     private readonly ctx: HubContext,
     readonly commit: string,
     readonly signaturePath: string,
+    /** The revision as the caller gave it: what a policy's pinned revision is compared with. */
+    readonly revision: string,
   ) {
     this.location = `${repoLabel(ctx.repo)}@${commit}`;
     this.signatureLocation = signaturePath;
+    // A policy's Hugging Face rules match model repos; another kind of repo needs the caller's `model`.
+    if (ctx.repo.type === 'model') {
+      this.identity = () => Promise.resolve({ kind: 'huggingface', repo: ctx.repo.name, revision });
+    }
+  }
+
+  /**
+   * The claims file read beside the signature, once the session read it
+   * whole: its path in the repo and its bytes (the download keeps it in the
+   * snapshot, so the cached check counts the same claims).
+   */
+  claimsRead: { path: string; bytes: Uint8Array } | undefined;
+
+  /** The repo at the revision given, for a policy's rules (model repos only). */
+  readonly identity?: () => Promise<ModelIdentity>;
+
+  /** `claims.jsonl` in the signature's folder at the commit, when the repo has one. */
+  async claims(): Promise<{ body: SourceBody; location: string } | undefined> {
+    const { ctx, commit, signaturePath } = this;
+    const slash = signaturePath.lastIndexOf('/');
+    const claimsPath = `${slash < 0 ? '' : signaturePath.slice(0, slash + 1)}${CLAIMS_FILE_NAME}`;
+    let info: DownloadInfo | null;
+    try {
+      info = await fileDownloadInfo({ repo: ctx.repo, path: claimsPath, revision: commit, hubUrl: ctx.hubUrl, fetch: ctx.fetch });
+    } catch (cause) {
+      throw hubFailure(cause, `fetching the claims file '${claimsPath}'`, ctx, claimsPath);
+    }
+    if (!info) return undefined;
+    return {
+      body: { size: info.size, chunks: this.keepClaims(claimsPath, this.download(claimsPath, info.size, info)) },
+      location: claimsPath,
+    };
   }
 
   /** The signature file at the commit; its listed size is what the session checks against its limit. */
@@ -105,6 +144,16 @@ export class HubSource implements ModelSource {
       });
     }
     return { size: info.size, chunks: this.download(signaturePath, info.size, info) };
+  }
+
+  /** Passes the claims file's chunks on, and keeps its bytes once it was read to the end. */
+  private async *keepClaims(claimsPath: string, chunks: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+    const kept: Uint8Array[] = [];
+    for await (const chunk of chunks) {
+      kept.push(chunk);
+      yield chunk;
+    }
+    this.claimsRead = { path: claimsPath, bytes: Buffer.concat(kept) };
   }
 
   /**

@@ -1,6 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { DEFAULT_SIGNATURE_NAME, ModelSigningError, verifyModel, type HashProgress, type VerificationResult } from '@model-signing/core';
+import {
+  DEFAULT_SIGNATURE_NAME,
+  ModelSigningError,
+  verifyModel,
+  type HashProgress,
+  type ModelIdentity,
+  type VerificationResult,
+} from '@model-signing/core';
 import { normalizeModelPath } from '@model-signing/core/internal';
 import { checkRevision, repoCacheFolder, resolveHubCacheDir } from './cache.js';
 import { parseRepo, repoLabel, type RepoVerificationParams } from './hub.js';
@@ -52,10 +59,16 @@ export async function verifyCachedModel(params: VerifyCachedModelParams): Promis
   }
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
   const signaturePath = path.join(snapshotPath, normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_NAME));
+  // A policy matches the repo the snapshot came from, at the revision asked for, not the cache folder it sits in.
+  const identity: ModelIdentity | undefined =
+    params.model ?? (params.policy && repo.type === 'model' ? { kind: 'huggingface', repo: repo.name, revision } : undefined);
   const result = await verifyModel({
     modelPath: snapshotPath,
     signaturePath,
-    verifier: params.verifier,
+    ...(params.verifier ? { verifier: params.verifier } : {}),
+    ...(params.policy ? { policy: params.policy } : {}),
+    ...(identity ? { model: identity } : {}),
+    ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     allowSymlinks: true,
     symlinkTargetRoot: repoFolder,
     ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,

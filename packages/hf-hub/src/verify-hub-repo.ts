@@ -1,4 +1,4 @@
-import type { SignatureSource, SignerInfo, VerifiedManifest } from '@model-signing/core';
+import type { PolicyOutcome, SignatureSource, SignerInfo, VerifiedClaim, VerifiedManifest } from '@model-signing/core';
 import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
 import { openHubSession } from './hub-source.js';
 
@@ -33,6 +33,14 @@ export interface VerifyHubRepoResult {
   signer: SignerInfo;
   /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
   source: SignatureSource;
+  /**
+   * The claims about the model that verified (from a `claims.jsonl` as the
+   * signature, or beside it in the repo): with a verifier, those it
+   * accepts; under a policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** Every signed file, sorted by path. */
   files: RemoteFileCheck[];
   /** Files whose served bytes matched the signature. */
@@ -100,6 +108,8 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
     manifest: session.manifest,
     signer: session.signer,
     source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
     files,
     hashed: by('hashed'),
     metadataOnly: by('metadata'),

@@ -98,10 +98,12 @@ describe('signature and attestation files in a hub repo', () => {
     const cacheDir = await tempDir('att-cache');
     const downloaded = await downloadVerifiedModel({ ...params, cacheDir });
     expect(downloaded.files).toEqual(Object.keys(model).sort());
-    for (const name of ['claims.jsonl', 'older.sig', 'model.sigstore.json']) expect(hub.bytesServed(repo, name)).toBe(0);
-    expect(await listTree(downloaded.snapshotPath)).toEqual([...Object.keys(model), 'model.sig'].sort());
-    // The cached check reads the snapshot from disk, where the same rule holds: put the claims file there too.
-    await fs.writeFile(path.join(downloaded.snapshotPath, 'claims.jsonl'), line(claim));
+    for (const name of ['older.sig', 'model.sigstore.json']) expect(hub.bytesServed(repo, name)).toBe(0);
+    // claims.jsonl beside the signature is read (bounded) for the verified claims, and kept in the snapshot
+    // with the signature, so the cached check sees the same claims; the other signatures are not.
+    expect(hub.bytesServed(repo, 'claims.jsonl')).toBeGreaterThan(0);
+    expect(await listTree(downloaded.snapshotPath)).toEqual([...Object.keys(model), 'claims.jsonl', 'model.sig'].sort());
+    expect(await fs.readFile(path.join(downloaded.snapshotPath, 'claims.jsonl'), 'utf8')).toBe(line(claim));
     const cached = await verifyCachedModel({ repo, verifier: owner.verifier, cacheDir, revision: downloaded.commit });
     expect(cached.files.sort()).toEqual(Object.keys(model).sort());
 

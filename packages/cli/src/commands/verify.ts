@@ -14,6 +14,7 @@ import {
   createClaimVerifiers,
   renderClaims,
 } from './claims.js';
+import { verifyPolicyCommand } from './verify-policy.js';
 
 type VerifyOptions = ModelOptions &
   VerifierCliOptions & {
@@ -117,6 +118,11 @@ export function addUnsignedFilesOption(cmd: Command): Command {
 const CLAIMS_EXAMPLE =
   '  $ model-signing verify key ./my-model --signature ./my-model/claims.jsonl --public-key owner.pub \\\n      --claims --claims-public-key evaluator.pub';
 
+const POLICY_EXAMPLE = `  $ model-signing verify --policy policy.yaml ./my-model --signature ./my-model/claims.jsonl
+
+A trust policy (--policy, docs/policy.md) takes the place of the method and its verifier options;
+its options: model-signing verify --policy POLICY --help`;
+
 const METHOD_HELP: Record<SigningMethod, { description: string; example: string }> = {
   sigstore: {
     description: 'Verify a Sigstore keyless signature by signer identity and issuer (default method)',
@@ -142,7 +148,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     .description('Verify a model against its signature: the signer, then every file (nothing changed, missing or added)')
     .addHelpText(
       'after',
-      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}`,
+      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}\n${POLICY_EXAMPLE}`,
     );
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
     const cmd = new Command(method)
@@ -181,5 +187,6 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     cmd.action(async (model: string, opts: VerifyOptions) => setExitCode(await runVerify(method, model, opts)));
     verify.addCommand(cmd);
   }
-  return verify;
+  // Chosen by --policy in place of a method (argv.ts), so not listed among the methods.
+  return verify.addCommand(verifyPolicyCommand(setExitCode), { hidden: true });
 }

@@ -8,9 +8,11 @@ import { ManifestMismatchError } from '../errors.js';
 import { normalizeModelPath } from '../format/model-path.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
+import type { VerifiedClaim } from '../claims/claim.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 import type { LoadLimits } from '../session/limits.js';
-import { openVerifiedSession, type VerifiedSession } from '../session/verified-session.js';
+import type { PolicyOutcome } from '../session/signature.js';
+import { openVerifiedSession, type VerifiedSession, type VerifiedSessionParams } from '../session/verified-session.js';
 import { httpSource, type HttpSourceOptions } from '../sources/http-source.js';
 
 /**
@@ -31,14 +33,16 @@ export interface LoadProgress {
 }
 
 /** What {@link fetchVerifiedModel} takes. */
-export interface FetchVerifiedModelParams extends HttpSourceOptions, LoadLimits {
+export interface FetchVerifiedModelParams extends HttpSourceOptions, LoadLimits, Pick<VerifiedSessionParams, 'policy'> {
   /**
    * Model-relative names of the files to fetch, each of which must be signed.
    * Default: every file the signature lists.
    */
   files?: readonly string[];
-  /** Checks the bundle's signature and signer (`WebKeyVerifier`, `WebCertificateVerifier`, `WebSigstoreVerifier`). */
-  verifier: Verifier;
+  /** Checks the bundle's signature and signer (`WebKeyVerifier`, `WebCertificateVerifier`, `WebSigstoreVerifier`). Give this or `policy`. */
+  verifier?: Verifier;
+  /** With `policy`: how the model was addressed, which the rules match. Default: its URL (`baseUrl`). */
+  model?: VerifiedSessionParams['model'];
   /** Cancels the load: it rejects with `ABORTED` and no request stays open. */
   abortSignal?: AbortSignal;
   /** Called as bytes arrive. */
@@ -55,13 +59,18 @@ export interface VerifiedModel {
   signer: SignerInfo;
   /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
   source: SignatureSource;
+  /** The claims about the model that verified (from a claims file as the signature, or `claims.jsonl` beside it). */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision and every signer counted. */
+  policy?: PolicyOutcome;
 }
 
 /**
  * Fetches a signed model and returns only bytes that match the signature.
  *
- * The bundle is fetched first (at most `maxBundleBytes`) and verified with
- * `verifier`; the statement is checked. Then each file (every signed file, or
+ * The bundle is fetched first (at most `maxBundleBytes`), with the claims
+ * file beside it (`claimsUrl`, at most `maxClaimsBytes`), and verified with
+ * `verifier`, or judged by `policy` for the model's URL; the statement is checked. Then each file (every signed file, or
  * the caller's list, each of which must be signed) is fetched once and hashed
  * while it streams in, at most `maxFileBytes` of it; its bytes are kept only
  * if the digests match. Names that would leave the model are refused before
@@ -72,7 +81,8 @@ export interface VerifiedModel {
  *   leaves the model), `INVALID_ARGUMENT` (a URL that is not one),
  *   `NOT_FOUND` (no signature), `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`,
  *   `BAD_PAYLOAD`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `CERT_CHAIN_INVALID`,
- *   `IDENTITY_MISMATCH`, `WRONG_METHOD` (the signature); `UNSIGNED_FILE` (a
+ *   `IDENTITY_MISMATCH`, `WRONG_METHOD` (the signature); `POLICY_DENIED`
+ *   (a `PolicyDeniedError` with the decision); `UNSIGNED_FILE` (a
  *   requested file the signature does not list), `MISSING_FILE` (HTTP 404
  *   for a signed file), `DIGEST_MISMATCH` (a file's bytes differ),
  *   `BODY_TOO_LARGE` (a file over `maxFileBytes`), each naming the file in
@@ -85,7 +95,14 @@ export async function fetchVerifiedModel(params: FetchVerifiedModelParams): Prom
   const session = await openVerifiedSession({ ...params, source: httpSource(params) });
   const files = await readVerifiedFiles(session, requested ?? session.signedFiles, params.onProgress);
   if (requested === undefined) await session.finish();
-  return { files, manifest: session.manifest, signer: session.signer, source: session.source };
+  return {
+    files,
+    manifest: session.manifest,
+    signer: session.signer,
+    source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
+  };
 }
 
 /**

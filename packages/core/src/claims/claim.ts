@@ -3,6 +3,7 @@
 import { ModelSigningError } from '../errors.js';
 import { parseBundle, type ParsedBundle } from '../format/bundle.js';
 import { PAYLOAD_TYPE, STATEMENT_TYPE } from '../format/statement.js';
+import type { SignerInfo } from '../format/verifier.js';
 import type { ClaimLine, ClaimsWarning } from './lines.js';
 
 /** A statement subject: a name and digests by algorithm (`sha256` for a model's root digest). */
@@ -28,6 +29,27 @@ export interface Claim {
   line: number;
   bundle: ParsedBundle;
   statement: ClaimStatement;
+}
+
+/**
+ * A claim a loader verified: signed by a party it trusts (the verifier, or
+ * an authority of the policy's rule) and about the files it loaded. Only
+ * then may its predicate be acted on.
+ */
+export interface VerifiedClaim {
+  predicateType: string;
+  /** The statement's predicate, as signed. */
+  predicate: unknown;
+  /** Who signed it, as the verifier established it. */
+  signer: SignerInfo;
+  /** The file it came from: the signature file when that is a claims file, else the claims file beside it. */
+  file: string;
+  /** 1-based line in that file (none when the file is one bundle). */
+  line?: number;
+  /** Under a policy: the authority its signer counted for. */
+  authority?: string;
+  /** Under a policy: the rule's claim requirement it satisfied. */
+  requirement?: string;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,7 +1,7 @@
 // Runtime-neutral (no `node:*`): the one function that turns the bytes of a
 // signature file into a verified OMS signature, whatever its layout.
 import { ModelSigningError } from '../errors.js';
-import { parseBundle, type ParseBundleOptions } from '../format/bundle.js';
+import { parseBundle, type ParseBundleOptions, type ParsedBundle } from '../format/bundle.js';
 import { verifyBundle, type VerifiedBundle } from '../format/bundle-verification.js';
 import type { Verifier } from '../format/verifier.js';
 import { isClaimsWarning, parseClaimLine } from './claim.js';
@@ -63,19 +63,34 @@ const REASONS_SHOWN = 5;
  *   by another method; `BAD_BUNDLE` when no line is an OMS signature.
  */
 export async function verifySignatureBytes(params: VerifySignatureBytesParams): Promise<VerifiedSignature> {
-  const { bytes, verifier } = params;
-  if (!params.name?.endsWith('.jsonl')) {
-    try {
-      const bundle = parseBundle(bytes, params);
-      return { ...(await verifyBundle({ bundle, verifier })), source: { layout: 'bundle', warnings: [] } };
-    } catch (err) {
-      // Not one JSON document: a claims file under another name, or a broken bundle.
-      const notJson = err instanceof ModelSigningError && err.code === 'BAD_BUNDLE' && err.cause instanceof SyntaxError;
-      if (!notJson || splitClaimLines(bytes, { ...params, maxClaimsBytes: Math.max(bytes.length, 1), maxLines: 2 }).lines.length < 2)
-        throw err;
-    }
-  }
+  const layout = signatureFileLayout(params);
+  if (layout.bundle)
+    return { ...(await verifyBundle({ bundle: layout.bundle, verifier: params.verifier })), source: { layout: 'bundle', warnings: [] } };
   return verifyClaimsFileSignature(params);
+}
+
+/**
+ * How a signature file is laid out, read from its name and bytes as
+ * {@link verifySignatureBytes} reads it: a claims file when the name ends in
+ * `.jsonl`, or when the bytes hold more than one line and are not one JSON
+ * document; otherwise one bundle, parsed here (nothing verified).
+ *
+ * @throws {ModelSigningError} `BAD_BUNDLE`, `BUNDLE_TOO_LARGE` for a single bundle that does not parse.
+ */
+export function signatureFileLayout(params: Pick<VerifySignatureBytesParams, 'bytes' | 'name' | 'maxBundleBytes'>): {
+  bundle?: ParsedBundle;
+} {
+  const { bytes } = params;
+  if (params.name?.endsWith('.jsonl')) return {};
+  try {
+    return { bundle: parseBundle(bytes, params) };
+  } catch (err) {
+    // Not one JSON document: a claims file under another name, or a broken bundle.
+    const notJson = err instanceof ModelSigningError && err.code === 'BAD_BUNDLE' && err.cause instanceof SyntaxError;
+    if (!notJson || splitClaimLines(bytes, { ...params, maxClaimsBytes: Math.max(bytes.length, 1), maxLines: 2 }).lines.length < 2)
+      throw err;
+    return {};
+  }
 }
 
 function byLine(warnings: ClaimsWarning[]): ClaimsWarning[] {

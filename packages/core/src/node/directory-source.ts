@@ -7,9 +7,11 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
+import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
 import { bundleTooLargeToDecode } from '../format/bundle.js';
 import type { ManifestResource, Serialization } from '../format/manifest.js';
 import type { FinishOptions, ListScope, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from '../session/source.js';
+import type { ModelIdentity } from '../policy/identity.js';
 import { hashFiles } from './hash/hash-model.js';
 import { walkSelected, type ModelFile, type WalkOptions } from './walk.js';
 
@@ -33,6 +35,11 @@ export interface DirectorySourceOptions extends WalkOptions {
   fileOrFolder?: boolean;
   /** Hashing worker threads for the files nobody read. Default: planned from the cores. */
   workers?: number;
+  /**
+   * The claims file read with a signature that is one bundle. Default:
+   * `claims.jsonl` in the signature file's folder, when it exists.
+   */
+  claimsPath?: string;
 }
 
 /** What the walk found; set by {@link DirectorySource.list}. */
@@ -71,6 +78,26 @@ export class DirectorySource implements ModelSource {
    */
   signature(): Promise<SourceBody> {
     return signatureFile(this.options.signaturePath);
+  }
+
+  /**
+   * The `claimsPath` given, else `claims.jsonl` in the signature file's
+   * folder when there is one: read as the signature is (a regular file, opened without blocking).
+   */
+  async claims(): Promise<{ body: SourceBody; location: string } | undefined> {
+    const given = this.options.claimsPath;
+    if (given !== undefined) return { body: await signatureFile(given), location: given };
+    const location = path.join(path.dirname(this.options.signaturePath), CLAIMS_FILE_NAME);
+    const exists = await fs.lstat(location).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? false : Promise.reject(unreadableSignature(location, err))),
+    );
+    return exists ? { body: await signatureFile(location), location } : undefined;
+  }
+
+  /** The model's real path ({@link localModelIdentity}). */
+  identity(): Promise<ModelIdentity> {
+    return localModelIdentity(this.options.modelPath);
   }
 
   /**
@@ -142,6 +169,15 @@ export class DirectorySource implements ModelSource {
     const alone = signed.length === 1 && (signed[0] === '.' || signed[0] === path.basename(target));
     return isFile && !alone ? path.dirname(target) : target;
   }
+}
+
+/**
+ * A local model's identity for a trust policy: its real path (symbolic
+ * links resolved, so a link cannot dodge a rule), else its absolute path.
+ */
+export async function localModelIdentity(modelPath: string): Promise<ModelIdentity> {
+  const resolved = await fs.realpath(modelPath).catch(() => path.resolve(modelPath));
+  return { kind: 'path', path: resolved };
 }
 
 /**

@@ -5,16 +5,24 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
-import type { Verifier } from '../format/verifier.js';
 import type { LoadLimits } from '../session/limits.js';
-import { openVerifiedSession, type SessionReadOptions, type VerifiedSession } from '../session/verified-session.js';
+import {
+  openVerifiedSession,
+  type SessionReadOptions,
+  type VerifiedSession,
+  type VerifiedSessionParams,
+} from '../session/verified-session.js';
 import { DirectorySource, type DirectorySourceOptions } from './directory-source.js';
 import type { ModelFile } from './walk.js';
 
 /** Options for {@link openVerifiedModel}. */
-export interface OpenVerifiedModelParams extends DirectorySourceOptions, Pick<LoadLimits, 'maxBundleBytes'> {
-  /** Checks the signature and the signer. */
-  verifier: Verifier;
+export interface OpenVerifiedModelParams
+  extends
+    DirectorySourceOptions,
+    Pick<LoadLimits, 'maxBundleBytes' | 'maxClaimsBytes'>,
+    Pick<VerifiedSessionParams, 'verifier' | 'policy'> {
+  /** With `policy`: how the model was addressed (a Hugging Face repo it came from, a URL). Default: its real path. */
+  model?: VerifiedSessionParams['model'];
   /** Tolerate files in the model that the signature does not list (they are never read). Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Cancels the load: it rejects with `ABORTED`. */
@@ -58,18 +66,33 @@ export interface VerifiedModelFiles extends VerifiedSession {
  * Read the files the caller needs through the returned object, then call
  * `finish()`.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why.
  * @throws {ModelSigningError} the signature's errors (`NOT_FOUND`,
  *   `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`, `SIGNATURE_INVALID`,
  *   `KEY_MISMATCH`, `WRONG_METHOD`, …, naming the signature file); walk
  *   errors; `BAD_PAYLOAD`; `INVALID_ARGUMENT`; `ABORTED`.
  */
 export async function openVerifiedModel(params: OpenVerifiedModelParams): Promise<VerifiedModelFiles> {
-  const { verifier, ignoreUnsignedFiles, abortSignal, maxBundleBytes, ignoreGitPaths, ignoreAttestationFiles, ...sourceOptions } = params;
+  const {
+    verifier,
+    policy,
+    model,
+    ignoreUnsignedFiles,
+    abortSignal,
+    maxBundleBytes,
+    maxClaimsBytes,
+    ignoreGitPaths,
+    ignoreAttestationFiles,
+    ...sourceOptions
+  } = params;
   const source = new DirectorySource(sourceOptions);
   const session = await openVerifiedSession({
     source,
-    verifier,
+    ...(verifier ? { verifier } : {}),
+    ...(policy ? { policy } : {}),
+    ...(model ? { model } : {}),
     ...(maxBundleBytes !== undefined ? { maxBundleBytes } : {}),
+    ...(maxClaimsBytes !== undefined ? { maxClaimsBytes } : {}),
     ...(ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles } : {}),
     ...(ignoreGitPaths !== undefined ? { ignoreGitPaths } : {}),
     ...(ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles } : {}),
@@ -84,6 +107,8 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
     manifest: session.manifest,
     signer: session.signer,
     source: session.source,
+    claims: session.claims,
+    ...(session.policy ? { policy: session.policy } : {}),
     signature: session.signature,
     signedFiles: session.signedFiles,
     isSigned: (name) => session.isSigned(name),

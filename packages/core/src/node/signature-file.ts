@@ -12,10 +12,20 @@ import { signatureFile } from './directory-source.js';
  */
 export async function readBundle(signaturePath: string, options: ParseBundleOptions = {}): Promise<ParsedBundle> {
   const maxBundleBytes = maxBundleBytesOf(options);
-  const bytes = await readSignature(
+  return parseBundle(await readSignatureBytes(signaturePath, { maxBundleBytes }), { maxBundleBytes });
+}
+
+/**
+ * A signature file's bytes (one bundle, or a claims file), unparsed,
+ * through the session's one bounded reader: only a regular file, at most
+ * `maxBundleBytes` (64 MiB by default) of it.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`.
+ */
+export function readSignatureBytes(signaturePath: string, options: Pick<ParseBundleOptions, 'maxBundleBytes'> = {}): Promise<Uint8Array> {
+  return readSignature(
     { signatureLocation: signaturePath, signature: () => signatureFile(signaturePath) },
-    maxBundleBytes,
+    maxBundleBytesOf(options),
     undefined,
   );
-  return parseBundle(bytes, { maxBundleBytes });
 }

@@ -9,12 +9,31 @@ import type { WalkOptions } from './walk.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
+import type { VerifiedClaim } from '../claims/claim.js';
+import type { Policy } from '../policy/compile.js';
+import type { ModelIdentity } from '../policy/identity.js';
+import type { PolicyOutcome } from '../session/signature.js';
 
 /** Options for {@link verifyModel}. */
 export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
-  verifier: Verifier;
+  /** Checks the signature and the signer. Give this or `policy`. */
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier`: its matching rule decides who must
+   * sign and which claims must hold (docs/policy.md); refused with `POLICY_DENIED`.
+   */
+  policy?: Policy;
+  /** With `policy`: how the model was addressed (a Hugging Face repo, a URL). Default: the model's real path. */
+  model?: ModelIdentity;
+  /**
+   * A claims file read with a signature that is one bundle; its claims count
+   * for a policy and are returned. Default: `claims.jsonl` beside the signature, if there is one.
+   */
+  claimsPath?: string;
+  /** Largest claims file read beside the signature, in bytes. Default four times `maxBundleBytes`. */
+  maxClaimsBytes?: number;
   /** Tolerate files in the model that the signature does not list. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
@@ -45,6 +64,13 @@ export interface VerificationResult {
   notChecked: string[];
   /** How many files were read and how many taken from the record (`trustCache`). */
   reuse: ReuseSummary;
+  /**
+   * The claims about the model that verified: with a verifier, those it
+   * accepts; with a policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: the decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
 }
 
 /**
@@ -62,7 +88,11 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const model = await openVerifiedModel({
     modelPath: options.modelPath,
     signaturePath: options.signaturePath,
-    verifier: options.verifier,
+    ...(options.verifier ? { verifier: options.verifier } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.claimsPath !== undefined ? { claimsPath: options.claimsPath } : {}),
+    ...(options.maxClaimsBytes !== undefined ? { maxClaimsBytes: options.maxClaimsBytes } : {}),
     ...(options.ignorePaths !== undefined ? { ignorePaths: options.ignorePaths } : {}),
     ...(options.ignoreGitPaths !== undefined ? { ignoreGitPaths: options.ignoreGitPaths } : {}),
     ...(options.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: options.ignoreAttestationFiles } : {}),
@@ -104,6 +134,8 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     files: files.map((f) => f.name),
     notChecked,
     reuse: reuse ? summaryOf(reuse) : everyFileRead(files),
+    claims: [...model.claims],
+    ...(model.policy ? { policy: model.policy } : {}),
   };
 }
 

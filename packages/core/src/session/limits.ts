@@ -25,6 +25,12 @@ export interface LoadLimits {
    * (`BODY_TOO_LARGE` above). Default {@link DEFAULT_MAX_FILE_BYTES}.
    */
   maxFileBytes?: number;
+  /**
+   * Largest claims file read beside a signature that is one bundle
+   * (`claims.jsonl` beside `model.sig`), in bytes (`BUNDLE_TOO_LARGE`
+   * above). Default four times `maxBundleBytes` (256 MiB), as for any claims file.
+   */
+  maxClaimsBytes?: number;
 }
 
 /**
@@ -36,6 +42,22 @@ export interface LoadLimits {
  */
 export function signatureLimit(limits: LoadLimits): number {
   return maxBundleBytesOf(limits);
+}
+
+/**
+ * How many bytes of a claims file beside the signature the session reads.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a limit that is not a positive integer.
+ */
+export function claimsLimit(limits: LoadLimits): number {
+  const max = limits.maxClaimsBytes ?? 4 * signatureLimit(limits);
+  if (!Number.isSafeInteger(max) || max <= 0) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `maxClaimsBytes must be a positive integer, got ${String(limits.maxClaimsBytes)}`,
+    });
+  }
+  return max;
 }
 
 /**

@@ -4,6 +4,7 @@
 // "verified" means is the session's (verified-session.ts).
 import type { ManifestResource, Serialization } from '../format/manifest.js';
 import type { HashProgress } from '../format/hash-algorithms.js';
+import type { ModelIdentity } from '../policy/identity.js';
 
 /** Bytes a source hands over: the signature, or one file. */
 export interface SourceBody {
@@ -113,6 +114,20 @@ export interface ModelSource {
    * @throws {ModelSigningError} `NOT_FOUND` when there is none.
    */
   signature(context: SourceContext): Promise<SourceBody>;
+  /**
+   * The claims file beside the signature (`claims.jsonl` in the signature's
+   * folder), when the signature is one bundle: its claims count with the
+   * signature's (the verified claims a load returns, a policy's claim
+   * requirements). `undefined` when there is none. The session reads at
+   * most its limit (`maxClaimsBytes`) of it. Leave it out for a source
+   * that keeps no claims.
+   */
+  claims?(context: SourceContext): Promise<{ body: SourceBody; location: string } | undefined>;
+  /**
+   * How the model was addressed, which a trust policy's rules match: a
+   * local path (resolved), a URL, a Hugging Face repo at a revision.
+   */
+  identity?(): Promise<ModelIdentity>;
   /**
    * The files present, before any byte is read. Sources that cannot list
    * (a plain HTTP folder) leave this out; the session then expects exactly

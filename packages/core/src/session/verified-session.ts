@@ -2,7 +2,8 @@
 // directory, HTTP, the hub, the transformers.js caches, ONNX, TF.js) reads a
 // model through it, so what "verified" means is decided here once:
 //
-//   read the signature (bounded) → accept it (verifier, statement checks)
+//   read the signature (bounded) → accept it (a verifier or a trust policy,
+//   statement checks, claims)
 //   → list the source and compare → hand out only checked bytes
 //   → finish: nothing missing, nothing unsigned, nothing changed.
 import { abortedError, throwIfAborted } from '../cancellation.js';
@@ -13,20 +14,43 @@ import type { ManifestResource } from '../format/manifest.js';
 import { GIT_PATHS, normalizeModelPath } from '../format/model-path.js';
 import { duplicateResource } from '../format/statement.js';
 import { verifiedManifest, type VerifiedManifest } from '../format/verified-manifest.js';
+import type { VerifiedClaim } from '../claims/claim.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
+import type { Policy } from '../policy/compile.js';
+import type { ModelIdentity } from '../policy/identity.js';
 import { boundedChunks, concat } from './body.js';
-import { bodyTooLarge, fileLimit, signatureLimit, type LoadLimits } from './limits.js';
+import { bodyTooLarge, claimsLimit, fileLimit, signatureLimit, type LoadLimits } from './limits.js';
 import { compareListing, modelFiles } from './listing.js';
-import { acceptSignature, readSignature } from './signature.js';
+import {
+  acceptSignature,
+  readClaimsBeside,
+  readSignature,
+  type AcceptedSignature,
+  type PolicyOutcome,
+  type SignatureTrust,
+} from './signature.js';
 import type { FinishOptions, ListedFile, ListScope, ModelSource } from './source.js';
 
 /** What {@link openVerifiedSession} takes. */
 export interface VerifiedSessionParams extends LoadLimits {
   /** Where the model and its signature are read from. */
   source: ModelSource;
-  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). */
-  verifier: Verifier;
+  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). Give this or `policy`. */
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier` (`loadPolicy`, `createPolicy`):
+   * the rule matching the model's identity says who must sign and which
+   * claims must hold; a refusal is `POLICY_DENIED` naming the rule and the
+   * requirement (docs/policy.md).
+   */
+  policy?: Policy;
+  /**
+   * With `policy`: how the model was addressed, which the rules match.
+   * Default: what the source says (a local path, a URL, a Hugging Face repo
+   * at its revision).
+   */
+  model?: ModelIdentity;
   /** Tolerate files the signature does not list: they are left out, never read. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Leave `.git`, `.gitattributes`, `.github` and `.gitignore` at the model root out of the model. Default true. */
@@ -71,6 +95,14 @@ export interface VerifiedSession {
   readonly signer: SignerInfo;
   /** Which signature verified: the file as one bundle, or which line of a claims file (`claims.jsonl`), and the lines skipped. */
   readonly source: SignatureSource;
+  /**
+   * The claims about these files that verified (from the signature when it
+   * is a claims file, else from `claims.jsonl` beside it): with a verifier,
+   * those it accepts; under a policy, those that met the rule's claim requirements.
+   */
+  readonly claims: readonly VerifiedClaim[];
+  /** With a policy: its decision (the rule, each requirement) and every signer counted. */
+  readonly policy?: PolicyOutcome;
   /** The signature's bytes, exactly as read. */
   readonly signature: Uint8Array;
   /** Model-relative names of every file the signature covers. */
@@ -132,10 +164,13 @@ export interface VerifiedSession {
 
 /**
  * Opens a model for a verified load: reads the signature from `source`
- * (bounded by `maxBundleBytes`) and accepts it (the verifier, then the
- * statement checks) before anything else; then lists the source when it
- * can. No model byte is read until the signature verified.
+ * (bounded by `maxBundleBytes`), and the claims file beside it when the
+ * source has one (bounded by `maxClaimsBytes`), and accepts it (the
+ * verifier or the trust policy, then the statement checks) before
+ * anything else; then lists the source when it can. No model byte is read
+ * until the signature verified.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` with the decision (which rule, which requirement, why).
  * @throws {ModelSigningError} `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`,
  *   `BAD_PAYLOAD`, `EMPTY_MANIFEST`, `SIGNATURE_INVALID`, `KEY_MISMATCH`,
  *   `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `WRONG_METHOD` (the
@@ -150,8 +185,10 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
   throwIfAborted(signal);
 
+  const trust = await signatureTrust(params, maxBundleBytes);
   const signature = await readSignature(source, maxBundleBytes, signal);
-  const accepted = await acceptSignature(signature, { verifier: params.verifier, maxBundleBytes }, source.signatureLocation);
+  const beside = await readClaimsBeside(source, claimsLimit(params), signal);
+  const accepted = await acceptSignature(signature, trust, source.signatureLocation, beside, signal);
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;
@@ -167,7 +204,36 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
       ignoreAttestationFiles: params.ignoreAttestationFiles ?? true,
     });
   }
-  return new Session(params, manifest, accepted.signer, accepted.source, signature, files);
+  return new Session(params, { ...accepted, manifest }, signature, files);
+}
+
+/**
+ * Who judges the signature: the verifier, or the policy with the model's
+ * identity. Both, or neither, is a usage error; so is a policy without an
+ * identity to match.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT`.
+ */
+async function signatureTrust(params: VerifiedSessionParams, maxBundleBytes: number): Promise<SignatureTrust> {
+  const { verifier, policy } = params;
+  if ((verifier === undefined) === (policy === undefined)) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message:
+        verifier === undefined
+          ? 'A verified load needs a verifier or a trust policy (the verifier or policy option)'
+          : 'Give a verifier or a trust policy, not both: a policy says who must sign in place of one verifier',
+    });
+  }
+  if (verifier) return { verifier, maxBundleBytes };
+  const model = params.model ?? (await params.source.identity?.());
+  if (!model) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `A trust policy matches models by how they were addressed, and the source '${params.source.location}' does not say: give the model option`,
+    });
+  }
+  return { policy: policy!, model, maxBundleBytes };
 }
 
 class Session implements VerifiedSession {
@@ -177,14 +243,24 @@ class Session implements VerifiedSession {
   /** Resources of the files checked so far, by file. */
   private readonly checked = new Map<string, ManifestResource[]>();
 
+  readonly manifest: VerifiedManifest;
+  readonly signer: SignerInfo;
+  readonly source: SignatureSource;
+  readonly claims: readonly VerifiedClaim[];
+  readonly policy?: PolicyOutcome;
+
   constructor(
     private readonly params: VerifiedSessionParams,
-    readonly manifest: VerifiedManifest,
-    readonly signer: SignerInfo,
-    readonly source: SignatureSource,
+    accepted: AcceptedSignature,
     readonly signature: Uint8Array,
     readonly files: readonly ListedFile[] | undefined,
   ) {
+    this.manifest = accepted.manifest;
+    this.signer = accepted.signer;
+    this.source = accepted.source;
+    this.claims = accepted.claims;
+    if (accepted.policy) this.policy = accepted.policy;
+    const manifest = this.manifest;
     this.checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false });
     this.signedFiles = this.checker.signedFiles;
     this.listed = files && new Map(files.map((f) => [f.name, f]));

@@ -4,6 +4,7 @@
 // signed files.
 import { abortedError } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
+import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
 import { DEFAULT_SIGNATURE_NAME } from '../format/bundle.js';
 import type { ModelSource, SourceBody, SourceContext } from '../session/source.js';
 
@@ -17,6 +18,13 @@ export interface HttpSourceOptions {
   baseUrl: string | URL;
   /** URL of the signature (bundle). Default `<baseUrl>/model.sig`; give it for a single-file model. */
   signatureUrl?: string | URL;
+  /**
+   * URL of the claims file read with a signature that is one bundle (its
+   * verified claims are returned; a trust policy's claim requirements count
+   * them). Default `claims.jsonl` beside the signature, which may be absent
+   * (HTTP 404); `false` reads none.
+   */
+  claimsUrl?: string | URL | false;
   /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** How errors name the model and its signature (`error.path`). Default their URLs. */
@@ -41,9 +49,17 @@ export function httpSource(options: HttpSourceOptions): ModelSource {
   const fileUrl = (name: string) => (name === '.' ? base : new URL(name.split('/').map(encodeURIComponent).join('/'), folder));
 
   const signatureName = options.names?.signature ?? signatureUrl.href;
+  const claimsUrl =
+    options.claimsUrl === false
+      ? undefined
+      : options.claimsUrl === undefined
+        ? new URL(CLAIMS_FILE_NAME, signatureUrl)
+        : absoluteUrl(options.claimsUrl, 'claimsUrl');
   return {
     location: options.names?.model ?? base.href,
     signatureLocation: signatureName,
+    identity: () => Promise.resolve({ kind: 'url', url: base.href }),
+    ...(claimsUrl ? { claims: (context: SourceContext) => claimsFile(fetcher, claimsUrl, context) } : {}),
     async signature(context) {
       const response = await request(fetcher, signatureUrl, context, 'the signature', signatureName);
       if (!response.ok) {
@@ -71,6 +87,25 @@ export function httpSource(options: HttpSourceOptions): ModelSource {
       return body(response, context, `'${name}'`, url, name);
     },
   };
+}
+
+/** The claims file at `url`, or `undefined` when the server has none (HTTP 404 or 410). */
+async function claimsFile(
+  fetcher: typeof globalThis.fetch,
+  url: URL,
+  context: SourceContext,
+): Promise<{ body: SourceBody; location: string } | undefined> {
+  const response = await request(fetcher, url, context, 'the claims file', url.href);
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status === 404 || response.status === 410) return undefined;
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: url.href,
+      message: `Fetching the claims file from ${url.href} failed: HTTP ${response.status}`,
+    });
+  }
+  return { body: body(response, context, 'the claims file', url, url.href), location: url.href };
 }
 
 /**

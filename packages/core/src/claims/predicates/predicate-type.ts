@@ -52,7 +52,7 @@ function describeErrors(errors: readonly ErrorObject[]): string {
 export function schemaValidator(title: string, load: () => Promise<SchemaSet>): (predicate: unknown) => Promise<void> {
   let compiled: Promise<ValidateFunction> | undefined;
   return async (predicate) => {
-    compiled ??= compile(load);
+    compiled ??= compileSchema(load);
     const validate = await compiled;
     if (!validate(predicate)) {
       throw new ModelSigningError({
@@ -63,14 +63,18 @@ export function schemaValidator(title: string, load: () => Promise<SchemaSet>): 
   };
 }
 
-async function compile(load: () => Promise<SchemaSet>): Promise<ValidateFunction> {
+/**
+ * Loads and compiles a JSON Schema (draft-07) with the formats above; the one
+ * Ajv set-up the package uses (claims' predicates, the trust policy).
+ */
+export async function compileSchema(load: () => Promise<SchemaSet>, options: { verbose?: boolean } = {}): Promise<ValidateFunction> {
   const [{ default: ajvModule }, { default: formats }, { schema, references }] = await Promise.all([
     import('ajv'),
     import('ajv-formats'),
     load(),
   ]);
   // Ajv is CommonJS: Node and bundlers agree only on the default export (module.exports), which carries the class as `Ajv`.
-  const ajv = new ajvModule.Ajv({ allErrors: true, strict: false });
+  const ajv = new ajvModule.Ajv({ allErrors: true, strict: false, verbose: options.verbose ?? false });
   // ajv-formats is CommonJS: its plugin is the module itself, which also carries itself as `default`.
   formats.default(ajv, ['date-time', 'uri', 'uri-reference', 'email']);
   const uriReference = formats.default.get('uri-reference') as RegExp;

@@ -93,7 +93,7 @@ function subjectAlternativeName(cert: pkijs.Certificate): string {
 }
 
 /** The OIDC issuer Fulcio recorded: the v2 extension when present, else v1. */
-function oidcIssuer(cert: pkijs.Certificate): string {
+export function oidcIssuer(cert: pkijs.Certificate): string {
   const find = (oid: string) => cert.extensions?.find((e) => e.extnID === oid)?.extnValue.valueBlock.valueHexView;
   const v2 = find(FULCIO_ISSUER_V2);
   if (v2) {
