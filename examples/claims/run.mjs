@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
-import { KeyVerifier, verifyClaims } from '@model-signing/core';
+import { KeyVerifier, PolicyDeniedError, formatDecision, loadPolicy } from '@model-signing/core';
 import { downloadVerifiedModel } from '@model-signing/hf-hub';
 import { FakeHub } from '@model-signing/hf-hub/testing';
 import { configureVerifiedLoading } from '@model-signing/transformers';
@@ -64,6 +64,17 @@ async function cli(...args) {
   if (out) console.log(out.replace(/^/gm, '  '));
   return stdout;
 }
+/** A command that must fail (exit 1): shown with its output; returns what it printed. */
+cli.refused = async (...args) => {
+  console.log(`$ model-signing ${shown(args.join(' '))}`);
+  const outcome = await runCli(args).then(
+    () => ({ code: 0, output: '' }),
+    (err) => ({ code: err.code, output: `${err.stdout}${err.stderr}` }),
+  );
+  console.log(`${shown(outcome.output).trimEnd().replace(/^/gm, '  ')}\n  (exit ${outcome.code})`);
+  expect(outcome.code === 1, `model-signing ${args[0]} was refused (exit ${outcome.code})`);
+  return outcome.output;
+};
 
 /** The claims as [line, predicate type, verified] for comparing with what is expected. */
 const summary = (claims) => claims.map((c) => [c.line, c.predicateType, c.verified]);
@@ -235,33 +246,107 @@ A four-dimensional BERT for demonstrations.
   console.log('\n# The dataset the provenance names verifies with its own signature, and its root digest is that one');
   await cli('verify', 'key', dataset, '--public-key', keys.publisher.publicKey);
 
-  // 7. In a program: the hub download verifies the signature, and the claims with the verifiers the program trusts.
-  console.log('\n# In a program: downloadVerifiedModel, then verifyClaims');
-  const publisher = await KeyVerifier.create({ publicKey: keys.publisher.publicKey });
-  const evaluator = await KeyVerifier.create({ publicKey: keys.evaluator.publicKey });
+  // 7. A trust policy: the publisher must sign, and the claims must hold: the publisher's model card, the
+  //    evaluator's passing test run and measured accuracy of at least 0.9, and provenance naming this dataset.
+  const policyText = (threshold) => `version: 1
+authorities:
+  publisher: { key: { file: publisher.pub } }
+  evaluator: { key: { file: evaluator.pub } }
+rules:
+  - name: evaluated demo models
+    match: { huggingface: "demo/*" }
+    require:
+      signatures: { by: [publisher] }
+      claims:
+        - name: model card
+          predicateType: ${CYCLONEDX}
+          by: [publisher]
+        - name: test run
+          predicateType: ${TEST_RESULT}
+          by: [evaluator]
+          condition: predicate.result == "PASSED"
+        - name: accuracy
+          predicateType: ${CYCLONEDX}
+          by: [evaluator]
+          condition: >-
+            predicate.metadata.component.modelCard.quantitativeAnalysis.performanceMetrics
+              .exists(m, m.type == "accuracy" && double(m.value) >= ${threshold})
+        - name: trained on the signed dataset
+          predicateType: ${SLSA}
+          by: [publisher]
+          condition: predicate.buildDefinition.resolvedDependencies.exists(d, d.digest.sha256 == "${datasetDigest.replace('sha256:', '')}")
+`;
+  const policyPath = path.join(work, 'policy.yaml');
+  const strictPath = path.join(work, 'policy-0.95.yaml');
+  await fs.writeFile(policyPath, policyText(0.9));
+  await fs.writeFile(strictPath, policyText(0.95));
+  console.log('\n# The user states once what a model must carry (policy.yaml), and checks the copy against it');
+  await cli('policy', 'check', policyPath);
+  const commit = path.basename(snapshot);
+  const policyArgs = (file) => [
+    'verify',
+    '--policy',
+    file,
+    copy,
+    '--signature',
+    path.join(copy, 'claims.jsonl'),
+    '--repo',
+    repo,
+    '--revision',
+    commit,
+  ];
+  await cli(...policyArgs(policyPath));
+  console.log('\n# With the accuracy threshold raised to 0.95 (policy-0.95.yaml), the same copy is refused');
+  const refused = await cli.refused(...policyArgs(strictPath));
+  expect(/rule 'evaluated demo models' requires claim 'accuracy'/.test(refused), 'the CLI refusal names the rule and the requirement');
+
+  // 8. In a program: the hub download enforces the policy and returns the claims that met it.
+  console.log('\n# In a program: downloadVerifiedModel({ policy })');
   const downloaded = await downloadVerifiedModel({
     repo,
-    verifier: publisher,
+    policy: await loadPolicy(policyPath),
     signaturePath: 'claims.jsonl',
     cacheDir: path.join(work, 'hf-cache-2'),
     ...connection,
   });
   console.log(`downloaded ${downloaded.files.length} files, signature: line ${downloaded.source.line} of claims.jsonl`);
-  const checked = await verifyClaims({
-    claims: await fs.readFile(path.join(downloaded.snapshotPath, 'claims.jsonl')),
-    rootDigest: downloaded.manifest.rootDigest,
-    verifiers: [publisher, evaluator],
-  });
-  for (const c of checked.claims)
-    console.log(
-      `  line ${c.line}: ${c.predicateType} by ${c.signer.publicKeyHint ?? c.signer.method}: ${c.verified ? 'verified' : 'NOT verified'}`,
+  console.log(shown(formatDecision(downloaded.policy.decision).join('\n')));
+  const met = downloaded.claims.map((c) => [c.line, c.predicateType, c.requirement]);
+  for (const [line, type, requirement] of met) console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
+  expect(
+    same(met, [
+      [1, CYCLONEDX, 'model card'],
+      [2, TEST_RESULT, 'test run'],
+      [3, CYCLONEDX, 'accuracy'],
+      [4, SLSA, 'trained on the signed dataset'],
+    ]),
+    `downloadVerifiedModel's claims: ${JSON.stringify(met)}`,
+  );
+  expect(downloaded.source.line === 5, 'the hub download verified the signature on line 5');
+  try {
+    await downloadVerifiedModel({
+      repo,
+      policy: await loadPolicy(strictPath),
+      signaturePath: 'claims.jsonl',
+      cacheDir: path.join(work, 'hf-cache-3'),
+      ...connection,
+    });
+    expect(false, 'the download under the 0.95 threshold was accepted');
+  } catch (err) {
+    if (!(err instanceof PolicyDeniedError)) throw err;
+    const left = await fs.readdir(path.join(work, 'hf-cache-3'), { recursive: true, withFileTypes: true }).catch(() => []);
+    expect(
+      left.every((e) => e.isDirectory()),
+      'nothing of the refused download is left in its cache',
     );
-  expect(same(summary(checked.claims), expected), `downloadVerifiedModel + verifyClaims: ${JSON.stringify(summary(checked.claims))}`);
+    console.log(`under policy-0.95.yaml: refused [${err.code}], nothing downloaded:\n${shown(err.message).replace(/^/gm, '  ')}`);
+  }
 
   const want = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
   const isWanted = (embedding) => embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5);
 
-  // 8. transformers.js in Node: the pipeline receives only files that match the signature on line 5.
+  // 9. transformers.js in Node: the pipeline receives only files that match the signature on line 5.
+  const publisher = await KeyVerifier.create({ publicKey: keys.publisher.publicKey });
   console.log('\n# transformers.js: a pipeline that loads only signed bytes');
   const loading = await configureVerifiedLoading({
     env,
@@ -290,7 +375,7 @@ A four-dimensional BERT for demonstrations.
     loading.restore();
   }
 
-  // 9. The same in a web page: transformers.js's web build in headless Chromium, the claims verified there too.
+  // 10. The same in a web page: transformers.js's web build in headless Chromium, the claims verified there too.
   console.log('\n# transformers.js in Chromium');
   page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
   const [publisherPem, evaluatorPem] = await Promise.all(
