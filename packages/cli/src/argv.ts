@@ -64,7 +64,8 @@ const subcommand = (cmd: Command, name: string): Command | undefined => cmd.comm
  *   default), but a word that is neither a method nor an existing path is
  *   an unknown method, and a key or certificate option is not silently
  *   taken as a Sigstore verification;
- * - `hf upload|download|verify` must start with a method.
+ * - `hf upload|download|verify` must start with a method; `--policy` takes
+ *   its place for `hf download|verify` (and `verify`).
  *
  * @throws {UsageError} naming the mistake.
  */
@@ -81,6 +82,16 @@ export function placeMethod(program: Command, args: readonly string[]): string[]
     if (!action || rest.includes('--help') || rest.includes('-h')) return out;
     const words = positionals(rest.slice(1), [...program.options, ...action.options]);
     const first = words[0] === undefined ? undefined : rest[words[0] + 1];
+    // `hf download|verify --policy POLICY REPO`: the policy takes the method's place, as for `verify`.
+    if (action.name() !== 'upload' && rest.some((a) => a === '--policy' || a.startsWith('--policy='))) {
+      if (isMethod(first)) {
+        throw new UsageError(
+          `--policy takes the place of the method: drop '${first}' and its verifier options: model-signing hf ${action.name()} --policy POLICY REPO`,
+        );
+      }
+      if (first === 'policy') return out;
+      return [...out.slice(0, commandIndex + 2), 'policy', ...rest.slice(1)];
+    }
     if (first !== undefined && !isMethod(first)) {
       throw new UsageError(
         `'${first}' is not a signing method; the method comes first: model-signing hf ${action.name()} <${METHODS.join('|')}> ${action.registeredArguments

@@ -2,6 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeHub } from '@model-signing/hf-hub/testing';
+import { KeySigner, attest, signModel } from '@model-signing/core';
+import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../test-fixtures/policy-scenarios.mjs';
 import { cleanupTempDirs, makeTrickyModel, ours, tempDir, writeKeyPair } from './helpers.js';
 
 // `model-signing hf …` end to end: the real @huggingface/hub client, through
@@ -267,5 +269,69 @@ describe('model-signing hf', () => {
     expect(human.stderr).toContain(
       'claims.jsonl: line 1 is a claim about other files than those uploaded (uploaded as they are; verifiers will not count them for this model)',
     );
+  });
+});
+
+// `hf download|verify --policy`: one trust policy in place of the method, matched on the repo.
+describe('model-signing hf with --policy', () => {
+  const parties = policyParties();
+  let gate: string;
+  let twoOfTwo: string;
+
+  beforeAll(async () => {
+    const modelDir = path.join(work, 'policy-model');
+    const model: Record<string, Buffer> = { 'config.json': Buffer.from('{"labels": 2}'), 'model.onnx': Buffer.from('ONNX weights') };
+    await fs.mkdir(modelDir, { recursive: true });
+    for (const [name, data] of Object.entries(model)) await fs.writeFile(path.join(modelDir, name), data);
+    const signatures = await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir, work });
+    for (const [name, files] of Object.entries(signatures)) {
+      hub.createRepo(`org/${name}`);
+      hub.pushCommit(`org/${name}`, { put: { ...model, ...files } });
+    }
+    hub.createRepo('someone/accepted');
+    hub.pushCommit('someone/accepted', { put: { ...model, ...signatures.accepted } });
+    const policies = scenarioPolicies(parties, { huggingface: 'org/*' });
+    gate = path.join(work, 'gate.json');
+    twoOfTwo = path.join(work, 'two-of-two.json');
+    await fs.writeFile(gate, policies.gate);
+    await fs.writeFile(twoOfTwo, policies.twoOfTwo);
+  });
+
+  it("downloads and re-verifies a repo with the publisher's signature and the evaluator's claim, showing the claim", async () => {
+    const cache = path.join(work, 'cache-policy');
+    const download = await ours(['hf', 'download', '--policy', gate, 'org/accepted', '--cache-dir', cache, ...hubArgs(), '--json']);
+    expect(download.code, download.stderr).toBe(0);
+    const result = JSON.parse(download.stdout);
+    expect(result.decision).toMatchObject({ allowed: true, rule: { name: 'evaluated models' } });
+    expect(result.claims).toMatchObject([{ requirement: 'evaluation', authority: 'evaluator', file: 'claims.jsonl' }]);
+    const cached = await ours(['hf', 'verify', '--policy', gate, 'org/accepted', '--cached', '--cache-dir', cache]);
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(cached.stdout).toMatch(/Allowed by the policy: rule 'evaluated models': every requirement is met/);
+  });
+
+  const refusals: [string, string, () => string, RegExp][] = [
+    ['the claim is removed', 'org/noClaim', () => gate, REFUSALS.noClaim],
+    ['the score is below the threshold', 'org/belowThreshold', () => gate, REFUSALS.belowThreshold],
+    ['another key signed', 'org/otherKey', () => gate, REFUSALS.otherKey],
+    ['1 of 2 signed where 2 of 2 are required', 'org/accepted', () => twoOfTwo, REFUSALS.oneOfTwo],
+    ['no rule matches the repo', 'someone/accepted', () => gate, REFUSALS.unmatched],
+  ];
+  for (const [what, repo, policy, refusal] of refusals) {
+    it(`refuses when ${what}: exit 1, the decision naming the rule and the requirement`, async () => {
+      const r = await ours(['hf', 'verify', '--policy', policy(), repo, ...hubArgs()]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^DENIED: /m);
+      expect(r.stderr).toMatch(refusal);
+      expect(r.stderr).toMatch(/^Verification failed \[POLICY_DENIED\]: /m);
+    });
+  }
+
+  it('refuses a method or verifier options with --policy', async () => {
+    const method = await ours(['hf', 'download', 'key', 'org/accepted', '--policy', gate, ...hubArgs()]);
+    expect(method.code).toBe(2);
+    expect(method.stderr).toMatch(/--policy takes the place of the method: drop 'key'/);
+    const key = await ours(['hf', 'verify', '--policy', gate, 'org/accepted', '--public-key', 'k.pub', ...hubArgs()]);
+    expect(key.code).toBe(2);
+    expect(key.stderr).toMatch(/--public-key cannot be used with --policy/);
   });
 });

@@ -1,11 +1,12 @@
 import { Argument, Command, InvalidArgumentError } from 'commander';
 import type { SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
-import { createReporter, escapedLines, reportFailure } from '../output.js';
+import { UsageError, createReporter, escapedLines, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, resolveIgnorePaths, type HashOptions, type ModelOptions } from './common.js';
 import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
 import { addUnsignedFilesOption } from './verify.js';
+import { POLICY_OFFLINE, reportPolicyFailure } from './policy.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
 
 /**
@@ -42,6 +43,47 @@ function positiveInteger(value: string): number {
 }
 
 const methodArgument = () => new Argument('<method>', 'how the model is (or was) signed').choices(['sigstore', 'key', 'certificate']);
+/** Download and verify also take `--policy` in the method's place (argv.ts writes it as the method `policy`). */
+const verifyMethodArgument = () =>
+  new Argument('<method>', 'how the repo is signed; with --policy POLICY, no method: the policy says who must sign').choices([
+    'sigstore',
+    'key',
+    'certificate',
+    'policy',
+  ]);
+
+/** The verifier options of the methods, which a policy replaces (its --offline is the policy's too). */
+const VERIFIER_OPTIONS = addVerifierOptions(new Command())
+  .options.filter((o) => o.attributeName() !== 'offline')
+  .map((o) => o.attributeName());
+
+/**
+ * Who judges the repo: the method's verifier, or the trust policy given
+ * with --policy, whose rule for the repo (and revision) says who must sign
+ * and which claims must hold (docs/policy.md).
+ *
+ * @throws {UsageError} a verifier option given with --policy.
+ */
+async function trustOf(cmd: Command, method: string, opts: DownloadOptions) {
+  if (method !== 'policy') return { verifier: await createVerifier(method as SigningMethod, opts) };
+  if (opts.policy === undefined)
+    throw new UsageError(`the policy method needs --policy POLICY: model-signing hf ${cmd.name()} --policy POLICY REPO`);
+  const given = cmd.options.filter(
+    (o) => VERIFIER_OPTIONS.includes(o.attributeName()) && cmd.getOptionValueSource(o.attributeName()) === 'cli',
+  );
+  if (given.length > 0) {
+    throw new UsageError(
+      `${given.map((o) => o.long).join(', ')} cannot be used with --policy: the policy's authorities say who must sign (docs/policy.md)`,
+    );
+  }
+  return { policy: await (await loadCore()).loadPolicy(opts.policy, { offline: opts.offline ?? false }) };
+}
+
+/** What a policy decided, for --json. */
+const policyData = (result: { claims: unknown[]; policy?: { decision: unknown; signers: unknown[] } }) => ({
+  claims: result.claims,
+  ...(result.policy ? { decision: result.policy.decision, signers: result.policy.signers } : {}),
+});
 
 function addHubOptions(cmd: Command): Command {
   return cmd
@@ -78,6 +120,7 @@ type DownloadOptions = HubCliOptions &
     ignoreGitPaths: boolean;
     concurrency?: number;
     include?: string[];
+    policy?: string;
   };
 
 type HubVerifyOptions = DownloadOptions & { metadataOnly: boolean; cached: boolean; workers?: number };
@@ -185,7 +228,13 @@ function addDownloadOptions(cmd: Command): Command {
   addHubOptions(cmd);
   addUnsignedFilesOption(cmd);
   addVerifierOptions(cmd);
+  const offline = cmd.options.find((o) => o.attributeName() === 'offline');
+  if (offline) offline.description += `; with --policy, ${POLICY_OFFLINE}`;
   return cmd
+    .option(
+      '--policy <path>',
+      'a trust policy (JSON or YAML; docs/policy.md) in place of the method and its verifier options: its rule for the repo (and --revision) says who must sign and which claims must hold (claims.jsonl beside the signature); a refusal prints the decision',
+    )
     .option('--revision <rev>', 'branch, tag or commit', 'main')
     .option('--cache-dir <dir>', 'hub cache (default: $HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub)')
     .option('--ignore-git-paths', 'leave out .git* files at the repo root', true)
@@ -199,7 +248,7 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
     .description(
       'Download a hub repo into the cache only if it verifies; the repo is checked against the signature before any weight is fetched',
     )
-    .addArgument(methodArgument())
+    .addArgument(verifyMethodArgument())
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
     .option('--concurrency <n>', 'files downloaded at once (default 4)', positiveInteger)
@@ -215,12 +264,14 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         '  $ model-signing hf download key my-org/my-model --public-key key.pub',
         '  /home/me/.cache/huggingface/hub/models--my-org--my-model/snapshots/<commit>',
         "  $ model-signing hf download key my-org/my-model --public-key key.pub --include config.json 'onnx/*_quantized.onnx'",
+        '  $ model-signing hf download --policy policy.yaml my-org/my-model',
       ].join('\n'),
     );
-  return cmd.action(async (method: SigningMethod, repo: string, opts: DownloadOptions) => {
+  return cmd.action(async (method: string, repo: string, opts: DownloadOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Downloading', opts.progress && !opts.json);
     try {
+      const trust = await trustOf(cmd, method, opts);
       const { downloadVerifiedModel } = await loadHub();
       let done = 0;
       let total = 0;
@@ -229,7 +280,7 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         ...connection(opts),
         repo,
         revision: opts.revision,
-        verifier: await createVerifier(method, opts),
+        ...trust,
         ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
         ignoreGitPaths: opts.ignoreGitPaths,
         ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
@@ -252,11 +303,13 @@ function downloadCommand(setExitCode: (code: number) => void): Command {
         downloaded: result.downloaded,
         reused: result.reused,
         signer: result.signer,
+        ...policyData(result),
       });
+      if (result.policy) reporter.info(`Allowed by the policy: ${result.policy.decision.reason}`);
       setExitCode(0);
     } catch (err) {
       bar.stop();
-      setExitCode(reportFailure(err, 'Download', opts.json));
+      setExitCode(await reportPolicyFailure(err, 'Download', opts.json));
     }
   });
 }
@@ -266,7 +319,7 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
     .description(
       'Verify a hub repo without storing it: the signature, the file list, and the bytes of every file (streamed and hashed); or re-verify a cached snapshot with --cached',
     )
-    .addArgument(methodArgument())
+    .addArgument(verifyMethodArgument())
     .argument('<repo>', 'hub repo: org/name, datasets/org/name or spaces/org/name');
   addDownloadOptions(cmd)
     .option(
@@ -287,18 +340,19 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
         '  $ model-signing hf verify key my-org/my-model --public-key key.pub',
         '  $ model-signing hf verify key my-org/my-model --public-key key.pub --metadata-only',
         '  $ model-signing hf verify key my-org/my-model --public-key key.pub --cached',
+        '  $ model-signing hf verify --policy policy.yaml my-org/my-model',
       ].join('\n'),
     );
-  return cmd.action(async (method: SigningMethod, repo: string, opts: HubVerifyOptions) => {
+  return cmd.action(async (method: string, repo: string, opts: HubVerifyOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Verifying', opts.progress && !opts.json && !opts.cached && !opts.metadataOnly);
     try {
+      const trust = await trustOf(cmd, method, opts);
       const hub = await loadHub();
-      const verifier = await createVerifier(method, opts);
       const common = {
         repo,
         revision: opts.revision,
-        verifier,
+        ...trust,
         signaturePath: opts.signature,
         ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
         ignoreGitPaths: opts.ignoreGitPaths,
@@ -309,12 +363,19 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
           ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
           ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
         });
-        reporter.success(`Verification succeeded: ${result.snapshotPath}`, {
-          snapshotPath: result.snapshotPath,
-          commit: result.commit,
-          files: result.files,
-          signer: result.signer,
-        });
+        reporter.success(
+          [
+            `Verification succeeded: ${result.snapshotPath}`,
+            ...(result.policy ? [`Allowed by the policy: ${result.policy.decision.reason}`] : []),
+          ],
+          {
+            snapshotPath: result.snapshotPath,
+            commit: result.commit,
+            files: result.files,
+            signer: result.signer,
+            ...policyData(result),
+          },
+        );
         setExitCode(0);
         return;
       }
@@ -333,9 +394,12 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
         unchecked: result.unchecked,
         files: result.files,
         signer: result.signer,
+        ...policyData(result),
       };
       const where = `${repo} at commit ${result.commit}`;
-      const signed = 'The signature is valid, and the hub lists exactly the signed files.';
+      const signed = result.policy
+        ? `The policy allows it (${result.policy.decision.reason}), and the hub lists exactly the signed files.`
+        : 'The signature is valid, and the hub lists exactly the signed files.';
       if (result.bytesChecked) {
         reporter.success(
           [
@@ -373,7 +437,7 @@ function verifyCommand(setExitCode: (code: number) => void): Command {
       }
     } catch (err) {
       bar.stop();
-      setExitCode(reportFailure(err, 'Verification', opts.json));
+      setExitCode(await reportPolicyFailure(err, 'Verification', opts.json));
     }
   });
 }
