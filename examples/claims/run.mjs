@@ -280,24 +280,26 @@ rules:
   const strictPath = path.join(work, 'policy-0.95.yaml');
   await fs.writeFile(policyPath, policyText(0.9));
   await fs.writeFile(strictPath, policyText(0.95));
-  console.log('\n# The user states once what a model must carry (policy.yaml), and checks the copy against it');
+  console.log('\n# The user states once what a model must carry (policy.yaml), and downloads under it');
   await cli('policy', 'check', policyPath);
-  const commit = path.basename(snapshot);
-  const policyArgs = (file) => [
-    'verify',
+  const policyArgs = (file, cache) => [
+    'hf',
+    'download',
     '--policy',
     file,
-    copy,
-    '--signature',
-    path.join(copy, 'claims.jsonl'),
-    '--repo',
     repo,
-    '--revision',
-    commit,
+    '--signature',
+    'claims.jsonl',
+    '--cache-dir',
+    path.join(work, cache),
+    '--endpoint',
+    hub.url,
+    '--token',
+    'hf_local_demo',
   ];
-  await cli(...policyArgs(policyPath));
-  console.log('\n# With the accuracy threshold raised to 0.95 (policy-0.95.yaml), the same copy is refused');
-  const refused = await cli.refused(...policyArgs(strictPath));
+  await cli(...policyArgs(policyPath, 'hf-cache-policy'));
+  console.log('\n# With the accuracy threshold raised to 0.95 (policy-0.95.yaml), the download is refused');
+  const refused = await cli.refused(...policyArgs(strictPath, 'hf-cache-strict'));
   expect(/rule 'evaluated demo models' requires claim 'accuracy'/.test(refused), 'the CLI refusal names the rule and the requirement');
 
   // 8. In a program: the hub download enforces the policy and returns the claims that met it.
