@@ -114,6 +114,7 @@ describe('uploadSignedModel with claims', () => {
     // A download verifies with the owner's key on the newest OMS line, and every claim verifies.
     const downloaded = await download(repo, 'claims.jsonl');
     expect(downloaded.source).toEqual({ layout: 'claims', line: 3, lines: 3, warnings: [] });
+    expect(downloaded.claims.map((c) => [c.line, c.predicateType])).toEqual([[1, SLSA_PROVENANCE_PREDICATE_TYPE]]);
     expect(downloaded.manifest.rootDigest).toBe(rootDigest);
     const snapshotClaims = await fs.readFile(path.join(downloaded.snapshotPath, 'claims.jsonl'));
     expect(snapshotClaims).toEqual(onHub);
@@ -143,6 +144,8 @@ describe('uploadSignedModel with claims', () => {
 
     const downloaded = await download(repo);
     expect(downloaded.source).toEqual({ layout: 'bundle', warnings: [] });
+    // The download read the claims beside the signature: the owner's verifier accepts the owner's claim.
+    expect(downloaded.claims.map((c) => [c.file, c.line, c.predicateType])).toEqual([['claims.jsonl', 1, SLSA_PROVENANCE_PREDICATE_TYPE]]);
     expect(downloaded.manifest.rootDigest).toBe(rootDigest);
     const checked = await verifyClaims({ claims: local, rootDigest, verifiers: [owner.verifier, evaluator.verifier] });
     expect(checked.claims.every((c) => c.verified)).toBe(true);
