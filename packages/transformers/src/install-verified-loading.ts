@@ -12,13 +12,16 @@ import {
   openVerifiedSession,
   type LoadLimits,
   type ModelSource,
+  type Policy,
+  type PolicyOutcome,
   type SignatureSource,
   type SignerInfo,
+  type VerifiedClaim,
   type VerifiedManifest,
   type VerifiedSession,
   type Verifier,
 } from '@model-signing/core/browser';
-import { errorNamingFile, normalizeModelPath } from '@model-signing/core/internal';
+import { CLAIMS_FILE_NAME, errorNamingFile, normalizeModelPath } from '@model-signing/core/internal';
 import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */
@@ -48,6 +51,8 @@ const configured = new WeakMap<TransformersEnv, { previous: EnvSettings; token: 
 
 /** One file transformers.js was given, after it matched the signature. */
 export interface VerifiedFileEvent {
+  /** The model id it belongs to, as configured (`repo`). */
+  repo: string;
   /** Model-relative path, e.g. `onnx/model.onnx`. */
   file: string;
   /** Size in bytes. */
@@ -64,21 +69,36 @@ export interface VerifiedFileEvent {
 export interface VerifiedLoadingOptions extends LoadLimits {
   /** transformers.js's `env`, passed in so the hooks land on the copy the caller's `pipeline` uses. */
   env: TransformersEnv;
-  /** The model id the pipeline is given: a hub repo `owner/name`, or with `localModelPath` a folder name. */
-  repo: string;
+  /**
+   * The model id the pipeline is given: a hub repo `owner/name`, or with
+   * `localModelPath` a folder name. A list verifies several at once, for an
+   * app whose pipelines load several repos: each is opened (its signature
+   * read and judged) now, and its files are checked against its own signature.
+   */
+  repo: string | readonly string[];
   /**
    * The hub revision whose signature is fetched and whose files are loaded:
    * a commit id pins the model; a branch name takes whatever the branch holds
    * now. Every file of this repo is downloaded from this revision, whatever
-   * revision transformers.js was given. Default `main`. Not used with `localModelPath`.
+   * revision transformers.js was given. Default `main`; with several repos,
+   * the revision of each. Not used with `localModelPath`.
    */
   revision?: string;
   /**
    * Checks the signature and the signer: in Node a `KeyVerifier`,
    * `CertificateVerifier` or `SigstoreVerifier`; anywhere a `WebKeyVerifier`,
-   * `WebCertificateVerifier` or `WebSigstoreVerifier`.
+   * `WebCertificateVerifier` or `WebSigstoreVerifier`. Give this or `policy`.
    */
-  verifier: Verifier;
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier` (core's `loadPolicy` in Node,
+   * `createPolicy` in browsers): one policy for every repo the app loads,
+   * whose rule for each repo (at `revision`; with `localModelPath`, the
+   * folder's path or URL) says who must sign and which claims must hold
+   * (`claims.jsonl` beside the signature counts). A refusal is
+   * `POLICY_DENIED` naming the rule and the requirement; nothing is loaded.
+   */
+  policy?: Policy;
   /** Hub base URL. Default: `env.remoteHost` if the caller changed it, else {@link DEFAULT_HUB_URL}. */
   hubUrl?: string;
   /**
@@ -105,14 +125,30 @@ export interface VerifiedLoadingOptions extends LoadLimits {
   onProgress?: (event: VerifiedFileEvent) => void;
 }
 
-/** What `configureVerifiedLoading` verified, and a way to undo it. */
-export interface VerifiedLoading {
+/** One model `configureVerifiedLoading` verified. */
+export interface VerifiedRepo {
+  /** The model id, as configured. */
+  repo: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
   /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
   source: SignatureSource;
+  /**
+   * The claims about the model that verified (from `claims.jsonl` as the
+   * signature, or beside it): with a verifier, those it accepts; under a
+   * policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision for this repo (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** Model-relative paths of the files transformers.js received so far, each once, in order, each after it matched. */
   readonly loadedFiles: readonly string[];
+}
+
+/** What `configureVerifiedLoading` verified (the fields of the first repo configured, and every repo in `repos`), and a way to undo it. */
+export interface VerifiedLoading extends VerifiedRepo {
+  /** Every repo configured, in order. */
+  repos: readonly VerifiedRepo[];
   /** Puts back every `env` setting this call changed; does nothing once a later call replaced this one. */
   restore(): void;
 }
@@ -143,9 +179,13 @@ export interface InstallVerifiedLoadingParams extends VerifiedLoadingOptions {
  *   verify; `ABORTED`.
  */
 export async function installVerifiedLoading(params: InstallVerifiedLoadingParams): Promise<VerifiedLoading> {
-  const { env, repo } = params;
-  if (!REPO_ID.test(repo) || repo.includes('..')) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${repo}' is not a model id of the form 'owner/name' or 'name'` });
+  const { env } = params;
+  const repos = typeof params.repo === 'string' ? [params.repo] : [...params.repo];
+  if (repos.length === 0) throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'repo must name at least one model' });
+  for (const repo of repos) {
+    if (!REPO_ID.test(repo) || repo.includes('..')) {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `'${repo}' is not a model id of the form 'owner/name' or 'name'` });
+    }
   }
   const revision = params.revision ?? 'main';
   if (revision === '') throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'revision must not be empty' });
@@ -156,17 +196,28 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   if (local && !params.localSource) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'localModelPath is not supported by this entry' });
   }
-  const source: ModelSource = local
-    ? params.localSource!(`${params.localModelPath!.replace(/\/+$/, '')}/${repo}`, signaturePath)
-    : // The hub's resolve URLs of one revision are an HTTP folder; errors name the repo's own paths.
-      httpSource({
-        baseUrl: `${hubUrl}/${repo}/resolve/${encodeURIComponent(revision)}/`,
-        signatureUrl: `${hubUrl}/${repo}/resolve/${encodeURIComponent(revision)}/${signaturePath.split('/').map(encodeURIComponent).join('/')}`,
-        fetch: baseFetch,
-        names: { model: `${repo}@${revision}`, signature: signaturePath },
-      });
-  const session = await openVerifiedSession({ ...params, source });
-  const hooks = verifyingHooks({ params, session, source, hubUrl, baseFetch, origin: local ? 'local' : 'network' });
+  const { repo: _repos, ...sessionParams } = params;
+  // Each repo through its own session, judged by the one verifier or policy: any refusal fails the call, before any hook is set.
+  const models: OpenedRepo[] = [];
+  for (const repo of repos) {
+    const source: ModelSource = local
+      ? params.localSource!(`${params.localModelPath!.replace(/\/+$/, '')}/${repo}`, signaturePath)
+      : // The hub's resolve URLs of one revision are an HTTP folder; errors name the repo's own paths.
+        httpSource({
+          baseUrl: `${hubUrl}/${repo}/resolve/${encodeURIComponent(revision)}/`,
+          signatureUrl: `${hubUrl}/${repo}/resolve/${encodeURIComponent(revision)}/${signaturePath.split('/').map(encodeURIComponent).join('/')}`,
+          fetch: baseFetch,
+          names: { model: `${repo}@${revision}`, signature: signaturePath, claims: claimsBeside(signaturePath) },
+        });
+    const session = await openVerifiedSession({
+      ...sessionParams,
+      source,
+      // A policy matches the hub repo at the revision loaded; a local folder by its own path or URL.
+      ...(params.policy && !local ? { model: { kind: 'huggingface' as const, repo, revision } } : {}),
+    });
+    models.push({ repo, session, source, loadedFiles: [] });
+  }
+  const hooks = verifyingHooks({ params, models, hubUrl, baseFetch, origin: local ? 'local' : 'network' });
 
   // A second call replaces the first on the same env: its hooks are not wrapped, and restore() returns to the settings from before the first.
   const previous = configured.get(env)?.previous ?? {
@@ -195,11 +246,10 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   const token = {};
   configured.set(env, { previous, token });
 
+  const verified = models.map(describeRepo);
   return {
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    loadedFiles: hooks.loadedFiles,
+    ...verified[0],
+    repos: verified,
     restore: () => {
       if (configured.get(env)?.token !== token) return;
       Object.assign(env, previous);
@@ -208,26 +258,53 @@ export async function installVerifiedLoading(params: InstallVerifiedLoadingParam
   };
 }
 
-interface HooksContext {
-  params: InstallVerifiedLoadingParams;
+/** Where the session reads claims beside a one-bundle signature: `claims.jsonl` in its folder, as the repo names it. */
+function claimsBeside(signaturePath: string): string {
+  const slash = signaturePath.lastIndexOf('/');
+  return `${slash < 0 ? '' : signaturePath.slice(0, slash + 1)}${CLAIMS_FILE_NAME}`;
+}
+
+/** A repo opened through its session, and the files transformers.js received of it. */
+interface OpenedRepo {
+  repo: string;
   session: VerifiedSession;
   source: ModelSource;
+  loadedFiles: string[];
+}
+
+/** What the caller sees of an opened repo (its `loadedFiles` grow as transformers.js loads). */
+function describeRepo(model: OpenedRepo): VerifiedRepo {
+  const { session } = model;
+  return {
+    repo: model.repo,
+    manifest: session.manifest,
+    signer: session.signer,
+    source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
+    loadedFiles: model.loadedFiles,
+  };
+}
+
+interface HooksContext {
+  params: InstallVerifiedLoadingParams;
+  models: readonly OpenedRepo[];
   hubUrl: string;
   baseFetch: typeof fetch;
   /** Where the session's bytes come from, for {@link VerifiedFileEvent.source}. */
   origin: 'network' | 'local';
 }
 
-/** transformers.js's `env.fetch` and `env.customCache`, answering the configured repo only with checked bytes. */
+/** transformers.js's `env.fetch` and `env.customCache`, answering the configured repos only with checked bytes. */
 function verifyingHooks(context: HooksContext) {
-  const { params, session, source, hubUrl, baseFetch, origin } = context;
-  const { repo, store } = params;
-  const { manifest } = session;
+  const { params, models, hubUrl, baseFetch, origin } = context;
+  const { store } = params;
+  // The hub resolves ids in any letter case.
+  const byId = new Map(models.map((m) => [m.repo.toLowerCase(), m]));
   // Keyed by what was signed, not by the revision's name: when a branch moves
   // to a newly signed commit, its files get entries of their own instead of
   // failing against the old ones.
-  const storeKey = (file: string) => `${repo}/${encodeURIComponent(manifest.rootDigest)}/${file}`;
-  const loadedFiles: string[] = [];
+  const storeKey = (model: OpenedRepo, file: string) => `${model.repo}/${encodeURIComponent(model.session.manifest.rootDigest)}/${file}`;
   const loaded = new Set<string>();
   // A cache entry that failed its check: transformers.js swallows errors
   // from `match` and falls back to the network, so the refusal is kept here
@@ -236,22 +313,23 @@ function verifyingHooks(context: HooksContext) {
   const inflight = new Map<string, Promise<Uint8Array>>();
 
   /**
-   * What a URL or cache key names: a file of the configured repo (in any
+   * What a URL or cache key names: a file of a configured repo (in any
    * letter case, as the hub resolves ids; any revision maps to the verified
    * one: transformers.js 4 loads `config.json` at `main` while planning a
    * pipeline whatever revision it was given), another URL of the hub, or a
    * URL elsewhere.
    */
-  const classify = (url: string): { file: string } | 'hub' | 'elsewhere' => {
+  const classify = (url: string): { model: OpenedRepo; file: string } | 'hub' | 'elsewhere' => {
     if (!url.startsWith(`${hubUrl}/`)) return 'elsewhere';
     const segments = url
       .slice(hubUrl.length + 1)
       .split(/[?#]/)[0]
       .split('/');
     const at = segments[1] === 'resolve' ? 1 : segments[2] === 'resolve' ? 2 : -1;
-    const named = segments.slice(0, Math.max(at, 0)).join('/');
-    if (at < 0 || named.toLowerCase() !== repo.toLowerCase() || segments.length < at + 3) return 'hub';
+    const model = byId.get(segments.slice(0, Math.max(at, 0)).join('/').toLowerCase());
+    if (at < 0 || !model || segments.length < at + 3) return 'hub';
     return {
+      model,
       file: normalizeModelPath(
         segments
           .slice(at + 2)
@@ -262,11 +340,12 @@ function verifyingHooks(context: HooksContext) {
   };
 
   /** The file's bytes as transformers.js gets them; the first time, it is recorded and reported. */
-  const hand = (file: string, bytes: Uint8Array, from: VerifiedFileEvent['source']): Response => {
-    if (!loaded.has(file)) {
-      loaded.add(file);
-      loadedFiles.push(file);
-      params.onProgress?.({ file, size: bytes.length, source: from });
+  const hand = (model: OpenedRepo, file: string, bytes: Uint8Array, from: VerifiedFileEvent['source']): Response => {
+    const key = `${model.repo}\u0000${file}`;
+    if (!loaded.has(key)) {
+      loaded.add(key);
+      model.loadedFiles.push(file);
+      params.onProgress?.({ repo: model.repo, file, size: bytes.length, source: from });
     }
     return verifiedResponse(bytes);
   };
@@ -278,16 +357,19 @@ function verifyingHooks(context: HooksContext) {
     if (target === 'hub') {
       // Fail closed: a download of another repo, or of this one in a URL
       // layout the hooks do not parse, cannot be checked against the signature.
+      const names = models.map((m) => m.repo).join(', ');
       throw new ModelSigningError({
         code: 'UNSIGNED_FILE',
         path: href,
-        message: `transformers.js asked the hub for ${href}, which is not a ${hubUrl}/${repo}/resolve/<revision>/<file> download of the verified repo; it cannot be checked against the signature, so it is refused (set allowOtherRepos to load other repos unchecked)`,
+        message: `transformers.js asked the hub for ${href}, which is not a ${hubUrl}/<repo>/resolve/<revision>/<file> download of a verified repo (${names}); it cannot be checked against a signature, so it is refused (configure that repo too, or set allowOtherRepos to load other repos unchecked)`,
       });
     }
-    const { file } = target;
-    const refused = refusedEntries.get(file);
+    const { model, file } = target;
+    const { session, source } = model;
+    const key = `${model.repo}\u0000${file}`;
+    const refused = refusedEntries.get(key);
     if (refused) {
-      refusedEntries.delete(file);
+      refusedEntries.delete(key);
       throw refused;
     }
     const signal = params.abortSignal ?? init?.signal ?? undefined;
@@ -304,44 +386,44 @@ function verifyingHooks(context: HooksContext) {
     // answers, so the probe costs no request and no hub answer steers the plan.
     if (new Headers(init?.headers).has('range')) return new Response(null, { status: 200 });
     // transformers.js may ask for one file twice at once (under two revisions); one read serves both.
-    let pending = inflight.get(file);
+    let pending = inflight.get(key);
     if (!pending) {
-      pending = session.read(file, signal ? { abortSignal: signal } : {}).finally(() => inflight.delete(file));
-      inflight.set(file, pending);
+      pending = session.read(file, signal ? { abortSignal: signal } : {}).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
     }
-    return hand(file, await pending, origin);
+    return hand(model, file, await pending, origin);
   };
 
   const cache = {
-    match: async (key: string): Promise<Response | undefined> => {
-      const target = classify(key);
+    match: async (url: string): Promise<Response | undefined> => {
+      const target = classify(url);
       if (typeof target !== 'object') return undefined;
-      const { file } = target;
-      const bytes = await store.read(storeKey(file));
+      const { model, file } = target;
+      const bytes = await store.read(storeKey(model, file));
       if (bytes === undefined) return undefined;
       try {
-        await session.checkBytes(file, bytes);
+        await model.session.checkBytes(file, bytes);
       } catch (err) {
         // Nothing unverified stays cached.
-        await store.remove(storeKey(file));
-        if (err instanceof ModelSigningError) refusedEntries.set(file, cachedEntryError(err, file));
+        await store.remove(storeKey(model, file));
+        if (err instanceof ModelSigningError) refusedEntries.set(`${model.repo}\u0000${file}`, cachedEntryError(err, file));
         throw err;
       }
-      return hand(file, bytes, 'cache');
+      return hand(model, file, bytes, 'cache');
     },
-    put: async (key: string, response: Response): Promise<void> => {
-      const target = classify(key);
+    put: async (url: string, response: Response): Promise<void> => {
+      const target = classify(url);
       if (typeof target !== 'object') return;
-      const { file } = target;
+      const { model, file } = target;
       const bytes = new Uint8Array(await response.arrayBuffer());
       // Checked again here: only bytes that match are ever written.
-      await session.checkBytes(file, bytes);
-      await store.write(storeKey(file), bytes).catch((err: unknown) => {
+      await model.session.checkBytes(file, bytes);
+      await store.write(storeKey(model, file), bytes).catch((err: unknown) => {
         throw errorNamingFile(err, file);
       });
     },
   };
-  return { fetch, cache, loadedFiles };
+  return { fetch, cache };
 }
 
 /** A fresh response around verified bytes: nothing of the source's answer but its bytes reaches transformers.js. */

@@ -280,7 +280,12 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     // Another repo on the same hub cannot be checked against this signature: refused, without a request.
     const other = `${hub.url}/org/not-configured/resolve/main/config.json`;
     await expect(env.fetch(other)).rejects.toMatchObject({ code: 'UNSIGNED_FILE', path: other });
-    expect(hub.requests).toEqual([`GET /${repo}/resolve/${revision}/model.sig`, `GET /${repo}/resolve/${revision}/generation_config.json`]);
+    // The signature, the claims file beside it (none here: HTTP 404), and the optional file.
+    expect(hub.requests).toEqual([
+      `GET /${repo}/resolve/${revision}/model.sig`,
+      `GET /${repo}/resolve/${revision}/claims.jsonl`,
+      `GET /${repo}/resolve/${revision}/generation_config.json`,
+    ]);
     expect(await listTree(cacheDir)).toEqual([]);
     // Let through only when the caller says so; its answer then comes through unchanged.
     active = await configureVerifiedLoading({

@@ -102,7 +102,8 @@ describe('pipeline() through configureVerifiedLoading', () => {
     // config.json is asked for twice (planning, then loading), and every file goes through the cache hooks again: each is listed once.
     expect([...loading.loadedFiles].sort()).toEqual(PIPELINE_FILES);
     expect(loading.manifest.resources.map((r) => r.name)).toContain('onnx/model_quantized.onnx');
-    expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
+    // With the signature, the claims file beside it is asked for (none here: HTTP 404).
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig', ...PIPELINE_FILES].sort());
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
     const entries = await listTree(path.join(cacheDir, repo, active!.manifest.rootDigest));
     expect(entries).toEqual(PIPELINE_FILES);
@@ -111,7 +112,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     expect(await listTree(fsCacheDir)).toEqual([]);
   });
 
-  it('a second run reads the cache, checks every file again, and downloads only the signature', async () => {
+  it('a second run reads the cache, checks every file again, and downloads only the signature (and asks for claims beside it)', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     await embed(repo, revision, cacheDir);
     hub.resetCounters();
@@ -129,7 +130,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const output = await extractor(SENTENCE, { pooling: 'mean', normalize: true });
     await extractor.dispose();
     expectClose((output.tolist() as number[][])[0], expectedEmbedding(TOKENS));
-    expect(downloads(repo)).toEqual(['model.sig']);
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig']);
     // One event per file.
     expect(sources.sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
   });
@@ -193,7 +194,7 @@ describe('pipeline() through configureVerifiedLoading', () => {
     hub.resetCounters();
     const { embedding } = await embed(repo, revision, cacheDir);
     expectClose(embedding, expectedEmbedding(TOKENS));
-    expect(downloads(repo)).toEqual(['model.sig', 'tokenizer.json']);
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig', 'tokenizer.json']);
   });
 
   it('loads every file from the verified revision, whatever revision transformers.js names', async () => {

@@ -111,10 +111,11 @@ export interface AcceptedSignature {
  * - With a verifier: the bytes are one Sigstore bundle, or a claims file
  *   (`claims.jsonl`, one bundle per line) whose newest OMS signature that
  *   the verifier accepts counts ({@link verifySignatureBytes}). The claims
- *   are the other lines of that file, else of `beside`, that the verifier
- *   accepts and that are about the signed files.
+ *   are the other lines of that file, else of the claims file `readBeside`
+ *   reads (only once the signature verified), that the verifier accepts and
+ *   that are about the signed files.
  * - With a policy: its rule for `trust.model` decides over the bundles of
- *   the signature file and of `beside` (`evaluatePolicy`); a refusal is
+ *   the signature file and of the claims file beside it (`evaluatePolicy`); a refusal is
  *   `POLICY_DENIED` with the decision, never a fall back to anything looser.
  *
  * `location` names the signature in messages and `error.path`, and a
@@ -129,10 +130,12 @@ export async function acceptSignature(
   bytes: Uint8Array,
   trust: SignatureTrust,
   location: string,
-  beside?: BesideClaims,
+  readBeside: () => Promise<BesideClaims | undefined> = () => Promise.resolve(undefined),
   signal?: AbortSignal,
 ): Promise<AcceptedSignature> {
   if (trust.policy) {
+    // The policy's claim requirements may need them: read before it decides.
+    const beside = await readBeside();
     const accepted = await evaluatePolicy({
       policy: trust.policy,
       model: trust.model,
@@ -165,7 +168,8 @@ export async function acceptSignature(
     });
   }
   const { manifest, signer, source } = verified;
-  const claimsFile = source.layout === 'claims' ? { bytes, location } : beside;
+  // Read only once the signature verified: a refused one costs no more requests.
+  const claimsFile = source.layout === 'claims' ? { bytes, location } : await readBeside();
   const claims = claimsFile ? await signerClaims(claimsFile, manifest, trust, signal) : [];
   return { manifest, signer, source, claims };
 }

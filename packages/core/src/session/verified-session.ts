@@ -187,8 +187,8 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
 
   const trust = await signatureTrust(params, maxBundleBytes);
   const signature = await readSignature(source, maxBundleBytes, signal);
-  const beside = await readClaimsBeside(source, claimsLimit(params), signal);
-  const accepted = await acceptSignature(signature, trust, source.signatureLocation, beside, signal);
+  const limit = claimsLimit(params);
+  const accepted = await acceptSignature(signature, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;

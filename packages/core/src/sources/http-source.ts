@@ -27,8 +27,8 @@ export interface HttpSourceOptions {
   claimsUrl?: string | URL | false;
   /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
-  /** How errors name the model and its signature (`error.path`). Default their URLs. */
-  names?: { model?: string; signature?: string };
+  /** How errors and results name the model, its signature and its claims file (`error.path`, a claim's `file`). Default their URLs. */
+  names?: { model?: string; signature?: string; claims?: string };
 }
 
 /**
@@ -59,7 +59,9 @@ export function httpSource(options: HttpSourceOptions): ModelSource {
     location: options.names?.model ?? base.href,
     signatureLocation: signatureName,
     identity: () => Promise.resolve({ kind: 'url', url: base.href }),
-    ...(claimsUrl ? { claims: (context: SourceContext) => claimsFile(fetcher, claimsUrl, context) } : {}),
+    ...(claimsUrl
+      ? { claims: (context: SourceContext) => claimsFile(fetcher, claimsUrl, options.names?.claims ?? claimsUrl.href, context) }
+      : {}),
     async signature(context) {
       const response = await request(fetcher, signatureUrl, context, 'the signature', signatureName);
       if (!response.ok) {
@@ -93,19 +95,20 @@ export function httpSource(options: HttpSourceOptions): ModelSource {
 async function claimsFile(
   fetcher: typeof globalThis.fetch,
   url: URL,
+  name: string,
   context: SourceContext,
 ): Promise<{ body: SourceBody; location: string } | undefined> {
-  const response = await request(fetcher, url, context, 'the claims file', url.href);
+  const response = await request(fetcher, url, context, 'the claims file', name);
   if (!response.ok) {
     await response.body?.cancel().catch(() => undefined);
     if (response.status === 404 || response.status === 410) return undefined;
     throw new ModelSigningError({
       code: 'NETWORK_ERROR',
-      path: url.href,
+      path: name,
       message: `Fetching the claims file from ${url.href} failed: HTTP ${response.status}`,
     });
   }
-  return { body: body(response, context, 'the claims file', url, url.href), location: url.href };
+  return { body: body(response, context, 'the claims file', url, name), location: name };
 }
 
 /**
