@@ -5,7 +5,11 @@
 // was trained on; then all of them verified where the model is used: the
 // CLI on the downloaded copy, the hub download in a program, and
 // transformers.js loading it for a pipeline, in Node and in a web page
-// (headless Chromium, served as examples/transformers/browser/ serves its page).
+// (headless Chromium, served as examples/transformers/browser/ serves its page);
+// and a trust policy (docs/policy.md) requiring the publisher's signature and
+// the evaluator's accuracy of at least 0.9, which the CLI's download, the hub
+// download and transformers.js (Node and Chromium) enforce: the model is
+// accepted, and refused with the explanation once the threshold is 0.95.
 //
 // This script plays every party: the publisher (signs a dataset, writes the
 // model card and provenance, uploads), the evaluator (attests its results
@@ -24,7 +28,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { env, pipeline } from '@huggingface/transformers';
-import { KeyVerifier, PolicyDeniedError, formatDecision, loadPolicy } from '@model-signing/core';
+import { PolicyDeniedError, formatDecision, loadPolicy } from '@model-signing/core';
 import { downloadVerifiedModel } from '@model-signing/hf-hub';
 import { FakeHub } from '@model-signing/hf-hub/testing';
 import { configureVerifiedLoading } from '@model-signing/transformers';
@@ -79,6 +83,14 @@ cli.refused = async (...args) => {
 /** The claims as [line, predicate type, verified] for comparing with what is expected. */
 const summary = (claims) => claims.map((c) => [c.line, c.predicateType, c.verified]);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+/** Claims a loader returns under the policy, as [line, predicate type, the requirement each met]. */
+const met = (claims) => claims.map((c) => [c.line, c.predicateType, c.requirement]);
+const REQUIREMENTS_MET = [
+  [1, CYCLONEDX, 'model card'],
+  [2, TEST_RESULT, 'test run'],
+  [3, CYCLONEDX, 'accuracy'],
+  [4, SLSA, 'trained on the signed dataset'],
+];
 
 try {
   // 1. Two parties, two keys: the publisher's and the evaluator's (PEM files, as the CLI takes them).
@@ -313,17 +325,8 @@ rules:
   });
   console.log(`downloaded ${downloaded.files.length} files, signature: line ${downloaded.source.line} of claims.jsonl`);
   console.log(shown(formatDecision(downloaded.policy.decision).join('\n')));
-  const met = downloaded.claims.map((c) => [c.line, c.predicateType, c.requirement]);
-  for (const [line, type, requirement] of met) console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
-  expect(
-    same(met, [
-      [1, CYCLONEDX, 'model card'],
-      [2, TEST_RESULT, 'test run'],
-      [3, CYCLONEDX, 'accuracy'],
-      [4, SLSA, 'trained on the signed dataset'],
-    ]),
-    `downloadVerifiedModel's claims: ${JSON.stringify(met)}`,
-  );
+  for (const [line, type, requirement] of met(downloaded.claims)) console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
+  expect(same(met(downloaded.claims), REQUIREMENTS_MET), `downloadVerifiedModel's claims: ${JSON.stringify(met(downloaded.claims))}`);
   expect(downloaded.source.line === 5, 'the hub download verified the signature on line 5');
   try {
     await downloadVerifiedModel({
@@ -347,64 +350,82 @@ rules:
   const want = expectedEmbedding(['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => VOCAB.indexOf(t)));
   const isWanted = (embedding) => embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5);
 
-  // 9. transformers.js in Node: the pipeline receives only files that match the signature on line 5.
-  const publisher = await KeyVerifier.create({ publicKey: keys.publisher.publicKey });
-  console.log('\n# transformers.js: a pipeline that loads only signed bytes');
-  const loading = await configureVerifiedLoading({
-    env,
-    repo,
-    revision: downloaded.commit,
-    hubUrl: hub.url,
-    signaturePath: 'claims.jsonl',
-    verifier: publisher,
-    cacheDir: path.join(work, 'verified-cache'),
-  });
-  try {
-    const extractor = await pipeline('feature-extraction', repo, { revision: downloaded.commit });
-    const output = await extractor('Hello signed models.', { pooling: 'mean', normalize: true });
-    await extractor.dispose();
-    const embedding = output.tolist()[0];
-    console.log(`signature: line ${loading.source.line} of claims.jsonl; embedding: ${embedding.map((v) => v.toFixed(4)).join(', ')}`);
-    expect(
-      embedding.length === want.length && embedding.every((v, i) => Math.abs(v - want[i]) < 1e-5),
-      'the embedding of the signed model',
-    );
-    expect(
-      loading.source.layout === 'claims' && loading.source.line === 5,
-      `transformers.js verified line 5: ${JSON.stringify(loading.source)}`,
-    );
-  } finally {
-    loading.restore();
-  }
-
-  // 10. The same in a web page: transformers.js's web build in headless Chromium, the claims verified there too.
-  console.log('\n# transformers.js in Chromium');
-  page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
-  const [publisherPem, evaluatorPem] = await Promise.all(
-    [keys.publisher.publicKey, keys.evaluator.publicKey].map((f) => fs.readFile(f, 'utf8')),
+  // 9. transformers.js in Node under the same policy: the pipeline receives only files that match the signature on line 5.
+  console.log('\n# transformers.js: configureVerifiedLoading({ policy }), then a pipeline that loads only signed bytes');
+  const embedInNode = async (policyFile, cache) => {
+    const loading = await configureVerifiedLoading({
+      env,
+      repo,
+      revision: downloaded.commit,
+      hubUrl: hub.url,
+      signaturePath: 'claims.jsonl',
+      policy: await loadPolicy(policyFile),
+      cacheDir: path.join(work, cache),
+    });
+    try {
+      const extractor = await pipeline('feature-extraction', repo, { revision: downloaded.commit });
+      const output = await extractor('Hello signed models.', { pooling: 'mean', normalize: true });
+      await extractor.dispose();
+      return { loading, embedding: output.tolist()[0] };
+    } finally {
+      loading.restore();
+    }
+  };
+  const inNode = await embedInNode(policyPath, 'verified-cache');
+  console.log(
+    `signature: line ${inNode.loading.source.line} of claims.jsonl; embedding: ${inNode.embedding.map((v) => v.toFixed(4)).join(', ')}`,
   );
-  const inBrowser = await page.tab.evaluate((params) => window.page.load(params), {
-    hubUrl: `${page.origin}hub`,
-    repo,
-    revision: downloaded.commit,
-    publisherPem,
-    evaluatorPem,
-  });
+  for (const [line, type, requirement] of met(inNode.loading.claims)) console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
+  expect(isWanted(inNode.embedding), 'the embedding of the signed model');
+  expect(inNode.loading.source.line === 5, `transformers.js verified line 5: ${JSON.stringify(inNode.loading.source)}`);
+  expect(same(met(inNode.loading.claims), REQUIREMENTS_MET), `transformers.js's claims: ${JSON.stringify(met(inNode.loading.claims))}`);
+  await embedInNode(strictPath, 'verified-cache-strict').then(
+    () => expect(false, 'transformers.js loaded the model under the 0.95 threshold'),
+    (err) => {
+      if (!(err instanceof PolicyDeniedError)) throw err;
+      console.log(
+        `under policy-0.95.yaml: refused [${err.code}] before transformers.js read a file:\n${shown(err.message).replace(/^/gm, '  ')}`,
+      );
+    },
+  );
+
+  // 10. The same in a web page: transformers.js's web build in headless Chromium, the policy made there (createPolicy).
+  console.log('\n# transformers.js in Chromium, under the same policies');
+  page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
+  const keyFiles = {};
+  for (const party of ['publisher', 'evaluator']) keyFiles[`${party}.pub`] = await fs.readFile(keys[party].publicKey, 'utf8');
+  const loadInBrowser = async (policyFile) =>
+    page.tab.evaluate((params) => window.page.load(params), {
+      hubUrl: `${page.origin}hub`,
+      repo,
+      revision: downloaded.commit,
+      policyName: path.basename(policyFile),
+      policyText: await fs.readFile(policyFile, 'utf8'),
+      keyFiles,
+    });
+  const inBrowser = await loadInBrowser(policyPath);
   if (inBrowser.ok) {
     console.log(
       `signature: line ${inBrowser.source.line} of claims.jsonl; embedding: ${inBrowser.embedding.map((v) => v.toFixed(4)).join(', ')}`,
     );
-    for (const c of inBrowser.claims) console.log(`  line ${c.line}: ${c.predicateType}: ${c.verified ? 'verified' : 'NOT verified'}`);
+    for (const [line, type, requirement] of met(inBrowser.claims)) console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
   }
   expect(inBrowser.ok, `the page loaded the model: ${inBrowser.code} ${inBrowser.message}`);
-  expect(same(summary(inBrowser.claims ?? []), expected), `claims in Chromium: ${JSON.stringify(summary(inBrowser.claims ?? []))}`);
+  expect(same(met(inBrowser.claims ?? []), REQUIREMENTS_MET), `claims in Chromium: ${JSON.stringify(met(inBrowser.claims ?? []))}`);
   expect(inBrowser.source?.line === 5, 'Chromium verified line 5');
   expect(isWanted(inBrowser.embedding ?? []), 'the embedding of the signed model in Chromium');
+  const strictInBrowser = await loadInBrowser(strictPath);
+  expect(!strictInBrowser.ok && strictInBrowser.code === 'POLICY_DENIED', 'the page refused the model under the 0.95 threshold');
+  if (!strictInBrowser.ok) console.log(`under policy-0.95.yaml: refused [${strictInBrowser.code}]:\n  ${strictInBrowser.message}`);
 } finally {
   await page?.close();
   await hub.close();
   // transformers.js does not await every cache write it starts: retry instead of failing on ENOTEMPTY.
   await fs.rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
-console.log(problems.length === 0 ? '\nDone: every claim verified everywhere.' : `\n${problems.length} problem(s).`);
+console.log(
+  problems.length === 0
+    ? '\nDone: every claim verified everywhere, and every loader enforced the policy.'
+    : `\n${problems.length} problem(s).`,
+);
 process.exit(problems.length === 0 ? 0 : 1);
