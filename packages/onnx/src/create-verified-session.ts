@@ -49,6 +49,7 @@ export interface CreateVerifiedSessionParams extends VerifiedLoadOptions {
  * entries, or private verified copies when external data is large), so a
  * file changed on disk during or after the check cannot get in.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why; no session is created.
  * @throws {ModelSigningError} signature errors naming the signature file
  *   (`NOT_FOUND`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …);
  *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
@@ -86,8 +87,11 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
     target,
     isFile,
     signaturePath,
-    verifier: params.verifier,
+    ...(params.verifier ? { verifier: params.verifier } : {}),
+    ...(params.policy ? { policy: params.policy } : {}),
+    ...(params.model ? { model: params.model } : {}),
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     ...(params.modelFile !== undefined ? { modelFile: params.modelFile } : {}),
     allowSymlinks: params.allowSymlinks ?? false,
     ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,
@@ -147,6 +151,8 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
       manifest,
       signer,
       source,
+      claims: [...opened.claims],
+      ...(opened.policy ? { policy: opened.policy } : {}),
       modelFile: modelFile.name,
       externalDataFiles: externalFiles.map((f) => f.name),
       files: [...layout.files.keys()],

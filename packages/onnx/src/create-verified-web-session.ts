@@ -35,6 +35,7 @@ export interface CreateVerifiedWebSessionParams extends VerifiedLoadOptions, Htt
  * Configure onnxruntime-web (`ort.env.wasm.wasmPaths`, `numThreads`) through
  * `import * as ort from 'onnxruntime-web'`, the module this function uses.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why.
  * @throws {ModelSigningError} the signature's errors (`NOT_FOUND`,
  *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `IDENTITY_MISMATCH`,
  *   …); `DIGEST_MISMATCH`, `MISSING_FILE`, `UNSIGNED_FILE` naming the file
@@ -83,6 +84,8 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
     manifest: session.manifest,
     signer: session.signer,
     source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
     modelFile,
     externalDataFiles: externalFiles,
     files: [modelFile, ...externalFiles],

@@ -1,5 +1,13 @@
 import path from 'node:path';
-import { ModelSigningError, openVerifiedModel, type ModelFile, type VerifiedModelFiles, type Verifier } from '@model-signing/core';
+import {
+  ModelSigningError,
+  openVerifiedModel,
+  type ModelFile,
+  type ModelIdentity,
+  type Policy,
+  type VerifiedModelFiles,
+  type Verifier,
+} from '@model-signing/core';
 import { chooseModelFile } from './choose-model-file.js';
 
 /** Options for {@link layoutModel}. */
@@ -9,8 +17,11 @@ export interface LayoutModelOptions {
   isFile: boolean;
   /** Absolute path of the signature, left out of the directory walk. */
   signaturePath: string;
-  verifier: Verifier;
+  verifier?: Verifier;
+  policy?: Policy;
+  model?: ModelIdentity;
   maxBundleBytes?: number;
+  maxClaimsBytes?: number;
   /** For a directory: the model-relative path of the `.onnx` file to load. */
   modelFile?: string;
   allowSymlinks: boolean;
@@ -45,7 +56,10 @@ export async function layoutModel(options: LayoutModelOptions): Promise<ModelLay
     modelPath: options.target,
     fileOrFolder: true,
     signaturePath: options.signaturePath,
-    verifier: options.verifier,
+    ...(options.verifier ? { verifier: options.verifier } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.maxClaimsBytes !== undefined ? { maxClaimsBytes: options.maxClaimsBytes } : {}),
     allowSymlinks: options.allowSymlinks,
     ignoreUnsignedFiles: options.ignoreUnsignedFiles,
     ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { env as nodeEnv, pipeline as nodePipeline } from '@huggingface/transformers';
-import { signModel } from '@model-signing/core';
+import { KeySigner, attest, signModel } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureVerifiedLoading as configureInNode } from '../../src/index.js';
@@ -15,6 +15,7 @@ import { FakeHub } from '@model-signing/hf-hub/testing';
 import { VOCAB, expectedEmbedding, tinyBertFiles } from '../fixtures/tiny-bert.js';
 import { keyPair, removeTempDirs, tempDir, writeFiles } from '../helpers.js';
 import { startCorsFront, type CorsFront } from './cors-front.js';
+import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../../test-fixtures/policy-scenarios.mjs';
 import type { CacheEntry, EmbedOutcome, EmbedParams } from './page/pipeline-page.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -126,7 +127,8 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     // Each file listed once, and one progress event each.
     expect([...outcome.loadedFiles].sort()).toEqual(PIPELINE_FILES);
     expect([...outcome.events].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:network`));
-    expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
+    // With the signature, the claims file beside it is asked for (none here: HTTP 404).
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig', ...PIPELINE_FILES].sort());
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
     const cached = await cachedFiles(repo, outcome.rootDigest);
     expect([...cached.keys()].sort()).toEqual(PIPELINE_FILES);
@@ -153,7 +155,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     const again = await embed({ repo, revision, cacheName });
     expectOk(again);
     expectClose(again.embedding, expectedEmbedding(TOKENS));
-    expect(downloads(repo)).toEqual(['model.sig']);
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig']);
     expect([...again.events].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
   });
 
@@ -217,13 +219,13 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expect(refusal.message).toContain('cached copy');
     expect([...(await cachedFiles(repo, first.rootDigest)).keys()]).not.toContain('tokenizer.json');
     await expectOnlySignedBytesCached();
-    expect(downloads(repo)).toEqual(['model.sig']);
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig']);
 
     hub.resetCounters();
     const healed = await embed({ repo, revision, cacheName });
     expectOk(healed);
     expectClose(healed.embedding, expectedEmbedding(TOKENS));
-    expect(downloads(repo)).toEqual(['model.sig', 'tokenizer.json']);
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig', 'tokenizer.json']);
     expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).toBe(sha256(tinyBertFiles()['tokenizer.json']));
   });
 
@@ -270,9 +272,51 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expectClose(second.embedding, expectedEmbedding(TOKENS));
     expect(second.rootDigest).not.toBe(first.rootDigest);
     // Every file is fetched again for the new signature, the changed config.json included.
-    expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
+    expect(downloads(repo)).toEqual(['claims.jsonl', 'model.sig', ...PIPELINE_FILES].sort());
     expect((await cachedFiles(repo, second.rootDigest)).get('config.json')).toBe(sha256(v2Config));
     expect((await cachedFiles(repo, first.rootDigest)).get('config.json')).toBe(sha256(tinyBertFiles()['config.json']));
     await expectOnlySignedBytesCached();
   });
+});
+
+// One trust policy (made in the page with createPolicy) in place of the key: the repo's rule decides.
+describe('pipeline() in Chromium under a trust policy', () => {
+  const parties = policyParties();
+  let policies: { gate: string; twoOfTwo: string };
+
+  beforeAll(async () => {
+    const work = await tempDir('policy');
+    const signatures = await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir, work });
+    for (const [name, files] of Object.entries(signatures)) {
+      hub.createRepo(`org/policy-${name}`);
+      hub.pushCommit(`org/policy-${name}`, { put: { ...tinyBertFiles(), ...files } });
+    }
+    hub.createRepo('someone/policy-accepted');
+    hub.pushCommit('someone/policy-accepted', { put: { ...tinyBertFiles(), ...signatures.accepted } });
+    policies = scenarioPolicies(parties, { huggingface: 'org/policy-*' });
+  });
+
+  it("runs the pipeline of a repo signed by the publisher with the evaluator's claim, returning the claim", async () => {
+    const outcome = await embed({ repo: 'org/policy-accepted', cacheName: 'verified-policy', policy: policies.gate });
+    expectOk(outcome);
+    expectClose(outcome.embedding, expectedEmbedding(TOKENS));
+    expect(outcome.decision).toBe("rule 'evaluated models': every requirement is met");
+    expect(outcome.claims).toEqual(['evaluation']);
+  });
+
+  const refusals: [string, string, () => string, RegExp][] = [
+    ['the claim is removed', 'org/policy-noClaim', () => policies.gate, REFUSALS.noClaim],
+    ['the score is below the threshold', 'org/policy-belowThreshold', () => policies.gate, REFUSALS.belowThreshold],
+    ['another key signed', 'org/policy-otherKey', () => policies.gate, REFUSALS.otherKey],
+    ['1 of 2 signed where 2 of 2 are required', 'org/policy-accepted', () => policies.twoOfTwo, REFUSALS.oneOfTwo],
+    ['no rule matches the repo', 'someone/policy-accepted', () => policies.gate, REFUSALS.unmatched],
+  ];
+  for (const [what, repo, policy, refusal] of refusals) {
+    it(`refuses when ${what}, naming the rule and the requirement, before any model file is read`, async () => {
+      hub.resetCounters();
+      const outcome = expectRefusal(await embed({ repo, cacheName: 'verified-policy-refused', policy: policy() }), 'POLICY_DENIED');
+      expect(outcome.message).toMatch(refusal);
+      expect(hub.bytesServed(repo, 'onnx/model.onnx')).toBe(0);
+    });
+  }
 });

@@ -3,12 +3,21 @@
 // adapter's browser entry. Bundled by the core harness, which fails on any
 // Node built-in, so a page that loads proves the entry reaches none.
 import { env, pipeline } from '@huggingface/transformers';
-import { WebKeyVerifier, isModelSigningError } from '@model-signing/core/browser';
+import { WebKeyVerifier, createPolicy, isModelSigningError } from '@model-signing/core/browser';
 import { configureVerifiedLoading, type VerifiedLoading } from '../../../src/browser.js';
 
 /** What {@link embed} returns to the test: the output, or the refusal. */
 export type EmbedOutcome =
-  | { ok: true; embedding: number[]; loadedFiles: string[]; events: string[]; rootDigest: string }
+  | {
+      ok: true;
+      embedding: number[];
+      loadedFiles: string[];
+      events: string[];
+      rootDigest: string;
+      /** Under a policy: the decision's reason and the requirement each verified claim met. */
+      decision?: string;
+      claims: (string | undefined)[];
+    }
   | { ok: false; code: string; path: string | undefined; message: string; differences: string[]; rootDigest: string | undefined };
 
 /** One Cache API entry: its cache, URL and the SHA-256 of its bytes. */
@@ -25,6 +34,8 @@ export interface EmbedParams {
   /** Load from a signed folder at `<localModelPath>/<repo>` on the page's origin instead of the hub. */
   localModelPath?: string;
   publicKeyPem: string;
+  /** A trust policy (JSON or YAML text) in place of the key: made here with createPolicy. */
+  policy?: string;
   cacheName: string;
   sentence: string;
 }
@@ -50,7 +61,9 @@ export async function embed(params: EmbedParams): Promise<EmbedOutcome> {
       repo: params.repo,
       ...(params.revision !== undefined ? { revision: params.revision } : {}),
       ...(params.localModelPath !== undefined ? { localModelPath: params.localModelPath } : {}),
-      verifier: await WebKeyVerifier.create({ publicKey: params.publicKeyPem }),
+      ...(params.policy !== undefined
+        ? { policy: await createPolicy(params.policy, { name: 'policy.json' }) }
+        : { verifier: await WebKeyVerifier.create({ publicKey: params.publicKeyPem }) }),
       hubUrl: params.hubUrl,
       cacheName: params.cacheName,
       onProgress: (e) => events.push(`${e.file}:${e.source}`),
@@ -68,6 +81,8 @@ export async function embed(params: EmbedParams): Promise<EmbedOutcome> {
         loadedFiles: [...active.loadedFiles],
         events,
         rootDigest: active.manifest.rootDigest,
+        ...(active.policy ? { decision: active.policy.decision.reason } : {}),
+        claims: active.claims.map((c) => c.requirement),
       };
     } finally {
       await extractor.dispose();
