@@ -8,7 +8,7 @@
 // (headless Chromium, served as examples/transformers/browser/ serves its page);
 // and a trust policy (docs/policy.md) requiring the publisher's signature and
 // the evaluator's accuracy of at least 0.9, which the CLI's download, the hub
-// download and transformers.js (Node and Chromium) enforce: the model is
+// download, transformers.js (Node and Chromium) and ONNX Runtime enforce: the model is
 // accepted, and refused with the explanation once the threshold is 0.95.
 //
 // This script plays every party: the publisher (signs a dataset, writes the
@@ -31,7 +31,9 @@ import { env, pipeline } from '@huggingface/transformers';
 import { PolicyDeniedError, formatDecision, loadPolicy } from '@model-signing/core';
 import { downloadVerifiedModel } from '@model-signing/hf-hub';
 import { FakeHub } from '@model-signing/hf-hub/testing';
+import { createVerifiedSession } from '@model-signing/onnx';
 import { configureVerifiedLoading } from '@model-signing/transformers';
+import ort from 'onnxruntime-node';
 import { importTs } from '../transformers/import-ts.mjs';
 import { openPage } from '../transformers/browser/page-server.mjs';
 
@@ -389,7 +391,56 @@ rules:
     },
   );
 
-  // 10. The same in a web page: transformers.js's web build in headless Chromium, the policy made there (createPolicy).
+  // 10. ONNX Runtime in Node, on the downloaded copy, under the same policy: the rule matches how it was
+  //     addressed (the hub repo at its commit), and onnxruntime receives only checked bytes.
+  console.log('\n# ONNX Runtime: createVerifiedSession({ policy }) on the downloaded copy');
+  const onnxUnder = async (policyFile) => {
+    let verified;
+    const session = await createVerifiedSession({
+      modelPath: copy,
+      modelFile: 'onnx/model.onnx',
+      signaturePath: path.join(copy, 'claims.jsonl'),
+      policy: await loadPolicy(policyFile),
+      model: { kind: 'huggingface', repo, revision: downloaded.commit },
+      onVerified: (model) => (verified = model),
+    });
+    try {
+      const ids = ['[CLS]', 'hello', 'signed', 'model', '##s', '.', '[SEP]'].map((t) => BigInt(VOCAB.indexOf(t)));
+      const tensor = (values) => new ort.Tensor('int64', BigInt64Array.from(values), [1, values.length]);
+      const { last_hidden_state: out } = await session.run({
+        input_ids: tensor(ids),
+        token_type_ids: tensor(ids.map(() => 0n)),
+        attention_mask: tensor(ids.map(() => 1n)),
+      });
+      // What the pipeline computes: the mean over the tokens, normalised.
+      const [, tokens, hidden] = out.dims;
+      const mean = Array.from(
+        { length: hidden },
+        (_, h) => Array.from({ length: tokens }, (_, t) => out.data[t * hidden + h]).reduce((a, b) => a + b) / tokens,
+      );
+      const norm = Math.hypot(...mean);
+      return { verified, embedding: mean.map((v) => v / norm) };
+    } finally {
+      await session.release();
+    }
+  };
+  const inOnnx = await onnxUnder(policyPath);
+  console.log(
+    `signature: line ${inOnnx.verified.source.line} of claims.jsonl; checked ${inOnnx.verified.files.join(', ')}; embedding: ${inOnnx.embedding.map((v) => v.toFixed(4)).join(', ')}`,
+  );
+  for (const [line, type, requirement] of met(inOnnx.verified.claims))
+    console.log(`  claim on line ${line} <${type}> met '${requirement}'`);
+  expect(isWanted(inOnnx.embedding), 'the embedding from ONNX Runtime');
+  expect(same(met(inOnnx.verified.claims), REQUIREMENTS_MET), `ONNX's claims: ${JSON.stringify(met(inOnnx.verified.claims))}`);
+  await onnxUnder(strictPath).then(
+    () => expect(false, 'ONNX Runtime loaded the model under the 0.95 threshold'),
+    (err) => {
+      if (!(err instanceof PolicyDeniedError)) throw err;
+      console.log(`under policy-0.95.yaml: refused [${err.code}], no session created:\n${shown(err.message).replace(/^/gm, '  ')}`);
+    },
+  );
+
+  // 11. The same in a web page: transformers.js's web build in headless Chromium, the policy made there (createPolicy).
   console.log('\n# transformers.js in Chromium, under the same policies');
   page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
   const keyFiles = {};
