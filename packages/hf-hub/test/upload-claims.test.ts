@@ -209,7 +209,7 @@ describe('uploadSignedModel with claims', () => {
     expect(downloaded.source).toMatchObject({ layout: 'claims', line: 4, lines: 4 });
   });
 
-  it('refuses a claims file that is a symbolic link, a directory, or larger than downloaders read, before committing anything', async () => {
+  it('refuses a claims file that is a symbolic link, in a folder linked out of the model, a directory, or larger than downloaders read, before committing anything', async () => {
     const { modelDir, repo } = await modelAndRepo();
     const commits = () => hub.repos.get(repo)!.commits.size;
     const before = commits();
@@ -225,6 +225,13 @@ describe('uploadSignedModel with claims', () => {
     await fs.mkdir(file);
     await expectCode(() => upload(repo, modelDir), 'SPECIAL_FILE');
     await fs.rm(file, { recursive: true });
+
+    // A folder that is a link out of the model: the walk refuses it, so the claims file "beside" a signature in it never goes up.
+    await fs.symlink(path.dirname(outside), path.join(modelDir, 'signatures'));
+    await fs.copyFile(outside, path.join(path.dirname(outside), 'claims.jsonl'));
+    await expectCode(() => upload(repo, modelDir, { signaturePath: 'signatures/model.sig' }), 'SYMLINK_REFUSED');
+    await expectCode(() => upload(repo, modelDir, { signaturePath: 'signatures/model.sig', allowSymlinks: true }), 'PATH_ESCAPE');
+    await fs.rm(path.join(modelDir, 'signatures'));
 
     // Sparse: 65 MiB that take no disk.
     const handle = await fs.open(file, 'w');
