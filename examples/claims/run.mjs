@@ -110,7 +110,9 @@ try {
   await fs.writeFile(path.join(dataset, 'train', 'part-0.jsonl'), '{"text": "hello world", "label": 1}\n');
   await fs.writeFile(path.join(dataset, 'test.jsonl'), '{"text": "signed models", "label": 1}\n');
   console.log('\n# The publisher signs the dataset');
-  await cli('sign', 'key', dataset, '--private-key', keys.publisher.privateKey);
+  // Its signature beside it, not in it: a dataset's own files are what it is.
+  const datasetSignature = path.join(work, 'greetings-dataset.sig');
+  await cli('sign', 'key', dataset, '--private-key', keys.publisher.privateKey, '--signature', datasetSignature);
   const datasetDigest = (await cli('digest', dataset)).trim();
 
   // 3. The model: a tiny BERT in transformers.js's layout, and its Hugging Face model card (README.md).
@@ -258,7 +260,7 @@ A four-dimensional BERT for demonstrations.
   const dependency = verified.claims.claims[3].predicate.buildDefinition.resolvedDependencies?.[0];
   expect(`sha256:${dependency?.digest.sha256}` === datasetDigest, `the provenance names the dataset by its root digest (${datasetDigest})`);
   console.log('\n# The dataset the provenance names verifies with its own signature, and its root digest is that one');
-  await cli('verify', 'key', dataset, '--public-key', keys.publisher.publicKey);
+  await cli('verify', 'key', dataset, '--signature', datasetSignature, '--public-key', keys.publisher.publicKey);
 
   // 7. A trust policy: the publisher must sign, and the claims must hold: the publisher's model card, the
   //    evaluator's passing test run and measured accuracy of at least 0.9, and provenance naming this dataset.
