@@ -5,8 +5,10 @@ import {
   ModelSigningError,
   openVerifiedModel,
   type ModelFile,
+  type PolicyOutcome,
   type SignatureSource,
   type SignerInfo,
+  type VerifiedClaim,
   type VerifiedManifest,
   type VerifiedModelFiles,
 } from '@model-signing/core';
@@ -39,6 +41,10 @@ export interface VerifiedArtifacts {
   manifest: VerifiedManifest;
   /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
   source: SignatureSource;
+  /** The claims about the model that verified: with a verifier, those it accepts; under a policy, those that met its rule. */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** Model-relative paths of every file whose bytes were checked. */
   files: string[];
 }
@@ -53,6 +59,7 @@ export interface VerifiedArtifacts {
  * can never reach the model. Signed files that `model.json` does not name are
  * checked too. Works for layers and graph models.
  *
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why.
  * @throws {ModelSigningError} `NOT_FOUND` (directory or signature),
  *   `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH` and the other bundle
  *   errors; `PATH_ESCAPE` for a weight path outside the directory;
@@ -67,7 +74,10 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const model = await openVerifiedModel({
     modelPath: modelDir,
     signaturePath,
-    verifier: options.verifier,
+    ...(options.verifier ? { verifier: options.verifier } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.maxClaimsBytes !== undefined ? { maxClaimsBytes: options.maxClaimsBytes } : {}),
     ignoreUnsignedFiles: options.ignoreUnsignedFiles ?? false,
     ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
     ...(signal ? { abortSignal: signal } : {}),
@@ -128,11 +138,13 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const { manifest, signer, source } = model;
   await model.finish();
   const files = toCheck.map((f) => f.name);
-  await options.onVerified?.({ manifest, signer, source, files });
+  const claims = [...model.claims];
+  const policy = model.policy ? { policy: model.policy } : {};
+  await options.onVerified?.({ manifest, signer, source, claims, ...policy, files });
   throwIfAborted(signal);
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
-  return { artifacts, signer, manifest, source, files };
+  return { artifacts, signer, manifest, source, claims, ...policy, files };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ModelSigningError, type HashingOptions, type Signer, type Verifier } from '@model-signing/core';
+import { ModelSigningError, type HashingOptions, type Policy, type Signer, type Verifier } from '@model-signing/core';
 import { io } from '@tensorflow/tfjs-core';
 import { signedSaveHandler } from './signed-save-handler.js';
 import { verifiedLoadHandler } from './verified-load-handler.js';
@@ -11,6 +11,8 @@ export interface SignedSchemeOptions extends Pick<HashingOptions, 'method' | 'ha
   signer?: Signer;
   /** Verifies on `tf.loadLayersModel('<scheme>://dir')` / `tf.loadGraphModel(...)`. Without it, the scheme cannot load. */
   verifier?: Verifier;
+  /** A trust policy in place of `verifier` (core's `loadPolicy`): its rule for each directory's real path decides on load. */
+  policy?: Policy;
   /** Replace existing non-empty model directories on save. Default false. */
   overwrite?: boolean;
   /** Tolerate unsigned files in a directory on load (never in place of a model file). Default false. */
@@ -35,7 +37,7 @@ type Router = Parameters<typeof io.registerLoadRouter>[0];
  *
  * @returns a function that unregisters the scheme.
  * @throws {ModelSigningError} `INVALID_ARGUMENT` for a malformed scheme, one
- *   already registered, or neither a signer nor a verifier.
+ *   already registered, neither a signer nor a verifier or policy, or both a verifier and a policy.
  */
 export function registerSignedScheme(options: SignedSchemeOptions): () => void {
   const scheme = options.scheme ?? 'signed';
@@ -45,10 +47,16 @@ export function registerSignedScheme(options: SignedSchemeOptions): () => void {
       message: `'${scheme}' is not a URL scheme; give letters, digits, '+', '.' or '-' without '://', e.g. 'signed'`,
     });
   }
-  if (!options.signer && !options.verifier) {
+  if (!options.signer && !options.verifier && !options.policy) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
-      message: `Registering '${scheme}://' needs a signer (to save), a verifier (to load), or both`,
+      message: `Registering '${scheme}://' needs a signer (to save), a verifier or a policy (to load), or both`,
+    });
+  }
+  if (options.verifier && options.policy) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: 'Give a verifier or a trust policy, not both: a policy says who must sign in place of one verifier',
     });
   }
   const key = scheme.toLowerCase();
@@ -69,7 +77,7 @@ export function registerSignedScheme(options: SignedSchemeOptions): () => void {
     return modelDir;
   };
 
-  const { signer, verifier, overwrite, ignoreUnsignedFiles, method, hashAlgorithm, shardSize, workers } = options;
+  const { signer, verifier, policy, overwrite, ignoreUnsignedFiles, method, hashAlgorithm, shardSize, workers } = options;
   const hashing = { method, hashAlgorithm, shardSize, workers };
   if (signer) {
     const route = (url: string | string[]) => {
@@ -78,10 +86,11 @@ export function registerSignedScheme(options: SignedSchemeOptions): () => void {
     };
     io.registerSaveRouter(route as Router);
   }
-  if (verifier) {
+  const trust = verifier ? { verifier } : policy ? { policy } : undefined;
+  if (trust) {
     const route = (url: string | string[]) => {
       const modelDir = modelDirOf(url);
-      return modelDir === undefined ? null : verifiedLoadHandler({ modelDir, verifier, ignoreUnsignedFiles: ignoreUnsignedFiles ?? false });
+      return modelDir === undefined ? null : verifiedLoadHandler({ modelDir, ...trust, ignoreUnsignedFiles: ignoreUnsignedFiles ?? false });
     };
     io.registerLoadRouter(route as Router);
   }

@@ -72,6 +72,8 @@ export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOH
         manifest: session.manifest,
         signer: session.signer,
         source: session.source,
+        claims: [...session.claims],
+        ...(session.policy ? { policy: session.policy } : {}),
         files: [modelJson, ...weights.keys()],
       });
       throwIfAborted(options.abortSignal);

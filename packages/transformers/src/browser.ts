@@ -7,5 +7,6 @@ export {
   type VerifiedFileEvent,
   type VerifiedLoading,
   type VerifiedLoadingOptions,
+  type VerifiedRepo,
 } from './install-verified-loading.js';
 export { DEFAULT_CACHE_NAME, configureVerifiedLoading, type ConfigureVerifiedLoadingParams } from './browser/configure-verified-loading.js';

@@ -6,5 +6,6 @@ export {
   type VerifiedFileEvent,
   type VerifiedLoading,
   type VerifiedLoadingOptions,
+  type VerifiedRepo,
 } from './install-verified-loading.js';
 export { configureVerifiedLoading, type ConfigureVerifiedLoadingParams } from './node/configure-verified-loading.js';

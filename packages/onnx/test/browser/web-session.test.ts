@@ -14,7 +14,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceSession } from 'onnxruntime-node';
-import { KeySigner, signModel } from '@model-signing/core';
+import { KeySigner, attest, signModel } from '@model-signing/core';
+import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../../test-fixtures/policy-scenarios.mjs';
 import { saveSignedModel } from '../../src/index.js';
 import { startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
 import {
@@ -245,4 +246,49 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     });
     expect(requests.get('swap/model.sig')).toBe(1);
   });
+});
+
+// One trust policy (made in the page with createPolicy) in place of the key: the rule for the model's URL decides.
+describe('createVerifiedWebSession under a trust policy', () => {
+  const parties = policyParties();
+  let policies: { gate: string; twoOfTwo: string };
+
+  beforeAll(async () => {
+    const source = path.join(work, 'policy-source');
+    await fs.mkdir(source, { recursive: true });
+    await fs.writeFile(path.join(source, 'model.onnx'), buildModel());
+    const signatures = await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir: source, work });
+    for (const [name, files] of Object.entries(signatures)) {
+      serve(`gated/${name}/model.onnx`, buildModel());
+      for (const [file, bytes] of Object.entries(files)) serve(`gated/${name}/${file}`, bytes);
+    }
+    serve('elsewhere/model.onnx', buildModel());
+    for (const [file, bytes] of Object.entries(signatures.accepted)) serve(`elsewhere/${file}`, bytes);
+    policies = scenarioPolicies(parties, { url: `${browser.origin}gated/` });
+  });
+
+  it("runs the model signed by the publisher with the evaluator's claim, reporting the claim", async () => {
+    const outcome = await run({ baseUrl: 'gated/accepted/', policy: policies.gate });
+    expect(outcome).toMatchObject({
+      ok: true,
+      output: EXPECTED,
+      claims: ['evaluation'],
+      decision: "rule 'evaluated models': every requirement is met",
+    });
+  });
+
+  const refusals: [string, string, () => string, RegExp][] = [
+    ['the claim is removed', 'gated/noClaim/', () => policies.gate, REFUSALS.noClaim],
+    ['the score is below the threshold', 'gated/belowThreshold/', () => policies.gate, REFUSALS.belowThreshold],
+    ['another key signed', 'gated/otherKey/', () => policies.gate, REFUSALS.otherKey],
+    ['1 of 2 signed where 2 of 2 are required', 'gated/accepted/', () => policies.twoOfTwo, REFUSALS.oneOfTwo],
+    ['no rule matches its URL', 'elsewhere/', () => policies.gate, REFUSALS.unmatched],
+  ];
+  for (const [what, baseUrl, policy, refusal] of refusals) {
+    it(`refuses when ${what}, naming the rule and the requirement, with no session`, async () => {
+      const outcome = await run({ baseUrl, policy: policy() });
+      expect(outcome).toMatchObject({ ok: false, code: 'POLICY_DENIED', verified: false });
+      expect((outcome as { message: string }).message).toMatch(refusal);
+    });
+  }
 });

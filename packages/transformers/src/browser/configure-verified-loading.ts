@@ -16,8 +16,9 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
 }
 
 /**
- * Makes transformers.js load one model only through its signature, in a
- * browser or web worker: a hub repo, or with `localModelPath` a signed
+ * Makes transformers.js load models only through their signatures (a list
+ * of repos for an app with several pipelines; a trust `policy` made with
+ * `createPolicy` in place of the verifier), in a browser or web worker: a hub repo, or with `localModelPath` a signed
  * folder served from the page's own origin (no hub at all). The signature
  * is downloaded (from the repo at `revision`, or the folder) and verified
  * first (use `WebKeyVerifier`,
@@ -43,7 +44,7 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
  *   in secure contexts: https, or http on localhost); `NOT_FOUND` /
  *   `NETWORK_ERROR` when the signature cannot be downloaded;
  *   `BUNDLE_TOO_LARGE`; the verifier's codes (`SIGNATURE_INVALID`,
- *   `KEY_MISMATCH`, …); `ABORTED`.
+ *   `KEY_MISMATCH`, …); `POLICY_DENIED` when the policy refuses a repo; `ABORTED`.
  */
 export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingParams): Promise<VerifiedLoading> {
   const { cacheName = DEFAULT_CACHE_NAME, ...options } = params;

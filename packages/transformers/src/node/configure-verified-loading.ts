@@ -14,10 +14,11 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
 }
 
 /**
- * Makes transformers.js load one model only through its signature: a hub
- * repo, or with `localModelPath` a signed folder on disk (no hub at all).
- * The signature is read (from the repo at `revision`, or the folder) and
- * verified first; then every file transformers.js asks for of that model
+ * Makes transformers.js load models only through their signatures: a hub
+ * repo (or a list of them, for an app with several pipelines), or with
+ * `localModelPath` a signed folder on disk (no hub at all). Each signature
+ * is read (from the repo at `revision`, or the folder) and verified, or
+ * judged by the trust `policy`'s rule for that repo, first; then every file transformers.js asks for of that model
  * must be listed in the signed manifest and match its digest before
  * transformers.js sees a byte of it, or the load fails with a
  * `ModelSigningError` naming the file. Only the files the pipeline asks for
@@ -32,8 +33,8 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
  * `allowLocalModels = false` (transformers.js would read local files
  * unchecked; a local model is read by these hooks instead),
  * `allowRemoteModels = true`, `remoteHost` and `remotePathTemplate`. The
- * settings are global to that `env`: one model is verified at a time, a
- * second call replaces the first, and {@link VerifiedLoading.restore} (of
+ * settings are global to that `env`: one call's repos are verified at a
+ * time, a second call replaces the first, and {@link VerifiedLoading.restore} (of
  * the current call) undoes them.
  *
  * In browsers use `@model-signing/transformers/browser`, which keeps
@@ -43,7 +44,8 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
  *   limit; `NOT_FOUND` / `NETWORK_ERROR` when the signature cannot be
  *   read; `BUNDLE_TOO_LARGE` when it is over `maxBundleBytes`;
  *   the verifier's codes (`SIGNATURE_INVALID`, `KEY_MISMATCH`, …) when it
- *   does not verify; `ABORTED`.
+ *   does not verify; `POLICY_DENIED` (`PolicyDeniedError`, with the
+ *   decision) when the policy refuses a repo; `ABORTED`.
  */
 export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingParams): Promise<VerifiedLoading> {
   const { cacheDir, ...options } = params;

@@ -4,7 +4,7 @@
  * results.
  */
 import * as ort from 'onnxruntime-web';
-import { ModelSigningError, WebKeyVerifier, type SignerInfo } from '@model-signing/core/browser';
+import { ModelSigningError, WebKeyVerifier, createPolicy, type SignerInfo } from '@model-signing/core/browser';
 import { createVerifiedWebSession } from '../../../src/web.js';
 
 /** What one load asks for. */
@@ -13,13 +13,24 @@ export interface RunCall {
   signatureUrl?: string;
   modelFile?: string;
   publicKeyPem: string;
+  /** A trust policy (JSON text) in place of the key, made here with createPolicy. */
+  policy?: string;
   /** X, row-major, two rows of three. */
   input: number[];
 }
 
 /** The output Y and what was verified, or the refusal; `verified` says whether onVerified (just before the session) was reached. */
 export type RunOutcome =
-  | { ok: true; output: number[]; signer: SignerInfo; modelFile: string; externalDataFiles: string[] }
+  | {
+      ok: true;
+      output: number[];
+      signer: SignerInfo;
+      modelFile: string;
+      externalDataFiles: string[];
+      /** The requirement each verified claim met (under a policy), and the decision's reason. */
+      claims: (string | undefined)[];
+      decision?: string;
+    }
   | { ok: false; code: string; path?: string; message: string; verified: boolean };
 
 /** Points onnxruntime-web at the wasm files the test server hosts, single-threaded (no cross-origin isolation here). */
@@ -30,17 +41,26 @@ export function configureOrt(wasmPaths: string): void {
 
 /** Loads the model verified, runs it on `input` and releases the session. */
 export async function run(call: RunCall): Promise<RunOutcome> {
-  let verified: { signer: SignerInfo; modelFile: string; externalDataFiles: string[] } | undefined;
+  let verified:
+    { signer: SignerInfo; modelFile: string; externalDataFiles: string[]; claims: (string | undefined)[]; decision?: string } | undefined;
   try {
     const session = await createVerifiedWebSession({
       // Relative, as a page would write them: they resolve against the page's location.
       baseUrl: call.baseUrl,
       ...(call.signatureUrl ? { signatureUrl: call.signatureUrl } : {}),
       ...(call.modelFile ? { modelFile: call.modelFile } : {}),
-      verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }),
+      ...(call.policy !== undefined
+        ? { policy: await createPolicy(call.policy, { name: 'policy.json' }) }
+        : { verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }) }),
       sessionOptions: { executionProviders: ['wasm'] },
-      onVerified: ({ signer, modelFile, externalDataFiles }) => {
-        verified = { signer, modelFile, externalDataFiles };
+      onVerified: ({ signer, modelFile, externalDataFiles, claims, policy }) => {
+        verified = {
+          signer,
+          modelFile,
+          externalDataFiles,
+          claims: claims.map((c) => c.requirement),
+          ...(policy ? { decision: policy.decision.reason } : {}),
+        };
       },
     });
     try {
