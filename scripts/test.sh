@@ -69,6 +69,7 @@ check "example: oci" node examples/oci/sign-push-pull.mjs
 check "example: transformers" node examples/transformers/run.mjs
 check "example: browser" node examples/browser/run.mjs
 check "example: transformers in the browser" node examples/transformers/browser/run.mjs
+check "example: claims" node examples/claims/run.mjs
 check "benchmark smoke run" node scripts/bench/run.mjs --smoke
 check "packages: packed, installed into fresh npm projects, README examples run" node scripts/check-packages.mjs
 set -e

@@ -12,8 +12,6 @@
 //   node examples/transformers/browser/run.mjs
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
-import http from 'node:http';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,17 +19,15 @@ import { fileURLToPath } from 'node:url';
 import { KeySigner } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { FakeHub } from '@model-signing/hf-hub/testing';
-import * as esbuild from 'esbuild';
-import { chromium } from 'playwright-core';
 import { importTs } from '../import-ts.mjs';
+import { openPage } from './page-server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'transformers-browser-example-'));
 const repo = 'demo/tiny-bert';
 const { tinyBertFiles, expectedEmbedding, VOCAB } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts', work);
 const hub = await FakeHub.start();
-let server;
-let browser;
+let page;
 let failed;
 try {
   // 1. The publisher signs the model on upload and publishes the public key and the commit.
@@ -49,54 +45,9 @@ try {
   const tokenizer = tinyBertFiles()['tokenizer.json'].toString('utf8').replace('"hello": 5', '"hello": 6');
   const tampered = hub.pushCommit(repo, { put: { 'tokenizer.json': Buffer.from(tokenizer) } });
 
-  // 2. The web server: the page, onnxruntime-web's WebAssembly, and the hub under /hub/ (same origin, so no CORS).
-  const bundle = await esbuild.build({
-    entryPoints: [path.join(here, 'page.js')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
-  });
-  const requireOrt = createRequire(createRequire(import.meta.url).resolve('@huggingface/transformers'));
-  const routes = new Map([
-    [
-      '/',
-      {
-        type: 'text/html',
-        body: '<!doctype html><meta charset="utf-8"><script type="module">import * as page from "./page.js"; window.page = page; window.ready = true;</script>',
-      },
-    ],
-    ['/page.js', { type: 'text/javascript', body: bundle.outputFiles[0].contents }],
-  ]);
-  for (const name of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
-    routes.set(`/ort/${name}`, {
-      type: name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript',
-      body: await fs.readFile(requireOrt.resolve(`onnxruntime-web/${name}`)),
-    });
-  }
-  server = http.createServer((req, res) => {
-    if (req.url.startsWith('/hub/')) {
-      const upstream = http.request(`${hub.url}${req.url.slice('/hub'.length)}`, { method: req.method, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode, answer.headers);
-        answer.pipe(res);
-      });
-      upstream.on('error', () => res.destroy());
-      req.pipe(upstream);
-      return;
-    }
-    const route = routes.get(new URL(req.url, 'http://127.0.0.1').pathname);
-    if (route) res.writeHead(200, { 'content-type': route.type }).end(route.body);
-    else res.writeHead(404).end();
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const origin = `http://127.0.0.1:${server.address().port}/`;
-
-  // 3. The user opens the page; it loads the model through the signature.
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--headless', '--disable-gpu'] });
-  const tab = await browser.newPage();
-  await tab.goto(origin);
-  await tab.waitForFunction(() => window.ready === true);
+  // 2. The web server (the page, onnxruntime-web's WebAssembly, the hub under /hub/), and 3. the user opens the page in Chromium.
+  page = await openPage({ entry: path.join(here, 'page.js'), hubUrl: hub.url });
+  const { tab, origin } = page;
   const embed = (rev, cacheName) =>
     tab.evaluate((params) => window.page.embed(params), { hubUrl: `${origin}hub`, repo, revision: rev, publicKeyPem, cacheName });
 
@@ -126,8 +77,7 @@ try {
   );
   failed = outcomes.includes(false) || bad.ok || bad.code !== 'DIGEST_MISMATCH' || bad.path !== 'tokenizer.json';
 } finally {
-  await browser?.close();
-  server?.close();
+  await page?.close();
   await hub.close();
   await fs.rm(work, { recursive: true, force: true });
 }

@@ -172,6 +172,104 @@ describe('model-signing hf', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("[MISSING_FILE]: No signed file of the repo matches 'model.onnx'");
   });
+
+  it('hf upload takes the claims along: appended to with --signature claims.jsonl, beside model.sig as they are; verify --claims checks them on the download', async () => {
+    const model = path.join(work, 'claims-model');
+    await fs.mkdir(model);
+    await fs.writeFile(path.join(model, 'config.json'), '{"hidden_size": 8}');
+    await fs.writeFile(path.join(model, 'model.safetensors'), Buffer.alloc(4096, 7));
+    await fs.mkdir(path.join(work, 'claims-evaluator'));
+    const evaluator = await writeKeyPair(path.join(work, 'claims-evaluator'), 'P-256');
+    const results = path.join(work, 'claims-results.json');
+    await fs.writeFile(
+      results,
+      JSON.stringify({ result: 'PASSED', configuration: [{ name: 'eval.yaml', digest: { sha256: 'b'.repeat(64) } }] }),
+    );
+    const claimsFile = path.join(model, 'claims.jsonl');
+    const attested = await ours([
+      'attest',
+      'key',
+      model,
+      '--private-key',
+      evaluator.privateKey,
+      '--signature',
+      claimsFile,
+      '--eval',
+      results,
+    ]);
+    expect(attested.code, attested.stderr).toBe(0);
+    const local = await fs.readFile(claimsFile);
+
+    const upload = await ours([
+      'hf',
+      'upload',
+      'key',
+      model,
+      'org/claims',
+      '--private-key',
+      keys.privateKey,
+      '--signature',
+      'claims.jsonl',
+      '--create-repo',
+      ...hubArgs(),
+    ]);
+    expect(upload.code, upload.stderr).toBe(0);
+    expect(upload.stdout).toMatch(
+      /^Upload succeeded: 2 files and claims\.jsonl \(2 claims, the new signature last\) in commit [0-9a-f]{40}\n$/,
+    );
+    expect(hub.files('org/claims').get('claims.jsonl')!.data.subarray(0, local.length)).toEqual(local);
+    expect(await fs.readFile(claimsFile)).toEqual(local);
+
+    const cache = path.join(work, 'cache-claims');
+    const download = await ours([
+      'hf',
+      'download',
+      'key',
+      'org/claims',
+      '--public-key',
+      keys.publicKey,
+      '--signature',
+      'claims.jsonl',
+      '--cache-dir',
+      cache,
+      ...hubArgs(),
+    ]);
+    expect(download.code, download.stderr).toBe(0);
+    const snapshot = download.stdout.trim();
+    // The snapshot links into the cache's blobs, as huggingface_hub lays it out: copy it to check it as a folder.
+    const copy = path.join(work, 'claims-copy');
+    await fs.cp(snapshot, copy, { recursive: true, dereference: true });
+    const verified = await ours([
+      'verify',
+      'key',
+      copy,
+      '--public-key',
+      keys.publicKey,
+      '--signature',
+      path.join(copy, 'claims.jsonl'),
+      '--claims',
+      '--claims-public-key',
+      evaluator.publicKey,
+    ]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('matched line 2 of');
+    expect(verified.stdout).toContain('2 (2 verified)');
+
+    // model.sig: the claims file beside it goes up unchanged; a claim about other files is reported on stderr.
+    await fs.writeFile(path.join(model, 'config.json'), '{"hidden_size": 16}');
+    const beside = await ours(['hf', 'upload', 'key', model, 'org/claims', '--private-key', keys.privateKey, ...hubArgs(), '--json']);
+    expect(beside.code, beside.stderr).toBe(0);
+    expect(JSON.parse(beside.stdout)).toMatchObject({
+      signature: 'model.sig',
+      claims: { path: 'claims.jsonl', claims: 1, otherSubjects: [1], warnings: [] },
+    });
+    expect(hub.files('org/claims').get('claims.jsonl')!.data).toEqual(local);
+    const human = await ours(['hf', 'upload', 'key', model, 'org/claims', '--private-key', keys.privateKey, ...hubArgs()]);
+    expect(human.stdout).toMatch(/^Upload succeeded: 2 files and model\.sig and claims\.jsonl \(1 claim\) in commit/);
+    expect(human.stderr).toContain(
+      'claims.jsonl: line 1 is a claim about other files than those uploaded (uploaded as they are; verifiers will not count them for this model)',
+    );
+  });
 });
 
 // `hf download|verify --policy`: one trust policy in place of the method, matched on the repo.

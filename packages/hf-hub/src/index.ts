@@ -6,6 +6,7 @@ export {
   type UploadProgress,
   type UploadSignedModelParams,
   type UploadSignedModelResult,
+  type UploadedClaims,
 } from './upload-signed-model.js';
 export {
   downloadVerifiedModel,

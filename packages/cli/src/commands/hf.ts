@@ -152,7 +152,19 @@ function uploadCommand(setExitCode: (code: number) => void): Command {
     .option('--commit-message <text>', 'commit title')
     .option('--commit-description <text>', 'commit description')
     .option('--parent-commit <oid>', 'fail unless the branch is still at this commit')
-    .addHelpText('after', '\nExample:\n  $ HF_TOKEN=hf_… model-signing hf upload key ./my-model my-org/my-model --private-key key.pem');
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Claims (docs/claims.md) go up in the same commit: with --signature claims.jsonl the new signature is',
+        "appended to the model's claims.jsonl (the local file is left as it is) and the whole is the repo's",
+        'signature; with model.sig, a claims.jsonl beside it goes up as it is.',
+        '',
+        'Example:',
+        '  $ HF_TOKEN=hf_… model-signing hf upload key ./my-model my-org/my-model --private-key key.pem',
+        '  $ model-signing hf upload key ./my-model my-org/my-model --private-key key.pem --signature claims.jsonl',
+      ].join('\n'),
+    );
   return cmd.action(async (method: SigningMethod, model: string, repo: string, opts: UploadOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Uploading', opts.progress && !opts.json);
@@ -181,12 +193,29 @@ function uploadCommand(setExitCode: (code: number) => void): Command {
         },
       });
       bar.stop();
-      reporter.success(`Upload succeeded: ${result.files.length} files and ${result.signaturePath} in commit ${result.commit.oid}`, {
-        commit: result.commit,
-        ...(result.pullRequestUrl ? { pullRequestUrl: result.pullRequestUrl } : {}),
-        files: result.files,
-        signature: result.signaturePath,
-      });
+      const { claims } = result;
+      for (const warning of claims?.warnings ?? []) reporter.info(`${claims!.path}: ${warning.message} [${warning.code}]`);
+      if (claims && claims.otherSubjects.length > 0) {
+        const lines = claims.otherSubjects;
+        reporter.info(
+          `${claims.path}: ${lines.length === 1 ? `line ${lines[0]} is a claim` : `lines ${lines.join(', ')} are claims`} about other files than those uploaded (uploaded as they are; verifiers will not count them for this model)`,
+        );
+      }
+      const uploadedClaims = claims
+        ? claims.path === result.signaturePath
+          ? ` (${claims.claims} ${claims.claims === 1 ? 'claim' : 'claims'}, the new signature last)`
+          : ` and ${claims.path} (${claims.claims} ${claims.claims === 1 ? 'claim' : 'claims'})`
+        : '';
+      reporter.success(
+        `Upload succeeded: ${result.files.length} files and ${result.signaturePath}${uploadedClaims} in commit ${result.commit.oid}`,
+        {
+          commit: result.commit,
+          ...(result.pullRequestUrl ? { pullRequestUrl: result.pullRequestUrl } : {}),
+          files: result.files,
+          signature: result.signaturePath,
+          ...(claims ? { claims } : {}),
+        },
+      );
       setExitCode(0);
     } catch (err) {
       bar.stop();
