@@ -14,7 +14,6 @@ import {
 } from '../../format/manifest.js';
 import { walkModel, type ModelFile, type WalkOptions } from '../walk.js';
 import { hashJobs, type HashJobsOptions } from './pool.js';
-import type { HashJob } from './read-range.js';
 import { abortSignalOf, type Cancellable } from '../../cancellation.js';
 
 /** Progress of a long hash, reported as bytes are hashed. */
@@ -109,37 +108,51 @@ export async function hashFiles(
     }
   }
   const algorithm = resourceAlgorithm(serialization);
-  const jobs: HashJob[] = [];
+  const { hashType } = serialization;
+  // The jobs as parallel arrays (no object per file), and for each file
+  // either its known digests or how many jobs it became.
+  const paths: string[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const fileSizes: number[] = [];
   const names: string[] = [];
-  const known: ManifestResource[] = [];
+  const knownOf = new Array<readonly string[] | undefined>(files.length);
   let reusedFiles = 0;
   let reusedBytes = 0;
-  for (const file of files) {
+  let totalBytes = 0;
+  files.forEach((file, i) => {
     const digests = options.knownDigests?.get(file.name);
     if (serialization.method === 'files') {
       if (digests?.length === 1) {
-        known.push({ name: file.name, algorithm, digest: digests[0] });
+        knownOf[i] = digests;
         reusedFiles++;
         reusedBytes += file.size;
-        continue;
+        return;
       }
-      jobs.push({ path: file.absolutePath, start: 0, end: file.size, fileSize: file.size, algorithm: serialization.hashType });
+      paths.push(file.absolutePath);
+      starts.push(0);
+      ends.push(file.size);
+      fileSizes.push(file.size);
       names.push(file.name);
-    } else {
-      const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
-      if (digests !== undefined && digests.length === ranges.length) {
-        ranges.forEach((range, i) => known.push({ name: shardName(range), algorithm, digest: digests[i] }));
-        reusedFiles++;
-        reusedBytes += file.size;
-        continue;
-      }
-      for (const range of ranges) {
-        jobs.push({ path: file.absolutePath, start: range.start, end: range.end, fileSize: file.size, algorithm: serialization.hashType });
-        names.push(shardName(range));
-      }
+      totalBytes += file.size;
+      return;
     }
-  }
-  const totalBytes = jobs.reduce((sum, j) => sum + j.end - j.start, 0);
+    const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
+    if (digests !== undefined && digests.length === ranges.length) {
+      knownOf[i] = digests;
+      reusedFiles++;
+      reusedBytes += file.size;
+      return;
+    }
+    for (const range of ranges) {
+      paths.push(file.absolutePath);
+      starts.push(range.start);
+      ends.push(range.end);
+      fileSizes.push(file.size);
+      names.push(shardName(range));
+    }
+    totalBytes += file.size;
+  });
   let bytesHashed = 0;
   const poolOptions: HashJobsOptions = {};
   if (options.workers !== undefined) poolOptions.workers = options.workers;
@@ -155,15 +168,36 @@ export async function hashFiles(
         totalBytes,
         files: files.length - reusedFiles,
         resourcesHashed: jobsDone,
-        resources: jobs.length,
+        resources: paths.length,
         reusedFiles,
         reusedBytes,
       });
     };
   }
-  const digests = await hashJobs(jobs, poolOptions);
-  const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i] }));
-  return sortResources(known.length > 0 ? [...known, ...resources] : resources);
+  const hashed = paths.length > 0 ? await hashJobs({ algorithm: hashType, paths, starts, ends, fileSizes }, poolOptions) : [];
+  // Resources in the files' order: a walk lists them in signing order, so
+  // most of the time nothing needs sorting.
+  const resources: ManifestResource[] = [];
+  let next = 0;
+  files.forEach((file, i) => {
+    const known = knownOf[i];
+    if (known === undefined) {
+      const jobs = serialization.method === 'files' ? 1 : shardCount(file.size, serialization.shardSize!);
+      for (const stop = next + jobs; next < stop; next++) resources.push({ name: names[next]!, algorithm, digest: hashed[next]! });
+    } else if (serialization.method === 'files') {
+      resources.push({ name: file.name, algorithm, digest: known[0]! });
+    } else {
+      shardRanges(file.name, file.size, serialization.shardSize!).forEach((range, k) =>
+        resources.push({ name: shardName(range), algorithm, digest: known[k]! }),
+      );
+    }
+  });
+  return sortResources(resources);
+}
+
+/** How many shards a file of `size` bytes has ({@link shardRanges}). */
+function shardCount(size: number, shardSize: number): number {
+  return Math.ceil(size / shardSize);
 }
 
 /**
