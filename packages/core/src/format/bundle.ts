@@ -1,5 +1,6 @@
 import { ModelSigningError } from '../errors.js';
 import { fromBase64 } from './base64.js';
+import { utf8Length } from './utf8.js';
 
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -107,21 +108,6 @@ export function bundleTooLargeToDecode(size: number, path?: string): ModelSignin
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A string's UTF-8 size, counted without encoding it (a lone surrogate becomes 3 bytes, U+FFFD). */
-function utf8Length(text: string): number {
-  let size = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) size += 1;
-    else if (unit < 0x800) size += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      size += 4;
-      i++;
-    } else size += 3;
-  }
-  return size;
-}
-
 function bad(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
 }
@@ -221,4 +207,27 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
 /** Serializes a bundle as the reference does: compact JSON, no trailing newline. */
 export function serializeBundle(bundle: SerializedBundle): string {
   return JSON.stringify(bundle);
+}
+
+/** A payload JSON writes as it is, between quotes (base64, no whitespace). */
+const PLAIN_BASE64 = /^[A-Za-z0-9+/=]*$/;
+const EMPTY_PAYLOAD = '"dsseEnvelope":{"payload":""';
+
+/**
+ * {@link serializeBundle} in pieces that concatenate to the same text, the
+ * payload (nearly all of a large signature) in slices: writing the
+ * signature of a million files, some 200 MB, then never builds it as one
+ * string, nor its bytes as one buffer.
+ */
+export function serializeBundleParts(bundle: SerializedBundle, sliceLength = 4 * 1024 * 1024): string[] {
+  const { payload } = bundle.dsseEnvelope;
+  if (payload.length <= sliceLength || !PLAIN_BASE64.test(payload)) return [serializeBundle(bundle)];
+  const text = JSON.stringify({ ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: '' } });
+  const at = text.indexOf(EMPTY_PAYLOAD);
+  if (at < 0 || text.indexOf(EMPTY_PAYLOAD, at + 1) >= 0) return [serializeBundle(bundle)];
+  const split = at + EMPTY_PAYLOAD.length - 1;
+  const parts = [text.slice(0, split)];
+  for (let i = 0; i < payload.length; i += sliceLength) parts.push(payload.slice(i, i + sliceLength));
+  parts.push(text.slice(split));
+  return parts;
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
+import { serializeBundleParts, type SerializedBundle } from '../format/bundle.js';
 import { writeFileAtomic } from './write-bundle.js';
 import type { HashModelOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
@@ -12,7 +12,7 @@ import { createSignature, type CreatedSignature } from './create-signature.js';
 
 /** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
 export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
-  await writeFileAtomic(signaturePath, serializeBundle(bundle));
+  await writeFileAtomic(signaturePath, serializeBundleParts(bundle));
 }
 
 /** Options for {@link signModel}. */
