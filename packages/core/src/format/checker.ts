@@ -36,33 +36,42 @@ export interface FileHasherOptions {
 export class ManifestChecker {
   /** Signed digests by resource name. */
   private readonly expected = new Map<string, ManifestResource>();
-  /** Signed resource names grouped by file path. */
+  /** Signed resource names grouped by file path: for `shards` only (with `files`, a file is its one resource). */
   private readonly resourcesByFile = new Map<string, string[]>();
   private readonly checked = new Set<string>();
   private readonly ignoreUnsignedFiles: boolean;
+  private readonly isShards: boolean;
 
   constructor(
     readonly manifest: VerifiedManifest,
     options: ManifestCheckerOptions = {},
   ) {
     this.ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
+    this.isShards = manifest.serialization.method === 'shards';
     for (const r of manifest.resources) {
       this.expected.set(r.name, r);
-      const file = manifest.serialization.method === 'shards' ? parseShardName(r.name).path : r.name;
-      const list = this.resourcesByFile.get(file) ?? [];
-      list.push(r.name);
-      this.resourcesByFile.set(file, list);
+      if (!this.isShards) continue;
+      const file = parseShardName(r.name).path;
+      const list = this.resourcesByFile.get(file);
+      if (list) list.push(r.name);
+      else this.resourcesByFile.set(file, [r.name]);
     }
   }
 
   /** Model-relative paths of every file the signature covers. */
   get signedFiles(): string[] {
-    return [...this.resourcesByFile.keys()];
+    return [...(this.isShards ? this.resourcesByFile : this.expected).keys()];
   }
 
   /** Whether the signature covers `name` (a model-relative path). */
   isSigned(name: string): boolean {
-    return this.resourcesByFile.has(name);
+    return (this.isShards ? this.resourcesByFile : this.expected).has(name);
+  }
+
+  /** The signed resource names of file `file`. */
+  private signedResourcesOf(file: string): readonly string[] {
+    if (this.isShards) return this.resourcesByFile.get(file) ?? [];
+    return this.expected.has(file) ? [file] : [];
   }
 
   /**
@@ -167,7 +176,7 @@ export class ManifestChecker {
 
   private differencesFor(file: string, produced: ManifestResource[]): ManifestDifference[] {
     const differences: ManifestDifference[] = [];
-    const signed = new Set(this.resourcesByFile.get(file) ?? []);
+    const signed = new Set(this.signedResourcesOf(file));
     if (signed.size === 0 && produced.length > 0) {
       return this.ignoreUnsignedFiles ? [] : [{ kind: 'unsigned', name: file }];
     }
@@ -201,12 +210,40 @@ export class ManifestChecker {
    *   empty files in shard mode count as present.
    */
   compareAll(localFiles: readonly string[], local: readonly ManifestResource[]): void {
+    if (!this.isShards && localFiles.length === local.length) {
+      this.compareFiles(local);
+      return;
+    }
     const byFile = new Map<string, ManifestResource[]>(localFiles.map((f) => [f, []]));
-    const isShards = this.manifest.serialization.method === 'shards';
-    for (const r of local) byFile.get(isShards ? parseShardName(r.name).path : r.name)?.push(r);
+    for (const r of local) byFile.get(this.isShards ? parseShardName(r.name).path : r.name)?.push(r);
     const differences: ManifestDifference[] = [];
     for (const [file, produced] of byFile) differences.push(...this.differencesFor(file, produced));
     for (const file of this.signedFiles) if (!byFile.has(file)) differences.push({ kind: 'missing', name: file });
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
+
+  /**
+   * {@link compareAll} for `files`, where each file is one resource: one
+   * lookup per file, and a set of the local names only when some signed
+   * file was not seen (to name the missing ones). A million files then
+   * cost a million map lookups and nothing else.
+   */
+  private compareFiles(local: readonly ManifestResource[]): void {
+    const differences: ManifestDifference[] = [];
+    let signedSeen = 0;
+    for (const r of local) {
+      const expected = this.expected.get(r.name);
+      if (expected === undefined) {
+        if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: r.name });
+        continue;
+      }
+      signedSeen++;
+      if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
+    }
+    if (signedSeen < this.expected.size) {
+      const present = new Set(local.map((r) => r.name));
+      for (const name of this.expected.keys()) if (!present.has(name)) differences.push({ kind: 'missing', name });
+    }
     if (differences.length > 0) throw new ManifestMismatchError(differences);
   }
 }
