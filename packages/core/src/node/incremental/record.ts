@@ -20,6 +20,13 @@ const RACY_MARGIN_NS = BigInt(RACY_MARGIN_MS) * 1_000_000n;
 
 /** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/**
+ * A record row takes at least 91 bytes (`"a":[0,"0","0","0","0","<64 hex>"],`),
+ * so a record of more files than this would exceed {@link MAX_RECORD_BYTES}:
+ * it is never written, and no stats are taken for it (a million files' stats
+ * took 5 s and 200 MB only to be dropped).
+ */
+const MAX_RECORDED_FILES = Math.floor(MAX_RECORD_BYTES / 91);
 /** How many model records the cache keeps; the least recently written are removed first. */
 const MAX_RECORDS = 64;
 /**
@@ -100,6 +107,7 @@ export interface StatSnapshot {
  */
 export function statFiles(files: readonly ModelFile[], statTimeMs: number): StatSnapshot {
   const stats = new Map<string, FileStat>();
+  if (files.length > MAX_RECORDED_FILES) return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, stats };
   for (const file of files) {
     let s: BigIntStats;
     try {
@@ -154,9 +162,13 @@ export class HashRecord {
    * same size, mtime, ctime, inode and device, and both times older than the
    * record's stat time by more than {@link RACY_MARGIN_MS}. Otherwise, why not.
    */
-  check(name: string, stat: FileStat): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' } {
+  check(
+    name: string,
+    stat: FileStat | undefined,
+  ): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' } {
     const row = this.previous?.files[name];
-    if (!row || !this.previous) return { reason: 'unrecorded' };
+    // No stat: too many files to record (statFiles).
+    if (!row || !this.previous || !stat) return { reason: 'unrecorded' };
     const [size, mtimeNs, ctimeNs, ino, dev, ...digests] = row;
     if (size !== stat.size) return { reason: 'size-changed' };
     if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev))
@@ -172,6 +184,7 @@ export class HashRecord {
    * the signing or verification that produced it, so it is silently skipped.
    */
   async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
+    if (snapshot.stats.size === 0) return;
     const digests = digestsByFile(resources, this.key.method);
     const files: Record<string, RecordRow> = {};
     for (const [name, s] of snapshot.stats) {

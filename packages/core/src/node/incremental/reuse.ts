@@ -112,7 +112,7 @@ function reuseReason(
   const expected = referenceDigests.get(file.name);
   if (expected === undefined) return 'new';
   if (changed.some((c) => isUnder(file.name, c))) return 'named-changed';
-  const stat = options.snapshot.stats.get(file.name)!;
+  const stat = options.snapshot.stats.get(file.name);
   const checked = options.record.check(file.name, stat);
   if ('reason' in checked) return checked.reason;
   if (checked.digests.length !== expected.length || checked.digests.some((d, i) => d !== expected[i])) return 'digest-differs';
