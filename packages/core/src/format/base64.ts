@@ -58,13 +58,12 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
 const ENCODE_CHUNK = 3 * 1024 * 1024;
 
 /**
- * Encodes standard base64 with padding. The result is built from pieces of
- * a few MB appended to each other: the runtime joins them only when the
- * string is first read whole (writing the signature), by which time the
- * bytes encoded here are usually no longer held.
+ * Standard base64 with padding, in pieces of at most 4 MiB that concatenate
+ * to the encoding of `bytes` (each piece but the last encodes a multiple of
+ * 3 bytes, so only the last pads).
  */
-export function toBase64(bytes: Uint8Array): string {
-  let text = '';
+export function toBase64Parts(bytes: Uint8Array): string[] {
+  const parts: string[] = [];
   const out = new Uint8Array(Math.ceil(Math.min(bytes.length, ENCODE_CHUNK) / 3) * 4);
   for (let start = 0; start < bytes.length; start += ENCODE_CHUNK) {
     const end = Math.min(start + ENCODE_CHUNK, bytes.length);
@@ -84,7 +83,23 @@ export function toBase64(bytes: Uint8Array): string {
       out[o++] = whole + 1 < end ? ENCODE[(n >> 6) & 63]! : PAD;
       out[o++] = PAD;
     }
-    text += ASCII.decode(out.subarray(0, o));
+    parts.push(ASCII.decode(out.subarray(0, o)));
   }
+  return parts;
+}
+
+/**
+ * Encodes standard base64 with padding. The pieces are appended, not
+ * joined: the runtime copies them into one string only when it is first
+ * read whole, which writing a signature ({@link toBase64Parts}) avoids.
+ */
+export function toBase64(bytes: Uint8Array): string {
+  return concatenate(toBase64Parts(bytes));
+}
+
+/** The pieces appended to each other (a rope: no copy until the text is read). */
+export function concatenate(parts: readonly string[]): string {
+  let text = '';
+  for (const part of parts) text += part;
   return text;
 }

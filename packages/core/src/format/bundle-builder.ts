@@ -1,5 +1,5 @@
-import { toBase64 as base64 } from './base64.js';
-import { BUNDLE_MEDIA_TYPE, type SerializedBundle } from './bundle.js';
+import { concatenate, toBase64 as base64, toBase64Parts } from './base64.js';
+import { BUNDLE_MEDIA_TYPE, rememberPayloadParts, type SerializedBundle, type SerializedEnvelope } from './bundle.js';
 import { preAuthEncoding } from './dsse.js';
 import type { SignOptions, Signer, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signer.js';
 
@@ -29,14 +29,19 @@ function materialJson(material: VerificationMaterial): Record<string, unknown> {
  * material. `tlogEntries` is always present because the reference requires it.
  */
 export function buildBundle(options: BuildBundleOptions): SerializedBundle {
+  // The payload's base64 is kept in its pieces too, so writing a large
+  // signature never reads it whole (serializeBundleParts).
+  const parts = toBase64Parts(options.payload);
+  const dsseEnvelope: SerializedEnvelope = {
+    payload: concatenate(parts),
+    payloadType: options.payloadType,
+    signatures: [{ sig: base64(options.signature), keyid: '' }],
+  };
+  rememberPayloadParts(dsseEnvelope, dsseEnvelope.payload, parts);
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: { ...materialJson(options.material), tlogEntries: [], ...options.witnessed },
-    dsseEnvelope: {
-      payload: base64(options.payload),
-      payloadType: options.payloadType,
-      signatures: [{ sig: base64(options.signature), keyid: '' }],
-    },
+    dsseEnvelope,
   };
 }
 

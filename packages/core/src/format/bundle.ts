@@ -212,22 +212,34 @@ export function serializeBundle(bundle: SerializedBundle): string {
 /** A payload JSON writes as it is, between quotes (base64, no whitespace). */
 const PLAIN_BASE64 = /^[A-Za-z0-9+/=]*$/;
 const EMPTY_PAYLOAD = '"dsseEnvelope":{"payload":""';
+/** Envelopes made by the bundle builder: the base64 pieces their payload text was made of. */
+const payloadParts = new WeakMap<SerializedEnvelope, { text: string; parts: readonly string[] }>();
+
+/** Records that `envelope.payload` is `text`, the concatenation of `parts` (pure base64), for {@link serializeBundleParts}. */
+export function rememberPayloadParts(envelope: SerializedEnvelope, text: string, parts: readonly string[]): void {
+  payloadParts.set(envelope, { text, parts });
+}
 
 /**
  * {@link serializeBundle} in pieces that concatenate to the same text, the
  * payload (nearly all of a large signature) in slices: writing the
  * signature of a million files, some 200 MB, then never builds it as one
- * string, nor its bytes as one buffer.
+ * string, nor its bytes as one buffer. A payload the bundle builder made is
+ * written from the pieces it was made of, without reading it whole.
  */
 export function serializeBundleParts(bundle: SerializedBundle, sliceLength = 4 * 1024 * 1024): string[] {
   const { payload } = bundle.dsseEnvelope;
-  if (payload.length <= sliceLength || !PLAIN_BASE64.test(payload)) return [serializeBundle(bundle)];
+  const known = payloadParts.get(bundle.dsseEnvelope);
+  // Identity, not equality: comparing the texts would read them whole.
+  const pieces = known?.text === payload ? known.parts : undefined;
+  if (pieces === undefined && (payload.length <= sliceLength || !PLAIN_BASE64.test(payload))) return [serializeBundle(bundle)];
   const text = JSON.stringify({ ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: '' } });
   const at = text.indexOf(EMPTY_PAYLOAD);
   if (at < 0 || text.indexOf(EMPTY_PAYLOAD, at + 1) >= 0) return [serializeBundle(bundle)];
   const split = at + EMPTY_PAYLOAD.length - 1;
   const parts = [text.slice(0, split)];
-  for (let i = 0; i < payload.length; i += sliceLength) parts.push(payload.slice(i, i + sliceLength));
+  if (pieces) parts.push(...pieces);
+  else for (let i = 0; i < payload.length; i += sliceLength) parts.push(payload.slice(i, i + sliceLength));
   parts.push(text.slice(split));
   return parts;
 }

@@ -1,6 +1,6 @@
 import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
 import { createHasher, type IncrementalHash } from './hash-algorithms.js';
-import { parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
+import { compareResourceNames, parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
 import type { VerifiedManifest } from './statement.js';
 import { normalizeModelPath } from './model-path.js';
 
@@ -34,10 +34,10 @@ export interface FileHasherOptions {
  * in one place.
  */
 export class ManifestChecker {
-  /** Signed digests by resource name. */
-  private readonly expected = new Map<string, ManifestResource>();
-  /** Signed resource names grouped by file path: for `shards` only (with `files`, a file is its one resource). */
-  private readonly resourcesByFile = new Map<string, string[]>();
+  /** Lookups by name, built on first use: comparing a whole sorted model needs none. */
+  private index: { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> } | undefined;
+  /** Whether the signed resources are in strictly increasing signing order; computed on first use. */
+  private sorted: boolean | undefined;
   private readonly checked = new Set<string>();
   private readonly ignoreUnsignedFiles: boolean;
   private readonly isShards: boolean;
@@ -48,14 +48,31 @@ export class ManifestChecker {
   ) {
     this.ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
     this.isShards = manifest.serialization.method === 'shards';
-    for (const r of manifest.resources) {
-      this.expected.set(r.name, r);
+  }
+
+  /** Signed digests by resource name. */
+  private get expected(): Map<string, ManifestResource> {
+    return this.indexed().expected;
+  }
+
+  /** Signed resource names grouped by file path: for `shards` only (with `files`, a file is its one resource). */
+  private get resourcesByFile(): Map<string, string[]> {
+    return this.indexed().resourcesByFile;
+  }
+
+  private indexed(): { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> } {
+    if (this.index) return this.index;
+    const index = { expected: new Map<string, ManifestResource>(), resourcesByFile: new Map<string, string[]>() };
+    for (const r of this.manifest.resources) {
+      index.expected.set(r.name, r);
       if (!this.isShards) continue;
       const file = parseShardName(r.name).path;
-      const list = this.resourcesByFile.get(file);
+      const list = index.resourcesByFile.get(file);
       if (list) list.push(r.name);
-      else this.resourcesByFile.set(file, [r.name]);
+      else index.resourcesByFile.set(file, [r.name]);
     }
+    this.index = index;
+    return index;
   }
 
   /** Model-relative paths of every file the signature covers. */
@@ -223,27 +240,53 @@ export class ManifestChecker {
   }
 
   /**
-   * {@link compareAll} for `files`, where each file is one resource: one
-   * lookup per file, and a set of the local names only when some signed
-   * file was not seen (to name the missing ones). A million files then
-   * cost a million map lookups and nothing else.
+   * {@link compareAll} for `files`, where each file is one resource. Both
+   * lists are normally in signing order (manifests are written so, and the
+   * engine returns resources so): then they are merged in one pass, with no
+   * map of a million names. Otherwise one lookup per local file, and a set
+   * of the local names only when some signed file was not seen.
    */
   private compareFiles(local: readonly ManifestResource[]): void {
     const differences: ManifestDifference[] = [];
-    let signedSeen = 0;
-    for (const r of local) {
-      const expected = this.expected.get(r.name);
-      if (expected === undefined) {
-        if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: r.name });
-        continue;
+    const signed = this.manifest.resources;
+    this.sorted ??= increasing(signed);
+    if (this.sorted && increasing(local)) {
+      let i = 0;
+      let j = 0;
+      while (i < signed.length || j < local.length) {
+        const order = i === signed.length ? 1 : j === local.length ? -1 : compareResourceNames(signed[i]!.name, local[j]!.name);
+        if (order < 0) differences.push({ kind: 'missing', name: signed[i++]!.name });
+        else if (order > 0) {
+          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: local[j]!.name });
+          j++;
+        } else {
+          const expected = signed[i++]!.digest;
+          const actual = local[j++]!;
+          if (expected !== actual.digest) differences.push({ kind: 'mismatch', name: actual.name, expected, actual: actual.digest });
+        }
       }
-      signedSeen++;
-      if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
-    }
-    if (signedSeen < this.expected.size) {
-      const present = new Set(local.map((r) => r.name));
-      for (const name of this.expected.keys()) if (!present.has(name)) differences.push({ kind: 'missing', name });
+    } else {
+      let signedSeen = 0;
+      for (const r of local) {
+        const expected = this.expected.get(r.name);
+        if (expected === undefined) {
+          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: r.name });
+          continue;
+        }
+        signedSeen++;
+        if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
+      }
+      if (signedSeen < this.expected.size) {
+        const present = new Set(local.map((r) => r.name));
+        for (const name of this.expected.keys()) if (!present.has(name)) differences.push({ kind: 'missing', name });
+      }
     }
     if (differences.length > 0) throw new ManifestMismatchError(differences);
   }
+}
+
+/** Whether the resources' names strictly increase in signing order (so none is listed twice). */
+function increasing(resources: readonly ManifestResource[]): boolean {
+  for (let i = 1; i < resources.length; i++) if (compareResourceNames(resources[i - 1]!.name, resources[i]!.name) >= 0) return false;
+  return true;
 }

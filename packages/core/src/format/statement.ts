@@ -13,7 +13,7 @@ import {
   type Serialization,
 } from './manifest.js';
 import { normalizeModelPath } from './model-path.js';
-import { allocatePayload } from './dsse.js';
+import { reservePayload } from './dsse.js';
 import { utf8Length } from './utf8.js';
 
 /** in-toto Statement v1 type. */
@@ -124,7 +124,8 @@ export function manifestToPayload(manifest: Manifest): Uint8Array {
     if (bytes === undefined) algorithmBytes.set(r.algorithm, (bytes = jsonStringBytes(r.algorithm)));
     size += FIXED_BYTES + jsonStringBytes(r.name) + bytes + jsonStringBytes(r.digest);
   }
-  const payload = allocatePayload(PAYLOAD_TYPE, size);
+  const reserved = reservePayload(PAYLOAD_TYPE, size);
+  const payload = reserved.into;
   let at = encoder.encodeInto(head, payload).written;
   for (let start = 0; start < resources.length; start += BLOCK) {
     const block = resources
@@ -137,7 +138,7 @@ export function manifestToPayload(manifest: Manifest): Uint8Array {
     at += written;
   }
   if (at !== size) throw new Error(`Statement serialized to ${at} bytes, measured ${size}`);
-  return payload;
+  return reserved.finish(size);
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });

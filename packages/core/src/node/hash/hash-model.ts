@@ -109,49 +109,44 @@ export async function hashFiles(
   }
   const algorithm = resourceAlgorithm(serialization);
   const { hashType } = serialization;
-  // The jobs as parallel arrays (no object per file), and for each file
-  // either its known digests or how many jobs it became.
-  const paths: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const fileSizes: number[] = [];
-  const names: string[] = [];
-  const knownOf = new Array<readonly string[] | undefined>(files.length);
+  const shardSize = serialization.method === 'shards' ? serialization.shardSize! : 0;
+  const jobsOf = (file: ModelFile) => (shardSize > 0 ? shardCount(file.size, shardSize) : 1);
+  // Files whose digests are known, by index; the others become jobs.
+  const knownOf = new Map<number, readonly string[]>();
   let reusedFiles = 0;
   let reusedBytes = 0;
   let totalBytes = 0;
+  let count = 0;
   files.forEach((file, i) => {
     const digests = options.knownDigests?.get(file.name);
-    if (serialization.method === 'files') {
-      if (digests?.length === 1) {
-        knownOf[i] = digests;
-        reusedFiles++;
-        reusedBytes += file.size;
-        return;
-      }
-      paths.push(file.absolutePath);
-      starts.push(0);
-      ends.push(file.size);
-      fileSizes.push(file.size);
-      names.push(file.name);
-      totalBytes += file.size;
-      return;
-    }
-    const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
-    if (digests !== undefined && digests.length === ranges.length) {
-      knownOf[i] = digests;
+    if (digests !== undefined && digests.length === (shardSize > 0 ? shardCount(file.size, shardSize) : 1)) {
+      knownOf.set(i, digests);
       reusedFiles++;
       reusedBytes += file.size;
       return;
     }
-    for (const range of ranges) {
-      paths.push(file.absolutePath);
-      starts.push(range.start);
-      ends.push(range.end);
-      fileSizes.push(file.size);
-      names.push(shardName(range));
-    }
+    count += jobsOf(file);
     totalBytes += file.size;
+  });
+  // The jobs as parallel arrays, not an object per file: a dataset has a million.
+  const paths = new Array<string>(count);
+  const starts = new Float64Array(count);
+  const ends = new Float64Array(count);
+  const fileSizes = shardSize > 0 ? new Float64Array(count) : ends;
+  let job = 0;
+  files.forEach((file, i) => {
+    if (knownOf.has(i)) return;
+    if (shardSize === 0) {
+      paths[job] = file.absolutePath;
+      ends[job++] = file.size;
+      return;
+    }
+    for (let start = 0; start < file.size; start += shardSize) {
+      paths[job] = file.absolutePath;
+      starts[job] = start;
+      ends[job] = Math.min(start + shardSize, file.size);
+      fileSizes[job++] = file.size;
+    }
   });
   let bytesHashed = 0;
   const poolOptions: HashJobsOptions = {};
@@ -168,29 +163,26 @@ export async function hashFiles(
         totalBytes,
         files: files.length - reusedFiles,
         resourcesHashed: jobsDone,
-        resources: paths.length,
+        resources: count,
         reusedFiles,
         reusedBytes,
       });
     };
   }
-  const hashed = paths.length > 0 ? await hashJobs({ algorithm: hashType, paths, starts, ends, fileSizes }, poolOptions) : [];
+  const hashed = count > 0 ? await hashJobs({ algorithm: hashType, paths, starts, ends, fileSizes }, poolOptions) : [];
   // Resources in the files' order: a walk lists them in signing order, so
   // most of the time nothing needs sorting.
   const resources: ManifestResource[] = [];
   let next = 0;
   files.forEach((file, i) => {
-    const known = knownOf[i];
-    if (known === undefined) {
-      const jobs = serialization.method === 'files' ? 1 : shardCount(file.size, serialization.shardSize!);
-      for (const stop = next + jobs; next < stop; next++) resources.push({ name: names[next]!, algorithm, digest: hashed[next]! });
-    } else if (serialization.method === 'files') {
-      resources.push({ name: file.name, algorithm, digest: known[0]! });
-    } else {
-      shardRanges(file.name, file.size, serialization.shardSize!).forEach((range, k) =>
-        resources.push({ name: shardName(range), algorithm, digest: known[k]! }),
-      );
+    const digests = knownOf.get(i);
+    if (shardSize === 0) {
+      resources.push({ name: file.name, algorithm, digest: digests ? digests[0]! : hashed[next++]! });
+      return;
     }
+    shardRanges(file.name, file.size, shardSize).forEach((range, k) =>
+      resources.push({ name: shardName(range), algorithm, digest: digests ? digests[k]! : hashed[next++]! }),
+    );
   });
   return sortResources(resources);
 }
