@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { walkModel } from '../dist/index.js';
+import { compareResourceNames, walkModel } from '../dist/index.js';
+import { walkSelected } from '../dist/node/walk.js';
 import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -96,5 +97,47 @@ describe('walkModel', () => {
 
   it('reports a missing model path', async () => {
     await expectCode(walkModel({ modelPath: '/nonexistent/model' }), 'NOT_FOUND');
+  });
+
+  it('lists files in signing order (code points, folders continuing with "/"), so manifests need no sort', async () => {
+    const dir = await tempDir();
+    const names = [
+      'a',
+      'a.b',
+      'a-b',
+      'a0',
+      'ab/x',
+      'ab.c',
+      'ab/y/z',
+      'ab0',
+      'b b/c',
+      'b!',
+      'b/c',
+      'ﬀ',
+      '😀/x',
+      'é',
+      'Z',
+      'z/\ufffd legitimately',
+      'deep/1/2/3/4/5/f',
+    ];
+    await writeTree(dir, Object.fromEntries(names.map((n) => [n, n])));
+    const listed = (await walkModel({ modelPath: dir })).files.map((f) => f.name);
+    expect(listed).toEqual([...names].sort(compareResourceNames));
+    for (const f of (await walkModel({ modelPath: dir })).files) expect(f.absolutePath).toBe(path.join(dir, f.name));
+  });
+
+  it('applies ignore paths at every depth, and only there', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a/b/c/d.bin': 'x', 'a/b/c/e.bin': 'x', 'a/b/cc/d.bin': 'x', 'x/a/b/c/d.bin': 'x', 'a/b.bin': 'x' });
+    expect(await names({ modelPath: dir, ignorePaths: ['a/b/c/d.bin', 'x/a'] })).toEqual(['a/b.bin', 'a/b/c/e.bin', 'a/b/cc/d.bin']);
+  });
+
+  it('skips names that are not UTF-8 when only selected (signed) entries are wanted, and keeps the valid ones beside them', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'ok.bin': 'x', 'z\ufffd.bin': 'y' });
+    await fs.writeFile(Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9])]), 'x');
+    await expectCode(walkModel({ modelPath: dir }), 'INVALID_FILE_NAME');
+    const selected = await walkSelected({ modelPath: dir }, () => true);
+    expect(selected.files.map((f) => f.name)).toEqual(['ok.bin', 'z\ufffd.bin']);
   });
 });
