@@ -1,8 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_MAX_BUNDLE_BYTES,
   KeySigner,
   ManifestChecker,
+  signManifest,
   PAYLOAD_TYPE,
   buildBundle,
   compareResourceNames,
@@ -18,7 +20,7 @@ import {
   type ManifestResource,
 } from '../dist/index.js';
 import { fromBase64, toBase64, toBase64Parts } from '../dist/format/base64.js';
-import { serializeBundleParts } from '../dist/format/bundle.js';
+import { BUNDLE_BYTES_PER_RESOURCE, bundleLimitFor, serializeBundleParts } from '../dist/format/bundle.js';
 import { reservePayload } from '../dist/format/dsse.js';
 import { parseStatement } from '../dist/format/statement.js';
 import { ecKeyPair, expectCode } from './helpers.js';
@@ -355,5 +357,39 @@ describe('bundle parsing refuses bad base64 in the payload as before', () => {
       Promise.resolve().then(() => parseBundle(JSON.stringify(json))),
       'BAD_BUNDLE',
     );
+  });
+});
+
+describe('bundleLimitFor: a bundle limit that follows the model', () => {
+  it('is a base plus an allowance per resource; an explicit limit wins; bad counts are refused', async () => {
+    expect(bundleLimitFor(0)).toBe(DEFAULT_MAX_BUNDLE_BYTES);
+    expect(bundleLimitFor(1_000_000)).toBe(DEFAULT_MAX_BUNDLE_BYTES + 1_000_000 * BUNDLE_BYTES_PER_RESOURCE);
+    expect(bundleLimitFor(1_000_000, { maxBundleBytes: 5 })).toBe(5);
+    expect(bundleLimitFor(3, { baseBytes: 10, bytesPerResource: 2 })).toBe(16);
+    for (const bad of [-1, 1.5, Number.NaN])
+      await expectCode(
+        Promise.resolve().then(() => bundleLimitFor(bad)),
+        'INVALID_ARGUMENT',
+      );
+    await expectCode(
+      Promise.resolve().then(() => bundleLimitFor(1, { maxBundleBytes: 0 })),
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('admits the genuine signature of a model with names of 600 bytes, and refuses a million resources against ten files', async () => {
+    const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+    const count = 5000;
+    const resources = Array.from({ length: count }, (_, i) => resource(`${'n'.repeat(590)}/${String(i).padStart(6, '0')}.bin`));
+    const manifest: Manifest = {
+      modelName: 'm',
+      serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] },
+      resources,
+    };
+    const size = Buffer.byteLength(serializeBundle(await signManifest({ manifest, signer })));
+    // The base is for the envelope and the verification material (a certificate chain, log entries).
+    expect(size).toBeLessThan(bundleLimitFor(count, { baseBytes: 16 * 1024 }));
+    // 224 bytes per resource is what a million 15-byte names take (224 MB): over the limit for ten files.
+    expect(224_000_000).toBeGreaterThan(bundleLimitFor(10));
   });
 });

@@ -88,6 +88,48 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
   return max;
 }
 
+/**
+ * What a signature may take for each resource (file, or shard) it lists,
+ * base64 included: 1 KiB. A resource of a 15-byte name takes 224 bytes in a
+ * bundle (a million: 224 MB); 1 KiB leaves room for names of some 600 bytes.
+ */
+export const BUNDLE_BYTES_PER_RESOURCE = 1024;
+
+/** Options for {@link bundleLimitFor}. */
+export interface BundleLimitOptions extends ParseBundleOptions {
+  /** The allowance whatever the model: default {@link DEFAULT_MAX_BUNDLE_BYTES}. */
+  baseBytes?: number;
+  /** The allowance per resource: default {@link BUNDLE_BYTES_PER_RESOURCE}. */
+  bytesPerResource?: number;
+}
+
+/**
+ * The bundle size limit for a model that has `resources` resources (its
+ * files for `files`, its shards for `shards`, as present before any byte is
+ * read): a base plus an allowance per resource, so the genuine signature of
+ * a million-file dataset is read without raising any option, while a huge
+ * bundle against a small model is refused from its size, before it is read.
+ * An explicit `maxBundleBytes` wins.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a negative or fractional
+ *   count or allowance, or an invalid `maxBundleBytes`.
+ */
+export function bundleLimitFor(resources: number, options: BundleLimitOptions = {}): number {
+  if (options.maxBundleBytes !== undefined) return maxBundleBytesOf(options);
+  const base = options.baseBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
+  const perResource = options.bytesPerResource ?? BUNDLE_BYTES_PER_RESOURCE;
+  for (const [name, value] of [
+    ['resources', resources],
+    ['baseBytes', base],
+    ['bytesPerResource', perResource],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `${name} must be a non-negative integer, got ${String(value)}` });
+    }
+  }
+  return Math.min(base + resources * perResource, Number.MAX_SAFE_INTEGER);
+}
+
 /** The error for a bundle over the limit, naming the options that raise it. */
 export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
   return new ModelSigningError({
