@@ -83,7 +83,7 @@ describe('names of 255 bytes, the longest a file system allows', () => {
     const nested = names.slice(0, 3).join('/');
     fs.mkdirSync(path.join(dir, nested), { recursive: true });
     for (const n of names) fs.writeFileSync(path.join(dir, nested, n), n);
-    const atRoot = [names[3]!, 'b'.repeat(255)];
+    const atRoot = [names[3], 'b'.repeat(255)];
     for (const n of atRoot) fs.writeFileSync(path.join(dir, n), 'root');
     const keys = ecKeyPair();
     const signaturePath = path.join(await tempDir(), 'model.sig');
@@ -100,7 +100,7 @@ describe('names of 255 bytes, the longest a file system allows', () => {
     const verified = await verifyModel({ modelPath: dir, signaturePath, verifier, cacheDir });
     expect(verified.files.length).toBe(expected.length);
     // A change under the longest path is found and named.
-    const deepest = path.join(dir, nested, names[3]!);
+    const deepest = path.join(dir, nested, names[3]);
     fs.writeFileSync(deepest, 'changed');
     const err = await expectCode(verifyModel({ modelPath: dir, signaturePath, verifier, cacheDir }), 'DIGEST_MISMATCH');
     expect(err.differences.map((d) => d.name)).toEqual([`${nested}/${names[3]}`]);
@@ -180,7 +180,7 @@ describe('a folder that grows while it is signed', () => {
         // Files are only added, never changed: every listed digest is the digest of that file's bytes.
         for (const r of resources) {
           const [folder, file] = r.name.split('/');
-          const original = /^f\d+$/.test(file!) ? `${folder!.slice(1)}/${file!.slice(1)}` : r.name;
+          const original = /^f\d+$/.test(file) ? `${folder.slice(1)}/${file.slice(1)}` : r.name;
           expect(r.digest, r.name).toBe(sha256(original));
         }
       }

@@ -204,7 +204,7 @@ describe('hashing engine: many files', () => {
     const sizes = Array.from({ length: 5000 }, (_, i) => (i * 7919) % 97);
     const check = (list: number[]) => {
       const starts = list.map(() => 0);
-      const expected = list.map((_, i) => i).sort((a, b) => list[b]! - list[a]! || a - b);
+      const expected = list.map((_, i) => i).sort((a, b) => list[b] - list[a] || a - b);
       expect([...largestFirst({ starts, ends: list })]).toEqual(expected);
     };
     check(sizes);

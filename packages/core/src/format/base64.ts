@@ -39,10 +39,10 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   let i = 0;
   let length = 0;
   for (const quads = text.length - 4; i <= quads; i += 4) {
-    const a = DECODE[text.charCodeAt(i) & 0xff]!;
-    const b = DECODE[text.charCodeAt(i + 1) & 0xff]!;
-    const c = DECODE[text.charCodeAt(i + 2) & 0xff]!;
-    const d = DECODE[text.charCodeAt(i + 3) & 0xff]!;
+    const a = DECODE[text.charCodeAt(i) & 0xff];
+    const b = DECODE[text.charCodeAt(i + 1) & 0xff];
+    const c = DECODE[text.charCodeAt(i + 2) & 0xff];
+    const d = DECODE[text.charCodeAt(i + 3) & 0xff];
     if ((a | b | c | d) < 0 || (text.charCodeAt(i) | text.charCodeAt(i + 1) | text.charCodeAt(i + 2) | text.charCodeAt(i + 3)) > 0xff)
       break;
     const n = (a << 18) | (b << 12) | (c << 6) | d;
@@ -56,7 +56,7 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   let padding = 0;
   for (; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    const value = DECODE[code]!;
+    const value = DECODE[code];
     if (value >= 0) {
       if (padding > 0) throw new Error('not base64');
       accumulated = ((accumulated << 6) | value) & 0xffffff;
@@ -96,15 +96,15 @@ export function toBase64Parts(bytes: Uint8Array): string[] {
     let o = 0;
     // Three bytes make four characters: two stores of two.
     for (let i = start, p = 0; i < whole; i += 3, o += 4) {
-      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
       pairs[p++] = ENCODE_PAIRS[n >> 12]!;
       pairs[p++] = ENCODE_PAIRS[n & 0xfff]!;
     }
     if (whole < end) {
-      const n = (bytes[whole]! << 16) | (whole + 1 < end ? bytes[whole + 1]! << 8 : 0);
+      const n = (bytes[whole] << 16) | (whole + 1 < end ? bytes[whole + 1] << 8 : 0);
       out[o++] = ENCODE[n >> 18]!;
       out[o++] = ENCODE[(n >> 12) & 63]!;
-      out[o++] = whole + 1 < end ? ENCODE[(n >> 6) & 63]! : PAD;
+      out[o++] = whole + 1 < end ? ENCODE[(n >> 6) & 63] : PAD;
       out[o++] = PAD;
     }
     parts.push(ASCII.decode(out.subarray(0, o)));

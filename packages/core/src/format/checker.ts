@@ -254,14 +254,14 @@ export class ManifestChecker {
       let i = 0;
       let j = 0;
       while (i < signed.length || j < local.length) {
-        const order = i === signed.length ? 1 : j === local.length ? -1 : compareResourceNames(signed[i]!.name, local[j]!.name);
-        if (order < 0) differences.push({ kind: 'missing', name: signed[i++]!.name });
+        const order = i === signed.length ? 1 : j === local.length ? -1 : compareResourceNames(signed[i].name, local[j].name);
+        if (order < 0) differences.push({ kind: 'missing', name: signed[i++].name });
         else if (order > 0) {
-          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: local[j]!.name });
+          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: local[j].name });
           j++;
         } else {
-          const expected = signed[i++]!.digest;
-          const actual = local[j++]!;
+          const expected = signed[i++].digest;
+          const actual = local[j++];
           if (expected !== actual.digest) differences.push({ kind: 'mismatch', name: actual.name, expected, actual: actual.digest });
         }
       }
@@ -287,6 +287,6 @@ export class ManifestChecker {
 
 /** Whether the resources' names strictly increase in signing order (so none is listed twice). */
 function increasing(resources: readonly ManifestResource[]): boolean {
-  for (let i = 1; i < resources.length; i++) if (compareResourceNames(resources[i - 1]!.name, resources[i]!.name) >= 0) return false;
+  for (let i = 1; i < resources.length; i++) if (compareResourceNames(resources[i - 1].name, resources[i].name) >= 0) return false;
   return true;
 }

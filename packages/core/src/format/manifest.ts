@@ -137,7 +137,7 @@ const HIGH_UNIT = /[\ud800-\uffff]/;
  */
 export function sortResources(resources: readonly ManifestResource[]): ManifestResource[] {
   let sorted = true;
-  for (let i = 1; i < resources.length && sorted; i++) sorted = compareResourceNames(resources[i - 1]!.name, resources[i]!.name) <= 0;
+  for (let i = 1; i < resources.length && sorted; i++) sorted = compareResourceNames(resources[i - 1].name, resources[i].name) <= 0;
   if (sorted) return [...resources];
   if (resources.some((r) => HIGH_UNIT.test(r.name))) return [...resources].sort((a, b) => compareResourceNames(a.name, b.name));
   return [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

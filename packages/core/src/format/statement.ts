@@ -249,8 +249,8 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
 function refuseDuplicates(resources: readonly ManifestResource[]): void {
   let ordered = true;
   for (let i = 1; i < resources.length && ordered; i++) {
-    const order = compareResourceNames(resources[i - 1]!.name, resources[i]!.name);
-    if (order === 0) throw duplicateResource(resources[i]!.name);
+    const order = compareResourceNames(resources[i - 1].name, resources[i].name);
+    if (order === 0) throw duplicateResource(resources[i].name);
     ordered = order < 0;
   }
   if (ordered) return;

@@ -377,7 +377,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     let listed = 0;
     const listAhead = () => {
       for (; listed < subfolders.length && listings.size < LIST_AHEAD; listed++) {
-        const name = subfolders[listed]!.slice(0, -1);
+        const name = subfolders[listed].slice(0, -1);
         const listing = list(absPrefix + name, relPrefix + name, select !== undefined);
         listing.catch(() => undefined);
         listings.set(name, listing);

@@ -177,11 +177,11 @@ export async function hashFiles(
   files.forEach((file, i) => {
     const digests = knownOf.get(i);
     if (shardSize === 0) {
-      resources.push({ name: file.name, algorithm, digest: digests ? digests[0]! : hashed[next++]! });
+      resources.push({ name: file.name, algorithm, digest: digests ? digests[0] : hashed[next++] });
       return;
     }
     shardRanges(file.name, file.size, shardSize).forEach((range, k) =>
-      resources.push({ name: shardName(range), algorithm, digest: digests ? digests[k]! : hashed[next++]! }),
+      resources.push({ name: shardName(range), algorithm, digest: digests ? digests[k] : hashed[next++] }),
     );
   });
   return sortResources(resources);

@@ -13,7 +13,7 @@ const align8 = (n: number) => Math.ceil(n / 8) * 8;
  */
 function commonDirectoryPrefix(paths: readonly string[]): string {
   if (paths.length === 0) return '';
-  const first = paths[0]!;
+  const first = paths[0];
   let prefix = first.slice(0, Math.max(first.lastIndexOf('/'), first.lastIndexOf('\\')) + 1);
   for (const p of paths) {
     while (prefix !== '' && !p.startsWith(prefix)) {
@@ -66,13 +66,13 @@ export class JobTable {
     table.pathBytes.write(prefix, 0);
     let at = prefixBytes;
     for (let position = 0; position < n; position++) {
-      const id = order[position]!;
+      const id = order[position];
       table.ranges[3 * position] = list.starts[id]!;
       table.ranges[3 * position + 1] = list.ends[id]!;
       table.ranges[3 * position + 2] = list.fileSizes[id]!;
       table.ids[position] = id;
       table.pathOffsets[position] = at;
-      at += table.pathBytes.write(list.paths[id]!.slice(prefix.length), at);
+      at += table.pathBytes.write(list.paths[id].slice(prefix.length), at);
     }
     table.pathOffsets[n] = at;
     return table;
@@ -85,17 +85,17 @@ export class JobTable {
 
   /** The id (index in the caller's list) of the job at `position` in take order. */
   id(position: number): number {
-    return this.ids[position]!;
+    return this.ids[position];
   }
 
   /** Bytes to hash of the job at `position`. */
   bytes(position: number): number {
-    return this.ranges[3 * position + 1]! - this.ranges[3 * position]!;
+    return this.ranges[3 * position + 1] - this.ranges[3 * position];
   }
 
   /** Whether the job at `position` is a whole file that fits in one read of `chunkBytes` (with a byte to spare). */
   isSmall(position: number, chunkBytes: number): boolean {
-    const fileSize = this.ranges[3 * position + 2]!;
+    const fileSize = this.ranges[3 * position + 2];
     return this.ranges[3 * position] === 0 && this.ranges[3 * position + 1] === fileSize && fileSize < chunkBytes;
   }
 
@@ -103,9 +103,9 @@ export class JobTable {
   job(position: number): HashJob {
     return {
       path: this.prefix + this.pathBytes.toString('utf8', this.pathOffsets[position], this.pathOffsets[position + 1]),
-      start: this.ranges[3 * position]!,
-      end: this.ranges[3 * position + 1]!,
-      fileSize: this.ranges[3 * position + 2]!,
+      start: this.ranges[3 * position],
+      end: this.ranges[3 * position + 1],
+      fileSize: this.ranges[3 * position + 2],
     };
   }
 }

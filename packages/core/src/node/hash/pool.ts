@@ -84,18 +84,18 @@ export function largestFirst(list: Pick<HashJobList, 'starts' | 'ends'>): Int32A
   const maxBytes = 2 ** (53 - idBits);
   const keys = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const bytes = list.ends[i]! - list.starts[i]!;
+    const bytes = list.ends[i] - list.starts[i];
     if (bytes >= maxBytes) {
       // Too big to pack: sort with a comparator instead.
       const ids = Array.from({ length: n }, (_, id) => id);
-      ids.sort((a, b) => list.ends[b]! - list.starts[b]! - (list.ends[a]! - list.starts[a]!) || a - b);
+      ids.sort((a, b) => list.ends[b] - list.starts[b] - (list.ends[a] - list.starts[a]) || a - b);
       order.set(ids);
       return order;
     }
     keys[i] = bytes * idRange + (idRange - 1 - i);
   }
   keys.sort();
-  for (let i = 0; i < n; i++) order[i] = idRange - 1 - (keys[n - 1 - i]! % idRange);
+  for (let i = 0; i < n; i++) order[i] = idRange - 1 - (keys[n - 1 - i] % idRange);
   return order;
 }
 
@@ -119,7 +119,7 @@ export async function hashJobs(list: HashJobList, options: HashJobsOptions = {})
     options.workers !== undefined
       ? Math.min(options.workers, count)
       : planThreads({
-          costs: Array.from(order, (id) => jobCost(list.ends[id]! - list.starts[id]!)),
+          costs: Array.from(order, (id) => jobCost(list.ends[id] - list.starts[id])),
           cores,
           maxThreads: maxPlannedThreads(cores),
         });
@@ -149,7 +149,7 @@ async function hashOnThisThread(
   const onBytes = report && ((n: number) => report(n, done));
   for (const id of order) {
     if (options.signal?.aborted) throw aborted();
-    const job = { path: list.paths[id]!, start: list.starts[id]!, end: list.ends[id]!, fileSize: list.fileSizes[id]! };
+    const job = { path: list.paths[id], start: list.starts[id], end: list.ends[id], fileSize: list.fileSizes[id] };
     try {
       digests.set(
         job.end - job.start > chunkBytes
@@ -235,7 +235,7 @@ function hashOnWorkers(
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
-      worker.on('message', (msg: WorkerMessage) => finish(hashError(list.paths[msg.id]!, msg)));
+      worker.on('message', (msg: WorkerMessage) => finish(hashError(list.paths[msg.id], msg)));
       worker.on('error', (err) => finish(err));
       worker.on('exit', (code) => {
         if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
@@ -279,14 +279,14 @@ async function hashSmallJobsHere(
       let bytes = 0;
       for (let position = first; position < end; position++) {
         id = table.id(position);
-        const fileSize = list.fileSizes[id]!;
-        queue.setDigest(id, hashRangeSync({ path: list.paths[id]!, start: 0, end: fileSize, fileSize }, algorithm, buffers));
+        const fileSize = list.fileSizes[id];
+        queue.setDigest(id, hashRangeSync({ path: list.paths[id], start: 0, end: fileSize, fileSize }, algorithm, buffers));
         bytes += fileSize;
       }
       queue.addBytes(bytes);
       queue.completeJobs(end - first);
     } catch (err) {
-      throw caughtError(list.paths[id]!, err);
+      throw caughtError(list.paths[id], err);
     } finally {
       queue.setBusy(-1);
     }
