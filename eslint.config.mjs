@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'docs/api/**', '**/*.d.mts', 'packages/*/test/**/fixtures/**'],
+    ignores: ['**/dist/**', '**/node_modules/**', '.venv-ref/**', 'docs/api/**', '**/*.d.mts', 'packages/*/test/**/fixtures/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -16,7 +16,7 @@ export default tseslint.config(
     languageOptions: {
       globals: { ...globals.node },
       parserOptions: {
-        projectService: { allowDefaultProject: ['packages/*/vitest.config.ts'] },
+        projectService: { allowDefaultProject: ['packages/*/vitest.config.ts', 'action/vitest.config.ts'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -32,7 +32,7 @@ export default tseslint.config(
   },
   {
     // Tests read JSON that the CLI and servers print; typing every parse would add noise, not safety.
-    files: ['packages/*/test/**/*.ts', 'test-fixtures/**/*.ts'],
+    files: ['packages/*/test/**/*.ts', 'action/test/**/*.ts', 'test-fixtures/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Installs the packages as a user would, outside the monorepo: packs every
-// package (`pnpm pack`, as it would be published), checks what the tarballs
-// carry, installs them into fresh npm projects in a temporary directory with
-// their peer dependencies from the registry (our own packages only from the
-// tarballs), then runs what the READMEs promise:
+// package with the README's one command (as they would be published), checks
+// what the tarballs carry and lints them (publint; @arethetypeswrong/cli on
+// their type declarations), installs them into fresh npm projects in a
+// temporary directory, made as the README says (`npm init -y`, then ESM),
+// with their peer dependencies from the registry (our own packages only from
+// the tarballs), then runs what the READMEs promise:
 //
 // - the CLI installed alone with `npm install -g` (into a temporary prefix;
 //   no hub packages): sign and verify with a key, and
@@ -12,7 +14,10 @@
 //   package README's example, extracted from the README, type-checked with
 //   `tsc` (strict) and run as ESM against real inputs (a key pair, a model
 //   directory, a signed ONNX model, the loopback hub the hf-hub tests use,
-//   a tiny transformers.js model uploaded signed to it).
+//   a tiny transformers.js model uploaded signed to it);
+// - @model-signing/onnx alone in a fresh project: its public types (and
+//   core's) pass `tsc --strict` without skipLibCheck, so no third-party
+//   declarations that fail a strict check leak into them.
 //
 // Run after `pnpm build`: node scripts/check-packages.mjs [--keep]
 import { execFile } from 'node:child_process';
@@ -61,20 +66,28 @@ async function devRange(pkg, dependency) {
   return `${dependency}@${range}`;
 }
 
+/** A shell command of a ```sh block of the root README, found by a pattern, with /tmp/oms replaced by `tgzDir`. */
+async function readmeCommand(pattern, tgzDir) {
+  const readme = await fs.readFile(path.join(root, 'README.md'), 'utf8');
+  const line = readme.split('\n').find((l) => pattern.test(l));
+  expect(line, `README.md has no command matching ${pattern}`);
+  return line.replace(/\s+#.*$/, '').replaceAll('/tmp/oms', tgzDir);
+}
+
 try {
-  // 1. Pack, and check what each tarball carries.
+  // 1. Pack all six with the README's one command, and check what each tarball carries.
   const tarballs = {};
   const tgzDir = path.join(work, 'tarballs');
+  const pack = await readmeCommand(/^pnpm .*\bpack --pack-destination \/tmp\/oms/, tgzDir);
+  await run('sh', ['-c', pack], { cwd: root });
+  const packed = (await fs.readdir(tgzDir)).sort();
+  expect(packed.length === PACKAGES.length, `the README's pack command (${pack}) made ${packed.join(', ')}, not one tarball per package`);
   const license = await fs.readFile(path.join(root, 'LICENSE'), 'utf8');
+  const bin = (name) => path.join(root, 'node_modules', '.bin', name);
   for (const pkg of PACKAGES) {
-    const { stdout } = await run('pnpm', ['pack', '--pack-destination', tgzDir], { cwd: path.join(root, 'packages', pkg) });
-    const tgz = stdout
-      .trim()
-      .split('\n')
-      .filter((line) => line.endsWith('.tgz'))
-      .at(-1);
-    expect(tgz, `pnpm pack printed no tarball name for ${pkg}:\n${stdout}`);
-    tarballs[pkg] = path.resolve(tgzDir, path.basename(tgz));
+    const { version } = JSON.parse(await fs.readFile(path.join(root, 'packages', pkg, 'package.json'), 'utf8'));
+    tarballs[pkg] = path.join(tgzDir, `model-signing-${pkg}-${version}.tgz`);
+    expect(packed.includes(path.basename(tarballs[pkg])), `the README's pack command made no ${path.basename(tarballs[pkg])}`);
     const unpacked = path.join(work, 'unpacked', pkg);
     await fs.mkdir(unpacked, { recursive: true });
     await run('tar', ['-xzf', tarballs[pkg], '-C', unpacked]);
@@ -85,6 +98,10 @@ try {
       `${pkg}: the tarball's README.md is not the package's README`,
     );
     expect((await fs.readFile(path.join(dir, 'LICENSE'), 'utf8')) === license, `${pkg}: the tarball's LICENSE is not the repository's`);
+    expect(
+      (await fs.readFile(path.join(dir, 'CHANGELOG.md'), 'utf8')).startsWith(`# ${manifest.name}\n`),
+      `${pkg}: the tarball has no CHANGELOG.md of its own`,
+    );
     for (const field of ['repository', 'homepage', 'keywords', 'license']) expect(manifest[field], `${pkg}: package.json has no ${field}`);
     expect(
       !JSON.stringify(manifest).includes('workspace:'),
@@ -99,7 +116,13 @@ try {
         json.sourcesContent.every((s) => typeof s === 'string');
       expect(complete, `${pkg}: dist/${map} refers to sources the tarball does not carry`);
     }
-    ok(`${path.basename(tarballs[pkg])}: README, LICENSE, metadata, no workspace: ranges, source maps carry their sources`);
+    ok(`${path.basename(tarballs[pkg])}: README, CHANGELOG, LICENSE, metadata, no workspace: ranges, source maps carry their sources`);
+    // publint: package.json against what the tarball holds (exports, files, types), warnings included.
+    await run(bin('publint'), ['run', '--strict', tarballs[pkg]]);
+    // Are the types wrong: each entry point's declarations resolve as its JavaScript does,
+    // for ESM importers (node16 and bundlers); ESM-only packages, so CommonJS require is out of scope.
+    await run(bin('attw'), ['--profile', 'esm-only', '--format', 'ascii', '--no-emoji', '--no-color', tarballs[pkg]]);
+    ok(`${path.basename(tarballs[pkg])}: publint (strict) and @arethetypeswrong/cli (ESM) find nothing`);
   }
 
   // 2. Inputs a user would have: a key pair and a model directory.
@@ -113,10 +136,14 @@ try {
     await fs.writeFile(path.join(dir, 'key.pub'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
   }
 
+  // A new project as the README makes one: `npm init -y` (CommonJS), then ESM for the snippets' top-level await.
+  const esm = await readmeCommand(/^npm init -y && npm pkg set type=module/, tgzDir);
   async function newProject(name, specs, env = {}) {
     const dir = path.join(work, name);
     await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(dir, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }, null, 2));
+    await run('sh', ['-c', esm], { cwd: dir });
+    const manifest = JSON.parse(await fs.readFile(path.join(dir, 'package.json'), 'utf8'));
+    expect(manifest.type === 'module', `the README's project set-up (${esm}) left package.json's type ${manifest.type}`);
     await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...specs], { cwd: dir, env });
     await userFiles(dir);
     return dir;
@@ -187,14 +214,17 @@ try {
   ok('model-signing sign key / verify key');
 
   // Each README's example, exactly as written, type-checked and compiled to ESM
-  // (skipLibCheck, as in the repository: tfjs's and onnx-proto's own .d.ts
-  // files do not pass a strict check, and they are not what is tested here).
+  // (skipLibCheck, as in the repository: tfjs's own .d.ts files do not pass a
+  // strict check, and they are not what is tested here; step 5 checks onnx's
+  // and core's declarations without it).
   const snippets = path.join(all, 'snippets');
   await fs.mkdir(snippets);
   for (const pkg of ['core', 'onnx', 'tfjs', 'hf-hub', 'transformers']) {
     const readme = await fs.readFile(path.join(root, 'packages', pkg, 'README.md'), 'utf8');
     const example = /## Example\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(example, `packages/${pkg}/README.md has no \`\`\`ts block under "## Example"`);
+    // A project made with `npm init -y` is CommonJS, where the examples' top-level await fails: each README says so.
+    expect(readme.includes('npm pkg set type=module'), `packages/${pkg}/README.md does not say the example needs "type": "module"`);
     await fs.writeFile(path.join(snippets, `${pkg}.ts`), example);
   }
   // The browser entries' README examples need a page (fetch from a model
@@ -316,6 +346,31 @@ try {
   } finally {
     await fakeHub.close();
   }
+  // 5. @model-signing/onnx alone in a fresh project, its README examples
+  //    type-checked strictly and without skipLibCheck: every declaration file
+  //    its public types reach (its own, core's, onnxruntime's) must pass, so
+  //    none may expose a dependency's types that do not (onnx-proto's need
+  //    protobufjs's `Long`) or an optional peer's that may be absent
+  //    (@aws-sdk/client-kms).
+  console.log('==> @model-signing/onnx alone: its types under tsc --strict, without skipLibCheck');
+  const strict = await newProject(
+    'onnx-strict',
+    [
+      tarballs.core,
+      tarballs.onnx,
+      await devRange('onnx', 'onnxruntime-node'),
+      await devRange('onnx', 'onnxruntime-web'),
+      await devRange('cli', 'typescript'),
+      await devRange('cli', '@types/node'),
+    ],
+    { ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  );
+  await fs.mkdir(path.join(strict, 'snippets'));
+  for (const name of ['onnx.ts', 'onnx-web.ts']) await fs.copyFile(path.join(snippets, name), path.join(strict, 'snippets', name));
+  const strictConfig = { compilerOptions: { ...tsconfig.compilerOptions, skipLibCheck: false, noEmit: true }, include: ['snippets'] };
+  await fs.writeFile(path.join(strict, 'tsconfig.json'), JSON.stringify(strictConfig, null, 2));
+  await run(path.join(strict, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: strict });
+  ok("onnx's README examples, Node and browser, type-check with every declaration they reach (tsc --strict, no skipLibCheck)");
   console.log('package check passed');
 } catch (err) {
   console.error(`package check failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -86,14 +86,16 @@ def ca(cn, key, issuer=None, issuer_key=None, path_length=None, is_ca=True, usag
     return certificate(name(cn), key, issuer, issuer_key or key, extensions, **kwargs)
 
 
-def leaf_extensions(usage=None, eku=True, san=None, extra=()):
+def leaf_extensions(usage=None, eku=True, san=None, extra=(), is_ca=False):
+    """eku: True for codeSigning, False for none, or the list of usages; usage: False for no key usage extension."""
     extensions = [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (usage or key_usage(digital_signature=True), True),
+        (x509.BasicConstraints(ca=is_ca, path_length=None), True),
         (x509.SubjectAlternativeName(san or [x509.RFC822Name(LEAF_EMAIL)]), False),
     ]
+    if usage is not False:
+        extensions.append((usage or key_usage(digital_signature=True), True))
     if eku:
-        extensions.append((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False))
+        extensions.append((x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING] if eku is True else eku), False))
     return extensions + list(extra)
 
 
@@ -186,6 +188,17 @@ CASES = {
     "not-yet-valid-leaf": lambda: Chain(leaf_dates={"not_before": 1, "not_after": 30}),
     "unknown-critical-extension": lambda: Chain(leaf={"extra": [(UNKNOWN_CRITICAL, True)]}),
     "leaf-without-signing-usage": lambda: Chain(leaf={"usage": key_usage(key_encipherment=True), "eku": False}),
+    # What a model-signing leaf must be (certificate-path.ts, checkLeaf).
+    "leaf-without-extended-key-usage": lambda: Chain(leaf={"eku": False}),
+    "leaf-code-signing-without-key-usage": lambda: Chain(leaf={"usage": False}),
+    "leaf-server-auth-only": lambda: Chain(leaf={"eku": [ExtendedKeyUsageOID.SERVER_AUTH]}),
+    "leaf-any-extended-key-usage": lambda: Chain(leaf={"eku": [ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE]}),
+    "leaf-code-signing-without-digital-signature": lambda: Chain(leaf={"usage": key_usage(key_encipherment=True)}),
+    "leaf-ca": lambda: Chain(leaf={"is_ca": True, "usage": key_usage(digital_signature=True, key_cert_sign=True)}),
+    "leaf-ca-without-key-usage": lambda: Chain(leaf={"is_ca": True, "usage": False}),
+    # The shape of the reference's own test signing certificate (scripts/tests/keys/certificate/gen.sh).
+    "leaf-ca-whose-key-usage-excludes-cert-sign": lambda: Chain(leaf={"is_ca": True}),
+    "leaf-key-cert-sign": lambda: Chain(leaf={"usage": key_usage(digital_signature=True, key_cert_sign=True)}),
     "name-constraints-violated": lambda: Chain(
         first={"extra": [(x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.com")], excluded_subtrees=None), True)]},
         leaf={"san": [x509.DNSName("signer.example.org")]},

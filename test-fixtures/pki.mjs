@@ -81,14 +81,78 @@ export function makeCertificateAuthority(dir) {
   return { rootCert, rootKey, intermediateCert, intermediateKey };
 }
 
+/** OpenSSL's ASN.1 time for `openssl ca -startdate/-enddate`: YYYYMMDDHHMMSSZ. */
+function asn1Time(date) {
+  return date
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
 /**
- * Issues a leaf certificate for a fresh EC key from the intermediate CA.
+ * Signs `csr` with the intermediate CA for exactly [notBefore, notAfter]
+ * (`openssl x509 -req` of OpenSSL 3.0 only counts days from now), through a
+ * throw-away `openssl ca` database in `dir`.
+ */
+function signForWindow(dir, ca, name, csr, ext, cert, { notBefore, notAfter }) {
+  const db = path.join(dir, `${name}.ca`);
+  fs.mkdirSync(db, { recursive: true });
+  fs.writeFileSync(path.join(db, 'index.txt'), '');
+  fs.writeFileSync(path.join(db, 'serial'), `${Date.now().toString(16).padStart(16, '0')}\n`);
+  const config = path.join(db, 'ca.cnf');
+  fs.writeFileSync(
+    config,
+    [
+      '[ca]',
+      'default_ca = test',
+      '[test]',
+      `dir = ${db}`,
+      'database = $dir/index.txt',
+      'new_certs_dir = $dir',
+      'serial = $dir/serial',
+      'policy = any',
+      'default_md = sha256',
+      'unique_subject = no',
+      '[any]',
+      'commonName = supplied',
+    ].join('\n') + '\n',
+  );
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-notext',
+      '-config',
+      config,
+      '-cert',
+      ca.intermediateCert,
+      '-keyfile',
+      ca.intermediateKey,
+      '-in',
+      csr,
+      '-out',
+      cert,
+      '-extfile',
+      ext,
+      '-startdate',
+      asn1Time(notBefore),
+      '-enddate',
+      asn1Time(notAfter),
+    ],
+    dir,
+  );
+}
+
+/**
+ * Issues a leaf certificate for a fresh EC key from the intermediate CA,
+ * valid for `days` from now, or exactly for `validity` (e.g. one that
+ * expires in a few seconds, or has expired).
  * @param {string} dir
  * @param {{ intermediateCert: string, intermediateKey: string }} ca
- * @param {{ name: string, curve?: 'P-256'|'P-384'|'P-521', usage?: 'codeSigning'|'none', days?: number }} options
+ * @param {{ name: string, curve?: 'P-256'|'P-384'|'P-521', usage?: 'codeSigning'|'none', days?: number, validity?: { notBefore: Date, notAfter: Date } }} options
  * @returns {{ key: string, cert: string }} file paths
  */
-export function issueLeaf(dir, ca, { name, curve = 'P-256', usage = 'codeSigning', days = 365 }) {
+export function issueLeaf(dir, ca, { name, curve = 'P-256', usage = 'codeSigning', days = 365, validity }) {
   const key = ecKey(dir, name, curve);
   const csr = path.join(dir, `${name}.csr`);
   openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr], dir);
@@ -100,6 +164,10 @@ export function issueLeaf(dir, ca, { name, curve = 'P-256', usage = 'codeSigning
       ? ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', 'extendedKeyUsage=codeSigning']
       : ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,keyEncipherment'],
   );
+  if (validity) {
+    signForWindow(dir, ca, name, csr, ext, cert, validity);
+    return { key, cert };
+  }
   openssl(
     [
       'x509',

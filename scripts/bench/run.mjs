@@ -16,6 +16,7 @@ import { FULL_SIZES, SMOKE_SIZES, defineScenarios, ensureScenarioData, warmPageC
 import { limitCommands, oursCommand, referenceCommand, toolPaths } from './lib/tools.mjs';
 import { crossCheck } from './lib/checks.mjs';
 import { runResign } from './lib/resign.mjs';
+import { startupLines } from './lib/node-lines.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -131,6 +132,8 @@ async function main() {
   // Every sign and verify writes a local hash record (docs/incremental.md):
   // keep the benchmark's beside its data, out of the user's cache.
   process.env.XDG_CACHE_HOME = path.join(options.dataDir, 'cache');
+  // Likewise Node's compile cache (Node >= 22.1), which the CLI turns on.
+  process.env.NODE_COMPILE_CACHE = path.join(options.dataDir, 'cache', 'node-compile-cache');
   const keys = writeKeys(path.join(options.dataDir, 'keys'));
   const signatureDir = path.join(options.dataDir, 'signatures');
   fs.mkdirSync(signatureDir, { recursive: true });
@@ -253,6 +256,19 @@ async function main() {
         referenceCommand(tools, 'verify', tinyContext('reference')),
       );
     }
+  }
+
+  // The same start-up on the oldest supported Node line and the current LTS.
+  try {
+    for (const line of startupLines(root, log)) {
+      for (let run = 1; run <= startupRuns; run++) {
+        const sample = { scenario: 'startup-lines', variant: line.label, run, tool: 'ours' };
+        await record({ ...sample, action: 'version' }, [line.node, [tools.cli, '--version']]);
+        await record({ ...sample, action: 'verify' }, oursCommand({ ...tools, node: line.node }, 'verify', tinyContext('ours')));
+      }
+    }
+  } catch (err) {
+    failures.push(`start-up on other Node lines: ${err instanceof Error ? err.message : String(err)}`);
   }
 
   if (failures.length === 0) {

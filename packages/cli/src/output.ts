@@ -6,8 +6,8 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 /**
- * A usage mistake found after parsing (e.g. an option one method needs);
- * reported like core's errors and exits with 2.
+ * A usage mistake found after parsing (e.g. an option one method needs):
+ * reported as commander reports its own, one `error:` line, exit 2.
  */
 export class UsageError extends Error {
   readonly code = 'INVALID_ARGUMENT' as const;
@@ -17,18 +17,21 @@ export class UsageError extends Error {
   }
 }
 
-// C0 controls, DEL and C1 controls (ESC and CSI start terminal escape
-// sequences, CR rewrites the line), and the bidirectional overrides and
-// isolates that reorder how a line reads.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+// Every control, format and separator character, by Unicode category:
+// Cc (C0, DEL and C1: ESC and CSI start terminal escape sequences, CR
+// rewrites the line), Cf (the bidirectional overrides and isolates that
+// reorder how a line reads, zero-width characters that hide in a name, the
+// byte order mark U+FEFF, soft hyphens, tags), Zl and Zp (U+2028 and U+2029,
+// which some terminals and viewers break lines at).
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
 
 /**
- * Makes text safe to print on a terminal: every control character becomes a
- * visible escape (`\x1b`, `\r`, `\u{202e}`), so a file name cannot move the
- * cursor, recolour or rewrite what was printed (a name with `\r` and
- * "Verification succeeded" must not hide a failure). Only for human lines;
- * JSON output escapes on its own.
+ * Makes text safe to print on a terminal: every control, format and
+ * separator character (Unicode Cc, Cf, Zl, Zp) becomes a visible escape
+ * (`\x1b`, `\r`, `\u{202e}`, `\u{feff}`), so a file name cannot move the
+ * cursor, recolour, reorder, hide part of or rewrite what was printed (a name
+ * with `\r` and "Verification succeeded" must not hide a failure). Only for
+ * human lines; JSON output escapes on its own.
  */
 export function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL, (c) => {
@@ -103,6 +106,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   modulePath: '--module-path',
   previousSignaturePath: '--previous-signature',
   incremental: '--incremental',
+  tsaCertificateChain: '--tsa-certificate-chain',
+  timestampAuthority: '--tsa-url',
 };
 
 /** A library message in the CLI's terms: "the allowSymlinks option" becomes "--allow-symlinks". */
@@ -114,8 +119,13 @@ export function inCliTerms(message: string): string {
     .replace(/\bthe (\w+) option\b/g, (phrase, name: string) => FLAGS[name] ?? phrase);
 }
 
-/** Prints a failure (one line, or JSON with the error code and every differing file) and returns the exit code. */
+/**
+ * Prints a failure (one line, or JSON with the error code and every differing
+ * file) and returns the exit code. A {@link UsageError} is not a failure of
+ * the command: it is rethrown for `run` to report as the usage error it is.
+ */
 export function reportFailure(err: unknown, what: string, json: boolean): number {
+  if (err instanceof UsageError) throw err;
   if (isCodedError(err)) {
     const message = inCliTerms(err.message);
     if (json) {

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, type Option } from 'commander';
 import { normalizeArgv, placeMethod } from './argv.js';
+import { attestCommands } from './commands/attest.js';
+import { claimsCommand } from './commands/claims.js';
 import { digestCommand } from './commands/digest.js';
 import { hfCommands } from './commands/hf.js';
 import { signCommands } from './commands/sign.js';
 import { verifyCommands } from './commands/verify.js';
-import { EXIT_OK, EXIT_USAGE, UsageError } from './output.js';
+import { EXIT_OK, EXIT_USAGE, UsageError, escapeControlCharacters } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -28,6 +30,8 @@ export async function run(args: readonly string[]): Promise<number> {
     .exitOverride()
     .addCommand(signCommands(setExitCode))
     .addCommand(verifyCommands(setExitCode))
+    .addCommand(attestCommands(setExitCode))
+    .addCommand(claimsCommand(setExitCode))
     .addCommand(digestCommand(setExitCode))
     .addCommand(hfCommands(setExitCode))
     .addHelpText(
@@ -36,6 +40,8 @@ export async function run(args: readonly string[]): Promise<number> {
 Examples:
   $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig
   $ model-signing verify key ./my-model --signature my-model.sig --public-key key.pub
+  $ model-signing attest key ./my-model --private-key key.pem --model-card ./my-model/README.md
+  $ model-signing claims ./my-model --signature claims.jsonl --public-key key.pub
   $ model-signing digest ./my-model
 
 Exit codes: 0 success, 1 failure (the message says what and which file), 2 usage error.`,
@@ -48,17 +54,16 @@ Exit codes: 0 success, 1 failure (the message says what and which file), 2 usage
     cmd.commands.forEach(propagate);
   };
   propagate(program);
-  let argv: string[];
   try {
-    argv = placeMethod(program, normalizeArgv(args));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`error: ${err.message}\n`);
-    return EXIT_USAGE;
-  }
-  try {
+    const argv = placeMethod(program, normalizeArgv(args));
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
+    // Found before parsing (a misplaced method) or by a command (an option its method needs, e.g.
+    // verify certificate without a trust anchor): one `error:` line, as commander's own usage errors.
+    if (err instanceof UsageError) {
+      process.stderr.write(escapeControlCharacters(`error: ${err.message}`) + '\n');
+      return EXIT_USAGE;
+    }
     if (err instanceof CommanderError) {
       // `--help` and `--version` exit 0; help shown because a command is incomplete (`model-signing`, `model-signing sign`) is a usage error.
       const benign = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) && err.exitCode === 0;
@@ -95,7 +100,9 @@ function checkRequiredOptionsLast(cmd: Command): void {
 /**
  * Adds "did you mean" to unknown-option errors with a looser match than
  * commander's (which gives up beyond three edits, so `--pubkey` got no
- * hint); the reference suggests its spelling in the same cases.
+ * hint), and for the start of a flag (`--sig` → `--signature`; options are
+ * never taken by abbreviation, only suggested); the reference suggests its
+ * spelling in the same cases.
  */
 function suggestOptions(cmd: Command): void {
   cmd.showSuggestionAfterError(false);
@@ -104,16 +111,22 @@ function suggestOptions(cmd: Command): void {
       const flag = /^error: unknown option '(--[^'=]+)/.exec(message)?.[1];
       const candidates: Option[] = [];
       for (let c: Command | null = cmd; c; c = c.parent) candidates.push(...c.options);
-      const best =
-        flag === undefined
-          ? undefined
-          : closest(
-              flag,
-              candidates.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])),
-            );
-      write(best === undefined ? message : message.replace(/\n?$/, ` (did you mean ${best}?)\n`));
+      const longs = [...new Set(candidates.flatMap((o) => (o.long && !o.hidden ? [o.long] : [])))];
+      const suggestion = flag === undefined ? undefined : suggest(flag, longs);
+      write(suggestion === undefined ? message : message.replace(/\n?$/, ` (did you mean ${suggestion}?)\n`));
     },
   });
+}
+
+/**
+ * What `flag` was likely meant to be: the flags it begins (`--sig`:
+ * `--signature`; several are listed), else the most alike by spelling.
+ */
+function suggest(flag: string, candidates: readonly string[]): string | undefined {
+  // `--` plus at least two letters, so `--s` or `--i` do not list half the options.
+  const extended = flag.length >= 4 ? candidates.filter((c) => c.startsWith(flag)).sort() : [];
+  if (extended.length > 0) return extended.length === 1 ? extended[0] : `one of ${extended.join(', ')}`;
+  return closest(flag, candidates);
 }
 
 /** The candidate most like `word` (at least 60% alike by edit distance), if any. */

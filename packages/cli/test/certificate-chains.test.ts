@@ -26,6 +26,8 @@ const SIGNER = "'O=OMS Test, CN=OMS Test Signer'";
 const ROOT = "'O=OMS Test, CN=OMS Test Root'";
 const ESCAPED = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const naming = (cert: string, rule: string) => new RegExp(`${ESCAPED(cert)}.*${rule}`);
+const LEAF_RULES =
+  'the reference accepts any leaf with key usage digitalSignature or extended key usage codeSigning; we require a key that may not certify, whose key usage, if present, includes digitalSignature and whose extended key usage, if present, includes codeSigning (RFC 5280, CA/Browser Forum code signing requirements)';
 const REFERENCE_CHECKS_AT_NOT_BEFORE =
   "the reference validates the chain at the leaf's notBefore and so ignores expiry; we require every certificate to be valid now";
 
@@ -58,6 +60,35 @@ const CASES: Record<string, Case> = {
     reference: /unhandled critical extension/,
   },
   'leaf-without-signing-usage': { ours: naming(SIGNER, 'may not be used for signing'), reference: /cannot be used for signing/ },
+  // What a model-signing leaf must be (docs/hsm-kms.md, "What a signing certificate must be"): stricter than the reference,
+  // which asks only for key usage digitalSignature or extended key usage codeSigning.
+  'leaf-without-extended-key-usage': { ours: null, reference: null },
+  'leaf-code-signing-without-key-usage': { ours: null, reference: null },
+  'leaf-server-auth-only': {
+    ours: naming(SIGNER, 'may not be used for signing: its extended key usage \\(serverAuth\\) does not include codeSigning'),
+    reference: null,
+    differs: LEAF_RULES,
+  },
+  'leaf-any-extended-key-usage': {
+    ours: naming(SIGNER, 'extended key usage \\(anyExtendedKeyUsage\\) does not include codeSigning'),
+    reference: null,
+    differs: LEAF_RULES,
+  },
+  'leaf-code-signing-without-digital-signature': {
+    ours: naming(SIGNER, 'its key usage does not include digitalSignature'),
+    reference: null,
+    differs: LEAF_RULES,
+  },
+  'leaf-ca': { ours: naming(SIGNER, "keyCertSign or cRLSign: it is a CA's key"), reference: null, differs: LEAF_RULES },
+  'leaf-ca-without-key-usage': {
+    ours: naming(SIGNER, 'it is a CA certificate \\(basicConstraints cA\\) and no key usage keeps its key from certifying'),
+    reference: null,
+    differs: LEAF_RULES,
+  },
+  // cA, but a key usage without keyCertSign: it cannot certify anything. The reference's test signing certificate is
+  // such a certificate, and so the OMS spec's valid certificate vector and every historical certificate signature.
+  'leaf-ca-whose-key-usage-excludes-cert-sign': { ours: null, reference: null },
+  'leaf-key-cert-sign': { ours: naming(SIGNER, 'keyCertSign or cRLSign'), reference: null, differs: LEAF_RULES },
   'name-constraints-violated': { ours: naming(SIGNER, 'permitted sub-trees" name constraint'), reference: /permitted subtree violation/ },
   'wrong-issuer-signature': {
     ours: naming(SIGNER, `names ${ESCAPED(INTERMEDIATE_1)} as its issuer, but its signature does not verify`),

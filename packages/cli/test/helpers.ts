@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
+import { recordSettleMs } from '../../core/dist/node/incremental/record.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
@@ -40,6 +41,39 @@ export async function ours(args: readonly string[], cwd?: string): Promise<RunRe
     assertCodePointOrder(path.resolve(cwd ?? process.cwd(), flag >= 0 ? args[flag + 1] : 'model.sig'));
   }
   return result;
+}
+
+/**
+ * Makes every CLI process started from now on see a clock `ms` ahead
+ * (`Date.now()`, through the preload test-fixtures/shifted-clock.mjs): files
+ * written before it started are that much older for the local hash records
+ * it writes. Returns the function that puts the clock back.
+ */
+export function shiftChildClocks(ms: number): () => void {
+  const saved = { options: process.env['NODE_OPTIONS'], shift: process.env['MODEL_SIGNING_TEST_CLOCK_SHIFT_MS'] };
+  process.env['NODE_OPTIONS'] = `${saved.options ?? ''} --import=${path.join(REPO_ROOT, 'test-fixtures/shifted-clock.mjs')}`.trim();
+  process.env['MODEL_SIGNING_TEST_CLOCK_SHIFT_MS'] = String(ms);
+  return () => {
+    for (const [name, value] of [
+      ['NODE_OPTIONS', saved.options],
+      ['MODEL_SIGNING_TEST_CLOCK_SHIFT_MS', saved.shift],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/**
+ * A clock shift after which a record vouches for every file written before:
+ * this machine's settle time (core's `recordSettleMs`, 72 s with Linux's
+ * writeback defaults) and a second.
+ */
+export function settledShiftMs(): number {
+  const settle = recordSettleMs();
+  if (settle === null)
+    throw new Error('This machine bounds no writeback (vm.dirty_writeback_centisecs 0?): a local record can prove nothing here');
+  return settle + 1000;
 }
 
 /** Runs the reference CLI, Python model_signing 1.1.1. */

@@ -3,18 +3,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
-import { startMockInstance, testIdentityToken } from '../../core/test/sigstore/mock-instance.js';
-import { cleanupTempDirs, ours, reference, tempDir, writeKeyPair, type RunResult } from './helpers.js';
+import { startSigstoreInstance } from '../../../test-fixtures/sigstore-instance.mjs';
+import { cleanupTempDirs, ours, reference, settledShiftMs, shiftChildClocks, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 // `sign … --incremental` end to end: a model with nested files and a large
 // file goes through the edits users make; after each, the incremental
 // signature's payload equals a full sign's, and the reference verifies it.
 
 const BIG = 8 * 1024 * 1024;
-// The record vouches only for files older than its 2 s racy margin.
-const settle = () => new Promise((r) => setTimeout(r, 2300));
 
 let work: string;
+let restoreClocks: () => void;
 let model: string;
 let keys: { privateKey: string; publicKey: string };
 let savedCache: string | undefined;
@@ -33,6 +32,13 @@ beforeAll(async () => {
   // Children inherit it: the records go to a cache of this test only.
   savedCache = process.env['XDG_CACHE_HOME'];
   process.env['XDG_CACHE_HOME'] = path.join(work, 'cache');
+  // A record vouches only for files whose times are older than the settle
+  // time (72 s with Linux's defaults) when it is written. Rather than wait,
+  // every CLI run here sees a clock that much ahead: every file written
+  // before it started, even just before, is old enough. The settle rule
+  // itself is tested in core's incremental test (moving the clock) and in
+  // incremental-mmap.test.ts (real clock).
+  restoreClocks = shiftChildClocks(settledShiftMs());
   model = path.join(work, 'model');
   const files: Record<string, string | Buffer> = {
     'README.md': '# A model card\n',
@@ -49,6 +55,7 @@ beforeAll(async () => {
   keys = await writeKeyPair(work, 'P-256');
 });
 afterAll(async () => {
+  restoreClocks();
   if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
   else process.env['XDG_CACHE_HOME'] = savedCache;
   await cleanupTempDirs();
@@ -71,15 +78,11 @@ describe('sign --incremental', () => {
     ok(await ours(signArgs(full)), 'full sign');
     expect(await payloadOf(sig())).toBe(await payloadOf(full));
     ok(await reference(['verify', 'key', model, '--signature', sig(), '--public_key', keys.publicKey]), 'reference verify');
-    // Files edited in this step are too recent for the records just written
-    // to vouch for them; a verification once they are old enough records them.
-    await settle();
     ok(await ours(['verify', 'key', model, '--signature', sig(), '--public-key', keys.publicKey]), 'our verify');
     return report;
   }
 
   it('after each edit, equals a full sign and verifies with the reference', async () => {
-    await settle();
     ok(await ours(signArgs(sig())), 'first full sign');
 
     // Nothing changed: nothing is read.
@@ -209,9 +212,10 @@ describe('sign certificate --incremental', () => {
 
 describe('sign sigstore --incremental', () => {
   it('checks the previous signature against the identity the user states', async () => {
-    const instance = await startMockInstance();
+    // Real Fulcio, Rekor v2 and TSA on loopback (test-fixtures/sigstore-instance.mjs).
+    const instance = await startSigstoreInstance();
     try {
-      const issuer = 'https://issuer.example.com';
+      const issuer = instance.urls.oidc;
       const email = 'alice@example.com';
       const sig = path.join(work, 'keyless.sig');
       const sign = (extra: string[]) =>
@@ -220,7 +224,7 @@ describe('sign sigstore --incremental', () => {
           'sigstore',
           model,
           '--identity-token',
-          testIdentityToken({ iss: issuer, email }),
+          instance.identityToken({ email }),
           '--trust-config',
           instance.trustConfigPath,
           '--signature',
@@ -228,7 +232,6 @@ describe('sign sigstore --incremental', () => {
           ...extra,
         ]);
       ok(await sign([]), 'full keyless sign');
-      await settle();
       ok(
         await ours([
           'verify',
@@ -266,7 +269,7 @@ describe('sign sigstore --incremental', () => {
         'sigstore',
         model,
         '--identity-token',
-        testIdentityToken({ iss: issuer, email: 'mallory@example.com' }),
+        instance.identityToken({ email: 'mallory@example.com' }),
         '--trust-config',
         instance.trustConfigPath,
         '--signature',
@@ -313,7 +316,7 @@ describe('verify --trust-cache', () => {
       ].join('\n'),
     );
     const saved = process.env['NODE_OPTIONS'];
-    process.env['NODE_OPTIONS'] = `--import=${preload}`;
+    process.env['NODE_OPTIONS'] = `${saved ?? ''} --import=${preload}`.trim();
     let result: RunResult;
     try {
       result = await ours(args);
@@ -331,7 +334,6 @@ describe('verify --trust-cache', () => {
     'on an unchanged model reads no weight and loads neither Sigstore, PKI.js, PKCS#11 nor KMS code',
     async () => {
       const sig = path.join(work, 'observed.sig');
-      await settle();
       ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
       const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--json'];
       const trusted = await oursObserved([...verifyArgs, '--trust-cache']);
@@ -356,7 +358,6 @@ describe('verify --trust-cache', () => {
     const sig = path.join(work, 'model.sig');
     const verifyArgs = ['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--trust-cache'];
     ok(await ours(['sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig]), 'sign');
-    await settle();
     const out = JSON.parse(ok(await ours([...verifyArgs, '--json']), 'verify').stdout) as {
       files: number;
       reuse: { reusedFiles: number; rehashedFiles: number };

@@ -130,10 +130,34 @@ describe('verify certificate: explicit trust and identity pinning', () => {
   }, 60_000);
   const verify = (...args: string[]) => ours(['verify', 'certificate', model, '--signature', sig, '--json', ...args]);
 
-  it('is a usage error without --certificate-chain or --use-system-roots, naming both', async () => {
+  it('is a usage error without --certificate-chain or --use-system-roots, naming both (one error: line, even with --json)', async () => {
     const result = await verify();
     expect(result.code).toBe(2);
-    expect(failure(result).message).toMatch(/--certificate-chain.*--use-system-roots/);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: verify certificate needs a trust anchor: .*--certificate-chain.*--use-system-roots[^\n]*\n$/);
+    expect(result.stderr).not.toContain('Verification failed');
+  });
+
+  it('is WRONG_METHOD when checked with verify key, even against its own key, as a key signature is with verify certificate', async () => {
+    const leafKey = path.join(work, 'leaf.pub');
+    await fs.writeFile(leafKey, new X509Certificate(await fs.readFile(leafPem)).publicKey.export({ type: 'spki', format: 'pem' }));
+    const other = await writeKeyPair(work, 'P-256');
+    for (const publicKey of [leafKey, other.publicKey]) {
+      const asKey = await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--json']);
+      expect(asKey.code, publicKey).toBe(1);
+      expect(failure(asKey)).toMatchObject({
+        code: 'WRONG_METHOD',
+        message: expect.stringMatching(/verify it with the 'certificate' method/),
+      });
+    }
+    const keySig = path.join(work, 'key.sig');
+    expect((await ours(['sign', 'key', model, '--signature', keySig, '--private-key', other.privateKey])).code).toBe(0);
+    const asCertificate = await ours(['verify', 'certificate', model, '--signature', keySig, '--certificate-chain', root, '--json']);
+    expect(asCertificate.code).toBe(1);
+    expect(failure(asCertificate)).toMatchObject({
+      code: 'WRONG_METHOD',
+      message: expect.stringMatching(/verify it with the 'key' method/),
+    });
   });
 
   it('with --use-system-roots trusts only the public roots, which never issued a private CA', async () => {

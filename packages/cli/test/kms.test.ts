@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMoto, type MotoServer } from '../../../test-fixtures/moto.mjs';
 import { makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { issueLeafForPublicKey } from '../../../test-fixtures/pki-external.mjs';
-import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempDir, type RunResult } from './helpers.js';
+import {
+  REFERENCE_CLI,
+  cleanupTempDirs,
+  makeTrickyModel,
+  ours,
+  reference,
+  settledShiftMs,
+  shiftChildClocks,
+  tempDir,
+  type RunResult,
+} from './helpers.js';
 
 // AWS KMS signing against a real implementation of the KMS API on loopback
 // (moto's server): keys created through the SDK, signatures made by the CLI
@@ -143,13 +153,13 @@ describe('AWS KMS with --incremental', () => {
     const savedCache = process.env['XDG_CACHE_HOME'];
     // Children inherit it: the records go to a cache of this test only.
     process.env['XDG_CACHE_HOME'] = path.join(work, 'incremental-cache');
+    // The record vouches only for files older than the settle time when it is written: the CLI runs see a clock that much ahead.
+    const restoreClocks = shiftChildClocks(settledShiftMs());
     try {
       const model = path.join(work, 'incremental-model');
       await fs.mkdir(path.join(model, 'weights'), { recursive: true });
       await fs.writeFile(path.join(model, 'README.md'), '# card\n');
       await fs.writeFile(path.join(model, 'weights/model.bin'), Buffer.alloc(1024 * 1024, 5));
-      // The record vouches only for files older than its 2 s racy margin.
-      await new Promise((r) => setTimeout(r, 2300));
       const key = await createKey('ECC_NIST_P256');
       const publicKey = await exportPublicKey(key.id, path.join(work, 'incremental.pub.pem'));
       const sig = path.join(work, 'kms-incremental.sig');
@@ -188,6 +198,7 @@ describe('AWS KMS with --incremental', () => {
       expect(JSON.parse(refused.stdout).error.code).toBe('KEY_MISMATCH');
       await expect(fs.access(target)).rejects.toThrow();
     } finally {
+      restoreClocks();
       if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
       else process.env['XDG_CACHE_HOME'] = savedCache;
     }

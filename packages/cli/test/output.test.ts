@@ -13,6 +13,24 @@ describe('escapeControlCharacters', () => {
     expect(escapeControlCharacters('evil\u202eexe.bin\u2066')).toBe('evil\\u{202e}exe.bin\\u{2066}');
     expect(escapeControlCharacters('ünï côde ..data 模型')).toBe('ünï côde ..data 模型');
   });
+
+  it('makes every format and separator character visible too (Unicode Cf, Zl, Zp)', () => {
+    // Line and paragraph separators, the byte order mark, zero-width space and joiner, soft hyphen, an invisible tag, a word joiner.
+    expect(escapeControlCharacters('a\u2028b\u2029c\ufeffd\u200be\u200df\u00adg\u{e0041}h\u2060')).toBe(
+      'a\\u{2028}b\\u{2029}c\\u{feff}d\\u{200b}e\\u{200d}f\\xadg\\u{e0041}h\\u{2060}',
+    );
+    // Every code point of those categories, and nothing else: spaces and letters stay.
+    for (let code = 0; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const c = String.fromCodePoint(code);
+      const hidden = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(c);
+      const escaped = escapeControlCharacters(c);
+      if (hidden !== (escaped !== c) || (hidden && /[^\\xu{}0-9a-fnrt]/.test(escaped))) {
+        throw new Error(`U+${code.toString(16)} printed as ${JSON.stringify(escaped)}`);
+      }
+    }
+    expect(escapeControlCharacters('a b\u00a0c\u3000d')).toBe('a b\u00a0c\u3000d');
+  });
 });
 
 async function signedModel(files: Record<string, string>, signArgs: string[] = []) {
@@ -45,6 +63,17 @@ describe('what verify prints', () => {
     const json = await verify('--json');
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout).error.differences).toEqual([{ kind: 'unsigned', name: evil }]);
+  });
+
+  it('escapes line separators and a byte order mark in names, which docs/cli.md promises', async () => {
+    const { model, verify } = await signedModel({ 'w.bin': 'w' });
+    const evil = 'a\u2028Verification succeeded\u2029\ufeff.bin';
+    await fs.writeFile(path.join(model, evil), 'unsigned');
+    const human = await verify();
+    expect(human.code).toBe(1);
+    expect(human.stderr).not.toMatch(/[\u2028\u2029\ufeff]/);
+    expect(human.stderr).toContain('a\\u{2028}Verification succeeded\\u{2029}\\u{feff}.bin');
+    expect(JSON.parse((await verify('--json')).stdout).error.differences).toEqual([{ kind: 'unsigned', name: evil }]);
   });
 
   it('names the recorded ignore paths that exist and were not checked, in human and JSON output', async () => {

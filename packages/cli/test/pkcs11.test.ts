@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificateAuthority, type CertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { issueLeafForPublicKey } from '../../../test-fixtures/pki-external.mjs';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
-import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempDir, type RunResult } from './helpers.js';
+import {
+  REFERENCE_CLI,
+  cleanupTempDirs,
+  makeTrickyModel,
+  ours,
+  reference,
+  settledShiftMs,
+  shiftChildClocks,
+  tempDir,
+  type RunResult,
+} from './helpers.js';
 
 // PKCS#11 signing against a real token (SoftHSM2 in a temporary directory):
 // keys generated on the token, signatures made by the CLI and the library,
@@ -45,6 +55,9 @@ beforeAll(async () => {
     publicKeys[curve] = token.exportPublicKey(id, path.join(work, `${label}.pub.pem`));
   }
   token.generateKey('RSA', '09', 'key-rsa');
+  // Two keys of one label: a URI naming only the label is ambiguous.
+  token.generateKey('P-256', '21', 'key-twin');
+  token.generateKey('P-256', '22', 'key-twin');
   ca = makeCertificateAuthority(path.join(work, 'ca'));
   dirModel = await makeTrickyModel(work);
   fileModel = path.join(work, 'single-model.onnx');
@@ -152,6 +165,7 @@ describe('pkcs11-certificate', () => {
 describe('--incremental with a key on the token', () => {
   let model: string;
   let savedCache: string | undefined;
+  let restoreClocks: () => void;
   const payloadOf = async (sig: string) =>
     (JSON.parse(await fs.readFile(sig, 'utf8')) as { dsseEnvelope: { payload: string } }).dsseEnvelope.payload;
   beforeAll(async () => {
@@ -163,10 +177,11 @@ describe('--incremental with a key on the token', () => {
     await fs.writeFile(path.join(model, 'README.md'), '# card\n');
     await fs.writeFile(path.join(model, 'config.json'), '{"hidden": 8}');
     await fs.writeFile(path.join(model, 'weights/model.bin'), Buffer.alloc(1024 * 1024, 3));
-    // The record vouches only for files older than its 2 s racy margin.
-    await new Promise((r) => setTimeout(r, 2300));
+    // The record vouches only for files older than the settle time when it is written: the CLI runs see a clock that much ahead.
+    restoreClocks = shiftChildClocks(settledShiftMs());
   });
   afterAll(() => {
+    restoreClocks();
     if (savedCache === undefined) delete process.env['XDG_CACHE_HOME'];
     else process.env['XDG_CACHE_HOME'] = savedCache;
   });
@@ -216,7 +231,6 @@ describe('--incremental with a key on the token', () => {
     ];
     ok(await ours(args), 'full sign');
     await fs.writeFile(path.join(model, 'added.txt'), 'new file');
-    // README.md, edited by the test before, may still be within the racy margin: only the settled files are sure to be reused.
     const plan = JSON.parse((await ours([...args, '--incremental', '--dry-run', '--json'])).stdout) as {
       rehashed: { name: string; reason: string }[];
       reused: { name: string }[];
@@ -284,6 +298,13 @@ describe('errors leave no signature file', () => {
       /not a loadable PKCS#11 module/,
     ],
     ['a non-EC key', () => ['--pkcs11-uri', uri('key-rsa')], 1, 'BAD_KEY', /not an elliptic-curve key/],
+    [
+      'a label two keys share',
+      () => ['--pkcs11-uri', uri('key-twin')],
+      2,
+      'INVALID_ARGUMENT',
+      /Several PKCS#11 private keys match label 'key-twin' on the token \(ids 2[12], 2[12]\): add 'id=%xx'/,
+    ],
     ['a malformed URI', () => ['--pkcs11-uri', 'pkcs11:token=x;object'], 2, 'INVALID_ARGUMENT', /malformed path attribute/],
     [
       'a URI naming no key',
@@ -301,6 +322,24 @@ describe('errors leave no signature file', () => {
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
     await expect(fs.access(sig)).rejects.toThrow();
+  });
+
+  it('signs with the one key a shared label and an id name', async () => {
+    const sig = path.join(work, 'twin.sig');
+    const result = await ours([
+      'sign',
+      'pkcs11-key',
+      dirModel,
+      '--pkcs11-uri',
+      uri('key-twin').replace(';object=', ';id=%22;object='),
+      '--signature',
+      sig,
+    ]);
+    ok(result, 'sign with label and id');
+    const twin22 = token.exportPublicKey('22', path.join(work, 'twin-22.pub.pem'));
+    const twin21 = token.exportPublicKey('21', path.join(work, 'twin-21.pub.pem'));
+    ok(await ours(['verify', 'key', dirModel, '--signature', sig, '--public-key', twin22]), 'verify with key 22');
+    expect((await ours(['verify', 'key', dirModel, '--signature', sig, '--public-key', twin21])).code).toBe(1);
   });
 
   it('names the missing option when --pkcs11-uri is left out', async () => {

@@ -57,6 +57,21 @@ describe('tampered models and signatures are refused through the CLI', () => {
     expect(error.differences).toEqual([expect.objectContaining({ kind: 'mismatch', name: 'weights/model-00002-of-00002.safetensors' })]);
   });
 
+  it('a changed file and an extra one: --json names as path the first file the message names', async () => {
+    const changed = path.join(model, 'weights/model-00002-of-00002.safetensors');
+    await fs.appendFile(changed, 'x');
+    // Sorts before every signed name, so a path taken from all differences would name it.
+    await fs.writeFile(path.join(model, 'a-extra.txt'), 'extra');
+    const result = await ours(['verify', 'key', model, '--signature', sig, '--public-key', keys.publicKey, '--json']);
+    expect(result.code).toBe(1);
+    const { error } = JSON.parse(result.stdout) as { error: { code: string; path: string; message: string } };
+    expect(error.code).toBe('DIGEST_MISMATCH');
+    expect(error.message).toMatch(
+      /changed since signing: weights\/model-00002-of-00002\.safetensors; not covered by the signature: a-extra\.txt/,
+    );
+    expect(error.path).toBe('weights/model-00002-of-00002.safetensors');
+  });
+
   it('an added file, unless unsigned files are tolerated', async () => {
     await fs.writeFile(path.join(model, 'tokenizer/evil.py'), 'import os; os.system("...")');
     await expectFailure(verify(), 'UNSIGNED_FILE', 'tokenizer/evil.py');

@@ -32,6 +32,31 @@ describe('usage mistakes', () => {
     expect(errorLine(result)).toBe("error: unknown option '--pubkey' (did you mean --public-key?)");
   });
 
+  it('suggests the flag a prefix begins, and lists them when several do', async () => {
+    const result = await cli(['verify', 'key', 'm', '--sig', 'm.sig', '--public-key', keys.publicKey]);
+    expect(result.code).toBe(2);
+    expect(errorLine(result)).toBe("error: unknown option '--sig' (did you mean --signature?)");
+    const several = await cli(['verify', 'sigstore', 'm', '--ident', 'me@example.com']);
+    expect(several.code).toBe(2);
+    expect(errorLine(several)).toBe(
+      "error: unknown option '--ident' (did you mean one of --identity, --identity-provider, --identity-regexp?)",
+    );
+  });
+
+  it('reports an option a method needs, found after parsing, as a usage error too', async () => {
+    for (const json of [[], ['--json']]) {
+      const result = await cli(['verify', 'certificate', 'm', '--signature', 'm.sig', ...json]);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(errorLine(result)).toMatch(
+        /^error: verify certificate needs a trust anchor: pass the issuing root or CA with --certificate-chain/,
+      );
+    }
+    const stray = await cli(['sign', 'key', 'm', '--private-key', keys.privateKey, '--dry-run']);
+    expect(stray.code).toBe(2);
+    expect(errorLine(stray)).toBe('error: --dry-run only applies with --incremental');
+  });
+
   it('still reports a missing required option when nothing is misspelt', async () => {
     const result = await cli(['verify', 'key', 'm', '--signature', 'm.sig']);
     expect(result.code).toBe(2);

@@ -57,7 +57,7 @@ export {
   type SigningMethod,
 } from './format/bundle.js';
 export { ManifestChecker, type FileHasher, type FileHasherOptions, type ManifestCheckerOptions } from './format/checker.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { wrongMethodMessage, type SignerInfo, type TimestampInfo, type Verifier } from './format/verifier.js';
 export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from './format/bundle-verification.js';
 export { toHex } from './format/hex.js';
 export type { IncrementalHash } from './format/hash-algorithms.js';
@@ -92,3 +92,43 @@ export {
   type FetchVerifiedModelParams,
   type VerifiedModel,
 } from './browser/fetch-verified-model.js';
+// Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)
+export { ATTESTATION_FILE_PATTERNS, CLAIMS_FILE_NAME, isAttestationFile } from './format/attestation-files.js';
+export {
+  DEFAULT_MAX_CLAIM_LINES,
+  type ClaimLine,
+  type ClaimsReadOptions,
+  type ClaimsWarning,
+  type ClaimsWarningCode,
+} from './claims/lines.js';
+export { parseClaimStatement, type Claim, type ClaimStatement, type ClaimSubject } from './claims/claim.js';
+export { readClaims, type ClaimsSource, type ReadClaimsParams, type ReadClaimsResult } from './claims/read-claims.js';
+export {
+  isSignaturePredicate,
+  verifyClaims,
+  type CheckedClaim,
+  type ClaimFailure,
+  type VerifyClaimsParams,
+  type VerifyClaimsResult,
+} from './claims/verify-claims.js';
+export {
+  verifySignatureBytes,
+  type SignatureSource,
+  type VerifiedSignature,
+  type VerifySignatureBytesParams,
+} from './claims/verify-signature-bytes.js';
+export { createClaim, type ClaimModelSubject, type CreateClaimParams } from './claims/create-claim.js';
+export { PREDICATE_TYPES, describePredicate, predicateTypeFor } from './claims/predicates/index.js';
+export type { PredicateType } from './claims/predicates/predicate-type.js';
+export { CYCLONEDX_PREDICATE_TYPE, CYCLONEDX_SPEC_VERSION, validateModelCard, type CycloneDxBom } from './claims/predicates/model-card.js';
+export {
+  modelCardFromReadme,
+  modelIndexResults,
+  readModelCardMetadata,
+  type EvalResult,
+  type ModelCardFromReadmeOptions,
+  type ModelCardMetadata,
+} from './claims/predicates/model-card-from-readme.js';
+export { TEST_RESULT_PREDICATE_TYPE, type TestResult } from './claims/predicates/test-result.js';
+export { SLSA_PROVENANCE_PREDICATE_TYPE, datasetDependency, withResolvedDependencies } from './claims/predicates/slsa-provenance.js';
+export type { ResourceDescriptor } from './claims/predicates/resource-descriptor.js';

@@ -1,3 +1,5 @@
+import { ModelSigningError } from './errors.js';
+
 /**
  * The cancellation option of every long operation in the project. It is
  * called `abortSignal`, as in huggingface.js (and `@model-signing/hf-hub`);
@@ -14,4 +16,16 @@ export interface Cancellable {
 /** The signal that cancels `options`: `abortSignal`, else the deprecated `signal`. */
 export function abortSignalOf(options: Cancellable): AbortSignal | undefined {
   return options.abortSignal ?? options.signal;
+}
+
+/**
+ * Rejects with the one cancellation error, `ABORTED`, once `signal` has
+ * fired (its reason as the cause).
+ *
+ * @throws {ModelSigningError} `ABORTED`.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new ModelSigningError({ code: 'ABORTED', cause: signal.reason, message: 'The operation was cancelled through its AbortSignal' });
+  }
 }

@@ -40,6 +40,17 @@ export type ErrorCode =
   | 'CERT_CHAIN_INVALID'
   /** The signer's identity or issuer is not the one required. */
   | 'IDENTITY_MISMATCH'
+  /**
+   * An RFC 3161 timestamp does not verify: in a key or certificate bundle
+   * checked against trusted TSA certificates (`tsaCertificateChain`, CLI
+   * `--tsa-certificate-chain`), a token that cannot be read, is signed by no
+   * trusted timestamp authority, or stamps other bytes than the signature;
+   * or, when signing with a TSA (`timestampAuthority`, CLI `--tsa-url`), an
+   * answer that is not a valid timestamp over the signature with the nonce
+   * sent. A present timestamp is never ignored. (Sigstore keyless bundles
+   * report a bad timestamp as `CERT_CHAIN_INVALID`, as sigstore-js does.)
+   */
+  | 'TIMESTAMP_INVALID'
   /** The bundle was made by another signing method than the verifier expects. */
   | 'WRONG_METHOD'
   /** A path leaves the model directory. */
@@ -55,6 +66,13 @@ export type ErrorCode =
   | 'INVALID_FILE_NAME'
   /** Nothing is left to sign once ignored paths are excluded. */
   | 'EMPTY_MODEL'
+  /**
+   * A model file, signed and verified, is malformed for the runtime that
+   * would load it, and is refused before the runtime sees it: e.g. ONNX
+   * external data whose offset or length lies outside its verified file.
+   * The signature is fine; the signed model is not.
+   */
+  | 'BAD_MODEL'
   /** The model path, the signature file, a key file, or a token, key or PKCS#11 module named for signing does not exist or cannot be read. */
   | 'NOT_FOUND'
   /** An option has an invalid value. */
@@ -78,7 +96,21 @@ export type ErrorCode =
    */
   | 'READ_FAILED'
   /** An incremental re-sign was asked for with other hashing settings than the previous signature's; sign in full instead. */
-  | 'SETTINGS_CHANGED';
+  | 'SETTINGS_CHANGED'
+  /** A claim (a `claims.jsonl` line) is about another model: its subject is not the model's root digest. The message names the line. */
+  | 'SUBJECT_MISMATCH'
+  /** A predicate does not follow its type's schema (model card, test result, provenance); refused before anything is signed. */
+  | 'PREDICATE_INVALID'
+  /** A Hugging Face model card (`README.md`) has no metadata, or its front matter is not valid YAML. */
+  | 'BAD_MODEL_CARD'
+  /**
+   * A directory or file this library would trust can be written by another
+   * user: the local hash records directory or a record file is group- or
+   * world-writable or owned by someone else (refused as ssh refuses such a
+   * `~/.ssh`). Make it private (`chmod 700` the directory, `chmod 600` the
+   * file) or use another cache directory.
+   */
+  | 'UNSAFE_PERMISSIONS';
 
 /** One difference between the signed manifest and the bytes that were checked. */
 export interface ManifestDifference {
@@ -155,7 +187,8 @@ export class ManifestMismatchError extends ModelSigningError {
     super({
       code,
       message: `The model does not match its signature: ${parts.join('; ')}`,
-      path: sorted[0]?.name,
+      // The first file the message names, of the kind the code reports.
+      path: mismatched[0] ?? missing[0] ?? unsigned[0],
       differences: sorted,
     });
     this.name = 'ManifestMismatchError';

@@ -95,7 +95,7 @@ export {
   type InMemoryModel,
   type SignManifestOptions,
 } from './node/create-signature.js';
-export { wrongMethodMessage, type SignerInfo, type Verifier } from './format/verifier.js';
+export { wrongMethodMessage, type SignerInfo, type TimestampInfo, type Verifier } from './format/verifier.js';
 export { verifyDsseSignature } from './methods/key/ecdsa.js';
 export { KeyVerifier, type KeyVerifierOptions } from './methods/key/key-verifier.js';
 export {
@@ -132,5 +132,56 @@ export { OOB_REDIRECT_URI, interactiveIdentityToken, type InteractiveIdentityTok
 export { createPkcs11Signer, type Pkcs11SignerOptions } from './methods/pkcs11/signer.js';
 export { DEFAULT_MODULE_DIRECTORIES, parsePkcs11Uri, type Pkcs11Uri } from './methods/pkcs11/uri.js';
 export { createKmsSigner, isKmsUri, type KmsSignerOptions } from './methods/kms/signer.js';
+// RFC 3161 timestamps for key, certificate, PKCS#11 and KMS signatures
+export {
+  requestTimestamp,
+  type RequestTimestampParams,
+  type RequestedTimestamp,
+  type TimestampAuthorityOptions,
+} from './methods/timestamp/request-timestamp.js';
 export type { AwsKmsOptions } from './methods/kms/aws.js';
 export type { KmsKey, KmsProvider } from './methods/kms/provider.js';
+// Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)
+export { ATTESTATION_FILE_PATTERNS, CLAIMS_FILE_NAME, isAttestationFile } from './node/paths.js';
+export {
+  DEFAULT_MAX_CLAIM_LINES,
+  type ClaimLine,
+  type ClaimsReadOptions,
+  type ClaimsWarning,
+  type ClaimsWarningCode,
+} from './claims/lines.js';
+export { parseClaimStatement, type Claim, type ClaimStatement, type ClaimSubject } from './claims/claim.js';
+export { readClaims, type ClaimsSource, type ReadClaimsParams, type ReadClaimsResult } from './claims/read-claims.js';
+export {
+  isSignaturePredicate,
+  verifyClaims,
+  type CheckedClaim,
+  type ClaimFailure,
+  type VerifyClaimsParams,
+  type VerifyClaimsResult,
+} from './claims/verify-claims.js';
+export {
+  verifySignatureBytes,
+  type SignatureSource,
+  type VerifiedSignature,
+  type VerifySignatureBytesParams,
+} from './claims/verify-signature-bytes.js';
+export { createClaim, type ClaimModelSubject, type CreateClaimParams } from './claims/create-claim.js';
+export { PREDICATE_TYPES, describePredicate, predicateTypeFor } from './claims/predicates/index.js';
+export type { PredicateType } from './claims/predicates/predicate-type.js';
+export { CYCLONEDX_PREDICATE_TYPE, CYCLONEDX_SPEC_VERSION, validateModelCard, type CycloneDxBom } from './claims/predicates/model-card.js';
+export {
+  modelCardFromReadme,
+  modelIndexResults,
+  readModelCardMetadata,
+  type EvalResult,
+  type ModelCardFromReadmeOptions,
+  type ModelCardMetadata,
+} from './claims/predicates/model-card-from-readme.js';
+export { TEST_RESULT_PREDICATE_TYPE, type TestResult } from './claims/predicates/test-result.js';
+export { SLSA_PROVENANCE_PREDICATE_TYPE, datasetDependency, withResolvedDependencies } from './claims/predicates/slsa-provenance.js';
+export type { ResourceDescriptor } from './claims/predicates/resource-descriptor.js';
+export { appendClaim, isClaimsPath, type AppendClaimOptions, type AppendedClaim } from './node/append-claim.js';
+export { attest, subjectDigest, type AttestParams, type AttestResult } from './node/attest.js';
+export { openClaimsFile } from './node/claims-file.js';
+export { readSignatureFile } from './node/verify-bundle.js';

@@ -66,12 +66,14 @@ const VARIANTS: { suffix: string; serializerDir: string; options: Partial<HashMo
 ];
 
 function hashFixture(fixture: string, options: Partial<HashModelOptions>) {
-  // The reference's fixtures were hashed with symlinks allowed and no git ignores.
+  // The reference's fixtures were hashed with symlinks allowed, no git ignores,
+  // and before attestation files were ignored (model_signing 1.1.1).
   return hashModel({
     modelPath: path.join(modelsRoot, fixtures[fixture]),
     allowSymlinks: true,
     symlinkTargetRoot: modelsRoot,
     ignoreGitPaths: false,
+    ignoreAttestationFiles: false,
     ...options,
   });
 }

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statfsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   KeySigner,
   KeyVerifier,
@@ -15,7 +15,9 @@ import {
   writeSignature,
   type SignModelResult,
   type Signer,
+  walkModel,
 } from '../dist/index.js';
+import { HashRecord, OTHER_SYSTEMS_SETTLE_MS, recordSettleMs, statFiles } from '../dist/node/incremental/record.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // Library-level behaviour of incremental re-signing and --trust-cache
@@ -24,12 +26,30 @@ import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './he
 // (packages/cli/test/incremental.test.ts) runs the scenario end to end with
 // the reference verifying every result.
 
-afterEach(cleanupTempDirs);
-
 const BIG = 16 * 1024 * 1024;
 
-/** Waits until every file written so far is older than the record's racy margin. */
-const settle = () => new Promise((r) => setTimeout(r, Number(RACY_MARGIN_MS) + 300));
+/**
+ * How old a file must be when a record is written for the record to vouch
+ * for it on this machine (read from its writeback settings: 72 s with
+ * Linux's defaults). The tests do not wait that long: they move this
+ * process's clock (`Date.now`, which gives the record's stat time) forward.
+ */
+const SETTLE_MS = recordSettleMs();
+let clockShiftMs = 0;
+const realNow = Date.now.bind(Date);
+/** Makes `ms` pass for the record (not for the file system): files written so far are that much older at the next record. */
+function advanceClock(ms: number): void {
+  clockShiftMs += ms;
+  vi.spyOn(Date, 'now').mockImplementation(() => realNow() + clockShiftMs);
+}
+/** Every file written so far is old enough for a record written from now on to vouch for it. */
+const settle = () => advanceClock(SETTLE_MS! + 1000);
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  clockShiftMs = 0;
+  await cleanupTempDirs();
+});
 
 async function fixture() {
   const work = await tempDir('oms-incr-');
@@ -79,7 +99,7 @@ function bytesRead(): number {
 describe('incremental signing', () => {
   it('re-reads only what changed, and its payload is the one a full sign produces', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
 
     await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
@@ -93,7 +113,7 @@ describe('incremental signing', () => {
 
   it('catches a same-size change with the mtime put back (ctime), and --changed forces a re-read', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     const weights = path.join(f.modelPath, 'weights/model.safetensors');
     const stamp = path.join(f.work, 'stamp');
@@ -113,7 +133,7 @@ describe('incremental signing', () => {
 
   it('reuses shard digests per file and matches a full shards sign', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     const shards = { method: 'shards' as const, shardSize: 1_000_000 };
     await f.full(f.signaturePath, shards);
     await fs.writeFile(path.join(f.modelPath, 'added.bin'), 'x'.repeat(2_500_000));
@@ -121,6 +141,19 @@ describe('incremental signing', () => {
     expect(result.reuse).toMatchObject({ reusedFiles: 4, rehashedFiles: 1, rehashedBytes: 2_500_000 });
     expect(result.manifest.serialization).toMatchObject({ method: 'shards', shardSize: 1_000_000 });
     expect(payload(result)).toBe(payload(await f.full(undefined, shards)));
+  });
+
+  it('vouches for a file only if its times were older than the settle time when the record was written', async () => {
+    const f = await fixture();
+    // Ten seconds short of the settle time: a page written through a memory map may still be dirty.
+    advanceClock(SETTLE_MS! - 10_000);
+    await f.full(f.signaturePath);
+    const young = await f.plan();
+    expect(young.reused).toEqual([]);
+    expect(new Set(young.rehashed.map((r) => r.reason))).toEqual(new Set(['racy']));
+    advanceClock(11_000);
+    await f.full(f.signaturePath);
+    expect((await f.plan()).reusedFiles).toBe(4);
   });
 
   it('re-reads files written within the racy margin of the record, even when untouched', async () => {
@@ -144,7 +177,7 @@ describe('incremental signing', () => {
 
   it('compares times in nanoseconds: a change below a millisecond, size kept, is read again', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
     const recordPath = path.join(f.cacheDir, name);
@@ -152,7 +185,7 @@ describe('incremental signing', () => {
       version: number;
       files: Record<string, [number, string, string, ...string[]]>;
     };
-    expect(record.version).toBe(2);
+    expect(record.version).toBe(3);
 
     // The record says config.json's mtime was 1 µs earlier and vocab.txt's ctime 1 ns earlier than the file system says now.
     const config = record.files['config.json'];
@@ -176,9 +209,9 @@ describe('incremental signing', () => {
     expect((await f.plan()).rehashed.map((r) => [r.name, r.reason])).toContainEqual(['README.md', 'stat-changed']);
   });
 
-  it('treats a record of the millisecond format (version 1) as missing, and replaces it', async () => {
+  it('treats a record of an earlier format as missing, and replaces it', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
     const recordPath = path.join(f.cacheDir, name);
@@ -200,6 +233,9 @@ describe('incremental signing', () => {
     const plan = await f.plan();
     expect(plan.reusedFiles).toBe(0);
     expect(new Set(plan.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
+    // Version 2 vouched for files 2 s old, whatever the writeback settings: not trusted either.
+    await fs.writeFile(recordPath, JSON.stringify({ version: 2, key: current.key, statTimeNs: current.statTimeNs, files: current.files }));
+    expect((await f.plan()).reusedFiles).toBe(0);
 
     const result = await f.incremental();
     expect(payload(result)).toBe(payload(await f.full()));
@@ -238,7 +274,7 @@ describe('incremental signing', () => {
 
   it("checks the previous signature with the signer's own key unless a verifier is given", async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     await fs.appendFile(path.join(f.modelPath, 'README.md'), 'more\n');
     const own = await signModel({
@@ -309,7 +345,7 @@ describe('incremental signing', () => {
 
   it('never uses a record of another model path, another root directory or other settings', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     expect((await f.plan()).reusedFiles).toBe(4);
 
@@ -342,7 +378,7 @@ describe('incremental signing', () => {
 
   it('ignores a corrupt record and replaces it', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     const dir = f.cacheDir;
     const [record] = await fs.readdir(dir);
@@ -352,7 +388,7 @@ describe('incremental signing', () => {
     expect((await f.plan()).reusedFiles).toBe(0);
     const result = await f.incremental();
     expect(payload(result)).toBe(payload(await f.full()));
-    await settle();
+    settle();
     expect((await f.plan()).reusedFiles).toBe(4);
   });
 });
@@ -383,10 +419,160 @@ describe('the record store', () => {
   });
 });
 
+describe('the settle time: how old a file must be for the record to vouch for it', () => {
+  const settings = (expire: string, writeback: string) => (name: string) => (name === 'dirty_expire_centisecs' ? expire : writeback);
+
+  it("is read from Linux's writeback settings: twice (expire + writeback interval) plus the racy margin", () => {
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('3000\n', '500\n') })).toBe(2 * 35_000 + RACY_MARGIN_MS);
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('6000\n', '1500\n') })).toBe(2 * 75_000 + RACY_MARGIN_MS);
+    // Expiry 0: every dirty inode is written at the next wake-up.
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('0\n', '500\n') })).toBe(2 * 5000 + RACY_MARGIN_MS);
+  });
+
+  it('is unknown, and the record proves nothing, when periodic writeback is off or a setting cannot be read', () => {
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('3000\n', '0\n') })).toBeNull();
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('', '500') })).toBeNull();
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('-1', '500') })).toBeNull();
+    expect(recordSettleMs({ platform: 'linux', readSetting: settings('3000', 'lots') })).toBeNull();
+    const unreadable = () => {
+      throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+    };
+    expect(recordSettleMs({ platform: 'linux', readSetting: unreadable })).toBeNull();
+  });
+
+  it('is a documented conservative constant elsewhere', () => {
+    for (const platform of ['darwin', 'win32', 'freebsd'] as const) {
+      expect(recordSettleMs({ platform, readSetting: settings('1', '1') })).toBe(OTHER_SYSTEMS_SETTLE_MS + RACY_MARGIN_MS);
+    }
+    expect(OTHER_SYSTEMS_SETTLE_MS).toBe(600_000);
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'is known on this machine (else --trust-cache and --incremental can never reuse anything here)',
+    () => {
+      expect(SETTLE_MS).toBeGreaterThan(RACY_MARGIN_MS);
+    },
+  );
+
+  it('a record written where the settle time was unknown proves nothing, however old the files', async () => {
+    const f = await fixture();
+    const walked = await walkModel({ modelPath: f.modelPath });
+    const { resources, serialization } = await hashModel({ modelPath: f.modelPath });
+    const location = { root: walked.root, serialization, cacheDir: f.cacheDir };
+    // Stats taken a day after the files were written, on a system without a writeback bound.
+    const snapshot = statFiles(walked.files, Date.now() + 86_400_000, null);
+    await (await HashRecord.locate(location)).save(snapshot, resources);
+    const record = await HashRecord.open(location);
+    for (const [name, stat] of snapshot.stats) expect(record.check(name, stat)).toEqual({ reason: 'unprovable' });
+    // The same stats with a known settle time prove the files unchanged.
+    await (await HashRecord.locate(location)).save({ ...snapshot, settleMs: SETTLE_MS }, resources);
+    const proven = await HashRecord.open(location);
+    for (const [name, stat] of snapshot.stats) expect(proven.check(name, stat)).toHaveProperty('digests');
+  });
+
+  const shmIsTmpfs = (() => {
+    try {
+      return statfsSync('/dev/shm').type === 0x01021994;
+    } catch {
+      return false;
+    }
+  })();
+  it.runIf(shmIsTmpfs)('never vouches for files on tmpfs, which never writes pages back', async () => {
+    const work = await fs.mkdtemp(path.join('/dev/shm', 'oms-incr-tmpfs-'));
+    try {
+      const modelPath = path.join(work, 'model');
+      await writeTree(modelPath, { 'config.json': '{}', 'weights.bin': Buffer.alloc(4096, 1) });
+      const signer = await KeySigner.create({ privateKey: ecKeyPair().privateKey });
+      const verifier = await signer.ownSignatureVerifier();
+      const cacheDir = path.join(await tempDir('oms-incr-cache-'), 'records');
+      const signaturePath = path.join(work, 'model.sig');
+      settle();
+      await signModel({ modelPath, signer, signaturePath, cacheDir });
+      const plan = await planIncrementalSign({ modelPath, signaturePath, cacheDir, incremental: { verifier } });
+      expect(plan.rehashed.map((r) => [r.name, r.reason])).toEqual([
+        ['config.json', 'unprovable'],
+        ['weights.bin', 'unprovable'],
+      ]);
+    } finally {
+      await fs.rm(work, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(process.platform !== 'win32')('who may write the records (as ssh checks ~/.ssh)', () => {
+  it('creates the directory 0700 and the record files 0600', async () => {
+    const f = await fixture();
+    const cacheDir = path.join(f.cacheDir, 'nested', 'records');
+    await signModel({ modelPath: f.modelPath, signer: f.signer, signaturePath: f.signaturePath, cacheDir });
+    for (const dir of [path.join(f.cacheDir, 'nested'), cacheDir]) expect((await fs.stat(dir)).mode & 0o777).toBe(0o700);
+    const [record] = await fs.readdir(cacheDir);
+    expect((await fs.stat(path.join(cacheDir, record))).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a group- or world-writable records directory, and never writes to it', async () => {
+    const f = await fixture();
+    settle();
+    await f.full(f.signaturePath);
+    for (const mode of [0o770, 0o707, 0o777]) {
+      await fs.chmod(f.cacheDir, mode);
+      const err = await expectCode(f.plan(), 'UNSAFE_PERMISSIONS');
+      expect(err.message).toContain(f.cacheDir);
+      expect(err.message).toContain(`chmod 700 '${f.cacheDir}'`);
+      await expectCode(f.incremental(), 'UNSAFE_PERMISSIONS');
+      await expectCode(
+        verifyModel({
+          modelPath: f.modelPath,
+          signaturePath: f.signaturePath,
+          verifier: f.verifier,
+          cacheDir: f.cacheDir,
+          trustCache: true,
+        }),
+        'UNSAFE_PERMISSIONS',
+      );
+    }
+    // Runs that trust no record still succeed, but leave the directory alone.
+    const before = await fs.readdir(f.cacheDir);
+    const [record] = before;
+    const recordBefore = await fs.readFile(path.join(f.cacheDir, record));
+    await f.full(f.signaturePath);
+    await verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier, cacheDir: f.cacheDir });
+    expect(await fs.readdir(f.cacheDir)).toEqual(before);
+    expect(await fs.readFile(path.join(f.cacheDir, record))).toEqual(recordBefore);
+
+    await fs.chmod(f.cacheDir, 0o755);
+    expect((await f.plan()).reusedFiles).toBe(4);
+  });
+
+  it('refuses a record file another user can write', async () => {
+    const f = await fixture();
+    settle();
+    await f.full(f.signaturePath);
+    const [record] = await fs.readdir(f.cacheDir);
+    const recordPath = path.join(f.cacheDir, record);
+    await fs.chmod(recordPath, 0o622);
+    const err = await expectCode(f.plan(), 'UNSAFE_PERMISSIONS');
+    expect(err.message).toContain(`chmod 600 '${recordPath}'`);
+    await fs.chmod(recordPath, 0o644);
+    expect((await f.plan()).reusedFiles).toBe(4);
+  });
+
+  it.runIf(process.getuid?.() === 0)('refuses a directory or record owned by another user', async () => {
+    const f = await fixture();
+    settle();
+    await f.full(f.signaturePath);
+    const [record] = await fs.readdir(f.cacheDir);
+    await fs.chown(path.join(f.cacheDir, record), 4321, 4321);
+    expect((await expectCode(f.plan(), 'UNSAFE_PERMISSIONS')).message).toContain('owned by user 4321');
+    await fs.chown(path.join(f.cacheDir, record), 0, 0);
+    await fs.chown(f.cacheDir, 4321, 4321);
+    expect((await expectCode(f.plan(), 'UNSAFE_PERMISSIONS')).message).toContain('owned by user 4321');
+  });
+});
+
 describe.runIf(process.platform === 'linux')('verify with trustCache', () => {
   it('verifies an unchanged model without reading its weights, and still catches a change behind a restored mtime', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     const verify = (trustCache: boolean) =>
       verifyModel({
@@ -424,7 +610,7 @@ describe.runIf(process.platform === 'linux')('verify with trustCache', () => {
 
   it('re-reads a file whose recorded digest is not the signed one', async () => {
     const f = await fixture();
-    await settle();
+    settle();
     await f.full(f.signaturePath);
     // A signature that claims other bytes for README.md than the record proved.
     const manifest = await hashModel({ modelPath: f.modelPath });

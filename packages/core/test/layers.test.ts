@@ -52,7 +52,8 @@ async function reachable(entry: string): Promise<string[]> {
     if (seen.has(file)) continue;
     seen.add(file);
     for (const spec of runtimeImports(await fs.readFile(file, 'utf8'))) {
-      if (spec.startsWith('.')) queue.push(path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'));
+      // JSON modules (vendored schemas) are data: nothing in them runs.
+      if (spec.startsWith('.') && !spec.endsWith('.json')) queue.push(path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts'));
     }
   }
   return [...seen];

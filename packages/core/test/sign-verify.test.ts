@@ -1,4 +1,4 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -350,15 +350,21 @@ describe('certificate signing', () => {
     );
 
     const noSigning = issueLeaf(pki, ca, { name: 'tls-only', usage: 'none' });
-    await signModel({
-      modelPath: dir,
-      signaturePath: sig,
-      signer: await CertificateSigner.create({
-        privateKey: noSigning.key,
-        signingCertificate: noSigning.cert,
-        certificateChain: [ca.intermediateCert],
-      }),
-    });
+    // The signer refuses a certificate no verifier would accept signatures of…
+    const refused = await expectCode(
+      CertificateSigner.create({ privateKey: noSigning.key, signingCertificate: noSigning.cert, certificateChain: [ca.intermediateCert] }),
+      'BAD_KEY',
+    );
+    expect(refused.message).toMatch(/'CN=tls-only' may not be used for signing: its key usage does not include digitalSignature/);
+    // …and the verifier refuses the signature of one that signs anyway.
+    const der = async (file: string) => new X509Certificate(await fs.readFile(file)).raw;
+    const material = { kind: 'x509CertificateChain' as const, certificates: [await der(noSigning.cert), await der(ca.intermediateCert)] };
+    const privateKey = createPrivateKey(await fs.readFile(noSigning.key));
+    const unchecked: Signer = {
+      method: 'certificate',
+      sign: (pae) => Promise.resolve({ signature: cryptoSign('sha256', pae, privateKey), material }),
+    };
+    await signModel({ modelPath: dir, signaturePath: sig, signer: unchecked });
     const err = await expectCode(
       verifyModel({ modelPath: dir, signaturePath: sig, verifier: await CertificateVerifier.create({ certificateChain: [ca.rootCert] }) }),
       'CERT_CHAIN_INVALID',

@@ -99,6 +99,23 @@ describe('historical bundles of the reference implementation', () => {
   });
 });
 
+describe('a bundle offered to the verifier of another method', () => {
+  it('refuses a certificate bundle as a key bundle, even against the key its certificate certifies, as the reverse is refused', async () => {
+    const certificate = path.join(HISTORICAL, 'v1.1.0-certificate');
+    const err = await expectCode(
+      verifyModel({ modelPath: certificate, signaturePath: path.join(certificate, 'model.sig'), verifier: await keyVerifier() }),
+      'WRONG_METHOD',
+    );
+    expect(err.message).toMatch(/made with the 'certificate' method .*verify it with the 'certificate' method/);
+    const key = path.join(HISTORICAL, 'v1.1.0-elliptic-key');
+    const reverse = await expectCode(
+      verifyModel({ modelPath: key, signaturePath: path.join(key, 'model.sig'), verifier: await certVerifier() }),
+      'WRONG_METHOD',
+    );
+    expect(reverse.message).toMatch(/verify it with the 'key' method/);
+  });
+});
+
 describe('OMS spec v1.0 test vectors', () => {
   it('verifies the valid key bundle (same files as the v1.1.0 key model)', async () => {
     const model = path.join(HISTORICAL, 'v1.1.0-elliptic-key');

@@ -35,7 +35,43 @@ describe('walkModel', () => {
     await writeTree(dir, { 'keep.txt': 'k', 'cache/a': 'a', 'cache/b/c': 'c', 'sub/cache/d': 'd', 'notes.md': 'n' });
     const walked = await walkModel({ modelPath: dir, ignorePaths: ['cache', path.join(dir, 'notes.md'), '/elsewhere/outside'] });
     expect(walked.files.map((f) => f.name).sort()).toEqual(['keep.txt', 'sub/cache/d']);
-    expect(walked.ignorePaths).toEqual(['.git', '.gitattributes', '.github', '.gitignore', 'cache', 'notes.md']);
+    expect(walked.ignorePaths).toEqual(['.git', '.gitattributes', '.github', '.gitignore', 'cache', 'claims.jsonl', 'notes.md']);
+  });
+
+  it('leaves out signature and attestation files at the root, records them, and keeps them on request', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, {
+      'weights.bin': 'w',
+      'claims.jsonl': '{}\n',
+      'model.sig': '{}',
+      '.sig': 'a hidden name still ends in .sig',
+      'release.sigstore.json': '{}',
+      'sub/claims.jsonl': 'nested: a model file',
+      'sub/inner.sig': 'nested: a model file',
+      'signature.json': 'not a pattern',
+      'model.sig.bak': 'not a pattern',
+    });
+    const walked = await walkModel({ modelPath: dir });
+    expect(walked.files.map((f) => f.name).sort()).toEqual([
+      'model.sig.bak',
+      'signature.json',
+      'sub/claims.jsonl',
+      'sub/inner.sig',
+      'weights.bin',
+    ]);
+    expect(walked.ignorePaths).toEqual([
+      '.git',
+      '.gitattributes',
+      '.github',
+      '.gitignore',
+      '.sig',
+      'claims.jsonl',
+      'model.sig',
+      'release.sigstore.json',
+    ]);
+    const kept = await walkModel({ modelPath: dir, ignoreAttestationFiles: false });
+    expect(kept.files).toHaveLength(9);
+    expect(kept.ignorePaths).toEqual(['.git', '.gitattributes', '.github', '.gitignore']);
   });
 
   it('treats a single file as a model whose only resource is "."', async () => {

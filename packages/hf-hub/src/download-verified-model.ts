@@ -169,7 +169,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
 
   // Set by the lock's callback while this function awaits; a closure reads it afresh (a plain check would be narrowed away).
   const throwIfLockLost = () => {
-    throwIfLockLost();
+    if (lockLost) throw lockLost;
   };
   const hashersFor = (group: RemoteFile[]) => group.map((f) => checker.createFileHasher(f.path));
   const feed = (hashers: FileHasher[], file: RemoteFile, chunk: Uint8Array) => {

@@ -12,7 +12,7 @@ import {
   type Verifier,
 } from '@model-signing/core';
 import { throwIfAborted } from './abort.js';
-import { externalDataReferences, type ExternalDataReference } from './external-data.js';
+import { checkExternalDataRanges, externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
 import { createStagingDirectory } from './staging.js';
 
@@ -108,7 +108,8 @@ export interface CreateVerifiedSessionOptions extends Cancellable {
  *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE`) naming the files; `PATH_ESCAPE` for external data
  *   outside the model; `UNSIGNED_FILE` for external data the signature does
- *   not cover; `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
+ *   not cover; `BAD_MODEL` for external data past the end of its file;
+ *   `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
  *   (an invalid graph) are passed through unchanged.
  */
 export async function createVerifiedSession(model: string, options: CreateVerifiedSessionOptions): Promise<InferenceSession> {
@@ -167,6 +168,8 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
   // Parsed only now: these bytes are verified, so what they reference is what was signed.
   const references = externalDataReferences(modelBytes, modelFile.name);
   const externalFiles = externalFilesOf(references, modelFile, layout.files);
+  // Before reading them: the sizes are the signed files' (bytes of another size fail their digest).
+  checkExternalDataRanges(references, (name) => layout.files.get(name)?.size, modelFile.name);
   const externalBytes = externalFiles.reduce((sum, f) => sum + f.size, 0);
   // onnxruntime looks in-memory external data up by the exact location string
   // and does not normalize `./w.bin`; those models load from staged copies, as

@@ -9,7 +9,7 @@ import {
 } from '@model-signing/core/browser';
 import { InferenceSession } from 'onnxruntime-web';
 import { chooseModelFile } from './choose-model-file.js';
-import { externalDataReferences } from './external-data.js';
+import { checkExternalDataRanges, externalDataReferences } from './external-data.js';
 
 /** What was verified, reported to {@link CreateVerifiedWebSessionParams.onVerified}. */
 export interface VerifiedWebOnnxModel {
@@ -78,7 +78,8 @@ export interface CreateVerifiedWebSessionParams {
  *   `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `IDENTITY_MISMATCH`,
  *   …); `DIGEST_MISMATCH`, `MISSING_FILE`, `UNSIGNED_FILE` naming the file
  *   (also for external data the signature does not list); `PATH_ESCAPE`
- *   for external data outside the model; `INVALID_ARGUMENT` (bytes that are
+ *   for external data outside the model; `BAD_MODEL` for external data past
+ *   the end of its file; `INVALID_ARGUMENT` (bytes that are
  *   not an ONNX model, no or several `.onnx` files, `sessionOptions.externalData`);
  *   `NETWORK_ERROR`; `ABORTED`. Errors from onnxruntime-web itself (an
  *   invalid graph, a missing `.wasm` file) are passed through unchanged.
@@ -133,6 +134,7 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
     sameManifest(first.manifest, rest.manifest, params);
     for (const [name, bytes] of rest.files) verified.set(name, bytes);
   }
+  checkExternalDataRanges(references, (name) => verified.get(name)?.length, modelFile);
 
   await params.onVerified?.({ manifest: first.manifest, signer: first.signer, modelFile, externalDataFiles: externalFiles });
   if (params.abortSignal?.aborted) {

@@ -12,6 +12,46 @@ export interface ExternalDataReference {
   name: string;
   /** Whether `location` is already in normal form (`a/b.bin`, not `./a/b.bin` or `a//b.bin`). */
   isCanonical: boolean;
+  /** The byte range of each tensor stored in the file, as the model states it. */
+  ranges: ExternalDataRange[];
+}
+
+/** Where one tensor's bytes lie in its external-data file. */
+export interface ExternalDataRange {
+  /** The tensor's name, for messages. */
+  tensor: string;
+  /** `offset` (0 when absent). */
+  offset: bigint;
+  /** `length`, or else the size its data type and shape give; undefined when neither is known. */
+  length: bigint | undefined;
+}
+
+/** Bytes per element of the fixed-size ONNX data types (`TensorProto.DataType`); strings have none. */
+const ELEMENT_BYTES: ReadonlyMap<number, bigint> = new Map([
+  [1, 4n], // FLOAT
+  [2, 1n], // UINT8
+  [3, 1n], // INT8
+  [4, 2n], // UINT16
+  [5, 2n], // INT16
+  [6, 4n], // INT32
+  [7, 8n], // INT64
+  [9, 1n], // BOOL
+  [10, 2n], // FLOAT16
+  [11, 8n], // DOUBLE
+  [12, 4n], // UINT32
+  [13, 8n], // UINT64
+  [14, 8n], // COMPLEX64
+  [15, 16n], // COMPLEX128
+  [16, 2n], // BFLOAT16
+  [17, 1n], // FLOAT8E4M3FN
+  [18, 1n], // FLOAT8E4M3FNUZ
+  [19, 1n], // FLOAT8E5M2
+  [20, 1n], // FLOAT8E5M2FNUZ
+]);
+
+/** A `BAD_MODEL` error about `modelFile`; `path` names the file at fault (the model file, or the external-data file it overruns). */
+function badModel(modelFile: string, path: string, message: string): ModelSigningError {
+  return new ModelSigningError({ code: 'BAD_MODEL', path, message: `'${modelFile}' ${message}` });
 }
 
 type Tensor = onnxProto.onnx.ITensorProto;
@@ -20,11 +60,13 @@ type Graph = onnxProto.onnx.IGraphProto;
 type Node = onnxProto.onnx.INodeProto;
 
 /**
- * Decodes ONNX model bytes, refusing anything that is not a model.
+ * Decodes ONNX model bytes, refusing anything that is not a model. Not
+ * exported: onnx-proto's types must stay out of this package's declarations
+ * (they need protobufjs's `Long` and fail a strict check without skipLibCheck).
  *
  * @throws {ModelSigningError} `INVALID_ARGUMENT`.
  */
-export function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
+function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onnx.ModelProto {
   try {
     return onnx.ModelProto.decode(bytes);
   } catch (cause) {
@@ -44,17 +86,28 @@ export function decodeModel(bytes: Uint8Array, modelFile: string): onnxProto.onn
  * are relative to its folder, as onnxruntime reads them.
  *
  * @throws {ModelSigningError} `PATH_ESCAPE` for an absolute location or one
- *   with a `..` component; `INVALID_ARGUMENT` for bytes that are not a model.
+ *   with a `..` component; `INVALID_ARGUMENT` for bytes that are not a model;
+ *   `BAD_MODEL` for an offset or length that is not a byte count, or a key
+ *   given twice for one tensor.
  */
 export function externalDataReferences(modelBytes: Uint8Array, modelFile: string): ExternalDataReference[] {
   const model = decodeModel(modelBytes, modelFile);
-  const locations = new Set<string>();
+  const locations = new Map<string, ExternalDataRange[]>();
   const visitTensor = (tensor: Tensor | null | undefined) => {
-    for (const entry of tensor?.externalData ?? []) {
-      // Any tensor that names a location counts, whatever its dataLocation says:
-      // refusing a stray reference is cheaper than reasoning about which ones load.
-      if (entry.key === 'location') locations.add(entry.value ?? '');
+    if (!tensor?.externalData?.length) return;
+    const entries = new Map<string, string>();
+    for (const entry of tensor.externalData) {
+      const key = entry.key ?? '';
+      if (entries.has(key)) throw badModel(modelFile, modelFile, `gives tensor '${tensor.name ?? ''}' two external-data '${key}' entries`);
+      entries.set(key, entry.value ?? '');
     }
+    // Any tensor that names a location counts, whatever its dataLocation says:
+    // refusing a stray reference is cheaper than reasoning about which ones load.
+    const location = entries.get('location');
+    if (location === undefined) return;
+    const ranges = locations.get(location) ?? [];
+    ranges.push(rangeOf(tensor, entries, modelFile));
+    locations.set(location, ranges);
   };
   const visitSparse = (sparse: SparseTensor | null | undefined) => {
     visitTensor(sparse?.values);
@@ -83,11 +136,62 @@ export function externalDataReferences(modelBytes: Uint8Array, modelFile: string
     visitGraph(training.initialization);
     visitGraph(training.algorithm);
   }
-  return [...locations].map((location) => resolveLocation(location, modelFile));
+  return [...locations].map(([location, ranges]) => ({ ...resolveLocation(location, modelFile), ranges }));
+}
+
+/** A tensor's stated `offset` and `length` (decimal strings), or its size from data type and shape. */
+function rangeOf(tensor: Tensor, entries: Map<string, string>, modelFile: string): ExternalDataRange {
+  const name = tensor.name ?? '';
+  const integer = (key: string): bigint | undefined => {
+    const value = entries.get(key);
+    if (value === undefined) return undefined;
+    if (!/^\d{1,20}$/.test(value))
+      throw badModel(modelFile, modelFile, `gives tensor '${name}' the external-data ${key} '${value}', which is not a byte count`);
+    return BigInt(value);
+  };
+  const offset = integer('offset') ?? 0n;
+  let length = integer('length');
+  if (length === undefined) {
+    const element = ELEMENT_BYTES.get(tensor.dataType ?? 0);
+    const dims = (tensor.dims ?? []).map((d) => BigInt(String(d)));
+    if (element !== undefined && dims.every((d) => d >= 0n)) length = dims.reduce((n, d) => n * d, element);
+  }
+  return { tensor: name, offset, length };
+}
+
+/**
+ * Refuses external data that names bytes outside its file, before any
+ * runtime reads it: each tensor's offset, and its offset plus length (stated,
+ * or else computed from its data type and shape), must lie within the file's
+ * size. `sizeOf` gives the size of the verified bytes of each file (the model
+ * file too: a tensor may point into it), by model-relative name.
+ *
+ * @throws {ModelSigningError} `BAD_MODEL` naming the file and the tensor.
+ */
+export function checkExternalDataRanges(
+  references: readonly ExternalDataReference[],
+  sizeOf: (name: string) => number | undefined,
+  modelFile: string,
+): void {
+  for (const reference of references) {
+    const size = sizeOf(reference.name);
+    if (size === undefined) continue;
+    for (const { tensor, offset, length } of reference.ranges) {
+      const end = offset + (length ?? 0n);
+      if (offset > BigInt(size) || end > BigInt(size)) {
+        const range = length === undefined ? `at offset ${offset}` : `at offset ${offset}, ${length} bytes long`;
+        throw badModel(
+          modelFile,
+          reference.name,
+          `stores tensor '${tensor}' in '${reference.location}' ${range}, past the end of that file (${size} bytes): the model is malformed`,
+        );
+      }
+    }
+  }
 }
 
 /** Resolves one `location` against the model file's folder, refusing any that could leave it. */
-function resolveLocation(location: string, modelFile: string): ExternalDataReference {
+function resolveLocation(location: string, modelFile: string): Omit<ExternalDataReference, 'ranges'> {
   const escape = (why: string) =>
     new ModelSigningError({
       code: 'PATH_ESCAPE',

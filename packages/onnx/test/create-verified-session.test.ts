@@ -245,6 +245,56 @@ describe('createVerifiedSession refuses models that do not match their signature
     });
   }
 
+  const outOfRange: Array<[string, { externalOffset?: string; externalLength?: string | null }, string, RegExp]> = [
+    [
+      'an offset far past the end (1e12)',
+      { externalOffset: '1000000000000' },
+      'weights.bin',
+      /at offset 1000000000000, 24 bytes long, past the end/,
+    ],
+    [
+      'an offset and length that end past the end',
+      { externalOffset: '8' },
+      'weights.bin',
+      /at offset 8, 24 bytes long, past the end of that file \(24 bytes\)/,
+    ],
+    ['a length past the end', { externalLength: '25' }, 'weights.bin', /at offset 0, 25 bytes long/],
+    [
+      'no length, and the size the shape gives ends past the end',
+      { externalOffset: '4', externalLength: null },
+      'weights.bin',
+      /at offset 4, 24 bytes long/,
+    ],
+    ['an offset that is not a byte count', { externalOffset: '-1' }, 'model.onnx', /external-data offset '-1', which is not a byte count/],
+    ['a length that is not a byte count', { externalLength: '1e3' }, 'model.onnx', /external-data length '1e3', which is not a byte count/],
+  ];
+  for (const [name, range, file, message] of outOfRange) {
+    it(`external data outside its verified file, before onnxruntime reads it: ${name}`, async () => {
+      const dir = freshPath('range');
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(path.join(dir, 'model.onnx'), buildModel({ externalLocation: 'weights.bin', ...range }));
+      await fs.writeFile(path.join(dir, 'weights.bin'), floatBytes(WEIGHTS));
+      await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
+      const err = await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'BAD_MODEL', file);
+      expect(err.message).toContain("'model.onnx'");
+      expect(err.message).toMatch(message);
+    });
+  }
+
+  it('external data within its file at an offset, with or without a length, loads', async () => {
+    for (const externalLength of ['24', null]) {
+      const dir = freshPath('offset');
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(
+        path.join(dir, 'model.onnx'),
+        buildModel({ externalLocation: 'weights.bin', externalOffset: '8', externalLength }),
+      );
+      await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array([...new Uint8Array(8), ...floatBytes(WEIGHTS)]));
+      await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
+      expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+    }
+  });
+
   it('sessionOptions.externalData, which would bypass verification', async () => {
     const dir = await externalModelDir();
     const err = await createVerifiedSession(dir, {

@@ -36,9 +36,12 @@ function valueInfo(name: string, dims: (number | string)[]) {
 
 /**
  * Encodes the model. With `externalLocation`, W is stored as external data
- * at that location (offset 0, 24 bytes); otherwise inline.
+ * at that location (`externalOffset`, default '0'; `externalLength`, default
+ * '24', none when null); otherwise inline.
  */
-export function buildModel(options: { weights?: number[]; externalLocation?: string } = {}): Uint8Array {
+export function buildModel(
+  options: { weights?: number[]; externalLocation?: string; externalOffset?: string; externalLength?: string | null } = {},
+): Uint8Array {
   const weights = floatBytes(options.weights ?? WEIGHTS);
   const w =
     options.externalLocation === undefined
@@ -50,8 +53,8 @@ export function buildModel(options: { weights?: number[]; externalLocation?: str
           dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
           externalData: [
             { key: 'location', value: options.externalLocation },
-            { key: 'offset', value: '0' },
-            { key: 'length', value: String(weights.length) },
+            { key: 'offset', value: options.externalOffset ?? '0' },
+            ...(options.externalLength === null ? [] : [{ key: 'length', value: options.externalLength ?? String(weights.length) }]),
           ],
         };
   const model = onnx.ModelProto.create({

@@ -194,15 +194,19 @@ describe('configureVerifiedLoading beyond the happy path', () => {
       const countingFetch: typeof fetch = async (input, init) => {
         const response = await fetch(input, init);
         const reader = response.body!.getReader();
-        const body = new ReadableStream<Uint8Array>({
-          async pull(controller) {
-            const { done, value } = await reader.read();
-            if (done) return controller.close();
-            pulled += value.length;
-            controller.enqueue(value);
+        const body = new ReadableStream<Uint8Array>(
+          {
+            async pull(controller) {
+              const { done, value } = await reader.read();
+              if (done) return controller.close();
+              pulled += value.length;
+              controller.enqueue(value);
+            },
+            cancel: (reason) => reader.cancel(reason),
           },
-          cancel: (reason) => reader.cancel(reason),
-        });
+          // Pull only when the adapter reads: the default (one chunk) makes the stream fetch one ahead by itself.
+          { highWaterMark: 0 },
+        );
         const headers = new Headers(response.headers);
         if (contentLength === null) headers.delete('content-length');
         else if (contentLength !== undefined) headers.set('content-length', contentLength);

@@ -61,6 +61,11 @@ export function summarize(samples, scenarios, cores) {
     version: pick({ scenario: 'startup', tool: 'ours', action: 'version' }),
     verifyTiny: pick({ scenario: 'tiny', tool: 'ours', action: 'verify' }),
     referenceVerifyTiny: pick({ scenario: 'tiny', tool: 'reference', action: 'verify' }),
+    byNodeLine: [...new Set(samples.filter((s) => s.scenario === 'startup-lines').map((s) => s.variant))].map((line) => ({
+      line,
+      version: pick({ scenario: 'startup-lines', variant: line, action: 'version' }),
+      verifyTiny: pick({ scenario: 'startup-lines', variant: line, action: 'verify' }),
+    })),
   };
   const limits = scenarios.map((scenario) => ({
     scenario: scenario.name,
@@ -270,7 +275,7 @@ ${limitsTable(summary, environment.cores)}
 Start-up (median of several runs): \`model-signing --version\` ${ms(startup.version)};
 verifying a tiny model (2 files, 64 KiB) ${ms(startup.verifyTiny)}; the reference verifying
 the same model ${ms(startup.referenceVerifyTiny)}.
-${resignSection(summary.resign, scenarios.find((s) => s.name === summary.resign?.model)?.description)}${datasetSection(summary, scenarios)}
+${startup.byNodeLine.length > 0 ? `By Node line (from Node 22.1 on, the CLI keeps its compiled code in Node's compile cache): ${startup.byNodeLine.map((l) => `Node ${l.line}: \`--version\` ${ms(l.version)}, verify tiny ${ms(l.verifyTiny)}`).join('; ')}.\n` : ''}${resignSection(summary.resign, scenarios.find((s) => s.name === summary.resign?.model)?.description)}${datasetSection(summary, scenarios)}
 ## Targets
 
 ${targetsText}

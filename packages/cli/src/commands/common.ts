@@ -12,6 +12,7 @@ const DEFAULT_SHARD_SIZE = 1_000_000_000;
 export interface ModelOptions {
   ignorePaths: string[];
   ignoreGitPaths: boolean;
+  ignoreAttPaths: boolean;
   allowSymlinks: boolean;
   json: boolean;
   progress: boolean;
@@ -45,6 +46,8 @@ export function addModelOptions(cmd: Command): Command {
     )
     .option('--ignore-git-paths', 'leave out .git, .gitattributes, .github and .gitignore at the model root', true)
     .option('--no-ignore-git-paths', 'include git files')
+    .option('--ignore-att-paths', 'leave out signature and attestation files at the model root: claims.jsonl, *.sig, *.sigstore.json', true)
+    .option('--no-ignore-att-paths', 'include them (verifying still checks those the signature lists)')
     .option('--allow-symlinks', 'follow symbolic links to files inside the model', false)
     .option('--workers <n>', 'hashing threads (default: all cores)', positiveInteger)
     .option('--no-progress', 'do not show a progress bar')
@@ -84,6 +87,7 @@ export function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
     modelPath,
     ignorePaths: resolveIgnorePaths(modelPath, opts.ignorePaths),
     ignoreGitPaths: opts.ignoreGitPaths,
+    ignoreAttestationFiles: opts.ignoreAttPaths,
     allowSymlinks: opts.allowSymlinks,
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Command } from 'commander';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure, type Reporter } from '../output.js';
@@ -6,7 +7,10 @@ import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, typ
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
 import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
-type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string };
+/** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
+const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
+
+type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & { signature: string; tsaUrl?: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -33,10 +37,12 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       return await reportPlan(reporter, { ...settings, incremental, ...(signer ? { signer } : {}) });
     }
     const signer = await createSigner(method, opts);
+    const appending = isClaimsFile(opts.signature) && fs.existsSync(opts.signature);
     const result = await signModel({
       ...settings,
       signer,
       ...(incremental ? { incremental } : {}),
+      ...(opts.tsaUrl !== undefined ? { timestampAuthority: { url: opts.tsaUrl } } : {}),
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
@@ -45,21 +51,36 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     const reused = incremental
       ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
       : '';
-    reporter.success(`Signing succeeded: wrote ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused})`, {
-      signature: result.signaturePath,
-      method: signer.method,
-      model: result.manifest.modelName,
-      digest,
-      resources: result.manifest.resources.length,
-      serialization: result.manifest.serialization,
-      incremental: incremental !== undefined,
-      reuse,
-    });
+    const wrote = appending ? 'appended to' : isClaimsFile(opts.signature) ? 'created' : 'wrote';
+    const tsa = opts.tsaUrl === undefined ? undefined : withoutCredentials(opts.tsaUrl);
+    const timestamped = tsa !== undefined ? `; timestamped by ${tsa}` : '';
+    reporter.success(
+      `Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused}${timestamped})`,
+      {
+        signature: result.signaturePath,
+        method: signer.method,
+        model: result.manifest.modelName,
+        digest,
+        resources: result.manifest.resources.length,
+        serialization: result.manifest.serialization,
+        incremental: incremental !== undefined,
+        reuse,
+        ...(tsa !== undefined ? { timestampAuthority: tsa } : {}),
+      },
+    );
     return 0;
   } catch (err) {
     progress.stop();
     return reportFailure(err, 'Signing', opts.json);
   }
+}
+
+/** A URL as printed: without the user name and password it may carry. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
@@ -116,16 +137,30 @@ ${METHOD_HELP.certificate.example}
 ${METHOD_HELP['pkcs11-key'].example}
   $ model-signing sign key ./my-model --private-key key.pem --method shards --hash blake2b
   $ model-signing sign key ./my-model --private-key key.pem --signature my-model.sig --incremental   # after editing README.md
+  $ model-signing sign key ./my-model --private-key key.pem --signature ./my-model/claims.jsonl   # append to the claims file
+  $ model-signing sign certificate ./my-model --private-key key.pem --signing-certificate leaf.pem \\
+      --tsa-url https://timestamp.sigstore.dev/api/v1/timestamp   # RFC 3161 timestamp (docs/timestamps.md)
 ${METHOD_HELP.sigstore.example}`,
   );
   for (const method of ['sigstore', 'key', 'certificate', 'pkcs11-key', 'pkcs11-certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
       .argument('<model>', 'model directory or single model file');
-    cmd.option('--signature <path>', 'where to write the signature', 'model.sig');
+    cmd.option(
+      '--signature <path>',
+      'where to write the signature; a path ending in .jsonl (claims.jsonl) is a claims file, to which the signature is appended as one line',
+      'model.sig',
+    );
     addModelOptions(cmd);
     addHashOptions(cmd);
     addSignerOptions(cmd, method);
+    // Keyless signing is timestamped by its Sigstore instance's own TSA.
+    if (method !== 'sigstore') {
+      cmd.option(
+        '--tsa-url <url>',
+        "RFC 3161 timestamp authority to timestamp the signature with (its HTTP endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp); a certificate signature then verifies after the certificate expires, with verify's --tsa-certificate-chain",
+      );
+    }
     addIncrementalOptions(cmd, method);
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
     cmd.action(async (model: string, opts: SignOptions, self: Command) => setExitCode(await runSign(method, model, opts, self)));

@@ -8,6 +8,7 @@ import { addSigstoreVerifyOptions, createSigstoreVerifier, type SigstoreVerifyCl
 /** Options that choose and configure a verifier, for every method. */
 export interface VerifierCliOptions extends Partial<SigstoreVerifyCliOptions> {
   publicKey?: string;
+  tsaCertificateChain?: string[];
   certificateChain?: string[];
   useSystemRoots?: boolean;
   certificateIdentity?: string;
@@ -49,6 +50,14 @@ export function addVerifierOptions(cmd: Command, method?: SigningMethod): Comman
       .option('--certificate-fingerprint <sha256>', 'require this SHA-256 fingerprint of the signing certificate (hex; colons optional)')
       .option('--log-fingerprints', 'print the SHA-256 fingerprints of the certificates in the signature', false);
   }
+  if (need('key') || need('certificate')) {
+    cmd.option(
+      '--tsa-certificate-chain <path>',
+      `PEM certificates of the RFC 3161 timestamp authority to trust (its chain, as its …/api/v1/timestamp/certchain serves it, or its root and intermediates); repeatable. Every timestamp in the signature must then verify, and the signing certificate is checked at the stamped time instead of now; without it, timestamps are shown but not used${method ? '' : ' (key, certificate)'}`,
+      repeatable,
+      [],
+    );
+  }
   if (need('sigstore')) addSigstoreVerifyOptions(cmd, method === 'sigstore');
   return cmd;
 }
@@ -59,7 +68,7 @@ export async function createVerifier(method: SigningMethod, opts: VerifierCliOpt
   switch (method) {
     case 'key':
       if (opts.publicKey === undefined) throw new UsageError('--public-key is required to verify with the key method');
-      return core.KeyVerifier.create({ publicKey: opts.publicKey });
+      return core.KeyVerifier.create({ publicKey: opts.publicKey, ...tsaOf(opts) });
     case 'certificate': {
       const certificateChain = opts.certificateChain ?? [];
       if (certificateChain.length === 0 && opts.useSystemRoots !== true) {
@@ -72,13 +81,23 @@ export async function createVerifier(method: SigningMethod, opts: VerifierCliOpt
         ...(opts.certificateSubject !== undefined ? { subject: opts.certificateSubject } : {}),
         ...(opts.certificateFingerprint !== undefined ? { fingerprintSha256: opts.certificateFingerprint } : {}),
       };
-      const verifier = await core.CertificateVerifier.create({ certificateChain, useSystemRoots: opts.useSystemRoots === true, identity });
+      const verifier = await core.CertificateVerifier.create({
+        certificateChain,
+        useSystemRoots: opts.useSystemRoots === true,
+        identity,
+        ...tsaOf(opts),
+      });
       return opts.logFingerprints ? withFingerprintLog(verifier) : verifier;
     }
     case 'sigstore':
       if (opts.identityProvider === undefined) throw new UsageError('--identity-provider is required to verify with the sigstore method');
       return createSigstoreVerifier({ useStaging: false, offline: false, ...opts, identityProvider: opts.identityProvider });
   }
+}
+
+/** `tsaCertificateChain` when --tsa-certificate-chain was given. */
+function tsaOf(opts: VerifierCliOptions): { tsaCertificateChain?: string[] } {
+  return opts.tsaCertificateChain?.length ? { tsaCertificateChain: opts.tsaCertificateChain } : {};
 }
 
 /** Logs each certificate's SHA-256 fingerprint to stderr before verifying, as the reference's --log-fingerprints does. */

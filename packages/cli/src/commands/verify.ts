@@ -1,13 +1,35 @@
+import path from 'node:path';
 import { Command } from 'commander';
-import type { SigningMethod } from '@model-signing/core';
+import type { SignerInfo, SigningMethod } from '@model-signing/core';
 import { loadCore } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
+import {
+  addClaimVerifierOptions,
+  checkClaimsFile,
+  claimVerifierOptionsOf,
+  claimsJson,
+  createClaimVerifiers,
+  renderClaims,
+} from './claims.js';
 
 type VerifyOptions = ModelOptions &
-  VerifierCliOptions & { signature: string; ignoreUnsignedFiles: boolean; maxBundleSize?: number; trustCache: boolean };
+  VerifierCliOptions & {
+    signature: string;
+    ignoreUnsignedFiles: boolean;
+    maxBundleSize?: number;
+    trustCache: boolean;
+    claims: boolean;
+    claimsFile?: string;
+  } & Record<string, unknown>;
+
+/** Where `--claims` reads claims: `--claims-file`, the signature itself when it is a claims file, else claims.jsonl beside it. */
+function claimsFileOf(opts: VerifyOptions): string {
+  if (opts.claimsFile !== undefined) return opts.claimsFile;
+  return opts.signature.endsWith('.jsonl') ? opts.signature : path.join(path.dirname(opts.signature), 'claims.jsonl');
+}
 
 async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyOptions): Promise<number> {
   const reporter = createReporter(opts.json);
@@ -15,6 +37,8 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
   try {
     const { verifyModel } = await loadCore();
     const verifier = await createVerifier(method, opts);
+    // Made before any file is read, so a bad --claims-* option fails at once.
+    const claimVerifiers = opts.claims ? await createClaimVerifiers(claimVerifierOptionsOf(opts, 'claims-'), 'claims-') : [];
     const result = await verifyModel({
       ...walkOptionsFrom(modelPath, opts),
       signaturePath: opts.signature,
@@ -32,7 +56,23 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     // Paths the signer excluded can hold anything now: say so rather than let
     // "succeeded" read as "every file was checked".
     const notChecked = result.notChecked.length > 0 ? `; not checked (excluded when signed): ${result.notChecked.join(', ')}` : '';
-    reporter.success(`Verification succeeded${trusted}${notChecked}`, {
+    // As the reference prints it for claims files.
+    const matched = result.source?.line !== undefined ? ` (matched line ${result.source.line} of ${opts.signature})` : '';
+    for (const warning of result.source?.warnings ?? []) reporter.info(`${opts.signature}: ${warning.message} [${warning.code}]`);
+    const lines = [`Verification succeeded${matched}${trusted}${notChecked}${timestampNote(result.signer)}`];
+    let claims: Record<string, unknown> = {};
+    if (opts.claims) {
+      const { rootDigest, sortResources } = await loadCore();
+      const file = claimsFileOf(opts);
+      // The signed files, as the signature lists them and as signing orders them (the reference orders some names otherwise).
+      const roots = [...new Set([result.manifest.rootDigest, rootDigest(sortResources(result.manifest.resources))])];
+      const checked = await checkClaimsFile(file, roots, [verifier, ...claimVerifiers], opts.maxBundleSize);
+      lines.push(...(await renderClaims(checked, file)));
+      claims = { claims: claimsJson(checked, file) };
+    }
+    reporter.success(lines, {
+      ...(result.source ? { signatureSource: result.source } : {}),
+      ...claims,
       model: result.manifest.modelName,
       digest: `sha256:${result.manifest.rootDigest}`,
       signer: result.signer,
@@ -48,12 +88,33 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
   }
 }
 
+/**
+ * What the success line says about RFC 3161 timestamps: a verified one was
+ * used (for a certificate, the path was checked at its time); an unverified
+ * one is only what the signature claims.
+ */
+function timestampNote(signer: SignerInfo): string {
+  return (signer.timestamps ?? [])
+    .map(({ time, verified, authority }) => {
+      const by = authority === undefined ? '' : ` by '${authority}'`;
+      if (!verified) {
+        return `; timestamp ${time.toISOString()}${by} not checked and not used (give --tsa-certificate-chain to verify it)`;
+      }
+      const used = signer.method === 'certificate' ? ': the certificate was checked at that time' : '';
+      return `; timestamped ${time.toISOString()}${by} (verified${used})`;
+    })
+    .join('');
+}
+
 /** Adds --ignore-unsigned-files / --no-ignore-unsigned-files. */
 export function addUnsignedFilesOption(cmd: Command): Command {
   return cmd
     .option('--ignore-unsigned-files', 'tolerate files the signature does not cover', false)
     .option('--no-ignore-unsigned-files', 'fail on files the signature does not cover (default)');
 }
+
+const CLAIMS_EXAMPLE =
+  '  $ model-signing verify key ./my-model --signature ./my-model/claims.jsonl --public-key owner.pub \\\n      --claims --claims-public-key evaluator.pub';
 
 const METHOD_HELP: Record<SigningMethod, { description: string; example: string }> = {
   sigstore: {
@@ -67,7 +128,10 @@ const METHOD_HELP: Record<SigningMethod, { description: string; example: string 
   },
   certificate: {
     description: 'Verify a signature made with an X.509 certificate',
-    example: '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem',
+    example:
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem\n' +
+      '  $ model-signing verify certificate ./my-model --signature my-model.sig --certificate-chain ca.pem \\\n' +
+      '      --tsa-certificate-chain tsa-chain.pem   # a timestamped signature: the certificate is checked at the stamped time',
   },
 };
 
@@ -75,12 +139,19 @@ const METHOD_HELP: Record<SigningMethod, { description: string; example: string 
 export function verifyCommands(setExitCode: (code: number) => void): Command {
   const verify = new Command('verify')
     .description('Verify a model against its signature: the signer, then every file (nothing changed, missing or added)')
-    .addHelpText('after', `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}`);
+    .addHelpText(
+      'after',
+      `\nExamples:\n${METHOD_HELP.key.example}\n${METHOD_HELP.certificate.example}\n${METHOD_HELP.sigstore.example}\n${CLAIMS_EXAMPLE}`,
+    );
   for (const method of ['sigstore', 'key', 'certificate'] as const) {
     const cmd = new Command(method)
       .description(METHOD_HELP[method].description)
       .argument('<model>', 'model directory or single model file');
-    cmd.option('--signature <path>', 'the signature file to check', 'model.sig');
+    cmd.option(
+      '--signature <path>',
+      'the signature file to check: one bundle (model.sig), or a claims file (claims.jsonl), whose newest signature that verifies counts',
+      'model.sig',
+    );
     cmd.option(
       '--max-bundle-size <bytes>',
       'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)',
@@ -94,7 +165,18 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     );
     addModelOptions(cmd);
     addVerifierOptions(cmd, method);
-    cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);
+    cmd
+      .option(
+        '--claims',
+        'after the verdict, check and show the claims about the model (claims.jsonl): signed by the model signer or by a party named with --claims-*',
+        false,
+      )
+      .option(
+        '--claims-file <path>',
+        'the claims file for --claims (default: the signature when it is a claims file, else claims.jsonl beside it)',
+      );
+    addClaimVerifierOptions(cmd, 'claims-');
+    cmd.addHelpText('after', `\nExamples:\n${METHOD_HELP[method].example}\n${CLAIMS_EXAMPLE}`);
     cmd.action(async (model: string, opts: VerifyOptions) => setExitCode(await runVerify(method, model, opts)));
     verify.addCommand(cmd);
   }

@@ -1,3 +1,4 @@
+import { ModelSigningError } from '../errors.js';
 import { concatenate, toBase64 as base64, toBase64Parts } from './base64.js';
 import { BUNDLE_MEDIA_TYPE, rememberPayloadParts, type SerializedBundle, type SerializedEnvelope } from './bundle.js';
 import { preAuthEncoding } from './dsse.js';
@@ -10,6 +11,8 @@ export interface BuildBundleOptions extends SignatureWithMaterial {
   payloadType: string;
   /** Log entries and timestamps from {@link Signer.witness}, when the method has them. */
   witnessed?: WitnessMaterial;
+  /** RFC 3161 timestamps over the signature (DER TimeStampResp each), for methods without a witness. */
+  rfc3161Timestamps?: readonly Uint8Array[];
 }
 
 function materialJson(material: VerificationMaterial): Record<string, unknown> {
@@ -29,6 +32,9 @@ function materialJson(material: VerificationMaterial): Record<string, unknown> {
  * material. `tlogEntries` is always present because the reference requires it.
  */
 export function buildBundle(options: BuildBundleOptions): SerializedBundle {
+  const stamps = options.rfc3161Timestamps ?? [];
+  const timestamped =
+    stamps.length > 0 ? { timestampVerificationData: { rfc3161Timestamps: stamps.map((t) => ({ signedTimestamp: base64(t) })) } } : {};
   // The payload's base64 is kept in its pieces too, so writing a large
   // signature never reads it whole (serializeBundleParts).
   const parts = toBase64Parts(options.payload);
@@ -40,7 +46,7 @@ export function buildBundle(options: BuildBundleOptions): SerializedBundle {
   rememberPayloadParts(dsseEnvelope, dsseEnvelope.payload, parts);
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
-    verificationMaterial: { ...materialJson(options.material), tlogEntries: [], ...options.witnessed },
+    verificationMaterial: { ...materialJson(options.material), tlogEntries: [], ...timestamped, ...options.witnessed },
     dsseEnvelope,
   };
 }
@@ -50,16 +56,34 @@ export interface SignPayloadOptions extends SignOptions {
   payload: Uint8Array;
   payloadType: string;
   signer: Signer;
+  /**
+   * Obtains an RFC 3161 timestamp (DER TimeStampResp) over the signature
+   * bytes, for signers without a witness (key, certificate, PKCS#11, KMS);
+   * see `requestTimestamp`.
+   */
+  timestamp?: (signature: Uint8Array, options: SignOptions) => Promise<Uint8Array>;
 }
 
 /**
- * Signs a DSSE payload with any {@link Signer}: signs its PAE, builds the
- * bundle, and lets the signer witness it when the method logs signatures.
+ * Signs a DSSE payload with any {@link Signer}: signs its PAE, timestamps
+ * the signature when asked, builds the bundle, and lets the signer witness
+ * it when the method logs signatures.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for `timestamp` with a
+ *   signer that witnesses (Sigstore timestamps through its own TSA);
+ *   the signer's and the timestamp's errors.
  */
-export async function signPayload({ payload, payloadType, signer, signal }: SignPayloadOptions): Promise<SerializedBundle> {
+export async function signPayload({ payload, payloadType, signer, signal, timestamp }: SignPayloadOptions): Promise<SerializedBundle> {
+  if (timestamp && signer.witness) {
+    throw new ModelSigningError({
+      code: 'INVALID_ARGUMENT',
+      message: `The ${signer.method} method timestamps its signatures through its own services; a timestamp authority is only for key, certificate, PKCS#11 and KMS signing`,
+    });
+  }
   const options = signal ? { signal } : {};
   const signed = await signer.sign(preAuthEncoding(payloadType, payload), options);
-  const bundle = buildBundle({ payload, payloadType, ...signed });
+  const rfc3161Timestamps = timestamp ? [await timestamp(signed.signature, options)] : [];
+  const bundle = buildBundle({ payload, payloadType, ...signed, rfc3161Timestamps });
   if (!signer.witness) return bundle;
   return buildBundle({ payload, payloadType, ...signed, witnessed: await signer.witness(bundle, options) });
 }

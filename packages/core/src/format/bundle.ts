@@ -5,13 +5,14 @@ import { utf8Length } from './utf8.js';
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
-/** Other Sigstore bundle media types that keyless bundles may carry. */
-const SIGSTORE_MEDIA_TYPES = new Set([
-  BUNDLE_MEDIA_TYPE,
-  'application/vnd.dev.sigstore.bundle+json;version=0.1',
-  'application/vnd.dev.sigstore.bundle+json;version=0.2',
-  'application/vnd.dev.sigstore.bundle+json;version=0.3',
-]);
+/**
+ * The media types a keyless bundle may carry: both spellings of v0.3. A
+ * keyless bundle here holds its signing certificate alone
+ * (`verificationMaterial.certificate`), which only v0.3 allows; v0.1 and v0.2
+ * bundles carry `x509CertificateChain` instead, so those media types on this
+ * shape are refused, as the reference refuses them.
+ */
+const SIGSTORE_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.sigstore.bundle+json;version=0.3']);
 
 /** How a bundle was signed, read from its verification material. */
 export type SigningMethod = 'key' | 'certificate' | 'sigstore';
@@ -46,7 +47,10 @@ export interface ParsedBundle {
   /** The exact payload bytes the signature covers. */
   payload: Uint8Array;
   payloadType: string;
-  /** `signatures[0].sig`, decoded (DER ECDSA). Like the reference, only the first signature counts. */
+  /**
+   * `signatures[0].sig`, decoded (DER ECDSA). Like the reference, only the
+   * first signature counts; a Sigstore bundle must hold exactly one.
+   */
   signature: Uint8Array;
   /** Key bundles: `publicKey.hint`, when present. */
   publicKeyHint?: string;
@@ -54,6 +58,12 @@ export interface ParsedBundle {
   embeddedPublicKeyPem?: string;
   /** Certificate bundles: the chain, leaf first (DER). Keyless bundles: the leaf. */
   certificates: Uint8Array[];
+  /**
+   * `timestampVerificationData.rfc3161Timestamps[].signedTimestamp`, decoded
+   * (DER TimeStampResp, each over the signature): unverified until a verifier
+   * checks them against timestamp authorities it trusts.
+   */
+  rfc3161Timestamps: Uint8Array[];
 }
 
 /**
@@ -174,13 +184,26 @@ function methodOf(material: Record<string, unknown>): SigningMethod {
   throw bad('verificationMaterial has no publicKey, x509CertificateChain or certificate');
 }
 
+/** The RFC 3161 timestamps of `timestampVerificationData`, decoded (none when it is absent). */
+function timestampsOf(data: unknown): Uint8Array[] {
+  if (data === undefined || data === null) return [];
+  if (!isRecord(data)) throw bad('timestampVerificationData must be an object');
+  const stamps = data['rfc3161Timestamps'] ?? [];
+  if (!Array.isArray(stamps)) throw bad('timestampVerificationData.rfc3161Timestamps must be a list');
+  return stamps.map((s: unknown, i) =>
+    decodeBase64(isRecord(s) ? s['signedTimestamp'] : undefined, `rfc3161Timestamps[${i}].signedTimestamp`),
+  );
+}
+
 /**
  * Parses a bundle from its JSON text or bytes and checks its structure.
  * No signature is checked here.
  *
  * @throws {ModelSigningError} `BAD_BUNDLE` naming what is wrong (not UTF-8,
- *   not JSON, truncated, wrong media type, missing envelope or verification
- *   material); `BUNDLE_TOO_LARGE` over `maxBundleBytes`.
+ *   not JSON, truncated, a media type that is not v0.3 or does not fit the
+ *   bundle's shape, missing envelope or verification material, a Sigstore
+ *   envelope without exactly one signature); `BUNDLE_TOO_LARGE` over
+ *   `maxBundleBytes`.
  */
 export function parseBundle(input: string | Uint8Array, options: ParseBundleOptions = {}): ParsedBundle {
   const max = maxBundleBytesOf(options);
@@ -208,11 +231,17 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   if (!isRecord(material)) throw bad('verificationMaterial is missing');
   const method = methodOf(material);
   // The reference requires exactly the v0.3 media type for key and certificate
-  // bundles; keyless bundles follow Sigstore's rules and may use older ones.
+  // bundles; keyless bundles follow Sigstore's rules, where a single
+  // certificate means v0.3 in either spelling.
   if (method === 'sigstore' ? !SIGSTORE_MEDIA_TYPES.has(mediaType) : mediaType !== BUNDLE_MEDIA_TYPE) {
-    throw bad(`unsupported mediaType '${mediaType}', expected '${BUNDLE_MEDIA_TYPE}'`);
+    const shape =
+      method === 'sigstore' && /version=0\.[12]$/.test(mediaType)
+        ? ' (a v0.1 or v0.2 bundle carries x509CertificateChain; one with a single certificate is v0.3)'
+        : '';
+    throw bad(`unsupported mediaType '${mediaType}'${shape}, expected '${BUNDLE_MEDIA_TYPE}'`);
   }
   if (material['tlogEntries'] !== undefined && !Array.isArray(material['tlogEntries'])) throw bad('tlogEntries must be a list');
+  const rfc3161Timestamps = timestampsOf(material['timestampVerificationData']);
   const envelope = json['dsseEnvelope'];
   if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
   const payloadType = envelope['payloadType'];
@@ -220,6 +249,11 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   const payload = decodeBase64(envelope['payload'], 'dsseEnvelope.payload');
   const signatures = envelope['signatures'];
   if (!Array.isArray(signatures) || signatures.length === 0 || !isRecord(signatures[0])) throw bad('dsseEnvelope has no signature');
+  // Sigstore logs the envelope with its signatures: one, which is the one
+  // checked (sigstore-js and the reference refuse more). Key and certificate
+  // bundles check the first signature and ignore others, as the reference does.
+  if (method === 'sigstore' && signatures.length !== 1)
+    throw bad(`a Sigstore bundle's envelope must hold exactly one signature, this one holds ${signatures.length}`);
   const signature = decodeBase64(signatures[0]['sig'], 'the signature');
   if (signature.length === 0) throw bad('the signature is empty');
 
@@ -230,6 +264,7 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     payloadType,
     signature,
     certificates: [],
+    rfc3161Timestamps,
   };
   if (method === 'key') {
     const key = material['publicKey'] as Record<string, unknown>;

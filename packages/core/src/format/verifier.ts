@@ -12,6 +12,26 @@ export interface SignerInfo {
   issuer?: string;
   /** Keyless: which trusted root was used (e.g. `production (bundled)`, `custom`). */
   trustRoot?: string;
+  /**
+   * Key and certificate bundles: the RFC 3161 timestamps the bundle carries,
+   * in bundle order (absent when it has none).
+   */
+  timestamps?: TimestampInfo[];
+}
+
+/** An RFC 3161 timestamp of a key or certificate bundle, as a verifier saw it. */
+export interface TimestampInfo {
+  /** The stamped time (the token's genTime). */
+  time: Date;
+  /**
+   * Whether the token was verified against the timestamp authorities the
+   * verifier trusts (`tsaCertificateChain`). Only then was `time` used: the
+   * signing certificate was checked at that time instead of now. An
+   * unverified time and authority are only what the bundle claims.
+   */
+  verified: boolean;
+  /** The subject of the TSA certificate that signed the token, when the token names one. */
+  authority?: string;
 }
 
 /**

@@ -15,8 +15,10 @@ import {
 } from '../format/manifest.js';
 import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
-import { signPayload } from '../format/bundle-builder.js';
+import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
+import { signPayload, type SignPayloadOptions } from '../format/bundle-builder.js';
 import { abortSignalOf, type Cancellable } from '../cancellation.js';
+import { requestTimestamp, type TimestampAuthorityOptions } from '../methods/timestamp/request-timestamp.js';
 import { hashFiles, resolveSerialization, type HashingOptions } from './hash/hash-model.js';
 import { walkModel, type WalkedModel, type WalkOptions } from './walk.js';
 
@@ -24,12 +26,22 @@ import { walkModel, type WalkedModel, type WalkOptions } from './walk.js';
 export interface SignManifestOptions extends Cancellable {
   manifest: Manifest;
   signer: Signer;
+  /**
+   * Timestamp the signature with this RFC 3161 timestamp authority (key,
+   * certificate, PKCS#11 and KMS signers): the bundle then proves when it
+   * was signed, so a certificate signature still verifies after the
+   * certificate expires (see docs/timestamps.md). Signing fails, and nothing
+   * is returned, when the TSA does not answer with a valid timestamp.
+   */
+  timestampAuthority?: TimestampAuthorityOptions;
 }
 
 /**
  * Signs a manifest the caller already computed (e.g. while writing the files).
  *
- * @throws {ModelSigningError} `EMPTY_MODEL` when the manifest lists nothing.
+ * @throws {ModelSigningError} `EMPTY_MODEL` when the manifest lists nothing;
+ *   signer errors; with `timestampAuthority`, `NETWORK_ERROR`, `TIMESTAMP_INVALID`
+ *   and `INVALID_ARGUMENT` (a keyless signer, or a URL that is not http(s)).
  */
 export async function signManifest(options: SignManifestOptions): Promise<SerializedBundle> {
   if (options.manifest.resources.length === 0) {
@@ -38,9 +50,14 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
       message: 'The model has no file to sign once ignored paths are excluded (the OMS spec forbids signing an empty model)',
     });
   }
-  const request = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
+  const request: SignPayloadOptions = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
   const signal = abortSignalOf(options);
-  return signPayload(signal ? { ...request, signal } : request);
+  if (signal) request.signal = signal;
+  const tsa = options.timestampAuthority;
+  if (tsa)
+    request.timestamp = async (signature, { signal }) =>
+      (await requestTimestamp({ ...tsa, signature, ...(signal ? { abortSignal: signal } : {}) })).token;
+  return signPayload(request);
 }
 
 /** The model's files as bytes in memory, signed without reading the disk (e.g. before they are written). */
@@ -49,12 +66,12 @@ export interface InMemoryModel {
   files: ReadonlyMap<string, Uint8Array>;
   /** The subject name. */
   modelName: string;
-  /** Ignore paths to record in the signature (model-relative). */
+  /** Ignore paths to record in the signature (model-relative); `claims.jsonl` is always added, as the walk adds it. */
   ignorePaths: readonly string[];
 }
 
 /** Options for {@link createSignature}: what to sign (exactly one of `walk`, `walked`, `inMemory`) and how. */
-export interface CreateSignatureParams extends HashingOptions {
+export interface CreateSignatureParams extends HashingOptions, Pick<SignManifestOptions, 'timestampAuthority'> {
   signer: Signer;
   /** A model on disk: walked here with these options. */
   walk?: WalkOptions;
@@ -94,7 +111,8 @@ export interface CreatedSignature {
  * written: the caller decides where the bundle goes.
  *
  * @throws {ModelSigningError} walk and hashing errors, `INVALID_ARGUMENT`,
- *   `EMPTY_MODEL`, signer errors, `ABORTED`.
+ *   `EMPTY_MODEL`, signer errors, `ABORTED`; with `timestampAuthority`,
+ *   `NETWORK_ERROR` and `TIMESTAMP_INVALID`.
  */
 export async function createSignature(params: CreateSignatureParams): Promise<CreatedSignature> {
   const sources = [params.walk, params.walked, params.inMemory].filter((s) => s !== undefined).length;
@@ -104,11 +122,15 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
   const signal = abortSignalOf(params);
   const sign = async (manifest: Manifest) => {
     params.onSigning?.();
-    return { manifest, bundle: await signManifest({ manifest, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) }) };
+    const options: SignManifestOptions = { manifest, signer: params.signer };
+    if (signal) options.abortSignal = signal;
+    if (params.timestampAuthority) options.timestampAuthority = params.timestampAuthority;
+    return { manifest, bundle: await signManifest(options) };
   };
   if (params.inMemory) {
     const { files, modelName, ignorePaths } = params.inMemory;
-    const serialization = resolveSerialization(params, [...ignorePaths]);
+    // As the walk records it for a model on disk: a claims file added beside the model later is never part of it.
+    const serialization = resolveSerialization(params, [...new Set([...ignorePaths, CLAIMS_FILE_NAME])].sort());
     return sign({ modelName: params.modelName ?? modelName, serialization, resources: resourcesOfBytes(files, serialization) });
   }
   const walked = params.walked ?? (await walkModel(params.walk!));

@@ -12,7 +12,9 @@ import type { ManifestResource } from '../format/manifest.js';
 import { duplicateResource, type VerifiedManifest } from '../format/statement.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
 import { hashFiles, type HashFilesOptions } from './hash/hash-model.js';
-import { readBundle, verifyBundle, type VerifiedBundle } from './verify-bundle.js';
+import { isAttestationFile } from '../format/attestation-files.js';
+import { verifySignatureBytes, type SignatureSource, type VerifiedSignature } from '../claims/verify-signature-bytes.js';
+import { readSignatureFile, type VerifiedBundle } from './verify-bundle.js';
 import { walkSelected, type ModelFile, type WalkOptions } from './walk.js';
 
 /** Read and write in 4 MiB chunks: large enough for throughput, small enough to bound memory. */
@@ -31,16 +33,17 @@ export interface ReadVerifiedBundleParams {
  * Reads a signature file (bounded, regular files only) and checks it: the
  * signature over the exact payload, the signer, the statement. No model file
  * is touched. A rejection names the signature file, so a wrong key or a
- * corrupt bundle says which file was refused.
+ * corrupt bundle says which file was refused. A claims file (`claims.jsonl`)
+ * yields its newest OMS signature that verifies (`verifySignatureBytes`).
  *
  * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`, `BAD_PAYLOAD`,
  *   `SIGNATURE_INVALID`, `KEY_MISMATCH`, `WRONG_METHOD`, …
  */
-export async function readVerifiedBundle(params: ReadVerifiedBundleParams): Promise<VerifiedBundle> {
+export async function readVerifiedBundle(params: ReadVerifiedBundleParams): Promise<VerifiedSignature> {
   const { signaturePath } = params;
-  const bundle = await readBundle(signaturePath, { maxBundleBytes: params.maxBundleBytes });
+  const bytes = await readSignatureFile(signaturePath, { maxBundleBytes: params.maxBundleBytes });
   try {
-    return await verifyBundle({ bundle, verifier: params.verifier });
+    return await verifySignatureBytes({ bytes, verifier: params.verifier, name: signaturePath, maxBundleBytes: params.maxBundleBytes });
   } catch (cause) {
     if (!(cause instanceof ModelSigningError)) throw cause;
     throw new ModelSigningError({
@@ -59,7 +62,7 @@ export interface OpenVerifiedModelParams extends WalkOptions, Cancellable {
   /** Checks the signature and the signer. Give this, or `verified`. */
   verifier?: Verifier;
   /** A signature already checked with {@link readVerifiedBundle}, for callers that choose the model path from its manifest. */
-  verified?: Pick<VerifiedBundle, 'manifest' | 'signer'>;
+  verified?: Pick<VerifiedBundle, 'manifest' | 'signer'> & { source?: SignatureSource };
   /** Largest signature file read, in bytes. Default 64 MiB (`DEFAULT_MAX_BUNDLE_BYTES`). */
   maxBundleBytes?: number;
   /** Tolerate files in the model that the signature does not list (they are never read). Default false. */
@@ -93,6 +96,8 @@ export interface FinishedModel {
 export interface VerifiedModelFiles {
   readonly manifest: VerifiedManifest;
   readonly signer: SignerInfo;
+  /** Which signature verified: a bundle file, or which line of a claims file. */
+  readonly source?: SignatureSource;
   /** Absolute path of the model directory or file. */
   readonly root: string;
   readonly isSingleFile: boolean;
@@ -159,12 +164,14 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
   if ((params.verifier === undefined) === (params.verified === undefined)) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'openVerifiedModel needs exactly one of verifier and verified' });
   }
-  const { manifest, signer } = params.verified ?? (await readVerifiedBundle({ ...params, verifier: params.verifier! }));
+  const { manifest, signer, source } = params.verified ?? (await readVerifiedBundle({ ...params, verifier: params.verifier! }));
   throwIfAborted(signal);
   const signaturePath = path.resolve(params.signaturePath);
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
   const walkOptions: WalkOptions = {
     ...params,
+    // Signature and attestation files the signature lists are checked like any file; the others are left out below.
+    ignoreAttestationFiles: false,
     ignorePaths: [...(params.ignorePaths ?? []), ...manifest.serialization.ignorePaths, signaturePath],
   };
   const walkedAtMs = Date.now();
@@ -172,7 +179,10 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
   if (walked.isSingleFile) aliasSingleFile(manifest, path.basename(walked.root));
   const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
   // A single-file model is walked whole; drop it here if it is not the signed file.
-  const files = ignoreUnsignedFiles ? walked.files.filter((f) => checker.isSigned(f.name)) : walked.files;
+  const keepAttestations = params.ignoreAttestationFiles === false;
+  const files = walked.files.filter((f) =>
+    ignoreUnsignedFiles || (!keepAttestations && isAttestationFile(f.name)) ? checker.isSigned(f.name) : true,
+  );
   const byName = new Map(files.map((f) => [f.name, f]));
   /** Resources of the files already read and matched, by file. */
   const checked = new Map<string, ManifestResource[]>();
@@ -188,6 +198,7 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
   return {
     manifest,
     signer,
+    ...(source ? { source } : {}),
     root: walked.root,
     isSingleFile: walked.isSingleFile,
     files,

@@ -8,17 +8,27 @@ import type { Manifest } from '../format/manifest.js';
 import type { WalkOptions } from './walk.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 import type { Signer } from '../format/signer.js';
-import { createSignature, type CreatedSignature } from './create-signature.js';
+import { createSignature, type CreatedSignature, type SignManifestOptions } from './create-signature.js';
+import { appendClaim, isClaimsPath } from './append-claim.js';
 
-/** Writes a bundle to `signaturePath` atomically (temporary file + rename). */
+/**
+ * Writes a bundle to `signaturePath` atomically (temporary file + rename);
+ * a path ending in `.jsonl` is a claims file, to which the bundle is
+ * appended as one line (`appendClaim`).
+ */
 export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
-  await writeFileAtomic(signaturePath, serializeBundleParts(bundle));
+  if (isClaimsPath(signaturePath)) await appendClaim(signaturePath, bundle);
+  else await writeFileAtomic(signaturePath, serializeBundleParts(bundle));
 }
 
 /** Options for {@link signModel}. */
-export interface SignModelOptions extends HashModelOptions {
+export interface SignModelOptions extends HashModelOptions, Pick<SignManifestOptions, 'timestampAuthority'> {
   signer: Signer;
-  /** Where to write the signature; excluded from the manifest when inside the model. */
+  /**
+   * Where to write the signature; excluded from the manifest when inside the
+   * model. A path ending in `.jsonl` (`claims.jsonl`) is a claims file: the
+   * signature is appended to it as one line.
+   */
   signaturePath: string;
   /**
    * Re-sign starting from a previous signature: files the local record
@@ -48,14 +58,15 @@ export interface SignModelResult {
  * signing succeeds.
  *
  * @throws {ModelSigningError} walk, hashing, key and `EMPTY_MODEL` errors;
- *   `WRITE_FAILED`; `INVALID_ARGUMENT` when `signaturePath` is the model or
+ *   `WRITE_FAILED`; with `timestampAuthority`, `NETWORK_ERROR` and
+ *   `TIMESTAMP_INVALID` (nothing written); `INVALID_ARGUMENT` when `signaturePath` is the model or
  *   an existing file of the model that is not a signature; with
  *   `incremental`, the previous signature's verification errors and `SETTINGS_CHANGED`.
  */
 export async function signModel(options: SignModelOptions): Promise<SignModelResult> {
   const signaturePath = path.resolve(options.signaturePath);
   await refuseModelFileAsSignature(options.modelPath, signaturePath);
-  const { modelPath, ignorePaths, ignoreGitPaths, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
+  const { modelPath, ignorePaths, ignoreGitPaths, ignoreAttestationFiles, allowSymlinks, symlinkTargetRoot, ...hashing } = options;
   let saveRecord: (resources: Manifest['resources']) => Promise<void>;
   let created: CreatedSignature;
   let reuse: ReuseSummary;
@@ -70,6 +81,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
     const statTimeMs = Date.now();
     const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
     if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
+    if (ignoreAttestationFiles !== undefined) walk.ignoreAttestationFiles = ignoreAttestationFiles;
     if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
     if (symlinkTargetRoot !== undefined) walk.symlinkTargetRoot = symlinkTargetRoot;
     let located: { snapshot: StatSnapshot; record: HashRecord } | undefined;

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError } from '../errors.js';
+import { isAttestationFile } from '../format/attestation-files.js';
 import { staysInside } from '../format/containment.js';
 
 // Enough of a file's start to tell a Sigstore bundle (JSON naming its media
@@ -41,6 +42,8 @@ export async function refuseModelFileAsSignature(modelPath: string, signaturePat
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw refuse('is a directory or special file inside the model');
+    // An empty claims or signature file (`touch claims.jsonl`) holds nothing to lose.
+    if (stats.size === 0 && isAttestationFile(relative.split(path.sep).join('/'))) return;
     const buffer = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     const start = buffer.subarray(0, bytesRead).toString('utf8');

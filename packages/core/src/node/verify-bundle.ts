@@ -19,15 +19,24 @@ export { verifyBundle, type VerifiedBundle, type VerifyBundleOptions } from '../
 export type ReadBundleOptions = ParseBundleOptions;
 
 /**
- * Reads and parses a signature file. Only a regular file is read, and at
+ * Reads and parses a signature file holding one bundle; see {@link readSignatureFile}.
+ *
+ * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`.
+ */
+export async function readBundle(signaturePath: string, options: ReadBundleOptions = {}): Promise<ParsedBundle> {
+  return parseBundle(await readSignatureFile(signaturePath, options), { maxBundleBytes: maxBundleBytesOf(options) });
+}
+
+/**
+ * Reads the bytes of a signature file (one bundle, or a claims file). Only a regular file is read, and at
  * most `maxBundleBytes` of it: the path comes with the model (adapters
  * default to `<dir>/model.sig`), so a FIFO must not hang us and a link to
  * `/dev/zero` must not fill memory. The file is opened non-blocking (a FIFO
  * opens at once) and its type is checked on the open descriptor.
  *
- * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`.
+ * @throws {ModelSigningError} `NOT_FOUND`, `SPECIAL_FILE`, `BUNDLE_TOO_LARGE`, `BAD_BUNDLE` (the file changed while read).
  */
-export async function readBundle(signaturePath: string, options: ReadBundleOptions = {}): Promise<ParsedBundle> {
+export async function readSignatureFile(signaturePath: string, options: ReadBundleOptions = {}): Promise<Uint8Array> {
   const max = maxBundleBytesOf(options);
   const unreadable = (cause: unknown) =>
     new ModelSigningError({
@@ -72,7 +81,7 @@ export async function readBundle(signaturePath: string, options: ReadBundleOptio
         message: `Signature file '${signaturePath}' changed while it was read`,
       });
     }
-    return parseBundle(buffer.subarray(0, length), { maxBundleBytes: max });
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }

@@ -8,6 +8,7 @@ import { staysInside } from '../format/containment.js';
 import type { WalkOptions } from './walk.js';
 import { openVerifiedModel } from './open-verified-model.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
+import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 
 /** Options for {@link verifyModel}. */
 export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
@@ -32,6 +33,8 @@ export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'w
 export interface VerificationResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: a bundle file, or which line of a claims file (`claims.jsonl`). */
+  source?: SignatureSource;
   /** Model-relative paths of the files checked (read, or proven unchanged by the record with `trustCache`). */
   files: string[];
   /**
@@ -80,7 +83,14 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   const notChecked = model.isSingleFile ? [] : await existingPaths(model.root, manifest.serialization.ignorePaths, signaturePath);
   // A trust-cache run that read nothing would only rewrite the same proofs.
   if (!reuse || reuse.rehashedFiles > 0) await record.save(snapshot, resources);
-  return { manifest, signer, files: files.map((f) => f.name), notChecked, reuse: reuse ? summaryOf(reuse) : everyFileRead(files) };
+  return {
+    manifest,
+    signer,
+    ...(model.source ? { source: model.source } : {}),
+    files: files.map((f) => f.name),
+    notChecked,
+    reuse: reuse ? summaryOf(reuse) : everyFileRead(files),
+  };
 }
 
 /** Which of `names` (model-relative) exist under `root`, leaving out `signaturePath`. */

@@ -5,7 +5,7 @@ import { ModelSigningError } from '../errors.js';
 import { staysInside } from '../format/containment.js';
 import { compareResourceNames } from '../format/manifest.js';
 import { isTemporaryName } from './temporary.js';
-import { GIT_PATHS, modelNameOf, toModelRelative } from './paths.js';
+import { CLAIMS_FILE_NAME, GIT_PATHS, isAttestationFile, modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
 export interface WalkOptions {
@@ -18,6 +18,12 @@ export interface WalkOptions {
   ignorePaths?: readonly string[];
   /** Exclude `.git`, `.gitattributes`, `.github`, `.gitignore` at the model root. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Exclude signature and attestation files at the model root
+   * (`claims.jsonl`, `*.sig`, `*.sigstore.json`: `ATTESTATION_FILE_PATTERNS`)
+   * and record them in the ignore paths. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
   /**
    * Follow symbolic links to files inside the model. Default false: any
    * symlink is an error. In a Hugging Face cache snapshot
@@ -293,6 +299,8 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   const ignorePaths = new Set<string>();
   if (options.ignoreGitPaths ?? true) GIT_PATHS.forEach((p) => ignorePaths.add(p));
+  const ignoreAttestations = options.ignoreAttestationFiles ?? true;
+  if (ignoreAttestations) ignorePaths.add(CLAIMS_FILE_NAME);
   for (const p of options.ignorePaths ?? []) {
     const rel = toModelRelative(root, p);
     if (rel !== undefined) ignorePaths.add(rel);
@@ -301,6 +309,8 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   // An ignored folder is never entered, so an entry is ignored only when its
   // own path is listed: one lookup, and only at depths some ignore path has.
   const ignoredDepths = new Set(ignored.map((p) => p.split('/').length));
+  /** Attestation files found (at the root), recorded as ignored so that verifiers without the rule skip them too. */
+  const attestations = new Set<string>();
   const result: WalkedModel = {
     root,
     isSingleFile: false,
@@ -365,8 +375,16 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   const visit = async (dirAbs: string, dirRel: string, depth: number, listing: Promise<Listing>): Promise<void> => {
     const { files, folders, others } = await listing;
     const checkIgnored = ignoredDepths.has(depth);
-    const keep = (name: string, rel: string) =>
-      !(isTemporaryName(name) || (checkIgnored && ignorePaths.has(rel)) || (select && !select(rel)));
+    const checkAttestations = ignoreAttestations && depth === 1;
+    const keep = (name: string, rel: string) => {
+      // Our own temporaries first: a signature being written beside the model is not an attestation to record.
+      if (isTemporaryName(name)) return false;
+      if (checkAttestations && isAttestationFile(rel)) {
+        attestations.add(rel);
+        return false;
+      }
+      return !((checkIgnored && ignorePaths.has(rel)) || (select && !select(rel)));
+    };
     const absPrefix = dirAbs.endsWith(path.sep) ? dirAbs : dirAbs + path.sep;
     const relPrefix = dirRel === '' ? '' : dirRel + '/';
     const keys = folders.length === 0 && others.size === 0 ? files : [...files, ...folders.map((f) => f + '/'), ...others.keys()];
@@ -410,5 +428,6 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
     }
   };
   await visit(realRoot, '', 1, list(realRoot, '', select !== undefined));
+  if (attestations.size > 0) result.ignorePaths = [...new Set([...result.ignorePaths, ...attestations])].sort();
   return result;
 }

@@ -51,12 +51,20 @@ function flipFirstByte(encoded: string): string {
 export interface TamperCase {
   name: string;
   code: ErrorCode;
+  /** Reaches into what only a Rekor v1 entry has (its SET, integrated time, dsse body); not applied to Rekor v2 bundles. */
+  rekorV1Only?: true;
   tamper(bundle: BundleJson): void | Promise<void>;
+  /** Where the reference is looser than we are: whether it accepts this tampering of `bundle` (the untampered one). Default: it refuses. */
+  referenceAccepts?(bundle: BundleJson): boolean;
 }
 
 const entry = (bundle: BundleJson) => bundle.verificationMaterial.tlogEntries[0];
 
-/** Tampering that a bundle with a Rekor v1 entry (SET, inclusion proof, checkpoint) and an RFC 3161 timestamp must be refused for. */
+/**
+ * Tampering that a bundle with a Rekor v1 entry (SET, inclusion proof,
+ * checkpoint) and an RFC 3161 timestamp must be refused for; all but those
+ * marked `rekorV1Only` also for a bundle with a Rekor v2 entry.
+ */
 export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'a changed payload',
@@ -79,6 +87,7 @@ export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'a log entry body that logs another payload',
     code: 'SIGNATURE_INVALID',
+    rekorV1Only: true,
     tamper(bundle) {
       const body = JSON.parse(new TextDecoder().decode(b64.decode(entry(bundle).canonicalizedBody)));
       body.spec.payloadHash.value = '0'.repeat(64);
@@ -88,6 +97,7 @@ export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'an integrated time moved by one second (SET no longer covers it)',
     code: 'SIGNATURE_INVALID',
+    rekorV1Only: true,
     tamper(bundle) {
       entry(bundle).integratedTime = String(Number(entry(bundle).integratedTime) + 1);
     },
@@ -95,6 +105,7 @@ export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'an integrated time a day earlier, outside the certificate validity',
     code: 'CERT_CHAIN_INVALID',
+    rekorV1Only: true,
     tamper(bundle) {
       entry(bundle).integratedTime = String(Number(entry(bundle).integratedTime) - 86_400);
     },
@@ -176,6 +187,11 @@ export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'the same log entry twice',
     code: 'CERT_CHAIN_INVALID',
+    // Refused for its integrated time, counted twice from one log. A Rekor v2
+    // entry has none, and both verifiers accept the duplicate; the reference
+    // refuses any bundle without exactly one entry (a follow-up for the
+    // verifiers, not covered here).
+    rekorV1Only: true,
     tamper(bundle) {
       bundle.verificationMaterial.tlogEntries.push(entry(bundle));
     },
@@ -183,6 +199,7 @@ export const TAMPER_CASES: TamperCase[] = [
   {
     name: 'an SET signed by a key the trusted root does not know',
     code: 'SIGNATURE_INVALID',
+    rekorV1Only: true,
     async tamper(bundle) {
       const e = entry(bundle);
       const hex = Array.from(b64.decode(e.logId.keyId), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -198,3 +215,91 @@ export const TAMPER_CASES: TamperCase[] = [
     },
   },
 ];
+
+/**
+ * What a Sigstore bundle must be, whatever its signatures say: one DSSE
+ * signature; an inclusion proof (with its checkpoint) for every log entry,
+ * whose own root hash and tree size are the checkpoint's; a v0.3 media type
+ * for a bundle holding a single certificate. Run on every production vector
+ * and on the loopback bundles (Rekor v1 and v2); the reference refuses each
+ * too (sigstore-web.test.ts checks its verdicts), except a tree size that
+ * leaves the audit path's length unchanged, which it does not compare.
+ */
+export const STRUCTURE_CASES: TamperCase[] = [
+  {
+    name: 'the inclusion proof removed, the SET alone',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      delete entry(bundle).inclusionProof;
+    },
+  },
+  {
+    name: 'a second DSSE signature, a copy of the first',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      bundle.dsseEnvelope.signatures.push({ ...bundle.dsseEnvelope.signatures[0] });
+    },
+  },
+  {
+    name: 'a second DSSE signature, garbage after the valid one',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      bundle.dsseEnvelope.signatures.push({ sig: b64.encode(new Uint8Array(70).fill(0x30)), keyid: '' });
+    },
+  },
+  {
+    name: "an inclusion proof root hash that is not the checkpoint's",
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const proof = entry(bundle).inclusionProof;
+      proof.rootHash = flipFirstByte(proof.rootHash);
+    },
+  },
+  {
+    name: 'an inclusion proof without its root hash',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      delete entry(bundle).inclusionProof.rootHash;
+    },
+  },
+  {
+    name: "an inclusion proof tree size that is not the checkpoint's",
+    code: 'SIGNATURE_INVALID',
+    tamper(bundle) {
+      const proof = entry(bundle).inclusionProof;
+      proof.treeSize = String(BigInt(proof.treeSize) + 1n);
+    },
+    // The reference walks the audit path for the proof's own tree size and compares only the root: a size whose path has the same length passes.
+    referenceAccepts(bundle) {
+      const proof = entry(bundle).inclusionProof;
+      const [index, size] = [BigInt(proof.logIndex), BigInt(proof.treeSize)];
+      return auditPathLength(index, size) === auditPathLength(index, size + 1n);
+    },
+  },
+  {
+    name: 'the v0.1 media type on a v0.3-shaped bundle (a single certificate)',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      bundle.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.1';
+    },
+  },
+  {
+    name: 'the v0.2 media type on a v0.3-shaped bundle (a single certificate)',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      bundle.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.2';
+    },
+  },
+];
+
+/** RFC 6962: how many hashes prove leaf `index` in a tree of `size` leaves (inner nodes, then the border). */
+function auditPathLength(index: bigint, size: bigint): number {
+  const inner = (index ^ (size - 1n)).toString(2).replace(/^0$/, '').length;
+  const border = (index >> BigInt(inner)).toString(2).replace(/0/g, '').length;
+  return inner + border;
+}
+
+/** The other spelling of the v0.3 media type, which a bundle may carry: accepted by all three. */
+export function withV03MediaTypeAlias(bundle: BundleJson): void {
+  bundle.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.3';
+}

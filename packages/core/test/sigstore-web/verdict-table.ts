@@ -2,16 +2,20 @@
 // (sigstore-web.test.ts: WebSigstoreVerifier and SigstoreVerifier in Node)
 // and the Chromium test (browser/sigstore-in-browser.test.ts) run, each
 // with the verdict every verifier must give: the reference's production
-// bundles, bundles signed in the test against the loopback Sigstore
-// instance, and every way such a bundle, its trusted root or the identity
-// policy can be wrong.
-import { createHash } from 'node:crypto';
+// bundles, bundles signed in the test against two loopback Sigstore
+// instances, and every way such a bundle, its trusted root or the identity
+// policy can be wrong. The instances: real Fulcio, Rekor v2 and TSA servers
+// (test-fixtures/sigstore-instance.mjs), and @sigstore/mock
+// (sigstore/mock-instance.ts) for Rekor v1 bundles, which no real server
+// here writes.
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SigstoreSigner, SigstoreVerifier, signModel } from '../../dist/index.js';
 import { HISTORICAL, SPEC_VECTORS, tempDir } from '../helpers.js';
+import { startSigstoreInstance } from '../../../../test-fixtures/sigstore-instance.mjs';
 import { startMockInstance, testIdentityToken } from '../sigstore/mock-instance.js';
-import { TAMPER_CASES, type BundleJson, type SigstoreCase, type SigstoreOptions } from './cases.js';
+import { STRUCTURE_CASES, TAMPER_CASES, withV03MediaTypeAlias, type BundleJson, type SigstoreCase, type SigstoreOptions } from './cases.js';
 import { withRekorV2Entry, type RekorV2Form } from './rekor-v2.js';
 
 export const PROD_IDENTITY = 'stefanb@us.ibm.com';
@@ -69,12 +73,124 @@ function nameAsPattern(bundle: BundleJson): void {
   );
 }
 
-/** The bundles and verdicts shared by both runtimes, and the loopback-signed model for tests that load files. */
+/** The bundles and verdicts shared by both runtimes, and the loopback-signed models for tests that load files. */
 export interface SigstoreTable {
   cases: SigstoreCase[];
-  /** The model signed against the loopback instance, its signature, and the instance's trust config. */
+  /** The model signed against the @sigstore/mock instance (Rekor v1), its signature, and the instance's trust config. */
   mock: { modelDir: string; signaturePath: string; trustConfig: BundleJson };
+  /** The same model signed against the real instance (Rekor v2), its signature, the instance's trust config and OIDC issuer. */
+  real: { modelDir: string; signaturePath: string; trustConfig: BundleJson; issuer: string };
   close(): Promise<void>;
+}
+
+export const REAL_IDENTITY = 'alice@example.com';
+
+/**
+ * Signs `modelDir` twice against the real instance (Rekor v2, a TSA) and
+ * lists its cases: the verdicts on the bundle, the tampering that applies to
+ * a Rekor v2 bundle, the log entry and the timestamp of the other signature
+ * (a log or TSA that answered for other bytes), and roots that do not vouch
+ * for its log, TSA or CA. The instance is stopped once both are signed.
+ */
+async function realInstanceCases(modelDir: string): Promise<{ cases: SigstoreCase[]; real: SigstoreTable['real'] }> {
+  const instance = await startSigstoreInstance();
+  const dir = await tempDir('sigweb-real-');
+  const signed: string[] = [];
+  try {
+    for (const name of ['model.sig', 'other.sig']) {
+      const signer = await SigstoreSigner.create({
+        identityToken: instance.identityToken({ email: REAL_IDENTITY }),
+        trustConfig: instance.trustConfigPath,
+      });
+      await signModel({ modelPath: modelDir, signer, signaturePath: path.join(dir, name) });
+      signed.push(await fs.readFile(path.join(dir, name), 'utf8'));
+    }
+  } finally {
+    await instance.close();
+  }
+  const [bundle, other] = signed as [string, string];
+  const trustConfig = instance.trustConfig();
+  const issuer = instance.urls.oidc;
+  const real = { identity: REAL_IDENTITY, identityProvider: issuer, trustedRoot: trustConfig };
+  const withRoot = (alter: (root: BundleJson) => void): BundleJson => {
+    const config = structuredClone(trustConfig);
+    alter(config.trustedRoot);
+    return config;
+  };
+  const otherMaterial = JSON.parse(other).verificationMaterial;
+  const fulcio = await productionFulcio();
+  const named = (name: string) => `real instance, Rekor v2: ${name}`;
+  const cases: SigstoreCase[] = [
+    { name: named("the signer's identity and issuer"), bundle, options: real, expected: 'ok' },
+    {
+      name: named('an identity regular expression'),
+      bundle,
+      options: { identityRegExp: 'alice@example\\.(com|org)', identityProvider: issuer, trustedRoot: trustConfig },
+      expected: 'ok',
+    },
+    { name: named('another identity'), bundle, options: { ...real, identity: 'mallory@example.com' }, expected: 'IDENTITY_MISMATCH' },
+    {
+      name: named('another issuer'),
+      bundle,
+      options: { ...real, identityProvider: 'https://accounts.google.com' },
+      expected: 'IDENTITY_MISMATCH',
+    },
+    {
+      name: named('the production trusted root'),
+      bundle,
+      options: { identity: REAL_IDENTITY, identityProvider: issuer },
+      expected: 'CERT_CHAIN_INVALID',
+    },
+    {
+      name: named('a chain to a CA the trusted root does not hold (production Fulcio instead)'),
+      bundle,
+      options: { ...real, trustedRoot: withRoot((root) => (root.certificateAuthorities = fulcio)) },
+      expected: 'CERT_CHAIN_INVALID',
+    },
+    {
+      name: named('a checkpoint the log key of the trusted root did not sign (another Ed25519 key for the log)'),
+      bundle,
+      options: {
+        ...real,
+        trustedRoot: withRoot(
+          (root) =>
+            (root.tlogs[0].publicKey.rawBytes = generateKeyPairSync('ed25519')
+              .publicKey.export({ type: 'spki', format: 'der' })
+              .toString('base64')),
+        ),
+      },
+      expected: 'SIGNATURE_INVALID',
+    },
+    {
+      name: named('an RFC 3161 timestamp by an authority the root does not hold'),
+      bundle,
+      options: { ...real, trustedRoot: withRoot((root) => (root.timestampAuthorities = [])) },
+      expected: 'CERT_CHAIN_INVALID',
+    },
+    {
+      name: named("the log's entry for other bytes (another signature's)"),
+      bundle: await tampered(bundle, (b) => (b.verificationMaterial.tlogEntries = otherMaterial.tlogEntries)),
+      options: real,
+      expected: 'SIGNATURE_INVALID',
+    },
+    {
+      name: named("a timestamp over other bytes (another signature's)"),
+      bundle: await tampered(bundle, (b) => (b.verificationMaterial.timestampVerificationData = otherMaterial.timestampVerificationData)),
+      options: real,
+      expected: 'CERT_CHAIN_INVALID',
+    },
+    {
+      name: named('no RFC 3161 timestamp, so no verified time'),
+      bundle: await tampered(bundle, (b) => {
+        b.verificationMaterial.timestampVerificationData.rfc3161Timestamps = [];
+      }),
+      options: real,
+      expected: 'CERT_CHAIN_INVALID',
+    },
+  ];
+  for (const c of [...TAMPER_CASES.filter((c) => !c.rekorV1Only), ...STRUCTURE_CASES])
+    cases.push({ name: named(c.name), bundle: await tampered(bundle, c.tamper), options: real, expected: c.code });
+  return { cases, real: { modelDir, signaturePath: path.join(dir, 'model.sig'), trustConfig, issuer } };
 }
 
 /** Signs a small model against a loopback Sigstore instance and lists every case. */
@@ -106,7 +222,15 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         expected: 'IDENTITY_MISMATCH',
       },
       { name: `${v.name}: the staging trusted root`, bundle, options: { ...prod, useStaging: true }, expected: 'CERT_CHAIN_INVALID' },
+      {
+        name: `${v.name}: the other spelling of the v0.3 media type`,
+        bundle: await tampered(bundle, withV03MediaTypeAlias),
+        options: prod,
+        expected: 'ok',
+      },
     );
+    for (const c of STRUCTURE_CASES)
+      cases.push({ name: `${v.name}: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: prod, expected: c.code });
   }
   const v110 = await fs.readFile(PRODUCTION_VECTORS[3].signature, 'utf8');
   for (const c of TAMPER_CASES)
@@ -204,7 +328,7 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         expected: 'ok',
       },
     );
-    for (const c of TAMPER_CASES)
+    for (const c of [...TAMPER_CASES, ...STRUCTURE_CASES])
       cases.push({ name: `loopback instance: ${c.name}`, bundle: await tampered(bundle, c.tamper), options: mock, expected: c.code });
 
     // Rekor v2: a checkpoint and inclusion proof, no SET, the time from the RFC 3161 timestamp.
@@ -264,9 +388,12 @@ export async function sigstoreTable(): Promise<SigstoreTable> {
         bundle: (b) => b.verificationMaterial.tlogEntries.push(JSON.parse(bundle).verificationMaterial.tlogEntries[0]),
       }),
     );
+    for (const c of STRUCTURE_CASES) cases.push(rekorV2(c.name, c.code, 'hashedrekord/0.0.2', { bundle: (b) => void c.tamper(b) }));
     const otherIdentity = rekorV2('another identity', 'IDENTITY_MISMATCH', 'hashedrekord/0.0.2');
     cases.push({ ...otherIdentity, options: { ...otherIdentity.options, identity: 'mallory@example.com' } });
-    return { cases, mock: { modelDir, signaturePath, trustConfig }, close: () => instance.close() };
+    const onReal = await realInstanceCases(modelDir);
+    cases.push(...onReal.cases);
+    return { cases, mock: { modelDir, signaturePath, trustConfig }, real: onReal.real, close: () => instance.close() };
   } catch (err) {
     await instance.close();
     throw err;

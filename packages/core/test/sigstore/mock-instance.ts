@@ -1,6 +1,8 @@
 // A private Sigstore instance for tests: @sigstore/mock's Fulcio (with CT
 // log), Rekor and TSA behind one real HTTP server on 127.0.0.1, plus the
-// ClientTrustConfig (trusted root + signing config) that describes it.
+// ClientTrustConfig (trusted root + signing config) that describes it. Used
+// only for Rekor v1 bundles, which no real server here writes; every other
+// keyless test runs on real servers (test-fixtures/sigstore-instance.mjs).
 import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';

@@ -207,6 +207,23 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     expect(requests.get('weights.bin')).toBeUndefined();
   });
 
+  it('refuses external data past the end of its verified file before onnxruntime-web sees it', async () => {
+    for (const [name, externalOffset] of [
+      ['far', '1000000000000'],
+      ['near', '4'],
+    ]) {
+      const dir = path.join(work, `range-${name}`);
+      await fs.mkdir(dir);
+      await fs.writeFile(path.join(dir, 'model.onnx'), buildModel({ externalLocation: 'weights.bin', externalOffset }));
+      await fs.writeFile(path.join(dir, 'weights.bin'), floatBytes(WEIGHTS));
+      await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
+      await serveDir(dir, `range-${name}`);
+      const outcome = await run({ baseUrl: `range-${name}/` });
+      expect(outcome).toMatchObject({ ok: false, code: 'BAD_MODEL', path: 'weights.bin', verified: false });
+      expect((outcome as { message: string }).message).toContain(`at offset ${externalOffset}, 24 bytes long, past the end`);
+    }
+  });
+
   it('refuses a signature swapped for another signed model while loading, so two models never mix', async () => {
     const first = await savedModel('swap-a', { external: true });
     const second = await savedModel('swap-b', { external: true, weights: OTHER_WEIGHTS });

@@ -30,6 +30,7 @@ const OID = {
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
   codeSigning: '1.3.6.1.5.5.7.3.3',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
 } as const;
 
 /** Critical extensions this validation acts on; any other critical extension refuses the path (RFC 5280 §6.1.3). */
@@ -50,6 +51,14 @@ const PROCESSED_EXTENSIONS: ReadonlySet<string> = new Set([
 /** KeyUsage bits, as in the first byte of the DER BIT STRING (bit 0 is 0x80). */
 const DIGITAL_SIGNATURE = 0x80;
 const KEY_CERT_SIGN = 0x04;
+const CRL_SIGN = 0x02;
+
+/**
+ * What the leaf certifies its key for: signing models (a model signature is
+ * code signing: OMS certificates, Fulcio's) or RFC 3161 timestamps (a
+ * timestamp authority's certificate).
+ */
+export type LeafPurpose = 'codeSigning' | 'timeStamping';
 
 /**
  * Bounds on PKI.js's depth-first path search: a loop of cross-signed
@@ -115,6 +124,8 @@ export interface CertificatePathParams {
   anchors: ReadonlyArray<PathCertificate>;
   /** Every certificate on the path must be valid at this time. */
   now: Date;
+  /** What the leaf must be certified for (see {@link checkLeaf}). */
+  leafPurpose: LeafPurpose;
 }
 
 /** The validated path, leaf first, trust anchor last. */
@@ -174,10 +185,87 @@ export function subjectAlternativeNames(cert: pkijs.Certificate): string[] {
 }
 
 /**
- * The rules PKI.js does not enforce or does not attribute, checked on the
- * chosen path (leaf first), in path order so the first broken rule is named.
+ * What a leaf must be to sign for `purpose`, as RFC 5280 and the CA/Browser
+ * Forum's code signing requirements (§7.1.2.3) have it, and at least as
+ * strict as the reference (which asks for key usage digitalSignature or
+ * extended key usage codeSigning, and nothing else of the leaf):
+ * - a key that may not certify: no keyCertSign or cRLSign in its key usage,
+ *   and no basicConstraints cA unless a key usage without keyCertSign rules
+ *   certifying out (RFC 5280 §4.2.1.3, §4.2.1.9: a CA's key certifies, it
+ *   does not sign content). A cA certificate whose key usage excludes
+ *   keyCertSign cannot issue a certificate any conforming verifier accepts;
+ *   the reference's test PKI made its signing certificate so (certtool's
+ *   `ca` flag), and with it the OMS spec's valid certificate vector and every
+ *   historical certificate signature of the reference, so it is accepted;
+ * - a key usage, if present, that includes digitalSignature (§4.2.1.3);
+ * - an extended key usage, if present, that names the purpose itself
+ *   (§4.2.1.12: the certificate may then be used for the purposes listed
+ *   only; anyExtendedKeyUsage is not enough, as §4.2.1.12 allows
+ *   applications to require their own purpose);
+ * - and at least one of the two: a certificate with neither says nothing
+ *   about signing, which the reference refuses too.
+ * A certificate without an extended key usage is accepted when its key
+ * usage includes digitalSignature, as by the reference and RFC 5280 (no
+ * extension, no restriction); the CA/Browser Forum requires one of publicly
+ * trusted code signing certificates, which those CAs' own rules enforce.
  */
-function checkPath(path: CertificatePath, now: Date): void {
+function checkLeaf({ certificate, subject }: PathCertificate, purpose: LeafPurpose): void {
+  const refuse = (why: string) =>
+    chainError(`Certificate '${subject}' may not be used for ${purpose === 'codeSigning' ? 'signing' : 'timestamps'}: ${why}`);
+  const usage = keyUsageByte(certificate);
+  if (usage !== undefined && (usage & (KEY_CERT_SIGN | CRL_SIGN)) !== 0)
+    throw refuse("its key usage includes keyCertSign or cRLSign: it is a CA's key, which certifies and does not sign content");
+  if (basicConstraints(certificate)?.cA && usage === undefined)
+    throw refuse(
+      "it is a CA certificate (basicConstraints cA) and no key usage keeps its key from certifying: a CA's key does not sign content",
+    );
+  if (usage !== undefined && (usage & DIGITAL_SIGNATURE) === 0) throw refuse('its key usage does not include digitalSignature');
+  const ekuExtension = extension(certificate, OID.extKeyUsage);
+  if (ekuExtension) {
+    const eku = ekuExtension.parsedValue as unknown;
+    const purposes = eku instanceof pkijs.ExtKeyUsage ? eku.keyPurposes : [];
+    if (!purposes.includes(OID[purpose])) {
+      const named = purposes.map((p) => EXTENDED_KEY_USAGE_NAMES[p] ?? p).join(', ') || 'none';
+      throw refuse(`its extended key usage (${named}) does not include ${purpose}`);
+    }
+  }
+  if (usage === undefined && !ekuExtension) throw refuse(`it has neither key usage digitalSignature nor extended key usage ${purpose}`);
+}
+
+/**
+ * Why `der` may not sign for `purpose` ({@link checkLeaf}'s rules), or
+ * undefined when it may: for signers, which check the certificate they are
+ * given before they sign anything a verifier would refuse.
+ *
+ * @throws {Error} when the bytes are not a certificate.
+ */
+export function leafUnfitness(der: Uint8Array, purpose: LeafPurpose): string | undefined {
+  try {
+    checkLeaf(parseCertificate(der), purpose);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ModelSigningError) return err.message;
+    throw err;
+  }
+}
+
+/** Names of the extended key usages a refusal may list. */
+const EXTENDED_KEY_USAGE_NAMES: Readonly<Record<string, string>> = {
+  '2.5.29.37.0': 'anyExtendedKeyUsage',
+  '1.3.6.1.5.5.7.3.1': 'serverAuth',
+  '1.3.6.1.5.5.7.3.2': 'clientAuth',
+  [OID.codeSigning]: 'codeSigning',
+  '1.3.6.1.5.5.7.3.4': 'emailProtection',
+  [OID.timeStamping]: 'timeStamping',
+  '1.3.6.1.5.5.7.3.9': 'OCSPSigning',
+};
+
+/**
+ * The rules PKI.js does not enforce or does not attribute, checked on the
+ * chosen path (leaf first), in path order so the first broken rule is named;
+ * then the leaf's purpose ({@link checkLeaf}).
+ */
+function checkPath(path: CertificatePath, now: Date, purpose: LeafPurpose): void {
   let intermediatesBelow = 0;
   path.forEach(({ certificate: cert, subject }, index) => {
     const notBefore = cert.notBefore.value;
@@ -215,15 +303,7 @@ function checkPath(path: CertificatePath, now: Date): void {
     }
     if (!isSelfIssued(cert)) intermediatesBelow += 1;
   });
-  const leaf = path[0];
-  const usage = keyUsageByte(leaf.certificate);
-  const eku = extension(leaf.certificate, OID.extKeyUsage)?.parsedValue as unknown;
-  const codeSigning = eku instanceof pkijs.ExtKeyUsage && eku.keyPurposes.includes(OID.codeSigning);
-  if (!codeSigning && (usage === undefined || (usage & DIGITAL_SIGNATURE) === 0)) {
-    throw chainError(
-      `Certificate '${leaf.subject}' may not be used for signing (needs key usage digitalSignature or extended key usage codeSigning)`,
-    );
-  }
+  checkLeaf(path[0], purpose);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -234,7 +314,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Validates the path from `leaf` to one of `anchors` (RFC 5280 §6.1 through
  * PKI.js, plus path length, critical extensions on every certificate, a loop
  * guard, validity of every certificate including the anchor, and a leaf that
- * may sign).
+ * is an end entity certified for `leafPurpose`).
  *
  * @returns the path, leaf first, anchor last.
  * @throws {ModelSigningError} `CERT_CHAIN_INVALID` naming the certificate and
@@ -257,7 +337,7 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
   // drop it as a duplicate of the anchor and validate another certificate as
   // the leaf, so this case (and a leaf repeated in the chain) is settled here.
   if (params.anchors.some((a) => sameBytes(a.der, leaf.der))) {
-    checkPath([leaf], params.now);
+    checkPath([leaf], params.now, params.leafPurpose);
     return [leaf];
   }
   intermediates = intermediates.filter((c) => !sameBytes(c.der, leaf.der));
@@ -305,7 +385,7 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
     const path = pathOf(result.certificatePath ?? []);
     // Guards identity pinning against PKI.js ever choosing another leaf (it takes the last certificate given).
     if (path[0] !== leaf) throw chainError(`The certificate path PKI.js found does not start at the signing certificate '${leaf.subject}'`);
-    checkPath(path, params.now);
+    checkPath(path, params.now, params.leafPurpose);
     return path;
   }
   if (loop) {
@@ -316,7 +396,7 @@ export async function validateCertificatePath(params: CertificatePathParams): Pr
   const candidate = shortestPathToAnchor(leaf.certificate, issuersOf, anchorSet);
   if (!candidate) throw noPathError(leaf, issuersOf, known);
   const path = pathOf(candidate);
-  checkPath(path, params.now);
+  checkPath(path, params.now, params.leafPurpose);
   // Every rule checkPath knows passed: the refusal is one only PKI.js applies
   // (name constraints, policies); name the path it was judged on.
   throw chainError(`The certificate path '${path.map((c) => c.subject).join("' -> '")}' is invalid: ${result.resultMessage}`);

@@ -24,10 +24,12 @@ export interface CertificateChainSources {
 
 /**
  * Reads the leaf certificate and the chain after it, and checks that the leaf
- * certifies `publicKey`: a signature its own certificate does not match would
- * never verify. Shared by every certificate-method signer (file key, PKCS#11).
+ * certifies `publicKey` and may sign (the verifiers' leaf rules: an end
+ * entity whose key usage and extended key usage allow code signing): a
+ * signature its own certificate does not allow would never verify. Shared
+ * by every certificate-method signer (file key, PKCS#11, KMS).
  *
- * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates or a leaf for another key.
+ * @throws {ModelSigningError} `NOT_FOUND`; `BAD_KEY` for unreadable certificates, a leaf for another key, or one that may not sign.
  */
 export async function certificateChainMaterial(
   sources: CertificateChainSources,
@@ -46,6 +48,10 @@ export async function certificateChainMaterial(
       message: `The signing certificate (${leaf.subject.replace(/\n/g, ', ')}) is not for this private key`,
     });
   }
+  // PKI.js, loaded only here: the same leaf rules as every certificate verifier.
+  const { leafUnfitness } = await import('./certificate-path.js');
+  const unfit = leafUnfitness(leaf.raw, 'codeSigning');
+  if (unfit !== undefined) throw new ModelSigningError({ code: 'BAD_KEY', message: `${unfit}; no verifier would accept its signatures` });
   return { kind: 'x509CertificateChain', certificates: chain.map((c) => c.raw) };
 }
 

@@ -6,7 +6,7 @@ import { rootCertificates } from 'node:tls';
 import type { ParsedBundle } from '../../format/bundle.js';
 import { ModelSigningError } from '../../errors.js';
 import type { SignerInfo, Verifier } from '../../format/verifier.js';
-import { loadCertificates, readPem } from '../key/keys.js';
+import { readCertificatePems } from '../key/keys.js';
 import type { CertificateIdentity } from './certificate-path.js';
 import type { WebCertificateVerifier, WebCertificateVerifierParams } from './web-certificate-verifier.js';
 
@@ -30,8 +30,18 @@ export interface CertificateVerifierOptions {
   useSystemRoots?: boolean;
   /** Who the signing certificate must name (SAN, subject or fingerprint). */
   identity?: CertificateIdentity;
-  /** The time the certificates must be valid at. Default: now. */
+  /** The time the certificates must be valid at, unless a verified timestamp proves another. Default: now. */
   now?: Date;
+  /**
+   * The timestamp authorities to check RFC 3161 timestamps against: PEM
+   * paths, texts or bytes, every certificate a trust anchor (the TSA's chain,
+   * or its root and intermediates). Then every timestamp the bundle carries must
+   * verify (`TIMESTAMP_INVALID` otherwise), and the certificate path is
+   * validated at each stamped time instead of now: a signature made while
+   * the certificate was valid verifies after it expires. Without it,
+   * timestamps are reported unverified and not used. See docs/timestamps.md.
+   */
+  tsaCertificateChain?: ReadonlyArray<string | Buffer>;
 }
 
 /**
@@ -48,8 +58,8 @@ export class CertificateVerifier implements Verifier {
 
   /**
    * @throws {ModelSigningError} `INVALID_ARGUMENT` without `certificateChain`
-   *   or `useSystemRoots`, or for a malformed fingerprint; `NOT_FOUND`,
-   *   `BAD_KEY` for unreadable anchors.
+   *   or `useSystemRoots`, for a malformed fingerprint or an empty
+   *   `tsaCertificateChain`; `NOT_FOUND`, `BAD_KEY` for unreadable anchors or TSA certificates.
    */
   static async create(options: CertificateVerifierOptions): Promise<CertificateVerifier> {
     const chain = options.certificateChain ?? [];
@@ -60,22 +70,21 @@ export class CertificateVerifier implements Verifier {
           'Certificate verification needs trust anchors: give the certificateChain option, or opt in to the public roots with the useSystemRoots option',
       });
     }
-    const anchors: string[] = [];
-    for (const source of chain) {
-      for (const cert of loadCertificates(await readPem(source, 'certificate chain'), 'The certificate chain'))
-        anchors.push(cert.toString());
-    }
+    const anchors = await readCertificatePems(chain, 'certificate chain');
     if (options.useSystemRoots === true) anchors.push(...rootCertificates);
     const params: WebCertificateVerifierParams = { certificateChain: anchors };
     if (options.identity !== undefined) params.identity = options.identity;
     if (options.now !== undefined) params.now = options.now;
+    if (options.tsaCertificateChain !== undefined) {
+      params.tsaCertificateChain = await readCertificatePems(options.tsaCertificateChain, 'TSA certificate chain');
+    }
     // Loaded here, not at import: PKI.js's import alone costs more than a
     // `verify key --trust-cache` run, and most users of this entry never need it.
     const { WebCertificateVerifier: Web } = await import('./web-certificate-verifier.js');
     return new CertificateVerifier(await Web.create(params));
   }
 
-  /** @throws {ModelSigningError} `WRONG_METHOD`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */
+  /** @throws {ModelSigningError} `WRONG_METHOD`, `TIMESTAMP_INVALID`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */
   verify(bundle: ParsedBundle): Promise<SignerInfo> {
     return this.verifier.verify(bundle);
   }

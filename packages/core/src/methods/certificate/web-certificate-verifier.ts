@@ -7,16 +7,18 @@
  */
 import type { ParsedBundle } from '../../format/bundle.js';
 import { ModelSigningError } from '../../errors.js';
-import { fromBase64 } from '../../format/base64.js';
 import { verifyDsseSignature } from '../key/dsse-signature.js';
 import { importEcSpki } from '../key/ec-public-key.js';
 import {
   checkCertificateIdentity,
-  parseCertificate,
   validateCertificatePath,
   type CertificateIdentity,
+  type CertificatePath,
   type PathCertificate,
 } from './certificate-path.js';
+import { parsePemCertificates } from './pem-certificates.js';
+import { bundleTimestamps, tsaAuthoritiesOf } from '../timestamp/verifier-timestamps.js';
+import type { TimestampAuthority } from '../timestamp/verify-timestamp.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../format/verifier.js';
 
 /** What {@link WebCertificateVerifier.create} takes. */
@@ -28,33 +30,26 @@ export interface WebCertificateVerifierParams {
   certificateChain: ReadonlyArray<string | Uint8Array>;
   /** Who the signing certificate must name (SAN, subject or fingerprint). */
   identity?: CertificateIdentity;
-  /** The time the certificates must be valid at. Default: now. */
+  /** The time the certificates must be valid at, unless a verified timestamp proves another. Default: now. */
   now?: Date;
-}
-
-function badAnchor(message: string, cause?: unknown): ModelSigningError {
-  return new ModelSigningError({ code: 'BAD_KEY', cause, message });
-}
-
-/** Every certificate of one PEM source, parsed. */
-function anchorsOf(source: string | Uint8Array): PathCertificate[] {
-  const text = typeof source === 'string' ? source : new TextDecoder().decode(source);
-  const blocks = text.match(/-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g) ?? [];
-  if (blocks.length === 0) throw badAnchor('The certificate chain contains no PEM certificate');
-  return blocks.map((block) => {
-    try {
-      return parseCertificate(fromBase64(block.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '')));
-    } catch (cause) {
-      throw badAnchor(`The certificate chain holds a certificate that cannot be parsed: ${(cause as Error).message}`, cause);
-    }
-  });
+  /**
+   * The timestamp authorities to check RFC 3161 timestamps against: PEM
+   * texts or their bytes, every certificate a trust anchor (the TSA's chain,
+   * or its root and intermediates). Then every timestamp the bundle carries must
+   * verify (`TIMESTAMP_INVALID` otherwise), and the certificate path is
+   * validated at each stamped time instead of now: a signature made while
+   * the certificate was valid verifies after it expires. Without it,
+   * timestamps are reported unverified and not used. See docs/timestamps.md.
+   */
+  tsaCertificateChain?: ReadonlyArray<string | Uint8Array>;
 }
 
 /**
  * Verifies certificate-method bundles: a path from the leaf (through the
  * bundle's intermediates) to a trust anchor, every certificate on it valid
- * at `now`, a leaf that may sign and matches the pinned identity, and the
- * leaf's key verifies the signature.
+ * at `now` (or, given `tsaCertificateChain`, at each time a verified RFC 3161
+ * timestamp proves), a leaf that may sign and matches the pinned identity,
+ * and the leaf's key verifies the signature.
  */
 export class WebCertificateVerifier implements Verifier {
   readonly method = 'certificate' as const;
@@ -63,11 +58,13 @@ export class WebCertificateVerifier implements Verifier {
     private readonly anchors: PathCertificate[],
     private readonly identity: CertificateIdentity,
     private readonly now: Date | undefined,
+    private readonly timestampAuthorities: TimestampAuthority[] | undefined,
   ) {}
 
   /**
-   * @throws {ModelSigningError} `INVALID_ARGUMENT` without anchors or for a
-   *   malformed fingerprint; `BAD_KEY` for anchors that are not PEM certificates.
+   * @throws {ModelSigningError} `INVALID_ARGUMENT` without anchors, for a
+   *   malformed fingerprint or an empty `tsaCertificateChain`; `BAD_KEY` for
+   *   anchors or TSA certificates that are not PEM certificates.
    */
   static async create(params: WebCertificateVerifierParams): Promise<WebCertificateVerifier> {
     if (params.certificateChain.length === 0) {
@@ -83,16 +80,26 @@ export class WebCertificateVerifier implements Verifier {
         message: `The certificate fingerprint '${fingerprint}' is not a SHA-256 fingerprint (64 hex digits, colons optional)`,
       });
     }
-    return new WebCertificateVerifier(params.certificateChain.flatMap(anchorsOf), params.identity ?? {}, params.now);
+    return new WebCertificateVerifier(
+      parsePemCertificates(params.certificateChain, 'The certificate chain'),
+      params.identity ?? {},
+      params.now,
+      await tsaAuthoritiesOf(params.tsaCertificateChain),
+    );
   }
 
-  /** @throws {ModelSigningError} `WRONG_METHOD`, `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`. */
+  /**
+   * @throws {ModelSigningError} `WRONG_METHOD`, `TIMESTAMP_INVALID`,
+   *   `CERT_CHAIN_INVALID`, `IDENTITY_MISMATCH`, `BAD_BUNDLE`, `BAD_KEY`, `SIGNATURE_INVALID`.
+   */
   async verify(bundle: ParsedBundle): Promise<SignerInfo> {
     if (bundle.method !== 'certificate') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
-    const [leafDer, ...intermediates] = bundle.certificates;
-    const path = await validateCertificatePath({ leaf: leafDer, intermediates, anchors: this.anchors, now: this.now ?? new Date() });
+    // Timestamps first, as Sigstore does: the times they prove are the ones the path must hold at.
+    const stamped = await bundleTimestamps(bundle, this.timestampAuthorities);
+    const proven = (stamped.timestamps ?? []).filter((t) => t.verified).map((t) => t.time);
+    const path = await this.pathAtEveryTime(bundle, proven, (stamped.timestamps?.length ?? 0) > proven.length);
     const leaf = path[0];
     await checkCertificateIdentity(leaf, this.identity);
     const key = await importEcSpki(new Uint8Array(leaf.certificate.subjectPublicKeyInfo.toSchema().toBER(false)));
@@ -104,6 +111,31 @@ export class WebCertificateVerifier implements Verifier {
       signature: bundle.signature,
       compatHash: 'SHA-256',
     });
-    return { method: 'certificate', certificateSubject: leaf.subject };
+    return { method: 'certificate', certificateSubject: leaf.subject, ...stamped };
+  }
+
+  /**
+   * The path from the leaf to an anchor, valid at every time a verified
+   * timestamp proves, or else at `now`. A refusal at `now` of a bundle whose
+   * timestamps were not checked says how to use them.
+   */
+  private async pathAtEveryTime(bundle: ParsedBundle, proven: readonly Date[], unverifiedStamps: boolean): Promise<CertificatePath> {
+    const [leaf, ...intermediates] = bundle.certificates;
+    let path: CertificatePath = [];
+    for (const now of proven.length > 0 ? proven : [this.now ?? new Date()]) {
+      try {
+        path = await validateCertificatePath({ leaf, intermediates, anchors: this.anchors, now, leafPurpose: 'codeSigning' });
+      } catch (cause) {
+        const hint =
+          proven.length > 0
+            ? ' (at the signing time the verified RFC 3161 timestamp proves)'
+            : unverifiedStamps
+              ? '; the signature carries an RFC 3161 timestamp: give its timestamp authority with the tsaCertificateChain option to check the certificate at the time it proves instead'
+              : '';
+        if (!hint || !(cause instanceof ModelSigningError) || cause.code !== 'CERT_CHAIN_INVALID') throw cause;
+        throw new ModelSigningError({ code: 'CERT_CHAIN_INVALID', cause, message: `${cause.message}${hint}` });
+      }
+    }
+    return path;
   }
 }

@@ -155,3 +155,18 @@ export function loadCertificates(pem: Buffer, what: string): X509Certificate[] {
     }
   });
 }
+
+/**
+ * Reads certificate sources (PEM paths, texts or bytes) into one PEM text
+ * per certificate, for the runtime-neutral verifiers.
+ *
+ * @param what names the sources in errors, e.g. `certificate chain`.
+ * @throws {ModelSigningError} `NOT_FOUND` for a path that cannot be read; `BAD_KEY` as {@link loadCertificates}.
+ */
+export async function readCertificatePems(sources: ReadonlyArray<string | Buffer>, what: string): Promise<string[]> {
+  const pems: string[] = [];
+  for (const source of sources) {
+    for (const cert of loadCertificates(await readPem(source, what), `The ${what}`)) pems.push(cert.toString());
+  }
+  return pems;
+}

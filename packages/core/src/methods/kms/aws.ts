@@ -1,9 +1,22 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { GetPublicKeyCommandOutput, KMSClient, KMSClientConfig } from '@aws-sdk/client-kms';
+import type { GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { loadOptionalPackage, type ExternalSignRequest } from '../external-key.js';
 import { hashForKey } from '../key/keys.js';
 import type { KmsProvider } from './provider.js';
+
+/**
+ * AWS credentials, in the shape the AWS SDK takes them (its
+ * `AwsCredentialIdentity`). Spelled out here so this package's types do not
+ * depend on the optional `@aws-sdk/client-kms`: a project without it still
+ * type-checks them (no `skipLibCheck` needed).
+ */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
 
 /** How to reach AWS KMS; anything left out comes from the usual AWS configuration (environment, `~/.aws`, instance roles). */
 export interface AwsKmsOptions {
@@ -11,8 +24,8 @@ export interface AwsKmsOptions {
   region?: string;
   /** Endpoint URL, e.g. a VPC endpoint; default from `AWS_ENDPOINT_URL_KMS` / `AWS_ENDPOINT_URL`, else AWS's. */
   endpoint?: string;
-  /** Explicit credentials; default the SDK's credential chain. */
-  credentials?: KMSClientConfig['credentials'];
+  /** Explicit credentials, or a function that resolves them (e.g. one of `@aws-sdk/credential-providers`); default the SDK's credential chain. */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
 }
 
 /** The KMS signing algorithm for the hash OMS pairs with each curve. */

@@ -135,8 +135,14 @@ class Session {
     }
   }
 
-  /** The first object of `objectClass` with the URI's label and id. */
-  find(objectClass: number): Handle | undefined {
+  /**
+   * The one object of `objectClass` with the URI's label and id, if any.
+   * Two or more are refused, as several tokens are: which one a token lists
+   * first is not specified, so signing with it could use either key.
+   *
+   * @throws {ModelSigningError} `INVALID_ARGUMENT` when several objects match.
+   */
+  find(objectClass: number, what: string): Handle | undefined {
     const { pkcs11, lib, handle } = this;
     const template: Array<{ type: number; value: number | Buffer | string }> = [{ type: pkcs11.CKA_CLASS, value: objectClass }];
     const label = this.uri.path.get('object');
@@ -144,11 +150,21 @@ class Session {
     if (label) template.push({ type: pkcs11.CKA_LABEL, value: label.toString('utf8') });
     if (id) template.push({ type: pkcs11.CKA_ID, value: id });
     lib.C_FindObjectsInit(handle, template);
+    let found: Handle[];
     try {
-      return lib.C_FindObjects(handle) ?? undefined;
+      found = lib.C_FindObjects(handle, 2);
     } finally {
       lib.C_FindObjectsFinal(handle);
     }
+    if (found.length > 1) {
+      const ids = found.map((object) => this.attribute(object, pkcs11.CKA_ID).toString('hex') || '(none)');
+      const naming = id ? '' : ` (ids ${ids.join(', ')}): add 'id=%xx' for one of them to the URI`;
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: `Several PKCS#11 ${what}s match ${describeKey(this.uri)} on the token${naming || ': give each key a label and id of its own'}`,
+      });
+    }
+    return found[0];
   }
 
   attribute(object: Handle, type: number): Buffer {
@@ -191,7 +207,7 @@ function readKey(
 ): { publicKey: KeyObject; certificate?: string } {
   const { pkcs11 } = session;
   const what = describeKey(uri);
-  const privateKey = session.find(pkcs11.CKO_PRIVATE_KEY);
+  const privateKey = session.find(pkcs11.CKO_PRIVATE_KEY, 'private key');
   if (!privateKey) {
     throw new ModelSigningError({
       code: 'NOT_FOUND',
@@ -204,7 +220,7 @@ function readKey(
       message: `The PKCS#11 key with ${what} is not an elliptic-curve key; only P-256, P-384 and P-521 are supported`,
     });
   }
-  const publicKey = session.find(pkcs11.CKO_PUBLIC_KEY);
+  const publicKey = session.find(pkcs11.CKO_PUBLIC_KEY, 'public key');
   if (!publicKey)
     throw new ModelSigningError({
       code: 'NOT_FOUND',
@@ -212,7 +228,7 @@ function readKey(
     });
   const key = ecPublicKey(session.attribute(publicKey, pkcs11.CKA_EC_PARAMS), session.attribute(publicKey, pkcs11.CKA_EC_POINT));
   if (!certificateFromToken) return { publicKey: key };
-  const certificate = session.find(pkcs11.CKO_CERTIFICATE);
+  const certificate = session.find(pkcs11.CKO_CERTIFICATE, 'certificate');
   if (!certificate) throw new ModelSigningError({ code: 'NOT_FOUND', message: `No PKCS#11 certificate with ${what} on the token` });
   return { publicKey: key, certificate: new X509Certificate(session.attribute(certificate, pkcs11.CKA_VALUE)).toString() };
 }
@@ -226,7 +242,7 @@ function readKey(
  *
  * Needs the optional package `pkcs11js`.
  *
- * @throws {ModelSigningError} `INVALID_ARGUMENT` (URI, module), `NOT_FOUND` (module, token, key, certificate),
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` (URI, module, several tokens or keys matching the URI), `NOT_FOUND` (module, token, key, certificate),
  *   `ACCESS_DENIED` (PIN), `BAD_KEY` (not EC P-256/384/521, certificate for another key), `KEY_SERVICE_ERROR`,
  *   `MISSING_DEPENDENCY`.
  */
@@ -260,7 +276,7 @@ export async function createPkcs11Signer(options: Pkcs11SignerOptions): Promise<
   const sign = async ({ digest }: ExternalSignRequest): Promise<ExternalSignature> => {
     const s = await Session.open(pkcs11, module, uri, pin);
     try {
-      const privateKey = s.find(pkcs11.CKO_PRIVATE_KEY);
+      const privateKey = s.find(pkcs11.CKO_PRIVATE_KEY, 'private key');
       if (!privateKey)
         throw new ModelSigningError({
           code: 'NOT_FOUND',

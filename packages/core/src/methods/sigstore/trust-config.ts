@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import type { SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
+import type { Service, ServiceConfiguration, ServiceSelector, SigningConfig, TrustedRoot } from '@sigstore/protobuf-specs';
 import { sigstoreLibraries } from './libraries.js';
 import { ModelSigningError } from '../../errors.js';
 import { PRODUCTION_SIGNING_CONFIG } from './roots/production.js';
@@ -175,4 +175,108 @@ export async function loadTrustConfig(options: LoadTrustConfigOptions = {}): Pro
   } catch (cause) {
     return { ...bundled, tufError: (cause as Error).message };
   }
+}
+
+/** The services a signer uses, chosen from a signing config by {@link selectSigningServices}. */
+export interface SigningServices {
+  /** The Fulcio CA that certifies the signing key. */
+  ca: Service;
+  /** The OIDC issuer to sign in with, when the config names one. */
+  oidc?: Service;
+  /**
+   * The transparency log the signature is logged in: Rekor v1 (a `dsse`
+   * entry) or v2 (a `hashedrekord` entry over the DSSE PAE). One log, as the
+   * reference writes: it verifies only bundles with exactly one entry.
+   */
+  tlog: Service;
+  /** The timestamp authorities to ask for an RFC 3161 timestamp each, as the config's `tsaConfig` selects them. */
+  tsas: Service[];
+}
+
+/** The major API versions this package's signer speaks, per kind of service. */
+const API_VERSIONS = { ca: [1], oidc: [1], tlog: [1, 2], tsa: [1] } as const;
+
+/** Whether the service speaks a version we do and its validity window (inclusive) holds `now`. */
+function usable(service: Service, versions: readonly number[], now: Date): boolean {
+  const { start, end } = service.validFor ?? {};
+  return versions.includes(service.majorApiVersion) && (!start || start <= now) && (!end || now <= end);
+}
+
+/**
+ * The usable services of the highest API version, newest validity start
+ * first; a stable sort, so the config's own order breaks ties.
+ */
+function newestOfHighestVersion(services: Service[], versions: readonly number[], now: Date): Service[] {
+  const candidates = services.filter((s) => usable(s, versions, now));
+  const highest = Math.max(...candidates.map((s) => s.majorApiVersion));
+  return candidates
+    .filter((s) => s.majorApiVersion === highest)
+    .sort((a, b) => (b.validFor?.start?.getTime() ?? 0) - (a.validFor?.start?.getTime() ?? 0));
+}
+
+/**
+ * Services of one kind for a selector: the newest of the highest API version
+ * from each operator (never two from one operator, never two versions), then
+ * `ALL` of them, `ANY` one (the newest), or `EXACT` `count`. A config
+ * without a selector takes all, as sigstore-python does.
+ */
+function selectByConfig(
+  selectors: typeof ServiceSelector,
+  services: Service[],
+  config: ServiceConfiguration | undefined,
+  versions: readonly number[],
+  now: Date,
+  what: string,
+): Service[] {
+  const byOperator = new Map<string, Service>();
+  for (const s of newestOfHighestVersion(services, versions, now)) if (!byOperator.has(s.operator)) byOperator.set(s.operator, s);
+  const selected = [...byOperator.values()];
+  switch (config?.selector ?? selectors.ALL) {
+    case selectors.ALL:
+      return selected;
+    case selectors.ANY:
+      return selected.slice(0, 1);
+    case selectors.EXACT:
+      if (!config?.count) throw new Error(`its ${what} selector is EXACT with no count`);
+      if (selected.length < config.count)
+        throw new Error(`its ${what} selector asks for ${config.count} services of distinct operators, and ${selected.length} are usable`);
+      return selected.slice(0, config.count);
+    default:
+      throw new Error(`its ${what} selector is undefined`);
+  }
+}
+
+/**
+ * Chooses the services to sign with as the Sigstore client specification
+ * (protobuf-specs' SigningConfig) has clients choose them: only services of
+ * an API version this signer speaks (Fulcio v1, OIDC v1, Rekor v1 and v2,
+ * TSA v1) whose validity window holds `now`; of those, the highest API
+ * version and then the newest validity start. Rekor logs and timestamp
+ * authorities go by the config's selectors, one per operator. So a config
+ * that lists a Rekor v2 log beside a v1 log, as Sigstore's staging and
+ * production configs do during the move to Rekor v2, signs on the v2 log.
+ *
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` naming what the config lacks.
+ */
+export async function selectSigningServices(config: SigningConfig, source: string, now = new Date()): Promise<SigningServices> {
+  const selectors = (await sigstoreLibraries()).protobuf.ServiceSelector;
+  const invalid = (message: string, cause?: unknown) =>
+    new ModelSigningError({ code: 'INVALID_ARGUMENT', cause, message: `The ${source} signing config cannot be signed with: ${message}` });
+  const ca = newestOfHighestVersion(config.caUrls, API_VERSIONS.ca, now)[0];
+  if (!ca) throw invalid('it names no currently valid Fulcio (v1) service');
+  const oidc = newestOfHighestVersion(config.oidcUrls, API_VERSIONS.oidc, now)[0];
+  let tlogs: Service[];
+  let tsas: Service[];
+  try {
+    tlogs = selectByConfig(selectors, config.rekorTlogUrls, config.rekorTlogConfig, API_VERSIONS.tlog, now, 'Rekor log');
+    tsas = selectByConfig(selectors, config.tsaUrls, config.tsaConfig, API_VERSIONS.tsa, now, 'timestamp authority');
+  } catch (cause) {
+    throw invalid((cause as Error).message, cause);
+  }
+  const [tlog] = tlogs;
+  if (!tlog) throw invalid('it names no currently valid Rekor v1 or v2 log');
+  // A v2 entry has no signed entry timestamp; the only time a verifier can trust is a timestamp authority's.
+  if (tlog.majorApiVersion === 2 && tsas.length === 0)
+    throw invalid(`its Rekor v2 log (${tlog.url}) gives no signed time, and it names no currently valid timestamp authority`);
+  return { ca, ...(oidc ? { oidc } : {}), tlog, tsas };
 }

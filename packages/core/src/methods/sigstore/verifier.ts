@@ -10,6 +10,7 @@ import { dssePrehash } from './web/dsse-prehash.js';
 import { verifyHashedRekordV2Body } from './web/hashedrekord-v2-body.js';
 import { identityPolicy } from './web/identity-policy.js';
 import { checkLogEntryKinds } from './web/log-entry-kind.js';
+import { readTlogEntry, verifyProofMatchesCheckpoint } from './web/log-entry.js';
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -82,6 +83,68 @@ async function comparingPaeDigest(content: SignatureContent, bundle: ParsedBundl
 }
 
 /**
+ * Everything a keyless bundle must pass but the identity policy: the
+ * certificate chain, SCT, log entries (of a kind the reference writes),
+ * timestamps and the signature, against `verifier`'s trust material. Shared
+ * by {@link SigstoreVerifier} and the signer's check before it writes.
+ *
+ * @returns the signer sigstore-js read from the certificate.
+ * @throws {ModelSigningError} `SIGNATURE_INVALID`, `CERT_CHAIN_INVALID` or `BAD_BUNDLE`.
+ */
+export async function verifyKeylessBundle(
+  verifier: SigstoreJsVerifier,
+  bundle: ParsedBundle,
+  trustRoot: string,
+): Promise<ReturnType<SigstoreJsVerifier['verify']>> {
+  const {
+    bundle: { bundleFromJSON },
+    verify: { toSignedEntity, VerificationError, PolicyError },
+  } = await sigstoreLibraries();
+  let entity: ReturnType<typeof toSignedEntity>;
+  try {
+    entity = toSignedEntity(bundleFromJSON(bundle.json));
+  } catch (cause) {
+    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
+  }
+  // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
+  checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
+  // Decoded as the runtime-neutral verifier decodes them, for the check sigstore-js leaves out (below).
+  const material = bundle.json.verificationMaterial['tlogEntries'];
+  const entries = (Array.isArray(material) ? material : []).map(readTlogEntry);
+  const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
+  let signer: ReturnType<SigstoreJsVerifier['verify']>;
+  try {
+    signer = verifier.verify(
+      rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity,
+    );
+  } catch (cause) {
+    if (cause instanceof VerificationError || cause instanceof PolicyError) {
+      throw new ModelSigningError({
+        code: codeFor(cause),
+        cause,
+        message: `Sigstore verification failed against the ${trustRoot} trusted root (${cause.code}): ${cause.message}`,
+      });
+    }
+    // sigstore-js converts fields (log index, times) only while verifying; a
+    // malformed value surfaces here as a plain SyntaxError or Error.
+    throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
+  }
+  // sigstore-js checked the entry's signature and digest; the reference also checks the verifier it names.
+  if (rekorV2Leaf) {
+    for (const entry of entity.tlogEntries) {
+      await verifyHashedRekordV2Body(
+        entry.canonicalizedBody,
+        { payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature },
+        rekorV2Leaf,
+      );
+    }
+  }
+  // sigstore-js proves inclusion against the checkpoint's tree and ignores the proof's own root hash and size; the reference refuses a proof that disagrees.
+  for (const entry of entries) verifyProofMatchesCheckpoint(entry);
+  return signer;
+}
+
+/**
  * Verifies Sigstore keyless bundles: the Fulcio certificate chains to the
  * trusted root, its SCT and the Rekor entry (inclusion proof or promise) and
  * timestamps check out, the certificate was valid when the signature was
@@ -115,46 +178,7 @@ export class SigstoreVerifier implements Verifier {
     if (bundle.method !== 'sigstore') {
       throw new ModelSigningError({ code: 'WRONG_METHOD', message: wrongMethodMessage(bundle.method, this.method) });
     }
-    const {
-      bundle: { bundleFromJSON },
-      verify: { toSignedEntity, VerificationError, PolicyError },
-    } = await sigstoreLibraries();
-    let entity: ReturnType<typeof toSignedEntity>;
-    try {
-      entity = toSignedEntity(bundleFromJSON(bundle.json));
-    } catch (cause) {
-      throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
-    }
-    // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
-    checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
-    const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
-    let signer: ReturnType<SigstoreJsVerifier['verify']>;
-    try {
-      signer = this.verifier.verify(
-        rekorV2Leaf ? { ...entity, signature: await comparingPaeDigest(entity.signature, bundle, rekorV2Leaf) } : entity,
-      );
-    } catch (cause) {
-      if (cause instanceof VerificationError || cause instanceof PolicyError) {
-        throw new ModelSigningError({
-          code: codeFor(cause),
-          cause,
-          message: `Sigstore verification failed against the ${this.trustRoot} trusted root (${cause.code}): ${cause.message}`,
-        });
-      }
-      // sigstore-js converts fields (log index, times) only while verifying; a
-      // malformed value surfaces here as a plain SyntaxError or Error.
-      throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
-    }
-    // sigstore-js checked the entry's signature and digest; the reference also checks the verifier it names.
-    if (rekorV2Leaf) {
-      for (const entry of entity.tlogEntries) {
-        await verifyHashedRekordV2Body(
-          entry.canonicalizedBody,
-          { payloadType: bundle.payloadType, payload: bundle.payload, signature: bundle.signature },
-          rekorV2Leaf,
-        );
-      }
-    }
+    const signer = await verifyKeylessBundle(this.verifier, bundle, this.trustRoot);
     const san = signer.identity?.subjectAlternativeName ?? '';
     const issuer = signer.identity?.extensions?.issuer ?? '';
     if (!this.matchesIdentity(san) || issuer !== this.issuer) {

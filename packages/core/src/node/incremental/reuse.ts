@@ -22,8 +22,19 @@ export type RehashReason =
   | 'size-changed'
   /** Its mtime, ctime, inode or device differs from the record's. */
   | 'stat-changed'
-  /** Its timestamps were too close to the record's stat time to prove anything ("racy git"). */
+  /**
+   * Its timestamps were too close to the record's stat time to prove anything:
+   * within the file system's timestamp granularity ("racy git") or the time
+   * the kernel may take to write a page back, during which a write through a
+   * memory map moves no time (`recordSettleMs`, docs/incremental.md).
+   */
   | 'racy'
+  /**
+   * Nothing can be proven for it on this system: the record was written where
+   * periodic writeback was disabled or its settings unreadable, or the file
+   * is on a file system that never writes pages back (tmpfs).
+   */
+  | 'unprovable'
   /** The record's digest differs from the reference's for this file. */
   | 'digest-differs';
 

@@ -8,30 +8,9 @@ import { ModelSigningError } from '../../../errors.js';
 import type { PathCertificate } from '../../certificate/certificate-path.js';
 import { equal, fromBase64, sha256, toBase64, toHex, utf8, type Bytes } from './bytes.js';
 import { verifyHashedRekordV2Body } from './hashedrekord-v2-body.js';
+import { entryError, parseCheckpoint, proofMatchesCheckpoint, type Checkpoint, type TlogEntry } from './log-entry.js';
 import { verifies } from './keys.js';
 import { validAt, type LogAuthority } from './trusted-root.js';
-
-/** A transparency log entry from a bundle's `verificationMaterial.tlogEntries`, decoded. */
-export interface TlogEntry {
-  logIndex: bigint;
-  logId: Bytes;
-  kind: string;
-  version: string;
-  /** Seconds since the epoch; 0 when the entry carries none (Rekor v2). */
-  integratedTime: bigint;
-  signedEntryTimestamp?: Bytes;
-  inclusionProof?: { logIndex: bigint; hashes: Bytes[]; checkpoint?: string };
-  canonicalizedBody: Bytes;
-}
-
-/**
- * A log entry that does not prove what it claims. Entry failures are
- * `SIGNATURE_INVALID`, the code the Node verifier maps sigstore-js's
- * TLOG_BODY/TLOG_INCLUSION_PROOF/TLOG_INCLUSION_PROMISE errors to.
- */
-function entryError(message: string): ModelSigningError {
-  return new ModelSigningError({ code: 'SIGNATURE_INVALID', message: `The transparency log entry does not verify: ${message}` });
-}
 
 /** Verifies the inclusion promise (SET) against the log keys valid at the integrated time. */
 async function verifySet(entry: TlogEntry, set: Bytes, tlogs: readonly LogAuthority[]): Promise<void> {
@@ -50,53 +29,6 @@ async function verifySet(entry: TlogEntry, set: Bytes, tlogs: readonly LogAuthor
     if (equal(tlog.logId, entry.logId) && validAt(tlog.validFor, logged) && (await verifies(tlog.key, payload, set))) return;
   }
   throw entryError('its signed entry timestamp is not signed by a log key of the trusted root valid at its integrated time');
-}
-
-/** A checkpoint (signed note): the note text and its signature lines. */
-interface Checkpoint {
-  note: string;
-  size: bigint;
-  rootHash: Bytes;
-  signatures: { name: string; keyHint: Bytes; signature: Bytes }[];
-}
-
-// A signature line: an em dash, the signer's name and base64(key hint || signature).
-const SIGNATURE_LINE = /\u2014 (\S+) (\S+)\n/g;
-
-function parseCheckpoint(envelope: string): Checkpoint {
-  const split = envelope.indexOf('\n\n');
-  if (split === -1) throw entryError('its checkpoint has no separator between note and signatures');
-  const note = envelope.slice(0, split + 1);
-  const signatures = Array.from(envelope.slice(split + 2).matchAll(SIGNATURE_LINE), ([, name, encoded]) => {
-    let bytes: Bytes;
-    try {
-      bytes = fromBase64(encoded);
-    } catch {
-      throw entryError('a checkpoint signature is not base64');
-    }
-    if (bytes.length < 5) throw entryError('a checkpoint signature is too short');
-    return { name: name, keyHint: bytes.subarray(0, 4), signature: bytes.subarray(4) };
-  });
-  if (signatures.length === 0) throw entryError('its checkpoint has no signature');
-  const lines = note.trimEnd().split('\n');
-  if (lines.length < 3) throw entryError('its checkpoint note is not origin, size and root hash');
-  let size: bigint;
-  try {
-    // BigInt's syntax, as sigstore-js reads it; what it cannot read is malformed material.
-    size = BigInt(lines[1]);
-  } catch {
-    throw new ModelSigningError({
-      code: 'BAD_BUNDLE',
-      message: `Invalid signature bundle: the checkpoint's tree size '${lines[1]}' is not a number`,
-    });
-  }
-  let rootHash: Bytes;
-  try {
-    rootHash = fromBase64(lines[2]);
-  } catch {
-    throw entryError('its checkpoint root hash is not base64');
-  }
-  return { note, size, rootHash, signatures };
 }
 
 /**
@@ -155,26 +87,17 @@ async function verifyMerkleInclusion(
 }
 
 /**
- * Proves the entry is in the log: its SET when present, then its inclusion
- * proof against a signed checkpoint when present; one of the two is required.
+ * Proves the entry is in the log: its SET when present (which the entry's
+ * integrated time needs), then, always, its inclusion proof against a
+ * checkpoint signed by a log of the trusted root.
  *
- * @throws {ModelSigningError} `SIGNATURE_INVALID` for a proof that fails;
- *   `CERT_CHAIN_INVALID` when the entry has neither (Node's mapping of
- *   sigstore-js's TLOG_MISSING_INCLUSION_ERROR).
+ * @throws {ModelSigningError} `SIGNATURE_INVALID` for a proof that fails.
  */
 export async function verifyInclusion(entry: TlogEntry, tlogs: readonly LogAuthority[]): Promise<void> {
   if (entry.signedEntryTimestamp) await verifySet(entry, entry.signedEntryTimestamp, tlogs);
-  if (entry.inclusionProof) {
-    if (entry.inclusionProof.checkpoint === undefined) throw entryError('its inclusion proof has no checkpoint');
-    const checkpoint = await verifyCheckpoint(entry.inclusionProof.checkpoint, tlogs);
-    await verifyMerkleInclusion(entry, entry.inclusionProof, checkpoint);
-  }
-  if (!entry.signedEntryTimestamp && !entry.inclusionProof) {
-    throw new ModelSigningError({
-      code: 'CERT_CHAIN_INVALID',
-      message: 'The transparency log entry has neither an inclusion promise nor an inclusion proof',
-    });
-  }
+  const checkpoint = await verifyCheckpoint(entry.inclusionProof.checkpoint, tlogs);
+  proofMatchesCheckpoint(entry.inclusionProof, checkpoint);
+  await verifyMerkleInclusion(entry, entry.inclusionProof, checkpoint);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -218,60 +141,4 @@ export async function verifyBody(
   const hash = isRecord(spec['payloadHash']) ? spec['payloadHash']['value'] : undefined;
   const expected = toHex(await sha256(envelope.payload));
   if (typeof hash !== 'string' || hash.toLowerCase() !== expected) throw entryError("its payload hash is not the envelope payload's");
-}
-
-/**
- * Decodes one `tlogEntries` item.
- *
- * @throws {ModelSigningError} `BAD_BUNDLE` naming the field.
- */
-export function readTlogEntry(value: unknown, index: number): TlogEntry {
-  const bad = (field: string) =>
-    new ModelSigningError({
-      code: 'BAD_BUNDLE',
-      message: `Invalid signature bundle: tlogEntries[${index}].${field} is missing or malformed`,
-    });
-  if (!isRecord(value)) throw bad('');
-  const integer = (v: unknown, field: string) => {
-    if (v === undefined) return 0n;
-    if ((typeof v !== 'string' && typeof v !== 'number') || !/^\d+$/.test(String(v))) throw bad(field);
-    return BigInt(v);
-  };
-  const bytes = (v: unknown, field: string) => {
-    if (typeof v !== 'string') throw bad(field);
-    try {
-      return fromBase64(v);
-    } catch {
-      throw bad(field);
-    }
-  };
-  const kindVersion = isRecord(value['kindVersion']) ? value['kindVersion'] : {};
-  if (typeof kindVersion['kind'] !== 'string' || typeof kindVersion['version'] !== 'string') throw bad('kindVersion');
-  const logId = isRecord(value['logId']) ? value['logId']['keyId'] : undefined;
-  const promise = value['inclusionPromise'];
-  const proof = value['inclusionProof'];
-  if (promise !== undefined && !isRecord(promise)) throw bad('inclusionPromise');
-  if (proof !== undefined && !isRecord(proof)) throw bad('inclusionProof');
-  const hashes = proof?.['hashes'] ?? [];
-  if (!Array.isArray(hashes)) throw bad('inclusionProof.hashes');
-  const checkpoint = isRecord(proof?.['checkpoint']) ? proof['checkpoint']['envelope'] : undefined;
-  if (checkpoint !== undefined && typeof checkpoint !== 'string') throw bad('inclusionProof.checkpoint.envelope');
-  return {
-    logIndex: integer(value['logIndex'], 'logIndex'),
-    logId: bytes(logId, 'logId.keyId'),
-    kind: kindVersion['kind'],
-    version: kindVersion['version'],
-    integratedTime: integer(value['integratedTime'], 'integratedTime'),
-    ...(promise ? { signedEntryTimestamp: bytes(promise['signedEntryTimestamp'], 'inclusionPromise.signedEntryTimestamp') } : {}),
-    ...(proof
-      ? {
-          inclusionProof: {
-            logIndex: integer(proof['logIndex'], 'inclusionProof.logIndex'),
-            hashes: hashes.map((h: unknown) => bytes(h, 'inclusionProof.hashes')),
-            ...(checkpoint !== undefined ? { checkpoint } : {}),
-          },
-        }
-      : {}),
-    canonicalizedBody: bytes(value['canonicalizedBody'], 'canonicalizedBody'),
-  };
 }

@@ -17,13 +17,14 @@ import {
   type PathCertificate,
 } from '../../certificate/certificate-path.js';
 import { wrongMethodMessage, type SignerInfo, type Verifier } from '../../../format/verifier.js';
-import { copy, fromBase64, toHex, type Bytes } from './bytes.js';
+import { copy, toHex, type Bytes } from './bytes.js';
 import { importSpki, verifies } from './keys.js';
 import { identityPolicy } from './identity-policy.js';
 import { checkLogEntryKinds } from './log-entry-kind.js';
 import { verifyScts } from './sct.js';
-import { verifyRfc3161Timestamp } from './timestamp.js';
-import { readTlogEntry, verifyBody, verifyInclusion, type TlogEntry } from './tlog.js';
+import { readTlogEntry, type TlogEntry } from './log-entry.js';
+import { verifyBody, verifyInclusion } from './tlog.js';
+import { verifyTimestamp, type TimestampAuthority } from '../../timestamp/verify-timestamp.js';
 import { bundledTrustedRoot, parseTrustedRoot, validAt, type TrustedRoot } from './trusted-root.js';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw text. */
@@ -56,15 +57,11 @@ function chainError(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'CERT_CHAIN_INVALID', cause, message });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** What the bundle's verification material holds, decoded; nothing in it is trusted yet. */
 interface Material {
   leaf: PathCertificate;
   tlogEntries: TlogEntry[];
-  rfc3161Timestamps: Bytes[];
+  rfc3161Timestamps: Uint8Array[];
 }
 
 function readMaterial(bundle: ParsedBundle): Material {
@@ -83,19 +80,7 @@ function readMaterial(bundle: ParsedBundle): Material {
   }
   const entries = material['tlogEntries'] ?? [];
   if (!Array.isArray(entries)) throw bad('tlogEntries is not a list');
-  const tsData = material['timestampVerificationData'];
-  const stamps = isRecord(tsData) ? (tsData['rfc3161Timestamps'] ?? []) : [];
-  if (!Array.isArray(stamps)) throw bad('timestampVerificationData.rfc3161Timestamps is not a list');
-  const rfc3161Timestamps = stamps.map((s: unknown, i) => {
-    const encoded = isRecord(s) ? s['signedTimestamp'] : undefined;
-    try {
-      if (typeof encoded !== 'string') throw new Error('missing');
-      return fromBase64(encoded);
-    } catch {
-      throw bad(`rfc3161Timestamps[${i}].signedTimestamp is missing or not base64`);
-    }
-  });
-  return { leaf, tlogEntries: entries.map(readTlogEntry), rfc3161Timestamps };
+  return { leaf, tlogEntries: entries.map(readTlogEntry), rfc3161Timestamps: bundle.rfc3161Timestamps };
 }
 
 /** The identity sigstore-js reports: the SAN's first URI, else its first email address. */
@@ -219,8 +204,17 @@ export class WebSigstoreVerifier implements Verifier {
       if (entry.integratedTime !== 0n && entry.signedEntryTimestamp)
         add(`log ${toHex(entry.logId)}`, new Date(Number(entry.integratedTime) * 1000));
     }
-    for (const stamp of material.rfc3161Timestamps) {
-      const { time, signerSerial } = await verifyRfc3161Timestamp(stamp, signature, this.root.timestampAuthorities);
+    // The trusted root names each authority's certificate; its issuers are the anchors.
+    const authorities: TimestampAuthority[] = this.root.timestampAuthorities.map(({ chain: [leaf, ...issuers], validFor }) => ({
+      signer: leaf,
+      anchors: issuers.length > 0 ? issuers : [leaf],
+      validFor,
+    }));
+    for (const token of material.rfc3161Timestamps) {
+      // A bad timestamp is CERT_CHAIN_INVALID here, the code the Node verifier maps sigstore-js's TIMESTAMP_ERROR to.
+      const { time, signerSerial } = await verifyTimestamp({ token, signature, authorities }).catch((cause: unknown) => {
+        throw chainError((cause as Error).message, cause);
+      });
       add(`timestamp authority certificate ${signerSerial}`, time);
     }
     if (times.size === 0)
@@ -238,7 +232,13 @@ export class WebSigstoreVerifier implements Verifier {
       let found: CertificatePath | undefined;
       for (const ca of this.root.certificateAuthorities.filter((a) => validAt(a.validFor, time))) {
         try {
-          found = await validateCertificatePath({ leaf: leaf.der, intermediates: [], anchors: ca.chain, now: time });
+          found = await validateCertificatePath({
+            leaf: leaf.der,
+            intermediates: [],
+            anchors: ca.chain,
+            now: time,
+            leafPurpose: 'codeSigning',
+          });
           break;
         } catch (cause) {
           failure = cause;

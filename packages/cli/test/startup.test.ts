@@ -1,0 +1,57 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import module from 'node:module';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, cleanupTempDirs, tempDir } from './helpers.js';
+
+// The CLI's start-up on the Node line running the tests: on lines with
+// module.enableCompileCache (Node ≥ 22.1) it keeps its compiled code where
+// Node puts it by default, and a cache it cannot write never stops it.
+
+const CLI = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
+const { version } = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string };
+const hasCompileCache = typeof (module as { enableCompileCache?: unknown }).enableCompileCache === 'function';
+afterAll(cleanupTempDirs);
+
+/** Runs `model-signing --version` with `TMPDIR` set and Node's own cache variables cleared. */
+function versionWithTmpdir(tmpdir: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpdir };
+  delete env['NODE_COMPILE_CACHE'];
+  delete env['NODE_DISABLE_COMPILE_CACHE'];
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, '--version'], { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe(`start-up on Node ${process.version}`, () => {
+  it(
+    hasCompileCache
+      ? 'keeps the compiled CLI in node-compile-cache/ under the temporary directory, as Node does by default'
+      : 'runs without a compile cache on a line that has none, and writes none',
+    async () => {
+      const tmp = await tempDir('oms-startup-');
+      const first = await versionWithTmpdir(tmp);
+      expect(first, first.stderr).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+      const cached = await fs.readdir(path.join(tmp, 'node-compile-cache'), { recursive: true }).catch(() => []);
+      if (hasCompileCache) {
+        // One folder per Node version, holding an entry per compiled module.
+        expect(cached.length).toBeGreaterThan(1);
+        const second = await versionWithTmpdir(tmp);
+        expect(second).toEqual(first);
+      } else {
+        expect(cached).toEqual([]);
+      }
+    },
+  );
+
+  it('starts as usual when the cache directory cannot be created', async () => {
+    const tmp = await tempDir('oms-startup-');
+    // Below a regular file nothing can be created, even by root.
+    await fs.writeFile(path.join(tmp, 'a-file'), '');
+    const result = await versionWithTmpdir(path.join(tmp, 'a-file', 'tmp'));
+    expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
