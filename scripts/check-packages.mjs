@@ -13,7 +13,7 @@
 // - every package installed together: the CLI's sign and verify, and each
 //   package README's example, extracted from the README, type-checked with
 //   `tsc` (strict) and run as ESM against real inputs (a key pair, a model
-//   directory, a signed ONNX model, the loopback hub the hf-hub tests use,
+//   directory, a signed ONNX model, the loopback hub of @model-signing/hf-hub/testing,
 //   a tiny transformers.js model uploaded signed to it);
 // - @model-signing/onnx alone in a fresh project: its public types (and
 //   core's) pass `tsc --strict` without skipLibCheck, so no third-party
@@ -311,7 +311,10 @@ try {
     );
     return import(pathToFileURL(out).href);
   }
-  const { FakeHub } = await importTs('packages/hf-hub/test/hub-server.ts');
+  // The loopback hub as a user's tests get it: the installed package's testing export.
+  const { FakeHub } = await import(
+    pathToFileURL(createRequire(path.join(all, 'package.json')).resolve('@model-signing/hf-hub/testing')).href
+  );
   const fakeHub = await FakeHub.start();
   try {
     fakeHub.createRepo('my-org/my-model');

@@ -1,5 +1,6 @@
 import { X509Certificate } from '@sigstore/core';
-import { parseBundle, type SerializedBundle } from '@model-signing/core';
+import type { SerializedBundle } from '@model-signing/core';
+import { parseBundle } from '@model-signing/core/internal';
 
 /** Fulcio's OIDC issuer extensions: v2 holds a DER UTF8String, v1 (deprecated) the raw text. */
 const FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';

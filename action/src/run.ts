@@ -7,15 +7,14 @@ import {
   SigstoreSigner,
   SigstoreVerifier,
   createKmsSigner,
-  isKmsUri,
   rootDigest,
   signModel,
   verifyModel,
-  writeSignature,
   type SerializedBundle,
   type Signer,
   type Verifier,
 } from '@model-signing/core';
+import { isKmsUri, writeSignature } from '@model-signing/core/internal/node';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { keylessIdentity, workflowIdentityRegExp, type KeylessIdentity } from './identity.js';
 import type { Inputs } from './inputs.js';

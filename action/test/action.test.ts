@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { startMoto } from '../../test-fixtures/moto.mjs';
 import { startFakeOidcProvider, type FakeOidcProvider } from '../../packages/core/test/sigstore/fake-oidc.js';
 import { startMockInstance, type MockInstance } from '../../packages/core/test/sigstore/mock-instance.js';
-import { FakeHub } from '../../packages/hf-hub/test/hub-server.js';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 
 // The action as a runner runs it: the built bundle (dist/main.js) started
 // with Node, its inputs as INPUT_* variables (the defaults of action.yml

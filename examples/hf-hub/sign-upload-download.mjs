@@ -12,21 +12,18 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KeySigner, KeyVerifier, isModelSigningError } from '@model-signing/core';
 import { uploadSignedModel, verifyHubRepo, downloadVerifiedModel, verifyCachedModel } from '@model-signing/hf-hub';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { FakeHub } from '@model-signing/hf-hub/testing';
 
 const repoArg = process.argv.indexOf('--repo');
 const repo = repoArg > 0 ? process.argv[repoArg + 1] : 'demo/tiny-signed-model';
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'hf-hub-example-'));
 
-// Without --repo: the loopback hub the package's tests use, loaded from its TypeScript source.
+// Without --repo: the loopback hub the package offers for tests (@model-signing/hf-hub/testing).
 let hub;
 if (repoArg < 0) {
-  hub = await startLocalHub();
+  hub = await FakeHub.start();
   hub.createRepo(repo);
 }
 const connection = hub ? { hubUrl: hub.url, accessToken: 'hf_local_demo' } : {}; // else HF_ENDPOINT / HF_TOKEN
@@ -76,14 +73,3 @@ if (hub) {
   await hub.close();
 }
 await fs.rm(work, { recursive: true, force: true });
-
-/** Transpiles the package's test hub (TypeScript) with the package's own compiler and starts it. */
-async function startLocalHub() {
-  const ts = createRequire(import.meta.url)('typescript');
-  const source = await fs.readFile(path.join(root, 'packages/hf-hub/test/hub-server.ts'), 'utf8');
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-  const file = path.join(work, 'hub-server.mjs');
-  await fs.writeFile(file, outputText);
-  const { FakeHub } = await import(pathToFileURL(file).href);
-  return FakeHub.start();
-}

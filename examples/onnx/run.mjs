@@ -67,8 +67,9 @@ try {
   console.log(`saved ${saved.files.join(', ')} and ${path.basename(saved.signaturePath)} in ${dir}`);
 
   // 4. Load verified and run.
-  const session = await createVerifiedSession(dir, {
-    verify: { verifier },
+  const session = await createVerifiedSession({
+    modelPath: dir,
+    verifier,
     onVerified: ({ signer: who, files }) =>
       console.log(`verified ${files.join(', ')} (signed with key ${who.publicKeyHint.slice(0, 16)}…)`),
   });
@@ -84,7 +85,7 @@ try {
   bytes[0] ^= 0x01;
   await fs.writeFile(path.join(tampered, 'weights.bin'), bytes);
   try {
-    await createVerifiedSession(tampered, { verify: { verifier } });
+    await createVerifiedSession({ modelPath: tampered, verifier });
     console.error('the tampered model loaded: this must not happen');
     process.exitCode = 1;
   } catch (err) {

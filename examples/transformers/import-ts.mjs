@@ -1,5 +1,5 @@
-// Loads a TypeScript module of this repository (the loopback hub, the model
-// fixture) in the examples, transpiled with the workspace's compiler.
+// Loads a TypeScript module of this repository (the tiny model fixture) in
+// the examples, transpiled with the workspace's compiler.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createRequire } from 'node:module';

@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // A fresh XDG_CACHE_HOME for the run, and a failure if the user's real cache changed.
+    globalSetup: ['../../test-fixtures/user-cache-guard.mjs'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // The memory test measures peak RSS: keep V8's young generation small so

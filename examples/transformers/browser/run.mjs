@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 import { KeySigner } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { importTs } from '../import-ts.mjs';
@@ -27,7 +28,6 @@ import { importTs } from '../import-ts.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'transformers-browser-example-'));
 const repo = 'demo/tiny-bert';
-const { FakeHub } = await importTs('packages/hf-hub/test/hub-server.ts', work);
 const { tinyBertFiles, expectedEmbedding, VOCAB } = await importTs('packages/transformers/test/fixtures/tiny-bert.ts', work);
 const hub = await FakeHub.start();
 let server;

@@ -7,3 +7,13 @@
 export function loadCore(): Promise<typeof import('@model-signing/core')> {
   return import('@model-signing/core');
 }
+
+/** Core's Node helpers beyond its public API that the CLI shares (incremental plans, KMS URIs, cache snapshots); loaded as core is. */
+export function loadCoreInternals(): Promise<typeof import('@model-signing/core/internal/node')> {
+  return import('@model-signing/core/internal/node');
+}
+
+/** Core's runtime-neutral helpers beyond its public API that the CLI shares (claim predicates, resource order); loaded as core is. */
+export function loadCoreNeutralInternals(): Promise<typeof import('@model-signing/core/internal')> {
+  return import('@model-signing/core/internal');
+}

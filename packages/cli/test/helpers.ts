@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDirs } from '../../../test-fixtures/fixtures.mjs';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { recordSettleMs } from '../../core/dist/node/incremental/record.js';
 
@@ -86,14 +86,14 @@ export function referenceApi(args: readonly string[]): Promise<RunResult> {
   return runProcess(REFERENCE_PYTHON, [REFERENCE_API_SCRIPT, ...args]);
 }
 
-const created: string[] = [];
-export async function tempDir(prefix = 'oms-cli-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  created.push(dir);
-  return dir;
+const dirs = tempDirs('oms-cli-');
+/** A fresh temporary directory, removed by {@link cleanupTempDirs}. */
+export function tempDir(prefix = 'oms-cli-'): Promise<string> {
+  return dirs.make(prefix);
 }
-export async function cleanupTempDirs(): Promise<void> {
-  await Promise.all(created.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
+/** Removes every directory {@link tempDir} made in this test file. */
+export function cleanupTempDirs(): Promise<void> {
+  return dirs.cleanup();
 }
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeHub } from '../../hf-hub/test/hub-server.js';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 import { cleanupTempDirs, makeTrickyModel, ours, tempDir, writeKeyPair } from './helpers.js';
 
 // `model-signing hf …` end to end: the real @huggingface/hub client, through

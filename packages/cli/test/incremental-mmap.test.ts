@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RACY_MARGIN_MS } from '@model-signing/core';
+import { RACY_MARGIN_MS } from '@model-signing/core/internal/node';
 import { REPO_ROOT, cleanupTempDirs, ours, reference, tempDir, writeKeyPair, type RunResult } from './helpers.js';
 
 // The memory-map finding of issue 20, for real: a process keeps a shared

@@ -17,6 +17,13 @@ export type ErrorCode =
    * signature is checked (`maxBundleBytes`, CLI `--max-bundle-size`; 64 MiB by default).
    */
   | 'BUNDLE_TOO_LARGE'
+  /**
+   * A model file's bytes ran past the most a load reads of one file: the
+   * size its source listed (a hub's listing, a directory's walk), else
+   * `maxFileBytes` (2 GiB by default), so an endless or oversized answer
+   * cannot exhaust memory before its digest is checked.
+   */
+  | 'BODY_TOO_LARGE'
   /** The signed payload is not a valid OMS in-toto statement. */
   | 'BAD_PAYLOAD'
   /**
@@ -193,6 +200,21 @@ export class ManifestMismatchError extends ModelSigningError {
     });
     this.name = 'ManifestMismatchError';
   }
+}
+
+/**
+ * `err` naming the model-relative `file` in `path` and its message (a
+ * checker names a shard, a store its own key); other errors unchanged.
+ */
+export function errorNamingFile(err: unknown, file: string): unknown {
+  if (!(err instanceof ModelSigningError) || err.path === file) return err;
+  return new ModelSigningError({
+    code: err.code,
+    path: file,
+    cause: err,
+    differences: err.differences,
+    message: `'${file}': ${err.message}`,
+  });
 }
 
 /** Narrowing helper: is `err` a {@link ModelSigningError}, optionally with `code`? */

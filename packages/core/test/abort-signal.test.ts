@@ -2,20 +2,24 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, abortSignalOf, hashModel, signModel, verifyModel } from '../dist/index.js';
+import { KeySigner, KeyVerifier, hashModel, signModel, verifyModel, type Signer } from '../dist/index.js';
 import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterAll(cleanupTempDirs);
 
-// Cancellation is `abortSignal` across the project (as in huggingface.js);
-// `signal` stays as a deprecated alias (hash-pool.test.ts uses it).
+// Cancellation is `abortSignal` across the project (as in huggingface.js),
+// the Signer interface included, and it fails with the one ABORTED error.
 describe('abortSignal', () => {
-  it('prefers abortSignal to the deprecated signal', () => {
-    const a = new AbortController().signal;
-    const b = new AbortController().signal;
-    expect(abortSignalOf({ abortSignal: a, signal: b })).toBe(a);
-    expect(abortSignalOf({ signal: b })).toBe(b);
-    expect(abortSignalOf({})).toBeUndefined();
+  it("reaches a signer's sign() as { abortSignal }", async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'a' });
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const inner = await KeySigner.create({ privateKey: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) });
+    const seen: (AbortSignal | undefined)[] = [];
+    const signer: Signer = { method: 'key', sign: (pae, options) => (seen.push(options?.abortSignal), inner.sign(pae)) };
+    const controller = new AbortController();
+    await signModel({ modelPath: dir, signer, signaturePath: path.join(await tempDir(), 'model.sig'), abortSignal: controller.signal });
+    expect(seen).toEqual([controller.signal]);
   });
 
   it('cancels hashing, signing and verifying', async () => {

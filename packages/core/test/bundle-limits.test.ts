@@ -8,14 +8,13 @@ import {
   KeyVerifier,
   ManifestMismatchError,
   PAYLOAD_TYPE,
-  parseBundle,
-  readBundle,
   rootDigest,
   signModel,
-  verifyBundle,
   verifyModel,
   signPayload,
 } from '../dist/index.js';
+import { parseBundle, verifyBundle } from '../dist/internal.js';
+import { readBundle } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // What an unsigned signature file can make us do before its signature is

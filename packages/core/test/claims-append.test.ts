@@ -2,13 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, appendClaim, createClaim, readClaims, verifyClaims, type SerializedBundle } from '../dist/index.js';
+import { KeySigner, KeyVerifier, createClaim, readClaims, verifyClaims, type SerializedBundle } from '../dist/index.js';
+import { appendClaim } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
 
 // Appending to claims.jsonl from real processes at once, and killing them with
 // SIGKILL mid-write: the file only ever holds whole lines, and none is lost.
 
-const DIST = path.resolve(import.meta.dirname, '../dist/index.js');
+const DIST = path.resolve(import.meta.dirname, '../dist/internal-node.js');
 const ROOT = 'c'.repeat(64);
 
 let work: string;

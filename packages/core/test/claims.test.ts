@@ -10,21 +10,18 @@ import {
   TEST_RESULT_PREDICATE_TYPE,
   attest,
   createClaim,
-  datasetDependency,
   hashModel,
   modelCardFromReadme,
   openClaimsFile,
   readClaims,
-  serializeBundle,
   signModel,
-  subjectDigest,
   verifyClaims,
   verifyModel,
-  verifySignatureBytes,
-  withResolvedDependencies,
   type SerializedBundle,
   type Signer,
 } from '../dist/index.js';
+import { datasetDependency, serializeBundle, verifySignatureBytes, withResolvedDependencies } from '../dist/internal.js';
+import { subjectDigest } from '../dist/internal-node.js';
 import { REPO_ROOT, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // Claims (`claims.jsonl`): one Sigstore bundle per line, each an in-toto

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { staysInside, walkModel } from '../dist/index.js';
+import { staysInside } from '../dist/internal.js';
+import { walkModel } from '../dist/internal-node.js';
 import { cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);

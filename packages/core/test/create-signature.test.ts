@@ -4,7 +4,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, ModelSigningError, createSignature, verifyModel, writeSignature } from '../dist/index.js';
+import { KeySigner, KeyVerifier, ModelSigningError, verifyModel } from '../dist/index.js';
+import { createSignature, writeSignature } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);

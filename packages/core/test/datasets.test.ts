@@ -3,7 +3,16 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeySigner, KeyVerifier, ModelSigningError, signModel, verifyModel, type ManifestResource } from '../dist/index.js';
+import {
+  DEFAULT_MAX_BUNDLE_BYTES,
+  KeySigner,
+  KeyVerifier,
+  ModelSigningError,
+  signModel,
+  verifyModel,
+  type ManifestResource,
+} from '../dist/index.js';
+import { signatureLimit } from '../dist/session/limits.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
 
 // Datasets are directories of very many files (issue 25, "Bad input"). Each
@@ -14,6 +23,8 @@ import { cleanupTempDirs, ecKeyPair, expectCode, tempDir } from './helpers.js';
 afterEach(cleanupTempDirs);
 
 const DIST = path.resolve(import.meta.dirname, '../dist/index.js');
+const INTERNAL = path.resolve(import.meta.dirname, '../dist/internal.js');
+const INTERNAL_NODE = path.resolve(import.meta.dirname, '../dist/internal-node.js');
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /**
@@ -48,6 +59,7 @@ describe('a folder of 100,000 empty files (the million-file case is in the bench
     const outcome = await runBounded(
       `
       import * as core from ${JSON.stringify(DIST)};
+      import { compareResourceNames } from ${JSON.stringify(INTERNAL)};
       const started = performance.now();
       const signer = await core.KeySigner.create({ privateKey: ${JSON.stringify(privateKey)} });
       const signed = await core.signModel({ modelPath: ${JSON.stringify(dir)}, signaturePath: ${JSON.stringify(path.join(out, 'model.sig'))}, signer, cacheDir: ${JSON.stringify(path.join(out, 'cache'))} });
@@ -56,7 +68,7 @@ describe('a folder of 100,000 empty files (the million-file case is in the bench
       const r = signed.manifest.resources;
       console.log(JSON.stringify({
         resources: r.length, first: r[0].name, last: r[r.length - 1].name,
-        ordered: r.every((x, i) => i === 0 || core.compareResourceNames(r[i - 1].name, x.name) < 0),
+        ordered: r.every((x, i) => i === 0 || compareResourceNames(r[i - 1].name, x.name) < 0),
         digests: [...new Set(r.map((x) => x.digest))],
         verifiedFiles: verified.files.length, seconds: (performance.now() - started) / 1000,
       }));
@@ -191,52 +203,109 @@ describe('a folder that grows while it is signed', () => {
 });
 
 describe('a signature of a million resources against a model of ten files', () => {
-  it('is refused before parsing by default, and with the limit raised, MISSING_FILE in a line, within a 768 MB heap', async () => {
+  it('is refused from its size before a byte is read, by default, within a 48 MB heap; with the limit raised, MISSING_FILE in a line, within 768 MB', async () => {
     const model = await tempDir('oms-big-sig-model-');
     const out = await tempDir('oms-big-sig-');
+    const signaturePath = path.join(out, 'model.sig');
+    const cacheDir = path.join(out, 'cache');
     const { privateKey, publicKey } = ecKeyPair();
-    const outcome = await runBounded(
+    const verifyScript = (options: string) => `
+      import * as core from ${JSON.stringify(DIST)};
+      const verifier = await core.KeyVerifier.create({ publicKey: ${JSON.stringify(publicKey)} });
+      const started = performance.now();
+      try {
+        await core.verifyModel({ modelPath: ${JSON.stringify(model)}, signaturePath: ${JSON.stringify(signaturePath)}, verifier, cacheDir: ${JSON.stringify(cacheDir)}, ${options} });
+        console.log(JSON.stringify({ ok: true }));
+      } catch (e) {
+        console.log(JSON.stringify({ code: e.code, message: e.message, differences: e.differences?.length, seconds: (performance.now() - started) / 1000 }));
+      }
+    `;
+    const written = await runBounded(
       `
       import fs from 'node:fs';
       import path from 'node:path';
       import { createHash } from 'node:crypto';
       import * as core from ${JSON.stringify(DIST)};
+      import { signManifest, writeSignature } from ${JSON.stringify(INTERNAL_NODE)};
       const model = ${JSON.stringify(model)};
-      const signaturePath = ${JSON.stringify(path.join(out, 'model.sig'))};
-      const cacheDir = ${JSON.stringify(path.join(out, 'cache'))};
       const digest = (s) => createHash('sha256').update(s).digest('hex');
       const name = (i) => 'shard-' + String(i).padStart(7, '0') + '.jpg';
       for (let i = 0; i < 10; i++) fs.writeFileSync(path.join(model, name(i)), name(i));
       const resources = Array.from({ length: 1_000_000 }, (_, i) => ({ name: name(i), algorithm: 'sha256', digest: digest(name(i)) }));
       const manifest = { modelName: 'model', serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] }, resources };
       const signer = await core.KeySigner.create({ privateKey: ${JSON.stringify(privateKey)} });
-      await core.writeSignature(signaturePath, await core.signManifest({ manifest, signer }));
-      resources.length = 0;
-      const size = fs.statSync(signaturePath).size;
-      const verifier = await core.KeyVerifier.create({ publicKey: ${JSON.stringify(publicKey)} });
-      const attempt = async (options) => {
-        const started = performance.now();
-        try {
-          await core.verifyModel({ modelPath: model, signaturePath, verifier, cacheDir, ...options });
-          return { ok: true };
-        } catch (e) {
-          return { code: e.code, message: e.message, differences: e.differences?.length, seconds: (performance.now() - started) / 1000 };
-        }
-      };
-      const byDefault = await attempt({});
-      const raised = await attempt({ maxBundleBytes: 512 * 1024 * 1024 });
-      console.log(JSON.stringify({ size, byDefault, raised }));
+      await writeSignature(${JSON.stringify(signaturePath)}, await signManifest({ manifest, signer }));
+      console.log(JSON.stringify({ size: fs.statSync(${JSON.stringify(signaturePath)}).size }));
     `,
       768,
     );
-    expect(outcome['size']).toBeGreaterThan(200_000_000);
-    const byDefault = outcome['byDefault'] as { code: string; seconds: number };
+    expect(written['size']).toBeGreaterThan(200_000_000);
+    // The limit follows the ten files present (64 MiB and 10 KiB): a 48 MB heap would not hold the file, let alone its parse.
+    const byDefault = (await runBounded(verifyScript(''), 48)) as { code: string; message: string; seconds: number };
     expect(byDefault.code).toBe('BUNDLE_TOO_LARGE');
+    expect(byDefault.message).toContain(String(written['size']));
+    expect(byDefault.message).toContain(String(64 * 1024 * 1024 + 10 * 1024));
     // Refused from the file's size, before reading it: far under a second but on a loaded machine.
     expect(byDefault.seconds).toBeLessThan(5);
-    const raised = outcome['raised'] as { code: string; message: string; differences: number };
+    const raised = (await runBounded(verifyScript('maxBundleBytes: 512 * 1024 * 1024'), 768)) as {
+      code: string;
+      message: string;
+      differences: number;
+    };
     expect(raised.code).toBe('MISSING_FILE');
     expect(raised.differences).toBe(999_990);
     expect(raised.message.length).toBeLessThan(1000);
   }, 300_000);
+});
+
+describe('a genuine signature larger than 64 MiB', () => {
+  it('verifies without any option, its limit following the files present (80,000 files of 600-byte paths)', async () => {
+    const dir = await tempDir('oms-large-sig-');
+    // Two folders of 240-byte names, then 80,000 files of 120-byte names: paths of some 600 bytes.
+    const deep = path.join(dir, 'd'.repeat(240), 'e'.repeat(240));
+    fs.mkdirSync(deep, { recursive: true });
+    const count = 80_000;
+    writeMany(
+      deep,
+      count,
+      (i) => `${String(i).padStart(6, '0')}${'f'.repeat(114)}`,
+      (i) => String(i),
+    );
+    const keys = ecKeyPair();
+    const signaturePath = path.join(await tempDir(), 'model.sig');
+    const cacheDir = await tempDir();
+    await signModel({ modelPath: dir, signaturePath, signer: await KeySigner.create({ privateKey: keys.privateKey }), cacheDir });
+    expect(fs.statSync(signaturePath).size).toBeGreaterThan(64 * 1024 * 1024);
+    const verifier = await KeyVerifier.create({ publicKey: keys.publicKey });
+    expect((await verifyModel({ modelPath: dir, signaturePath, verifier, cacheDir })).files.length).toBe(count);
+    // An explicit limit wins over the one that follows the model.
+    await expectCode(
+      verifyModel({ modelPath: dir, signaturePath, verifier, cacheDir, maxBundleBytes: 64 * 1024 * 1024 }),
+      'BUNDLE_TOO_LARGE',
+    );
+  }, 300_000);
+});
+
+describe('signatureLimit: one place decides how much signature is read', () => {
+  it('an explicit limit wins; a source that counts its files gets one that follows them; one that cannot (HTTP) the fixed default', async () => {
+    const counting = (files: number) => ({ countFiles: () => Promise.resolve(files) });
+    expect(await signatureLimit({}, {}, [])).toBe(DEFAULT_MAX_BUNDLE_BYTES);
+    expect(await signatureLimit({}, counting(10), [])).toBe(DEFAULT_MAX_BUNDLE_BYTES + 10 * 1024);
+    expect(await signatureLimit({}, counting(1_000_000), [])).toBe(512 * 1024 * 1024);
+    expect(await signatureLimit({ maxBundleBytes: 1000 }, counting(1_000_000), [])).toBe(1000);
+    await expectCode(signatureLimit({ maxBundleBytes: 0 }, counting(1), []), 'INVALID_ARGUMENT');
+    // The count is told what to leave out and where to stop.
+    let asked: unknown;
+    await signatureLimit(
+      {},
+      {
+        countFiles: (scope) => {
+          asked = scope;
+          return Promise.resolve(0);
+        },
+      },
+      ['.git'],
+    );
+    expect(asked).toEqual({ ignorePaths: ['.git'], atMost: Math.ceil((512 - 64) * 1024) });
+  });
 });

@@ -2,17 +2,8 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KeySigner,
-  KeyVerifier,
-  ModelSigningError,
-  hashFiles,
-  resolveSerialization,
-  signModel,
-  verifyModel,
-  walkModel,
-  type ModelFile,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, ModelSigningError, signModel, verifyModel, type ModelFile } from '../dist/index.js';
+import { hashFiles, resolveSerialization, walkModel } from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -155,7 +146,9 @@ function runUnprivileged(script: string): { code?: string; path?: string; messag
 }
 
 const reportOutcome = (call: string) => `
-  import * as core from ${JSON.stringify(DIST)};
+  import * as publicApi from ${JSON.stringify(DIST)};
+  import * as internals from ${JSON.stringify(DIST.replace(/index\.js$/, 'internal-node.js'))};
+  const core = { ...publicApi, ...internals };
   try { await ${call}; console.log(JSON.stringify({ ok: true })); }
   catch (e) { console.log(JSON.stringify({ code: e.code, path: e.path, message: e.message, typed: e instanceof core.ModelSigningError })); }
 `;

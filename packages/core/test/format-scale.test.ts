@@ -3,27 +3,35 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_BUNDLE_BYTES,
   KeySigner,
-  ManifestChecker,
-  signManifest,
   PAYLOAD_TYPE,
-  buildBundle,
+  rootDigest,
+  signPayload,
+  type Manifest,
+  type ManifestResource,
+} from '../dist/index.js';
+import {
+  ManifestChecker,
   compareResourceNames,
   manifestToPayload,
   manifestToStatement,
   parseBundle,
   preAuthEncoding,
-  rootDigest,
   serializeBundle,
-  signPayload,
   sortResources,
-  type Manifest,
-  type ManifestResource,
-} from '../dist/index.js';
+} from '../dist/internal.js';
+import { signManifest } from '../dist/internal-node.js';
 import { fromBase64, toBase64, toBase64Parts } from '../dist/format/base64.js';
-import { BUNDLE_BYTES_PER_RESOURCE, bundleLimitFor, serializeBundleParts } from '../dist/format/bundle.js';
+import { serializeBundleParts } from '../dist/format/bundle.js';
+import { buildBundle } from '../dist/format/bundle-builder.js';
 import { reservePayload } from '../dist/format/dsse.js';
 import { parseStatement } from '../dist/format/statement.js';
-import { ecKeyPair, expectCode } from './helpers.js';
+import {
+  FILES_FOR_MAX_SIGNATURE,
+  MAX_FOLLOWING_SIGNATURE_BYTES,
+  SIGNATURE_BYTES_PER_FILE,
+  bundleLimitFor,
+} from '../dist/session/limits.js';
+import { ecKeyPair, expectCode, verifiedManifestOf } from './helpers.js';
 
 // The format code a manifest of a million files goes through, rewritten to
 // run in linear time and one copy: each is checked here against the plain
@@ -277,7 +285,12 @@ describe('parseStatement at scale', () => {
 });
 
 describe('ManifestChecker.compareAll', () => {
-  const manifestOf = (resources: ManifestResource[]) => parseStatement(payloadOf(resources));
+  const manifestOf = (resources: ManifestResource[]) =>
+    verifiedManifestOf({
+      modelName: 'm',
+      serialization: { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] },
+      resources,
+    });
   const differences = (checker: ManifestChecker, files: string[], local: ManifestResource[]) => {
     try {
       checker.compareAll(files, local);
@@ -287,18 +300,18 @@ describe('ManifestChecker.compareAll', () => {
     }
   };
 
-  it('merging sorted lists finds what looking each name up finds', () => {
+  it('merging sorted lists finds what looking each name up finds', async () => {
     const signed = ['a', 'b', 'c', 'd/e', 'd/f', 'g'].map((n) => resource(n));
     const local = [resource('a'), resource('b', digestOf('changed')), resource('d/e'), resource('d/g'), resource('g'), resource('h')];
     for (const ignoreUnsignedFiles of [false, true]) {
       const sorted = differences(
-        new ManifestChecker(manifestOf(signed), { ignoreUnsignedFiles }),
+        new ManifestChecker(await manifestOf(signed), { ignoreUnsignedFiles }),
         local.map((r) => r.name),
         local,
       );
       const shuffled = [...local].reverse();
       const unsorted = differences(
-        new ManifestChecker(manifestOf([...signed].reverse()), { ignoreUnsignedFiles }),
+        new ManifestChecker(await manifestOf([...signed].reverse()), { ignoreUnsignedFiles }),
         shuffled.map((r) => r.name),
         shuffled,
       );
@@ -315,16 +328,16 @@ describe('ManifestChecker.compareAll', () => {
     }
     expect(
       differences(
-        new ManifestChecker(manifestOf(signed)),
+        new ManifestChecker(await manifestOf(signed)),
         signed.map((r) => r.name),
         signed,
       ),
     ).toEqual([]);
   });
 
-  it('a signature of 200,000 files against a model of ten: every missing file listed, the message a line', () => {
+  it('a signature of 200,000 files against a model of ten: every missing file listed, the message a line', async () => {
     const signed = Array.from({ length: 200_000 }, (_, i) => resource(`f${String(i).padStart(6, '0')}`));
-    const checker = new ManifestChecker(manifestOf(signed));
+    const checker = new ManifestChecker(await manifestOf(signed));
     const local = signed.slice(0, 10);
     const started = performance.now();
     let error: unknown;
@@ -360,21 +373,14 @@ describe('bundle parsing refuses bad base64 in the payload as before', () => {
   });
 });
 
-describe('bundleLimitFor: a bundle limit that follows the model', () => {
-  it('is a base plus an allowance per resource; an explicit limit wins; bad counts are refused', async () => {
+describe('bundleLimitFor: a signature limit that follows the model', () => {
+  it('is the default plus 1 KiB a file, up to 512 MiB; counting further changes nothing', () => {
     expect(bundleLimitFor(0)).toBe(DEFAULT_MAX_BUNDLE_BYTES);
-    expect(bundleLimitFor(1_000_000)).toBe(DEFAULT_MAX_BUNDLE_BYTES + 1_000_000 * BUNDLE_BYTES_PER_RESOURCE);
-    expect(bundleLimitFor(1_000_000, { maxBundleBytes: 5 })).toBe(5);
-    expect(bundleLimitFor(3, { baseBytes: 10, bytesPerResource: 2 })).toBe(16);
-    for (const bad of [-1, 1.5, Number.NaN])
-      await expectCode(
-        Promise.resolve().then(() => bundleLimitFor(bad)),
-        'INVALID_ARGUMENT',
-      );
-    await expectCode(
-      Promise.resolve().then(() => bundleLimitFor(1, { maxBundleBytes: 0 })),
-      'INVALID_ARGUMENT',
-    );
+    expect(bundleLimitFor(10)).toBe(DEFAULT_MAX_BUNDLE_BYTES + 10 * SIGNATURE_BYTES_PER_FILE);
+    expect(bundleLimitFor(400_000)).toBe(DEFAULT_MAX_BUNDLE_BYTES + 400_000 * SIGNATURE_BYTES_PER_FILE);
+    expect(bundleLimitFor(FILES_FOR_MAX_SIGNATURE)).toBe(MAX_FOLLOWING_SIGNATURE_BYTES);
+    expect(bundleLimitFor(FILES_FOR_MAX_SIGNATURE - 1)).toBeLessThan(MAX_FOLLOWING_SIGNATURE_BYTES);
+    expect(bundleLimitFor(10_000_000)).toBe(MAX_FOLLOWING_SIGNATURE_BYTES);
   });
 
   it('admits the genuine signature of a model with names of 600 bytes, and refuses a million resources against ten files', async () => {
@@ -387,8 +393,9 @@ describe('bundleLimitFor: a bundle limit that follows the model', () => {
       resources,
     };
     const size = Buffer.byteLength(serializeBundle(await signManifest({ manifest, signer })));
-    // The base is for the envelope and the verification material (a certificate chain, log entries).
-    expect(size).toBeLessThan(bundleLimitFor(count, { baseBytes: 16 * 1024 }));
+    // What the files take beyond the envelope fits their allowance, which leaves the base for
+    // the verification material (a certificate chain, log entries).
+    expect(size).toBeLessThan(count * SIGNATURE_BYTES_PER_FILE);
     // 224 bytes per resource is what a million 15-byte names take (224 MB): over the limit for ten files.
     expect(224_000_000).toBeGreaterThan(bundleLimitFor(10));
   });

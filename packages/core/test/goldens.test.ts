@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashModel, manifestToStatement, type HashModelOptions } from '../dist/index.js';
+import { hashModel, type HashModelOptions } from '../dist/index.js';
+import { manifestToStatement } from '../dist/internal.js';
 import { REFERENCE, cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
 // Recreates the reference's serializer fixtures (see test-fixtures/vectors/README.md)

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHasher, hashBytes, hashModel, type HashAlgorithm } from '../dist/index.js';
+import { hashModel, type HashAlgorithm } from '../dist/index.js';
+import { createHasher, hashBytes } from '../dist/internal.js';
 import { cleanupTempDirs, tempDir, writeTree } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -29,7 +30,17 @@ describe('hash algorithms', () => {
     it(`createHasher(${algorithm}) gives the same digest fed byte by byte`, () => {
       const hasher = createHasher(algorithm);
       for (const byte of Buffer.from('Test string')) hasher.update(Uint8Array.of(byte));
-      expect(hasher.digest()).toBe(TEST_STRING[algorithm]);
+      expect(hasher.digestHex()).toBe(TEST_STRING[algorithm]);
+    });
+
+    it(`a finished ${algorithm} hasher refuses more bytes and a second digest with a ModelSigningError`, () => {
+      const hasher = createHasher(algorithm);
+      hasher.update(Buffer.from('Test string'));
+      expect(Buffer.from(hasher.digest()).toString('hex')).toBe(TEST_STRING[algorithm]);
+      expect(() => hasher.update(Uint8Array.of(1))).toThrow(
+        expect.objectContaining({ name: 'ModelSigningError', code: 'INVALID_ARGUMENT' }),
+      );
+      expect(() => hasher.digestHex()).toThrow(expect.objectContaining({ name: 'ModelSigningError', code: 'INVALID_ARGUMENT' }));
     });
   }
 

@@ -2,16 +2,9 @@ import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  hashBytes,
-  hashFiles,
-  hashModel,
-  resolveSerialization,
-  walkModel,
-  type HashAlgorithm,
-  type Manifest,
-  type ModelFile,
-} from '../dist/index.js';
+import { hashModel, type HashAlgorithm, type Manifest, type ModelFile } from '../dist/index.js';
+import { hashBytes } from '../dist/internal.js';
+import { hashFiles, resolveSerialization, walkModel } from '../dist/internal-node.js';
 import { jobCost, planThreads } from '../dist/node/hash/schedule.js';
 import { largestFirst } from '../dist/node/hash/pool.js';
 import { cleanupTempDirs, expectCode, tempDir } from './helpers.js';
@@ -167,9 +160,9 @@ describe('hashing engine: progress, aborts and errors', () => {
 
   for (const workers of [1, 2]) {
     it(`stops with ABORTED when the signal fires, before or during hashing (${workers} thread(s))`, async () => {
-      await expectCode(hashFiles(files, serialization, { workers, signal: AbortSignal.abort() }), 'ABORTED');
+      await expectCode(hashFiles(files, serialization, { workers, abortSignal: AbortSignal.abort() }), 'ABORTED');
       const controller = new AbortController();
-      const hashing = hashFiles(files, serialization, { workers, chunkSize: SMALL_CHUNK, signal: controller.signal });
+      const hashing = hashFiles(files, serialization, { workers, chunkSize: SMALL_CHUNK, abortSignal: controller.signal });
       controller.abort();
       await expectCode(hashing, 'ABORTED');
     });
@@ -182,7 +175,7 @@ describe('hashing engine: progress, aborts and errors', () => {
     const hashing = hashFiles(big, serialization, {
       workers: 1,
       chunkSize: SMALL_CHUNK,
-      signal: controller.signal,
+      abortSignal: controller.signal,
       onProgress: () => {
         calls++;
         controller.abort();

@@ -1,9 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { ecKeyPair, tempDirs } from '../../../test-fixtures/fixtures.mjs';
+import { KeySigner, KeyVerifier, type Manifest, type VerifiedManifest } from '../dist/index.js';
+import { serializeBundle, verifyBundle } from '../dist/internal.js';
+import { signManifest } from '../dist/internal-node.js';
+
+export { ecKeyPair, expectCode } from '../../../test-fixtures/fixtures.mjs';
 
 /** The repository root. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -15,15 +18,14 @@ export const HISTORICAL = path.join(REFERENCE, 'historical');
 export const REFERENCE_KEYS = path.join(REFERENCE, 'keys/certificate');
 export const SPEC_VECTORS = path.join(VECTORS, 'oms-spec/test-vectors/v1.0');
 
+const dirs = tempDirs();
+
 /** A fresh temporary directory, removed by the caller's `afterEach` via {@link cleanupTempDirs}. */
-const created: string[] = [];
-export async function tempDir(prefix = 'oms-test-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  created.push(dir);
-  return dir;
+export function tempDir(prefix = 'oms-test-'): Promise<string> {
+  return dirs.make(prefix);
 }
-export async function cleanupTempDirs(): Promise<void> {
-  await Promise.all(created.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
+export function cleanupTempDirs(): Promise<void> {
+  return dirs.cleanup();
 }
 
 /** Writes a tree of files: `{ 'a/b.txt': 'content' }`. */
@@ -35,25 +37,13 @@ export async function writeTree(root: string, files: Record<string, string | Uin
   }
 }
 
-/** A PEM EC key pair on the given curve. */
-export function ecKeyPair(curve: 'P-256' | 'P-384' | 'P-521' = 'P-256'): { privateKey: string; publicKey: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
-  return {
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
-
-/** Asserts that `promise` rejects with a ModelSigningError of `code`, and returns the error. */
-export async function expectCode(
-  promise: Promise<unknown>,
-  code: string,
-): Promise<Error & { code: string; path?: string; differences: { kind: string; name: string }[] }> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, `expected a rejection with code ${code}`).toBeInstanceOf(Error);
-  expect((err as { code?: string }).code, (err as Error).message).toBe(code);
-  return err as Error & { code: string; path?: string; differences: { kind: string; name: string }[] };
+/**
+ * `manifest` signed with a throw-away key and verified: a real
+ * VerifiedManifest (nothing else can make one) for tests of the checker.
+ */
+export async function verifiedManifestOf(manifest: Manifest): Promise<VerifiedManifest> {
+  const keys = ecKeyPair();
+  const bundle = await signManifest({ manifest, signer: await KeySigner.create({ privateKey: keys.privateKey }) });
+  return (await verifyBundle({ bundle: serializeBundle(bundle), verifier: await KeyVerifier.create({ publicKey: keys.publicKey }) }))
+    .manifest;
 }

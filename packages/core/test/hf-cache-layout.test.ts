@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { walkModel } from '../dist/index.js';
+import { walkModel } from '../dist/internal-node.js';
+import { hubCacheRepoFolder } from '../dist/internal-node.js';
 import { cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -22,10 +23,17 @@ async function hubCache(root: string, repo = 'models--org--model'): Promise<stri
   return snapshot;
 }
 
-describe('walking a Hugging Face cache snapshot', () => {
+/** The walk options a Hugging Face cache snapshot needs: links may resolve inside its cache repo folder. */
+async function snapshotWalk(snapshot: string) {
+  const repoFolder = await hubCacheRepoFolder(snapshot);
+  return { modelPath: snapshot, allowSymlinks: true, ...(repoFolder !== undefined ? { symlinkTargetRoot: repoFolder } : {}) };
+}
+
+describe('walking a Hugging Face cache snapshot (hubCacheRepoFolder)', () => {
   it("follows links into the same cache repo's blobs", async () => {
     const snapshot = await hubCache(await tempDir());
-    const walked = await walkModel({ modelPath: snapshot, allowSymlinks: true });
+    expect(await hubCacheRepoFolder(snapshot)).toBe(await fs.realpath(path.dirname(path.dirname(snapshot))));
+    const walked = await walkModel(await snapshotWalk(snapshot));
     expect(walked.files.map((f) => [f.name, f.size]).sort()).toEqual([
       ['config.json', 13],
       ['tokenizer/vocab.txt', 5],
@@ -42,11 +50,11 @@ describe('walking a Hugging Face cache snapshot', () => {
     const snapshot = await hubCache(root);
     await hubCache(root, 'models--org--other');
     await fs.symlink('../../../models--org--other/blobs/aaa', path.join(snapshot, 'other.json'));
-    expect((await expectCode(walkModel({ modelPath: snapshot, allowSymlinks: true }), 'PATH_ESCAPE')).path).toBe('other.json');
+    expect((await expectCode(walkModel(await snapshotWalk(snapshot)), 'PATH_ESCAPE')).path).toBe('other.json');
     await fs.rm(path.join(snapshot, 'other.json'));
     await fs.writeFile(path.join(root, 'secret'), 'x');
     await fs.symlink(path.join(root, 'secret'), path.join(snapshot, 'secret'));
-    expect((await expectCode(walkModel({ modelPath: snapshot, allowSymlinks: true }), 'PATH_ESCAPE')).path).toBe('secret');
+    expect((await expectCode(walkModel(await snapshotWalk(snapshot)), 'PATH_ESCAPE')).path).toBe('secret');
   });
 
   it('gives a directory that only looks like a cache no such licence', async () => {
@@ -56,6 +64,7 @@ describe('walking a Hugging Face cache snapshot', () => {
     await fs.mkdir(model, { recursive: true });
     await fs.writeFile(path.join(root, 'blobs', 'aaa'), 'x');
     await fs.symlink('../../blobs/aaa', path.join(model, 'config.json'));
-    await expectCode(walkModel({ modelPath: model, allowSymlinks: true }), 'PATH_ESCAPE');
+    expect(await hubCacheRepoFolder(model)).toBeUndefined();
+    await expectCode(walkModel(await snapshotWalk(model)), 'PATH_ESCAPE');
   });
 });

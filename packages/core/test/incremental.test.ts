@@ -3,20 +3,8 @@ import { readFileSync, statfsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  KeySigner,
-  KeyVerifier,
-  RACY_MARGIN_MS,
-  hashModel,
-  planIncrementalSign,
-  signManifest,
-  signModel,
-  verifyModel,
-  writeSignature,
-  type SignModelResult,
-  type Signer,
-  walkModel,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, hashModel, signModel, verifyModel, type SignModelResult, type Signer } from '../dist/index.js';
+import { RACY_MARGIN_MS, planIncrementalSign, signManifest, walkModel, writeSignature } from '../dist/internal-node.js';
 import { HashRecord, OTHER_SYSTEMS_SETTLE_MS, recordSettleMs, statFiles } from '../dist/node/incremental/record.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 

@@ -3,7 +3,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelCardFromReadme, readModelCardMetadata } from '../dist/index.js';
+import { modelCardFromReadme } from '../dist/index.js';
+import { readModelCardMetadata } from '../dist/internal.js';
 import { REPO_ROOT, cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 // The front matter → CycloneDX conversion, cross-checked against Python

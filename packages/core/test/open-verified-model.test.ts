@@ -36,9 +36,9 @@ describe('openVerifiedModel', () => {
     expect(opened.signer.method).toBe('key');
     expect(opened.files.map((f) => f.name).sort()).toEqual(['config.json', 'model.bin', 'sub/extra.txt']);
     opened.checkListing();
-    const counted: number[] = [];
-    expect(text(await opened.readFile('model.bin', { onBytes: (n) => counted.push(n) }))).toBe(FILES['model.bin']);
-    expect(counted.reduce((a, b) => a + b, 0)).toBe(FILES['model.bin'].length);
+    const counted: [number, number | undefined][] = [];
+    expect(text(await opened.read('model.bin', { onBytes: (n, total) => counted.push([n, total]) }))).toBe(FILES['model.bin']);
+    expect(counted.at(-1)).toEqual([FILES['model.bin'].length, FILES['model.bin'].length]);
     const copy = path.join(await tempDir(), 'private/config.json');
     await opened.copyFile('config.json', copy);
     expect(await fs.readFile(copy, 'utf8')).toBe(FILES['config.json']);
@@ -53,7 +53,7 @@ describe('openVerifiedModel', () => {
     const { model, signaturePath } = await signedModel();
     await fs.writeFile(path.join(model, 'model.bin'), FILES['model.bin'].replace('w', 'W'));
     const opened = await openVerifiedModel({ modelPath: model, signaturePath, verifier });
-    const err = await expectCode(opened.readFile('model.bin'), 'DIGEST_MISMATCH');
+    const err = await expectCode(opened.read('model.bin'), 'DIGEST_MISMATCH');
     expect(err.message).toContain('model.bin');
     expect(err.differences.map((d) => d.name)).toEqual(['model.bin']);
     // A caller that swallowed the error still cannot finish.
@@ -84,7 +84,7 @@ describe('openVerifiedModel', () => {
     })();
     expect(listing?.code).toBe('MISSING_FILE');
     expect(listing?.differences).toEqual([{ kind: 'missing', name: 'sub/extra.txt' }]);
-    await expectCode(opened.readFile('sub/extra.txt'), 'NOT_FOUND');
+    await expectCode(opened.read('sub/extra.txt'), 'NOT_FOUND');
     await expectCode(opened.finish(), 'MISSING_FILE');
   });
 
@@ -93,7 +93,7 @@ describe('openVerifiedModel', () => {
     await fs.writeFile(path.join(model, 'added.bin'), 'not signed');
     const strict = await openVerifiedModel({ modelPath: model, signaturePath, verifier });
     expect(() => strict.checkListing()).toThrow(expect.objectContaining({ code: 'UNSIGNED_FILE' }));
-    await expectCode(strict.readFile('added.bin'), 'UNSIGNED_FILE');
+    await expectCode(strict.read('added.bin'), 'UNSIGNED_FILE');
     await expectCode(strict.finish(), 'UNSIGNED_FILE');
 
     const tolerant = await openVerifiedModel({ modelPath: model, signaturePath, verifier, ignoreUnsignedFiles: true });
@@ -107,14 +107,14 @@ describe('openVerifiedModel', () => {
     const opened = await openVerifiedModel({ modelPath: model, signaturePath, verifier });
     // Grown after the walk: the walked size is read, which is the signed file.
     await fs.appendFile(path.join(model, 'model.bin'), 'appended after the walk');
-    const bytes = await opened.readFile('model.bin');
+    const bytes = await opened.read('model.bin');
     expect(text(bytes)).toBe(FILES['model.bin']);
     // Changed after the read: the bytes already handed out are the checked ones.
     await fs.writeFile(path.join(model, 'model.bin'), 'something else entirely');
     expect(text(bytes)).toBe(FILES['model.bin']);
     // Changed in place (same size) after the walk and before the read: refused.
     await fs.writeFile(path.join(model, 'config.json'), '{"a":2}');
-    await expectCode(opened.readFile('config.json'), 'DIGEST_MISMATCH');
+    await expectCode(opened.read('config.json'), 'DIGEST_MISMATCH');
   });
 
   it('stops when aborted, before the walk and between reads', async () => {
@@ -126,7 +126,7 @@ describe('openVerifiedModel', () => {
     const later = new AbortController();
     const opened = await openVerifiedModel({ modelPath: model, signaturePath, verifier, abortSignal: later.signal });
     later.abort();
-    await expectCode(opened.readFile('model.bin'), 'ABORTED');
+    await expectCode(opened.read('model.bin'), 'ABORTED');
     await expectCode(opened.copyFile('model.bin', path.join(await tempDir(), 'copy')), 'ABORTED');
     await expectCode(opened.finish(), 'ABORTED');
   });
@@ -142,12 +142,23 @@ describe('openVerifiedModel', () => {
     expect(err.message).toContain(signaturePath);
   });
 
-  it('takes a signature already checked, and needs exactly one of verifier and verified', async () => {
+  it('reads the signature once, and with fileOrFolder opens a file signed with its folder as that folder', async () => {
     const { model, signaturePath } = await signedModel();
-    const first = await openVerifiedModel({ modelPath: model, signaturePath, verifier });
-    const again = await openVerifiedModel({ modelPath: model, signaturePath, verified: first });
-    expect((await again.finish()).files).toHaveLength(3);
-    await expectCode(openVerifiedModel({ modelPath: model, signaturePath }), 'INVALID_ARGUMENT');
-    await expectCode(openVerifiedModel({ modelPath: model, signaturePath, verifier, verified: first }), 'INVALID_ARGUMENT');
+    const reads: string[] = [];
+    const counting: Verifier = { method: 'key', verify: (bundle) => (reads.push('verify'), verifier.verify(bundle)) };
+    const opened = await openVerifiedModel({
+      modelPath: path.join(model, 'model.bin'),
+      signaturePath,
+      verifier: counting,
+      fileOrFolder: true,
+    });
+    expect(reads).toEqual(['verify']);
+    expect(opened.isSingleFile).toBe(false);
+    expect(opened.root).toBe(model);
+    expect((await opened.finish()).files.sort()).toEqual(['config.json', 'model.bin', 'sub/extra.txt']);
+    // Without it, a file path is a single-file model, which this signature does not cover.
+    const single = await openVerifiedModel({ modelPath: path.join(model, 'model.bin'), signaturePath, verifier });
+    expect(single.isSingleFile).toBe(true);
+    await expectCode(single.finish(), 'MISSING_FILE');
   });
 });

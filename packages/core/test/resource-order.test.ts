@@ -2,16 +2,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  KeySigner,
-  KeyVerifier,
-  PAYLOAD_TYPE,
-  compareResourceNames,
-  signModel,
-  sortResources,
-  verifyModel,
-  signPayload,
-} from '../dist/index.js';
+import { KeySigner, KeyVerifier, PAYLOAD_TYPE, signModel, verifyModel, signPayload } from '../dist/index.js';
+import { compareResourceNames, sortResources } from '../dist/internal.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { cleanupTempDirs, ecKeyPair, tempDir, writeTree } from './helpers.js';
 

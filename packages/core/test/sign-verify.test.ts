@@ -3,26 +3,25 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  BUNDLE_MEDIA_TYPE,
   CertificateSigner,
   CertificateVerifier,
   KeySigner,
   KeyVerifier,
-  ManifestChecker,
   PAYLOAD_TYPE,
   hashModel,
-  parseBundle,
+  openVerifiedModel,
   rootDigest,
-  signManifest,
   signModel,
   signPayload,
-  verifyBundle,
   verifyModel,
   type Signer,
+  type VerifiedManifest,
 } from '../dist/index.js';
+import { BUNDLE_MEDIA_TYPE, ManifestChecker, parseBundle, verifyBundle } from '../dist/internal.js';
+import { signManifest } from '../dist/internal-node.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
-import { REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
+import { REFERENCE_KEYS, cleanupTempDirs, ecKeyPair, expectCode, tempDir, verifiedManifestOf, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
 
@@ -389,17 +388,10 @@ describe('ManifestChecker', () => {
   it('checks streamed files shard by shard across chunk boundaries, then reports what never arrived', async () => {
     const dir = await model({ 'a.bin': 'abcdefghij', 'b.bin': 'xyz' });
     const manifest = await hashModel({ modelPath: dir, method: 'shards', shardSize: 4 });
-    const checker = new ManifestChecker({
-      ...manifest,
-      rootDigest: rootDigest(manifest.resources),
-      predicateType: 'https://model_signing/signature/v1.0',
-    });
-    async function* chunks() {
-      yield Buffer.from('abc');
-      yield Buffer.from('defgh');
-      yield Buffer.from('ij');
-    }
-    const produced = await checker.checkStream('a.bin', chunks());
+    const checker = new ManifestChecker(await verifiedManifestOf(manifest));
+    const hasher = checker.createFileHasher('a.bin');
+    for (const chunk of ['abc', 'defgh', 'ij']) hasher.update(Buffer.from(chunk));
+    const produced = hasher.finish();
     expect(produced.map((r) => r.name)).toEqual(['a.bin:0:4', 'a.bin:4:8', 'a.bin:8:10']);
     expect(() => checker.checkBytes('b.bin', Buffer.from('xyZ'))).toThrow(expect.objectContaining({ code: 'DIGEST_MISMATCH' }));
     expect(() => checker.checkBytes('c.bin', Buffer.from('new'))).toThrow(expect.objectContaining({ code: 'UNSIGNED_FILE' }));
@@ -410,15 +402,16 @@ describe('ManifestChecker', () => {
 
   it('compares a listing before any byte is read: missing, unsigned, and empty files in shard mode', async () => {
     const dir = await model({ 'a.bin': 'abcdefghij', 'empty.txt': '' });
-    const manifest = await hashModel({ modelPath: dir, method: 'shards', shardSize: 4 });
-    const verified = { ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' };
-    const checker = new ManifestChecker(verified);
+    const keys = ecKeyPair();
+    const signaturePath = path.join(await tempDir(), 'model.sig');
+    await signModel({ modelPath: dir, signaturePath, signer: await KeySigner.create(keys), method: 'shards', shardSize: 4 });
+    const verifier = await KeyVerifier.create(keys);
     // The empty file has no shard, so it is not listed, yet it is not unsigned either.
-    checker.checkListing([
-      { name: 'a.bin', size: 10 },
-      { name: 'empty.txt', size: 0 },
-    ]);
-    expect(() => checker.checkListing([{ name: 'extra.bin', size: 1 }])).toThrow(
+    (await openVerifiedModel({ modelPath: dir, signaturePath, verifier })).checkListing();
+    await fs.rm(path.join(dir, 'a.bin'));
+    await fs.writeFile(path.join(dir, 'extra.bin'), 'x');
+    const changed = await openVerifiedModel({ modelPath: dir, signaturePath, verifier });
+    expect(() => changed.checkListing()).toThrow(
       expect.objectContaining({
         code: 'MISSING_FILE',
         differences: [
@@ -427,9 +420,16 @@ describe('ManifestChecker', () => {
         ],
       }),
     );
-    new ManifestChecker(verified, { ignoreUnsignedFiles: true }).checkListing([
-      { name: 'a.bin', size: 10 },
-      { name: 'extra.bin', size: 1 },
-    ]);
+    await fs.writeFile(path.join(dir, 'a.bin'), 'abcdefghij');
+    (await openVerifiedModel({ modelPath: dir, signaturePath, verifier, ignoreUnsignedFiles: true })).checkListing();
+  });
+
+  it('refuses a manifest that did not come from a verified signature', async () => {
+    const dir = await model({ 'a.bin': 'abc' });
+    const manifest = await hashModel({ modelPath: dir });
+    const parsed = { ...manifest, rootDigest: rootDigest(manifest.resources), predicateType: 'https://model_signing/signature/v1.0' };
+    expect(() => new ManifestChecker(parsed as unknown as VerifiedManifest)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const verified = await verifiedManifestOf(manifest);
+    expect(Object.isFrozen(verified) && Object.isFrozen(verified.resources) && Object.isFrozen(verified.resources[0])).toBe(true);
   });
 });

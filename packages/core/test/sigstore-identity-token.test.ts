@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { getIdentityToken, interactiveIdentityToken, isModelSigningError } from '../dist/index.js';
+import { isModelSigningError } from '../dist/index.js';
+import { getIdentityToken, interactiveIdentityToken } from '../dist/internal-node.js';
 import { startFakeOidcProvider, type FakeOidcProvider } from './sigstore/fake-oidc.js';
 
 const EMAIL = 'bob@example.com';
@@ -127,7 +128,7 @@ describe('interactive OAuth sign-in with PKCE', () => {
       clientId: 'sigstore',
       clientSecret: '',
       onAuthorizationUrl: () => controller.abort(),
-      signal: controller.signal,
+      abortSignal: controller.signal,
     });
     await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
   });

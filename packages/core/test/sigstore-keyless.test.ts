@@ -15,11 +15,11 @@ import {
   KeyVerifier,
   SigstoreSigner,
   SigstoreVerifier,
-  readBundle,
   signModel,
   verifyModel,
   type Verifier,
 } from '../dist/index.js';
+import { readBundle } from '../dist/internal-node.js';
 import { WebSigstoreVerifier } from '../dist/browser.js';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { startSigstoreInstance, type SigstoreInstance } from '../../../test-fixtures/sigstore-instance.mjs';

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KeyVerifier, SigstoreVerifier, isModelSigningError, readBundle, verifyModel } from '../dist/index.js';
+import { KeyVerifier, SigstoreVerifier, isModelSigningError, verifyModel } from '../dist/index.js';
+import { readBundle } from '../dist/internal-node.js';
 import { HISTORICAL, SPEC_VECTORS } from './helpers.js';
 
 // Real bundles signed by the reference against the public-good production

@@ -2,18 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KeySigner, KeyVerifier, signModel, verifyModel } from '../dist/index.js';
 import {
-  KeySigner,
-  KeyVerifier,
   TEMPORARY_PREFIX,
   isTemporaryName,
   removeStaleTemporaries,
-  signModel,
   temporaryName,
-  verifyModel,
   walkModel,
   writeFileAtomic,
-} from '../dist/index.js';
+} from '../dist/internal-node.js';
 import { cleanupTempDirs, ecKeyPair, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -33,7 +30,7 @@ const temporaries = (dir: string) => fs.readdirSync(dir).filter(isTemporaryName)
  * the write in flight.
  */
 async function killMidWrite(target: string): Promise<boolean> {
-  const script = `import { writeFileAtomic } from ${JSON.stringify(DIST)}; await writeFileAtomic(${JSON.stringify(target)}, Buffer.alloc(256 * 1024 * 1024, 7));`;
+  const script = `import { writeFileAtomic } from ${JSON.stringify(DIST.replace(/index\.js$/, 'internal-node.js'))}; await writeFileAtomic(${JSON.stringify(target)}, Buffer.alloc(256 * 1024 * 1024, 7));`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let caught = false;

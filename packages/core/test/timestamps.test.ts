@@ -24,7 +24,6 @@ import {
   KeySigner,
   KeyVerifier,
   SigstoreSigner,
-  requestTimestamp,
   signModel,
   verifyModel,
   type SerializedBundle,
@@ -33,6 +32,7 @@ import {
   type VerificationResult,
   type Verifier,
 } from '../dist/index.js';
+import { requestTimestamp } from '../dist/internal.js';
 import { verifyTimestamp } from '../dist/methods/timestamp/verify-timestamp.js';
 import { parsePemCertificates } from '../dist/methods/certificate/pem-certificates.js';
 import { issueLeaf, makeCertificateAuthority, type CertificateAuthority } from '../../../test-fixtures/pki.mjs';

@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CertificateVerifier, KeyVerifier, parseBundle, readBundle, verifyBundle, verifyModel, type Verifier } from '../dist/index.js';
+import { CertificateVerifier, KeyVerifier, verifyModel, type Verifier } from '../dist/index.js';
+import { parseBundle, verifyBundle } from '../dist/internal.js';
+import { readBundle } from '../dist/internal-node.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS, cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 const publicKey = path.join(REFERENCE_KEYS, 'signing-key-pub.pem');

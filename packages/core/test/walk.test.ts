@@ -2,8 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compareResourceNames, walkModel } from '../dist/index.js';
-import { walkSelected } from '../dist/node/walk.js';
+import { compareResourceNames } from '../dist/internal.js';
+import { walkModel } from '../dist/internal-node.js';
+import { countModelFiles, walkSelected } from '../dist/node/walk.js';
 import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -175,5 +176,30 @@ describe('walkModel', () => {
     await expectCode(walkModel({ modelPath: dir }), 'INVALID_FILE_NAME');
     const selected = await walkSelected({ modelPath: dir }, () => true);
     expect(selected.files.map((f) => f.name)).toEqual(['ok.bin', 'z\ufffd.bin']);
+  });
+});
+
+describe('countModelFiles (for a signature limit that follows the model)', () => {
+  it('counts every entry that is not a folder, at any depth, leaving out ignore paths and stopping at atMost', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'x', 'b/c.bin': 'x', 'b/d/e.bin': 'x', '.git/objects/1': 'x', '.git/objects/2': 'x', 'skip/f': 'x' });
+    await fs.symlink('a.bin', path.join(dir, 'link'));
+    await fs.symlink('b', path.join(dir, 'folder-link'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    // Links and the FIFO count as they are, and a link to a folder is not followed.
+    expect(await countModelFiles(dir)).toBe(9);
+    expect(await countModelFiles(dir, { ignorePaths: ['.git', 'skip/f'] })).toBe(6);
+    expect(await countModelFiles(dir, { atMost: 2 })).toBe(2);
+    expect(await countModelFiles(path.join(dir, 'a.bin'))).toBe(1);
+    expect(await countModelFiles(path.join(dir, 'missing'))).toBe(0);
+  });
+
+  it('never throws for what the walk refuses: a dangling link, a name that is not UTF-8', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'x' });
+    await fs.symlink('nowhere', path.join(dir, 'dangling'));
+    await fs.writeFile(Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9])]), 'x');
+    await expectCode(walkModel({ modelPath: dir }), 'INVALID_FILE_NAME');
+    expect(await countModelFiles(dir)).toBe(3);
   });
 });

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelSigningError } from '@model-signing/core';
+import { abortedError } from '@model-signing/core/internal';
 import lockfile from 'proper-lockfile';
 import type { RepoId } from './hub.js';
 
@@ -255,8 +256,7 @@ export async function lockBlobs(params: LockBlobsParams): Promise<BlobLocks> {
   } catch (cause) {
     await release();
     if (cause instanceof ModelSigningError) throw cause;
-    if (params.signal.aborted)
-      throw new ModelSigningError({ code: 'ABORTED', cause, message: 'Cancelled while waiting for the cache lock' });
+    if (params.signal.aborted) throw abortedError(params.signal, { doing: 'waiting for the cache lock', cause });
     throw new ModelSigningError({
       code: 'WRITE_FAILED',
       cause,

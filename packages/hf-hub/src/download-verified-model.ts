@@ -1,15 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  ManifestChecker,
-  ManifestMismatchError,
-  ModelSigningError,
-  normalizeModelPath,
-  type FileHasher,
-  type SignerInfo,
-  type VerifiedManifest,
-} from '@model-signing/core';
+import { ModelSigningError, type SignatureSource, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
+import { abortedError } from '@model-signing/core/internal';
 import {
   CacheWrites,
   checkRevision,
@@ -24,17 +18,9 @@ import {
   writeAll,
   writeFileAtomic,
 } from './cache.js';
-import {
-  DEFAULT_SIGNATURE_PATH,
-  hubContext,
-  repoLabel,
-  resolveCommit,
-  type HubConnectionParams,
-  type RepoVerificationParams,
-} from './hub.js';
-import { compareListing, fetchVerifiedSignature, listRepoFiles, type ListedFile, type RemoteFile } from './remote.js';
+import { repoLabel, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
+import { openHubSession, type HubFile } from './hub-source.js';
 import { allowPatternList, selectFiles } from './select.js';
-import { streamRemoteFile } from './stream.js';
 
 /** Parameters of {@link downloadVerifiedModel}. */
 export interface DownloadVerifiedModelParams extends HubConnectionParams, RepoVerificationParams {
@@ -78,6 +64,8 @@ export interface DownloadVerifiedModelResult {
   commit: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative paths of the verified files in the snapshot. */
   files: string[];
   /** Files whose bytes were downloaded. */
@@ -118,7 +106,6 @@ const DEFAULT_LOCK_TIMEOUT_MS = 30 * 60 * 1000;
  *   `LOCK_TIMEOUT` (another download held the blobs longer than `lockTimeoutMs`).
  */
 export async function downloadVerifiedModel(params: DownloadVerifiedModelParams): Promise<DownloadVerifiedModelResult> {
-  const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
   const revision = params.revision ?? 'main';
   checkRevision(revision);
   const concurrency = params.concurrency ?? 4;
@@ -133,33 +120,29 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   // Aborted by the caller, or by us when one file fails so the others stop.
   const stop = new AbortController();
   const signal = params.abortSignal ? AbortSignal.any([params.abortSignal, stop.signal]) : stop.signal;
-  const ctx = hubContext(params.repo, params, signal);
   const onProgress = params.onProgress ?? (() => undefined);
 
-  const commit = await resolveCommit(ctx, revision);
-  const verified = await fetchVerifiedSignature(ctx, commit, signaturePath, params.verifier);
-  onProgress({ phase: 'signature-verified', commit, signer: verified.signer });
-  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const listed = await listRepoFiles(ctx, commit);
-  const listing = compareListing(verified.manifest, listed, {
-    signaturePath,
-    ignoreUnsignedFiles,
-    ignoreGitPaths: params.ignoreGitPaths ?? true,
-  });
-  const wanted = patterns === undefined ? listing.files : selectFiles(listing.files, listed, patterns);
+  const { session, source } = await openHubSession(params, signal);
+  const { commit } = source;
+  onProgress({ phase: 'signature-verified', commit, signer: session.signer });
+  session.checkListing();
+  const signed = session.files!.map((f) => source.file(f.name)!);
+  const wanted = patterns === undefined ? signed : selectFiles(signed, source.listedFiles(), patterns);
 
   // Files with the same content share one blob: fetch it once, check it for each name.
-  const groups = new Map<string, RemoteFile[]>();
-  for (const file of wanted) groups.set(file.etag, [...(groups.get(file.etag) ?? []), file]);
+  const groups = new Map<string, HubFile[]>();
+  for (const file of wanted) {
+    const etag = etagOf(file);
+    groups.set(etag, [...(groups.get(etag) ?? []), file]);
+  }
   const totalBytes = [...groups.values()].reduce((sum, g) => sum + g[0].size, 0);
   onProgress({ phase: 'listing-matched', files: wanted.length, totalBytes });
 
   const cacheDir = resolveHubCacheDir(params.cacheDir);
-  const repoFolder = repoCacheFolder(cacheDir, ctx.repo);
+  const repoFolder = repoCacheFolder(cacheDir, source.repo);
   const blobsDir = path.join(repoFolder, 'blobs');
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
-  const signatureBlob = path.join(blobsDir, signatureEtag(listing.signature, verified.bytes));
-  const checker = new ManifestChecker(verified.manifest, { ignoreUnsignedFiles });
+  const signatureBlob = path.join(blobsDir, signatureEtag(source.signatureEntry, session.signature));
   const writes = new CacheWrites(cacheDir);
   const lockDirs = new CacheWrites(cacheDir);
   const downloaded: string[] = [];
@@ -171,76 +154,82 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const throwIfLockLost = () => {
     if (lockLost) throw lockLost;
   };
-  const hashersFor = (group: RemoteFile[]) => group.map((f) => checker.createFileHasher(f.path));
-  const feed = (hashers: FileHasher[], file: RemoteFile, chunk: Uint8Array) => {
-    for (const h of hashers) h.update(chunk);
-    bytesDone += chunk.length;
-    onProgress({ phase: 'downloading', path: file.path, bytesDone, totalBytes });
+  /** Progress as the session hands out checked bytes of `file`. */
+  const counting = (file: HubFile) => {
+    let before = 0;
+    return {
+      onBytes: (received: number) => {
+        bytesDone += received - before;
+        before = received;
+        onProgress({ phase: 'downloading', path: file.name, bytesDone, totalBytes });
+      },
+    };
   };
-
-  /**
-   * A blob already in the cache (from any tool) counts only if its bytes
-   * match the signature: it is re-hashed, never trusted for its name. It is
-   * read through a descriptor opened without following links.
-   */
-  const cachedBlobMatches = async (blob: string, group: RemoteFile[]): Promise<boolean> => {
+  /** A blob on disk, read through a descriptor opened without following links, in 1 MiB chunks. */
+  async function* blobChunks(handle: fs.FileHandle): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(1024 * 1024);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  }
+  /** Checks a blob on disk as `file`; false when there is no regular file there. */
+  const checkBlob = async (blob: string, file: HubFile, progress: boolean): Promise<boolean> => {
     const handle = await openRegularFile(blob);
     if (!handle) return false;
-    const hashers = hashersFor(group);
-    const before = bytesDone;
     try {
-      // Hashing is synchronous, so one buffer serves every read.
-      const buffer = Buffer.allocUnsafe(1024 * 1024);
-      for (let n; (n = (await handle.read(buffer, 0, buffer.length, null)).bytesRead) > 0;) {
-        signal.throwIfAborted();
-        feed(hashers, group[0], buffer.subarray(0, n));
-      }
+      await session.checkBytes(file.name, blobChunks(handle), progress ? counting(file) : {});
+      return true;
     } finally {
       await handle.close();
     }
+  };
+  /** Whether a blob already in the cache holds the signed bytes of every file of the group. */
+  const cachedBlobMatches = async (blob: string, group: HubFile[]): Promise<boolean> => {
+    const before = bytesDone;
     try {
-      for (const h of hashers) h.finish();
+      for (const file of group) if (!(await checkBlob(blob, file, file === group[0]))) return false;
       return true;
     } catch (err) {
-      if (!(err instanceof ManifestMismatchError)) throw err;
+      if (!(err instanceof ModelSigningError) || err.code !== 'DIGEST_MISMATCH') throw err;
       bytesDone = before; // the bytes will be counted again as they download
       return false;
     }
   };
 
   /**
-   * Downloads into a temporary file only this call created, hashing exactly
-   * the bytes it writes there; the rename into `blobs/` happens only after
-   * they matched, and is the only step that publishes them.
+   * A blob already in the cache (from any tool) counts only if its bytes
+   * match the signature: it is re-hashed, never trusted for its name. A new
+   * one is downloaded into a temporary file only this call created, hashing
+   * exactly the bytes it writes there; the rename into `blobs/` happens only
+   * after they matched, and is the only step that publishes them.
    */
-  const fetchBlob = async (group: RemoteFile[]): Promise<void> => {
+  const fetchBlob = async (group: HubFile[]): Promise<void> => {
     const first = group[0];
-    const blob = path.join(blobsDir, first.etag);
+    const blob = path.join(blobsDir, etagOf(first));
     const blobExisted = await exists(blob);
     const reusedBlob = blobExisted && (await cachedBlobMatches(blob, group));
     if (!reusedBlob) {
       const temporary = temporaryName(blob);
       writes.add(temporary);
       const handle = await createExclusive(temporary);
-      const hashers = hashersFor(group);
       try {
-        await streamRemoteFile(ctx, commit, first, async (chunk) => {
-          feed(hashers, first, chunk);
-          await writeAll(handle, chunk);
-        });
+        for await (const chunk of session.stream(first.name, counting(first))) await writeAll(handle, chunk);
       } finally {
         await handle.close();
       }
-      for (const h of hashers) h.finish();
+      // The other names of the same content: checked from the bytes just written.
+      for (const file of group.slice(1)) await checkBlob(temporary, file, false);
       await fs.rename(temporary, blob);
       writes.forget(temporary);
       // A corrupt blob replaced by verified bytes is kept on rollback: the new bytes are the right ones.
       if (!blobExisted) writes.add(blob);
     }
     for (const file of group) {
-      await linkSnapshotFile(path.join(snapshotPath, normalizeModelPath(file.path)), blob, writes);
-      (reusedBlob ? reused : downloaded).push(file.path);
-      onProgress({ phase: 'file-verified', path: file.path, reused: reusedBlob });
+      await linkSnapshotFile(path.join(snapshotPath, normalizeModelPath(file.name)), blob, writes);
+      (reusedBlob ? reused : downloaded).push(file.name);
+      onProgress({ phase: 'file-verified', path: file.name, reused: reusedBlob });
     }
   };
 
@@ -268,10 +257,10 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     await writes.ensureDir(snapshotPath);
     await runPool([...groups.values()], concurrency, fetchBlob, () => stop.abort());
     // Each file was checked whole as it completed; with a selection, the others are not expected.
-    if (patterns === undefined) checker.finish();
+    if (patterns === undefined) await session.finish();
     throwIfLockLost();
-    await writeFileAtomic(signatureBlob, verified.bytes, writes);
-    await linkSnapshotFile(path.join(snapshotPath, signaturePath), signatureBlob, writes);
+    await writeFileAtomic(signatureBlob, session.signature, writes);
+    await linkSnapshotFile(path.join(snapshotPath, source.signaturePath), signatureBlob, writes);
     if (revision !== commit) {
       const ref = path.join(repoFolder, 'refs', revision);
       await writes.ensureDir(path.dirname(ref));
@@ -288,7 +277,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
       (cause instanceof ModelSigningError
         ? cause
         : params.abortSignal?.aborted
-          ? new ModelSigningError({ code: 'ABORTED', cause, message: `Cancelled while downloading ${repoLabel(ctx.repo)}` })
+          ? abortedError(params.abortSignal, { doing: `downloading ${repoLabel(source.repo)}`, cause })
           : new ModelSigningError({
               code: 'WRITE_FAILED',
               cause,
@@ -298,12 +287,13 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     throw error;
   }
   await locks.release();
-  const files = wanted.map((f) => f.path).sort();
+  const files = wanted.map((f) => f.name).sort();
   return {
     snapshotPath,
     commit,
-    manifest: verified.manifest,
-    signer: verified.signer,
+    manifest: session.manifest,
+    signer: session.signer,
+    source: session.source,
     files,
     downloaded: downloaded.sort(),
     reused: reused.sort(),
@@ -339,8 +329,27 @@ async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<
  * The blob name of the signature: the hub's id when it describes these very
  * bytes (LFS SHA-256 or git blob id), else the git blob id of the bytes.
  */
-function signatureEtag(entry: ListedFile | undefined, bytes: Uint8Array): string {
+function signatureEtag(entry: HubFile | undefined, bytes: Uint8Array): string {
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const gitOid = createHash('sha1').update(`blob ${bytes.length}\0`).update(bytes).digest('hex');
   return entry?.sha256 === sha256 ? sha256 : gitOid;
+}
+
+/**
+ * The cache blob name huggingface_hub gives a file: the SHA-256 for LFS
+ * files, else the git blob id. It comes from the hub and becomes a file
+ * name, so only a hex object id is accepted.
+ *
+ * @throws {ModelSigningError} `NETWORK_ERROR` for anything else.
+ */
+function etagOf(file: HubFile): string {
+  const etag = file.sha256 ?? file.oid;
+  if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(etag)) {
+    throw new ModelSigningError({
+      code: 'NETWORK_ERROR',
+      path: file.name,
+      message: `The hub lists '${file.name}' with an invalid object id '${etag}'; refusing to use it as a cache name`,
+    });
+  }
+  return etag;
 }

@@ -1,11 +1,9 @@
 import { datasetInfo, modelInfo, spaceInfo } from '@huggingface/hub';
 import { ModelSigningError, type Verifier } from '@model-signing/core';
+import { abortedError } from '@model-signing/core/internal';
 
 /** The default hub, as in huggingface_hub and @huggingface/hub. */
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
-
-/** Where the signature lives in the repo unless told otherwise (the CLI's default file name). */
-export const DEFAULT_SIGNATURE_PATH = 'model.sig';
 
 /** Kinds of hub repositories that hold files at git revisions. */
 export type HubRepoType = 'model' | 'dataset' | 'space';
@@ -35,12 +33,21 @@ export interface RepoVerificationParams {
   revision?: string;
   /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). */
   verifier: Verifier;
-  /** Path of the signature in the repo. Default `model.sig`. */
+  /** Path of the signature in the repo. Default `model.sig` (core's `DEFAULT_SIGNATURE_NAME`). */
   signaturePath?: string;
+  /** Largest signature read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
+  maxBundleBytes?: number;
   /** Tolerate files that the signature does not cover; they are never read. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */
   ignoreGitPaths?: boolean;
+  /**
+   * Treat signature and attestation files at the repo root that the
+   * signature does not list (`claims.jsonl`, `*.sig`, `*.sigstore.json`) as
+   * not part of the model: claims or another signature pushed to a signed
+   * repo later never make it fail as unsigned. Default true.
+   */
+  ignoreAttestationFiles?: boolean;
 }
 
 /** A parsed repository designation. */
@@ -149,9 +156,8 @@ export function repoLabel(repo: RepoId): string {
 export function hubFailure(cause: unknown, doing: string, ctx: Pick<HubContext, 'signal'>, path?: string): ModelSigningError {
   if (cause instanceof ModelSigningError) return cause;
   const where = path === undefined ? {} : { path };
-  if (ctx.signal?.aborted || (cause instanceof Error && cause.name === 'AbortError')) {
-    return new ModelSigningError({ code: 'ABORTED', cause, ...where, message: `Cancelled while ${doing}` });
-  }
+  if (ctx.signal?.aborted || (cause instanceof Error && cause.name === 'AbortError'))
+    return abortedError(ctx.signal, { ...where, doing, cause });
   const status = (cause as { statusCode?: unknown }).statusCode;
   const reason = cause instanceof Error ? cause.message : String(cause);
   if (status === 404) {

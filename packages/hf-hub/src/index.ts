@@ -1,12 +1,5 @@
 // Public API of @model-signing/hf-hub: re-exports only.
-export {
-  DEFAULT_HUB_URL,
-  DEFAULT_SIGNATURE_PATH,
-  type HubConnectionParams,
-  type HubRepo,
-  type HubRepoType,
-  type RepoVerificationParams,
-} from './hub.js';
+export { DEFAULT_HUB_URL, type HubConnectionParams, type HubRepo, type HubRepoType, type RepoVerificationParams } from './hub.js';
 export { resolveHubCacheDir } from './cache.js';
 export {
   uploadSignedModel,

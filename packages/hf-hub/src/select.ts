@@ -1,5 +1,5 @@
 import { ModelSigningError } from '@model-signing/core';
-import type { ListedFile, RemoteFile } from './remote.js';
+import type { HubFile } from './hub-source.js';
 
 /**
  * Picks the signed files that `patterns` select, as huggingface_hub's
@@ -14,21 +14,21 @@ import type { ListedFile, RemoteFile } from './remote.js';
  * @throws {ModelSigningError} `UNSIGNED_FILE` when a pattern selects only
  *   files the signature does not cover; `MISSING_FILE` when it selects nothing.
  */
-export function selectFiles(signed: readonly RemoteFile[], listed: readonly ListedFile[], patterns: readonly string[]): RemoteFile[] {
-  const selected = new Set<RemoteFile>();
+export function selectFiles(signed: readonly HubFile[], listed: readonly HubFile[], patterns: readonly string[]): HubFile[] {
+  const selected = new Set<HubFile>();
   for (const pattern of patterns) {
     const matches = fnmatch(pattern.endsWith('/') ? `${pattern}*` : pattern);
-    const hits = signed.filter((f) => matches(f.path));
+    const hits = signed.filter((f) => matches(f.name));
     if (hits.length > 0) {
       for (const f of hits) selected.add(f);
       continue;
     }
-    const unsigned = listed.find((f) => matches(f.path));
+    const unsigned = listed.find((f) => matches(f.name));
     if (unsigned) {
       throw new ModelSigningError({
         code: 'UNSIGNED_FILE',
-        path: unsigned.path,
-        message: `'${pattern}' selects '${unsigned.path}', which the signature does not cover; only signed files can be downloaded verified`,
+        path: unsigned.name,
+        message: `'${pattern}' selects '${unsigned.name}', which the signature does not cover; only signed files can be downloaded verified`,
       });
     }
     throw new ModelSigningError({ code: 'MISSING_FILE', path: pattern, message: `No signed file of the repo matches '${pattern}'` });

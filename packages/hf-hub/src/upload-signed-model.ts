@@ -2,11 +2,9 @@ import { openAsBlob } from 'node:fs';
 import fs from 'node:fs/promises';
 import { commitIter, createRepo, type CommitOperation, type CommitOutput } from '@huggingface/hub';
 import {
+  DEFAULT_SIGNATURE_NAME,
   ManifestMismatchError,
   ModelSigningError,
-  createSignature,
-  normalizeModelPath,
-  serializeBundle,
   type HashAlgorithm,
   type HashProgress,
   type Manifest,
@@ -14,15 +12,9 @@ import {
   type SerializedBundle,
   type Signer,
 } from '@model-signing/core';
-import {
-  DEFAULT_SIGNATURE_PATH,
-  hubContext,
-  hubFailure,
-  repoLabel,
-  type HubConnectionParams,
-  type HubContext,
-  type HubRepo,
-} from './hub.js';
+import { normalizeModelPath, serializeBundle } from '@model-signing/core/internal';
+import { createSignature } from '@model-signing/core/internal/node';
+import { hubContext, hubFailure, repoLabel, type HubConnectionParams, type HubContext, type HubRepo } from './hub.js';
 
 /** Parameters of {@link uploadSignedModel}. */
 export interface UploadSignedModelParams extends HubConnectionParams {
@@ -98,7 +90,7 @@ export interface UploadSignedModelResult {
  */
 export async function uploadSignedModel(params: UploadSignedModelParams): Promise<UploadSignedModelResult> {
   const ctx = hubContext(params.repo, params);
-  const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
+  const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_NAME);
   const onProgress = params.onProgress ?? (() => undefined);
   // Stat, then open: Node refuses to read a file-backed Blob whose file changed after it was opened.
   const contents = new Map<string, { blob: Blob; absolutePath: string; stamp: string }>();

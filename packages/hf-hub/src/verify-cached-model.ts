@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, normalizeModelPath, verifyModel, type HashProgress, type VerificationResult } from '@model-signing/core';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, verifyModel, type HashProgress, type VerificationResult } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import { checkRevision, repoCacheFolder, resolveHubCacheDir } from './cache.js';
-import { DEFAULT_SIGNATURE_PATH, parseRepo, repoLabel, type RepoVerificationParams } from './hub.js';
+import { parseRepo, repoLabel, type RepoVerificationParams } from './hub.js';
 
 /** Parameters of {@link verifyCachedModel}. */
 export interface VerifyCachedModelParams extends RepoVerificationParams {
@@ -50,7 +51,7 @@ export async function verifyCachedModel(params: VerifyCachedModelParams): Promis
     checkRevision(commit);
   }
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
-  const signaturePath = path.join(snapshotPath, normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH));
+  const signaturePath = path.join(snapshotPath, normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_NAME));
   const result = await verifyModel({
     modelPath: snapshotPath,
     signaturePath,
@@ -59,8 +60,10 @@ export async function verifyCachedModel(params: VerifyCachedModelParams): Promis
     symlinkTargetRoot: repoFolder,
     ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,
     ignoreGitPaths: params.ignoreGitPaths ?? true,
+    ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
+    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
     ...(params.workers !== undefined ? { workers: params.workers } : {}),
-    ...(params.abortSignal ? { signal: params.abortSignal } : {}),
+    ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
     ...(params.onProgress ? { onProgress: params.onProgress } : {}),
   });
   return { ...result, snapshotPath, commit };

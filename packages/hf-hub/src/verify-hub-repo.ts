@@ -1,7 +1,6 @@
-import { ManifestChecker, normalizeModelPath, type SignerInfo, type VerifiedManifest } from '@model-signing/core';
-import { DEFAULT_SIGNATURE_PATH, hubContext, resolveCommit, type HubConnectionParams, type RepoVerificationParams } from './hub.js';
-import { compareListing, fetchVerifiedSignature, listRepoFiles } from './remote.js';
-import { streamRemoteFile } from './stream.js';
+import type { SignatureSource, SignerInfo, VerifiedManifest } from '@model-signing/core';
+import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
+import { openHubSession } from './hub-source.js';
 
 /** Parameters of {@link verifyHubRepo}. */
 export interface VerifyHubRepoParams extends HubConnectionParams, RepoVerificationParams {
@@ -32,6 +31,8 @@ export interface VerifyHubRepoResult {
   commit: string;
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Every signed file, sorted by path. */
   files: RemoteFileCheck[];
   /** Files whose served bytes matched the signature. */
@@ -60,45 +61,45 @@ export interface VerifyHubRepoResult {
  *   download starts; `DIGEST_MISMATCH` naming a file whose bytes differ.
  */
 export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<VerifyHubRepoResult> {
-  const signaturePath = normalizeModelPath(params.signaturePath ?? DEFAULT_SIGNATURE_PATH);
   const hashFiles = params.hashFiles ?? 'all';
-  const ctx = hubContext(params.repo, params);
-  const commit = await resolveCommit(ctx, params.revision ?? 'main');
-  const { manifest, signer } = await fetchVerifiedSignature(ctx, commit, signaturePath, params.verifier);
-  const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
-  const listing = compareListing(manifest, await listRepoFiles(ctx, commit), {
-    signaturePath,
-    ignoreUnsignedFiles,
-    ignoreGitPaths: params.ignoreGitPaths ?? true,
-  });
-
-  const checker = new ManifestChecker(manifest, { ignoreUnsignedFiles });
-  const toHash = listing.files.filter((f) => hashFiles === 'all' || (hashFiles === 'uncovered' && !f.coveredByMetadata));
+  const { session, source } = await openHubSession(params);
+  session.checkListing();
+  const { serialization } = session.manifest;
+  // The hub's SHA-256 (compared with the signed digest by checkListing) pins a file's bytes; so does an empty file's size in shard mode.
+  const coveredByMetadata = (name: string) =>
+    serialization.method === 'files'
+      ? serialization.hashType === 'sha256' && source.file(name)?.sha256 !== undefined
+      : source.file(name)?.size === 0;
+  const listed = session.files!;
+  const toHash = listed.filter((f) => hashFiles === 'all' || (hashFiles === 'uncovered' && !coveredByMetadata(f.name)));
   const totalBytes = toHash.reduce((sum, f) => sum + f.size, 0);
   let bytesDone = 0;
   const hashed = new Set<string>();
   for (const file of toHash) {
-    const hasher = checker.createFileHasher(file.path);
-    await streamRemoteFile(ctx, commit, file, (chunk) => {
-      hasher.update(chunk);
-      bytesDone += chunk.length;
-      params.onProgress?.({ phase: 'hashing', path: file.path, bytesDone, totalBytes });
+    let before = 0;
+    await session.checkFile(file.name, {
+      onBytes: (received) => {
+        bytesDone += received - before;
+        before = received;
+        params.onProgress?.({ phase: 'hashing', path: file.name, bytesDone, totalBytes });
+      },
     });
-    hasher.finish();
-    hashed.add(file.path);
+    hashed.add(file.name);
   }
-  const files = listing.files
+  if (hashFiles === 'all') await session.finish();
+  const files = listed
     .map((f): RemoteFileCheck => ({
-      path: f.path,
+      path: f.name,
       size: f.size,
-      checkedBy: hashed.has(f.path) ? 'hashed' : f.coveredByMetadata ? 'metadata' : 'unchecked',
+      checkedBy: hashed.has(f.name) ? 'hashed' : coveredByMetadata(f.name) ? 'metadata' : 'unchecked',
     }))
     .sort((a, b) => (a.path < b.path ? -1 : 1));
   const by = (kind: RemoteFileCheck['checkedBy']) => files.filter((f) => f.checkedBy === kind).map((f) => f.path);
   return {
-    commit,
-    manifest,
-    signer,
+    commit: source.commit,
+    manifest: session.manifest,
+    signer: session.signer,
+    source: session.source,
     files,
     hashed: by('hashed'),
     metadataOnly: by('metadata'),

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { snapshotDownload } from '@huggingface/hub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel, verifyCachedModel } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 import { TOKEN, expectCode, keyPair, tempDir, writeModel, removeTempDirs } from './helpers.js';
 
 describe('re-verifying a cached snapshot', () => {

@@ -12,7 +12,7 @@ import { KeySigner, KeyVerifier } from '@model-signing/core';
 import lockfile from 'proper-lockfile';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel, verifyCachedModel, type DownloadVerifiedModelResult } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 import { TOKEN, expectCode, listTree, removeTempDirs, sha256, tempDir, writeModel } from './helpers.js';
 
 const run = promisify(execFile);

@@ -1,36 +1,33 @@
 // Fixtures generated on the fly: keys, a small model with nested files, temp dirs.
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { KeySigner, KeyVerifier, ModelSigningError } from '@model-signing/core';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { KeySigner, KeyVerifier } from '@model-signing/core';
+import { afterAll, beforeAll } from 'vitest';
+import { ecKeyPair, tempDirs } from '../../../test-fixtures/fixtures.mjs';
 import { downloadVerifiedModel, uploadSignedModel } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 
 export const TOKEN = 'hf_test_token_for_the_fake_hub';
 
+export { expectCode } from '../../../test-fixtures/fixtures.mjs';
+
 /** A fresh P-256 key pair as signer and verifier. */
 export async function keyPair(): Promise<{ signer: KeySigner; verifier: KeyVerifier }> {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return {
-    signer: await KeySigner.create({ privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }),
-    verifier: await KeyVerifier.create({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }) }),
-  };
+  const { privateKey, publicKey } = ecKeyPair();
+  return { signer: await KeySigner.create({ privateKey }), verifier: await KeyVerifier.create({ publicKey }) };
 }
 
-const tempDirs: string[] = [];
+const dirs = tempDirs();
 
 /** A new temporary directory, removed by {@link removeTempDirs}. */
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `hf-hub-${prefix}-`));
-  tempDirs.push(dir);
-  return dir;
+export function tempDir(prefix: string): Promise<string> {
+  return dirs.make(`hf-hub-${prefix}-`);
 }
 
 /** Removes every directory {@link tempDir} made in this test file. */
-export async function removeTempDirs(): Promise<void> {
-  await Promise.all(tempDirs.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })));
+export function removeTempDirs(): Promise<void> {
+  return dirs.cleanup();
 }
 
 /**
@@ -65,19 +62,6 @@ export async function listTree(dir: string): Promise<string[]> {
 }
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** Runs `fn`, expects a ModelSigningError with `code`, and returns it. */
-export async function expectCode(fn: () => Promise<unknown>, code: string): Promise<ModelSigningError> {
-  let error: unknown;
-  try {
-    await fn();
-  } catch (err) {
-    error = err;
-  }
-  expect(error, `expected a ${code} error`).toBeInstanceOf(ModelSigningError);
-  expect((error as ModelSigningError).code, (error as Error).message).toBe(code);
-  return error as ModelSigningError;
-}
 
 /** What {@link useSignedRepos} sets up for a describe block. */
 export interface SignedRepos {

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 import { TOKEN, keyPair, tempDir, removeTempDirs } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel, verifyHubRepo } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 import { TOKEN, expectCode, keyPair, tempDir, writeModel, removeTempDirs } from './helpers.js';
 
 describe('checking a hub repo without downloading its weights', () => {

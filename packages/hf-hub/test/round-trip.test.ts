@@ -6,7 +6,7 @@ import path from 'node:path';
 import { downloadFileToCacheDir, listFiles } from '@huggingface/hub';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { downloadVerifiedModel, uploadSignedModel, verifyCachedModel, type DownloadProgress, type UploadProgress } from '../src/index.js';
-import { FakeHub } from './hub-server.js';
+import { FakeHub } from '../src/testing.js';
 import { TOKEN, expectCode, keyPair, listTree, sha256, tempDir, writeModel, removeTempDirs } from './helpers.js';
 
 describe('upload signed, download verified', () => {

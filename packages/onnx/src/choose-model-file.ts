@@ -1,4 +1,5 @@
-import { ModelSigningError, normalizeModelPath } from '@model-signing/core/browser';
+import { ModelSigningError } from '@model-signing/core/browser';
+import { normalizeModelPath } from '@model-signing/core/internal';
 
 /**
  * The `.onnx` file to load from a signed model folder: the one asked for

@@ -1,31 +1,23 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
-import {
-  abortSignalOf,
-  ModelSigningError,
-  readVerifiedBundle,
-  type Cancellable,
-  type ModelFile,
-  type SignerInfo,
-  type VerifiedManifest,
-  type Verifier,
-} from '@model-signing/core';
-import { throwIfAborted } from './abort.js';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, type ModelFile } from '@model-signing/core';
+import { throwIfAborted } from '@model-signing/core/internal';
 import { checkExternalDataRanges, externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
 import { createStagingDirectory } from './staging.js';
+import type { VerifiedLoadOptions } from './verified-load-options.js';
 
 /**
- * Default for {@link CreateVerifiedSessionOptions.maxInMemoryExternalDataBytes}:
+ * Default for {@link CreateVerifiedSessionParams.maxInMemoryExternalDataBytes}:
  * 1 GiB. Above it, external data is staged in a private directory instead.
  */
 export const DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES = 1024 ** 3;
 
-/** Who must have signed the model, and how strictly its files are checked. */
-export interface VerifyOptions {
-  /** Checks the signature and the signer, e.g. `await KeyVerifier.create({ publicKey })`. */
-  verifier: Verifier;
+/** What {@link createVerifiedSession} takes: the shared options of a verified load, where the model is on disk, and how it is staged. */
+export interface CreateVerifiedSessionParams extends VerifiedLoadOptions {
+  /** A model directory (`.onnx` file, external data, signature), or one `.onnx` file, signed alone or as part of its folder. */
+  modelPath: string;
   /**
    * The signature file. Default: `model.sig` inside the model directory, or,
    * for a `.onnx` path, `model.sig` in the same folder as that file.
@@ -35,48 +27,11 @@ export interface VerifyOptions {
   ignoreUnsignedFiles?: boolean;
   /** Follow symbolic links to files inside the model directory. Default false: a symlink is an error. */
   allowSymlinks?: boolean;
-  /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
-  maxBundleBytes?: number;
-}
-
-/** Progress while the model's bytes are read and checked. */
-export interface VerifyProgress {
-  /** The model-relative file being read. */
-  file: string;
-  /** Bytes read and checked so far, over all files. */
-  bytesVerified: number;
-  /** Bytes of all signed files. */
-  totalBytes: number;
-}
-
-/** What was verified, reported to {@link CreateVerifiedSessionOptions.onVerified}. */
-export interface VerifiedOnnxModel {
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Model-relative path of the `.onnx` file being loaded (`.` for a single-file signature). */
-  modelFile: string;
-  /** Model-relative paths of the external-data files the model refers to. */
-  externalDataFiles: string[];
-  /** Model-relative paths of every file whose bytes were checked. */
-  files: string[];
-  /**
-   * The private directory holding the verified copies, when external data
-   * was staged rather than held in memory; it is removed once the session
-   * exists (or creation fails).
-   */
-  stagingDirectory?: string;
-}
-
-/** Options for {@link createVerifiedSession}. */
-export interface CreateVerifiedSessionOptions extends Cancellable {
-  verify: VerifyOptions;
   /**
    * Passed to `InferenceSession.create`. `externalData` must be left unset:
    * the external data given to onnxruntime is always the verified bytes.
    */
   sessionOptions?: InferenceSession.SessionOptions;
-  /** For a model directory: model-relative path of the `.onnx` file to load. Default: the only signed `.onnx` file. */
-  modelFile?: string;
   /**
    * Largest total size of external data held in memory. Above it, each
    * external-data file is copied (while hashed) into a fresh private
@@ -85,13 +40,6 @@ export interface CreateVerifiedSessionOptions extends Cancellable {
   maxInMemoryExternalDataBytes?: number;
   /** Where to create the private staging directory. Default: the OS temporary directory. */
   stagingDirectory?: string;
-  onProgress?: (progress: VerifyProgress) => void;
-  /**
-   * Called once every file has been checked and before onnxruntime sees any
-   * byte: for logging who signed, or for a policy check (throw to refuse the
-   * model). Whatever happens on disk from here on cannot reach the session.
-   */
-  onVerified?: (model: VerifiedOnnxModel) => void | Promise<void>;
 }
 
 /**
@@ -101,8 +49,6 @@ export interface CreateVerifiedSessionOptions extends Cancellable {
  * entries, or private verified copies when external data is large), so a
  * file changed on disk during or after the check cannot get in.
  *
- * @param model a model directory (`.onnx` file, external data, signature),
- *   or one `.onnx` file, signed alone or as part of its folder.
  * @throws {ModelSigningError} signature errors naming the signature file
  *   (`NOT_FOUND`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, …);
  *   `ManifestMismatchError` (`DIGEST_MISMATCH`, `MISSING_FILE`,
@@ -112,11 +58,11 @@ export interface CreateVerifiedSessionOptions extends Cancellable {
  *   `INVALID_ARGUMENT`; `ABORTED`. Errors from onnxruntime itself
  *   (an invalid graph) are passed through unchanged.
  */
-export async function createVerifiedSession(model: string, options: CreateVerifiedSessionOptions): Promise<InferenceSession> {
-  const { verify } = options;
-  const signal = abortSignalOf(options);
-  const limit = options.maxInMemoryExternalDataBytes ?? DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES;
-  if (options.sessionOptions?.externalData !== undefined) {
+export async function createVerifiedSession(params: CreateVerifiedSessionParams): Promise<InferenceSession> {
+  const model = params.modelPath;
+  const signal = params.abortSignal;
+  const limit = params.maxInMemoryExternalDataBytes ?? DEFAULT_MAX_IN_MEMORY_EXTERNAL_DATA_BYTES;
+  if (params.sessionOptions?.externalData !== undefined) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
       message: 'sessionOptions.externalData must not be set: createVerifiedSession passes the verified external data itself',
@@ -132,39 +78,36 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
 
   const target = path.resolve(model);
   const isFile = await isRegularFile(target, model);
-  if (isFile && options.modelFile !== undefined) {
+  if (isFile && params.modelFile !== undefined) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `modelFile applies to a model directory, but '${model}' is a file` });
   }
-  const signaturePath = path.resolve(verify.signaturePath ?? path.join(isFile ? path.dirname(target) : target, 'model.sig'));
-  const verified = await readVerifiedBundle({
-    signaturePath,
-    verifier: verify.verifier,
-    ...(verify.maxBundleBytes !== undefined ? { maxBundleBytes: verify.maxBundleBytes } : {}),
-  });
-  const { manifest, signer } = verified;
+  const signaturePath = path.resolve(params.signaturePath ?? path.join(isFile ? path.dirname(target) : target, DEFAULT_SIGNATURE_NAME));
   const layout = await layoutModel({
     target,
     isFile,
     signaturePath,
-    verified,
-    ...(options.modelFile !== undefined ? { modelFile: options.modelFile } : {}),
-    allowSymlinks: verify.allowSymlinks ?? false,
-    ignoreUnsignedFiles: verify.ignoreUnsignedFiles ?? false,
+    verifier: params.verifier,
+    ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.modelFile !== undefined ? { modelFile: params.modelFile } : {}),
+    allowSymlinks: params.allowSymlinks ?? false,
+    ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false,
     ...(signal ? { abortSignal: signal } : {}),
   });
   const { opened } = layout;
+  const { manifest, signer, source } = opened;
 
-  const totalBytes = [...layout.files.values()].reduce((sum, f) => sum + f.size, 0);
-  let bytesVerified = 0;
+  let filesDone = 0;
   const progressOf = (file: string) => ({
-    onBytes: (count: number) => {
-      bytesVerified += count;
-      options.onProgress?.({ file, bytesVerified, totalBytes });
-    },
+    onBytes: (bytes: number, totalBytes: number | undefined) =>
+      params.onProgress?.({ file, bytes, ...(totalBytes !== undefined ? { totalBytes } : {}), filesDone, filesTotal: layout.files.size }),
   });
+  const done = <T>(result: T): T => {
+    filesDone++;
+    return result;
+  };
 
   const modelFile = layout.modelFile;
-  const modelBytes = await opened.readFile(modelFile.name, progressOf(modelFile.name));
+  const modelBytes = done(await opened.read(modelFile.name, progressOf(modelFile.name)));
   // Parsed only now: these bytes are verified, so what they reference is what was signed.
   const references = externalDataReferences(modelBytes, modelFile.name);
   const externalFiles = externalFilesOf(references, modelFile, layout.files);
@@ -181,26 +124,29 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
   try {
     const inMemory = new Map<string, Uint8Array>([[modelFile.name, modelBytes]]);
     if (staged) {
-      stagingDirectory = await createStagingDirectory(options.stagingDirectory);
+      stagingDirectory = await createStagingDirectory(params.stagingDirectory);
       for (const file of externalFiles) {
-        await opened.copyFile(
-          file.name,
-          path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)),
-          progressOf(file.name),
+        done(
+          await opened.copyFile(
+            file.name,
+            path.join(stagingDirectory, relativeToModelFolder(file.name, modelFile.name)),
+            progressOf(file.name),
+          ),
         );
       }
     } else {
-      for (const file of externalFiles) inMemory.set(file.name, await opened.readFile(file.name, progressOf(file.name)));
+      for (const file of externalFiles) inMemory.set(file.name, done(await opened.read(file.name, progressOf(file.name))));
     }
     const loaded = new Set([modelFile.name, ...externalFiles.map((f) => f.name)]);
     for (const file of layout.files.values()) {
-      if (!loaded.has(file.name)) await opened.checkFile(file.name, progressOf(file.name));
+      if (!loaded.has(file.name)) done(await opened.checkFile(file.name, progressOf(file.name)));
     }
     await opened.finish();
 
-    await options.onVerified?.({
+    await params.onVerified?.({
       manifest,
       signer,
+      source,
       modelFile: modelFile.name,
       externalDataFiles: externalFiles.map((f) => f.name),
       files: [...layout.files.keys()],
@@ -208,7 +154,7 @@ export async function createVerifiedSession(model: string, options: CreateVerifi
     });
     throwIfAborted(signal);
 
-    const sessionOptions = options.sessionOptions ?? {};
+    const sessionOptions = params.sessionOptions ?? {};
     if (stagingDirectory !== undefined) {
       const stagedModel = path.join(stagingDirectory, path.posix.basename(modelFile.name));
       await fs.writeFile(stagedModel, modelBytes, { flag: 'wx', mode: 0o600 });

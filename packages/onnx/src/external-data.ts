@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 // The browser entry, so this module also serves @model-signing/onnx/web: it has no Node built-in.
-import { ModelSigningError, normalizeModelPath, staysInside } from '@model-signing/core/browser';
+import { ModelSigningError } from '@model-signing/core/browser';
+import { normalizeModelPath, staysInside } from '@model-signing/core/internal';
 
 const { onnx } = onnxProto;
 

@@ -1,23 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  abortSignalOf,
-  createSignature,
-  GIT_PATHS,
+  DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
-  normalizeModelPath,
-  staysInside,
-  walkModel,
-  writeFileAtomic,
-  writeSignature,
-  type Cancellable,
   type HashAlgorithm,
   type Manifest,
   type SerializationMethod,
   type Signer,
-  type WalkedModel,
 } from '@model-signing/core';
-import { throwIfAborted } from './abort.js';
+import { GIT_PATHS, normalizeModelPath, staysInside } from '@model-signing/core/internal';
+import { createSignature, walkModel, writeFileAtomic, writeSignature, type WalkedModel } from '@model-signing/core/internal/node';
+import { throwIfAborted } from '@model-signing/core/internal';
 import { externalDataReferences } from './external-data.js';
 
 /** One external-data file to save, in the shape onnxruntime's `externalData` option uses. */
@@ -28,7 +21,9 @@ export interface ExternalDataFile {
 }
 
 /** Options for {@link saveSignedModel}. */
-export interface SaveSignedModelOptions extends Cancellable {
+export interface SaveSignedModelOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** The serialized ONNX model (`ModelProto` bytes). */
   model: Uint8Array;
   /** The files the model refers to as external data; each reference must have one. */
@@ -82,14 +77,14 @@ export async function saveSignedModel(dir: string, options: SaveSignedModelOptio
   ) {
     throw invalid(`modelFileName must be a plain file name, got '${modelFileName}'`);
   }
-  const signaturePath = path.resolve(options.signaturePath ?? path.join(root, 'model.sig'));
+  const signaturePath = path.resolve(options.signaturePath ?? path.join(root, DEFAULT_SIGNATURE_NAME));
   const files = filesToWrite(modelFileName, options);
   const signatureRelative = path.relative(root, signaturePath);
   const signatureName = signatureRelative.split(path.sep).join('/');
   if (files.has(signatureName)) throw invalid(`The signature path '${signaturePath}' is also a model file; choose another signature path`);
   await refuseForeignFiles(root, files, signaturePath);
 
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   const ignorePaths = [...new Set([...GIT_PATHS, ...(staysInside(signatureRelative, path.sep) ? [signatureName] : [])])].sort();
   const { manifest, bundle } = await createSignature({
     signer: options.signer,

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ModelSigningError, removeStaleTemporaries, temporaryName } from '@model-signing/core';
+import { ModelSigningError } from '@model-signing/core';
+import { removeStaleTemporaries, temporaryName } from '@model-signing/core/internal/node';
 
 /**
  * Creates a fresh directory only this user can enter (mkdtemp makes it 0700

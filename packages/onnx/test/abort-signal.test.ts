@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createVerifiedSession, saveSignedModel } from '../src/index.js';
 import { buildModel, keyPair, runModel, tempDir, EXPECTED } from './fixtures.js';
 
-// Cancellation is `abortSignal` across the project (as in huggingface.js);
-// `signal` stays as a deprecated alias (create-verified-session.test.ts uses it).
+// Cancellation is `abortSignal` across the project (as in huggingface.js).
 describe('abortSignal', () => {
   it('cancels a save and a verified load; a live one lets both finish', async () => {
     const { signer, verifier } = await keyPair();
@@ -13,14 +12,10 @@ describe('abortSignal', () => {
       code: 'ABORTED',
     });
     await saveSignedModel(dir, { model: buildModel(), signer, abortSignal: new AbortController().signal });
-    await expect(createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
+    await expect(createVerifiedSession({ modelPath: dir, verifier, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'ABORTED',
     });
-    // abortSignal takes precedence over the deprecated alias.
-    const session = await createVerifiedSession(dir, { verify: { verifier }, abortSignal: new AbortController().signal });
+    const session = await createVerifiedSession({ modelPath: dir, verifier, abortSignal: new AbortController().signal });
     expect(await runModel(session)).toEqual(EXPECTED);
-    await expect(
-      createVerifiedSession(dir, { verify: { verifier }, abortSignal: AbortSignal.abort(), signal: new AbortController().signal }),
-    ).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

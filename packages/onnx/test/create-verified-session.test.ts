@@ -78,19 +78,20 @@ async function expectRefused(load: (onVerified: () => void) => Promise<unknown>,
 describe('createVerifiedSession loads and runs verified models', () => {
   it('runs a model with inline weights', async () => {
     const dir = await inlineModelDir();
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
   });
 
   it('runs a model with an external-data file, reporting what it verified', async () => {
     const dir = await externalModelDir();
     let verified: VerifiedOnnxModel | undefined;
     const progress: number[] = [];
-    const session = await createVerifiedSession(dir, {
-      verify: { verifier },
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
       onVerified: (model) => {
         verified = model;
       },
-      onProgress: (p) => progress.push(p.bytesVerified / p.totalBytes),
+      onProgress: (p) => progress.push(p.filesDone + p.bytes / p.totalBytes!),
     });
     expect(await runModel(session)).toEqual(EXPECTED);
     expect(verified?.modelFile).toBe('model.onnx');
@@ -98,12 +99,30 @@ describe('createVerifiedSession loads and runs verified models', () => {
     expect(verified?.files.sort()).toEqual(['model.onnx', 'weights.bin']);
     expect(verified?.stagingDirectory).toBeUndefined();
     expect(verified?.signer.method).toBe('key');
-    expect(progress.at(-1)).toBe(1);
+    // The last event: the second of two files, whole.
+    expect(progress.at(-1)).toBe(2);
+  });
+
+  it('takes a claims.jsonl in the model as its signature, and reports which line verified', async () => {
+    const dir = await externalModelDir();
+    const signaturePath = path.join(dir, 'claims.jsonl');
+    await signModel({ modelPath: dir, signaturePath, signer });
+    let verified: VerifiedOnnxModel | undefined;
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
+      signaturePath,
+      onVerified: (model) => void (verified = model),
+    });
+    expect(await runModel(session)).toEqual(EXPECTED);
+    // model.sig (the directory's first signature) and the claims file are both attestation files: neither is part of the model.
+    expect(verified?.files.sort()).toEqual(['model.onnx', 'weights.bin']);
+    expect(verified?.source).toEqual({ layout: 'claims', line: 1, lines: 1, warnings: [] });
   });
 
   it('loads a .onnx path inside a signed directory, with the signature found next to it', async () => {
     const dir = await externalModelDir();
-    expect(await runModel(await createVerifiedSession(path.join(dir, 'model.onnx'), { verify: { verifier } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: path.join(dir, 'model.onnx'), verifier }))).toEqual(EXPECTED);
   });
 
   it('loads a single .onnx file signed on its own, with the signature given explicitly', async () => {
@@ -114,7 +133,7 @@ describe('createVerifiedSession loads and runs verified models', () => {
     await fs.writeFile(path.join(dir, 'unrelated.txt'), 'not part of the signed file');
     const signaturePath = path.join(dir, 'classifier.sig');
     await signModel({ modelPath: file, signaturePath, signer });
-    const session = await createVerifiedSession(file, { verify: { verifier, signaturePath } });
+    const session = await createVerifiedSession({ modelPath: file, verifier, signaturePath });
     expect(await runModel(session)).toEqual(EXPECTED);
   });
 
@@ -124,17 +143,17 @@ describe('createVerifiedSession loads and runs verified models', () => {
     await fs.writeFile(path.join(dir, 'a.onnx'), buildModel());
     await fs.writeFile(path.join(dir, 'b.onnx'), buildModel({ weights: OTHER_WEIGHTS }));
     await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
-    const err = await createVerifiedSession(dir, { verify: { verifier } }).catch((e: ModelSigningError) => e);
+    const err = await createVerifiedSession({ modelPath: dir, verifier }).catch((e: ModelSigningError) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((err as Error).message).toContain('a.onnx, b.onnx');
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier }, modelFile: 'b.onnx' }))).toEqual(OTHER_EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier, modelFile: 'b.onnx' }))).toEqual(OTHER_EXPECTED);
   });
 
   it('tolerates an extra file only with ignoreUnsignedFiles', async () => {
     const dir = await externalModelDir();
     await fs.writeFile(path.join(dir, 'notes.txt'), 'added after signing');
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'UNSIGNED_FILE', 'notes.txt');
-    const session = await createVerifiedSession(dir, { verify: { verifier, ignoreUnsignedFiles: true } });
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'UNSIGNED_FILE', 'notes.txt');
+    const session = await createVerifiedSession({ modelPath: dir, verifier, ignoreUnsignedFiles: true });
     expect(await runModel(session)).toEqual(EXPECTED);
   });
 });
@@ -143,33 +162,33 @@ describe('createVerifiedSession refuses models that do not match their signature
   it('a changed byte in the model file', async () => {
     const dir = await externalModelDir();
     await flipByte(path.join(dir, 'model.onnx'), -1);
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'DIGEST_MISMATCH', 'model.onnx');
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'DIGEST_MISMATCH', 'model.onnx');
   });
 
   it('a changed byte in the external data', async () => {
     const dir = await externalModelDir();
     await flipByte(path.join(dir, 'weights.bin'), 0);
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'DIGEST_MISMATCH', 'weights.bin');
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'DIGEST_MISMATCH', 'weights.bin');
   });
 
   it('an extra file', async () => {
     const dir = await inlineModelDir();
     await fs.mkdir(path.join(dir, 'sub'));
     await fs.writeFile(path.join(dir, 'sub', 'extra.bin'), 'x');
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'UNSIGNED_FILE', 'sub/extra.bin');
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'UNSIGNED_FILE', 'sub/extra.bin');
   });
 
   it('a missing external-data file', async () => {
     const dir = await externalModelDir();
     await fs.rm(path.join(dir, 'weights.bin'));
-    await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'MISSING_FILE', 'weights.bin');
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'MISSING_FILE', 'weights.bin');
   });
 
   it('a missing signature', async () => {
     const dir = await inlineModelDir();
     await fs.rm(path.join(dir, 'model.sig'));
     await expectRefused(
-      (onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }),
+      (onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }),
       'NOT_FOUND',
       path.join(dir, 'model.sig'),
     );
@@ -179,11 +198,11 @@ describe('createVerifiedSession refuses models that do not match their signature
     const dir = await inlineModelDir();
     const size = (await fs.stat(path.join(dir, 'model.sig'))).size;
     await expectRefused(
-      (onVerified) => createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size - 1 }, onVerified }),
+      (onVerified) => createVerifiedSession({ modelPath: dir, verifier, maxBundleBytes: size - 1, onVerified }),
       'BUNDLE_TOO_LARGE',
       path.join(dir, 'model.sig'),
     );
-    await createVerifiedSession(dir, { verify: { verifier, maxBundleBytes: size } });
+    await createVerifiedSession({ modelPath: dir, verifier, maxBundleBytes: size });
   });
 
   it('a FIFO as model.sig: refused at once instead of hanging', async () => {
@@ -192,7 +211,7 @@ describe('createVerifiedSession refuses models that do not match their signature
     await fs.rm(path.join(dir, 'model.sig'));
     execFileSync('mkfifo', [path.join(dir, 'model.sig')]);
     await expectRefused(
-      (onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }),
+      (onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }),
       'SPECIAL_FILE',
       path.join(dir, 'model.sig'),
     );
@@ -202,7 +221,7 @@ describe('createVerifiedSession refuses models that do not match their signature
     const dir = await inlineModelDir();
     const sig = path.join(dir, 'model.sig');
     await expectRefused(
-      (onVerified) => createVerifiedSession(dir, { verify: { verifier: otherVerifier }, onVerified }),
+      (onVerified) => createVerifiedSession({ modelPath: dir, verifier: otherVerifier, onVerified }),
       'KEY_MISMATCH',
       sig,
     );
@@ -215,7 +234,7 @@ describe('createVerifiedSession refuses models that do not match their signature
     await fs.writeFile(file, buildModel({ externalLocation: 'weights.bin' }));
     await fs.writeFile(path.join(dir, 'weights.bin'), floatBytes(WEIGHTS));
     await signModel({ modelPath: file, signaturePath: path.join(dir, 'model.sig'), signer });
-    await expectRefused((onVerified) => createVerifiedSession(file, { verify: { verifier }, onVerified }), 'UNSIGNED_FILE', 'weights.bin');
+    await expectRefused((onVerified) => createVerifiedSession({ modelPath: file, verifier, onVerified }), 'UNSIGNED_FILE', 'weights.bin');
   });
 
   it('external data left out of the signature, even when unsigned files are tolerated', async () => {
@@ -226,7 +245,7 @@ describe('createVerifiedSession refuses models that do not match their signature
     await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), ignorePaths: ['weights.bin'], signer });
     for (const ignoreUnsignedFiles of [false, true]) {
       await expectRefused(
-        (onVerified) => createVerifiedSession(dir, { verify: { verifier, ignoreUnsignedFiles }, onVerified }),
+        (onVerified) => createVerifiedSession({ modelPath: dir, verifier, ignoreUnsignedFiles, onVerified }),
         'UNSIGNED_FILE',
         'weights.bin',
       );
@@ -241,7 +260,7 @@ describe('createVerifiedSession refuses models that do not match their signature
       await fs.writeFile(path.join(parent, 'secret.bin'), floatBytes(OTHER_WEIGHTS));
       await fs.writeFile(path.join(dir, 'model.onnx'), buildModel({ externalLocation: location }));
       await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
-      await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'PATH_ESCAPE', location);
+      await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'PATH_ESCAPE', location);
     });
   }
 
@@ -275,7 +294,7 @@ describe('createVerifiedSession refuses models that do not match their signature
       await fs.writeFile(path.join(dir, 'model.onnx'), buildModel({ externalLocation: 'weights.bin', ...range }));
       await fs.writeFile(path.join(dir, 'weights.bin'), floatBytes(WEIGHTS));
       await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
-      const err = await expectRefused((onVerified) => createVerifiedSession(dir, { verify: { verifier }, onVerified }), 'BAD_MODEL', file);
+      const err = await expectRefused((onVerified) => createVerifiedSession({ modelPath: dir, verifier, onVerified }), 'BAD_MODEL', file);
       expect(err.message).toContain("'model.onnx'");
       expect(err.message).toMatch(message);
     });
@@ -291,14 +310,15 @@ describe('createVerifiedSession refuses models that do not match their signature
       );
       await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array([...new Uint8Array(8), ...floatBytes(WEIGHTS)]));
       await signModel({ modelPath: dir, signaturePath: path.join(dir, 'model.sig'), signer });
-      expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+      expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
     }
   });
 
   it('sessionOptions.externalData, which would bypass verification', async () => {
     const dir = await externalModelDir();
-    const err = await createVerifiedSession(dir, {
-      verify: { verifier },
+    const err = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
       sessionOptions: { externalData: [{ path: 'weights.bin', data: floatBytes(OTHER_WEIGHTS) }] },
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -308,7 +328,7 @@ describe('createVerifiedSession refuses models that do not match their signature
     const dir = await externalModelDir();
     const controller = new AbortController();
     controller.abort();
-    await expect(createVerifiedSession(dir, { verify: { verifier }, signal: controller.signal })).rejects.toMatchObject({
+    await expect(createVerifiedSession({ modelPath: dir, verifier, abortSignal: controller.signal })).rejects.toMatchObject({
       code: 'ABORTED',
     });
   });
@@ -329,7 +349,7 @@ describe('createVerifiedSession loads the bytes it verified, not what is on disk
 
   it('files swapped after hashing, before session creation (in memory)', async () => {
     const dir = await externalModelDir();
-    const session = await createVerifiedSession(dir, { verify: { verifier }, onVerified: () => swapOnDisk(dir) });
+    const session = await createVerifiedSession({ modelPath: dir, verifier, onVerified: () => swapOnDisk(dir) });
     expect(await runModel(session)).toEqual(EXPECTED);
     expect(await fs.readFile(path.join(dir, 'weights.bin'))).toEqual(Buffer.from(floatBytes(OTHER_WEIGHTS)));
   });
@@ -338,8 +358,9 @@ describe('createVerifiedSession loads the bytes it verified, not what is on disk
     const dir = await externalModelDir();
     const staging = freshPath('staging');
     await fs.mkdir(staging);
-    const session = await createVerifiedSession(dir, {
-      verify: { verifier },
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
       maxInMemoryExternalDataBytes: 8,
       stagingDirectory: staging,
       onVerified: () => swapOnDisk(dir),
@@ -355,8 +376,9 @@ describe('large external data is staged in a private directory', () => {
     const staging = freshPath('staging');
     await fs.mkdir(staging);
     let seen: { dir: string; mode: number; files: string[] } | undefined;
-    const session = await createVerifiedSession(dir, {
-      verify: { verifier },
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
       maxInMemoryExternalDataBytes: 23, // weights.bin is 24 bytes
       stagingDirectory: staging,
       onVerified: async (model) => {
@@ -375,8 +397,9 @@ describe('large external data is staged in a private directory', () => {
   it('keeps the in-memory path at exactly the limit', async () => {
     const dir = await externalModelDir();
     let staged: string | undefined = 'unset';
-    const session = await createVerifiedSession(dir, {
-      verify: { verifier },
+    const session = await createVerifiedSession({
+      modelPath: dir,
+      verifier,
       maxInMemoryExternalDataBytes: 24,
       onVerified: (model) => {
         staged = model.stagingDirectory;
@@ -393,7 +416,7 @@ describe('large external data is staged in a private directory', () => {
     await fs.mkdir(staging);
     await expectRefused(
       (onVerified) =>
-        createVerifiedSession(dir, { verify: { verifier }, maxInMemoryExternalDataBytes: 0, stagingDirectory: staging, onVerified }),
+        createVerifiedSession({ modelPath: dir, verifier, maxInMemoryExternalDataBytes: 0, stagingDirectory: staging, onVerified }),
       'DIGEST_MISMATCH',
       'weights.bin',
     );
@@ -404,8 +427,9 @@ describe('large external data is staged in a private directory', () => {
     for (const location of ['./weights.bin', 'data//weights.bin']) {
       const dir = await externalModelDir(location);
       let staged: string | undefined;
-      const session = await createVerifiedSession(dir, {
-        verify: { verifier },
+      const session = await createVerifiedSession({
+        modelPath: dir,
+        verifier,
         onVerified: (model) => {
           staged = model.stagingDirectory;
         },

@@ -32,7 +32,7 @@ async function saveAndLoad(signer: Signer, publicKeyPem: string, name: string): 
     signer,
   });
   const verifier = await KeyVerifier.create({ publicKey: publicKeyPem });
-  expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+  expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
 }
 
 describe('saveSignedModel with keys that never leave their store', () => {

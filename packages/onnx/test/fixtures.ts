@@ -1,11 +1,9 @@
 // Builds the tiny ONNX models, keys and directories the tests use. Models
 // compute Y = X·W + B (MatMul + Add, IR 8, opset 13) with W 3×2 and B 2.
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { ecKeyPair, tempDirs } from '../../../test-fixtures/fixtures.mjs';
 import { KeySigner, KeyVerifier } from '@model-signing/core';
 
 const { onnx } = onnxProto;
@@ -86,9 +84,7 @@ export async function runModel(session: InferenceSession): Promise<number[]> {
 
 /** A fresh P-256 key pair as a signer and the matching verifier. */
 export async function keyPair(): Promise<{ signer: KeySigner; verifier: KeyVerifier; privateKeyPem: string; publicKeyPem: string }> {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const { privateKey: privateKeyPem, publicKey: publicKeyPem } = ecKeyPair();
   return {
     signer: await KeySigner.create({ privateKey: privateKeyPem }),
     verifier: await KeyVerifier.create({ publicKey: publicKeyPem }),
@@ -97,9 +93,11 @@ export async function keyPair(): Promise<{ signer: KeySigner; verifier: KeyVerif
   };
 }
 
+const dirs = tempDirs('onnx-test-');
+
 /** A new empty directory under the OS temporary directory. */
 export function tempDir(prefix = 'onnx-test-'): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  return dirs.make(prefix);
 }
 
 /** Flips one bit of the byte at `offset` (from the end when negative). */

@@ -2,17 +2,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ModelSigningError,
-  TEMPORARY_PREFIX,
-  hashModel,
-  manifestToPayload,
-  readBundle,
-  verifyModel,
-  type KeySigner,
-  type KeyVerifier,
-  type Signer,
-} from '@model-signing/core';
+import { ModelSigningError, hashModel, verifyModel, type KeySigner, type KeyVerifier, type Signer } from '@model-signing/core';
+import { manifestToPayload } from '@model-signing/core/internal';
+import { TEMPORARY_PREFIX, readBundle } from '@model-signing/core/internal/node';
 import { assertCodePointOrder } from '../../../test-fixtures/order.mjs';
 import { createVerifiedSession, saveSignedModel } from '../src/index.js';
 import { EXPECTED, OTHER_WEIGHTS, WEIGHTS, buildModel, floatBytes, keyPair, runModel, tempDir } from './fixtures.js';
@@ -60,7 +52,7 @@ describe('saveSignedModel', () => {
 
     const verified = await verifyModel({ modelPath: dir, signaturePath: result.signaturePath, verifier });
     expect(verified.files.sort()).toEqual(['model.onnx', 'weights.bin']);
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
   });
 
   it('signs the same statement the CLI would sign for the saved directory', async () => {
@@ -85,14 +77,14 @@ describe('saveSignedModel', () => {
     assertCodePointOrder(signaturePath);
     expect(result.manifest.serialization.ignorePaths).not.toContain('tiny.sig');
     await verifyModel({ modelPath: dir, signaturePath, verifier });
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier, signaturePath } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier, signaturePath }))).toEqual(EXPECTED);
   });
 
   it('re-saves over its own earlier save', async () => {
     const dir = freshPath('resave');
     await saveSignedModel(dir, { ...externalModel(), signer });
     await saveSignedModel(dir, { ...externalModel(), signer });
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
   });
 
   it('refuses a reference with no externalData entry, writing nothing', async () => {
@@ -154,7 +146,7 @@ describe('saveSignedModel', () => {
     await expect(saveSignedModel(dir, other)).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
     expect(await fs.readFile(path.join(dir, 'model.sig'))).toEqual(before);
     expect(await fs.readFile(path.join(dir, 'weights.bin'))).toEqual(Buffer.from(floatBytes(WEIGHTS)));
-    expect(await runModel(await createVerifiedSession(dir, { verify: { verifier } }))).toEqual(EXPECTED);
+    expect(await runModel(await createVerifiedSession({ modelPath: dir, verifier }))).toEqual(EXPECTED);
   });
 
   it('leaves no signature when writing a file fails part way', async () => {

@@ -10,6 +10,3 @@ export const MODEL_JSON_FILE_NAME = 'model.json';
 
 /** The single weights file a save writes (the converter may write several shards instead). */
 export const WEIGHTS_FILE_NAME = 'weights.bin';
-
-/** The OMS signature (Sigstore bundle) kept inside the model directory. */
-export const SIGNATURE_FILE_NAME = 'model.sig';

@@ -1,43 +1,33 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
-  abortSignalOf,
+  DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
   openVerifiedModel,
-  type Cancellable,
-  type HashProgress,
   type ModelFile,
+  type SignatureSource,
   type SignerInfo,
   type VerifiedManifest,
   type VerifiedModelFiles,
-  type Verifier,
 } from '@model-signing/core';
+import { isUnderAny, throwIfAborted } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
-import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME } from './layout.js';
+import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
+import type { VerifiedLoadOptions } from './verified-load-options.js';
 
-/** How a verified load checks a model; shared by the handler and the scheme. */
-export interface VerifiedLoadSettings {
-  /** Checks the signature: any core verifier (`KeyVerifier`, `CertificateVerifier`, …). */
-  verifier: Verifier;
+/** Options for {@link loadVerifiedArtifacts}: the shared options of a verified load, and where the model is on disk. */
+export interface LoadVerifiedArtifactsOptions extends VerifiedLoadOptions {
+  /** The model directory: `model.json`, its weight files and the signature. */
+  modelDir: string;
+  /** The signature file. Default: `model.sig` inside `modelDir`. */
+  signaturePath?: string;
   /**
    * Tolerate files in the directory that the signature does not cover (they
    * are never read). `model.json` and every weight file must be signed
    * regardless. Default false.
    */
   ignoreUnsignedFiles?: boolean;
-  /** Largest signature file read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
-  maxBundleBytes?: number;
-}
-
-/** Options for {@link loadVerifiedArtifacts}. */
-export interface LoadVerifiedArtifactsOptions extends VerifiedLoadSettings, Cancellable {
-  /** The model directory: `model.json`, its weight files and the signature. */
-  modelDir: string;
-  /** The signature file. Default: `model.sig` inside `modelDir`. */
-  signaturePath?: string;
-  /** Called after each file is checked. */
-  onProgress?: (progress: HashProgress) => void;
 }
 
 /** A model whose every byte matched its signature. */
@@ -47,6 +37,8 @@ export interface VerifiedArtifacts {
   /** Who signed, as the verifier established. */
   signer: SignerInfo;
   manifest: VerifiedManifest;
+  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
+  source: SignatureSource;
   /** Model-relative paths of every file whose bytes were checked. */
   files: string[];
 }
@@ -70,8 +62,8 @@ export interface VerifiedArtifacts {
  */
 export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOptions): Promise<VerifiedArtifacts> {
   const modelDir = path.resolve(options.modelDir);
-  const signaturePath = path.resolve(options.signaturePath ?? path.join(modelDir, SIGNATURE_FILE_NAME));
-  const signal = abortSignalOf(options);
+  const signaturePath = path.resolve(options.signaturePath ?? path.join(modelDir, DEFAULT_SIGNATURE_NAME));
+  const signal = options.abortSignal;
   const model = await openVerifiedModel({
     modelPath: modelDir,
     signaturePath,
@@ -92,24 +84,19 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   model.checkListing();
 
   const toCheck = model.files;
-  const progress: HashProgress = {
-    bytesHashed: 0,
-    totalBytes: toCheck.reduce((sum, f) => sum + f.size, 0),
-    files: 0,
-    resourcesHashed: 0,
-    resources: toCheck.length,
-  };
-  const checked = (file: ModelFile) => {
-    progress.bytesHashed += file.size;
-    progress.files += 1;
-    progress.resourcesHashed += 1;
-    options.onProgress?.({ ...progress });
+  let filesDone = 0;
+  const reporting = (file: ModelFile) => ({
+    onBytes: (bytes: number) =>
+      options.onProgress?.({ file: file.name, bytes, totalBytes: file.size, filesDone, filesTotal: toCheck.length }),
+  });
+  const checked = () => {
+    filesDone += 1;
     throwIfAborted(signal);
   };
 
   const modelJsonFile = await signedFile(modelDir, MODEL_JSON_FILE_NAME, model);
-  const modelJsonBytes = await model.readFile(MODEL_JSON_FILE_NAME);
-  checked(modelJsonFile);
+  const modelJsonBytes = await model.read(MODEL_JSON_FILE_NAME, reporting(modelJsonFile));
+  checked();
   // Parsed only now: nothing in an unverified model.json is ever interpreted.
   const { json, weightPaths } = parseModelJson(modelJsonBytes);
 
@@ -126,8 +113,8 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
       slice.set(weightData.subarray(earlier, earlier + file.size));
     } else {
       offsets.set(file.name, offset);
-      await model.readFile(file.name, { into: slice });
-      checked(file);
+      await model.read(file.name, { into: slice, ...reporting(file) });
+      checked();
     }
     offset += file.size;
   }
@@ -135,14 +122,17 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
   const referenced = new Set([MODEL_JSON_FILE_NAME, ...weightPaths]);
   for (const file of toCheck) {
     if (referenced.has(file.name)) continue;
-    await model.checkFile(file.name);
-    checked(file);
+    await model.checkFile(file.name, reporting(file));
+    checked();
   }
-  const { manifest, signer } = model;
+  const { manifest, signer, source } = model;
   await model.finish();
+  const files = toCheck.map((f) => f.name);
+  await options.onVerified?.({ manifest, signer, source, files });
+  throwIfAborted(signal);
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
-  return { artifacts, signer, manifest, files: toCheck.map((f) => f.name) };
+  return { artifacts, signer, manifest, source, files };
 }
 
 /**
@@ -166,15 +156,11 @@ async function signedFile(modelDir: string, name: string, model: VerifiedModelFi
       message: `'${name}' (${role}) is not in the model directory '${modelDir}'; the model was not loaded`,
     });
   }
-  const ignored = model.manifest.serialization.ignorePaths.some((p) => name === p || name.startsWith(`${p}/`));
+  const ignored = isUnderAny(name, model.manifest.serialization.ignorePaths);
   throw new ModelSigningError({
     code: 'UNSIGNED_FILE',
     path: name,
     differences: [{ kind: 'unsigned', name }],
     message: `'${name}' (${role}) is not covered by the signature${ignored ? " (it lies under one of the signature's ignore paths)" : ''}; a model is only loaded from signed files. Sign the directory again.`,
   });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Loading the verified model was aborted' });
 }

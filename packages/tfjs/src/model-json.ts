@@ -1,5 +1,6 @@
 // The browser entry, so this module also serves @model-signing/tfjs/web: it has no Node built-in.
-import { ModelSigningError, normalizeModelPath } from '@model-signing/core/browser';
+import { ModelSigningError } from '@model-signing/core/browser';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import type { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 

@@ -1,16 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  createSignature,
-  removeStaleTemporaries,
-  temporaryName,
-  writeSignature,
-  type HashingOptions,
-  type Manifest,
-  type Signer,
-} from '@model-signing/core';
+import { DEFAULT_SIGNATURE_NAME, type HashingOptions, type Manifest, type Signer } from '@model-signing/core';
+import { createSignature, removeStaleTemporaries, temporaryName, writeSignature } from '@model-signing/core/internal/node';
 import type { io } from '@tensorflow/tfjs-core';
-import { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
+import { MODEL_JSON_FILE_NAME, WEIGHTS_FILE_NAME } from './layout.js';
 import { modelJsonForArtifacts } from './model-json.js';
 import { moveIntoPlace } from './move-into-place.js';
 
@@ -74,7 +67,7 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
   try {
     await writeSynced(path.join(staging, MODEL_JSON_FILE_NAME), [new TextEncoder().encode(JSON.stringify(modelJson))]);
     await writeSynced(path.join(staging, WEIGHTS_FILE_NAME), weightPieces(artifacts.weightData));
-    const stagedSignature = path.join(staging, SIGNATURE_FILE_NAME);
+    const stagedSignature = path.join(staging, DEFAULT_SIGNATURE_NAME);
     const { manifest, bundle } = await createSignature({
       ...hashing,
       signer,
@@ -84,7 +77,7 @@ export async function saveSignedArtifacts(options: SaveSignedArtifactsOptions): 
     });
     await writeSignature(stagedSignature, bundle);
     await moveIntoPlace(staging, modelDir, overwrite);
-    return { modelDir, signaturePath: path.join(modelDir, SIGNATURE_FILE_NAME), manifest };
+    return { modelDir, signaturePath: path.join(modelDir, DEFAULT_SIGNATURE_NAME), manifest };
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
     throw err;

@@ -1,23 +1,9 @@
-import {
-  fetchVerifiedModel,
-  ModelSigningError,
-  type FetchProgress,
-  type SignerInfo,
-  type VerifiedManifest,
-  type Verifier,
-} from '@model-signing/core/browser';
+import { ModelSigningError, httpSource, openVerifiedSession } from '@model-signing/core/browser';
+import { absoluteUrl, readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
-
-/** What was verified, reported to {@link VerifiedHttpHandlerOptions.onVerified}. */
-export interface VerifiedHttpModel {
-  manifest: VerifiedManifest;
-  /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
-  signer: SignerInfo;
-  /** Model-relative names of the files fetched and verified: the model JSON, then its weight files. */
-  files: string[];
-}
+import type { VerifiedLoadOptions } from './verified-load-options.js';
 
 /** Where the model is: the URL of its `model.json` (as `tf.loadLayersModel` takes), or of its folder. */
 export type VerifiedHttpModelLocation =
@@ -32,23 +18,16 @@ export type VerifiedHttpModelLocation =
       modelUrl?: never;
     };
 
-/** Options of {@link verifiedHttpHandler}. */
-export type VerifiedHttpHandlerOptions = VerifiedHttpModelLocation & {
-  /** URL of the signature. Default `model.sig` in the model folder. */
-  signatureUrl?: string | URL;
-  /** Checks the signature and the signer: `WebKeyVerifier`, `WebCertificateVerifier` or `WebSigstoreVerifier`. */
-  verifier: Verifier;
-  /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
-  fetch?: typeof globalThis.fetch;
-  /** Cancels the load: it rejects with `ABORTED` and no model is built. */
-  abortSignal?: AbortSignal;
-  /** Called as bytes of each file arrive (the model JSON, then the weight files). */
-  onProgress?: (progress: FetchProgress) => void;
-  /** Refuse a signature larger than this many bytes (`BUNDLE_TOO_LARGE`). Default 64 MiB. */
-  maxBundleBytes?: number;
-  /** Called once every file is verified, before TensorFlow.js sees a byte: to show who signed, or to refuse (throw). */
-  onVerified?: (model: VerifiedHttpModel) => void | Promise<void>;
-};
+/** Options of {@link verifiedHttpHandler}: the shared options of a verified load, and where the model is served. */
+export type VerifiedHttpHandlerOptions = VerifiedHttpModelLocation &
+  VerifiedLoadOptions & {
+    /** URL of the signature. Default `model.sig` in the model folder. */
+    signatureUrl?: string | URL;
+    /** The fetch to use (e.g. one that adds credentials). Default `globalThis.fetch`. */
+    fetch?: typeof globalThis.fetch;
+    /** Largest file read, in bytes (`BODY_TOO_LARGE` above). Default 2 GiB (core's `DEFAULT_MAX_FILE_BYTES`). */
+    maxFileBytes?: number;
+  };
 
 /**
  * A TensorFlow.js load handler for a signed model served over HTTP(S):
@@ -56,63 +35,46 @@ export type VerifiedHttpHandlerOptions = VerifiedHttpModelLocation & {
  * `tf.loadGraphModel(...)`, in browsers and web workers (no Node built-in
  * is reachable from it).
  *
- * Each `load()` fetches and verifies the signature, then the model JSON,
- * checked and only then parsed, then exactly the weight files it names,
- * each of which must be signed and match its digest (all through
- * `fetchVerifiedModel`). The artifacts are built from those very bytes;
- * signed files the model does not name are not fetched. Every step must see
- * the same signed manifest, so the JSON and the weights never come from two
- * different signatures.
+ * Each `load()` fetches and verifies the signature once, then the model
+ * JSON, checked and only then parsed, then exactly the weight files it
+ * names, each of which must be signed and match its digest (all through
+ * core's verified-model session). The artifacts are built from those very
+ * bytes; signed files the model does not name are not fetched. The JSON and
+ * the weights are checked against the one signature, so they never come
+ * from two different signatures.
  *
  * @throws {ModelSigningError} from `load()`: the signature's errors
  *   (`NOT_FOUND`, `BAD_BUNDLE`, `SIGNATURE_INVALID`, `KEY_MISMATCH`,
  *   `IDENTITY_MISMATCH`, …); `DIGEST_MISMATCH`, `MISSING_FILE`,
  *   `UNSIGNED_FILE` naming the file; `PATH_ESCAPE` for a weight path
  *   outside the model; `INVALID_ARGUMENT` for a malformed model JSON (or,
- *   at once, for both or neither of `modelUrl` and `baseUrl`); `NETWORK_ERROR`; `ABORTED`.
+ *   at once, for both or neither of `modelUrl` and `baseUrl`, or a URL that
+ *   is not one); `BODY_TOO_LARGE`; `NETWORK_ERROR`; `ABORTED`.
  */
 export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOHandler {
   const { folder, modelJson } = locate(options);
-  const common = {
-    baseUrl: folder,
-    verifier: options.verifier,
-    ...(options.signatureUrl !== undefined ? { signatureUrl: options.signatureUrl } : {}),
-    ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
-    ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
-    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-    ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
-  };
   return {
     load: async () => {
-      const first = await fetchVerifiedModel({ ...common, files: [modelJson] });
+      const session = await openVerifiedSession({ ...options, source: httpSource({ ...options, baseUrl: folder }) });
+      const first = await readVerifiedFiles(session, [modelJson], options.onProgress);
       // Parsed only now: nothing in an unverified model JSON is ever interpreted.
-      const { json, weightPaths } = parseModelJson(first.files.get(modelJson)!);
-      const unique = [...new Set(weightPaths)];
-      const weights = unique.length > 0 ? await fetchVerifiedModel({ ...common, files: unique }) : first;
-      if (weights.manifest.rootDigest !== first.manifest.rootDigest) {
-        const where = String(options.signatureUrl ?? new URL('model.sig', folder));
-        throw new ModelSigningError({
-          code: 'BAD_BUNDLE',
-          path: where,
-          message: `The signature at '${where}' changed while the model was loading (root digest ${first.manifest.rootDigest}, then ${weights.manifest.rootDigest}); nothing was loaded. Load the model again.`,
-        });
-      }
+      const { json, weightPaths } = parseModelJson(first.get(modelJson)!);
+      const weights = await readVerifiedFiles(session, weightPaths, options.onProgress);
       // The weight files in manifest order, a path listed twice given twice, as TensorFlow.js concatenates them.
-      const pieces = weightPaths.map((name) => weights.files.get(name)!);
+      const pieces = weightPaths.map((name) => weights.get(name)!);
       const weightData = new Uint8Array(pieces.reduce((sum, p) => sum + p.length, 0));
       let offset = 0;
       for (const piece of pieces) {
         weightData.set(piece, offset);
         offset += piece.length;
       }
-      await options.onVerified?.({ manifest: first.manifest, signer: first.signer, files: [modelJson, ...unique] });
-      if (options.abortSignal?.aborted) {
-        throw new ModelSigningError({
-          code: 'ABORTED',
-          cause: options.abortSignal.reason,
-          message: 'Loading the verified model was cancelled',
-        });
-      }
+      await options.onVerified?.({
+        manifest: session.manifest,
+        signer: session.signer,
+        source: session.source,
+        files: [modelJson, ...weights.keys()],
+      });
+      throwIfAborted(options.abortSignal);
       return io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
     },
   };
@@ -127,11 +89,11 @@ function locate(options: VerifiedHttpModelLocation): { folder: URL; modelJson: s
     });
   }
   if (options.baseUrl !== undefined) {
-    const folder = new URL(options.baseUrl);
+    const folder = absoluteUrl(options.baseUrl, 'baseUrl');
     if (!folder.pathname.endsWith('/')) folder.pathname += '/';
     return { folder, modelJson: MODEL_JSON_FILE_NAME };
   }
-  const url = new URL(options.modelUrl);
+  const url = absoluteUrl(options.modelUrl, 'modelUrl');
   const name = decodeURIComponent(url.pathname.slice(url.pathname.lastIndexOf('/') + 1));
   if (name === '') {
     throw new ModelSigningError({

@@ -5,10 +5,6 @@
  *
  * @packageDocumentation
  */
-export { MODEL_JSON_FILE_NAME, SIGNATURE_FILE_NAME } from './layout.js';
-export {
-  verifiedHttpHandler,
-  type VerifiedHttpHandlerOptions,
-  type VerifiedHttpModel,
-  type VerifiedHttpModelLocation,
-} from './verified-http-handler.js';
+export { MODEL_JSON_FILE_NAME } from './layout.js';
+export { verifiedHttpHandler, type VerifiedHttpHandlerOptions, type VerifiedHttpModelLocation } from './verified-http-handler.js';
+export type { VerifiedLoadOptions, VerifiedTfjsModel } from './verified-load-options.js';

@@ -7,8 +7,7 @@ import { denseModel } from './helpers/layers-model.js';
 
 const newDir = useTempDirs();
 
-// Cancellation is `abortSignal` across the project (as in huggingface.js);
-// `signal` stays as a deprecated alias (layers-model.test.ts uses it).
+// Cancellation is `abortSignal` across the project (as in huggingface.js).
 describe('abortSignal', () => {
   it('cancels a signed save (nothing is left) and a verified load', async () => {
     const { signer, verifier } = await makeKeyPair();
@@ -22,9 +21,6 @@ describe('abortSignal', () => {
     await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort() })).rejects.toMatchObject({
       code: 'ABORTED',
     });
-    await expect(
-      loadVerifiedArtifacts({ modelDir, verifier, abortSignal: AbortSignal.abort(), signal: new AbortController().signal }),
-    ).rejects.toMatchObject({ code: 'ABORTED' });
     expect((await loadVerifiedArtifacts({ modelDir, verifier, abortSignal: new AbortController().signal })).files.sort()).toEqual([
       'model.json',
       'weights.bin',

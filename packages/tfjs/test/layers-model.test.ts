@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { verifyModel } from '@model-signing/core';
+import { signModel, verifyModel } from '@model-signing/core';
 import { loadVerifiedArtifacts, saveSignedArtifacts, signedSaveHandler, verifiedLoadHandler } from '../src/index.js';
 import { listDir, useTempDirs } from './helpers/dirs.js';
 import { makeKeyPair } from './helpers/keys.js';
@@ -20,6 +20,22 @@ describe('a layers model saved signed and loaded verified', () => {
     const loaded = await tf.loadLayersModel(verifiedLoadHandler({ modelDir, verifier }));
     expect(await predictSample(loaded)).toEqual(await predictSample(original));
     expect(loaded.getWeights().map((w) => w.shape)).toEqual([[3, 4], [4], [4, 2], [2]]);
+  });
+
+  it('loads with a claims.jsonl beside model.sig as the signature, and reports which line verified', async () => {
+    const { signer, verifier } = await makeKeyPair();
+    const original = denseModel();
+    const modelDir = path.join(await newDir(), 'dense');
+    await original.save(signedSaveHandler({ modelDir, signer }));
+    const signaturePath = path.join(modelDir, 'claims.jsonl');
+    await signModel({ modelPath: modelDir, signaturePath, signer });
+
+    const verified = await loadVerifiedArtifacts({ modelDir, verifier, signaturePath });
+    expect(verified.source).toEqual({ layout: 'claims', line: 1, lines: 1, warnings: [] });
+    // model.sig is not part of the model either: the signature does not list it.
+    expect(verified.files.sort()).toEqual(['model.json', 'weights.bin']);
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(verified.artifacts));
+    expect(await predictSample(loaded)).toEqual(await predictSample(original));
   });
 
   it("writes TensorFlow.js's file layout plus a signature that core verifies", async () => {
@@ -66,11 +82,23 @@ describe('a layers model saved signed and loaded verified', () => {
     );
     expect(saved.current?.manifest.serialization).toMatchObject({ method: 'shards', hashType: 'blake2b', shardSize: 64 });
 
-    const progress: number[] = [];
-    const verified = await loadVerifiedArtifacts({ modelDir, verifier, onProgress: (p) => progress.push(p.files) });
+    const progress = new Map<string, string>();
+    const reported: string[][] = [];
+    const verified = await loadVerifiedArtifacts({
+      modelDir,
+      verifier,
+      onProgress: (p) => progress.set(p.file, `${p.filesDone}/${p.filesTotal}: ${p.bytes} of ${p.totalBytes}`),
+      onVerified: ({ files }) => void reported.push(files),
+    });
     expect(verified.signer.method).toBe('key');
     expect(verified.files.sort()).toEqual(['model.json', 'weights.bin']);
-    expect(progress).toEqual([1, 2]);
+    // Each file read to its end, in turn; then onVerified, once, before the model is built.
+    const size = async (name: string) => (await fs.stat(path.join(modelDir, name))).size;
+    expect(Object.fromEntries(progress)).toEqual({
+      'model.json': `0/2: ${await size('model.json')} of ${await size('model.json')}`,
+      'weights.bin': `1/2: ${await size('weights.bin')} of ${await size('weights.bin')}`,
+    });
+    expect(reported).toEqual([verified.files]);
     expect(verified.manifest.resources.length).toBeGreaterThan(2);
     const fromMemory = await tf.loadLayersModel(tf.io.fromMemory(verified.artifacts));
     expect(await predictSample(fromMemory)).toEqual(await predictSample(denseModel()));
@@ -82,6 +110,6 @@ describe('a layers model saved signed and loaded verified', () => {
     await denseModel().save(signedSaveHandler({ modelDir, signer }));
     const controller = new AbortController();
     controller.abort();
-    await expect(loadVerifiedArtifacts({ modelDir, verifier, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(loadVerifiedArtifacts({ modelDir, verifier, abortSignal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });

@@ -3,7 +3,6 @@
 // for pages and web workers.
 export {
   DEFAULT_HUB_URL,
-  DEFAULT_SIGNATURE_PATH,
   type TransformersEnv,
   type VerifiedFileEvent,
   type VerifiedLoading,

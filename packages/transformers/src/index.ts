@@ -2,7 +2,6 @@
 // browser entry, @model-signing/transformers/browser, is src/browser.ts.
 export {
   DEFAULT_HUB_URL,
-  DEFAULT_SIGNATURE_PATH,
   type TransformersEnv,
   type VerifiedFileEvent,
   type VerifiedLoading,

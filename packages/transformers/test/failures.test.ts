@@ -10,7 +10,7 @@ import { env, pipeline } from '@huggingface/transformers';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configureVerifiedLoading, type VerifiedLoading } from '../src/index.js';
-import { FakeHub } from '../../hf-hub/test/hub-server.js';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 import { VOCAB, expectedEmbedding, tinyBertFiles } from './fixtures/tiny-bert.js';
 import { expectCode, keyPair, listTree, removeTempDirs, tempDir, writeFiles } from './helpers.js';
 
@@ -272,20 +272,41 @@ describe('configureVerifiedLoading beyond the happy path', () => {
     expect(hub.fullDownloads(repo, 'onnx/model.onnx')).toBe(1);
   });
 
-  it('answers an optional file that is neither signed nor on the hub with 404, as the hub would, and leaves other URLs alone', async () => {
+  it('answers an optional file that is neither signed nor on the hub with 404, as the hub would, and refuses other repos of the hub unless allowed', async () => {
     const { repo, revision, cacheDir } = await signedRepo();
     active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
     const absent = await env.fetch(`${hub.url}/${repo}/resolve/${revision}/generation_config.json`);
     expect(absent.status).toBe(404);
-    // Another repo on the same hub is not this call's business: its answer comes through unchanged.
-    const other = await env.fetch(`${hub.url}/org/not-configured/resolve/main/config.json`);
-    expect(other.status).toBe(404);
-    expect(hub.requests).toEqual([
-      `GET /${repo}/resolve/${revision}/model.sig`,
-      `GET /${repo}/resolve/${revision}/generation_config.json`,
-      'GET /org/not-configured/resolve/main/config.json',
-    ]);
+    // Another repo on the same hub cannot be checked against this signature: refused, without a request.
+    const other = `${hub.url}/org/not-configured/resolve/main/config.json`;
+    await expect(env.fetch(other)).rejects.toMatchObject({ code: 'UNSIGNED_FILE', path: other });
+    expect(hub.requests).toEqual([`GET /${repo}/resolve/${revision}/model.sig`, `GET /${repo}/resolve/${revision}/generation_config.json`]);
     expect(await listTree(cacheDir)).toEqual([]);
+    // Let through only when the caller says so; its answer then comes through unchanged.
+    active = await configureVerifiedLoading({
+      env,
+      repo,
+      revision,
+      verifier: keys.verifier,
+      cacheDir,
+      hubUrl: hub.url,
+      allowOtherRepos: true,
+    });
+    expect((await env.fetch(other)).status).toBe(404);
+    expect(hub.requests.at(-1)).toBe('GET /org/not-configured/resolve/main/config.json');
+  });
+
+  it('checks a request for the configured repo in another letter case against the signature (the hub resolves ids regardless of case)', async () => {
+    const { repo, revision, cacheDir } = await signedRepo();
+    const changed = Buffer.from(tinyBertFiles()['tokenizer.json']);
+    changed[changed.length - 2] ^= 0x01;
+    hub.replaceBytesKeepingMetadata(repo, 'tokenizer.json', changed);
+    active = await configureVerifiedLoading({ env, repo, revision, verifier: keys.verifier, cacheDir, hubUrl: hub.url });
+    const shouting = repo.toUpperCase();
+    await expectCode(() => env.fetch(`${hub.url}/${shouting}/resolve/${revision}/tokenizer.json`), 'DIGEST_MISMATCH', 'tokenizer.json');
+    const config = await env.fetch(`${hub.url}/${shouting}/resolve/${revision}/config.json`);
+    expect(Buffer.from(await config.arrayBuffer()).equals(tinyBertFiles()['config.json'])).toBe(true);
+    expect(active.loadedFiles).toEqual(['config.json']);
   });
 
   it('refuses a URL inside the repo that is not a resolve download (another URL layout), without a request', async () => {

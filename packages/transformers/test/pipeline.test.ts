@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { env, pipeline } from '@huggingface/transformers';
+import { signModel } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configureVerifiedLoading, type VerifiedLoading } from '../src/index.js';
-import { FakeHub } from '../../hf-hub/test/hub-server.js';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 import { VOCAB, expectedEmbedding, tinyBertFiles } from './fixtures/tiny-bert.js';
 import { expectCode, keyPair, listTree, removeTempDirs, tempDir, writeFiles } from './helpers.js';
 
@@ -98,8 +99,8 @@ describe('pipeline() through configureVerifiedLoading', () => {
     const { repo, revision, cacheDir } = await signedRepo();
     const { embedding, loading } = await embed(repo, revision, cacheDir);
     expectClose(embedding, expectedEmbedding(TOKENS));
-    // config.json is asked for twice (planning, then loading); the second time comes from the cache.
-    expect([...new Set(loading.loadedFiles)].sort()).toEqual(PIPELINE_FILES);
+    // config.json is asked for twice (planning, then loading), and every file goes through the cache hooks again: each is listed once.
+    expect([...loading.loadedFiles].sort()).toEqual(PIPELINE_FILES);
     expect(loading.manifest.resources.map((r) => r.name)).toContain('onnx/model_quantized.onnx');
     expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
@@ -129,7 +130,8 @@ describe('pipeline() through configureVerifiedLoading', () => {
     await extractor.dispose();
     expectClose((output.tolist() as number[][])[0], expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig']);
-    expect([...new Set(sources)].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
+    // One event per file.
+    expect(sources.sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
   });
 
   for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json']) {
@@ -220,6 +222,72 @@ describe('pipeline() through configureVerifiedLoading', () => {
     expectClose(second.embedding, expectedEmbedding(TOKENS));
     expect(second.loading.manifest.rootDigest).not.toBe(firstDigest);
     expect((await fs.readdir(path.join(cacheDir, repo))).sort()).toEqual([firstDigest, second.loading.manifest.rootDigest].sort());
+  });
+
+  it('loads a signed folder on disk with no hub: localModelPath, every file checked, one event each', async () => {
+    const models = await tempDir('local-models');
+    const folder = path.join(models, 'tiny-bert-local');
+    await writeFiles(folder, tinyBertFiles());
+    await signModel({ modelPath: folder, signaturePath: path.join(folder, 'model.sig'), signer: keys.signer });
+    const cacheDir = await tempDir('cache');
+    const events: string[] = [];
+    // No hub: any request to one would fail (nothing listens on hubUrl).
+    const noHub = 'http://127.0.0.1:9';
+    hub.resetCounters();
+    const load = async () => {
+      active?.restore();
+      active = await configureVerifiedLoading({
+        env,
+        repo: 'tiny-bert-local',
+        localModelPath: models,
+        verifier: keys.verifier,
+        cacheDir,
+        hubUrl: noHub,
+        onProgress: (e) => events.push(`${e.file}:${e.source}`),
+      });
+      const extractor = await pipeline('feature-extraction', 'tiny-bert-local');
+      try {
+        return ((await extractor(SENTENCE, { pooling: 'mean', normalize: true })).tolist() as number[][])[0];
+      } finally {
+        await extractor.dispose();
+      }
+    };
+    expectClose(await load(), expectedEmbedding(TOKENS));
+    expect(events.sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:local`));
+    expect([...active!.loadedFiles].sort()).toEqual(PIPELINE_FILES);
+    expect(hub.requests).toEqual([]);
+
+    // A changed byte on disk is refused by name (the verified cache is cleared first, so the file is read again).
+    await fs.rm(cacheDir, { recursive: true, force: true });
+    const changed = Buffer.from(tinyBertFiles()['onnx/model.onnx']);
+    changed[changed.length - 2] ^= 0x01;
+    await fs.writeFile(path.join(folder, 'onnx/model.onnx'), changed);
+    await expectCode(load, 'DIGEST_MISMATCH', 'onnx/model.onnx');
+  });
+
+  it('takes a claims.jsonl in the repo as its signature: the newest OMS line the verifier accepts counts, and loading says which', async () => {
+    const { repo } = await signedRepo();
+    const claimsPath = path.join(await tempDir('claims'), 'claims.jsonl');
+    const other = await keyPair();
+    await signModel({ modelPath: modelDir, signaturePath: claimsPath, signer: keys.signer });
+    await signModel({ modelPath: modelDir, signaturePath: claimsPath, signer: other.signer });
+    const revision = hub.pushCommit(repo, { put: { 'claims.jsonl': await fs.readFile(claimsPath) } });
+    active = await configureVerifiedLoading({
+      env,
+      repo,
+      revision,
+      verifier: keys.verifier,
+      signaturePath: 'claims.jsonl',
+      cacheDir: await tempDir('cache'),
+      hubUrl: hub.url,
+    });
+    const extractor = await pipeline('feature-extraction', repo, { revision });
+    try {
+      expectClose(((await extractor(SENTENCE, { pooling: 'mean', normalize: true })).tolist() as number[][])[0], expectedEmbedding(TOKENS));
+    } finally {
+      await extractor.dispose();
+    }
+    expect(active.source).toEqual({ layout: 'claims', line: 1, lines: 2, warnings: [] });
   });
 
   it('restore() puts back every env setting it changed', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals, loadCoreNeutralInternals } from '../load-core.js';
 import { UsageError, createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
@@ -62,6 +62,7 @@ async function readJson(file: string): Promise<unknown> {
 /** The predicate the options name, read, converted and checked; nothing is signed yet. */
 async function predicateFrom(model: string, opts: AttestOptions): Promise<{ predicateType: string; predicate: unknown; what: string }> {
   const core = await loadCore();
+  const internals = await loadCoreNeutralInternals();
   const chosen = [opts.modelCard, opts.eval, opts.provenance, opts.predicate].filter((o) => o !== undefined).length;
   if (chosen !== 1)
     throw new UsageError('name exactly one claim: --model-card, --eval, --provenance, or --predicate-type with --predicate');
@@ -73,7 +74,7 @@ async function predicateFrom(model: string, opts: AttestOptions): Promise<{ pred
     const predicate = opts.modelCard.endsWith('.json')
       ? await readJson(opts.modelCard)
       : await core.modelCardFromReadme(await readInput(opts.modelCard), { name: path.basename(path.resolve(model)) });
-    await core.validateModelCard(predicate);
+    await internals.validateModelCard(predicate);
     return { predicateType: core.CYCLONEDX_PREDICATE_TYPE, predicate, what: 'model card' };
   }
   if (opts.eval !== undefined)
@@ -84,13 +85,14 @@ async function predicateFrom(model: string, opts: AttestOptions): Promise<{ pred
       if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) {
         throw new core.ModelSigningError({ code: 'PREDICATE_INVALID', message: 'The SLSA provenance must be a JSON object' });
       }
+      const { subjectDigest } = await loadCoreInternals();
       const datasets = [];
       for (const dataset of opts.dataset) {
         // A dataset is a directory of files, digested exactly as a model is signed.
         const manifest = await core.hashModel({ modelPath: dataset, ...(opts.workers !== undefined ? { workers: opts.workers } : {}) });
-        datasets.push(core.datasetDependency({ name: manifest.modelName, rootDigest: core.subjectDigest(manifest) }));
+        datasets.push(internals.datasetDependency({ name: manifest.modelName, rootDigest: subjectDigest(manifest) }));
       }
-      predicate = core.withResolvedDependencies(predicate as Record<string, unknown>, datasets);
+      predicate = internals.withResolvedDependencies(predicate as Record<string, unknown>, datasets);
     }
     return { predicateType: core.SLSA_PROVENANCE_PREDICATE_TYPE, predicate, what: 'SLSA provenance' };
   }
@@ -104,10 +106,10 @@ async function runAttest(method: SignCommandMethod, model: string, opts: AttestO
     const core = await loadCore();
     const { predicateType, predicate, what } = await predicateFrom(model, opts);
     // Checked before the signer is made: a Sigstore sign-in or a PIN is not asked for a claim that would be refused.
-    await core.predicateTypeFor(predicateType).validate(predicate);
+    await (await loadCoreNeutralInternals()).predicateTypeFor(predicateType).validate(predicate);
     const signer = await createSigner(method, opts);
     const result = await core.attest({
-      ...walkOptionsFrom(model, opts),
+      ...(await walkOptionsFrom(model, opts)),
       method: opts.method,
       hashAlgorithm: opts.hash,
       shardSize: opts.shardSize,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import type { CheckedClaim, ClaimsWarning, SignerInfo, Verifier, VerifyClaimsResult } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals, loadCoreNeutralInternals } from '../load-core.js';
 import { UsageError, createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, positiveInteger, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
@@ -93,7 +93,7 @@ export function describeSigner(signer: SignerInfo): string {
 
 /** Human lines for checked claims: one header line per claim, its predicate shown below it, then skipped lines. */
 export async function renderClaims(result: VerifyClaimsResult, file: string): Promise<string[]> {
-  const { describePredicate } = await loadCore();
+  const { describePredicate } = await loadCoreNeutralInternals();
   const lines = [`Claims in ${file}: ${result.claims.length} (${result.claims.filter((c) => c.verified).length} verified)`];
   for (const claim of result.claims) {
     const { title, lines: shown } = claim.isSignature
@@ -160,9 +160,10 @@ hashing options the model was signed with (--method, --hash, --shard-size).`,
     const reporter = createReporter(opts.json);
     const progress = hashProgressBar('Hashing', opts.progress && !opts.json);
     try {
-      const { hashModel, subjectDigest } = await loadCore();
+      const { hashModel } = await loadCore();
+      const { subjectDigest } = await loadCoreInternals();
       const verifiers = await createClaimVerifiers(claimVerifierOptionsOf(opts, ''), '');
-      const walk = walkOptionsFrom(model, opts);
+      const walk = await walkOptionsFrom(model, opts);
       const manifest = await hashModel({
         ...walk,
         // The claims file may lie in the model: it is never part of it.

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { HashAlgorithm, SerializationMethod } from '@model-signing/core';
+import { loadCoreInternals } from '../load-core.js';
 // The containment check alone, without loading the rest of core.
-import { staysInside } from '@model-signing/core/containment';
+import { staysInside } from '@model-signing/core/internal/containment';
 
 // Kept here rather than imported so `--help` and `--version` never load core.
 const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];
@@ -81,14 +82,21 @@ export function resolveIgnorePaths(modelPath: string, values: readonly string[])
   });
 }
 
-/** The walk options for core from parsed CLI options. */
-export function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
+/**
+ * The walk options for core from parsed CLI options. A Hugging Face cache
+ * snapshot (what huggingface_hub downloads) is a folder of links into its
+ * cache repo's `blobs/`: with --allow-symlinks, as for the reference, its
+ * links may resolve anywhere in that repo folder, and no further.
+ */
+export async function walkOptionsFrom(modelPath: string, opts: ModelOptions) {
+  const repoFolder = opts.allowSymlinks ? await (await loadCoreInternals()).hubCacheRepoFolder(modelPath) : undefined;
   return {
     modelPath,
     ignorePaths: resolveIgnorePaths(modelPath, opts.ignorePaths),
     ignoreGitPaths: opts.ignoreGitPaths,
     ignoreAttestationFiles: opts.ignoreAttPaths,
     allowSymlinks: opts.allowSymlinks,
+    ...(repoFolder !== undefined ? { symlinkTargetRoot: repoFolder } : {}),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };
 }

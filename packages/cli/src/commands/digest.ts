@@ -18,7 +18,7 @@ export function digestCommand(setExitCode: (code: number) => void): Command {
     try {
       const { hashModel, rootDigest } = await loadCore();
       const manifest = await hashModel({
-        ...walkOptionsFrom(model, opts),
+        ...(await walkOptionsFrom(model, opts)),
         method: opts.method,
         hashAlgorithm: opts.hash,
         shardSize: opts.shardSize,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Signer } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals } from '../load-core.js';
 
 /** Signing methods whose private key stays on a PKCS#11 token (names as in the reference). */
 export const PKCS11_METHODS = ['pkcs11-key', 'pkcs11-certificate'] as const;
@@ -62,7 +62,7 @@ export async function createKmsCliSigner(opts: {
   certificateChain?: string[];
 }): Promise<Signer | undefined> {
   const core = await loadCore();
-  if (!core.isKmsUri(opts.privateKey)) return undefined;
+  if (!(await loadCoreInternals()).isKmsUri(opts.privateKey)) return undefined;
   return core.createKmsSigner({
     uri: opts.privateKey,
     ...(opts.signingCertificate !== undefined

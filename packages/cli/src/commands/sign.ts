@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreInternals } from '../load-core.js';
 import { createReporter, reportFailure, type Reporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
@@ -21,7 +21,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     // Re-signing incrementally takes the settings of the previous signature;
     // only the ones typed on the command line count as a change.
     const explicit = (name: string) => !incremental || cmd.getOptionValueSource(name) === 'cli';
-    const { allowSymlinks, ...walk } = walkOptionsFrom(modelPath, opts);
+    const { allowSymlinks, ...walk } = await walkOptionsFrom(modelPath, opts);
     const settings = {
       ...walk,
       ...(explicit('allowSymlinks') ? { allowSymlinks } : {}),
@@ -86,9 +86,9 @@ function withoutCredentials(url: string): string {
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
 async function reportPlan(
   reporter: Reporter,
-  options: Parameters<Awaited<ReturnType<typeof loadCore>>['planIncrementalSign']>[0],
+  options: Parameters<Awaited<ReturnType<typeof loadCoreInternals>>['planIncrementalSign']>[0],
 ): Promise<number> {
-  const plan = await (await loadCore()).planIncrementalSign(options);
+  const plan = await (await loadCoreInternals()).planIncrementalSign(options);
   const lines = [
     ...plan.rehashed.map((f) => `hash   ${f.name} (${f.reason}, ${f.size} bytes)`),
     ...plan.reused.map((f) => `reuse  ${f.name} (${f.size} bytes)`),

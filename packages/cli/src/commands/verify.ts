@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import type { SignerInfo, SigningMethod } from '@model-signing/core';
-import { loadCore } from '../load-core.js';
+import { loadCore, loadCoreNeutralInternals } from '../load-core.js';
 import { createReporter, reportFailure } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
@@ -40,7 +40,7 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     // Made before any file is read, so a bad --claims-* option fails at once.
     const claimVerifiers = opts.claims ? await createClaimVerifiers(claimVerifierOptionsOf(opts, 'claims-'), 'claims-') : [];
     const result = await verifyModel({
-      ...walkOptionsFrom(modelPath, opts),
+      ...(await walkOptionsFrom(modelPath, opts)),
       signaturePath: opts.signature,
       verifier,
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
@@ -62,7 +62,8 @@ async function runVerify(method: SigningMethod, modelPath: string, opts: VerifyO
     const lines = [`Verification succeeded${matched}${trusted}${notChecked}${timestampNote(result.signer)}`];
     let claims: Record<string, unknown> = {};
     if (opts.claims) {
-      const { rootDigest, sortResources } = await loadCore();
+      const { rootDigest } = await loadCore();
+      const { sortResources } = await loadCoreNeutralInternals();
       const file = claimsFileOf(opts);
       // The signed files, as the signature lists them and as signing orders them (the reference orders some names otherwise).
       const roots = [...new Set([result.manifest.rootDigest, rootDigest(sortResources(result.manifest.resources))])];

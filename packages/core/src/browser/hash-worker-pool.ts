@@ -4,7 +4,7 @@
  * core; parallelism comes from hashing different files side by side.
  */
 import { ModelSigningError } from '../errors.js';
-import type { HashAlgorithmName } from '../format/hash-registry.js';
+import type { HashAlgorithm } from '../format/manifest.js';
 import type { HashRequest, HashResponse, HashSource } from './hash-worker-protocol.js';
 
 export type { HashSource } from './hash-worker-protocol.js';
@@ -30,7 +30,7 @@ export interface HashWorkerPool {
    * ArrayBuffer is handed over: it is detached when its job starts, so pass
    * a copy (`bytes.slice().buffer`) to keep using the bytes.
    */
-  hash(algorithm: HashAlgorithmName, source: HashSource): Promise<Uint8Array>;
+  hash(algorithm: HashAlgorithm, source: HashSource): Promise<Uint8Array>;
   /** Terminates the workers; pending and running jobs reject with `ABORTED`. */
   close(): void;
 }

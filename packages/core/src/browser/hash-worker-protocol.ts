@@ -1,6 +1,6 @@
 /** Messages between {@link HashWorkerPool} and its module workers (hash-worker.ts). */
 import type { ErrorCode } from '../errors.js';
-import type { HashAlgorithmName } from '../format/hash-registry.js';
+import type { HashAlgorithm } from '../format/manifest.js';
 
 /**
  * What to hash: a Blob (a File, a cached response's blob), a URL to fetch, or
@@ -11,7 +11,7 @@ export type HashSource = Blob | string | ArrayBuffer;
 
 /** A job sent to a worker; a worker runs one job at a time, so answers need no id. */
 export interface HashRequest {
-  algorithm: HashAlgorithmName;
+  algorithm: HashAlgorithm;
   source: HashSource;
 }
 

@@ -1,6 +1,5 @@
 // Runtime-neutral (no `node:*`): a claim is an in-toto statement about the
 // model's root digest, signed into a Sigstore bundle like an OMS signature.
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
 import { signPayload } from '../format/bundle-builder.js';
 import type { SerializedBundle } from '../format/bundle.js';
@@ -8,23 +7,23 @@ import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, STATEMENT_TYPE } from '../format/statement.js';
 import { predicateTypeFor } from './predicates/index.js';
 
-/** What a claim is about: the model, by its OMS subject. */
-export interface ClaimModelSubject {
-  /** The subject name (the model's folder or file name, as an OMS signature names it); informational. */
-  name: string;
-  /** The model's root digest (hex SHA-256), as signing computes it (`model-signing digest`). */
-  rootDigest: string;
-}
-
 /** Options for {@link createClaim}. */
-export interface CreateClaimParams extends Cancellable {
-  subject: ClaimModelSubject;
+export interface CreateClaimParams {
+  /** What the claim is about: the model, by its OMS subject. */
+  subject: {
+    /** The subject name (the model's folder or file name, as an OMS signature names it); informational. */
+    name: string;
+    /** The model's root digest (hex SHA-256), as signing computes it (`model-signing digest`). */
+    rootDigest: string;
+  };
   /** The predicate type URI: a known one (model card, test result, SLSA provenance) is checked against its schema. */
   predicateType: string;
   /** The predicate, a JSON object. */
   predicate: unknown;
   /** Any signer: key, certificate, Sigstore, PKCS#11, KMS. */
   signer: Signer;
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
 }
 
 /**
@@ -49,6 +48,6 @@ export async function createClaim(params: CreateClaimParams): Promise<Serialized
     predicate: params.predicate,
   };
   const payload = new TextEncoder().encode(JSON.stringify(statement));
-  const signal = abortSignalOf(params);
-  return signPayload({ payload, payloadType: PAYLOAD_TYPE, signer: params.signer, ...(signal ? { signal } : {}) });
+  const signal = params.abortSignal;
+  return signPayload({ payload, payloadType: PAYLOAD_TYPE, signer: params.signer, ...(signal ? { abortSignal: signal } : {}) });
 }

@@ -36,7 +36,7 @@ export interface ClaimsReadOptions {
   maxBundleBytes?: number;
   /** The most bytes read from the file in all. Default four times `maxBundleBytes` (256 MiB). */
   maxClaimsBytes?: number;
-  /** Stop after this many lines with content. Default {@link DEFAULT_MAX_CLAIM_LINES}. */
+  /** Stop after this many lines with content. Default 10,000. */
   maxLines?: number;
 }
 

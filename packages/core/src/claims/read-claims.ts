@@ -1,7 +1,6 @@
 // Runtime-neutral (no `node:*`): reads a claims file from its bytes or as
 // they stream in, one bounded line at a time.
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
-import { ModelSigningError } from '../errors.js';
+import { throwIfAborted } from '../cancellation.js';
 import { isClaimsWarning, parseClaimLine, type Claim } from './claim.js';
 import { ClaimLineSplitter, type ClaimLine, type ClaimsReadOptions, type ClaimsWarning } from './lines.js';
 
@@ -13,8 +12,11 @@ import { ClaimLineSplitter, type ClaimLine, type ClaimsReadOptions, type ClaimsW
 export type ClaimsSource = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 /** Options for {@link readClaims}. */
-export interface ReadClaimsParams extends ClaimsReadOptions, Cancellable {
+export interface ReadClaimsParams extends ClaimsReadOptions {
+  /** The claims file (`claims.jsonl`): its bytes or a stream of them. */
   claims: ClaimsSource;
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
 }
 
 /** What {@link readClaims} found: the claims in file order, and every line skipped. */
@@ -52,10 +54,10 @@ async function* chunksOf(source: ClaimsSource): AsyncGenerator<Uint8Array> {
  */
 export async function* claimsOf(
   source: ClaimsSource,
-  options: ClaimsReadOptions & Cancellable,
+  options: ClaimsReadOptions & { abortSignal?: AbortSignal | undefined },
   warnings: ClaimsWarning[],
 ): AsyncGenerator<Claim> {
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   let splitter: ClaimLineSplitter;
   try {
     splitter = new ClaimLineSplitter(options);
@@ -75,7 +77,7 @@ export async function* claimsOf(
   };
   const drain = () => warnings.push(...splitter.warnings.splice(0));
   for await (const chunk of chunksOf(source)) {
-    throwIfAborted(signal);
+    throwIfAborted(signal, { doing: 'reading claims' });
     const lines = splitter.push(chunk);
     drain();
     yield* parse(lines);
@@ -84,12 +86,6 @@ export async function* claimsOf(
   const last = splitter.end();
   drain();
   yield* parse(last);
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new ModelSigningError({ code: 'ABORTED', cause: signal.reason, message: 'The operation was cancelled through its AbortSignal' });
-  }
 }
 
 /**

@@ -1,6 +1,5 @@
 // Runtime-neutral (no `node:*`): checks every claim of a claims file against
 // the model's root digest and the verifiers the caller trusts.
-import type { Cancellable } from '../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../errors.js';
 import { rootDigest, sortResources } from '../format/manifest.js';
 import { COMPAT_PREDICATE_TYPE, PREDICATE_TYPE, parseStatement } from '../format/statement.js';
@@ -15,7 +14,9 @@ export function isSignaturePredicate(predicateType: string): boolean {
 }
 
 /** Options for {@link verifyClaims}. */
-export interface VerifyClaimsParams extends ClaimsReadOptions, Cancellable {
+export interface VerifyClaimsParams extends ClaimsReadOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** The claims file (`claims.jsonl`): its bytes or a stream of them. */
   claims: ClaimsSource;
   /**

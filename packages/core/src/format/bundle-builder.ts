@@ -1,6 +1,6 @@
 import { ModelSigningError } from '../errors.js';
 import { concatenate, toBase64 as base64, toBase64Parts } from './base64.js';
-import { BUNDLE_MEDIA_TYPE, rememberPayloadParts, type SerializedBundle, type SerializedEnvelope } from './bundle.js';
+import { BUNDLE_MEDIA_TYPE, rememberPayloadParts, type SerializedBundle } from './bundle.js';
 import { preAuthEncoding } from './dsse.js';
 import type { SignOptions, Signer, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signer.js';
 
@@ -38,7 +38,7 @@ export function buildBundle(options: BuildBundleOptions): SerializedBundle {
   // The payload's base64 is kept in its pieces too, so writing a large
   // signature never reads it whole (serializeBundleParts).
   const parts = toBase64Parts(options.payload);
-  const dsseEnvelope: SerializedEnvelope = {
+  const dsseEnvelope: SerializedBundle['dsseEnvelope'] = {
     payload: concatenate(parts),
     payloadType: options.payloadType,
     signatures: [{ sig: base64(options.signature), keyid: '' }],
@@ -73,14 +73,14 @@ export interface SignPayloadOptions extends SignOptions {
  *   signer that witnesses (Sigstore timestamps through its own TSA);
  *   the signer's and the timestamp's errors.
  */
-export async function signPayload({ payload, payloadType, signer, signal, timestamp }: SignPayloadOptions): Promise<SerializedBundle> {
+export async function signPayload({ payload, payloadType, signer, abortSignal, timestamp }: SignPayloadOptions): Promise<SerializedBundle> {
   if (timestamp && signer.witness) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',
       message: `The ${signer.method} method timestamps its signatures through its own services; a timestamp authority is only for key, certificate, PKCS#11 and KMS signing`,
     });
   }
-  const options = signal ? { signal } : {};
+  const options = abortSignal ? { abortSignal } : {};
   const signed = await signer.sign(preAuthEncoding(payloadType, payload), options);
   const rfc3161Timestamps = timestamp ? [await timestamp(signed.signature, options)] : [];
   const bundle = buildBundle({ payload, payloadType, ...signed, rfc3161Timestamps });

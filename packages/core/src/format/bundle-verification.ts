@@ -1,7 +1,8 @@
 // Runtime-neutral (no `node:*`): browsers verify bundles with this too.
 import { parseBundle, type ParseBundleOptions, type ParsedBundle } from './bundle.js';
 import { ModelSigningError } from '../errors.js';
-import { PAYLOAD_TYPE, parseStatement, type VerifiedManifest } from './statement.js';
+import { PAYLOAD_TYPE, parseStatement } from './statement.js';
+import { verifiedManifest, type VerifiedManifest } from './verified-manifest.js';
 import type { SignerInfo, Verifier } from './verifier.js';
 
 /** Options for {@link verifyBundle}. */
@@ -22,7 +23,8 @@ export interface VerifiedBundle {
  * Checks a bundle without touching model files: the signature over the
  * exact payload bytes (and signer trust), then payloadType, statement type,
  * predicate type, a single subject and the root digest. The result's
- * manifest is what callers check bytes against ({@link ManifestChecker}).
+ * manifest is what bytes are checked against; it is the only way, with the
+ * verified-model session, to obtain a `VerifiedManifest`.
  *
  * @throws {ModelSigningError} `BAD_BUNDLE`, `BAD_PAYLOAD`, `SIGNATURE_INVALID`, `KEY_MISMATCH`, `CERT_CHAIN_INVALID`, `WRONG_METHOD`, …
  */
@@ -36,5 +38,5 @@ export async function verifyBundle(options: VerifyBundleOptions): Promise<Verifi
       message: `Invalid signed statement: payloadType is '${bundle.payloadType}', expected '${PAYLOAD_TYPE}'`,
     });
   }
-  return { manifest: parseStatement(bundle.payload), signer, bundle };
+  return { manifest: verifiedManifest(parseStatement(bundle.payload)), signer, bundle };
 }

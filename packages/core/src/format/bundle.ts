@@ -6,6 +6,12 @@ import { utf8Length } from './utf8.js';
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 /**
+ * The signature's file name in a model folder (or hub repo) unless told
+ * otherwise: what the CLI, every adapter and the reference's examples use.
+ */
+export const DEFAULT_SIGNATURE_NAME = 'model.sig';
+
+/**
  * The media types a keyless bundle may carry: both spellings of v0.3. A
  * keyless bundle here holds its signing certificate alone
  * (`verificationMaterial.certificate`), which only v0.3 allows; v0.1 and v0.2
@@ -17,19 +23,6 @@ const SIGSTORE_MEDIA_TYPES = new Set([BUNDLE_MEDIA_TYPE, 'application/vnd.dev.si
 /** How a bundle was signed, read from its verification material. */
 export type SigningMethod = 'key' | 'certificate' | 'sigstore';
 
-/** A DSSE signature as serialized in a bundle. */
-export interface SerializedSignature {
-  sig: string;
-  keyid?: string | null;
-}
-
-/** A DSSE envelope as serialized in a bundle. */
-export interface SerializedEnvelope {
-  payload: string;
-  payloadType: string;
-  signatures: SerializedSignature[];
-}
-
 /**
  * The JSON form of a Sigstore bundle holding an OMS signature. Verification
  * material is kept as plain JSON: each method reads the part it needs.
@@ -37,7 +30,8 @@ export interface SerializedEnvelope {
 export interface SerializedBundle {
   mediaType: string;
   verificationMaterial: Record<string, unknown>;
-  dsseEnvelope: SerializedEnvelope;
+  /** The DSSE envelope: the payload and its type, and the signatures (base64), of which the first counts. */
+  dsseEnvelope: { payload: string; payloadType: string; signatures: { sig: string; keyid?: string | null }[] };
 }
 
 /** A structurally valid bundle, decoded; nothing in it is trusted yet. */
@@ -70,9 +64,10 @@ export interface ParsedBundle {
  * The largest bundle read or parsed by default: 64 MiB. Everything in a
  * bundle is decoded before its signature can be checked, so this bounds what
  * an unsigned file can make us allocate (a few times its size). A signed
- * manifest takes about 160 bytes per resource, so this fits some 400,000
- * files or shards; raise it with `maxBundleBytes` (CLI `--max-bundle-size`)
- * for larger models.
+ * manifest takes about 160 to 250 bytes per resource, so this fits some
+ * 300,000 files or shards. Verifying a model on disk, the limit follows
+ * the files present (1 KiB more for each, `bundleLimitFor`); elsewhere,
+ * raise it with `maxBundleBytes` (CLI `--max-bundle-size`) for larger models.
  */
 export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
@@ -99,53 +94,15 @@ export function maxBundleBytesOf(options: ParseBundleOptions): number {
 }
 
 /**
- * What a signature may take for each resource (file, or shard) it lists,
- * base64 included: 1 KiB. A resource of a 15-byte name takes 224 bytes in a
- * bundle (a million: 224 MB); 1 KiB leaves room for names of some 600 bytes.
+ * The error for a bundle over the limit, naming the options that raise it:
+ * by its announced `size`, or (`announced` false) once more than `max`
+ * bytes arrived.
  */
-export const BUNDLE_BYTES_PER_RESOURCE = 1024;
-
-/** Options for {@link bundleLimitFor}. */
-export interface BundleLimitOptions extends ParseBundleOptions {
-  /** The allowance whatever the model: default {@link DEFAULT_MAX_BUNDLE_BYTES}. */
-  baseBytes?: number;
-  /** The allowance per resource: default {@link BUNDLE_BYTES_PER_RESOURCE}. */
-  bytesPerResource?: number;
-}
-
-/**
- * The bundle size limit for a model that has `resources` resources (its
- * files for `files`, its shards for `shards`, as present before any byte is
- * read): a base plus an allowance per resource, so the genuine signature of
- * a million-file dataset is read without raising any option, while a huge
- * bundle against a small model is refused from its size, before it is read.
- * An explicit `maxBundleBytes` wins.
- *
- * @throws {ModelSigningError} `INVALID_ARGUMENT` for a negative or fractional
- *   count or allowance, or an invalid `maxBundleBytes`.
- */
-export function bundleLimitFor(resources: number, options: BundleLimitOptions = {}): number {
-  if (options.maxBundleBytes !== undefined) return maxBundleBytesOf(options);
-  const base = options.baseBytes ?? DEFAULT_MAX_BUNDLE_BYTES;
-  const perResource = options.bytesPerResource ?? BUNDLE_BYTES_PER_RESOURCE;
-  for (const [name, value] of [
-    ['resources', resources],
-    ['baseBytes', base],
-    ['bytesPerResource', perResource],
-  ] as const) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `${name} must be a non-negative integer, got ${String(value)}` });
-    }
-  }
-  return Math.min(base + resources * perResource, Number.MAX_SAFE_INTEGER);
-}
-
-/** The error for a bundle over the limit, naming the options that raise it. */
-export function bundleTooLarge(size: number, max: number, path?: string): ModelSigningError {
+export function bundleTooLarge(size: number, max: number, path?: string, announced = true): ModelSigningError {
   return new ModelSigningError({
     code: 'BUNDLE_TOO_LARGE',
     ...(path === undefined ? {} : { path }),
-    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${size} bytes, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
+    message: `The signature${path === undefined ? '' : ` '${path}'`} is ${announced ? `${size} bytes` : `more than ${max} bytes`}, over the limit of ${max} bytes read before its signature is checked; if it is genuine (a model with hundreds of thousands of files), raise the limit with the maxBundleBytes option`,
   });
 }
 
@@ -290,10 +247,10 @@ export function serializeBundle(bundle: SerializedBundle): string {
 const PLAIN_BASE64 = /^[A-Za-z0-9+/=]*$/;
 const EMPTY_PAYLOAD = '"dsseEnvelope":{"payload":""';
 /** Envelopes made by the bundle builder: the base64 pieces their payload text was made of. */
-const payloadParts = new WeakMap<SerializedEnvelope, { text: string; parts: readonly string[] }>();
+const payloadParts = new WeakMap<SerializedBundle['dsseEnvelope'], { text: string; parts: readonly string[] }>();
 
 /** Records that `envelope.payload` is `text`, the concatenation of `parts` (pure base64), for {@link serializeBundleParts}. */
-export function rememberPayloadParts(envelope: SerializedEnvelope, text: string, parts: readonly string[]): void {
+export function rememberPayloadParts(envelope: SerializedBundle['dsseEnvelope'], text: string, parts: readonly string[]): void {
   payloadParts.set(envelope, { text, parts });
 }
 

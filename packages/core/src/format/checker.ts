@@ -1,8 +1,8 @@
 import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
-import { createHasher, type IncrementalHash } from './hash-algorithms.js';
+import { createHasher, type Hasher } from './hash-algorithms.js';
 import { compareResourceNames, parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
-import type { VerifiedManifest } from './statement.js';
 import { normalizeModelPath } from './model-path.js';
+import { isVerifiedManifest, type VerifiedManifest } from './verified-manifest.js';
 
 /** Options for {@link ManifestChecker}. */
 export interface ManifestCheckerOptions {
@@ -24,7 +24,7 @@ export interface FileHasherOptions {
    * after the previous one's digest was read), for the manifest's algorithm.
    * Default: `createHasher` (node:crypto in Node, @noble/hashes elsewhere).
    */
-  createHash?: () => IncrementalHash;
+  createHash?: () => Hasher;
 }
 
 /**
@@ -46,6 +46,12 @@ export class ManifestChecker {
     readonly manifest: VerifiedManifest,
     options: ManifestCheckerOptions = {},
   ) {
+    if (!isVerifiedManifest(manifest)) {
+      throw new ModelSigningError({
+        code: 'INVALID_ARGUMENT',
+        message: 'Bytes are checked only against a verified manifest (from verifyBundle or a verified session), never a parsed one',
+      });
+    }
     this.ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
     this.isShards = manifest.serialization.method === 'shards';
   }
@@ -92,26 +98,6 @@ export class ManifestChecker {
   }
 
   /**
-   * Compares the files present (names and sizes, before any byte is read)
-   * with the signed ones, so a loader can refuse a model before reading it.
-   * An empty file in shard mode has no shard and so counts as signed.
-   *
-   * @throws {ManifestMismatchError} listing every missing file and, unless
-   *   unsigned files are tolerated, every unsigned one.
-   */
-  checkListing(files: ReadonlyArray<{ name: string; size: number }>): void {
-    const present = new Set(files.map((f) => f.name));
-    const differences: ManifestDifference[] = this.signedFiles
-      .filter((name) => !present.has(name))
-      .map((name) => ({ kind: 'missing', name }));
-    if (!this.ignoreUnsignedFiles) {
-      const emptyShardFile = (size: number) => this.manifest.serialization.method === 'shards' && size === 0;
-      for (const f of files) if (!this.isSigned(f.name) && !emptyShardFile(f.size)) differences.push({ kind: 'unsigned', name: f.name });
-    }
-    if (differences.length > 0) throw new ManifestMismatchError(differences);
-  }
-
-  /**
    * Streams one file through the manifest's hash. Throws `PATH_ESCAPE` for a
    * name that leaves the model, and (unless unsigned files are tolerated)
    * `UNSIGNED_FILE` before any byte is hashed.
@@ -128,13 +114,13 @@ export class ManifestChecker {
     let shardStart = 0;
     const newHasher = options.createHash ?? (() => createHasher(hashType));
     // Created when bytes come, not ahead: a hasher source may allow only one open hasher at a time.
-    let hasher: IncrementalHash | undefined;
+    let hasher: Hasher | undefined;
     let finished = false;
     const closeShard = () => {
       produced.push({
         name: shardName({ path: file, start: shardStart, end: offset }),
         algorithm,
-        digest: (hasher ?? newHasher()).digest(),
+        digest: (hasher ?? newHasher()).digestHex(),
       });
       shardStart = offset;
       hasher = undefined;
@@ -160,7 +146,7 @@ export class ManifestChecker {
       },
       finish: () => {
         finished = true;
-        if (method === 'files') produced.push({ name: file, algorithm, digest: (hasher ?? newHasher()).digest() });
+        if (method === 'files') produced.push({ name: file, algorithm, digest: (hasher ?? newHasher()).digestHex() });
         else if (offset > shardStart) closeShard();
         this.checkFileResources(file, produced);
         return produced;
@@ -172,13 +158,6 @@ export class ManifestChecker {
   checkBytes(name: string, bytes: Uint8Array, options: FileHasherOptions = {}): ManifestResource[] {
     const hasher = this.createFileHasher(name, options);
     hasher.update(bytes);
-    return hasher.finish();
-  }
-
-  /** Checks a file arriving as a stream of chunks (e.g. a download or `fs.createReadStream`). */
-  async checkStream(name: string, stream: AsyncIterable<Uint8Array>): Promise<ManifestResource[]> {
-    const hasher = this.createFileHasher(name);
-    for await (const chunk of stream) hasher.update(chunk);
     return hasher.finish();
   }
 
@@ -225,15 +204,17 @@ export class ManifestChecker {
    *
    * @param localFiles every file that was hashed (model-relative paths), so
    *   empty files in shard mode count as present.
+   * @param known differences already established without hashing (unsigned
+   *   files that were not read), reported with the rest.
    */
-  compareAll(localFiles: readonly string[], local: readonly ManifestResource[]): void {
+  compareAll(localFiles: readonly string[], local: readonly ManifestResource[], known: readonly ManifestDifference[] = []): void {
     if (!this.isShards && localFiles.length === local.length) {
-      this.compareFiles(local);
+      this.compareFiles(local, known);
       return;
     }
     const byFile = new Map<string, ManifestResource[]>(localFiles.map((f) => [f, []]));
     for (const r of local) byFile.get(this.isShards ? parseShardName(r.name).path : r.name)?.push(r);
-    const differences: ManifestDifference[] = [];
+    const differences: ManifestDifference[] = [...known];
     for (const [file, produced] of byFile) differences.push(...this.differencesFor(file, produced));
     for (const file of this.signedFiles) if (!byFile.has(file)) differences.push({ kind: 'missing', name: file });
     if (differences.length > 0) throw new ManifestMismatchError(differences);
@@ -246,8 +227,8 @@ export class ManifestChecker {
    * map of a million names. Otherwise one lookup per local file, and a set
    * of the local names only when some signed file was not seen.
    */
-  private compareFiles(local: readonly ManifestResource[]): void {
-    const differences: ManifestDifference[] = [];
+  private compareFiles(local: readonly ManifestResource[], known: readonly ManifestDifference[]): void {
+    const differences: ManifestDifference[] = [...known];
     const signed = this.manifest.resources;
     this.sorted ??= increasing(signed);
     if (this.sorted && increasing(local)) {

@@ -17,61 +17,37 @@
  */
 import { createBLAKE2b, createBLAKE3, createSHA256, type IHasher } from 'hash-wasm';
 import { ModelSigningError } from '../errors.js';
-import { NATIVE_HASHING, type IncrementalHash } from './hash-algorithms.js';
-import { toHex } from './hex.js';
-
-/** Names of the file hash algorithms OMS manifests use (`blake2b` is BLAKE2b-512, unkeyed). */
-export type HashAlgorithmName = 'sha256' | 'blake2b' | 'blake3';
-
-/**
- * An incremental hash: feed bytes as they arrive with `update`, then read the
- * digest once, as raw bytes or hex. It cannot be used after the digest is read.
- */
-export interface StreamingHasher {
-  update(data: Uint8Array): void;
-  digest(): Uint8Array;
-  digestHex(): string;
-}
+import { DIGEST_BYTES, NATIVE_HASHING, guardedHasher, type Hasher } from './hash-algorithms.js';
+import type { HashAlgorithm } from './manifest.js';
 
 /** One algorithm of {@link HASH_ALGORITHMS}. */
 export interface HashAlgorithmSpec {
-  readonly name: HashAlgorithmName;
-  /** Size of the digest in bytes. */
+  readonly name: HashAlgorithm;
+  /** Size of the digest in bytes (from the one table, `DIGEST_BYTES`). */
   readonly digestBytes: number;
   /** A fresh hasher. Async because the first one instantiates the WebAssembly module. */
-  create(): Promise<StreamingHasher>;
+  create(): Promise<Hasher>;
   /** Raw digest of bytes already whole in memory (never gather a stream only to call this). */
   digestOnce(data: Uint8Array): Promise<Uint8Array>;
 }
 
-function streaming(name: HashAlgorithmName, hasher: IHasher): StreamingHasher {
-  let done = false;
-  const used = () =>
-    new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `This ${name} hasher already returned its digest; create a new one` });
-  const digest = () => {
-    if (done) throw used();
-    done = true;
-    return hasher.digest('binary');
-  };
-  return {
-    update(data) {
-      if (done) throw used();
-      hasher.update(data);
-    },
-    digest,
-    digestHex: () => toHex(digest()),
-  };
+function streaming(name: HashAlgorithm, hasher: IHasher): Hasher {
+  return guardedHasher(
+    name,
+    (data) => void hasher.update(data),
+    () => hasher.digest('binary'),
+  );
 }
 
 function overArrayBuffer(data: Uint8Array): data is Uint8Array<ArrayBuffer> {
   return data.buffer instanceof ArrayBuffer;
 }
 
-function spec(name: HashAlgorithmName, digestBytes: number, make: () => Promise<IHasher>, webCryptoName?: string): HashAlgorithmSpec {
+function spec(name: HashAlgorithm, make: () => Promise<IHasher>, webCryptoName?: string): HashAlgorithmSpec {
   const create = async () => streaming(name, await make());
   return Object.freeze({
     name,
-    digestBytes,
+    digestBytes: DIGEST_BYTES[name],
     create,
     async digestOnce(data: Uint8Array) {
       const subtle = globalThis.crypto?.subtle;
@@ -84,17 +60,17 @@ function spec(name: HashAlgorithmName, digestBytes: number, make: () => Promise<
   });
 }
 
-const MAKERS: Readonly<Record<HashAlgorithmName, () => Promise<IHasher>>> = {
+const MAKERS: Readonly<Record<HashAlgorithm, () => Promise<IHasher>>> = {
   sha256: createSHA256,
   blake2b: () => createBLAKE2b(512),
   blake3: () => createBLAKE3(256),
 };
 
 /** Every supported file hash algorithm, by OMS name. */
-export const HASH_ALGORITHMS: Readonly<Record<HashAlgorithmName, HashAlgorithmSpec>> = Object.freeze({
-  sha256: spec('sha256', 32, MAKERS.sha256, 'SHA-256'),
-  blake2b: spec('blake2b', 64, MAKERS.blake2b),
-  blake3: spec('blake3', 32, MAKERS.blake3),
+export const HASH_ALGORITHMS: Readonly<Record<HashAlgorithm, HashAlgorithmSpec>> = Object.freeze({
+  sha256: spec('sha256', MAKERS.sha256, 'SHA-256'),
+  blake2b: spec('blake2b', MAKERS.blake2b),
+  blake3: spec('blake3', MAKERS.blake3),
 });
 
 /**
@@ -109,7 +85,7 @@ export function hashAlgorithm(name: string): HashAlgorithmSpec {
       message: `Unknown hash algorithm "${name}"; expected one of ${Object.keys(HASH_ALGORITHMS).join(', ')}`,
     });
   }
-  return HASH_ALGORITHMS[name as HashAlgorithmName];
+  return HASH_ALGORITHMS[name as HashAlgorithm];
 }
 
 /**
@@ -119,7 +95,7 @@ export function hashAlgorithm(name: string): HashAlgorithmSpec {
  * @returns the raw digest.
  */
 export async function hashStream(
-  algorithm: HashAlgorithmName,
+  algorithm: HashAlgorithm,
   chunks: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>,
 ): Promise<Uint8Array> {
   const hasher = await HASH_ALGORITHMS[algorithm].create();
@@ -153,7 +129,7 @@ export async function hashStream(
  * @throws the platform's error when WebAssembly cannot be instantiated (e.g.
  *   a Content-Security-Policy without `'wasm-unsafe-eval'`).
  */
-export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<() => IncrementalHash> {
+export async function sequentialHashers(algorithm: HashAlgorithm): Promise<() => Hasher> {
   const hasher = await MAKERS[algorithm]();
   let busy = false;
   return () => {
@@ -164,15 +140,14 @@ export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<(
       });
     busy = true;
     hasher.init();
-    const one = streaming(algorithm, hasher);
-    return {
-      update: (data) => one.update(data),
-      digest: () => {
-        const hex = one.digestHex();
+    return guardedHasher(
+      algorithm,
+      (data) => void hasher.update(data),
+      () => {
         busy = false;
-        return hex;
+        return hasher.digest('binary');
       },
-    };
+    );
   };
 }
 
@@ -183,7 +158,7 @@ export async function sequentialHashers(algorithm: HashAlgorithmName): Promise<(
  * several times the default @noble/hashes, unless WebAssembly is refused (a
  * CSP without `'wasm-unsafe-eval'`), where @noble/hashes remains.
  */
-export async function fastestCheckerHashers(algorithm: HashAlgorithmName): Promise<(() => IncrementalHash) | undefined> {
+export async function fastestCheckerHashers(algorithm: HashAlgorithm): Promise<(() => Hasher) | undefined> {
   if (NATIVE_HASHING) return undefined;
   return sequentialHashers(algorithm).catch(() => undefined);
 }

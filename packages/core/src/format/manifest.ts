@@ -1,9 +1,8 @@
 import { ModelSigningError } from '../errors.js';
 import { hexInto } from './hex.js';
-import { createHasher } from './hash-algorithms.js';
+import { createHasher, type HashAlgorithm } from './hash-algorithms.js';
 
-/** Hash algorithms OMS defines for file and shard digests. */
-export type HashAlgorithm = 'sha256' | 'blake2b' | 'blake3';
+export type { HashAlgorithm } from './hash-algorithms.js';
 
 /** Every supported {@link HashAlgorithm}, for validating input. */
 export const HASH_ALGORITHMS: readonly HashAlgorithm[] = ['sha256', 'blake2b', 'blake3'];
@@ -22,7 +21,7 @@ export interface Serialization {
   /** Only for `shards`. */
   shardSize?: number;
   /** Model-relative paths excluded from the manifest (recorded so verifiers exclude them too). */
-  ignorePaths: string[];
+  ignorePaths: readonly string[];
 }
 
 /** One entry of the manifest: a file (`files`) or a byte range of a file (`shards`). */
@@ -169,5 +168,5 @@ export function rootDigest(resources: readonly ManifestResource[]): string {
     used += bytes;
   }
   hash.update(buffer.subarray(0, used));
-  return hash.digest();
+  return hash.digestHex();
 }

@@ -49,3 +49,16 @@ function isNormal(name: string): boolean {
     !name.includes('\0')
   );
 }
+
+/** Paths left out at the model root by default, as the reference does. */
+export const GIT_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
+
+/**
+ * The one ignore-path check: whether the model-relative `name` is one of
+ * `paths` or lies under one (component-wise, so `a/bc` is not under `a/b`).
+ * The walk, the session's listing, incremental signing and the loaders all
+ * decide "is this path ignored (or named)" through it.
+ */
+export function isUnderAny(name: string, paths: readonly string[]): boolean {
+  return paths.some((p) => name === p || name.startsWith(`${p}/`));
+}

@@ -20,7 +20,8 @@ export interface SignatureWithMaterial {
 
 /** Options of {@link Signer.sign} and {@link Signer.witness}. */
 export interface SignOptions {
-  signal?: AbortSignal;
+  /** Cancels the signing (a request to a key service, Fulcio, Rekor): it rejects with `ABORTED`. */
+  abortSignal?: AbortSignal;
 }
 
 /**
@@ -35,7 +36,7 @@ export interface WitnessMaterial {
 /**
  * Signs bytes. Key, certificate, PKCS#11, KMS and keyless signing differ only
  * in how they sign and in the verification material they return; one bundle
- * builder ({@link buildBundle}) turns that into a Sigstore bundle.
+ * bundle builder turns that into a Sigstore bundle (`signPayload`).
  */
 export interface Signer {
   /** How the bundles it makes are verified (`verify key`, `verify certificate`, `verify sigstore`). */

@@ -25,8 +25,12 @@ export const COMPAT_PREDICATE_TYPE = 'https://model_signing/Digests/v0.1';
 /** DSSE payload type of OMS signatures. */
 export const PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
-/** A manifest recovered from a payload whose signature has been checked. */
-export interface VerifiedManifest extends Manifest {
+/**
+ * What a payload says, parsed and checked for consistency but NOT trusted:
+ * nothing proves who wrote it until its signature verified, which turns it
+ * into a `VerifiedManifest` (`verifyBundle`, the verified-model session).
+ */
+export interface ParsedStatement extends Manifest {
   /** The subject's SHA-256 root digest (recomputed and checked for v1.0). */
   rootDigest: string;
   predicateType: string;
@@ -262,16 +266,17 @@ function refuseDuplicates(resources: readonly ManifestResource[]): void {
 }
 
 /**
- * Parses and checks a DSSE payload whose signature has already been verified:
- * statement type, predicate type, exactly one subject, and the root digest
+ * Parses and checks a DSSE payload: statement type, predicate type, exactly one subject, and the root digest
  * recomputed over the resources in their listed order. Also reads the v0.1
- * predicate written by model_signing v0.2.
+ * predicate written by model_signing v0.2. The result is unverified: only
+ * `verifyBundle` (which checks the signature over these very bytes first)
+ * makes a `VerifiedManifest` of it.
  *
  * @throws {ModelSigningError} `BAD_PAYLOAD` (also for a name listed twice),
  *   `EMPTY_MANIFEST` when no resource is listed, `PATH_ESCAPE` for a resource
  *   name with `..` or an absolute path.
  */
-export function parseStatement(payload: Uint8Array): VerifiedManifest {
+export function parseStatement(payload: Uint8Array): ParsedStatement {
   let statement: unknown;
   try {
     statement = JSON.parse(UTF8.decode(payload));

@@ -1,4 +1,5 @@
 import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { throwIfAborted } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
 import { hashForKey, publicKeyHint } from './key/keys.js';
 import type { SignOptions, SignatureWithMaterial, Signer, VerificationMaterial } from '../format/signer.js';
@@ -29,6 +30,7 @@ export interface ExternalKeySignerOptions {
   description: string;
   /** Certificate chain material (certificate method); the key's hint otherwise. */
   material?: VerificationMaterial;
+  /** Has the service sign `request.digest` (the PAE hashed with the curve's hash) and returns its signature. */
   sign(request: ExternalSignRequest): Promise<ExternalSignature>;
 }
 
@@ -67,11 +69,11 @@ export class ExternalKeySigner implements Signer {
   }
 
   /** @throws {ModelSigningError} `ABORTED`; the service's errors; `KEY_SERVICE_ERROR` when its signature does not verify. */
-  async sign(pae: Uint8Array, { signal }: SignOptions = {}): Promise<SignatureWithMaterial> {
-    if (signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', cause: signal.reason, message: 'Signing was cancelled' });
+  async sign(pae: Uint8Array, { abortSignal }: SignOptions = {}): Promise<SignatureWithMaterial> {
+    throwIfAborted(abortSignal, { doing: 'signing' });
     const hash = hashForKey(this.options.publicKey);
     const digest = createHash(hash).update(pae).digest();
-    const { signature, encoding } = await this.options.sign({ pae, digest, hash, ...(signal ? { signal } : {}) });
+    const { signature, encoding } = await this.options.sign({ pae, digest, hash, ...(abortSignal ? { abortSignal } : {}) });
     let valid: boolean;
     try {
       valid = cryptoVerify(hash, pae, { key: this.options.publicKey, dsaEncoding: encoding }, signature);

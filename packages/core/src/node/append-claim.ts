@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
+import { abortedError, throwIfAborted } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
 import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
 import { TEMPORARY_PREFIX, removeStaleTemporaries, temporaryName } from './temporary.js';
@@ -15,7 +15,9 @@ export function isClaimsPath(signaturePath: string): boolean {
 }
 
 /** Options for {@link appendClaim}. */
-export interface AppendClaimOptions extends Cancellable {
+export interface AppendClaimOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** Give up waiting for another writer's lock after this long (`LOCK_TIMEOUT`). Default 60 s. */
   lockTimeoutMs?: number;
   /** A lock not refreshed for this long belongs to a writer that died (kill -9) and is taken over. Default 10 s; at least 2 s. */
@@ -81,14 +83,13 @@ export async function appendClaim(claimsPath: string, bundle: SerializedBundle, 
       } finally {
         await handle.close();
       }
-      abortSignalOf(options)?.throwIfAborted();
+      throwIfAborted(options.abortSignal, { path: claimsPath, doing: `appending to '${claimsPath}'` });
       if (lost) throw lost;
       await fs.rename(temporary, target);
     } catch (cause) {
       if (cause instanceof ModelSigningError) throw cause;
-      if (abortSignalOf(options)?.aborted) {
-        throw new ModelSigningError({ code: 'ABORTED', cause, message: 'The operation was cancelled through its AbortSignal' });
-      }
+      if (options.abortSignal?.aborted)
+        throw abortedError(options.abortSignal, { path: claimsPath, doing: `appending to '${claimsPath}'`, cause });
       throw writeFailed(claimsPath, cause);
     }
     return { created: existing === undefined };
@@ -111,15 +112,14 @@ interface HeldLock {
 
 /** Takes the lock on `target` across processes, waiting at most `lockTimeoutMs`. */
 async function lock(target: string, options: AppendClaimOptions): Promise<HeldLock> {
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   const timeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const stale = Math.max(options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS, 2000);
   const lockfilePath = path.join(path.dirname(target), `${TEMPORARY_PREFIX}lock-${path.basename(target)}`);
   let listener: ((error: ModelSigningError) => void) | undefined;
   const deadline = Date.now() + timeoutMs;
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
-    if (signal?.aborted)
-      throw new ModelSigningError({ code: 'ABORTED', cause: signal.reason, message: 'Cancelled while waiting for the claims file lock' });
+    throwIfAborted(signal, { path: target, doing: 'waiting for the claims file lock' });
     const release = await lockfile
       .lock(target, {
         lockfilePath,

@@ -1,7 +1,6 @@
 // Attesting a model on disk: hash it as signing does, sign a claim about its
 // root digest, and append the claim to a claims file.
 import path from 'node:path';
-import { abortSignalOf } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
 import { createClaim } from '../claims/create-claim.js';
 import type { SerializedBundle } from '../format/bundle.js';
@@ -13,7 +12,8 @@ import { modelNameOf } from './paths.js';
 import { refuseModelFileAsSignature } from './signature-path.js';
 
 /** Options for {@link attest}. */
-export interface AttestParams extends HashModelOptions, Pick<AppendClaimOptions, 'lockTimeoutMs' | 'lockStaleMs'> {
+export interface AttestParams extends HashModelOptions {
+  /** Signs the claim: any signer (key, certificate, Sigstore, PKCS#11, KMS). */
   signer: Signer;
   /** The claims file to append to (a `.jsonl` path, e.g. `claims.jsonl`); left out of the hashed files when inside the model. */
   claimsPath: string;
@@ -26,6 +26,10 @@ export interface AttestParams extends HashModelOptions, Pick<AppendClaimOptions,
    * signature just verified): the model is then not hashed.
    */
   rootDigest?: string;
+  /** Give up waiting for another writer's lock on the claims file after this long (`LOCK_TIMEOUT`). Default 60 s. */
+  lockTimeoutMs?: number;
+  /** A lock not refreshed for this long belongs to a writer that died (kill -9) and is taken over. Default 10 s; at least 2 s. */
+  lockStaleMs?: number;
 }
 
 /** The outcome of {@link attest}. */
@@ -94,6 +98,5 @@ export async function attest(params: AttestParams): Promise<AttestResult> {
 }
 
 function cancellation(params: AttestParams): { abortSignal?: AbortSignal } {
-  const signal = abortSignalOf(params);
-  return signal ? { abortSignal: signal } : {};
+  return params.abortSignal ? { abortSignal: params.abortSignal } : {};
 }

@@ -17,13 +17,14 @@ import type { Signer } from '../format/signer.js';
 import { PAYLOAD_TYPE, manifestToPayload } from '../format/statement.js';
 import { CLAIMS_FILE_NAME } from '../format/attestation-files.js';
 import { signPayload, type SignPayloadOptions } from '../format/bundle-builder.js';
-import { abortSignalOf, type Cancellable } from '../cancellation.js';
 import { requestTimestamp, type TimestampAuthorityOptions } from '../methods/timestamp/request-timestamp.js';
 import { hashFiles, resolveSerialization, type HashingOptions } from './hash/hash-model.js';
 import { walkModel, type WalkedModel, type WalkOptions } from './walk.js';
 
 /** Options for {@link signManifest}. */
-export interface SignManifestOptions extends Cancellable {
+export interface SignManifestOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   manifest: Manifest;
   signer: Signer;
   /**
@@ -51,12 +52,11 @@ export async function signManifest(options: SignManifestOptions): Promise<Serial
     });
   }
   const request: SignPayloadOptions = { payload: manifestToPayload(options.manifest), payloadType: PAYLOAD_TYPE, signer: options.signer };
-  const signal = abortSignalOf(options);
-  if (signal) request.signal = signal;
+  if (options.abortSignal) request.abortSignal = options.abortSignal;
   const tsa = options.timestampAuthority;
   if (tsa)
-    request.timestamp = async (signature, { signal }) =>
-      (await requestTimestamp({ ...tsa, signature, ...(signal ? { abortSignal: signal } : {}) })).token;
+    request.timestamp = async (signature, { abortSignal }) =>
+      (await requestTimestamp({ ...tsa, signature, ...(abortSignal ? { abortSignal } : {}) })).token;
   return signPayload(request);
 }
 
@@ -119,7 +119,7 @@ export async function createSignature(params: CreateSignatureParams): Promise<Cr
   if (sources !== 1) {
     throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: 'createSignature signs exactly one of walk, walked and inMemory' });
   }
-  const signal = abortSignalOf(params);
+  const signal = params.abortSignal;
   const sign = async (manifest: Manifest) => {
     params.onSigning?.();
     const options: SignManifestOptions = { manifest, signer: params.signer };

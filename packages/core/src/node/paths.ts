@@ -2,20 +2,10 @@ import path from 'node:path';
 import { staysInside } from '../format/containment.js';
 import { normalizeModelPath } from '../format/model-path.js';
 
+export { GIT_PATHS } from '../format/model-path.js';
+
 // Node-only because these helpers take platform paths (node:path); resource
 // names themselves are checked by format/model-path.ts.
-
-/** Paths ignored at the model root by default, as the reference does. */
-export const GIT_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
-
-// Signature and attestation files are the other default: one rule, kept
-// runtime-neutral so that loaders reading a listing apply it too.
-export { ATTESTATION_FILE_PATTERNS, CLAIMS_FILE_NAME, isAttestationFile } from '../format/attestation-files.js';
-
-/** True when `rel` is `ignored` itself or lies under it (lexical, component-wise). */
-export function isUnder(rel: string, ignored: string): boolean {
-  return rel === ignored || rel.startsWith(ignored + '/');
-}
 
 /**
  * Turns a user-supplied ignore path (model-relative, or absolute inside the

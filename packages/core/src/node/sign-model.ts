@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { serializeBundleParts, type SerializedBundle } from '../format/bundle.js';
-import { writeFileAtomic } from './write-bundle.js';
+import { writeFileAtomic } from './atomic-write.js';
 import type { HashModelOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
 import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { HashingOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles } from './incremental/record.js';
 import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './incremental/reuse.js';
-import type { VerifiedManifest } from '../format/statement.js';
+import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { staysInside } from '../format/containment.js';
 import type { WalkOptions } from './walk.js';
 import { openVerifiedModel } from './open-verified-model.js';
@@ -11,7 +11,7 @@ import type { SignerInfo, Verifier } from '../format/verifier.js';
 import type { SignatureSource } from '../claims/verify-signature-bytes.js';
 
 /** Options for {@link verifyModel}. */
-export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'signal' | 'onProgress'> {
+export interface VerifyModelOptions extends WalkOptions, Pick<HashingOptions, 'workers' | 'abortSignal' | 'onProgress'> {
   /** Path of the signature (bundle) file. */
   signaturePath: string;
   verifier: Verifier;
@@ -34,7 +34,7 @@ export interface VerificationResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
   /** Which signature verified: a bundle file, or which line of a claims file (`claims.jsonl`). */
-  source?: SignatureSource;
+  source: SignatureSource;
   /** Model-relative paths of the files checked (read, or proven unchanged by the record with `trustCache`). */
   files: string[];
   /**
@@ -58,7 +58,21 @@ export interface VerificationResult {
  */
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
-  const model = await openVerifiedModel(options);
+  const signal = options.abortSignal;
+  const model = await openVerifiedModel({
+    modelPath: options.modelPath,
+    signaturePath: options.signaturePath,
+    verifier: options.verifier,
+    ...(options.ignorePaths !== undefined ? { ignorePaths: options.ignorePaths } : {}),
+    ...(options.ignoreGitPaths !== undefined ? { ignoreGitPaths: options.ignoreGitPaths } : {}),
+    ...(options.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: options.ignoreAttestationFiles } : {}),
+    ...(options.allowSymlinks !== undefined ? { allowSymlinks: options.allowSymlinks } : {}),
+    ...(options.symlinkTargetRoot !== undefined ? { symlinkTargetRoot: options.symlinkTargetRoot } : {}),
+    ...(options.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: options.ignoreUnsignedFiles } : {}),
+    ...(options.maxBundleBytes !== undefined ? { maxBundleBytes: options.maxBundleBytes } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(signal ? { abortSignal: signal } : {}),
+  });
   const { manifest, signer, files } = model;
   const snapshot = statFiles(files, model.walkedAtMs);
   const location = {
@@ -86,7 +100,7 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
   return {
     manifest,
     signer,
-    ...(model.source ? { source: model.source } : {}),
+    source: model.source,
     files: files.map((f) => f.name),
     notChecked,
     reuse: reuse ? summaryOf(reuse) : everyFileRead(files),

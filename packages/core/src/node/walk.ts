@@ -5,7 +5,9 @@ import { ModelSigningError } from '../errors.js';
 import { staysInside } from '../format/containment.js';
 import { compareResourceNames } from '../format/manifest.js';
 import { isTemporaryName } from './temporary.js';
-import { CLAIMS_FILE_NAME, GIT_PATHS, isAttestationFile, modelNameOf, toModelRelative } from './paths.js';
+import { GIT_PATHS } from '../format/model-path.js';
+import { CLAIMS_FILE_NAME, isAttestationFile } from '../format/attestation-files.js';
+import { modelNameOf, toModelRelative } from './paths.js';
 
 /** Options that decide which files make up a model. */
 export interface WalkOptions {
@@ -24,17 +26,12 @@ export interface WalkOptions {
    * and record them in the ignore paths. Default true.
    */
   ignoreAttestationFiles?: boolean;
-  /**
-   * Follow symbolic links to files inside the model. Default false: any
-   * symlink is an error. In a Hugging Face cache snapshot
-   * (`…/models--org--name/snapshots/<commit>`), links into that cache repo's
-   * `blobs/` are followed too, as the cache's layout needs.
-   */
+  /** Follow symbolic links to files inside the model (or `symlinkTargetRoot`). Default false: any symlink is an error. */
   allowSymlinks?: boolean;
   /**
    * With `allowSymlinks`, link targets must resolve inside this directory.
-   * Defaults to the model root. The hub adapter widens it to a cache repo
-   * folder so snapshot links into its own `blobs/` are accepted.
+   * Defaults to the model root. A Hugging Face cache snapshot widens it to
+   * its cache repo folder, whose `blobs/` its links point into.
    */
   symlinkTargetRoot?: string;
 }
@@ -90,20 +87,7 @@ function isInside(root: string, target: string): boolean {
   return staysInside(path.relative(root, target), path.sep);
 }
 
-/**
- * The `blobs/` folder of the Hugging Face cache repo that `realRoot` lies in,
- * when it is a snapshot (`…/models--org--name/snapshots/<commit>[/…]`):
- * huggingface_hub and huggingface.js keep the bytes there and link to them
- * from the snapshot (`../../blobs/<hash>`). Undefined for other directories.
- */
-async function hubCacheBlobs(realRoot: string): Promise<string | undefined> {
-  const parts = realRoot.split(path.sep);
-  const at = parts.lastIndexOf('snapshots');
-  if (at < 1 || at + 1 >= parts.length || !/^(models|datasets|spaces)--./.test(parts[at - 1])) return undefined;
-  return fs.realpath(path.join(parts.slice(0, at).join(path.sep) || path.sep, 'blobs')).catch(() => undefined);
-}
-
-async function resolveLink(linkPath: string, rel: string, targetRoots: readonly string[]): Promise<{ target: string; stats: Stats }> {
+async function resolveLink(linkPath: string, rel: string, targetRoot: string): Promise<{ target: string; stats: Stats }> {
   let target: string;
   try {
     target = await fs.realpath(linkPath);
@@ -117,11 +101,11 @@ async function resolveLink(linkPath: string, rel: string, targetRoots: readonly 
       message: `Symbolic link '${rel}' ${why}`,
     });
   }
-  if (!targetRoots.some((root) => isInside(root, target))) {
+  if (!isInside(targetRoot, target)) {
     throw new ModelSigningError({
       code: 'PATH_ESCAPE',
       path: rel,
-      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoots.join(' or ')} are followed`,
+      message: `Symbolic link '${rel}' points outside the model (${target}); only links that stay inside ${targetRoot} are followed`,
     });
   }
   try {
@@ -341,9 +325,6 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   }
   if (!rootStats.isDirectory()) throw specialFile(options.modelPath);
   const targetRoot = options.symlinkTargetRoot ? await realDirectory(options.symlinkTargetRoot) : realRoot;
-  // A Hugging Face cache snapshot also follows links into its own repo's blobs (and no further).
-  const blobs = allowSymlinks ? await hubCacheBlobs(realRoot) : undefined;
-  const targetRoots = blobs ? [targetRoot, blobs] : [targetRoot];
 
   // A folder's entries are sorted (folders as `name/`, since `/` is what
   // follows them in a path) and visited in that order, so files come out
@@ -352,7 +333,7 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   // cache, while an awaited stat costs a thread-pool round trip.
   const visitLink = async (abs: string, rel: string): Promise<void> => {
     if (!allowSymlinks) throw refusedLink(rel);
-    const { target, stats } = await resolveLink(abs, rel, targetRoots);
+    const { target, stats } = await resolveLink(abs, rel, targetRoot);
     if (stats.isFile()) {
       result.files.push({ name: rel, absolutePath: target, size: compact(stats.size) });
     } else if (stats.isDirectory()) {
@@ -430,4 +411,41 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
   await visit(realRoot, '', 1, list(realRoot, '', select !== undefined));
   if (attestations.size > 0) result.ignorePaths = [...new Set([...result.ignorePaths, ...attestations])].sort();
   return result;
+}
+
+/** What {@link countModelFiles} leaves out and where it stops. */
+export interface CountOptions {
+  /** Model-relative paths not counted (a folder: its whole subtree). */
+  ignorePaths?: readonly string[];
+  /** Stop counting here and return it. */
+  atMost?: number;
+}
+
+/**
+ * How many files a model path holds, cheaply: every entry that is not a
+ * folder (files, links, anything else) at any depth, from the folders'
+ * listings alone, with no stat and no check. Folders that cannot be read
+ * count as empty and nothing throws: the walk reports those problems. A file
+ * counts 1, a missing path 0. For a limit that follows the model's size,
+ * taken before its signature is read.
+ */
+export async function countModelFiles(modelPath: string, options: CountOptions = {}): Promise<number> {
+  const atMost = options.atMost ?? Number.MAX_SAFE_INTEGER;
+  const ignored = new Set(options.ignorePaths ?? []);
+  const root = path.resolve(modelPath);
+  const rootStats = await fs.stat(root).catch(() => undefined);
+  if (!rootStats?.isDirectory()) return rootStats ? 1 : 0;
+  let count = 0;
+  const folders: [abs: string, rel: string][] = [[root, '']];
+  for (let next = folders.pop(); next !== undefined && count < atMost; next = folders.pop()) {
+    const [abs, rel] = next;
+    const entries = await fs.readdir(abs, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const entryRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (ignored.has(entryRel)) continue;
+      if (entry.isDirectory()) folders.push([path.join(abs, entry.name), entryRel]);
+      else count++;
+    }
+  }
+  return Math.min(count, atMost);
 }

@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeySigner, TEST_RESULT_PREDICATE_TYPE, createClaim, serializeBundle } from '../../dist/index.js';
+import { KeySigner, TEST_RESULT_PREDICATE_TYPE, createClaim } from '../../dist/index.js';
+import { serializeBundle } from '../../dist/internal.js';
 import { REPO_ROOT, ecKeyPair } from '../helpers.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
 

@@ -19,13 +19,14 @@ import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { blake2b } from '@noble/hashes/blake2.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { HASH_ALGORITHMS, type HashAlgorithmName } from '../../src/browser.js';
+import { type HashAlgorithm } from '../../src/browser.js';
+import { HASH_ALGORITHMS } from '../../src/internal.js';
 import { startBrowser } from './harness.js';
 
 type Hasher = { update(data: Uint8Array): unknown; digest(): Uint8Array };
 const CHUNK = 1024 * 1024;
 
-const NODE_LIBRARIES: Record<string, (algorithm: HashAlgorithmName) => Promise<Hasher>> = {
+const NODE_LIBRARIES: Record<string, (algorithm: HashAlgorithm) => Promise<Hasher>> = {
   'node:crypto / napi': async (algorithm) => {
     if (algorithm === 'blake3') {
       const h = new Blake3Hasher();
@@ -39,7 +40,7 @@ const NODE_LIBRARIES: Record<string, (algorithm: HashAlgorithmName) => Promise<H
     ({ sha256: () => sha256.create(), blake2b: () => blake2b.create({ dkLen: 64 }), blake3: () => blake3.create() })[algorithm](),
 };
 
-async function benchNode(make: (a: HashAlgorithmName) => Promise<Hasher>, algorithm: HashAlgorithmName, bytes: Uint8Array, rounds: number) {
+async function benchNode(make: (a: HashAlgorithm) => Promise<Hasher>, algorithm: HashAlgorithm, bytes: Uint8Array, rounds: number) {
   let best = Infinity;
   let digest = '';
   for (let i = 0; i < rounds; i++) {

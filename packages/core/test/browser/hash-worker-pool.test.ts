@@ -6,10 +6,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HashAlgorithmName } from '../../dist/browser.js';
+import type { HashAlgorithm } from '../../dist/browser.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
 
-function reference(algorithm: HashAlgorithmName, data: Uint8Array): string {
+function reference(algorithm: HashAlgorithm, data: Uint8Array): string {
   if (algorithm !== 'blake3')
     return createHash(algorithm === 'sha256' ? 'sha256' : 'blake2b512')
       .update(data)

@@ -9,8 +9,8 @@ import { createHash, createPublicKey, generateKeyPairSync, sign, verify as nodeV
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compatPreAuthEncoding, derToP1363, preAuthEncoding as neutralPae } from '../../dist/browser.js';
-import { preAuthEncoding as nodePae } from '../../dist/index.js';
+import { compatPreAuthEncoding, derToP1363, preAuthEncoding as neutralPae } from '../../dist/internal.js';
+import { preAuthEncoding as nodePae } from '../../dist/internal.js';
 import { HISTORICAL, REFERENCE_KEYS, SPEC_VECTORS } from '../helpers.js';
 import { startBrowser, type BrowserHarness } from './harness.js';
 import { describeKey, verify, type SignatureCase } from './page/key-page.js';

@@ -277,10 +277,12 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
       const changed = Buffer.from(big);
       changed[big.length - 2] ^= 1;
       serveModel(`${prefix}-changed`, { 'model.sig': ok(signed), 'weights.bin': ok(changed) });
+      // The error names the file; in shard mode its differences name the shard that changed.
       await expect(fetchModel({ baseUrl: `${prefix}-changed/`, files: ['weights.bin'], verifier })).resolves.toMatchObject({
         ok: false,
         code: 'DIGEST_MISMATCH',
-        path: shardSize ? expect.stringMatching(/^weights\.bin:\d+:\d+$/) : 'weights.bin',
+        path: 'weights.bin',
+        differences: [{ kind: 'mismatch', name: shardSize ? expect.stringMatching(/^weights\.bin:\d+:\d+$/) : 'weights.bin' }],
       });
     });
   }
@@ -375,6 +377,34 @@ describe('fetchVerifiedModel refusals in Chromium', () => {
     await expect(fetchModel({ baseUrl: 'flaky/', verifier })).resolves.toMatchObject({
       ok: false,
       code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
+    });
+  });
+
+  it('refuses an endless body at maxFileBytes, and an announced size over it before reading, with BODY_TOO_LARGE', async () => {
+    let closed = false;
+    serveModel('endless', {
+      'weights.bin': (_, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream' });
+        res.on('close', () => (closed = true));
+        const chunk = Buffer.alloc(64 * 1024, 7);
+        const pump = () => {
+          while (!res.destroyed && res.write(chunk));
+          if (!res.destroyed) res.once('drain', pump);
+        };
+        pump();
+      },
+    });
+    await expect(fetchModel({ baseUrl: 'endless/', files: ['weights.bin'], verifier, maxFileBytes: 1024 * 1024 })).resolves.toMatchObject({
+      ok: false,
+      code: 'BODY_TOO_LARGE',
+      path: 'weights.bin',
+    });
+    await expect.poll(() => closed, { timeout: 10_000 }).toBe(true);
+    serveModel('announced');
+    await expect(fetchModel({ baseUrl: 'announced/', files: ['weights.bin'], verifier, maxFileBytes: 1000 })).resolves.toMatchObject({
+      ok: false,
+      code: 'BODY_TOO_LARGE',
       path: 'weights.bin',
     });
   });

@@ -2,7 +2,8 @@
 // Node differential test and the Chromium run (browser/sigstore-in-browser.test.ts):
 // no Node APIs here, only JSON, WebCrypto and PKI.js, imported from the browser entry.
 import * as pkijs from 'pkijs';
-import { isModelSigningError, verifyBundle, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
+import { isModelSigningError, type ErrorCode, type SignerInfo, type Verifier } from '../../dist/browser.js';
+import { verifyBundle } from '../../dist/internal.js';
 
 /** A bundle as JSON, loosely typed: the cases reach into any field. */
 export type BundleJson = any;

@@ -2,8 +2,9 @@
  * @model-signing/onnx/web in real Chromium: signed ONNX models served on
  * loopback run in onnxruntime-web's wasm backend only from verified bytes,
  * and give the outputs onnxruntime-node gives; the refusals that belong to
- * the runtime (external data changed, unsigned or outside the model, a
- * signature swapped part way) name the file and create no session. The
+ * the runtime (external data changed, unsigned or outside the model, the
+ * weights of another signed model) name the file and create no session;
+ * one load fetches the signature once. The
  * generic HTTP refusals are fetchVerifiedModel's, covered in core's
  * verify-in-browser.test.ts.
  */
@@ -120,6 +121,8 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
       externalDataFiles: ['weights.bin'],
     });
     expect(requests.get('external/weights.bin')).toBe(1);
+    // One load fetches and verifies the signature once, for the model file and its external data alike.
+    expect(requests.get('external/model.sig')).toBe(1);
   });
 
   it("runs a model signed as a single .onnx file, from the file's own URL", async () => {
@@ -224,17 +227,22 @@ describe('createVerifiedWebSession runs verified models in onnxruntime-web (wasm
     }
   });
 
-  it('refuses a signature swapped for another signed model while loading, so two models never mix', async () => {
+  it('never mixes two signed models: the signature is fetched once per load, and every file is checked against it', async () => {
     const first = await savedModel('swap-a', { external: true });
     const second = await savedModel('swap-b', { external: true, weights: OTHER_WEIGHTS });
     const [bundleA, bundleB] = await Promise.all([fs.readFile(path.join(first, 'model.sig')), fs.readFile(path.join(second, 'model.sig'))]);
     await serveDir(first, 'swap', { 'weights.bin': floatBytes(OTHER_WEIGHTS) });
-    // First the signature of A (model.onnx matches), then that of B (weights.bin matches).
+    // A server that would answer with the signature of A first (model.onnx matches), then with that of B (weights.bin matches).
     serve('swap/model.sig', bundleA, (count, res) => {
-      const bytes = count <= 2 ? bundleA : bundleB;
+      const bytes = count <= 1 ? bundleA : bundleB;
       res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
     });
-    await expect(run({ baseUrl: 'swap/' })).resolves.toMatchObject({ ok: false, code: 'BAD_BUNDLE', verified: false });
-    expect(requests.get('swap/model.sig')).toBe(3);
+    await expect(run({ baseUrl: 'swap/' })).resolves.toMatchObject({
+      ok: false,
+      code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
+      verified: false,
+    });
+    expect(requests.get('swap/model.sig')).toBe(1);
   });
 });

@@ -2,9 +2,9 @@
  * @model-signing/tfjs/web in real Chromium: signed layers and graph models
  * served on loopback load through verifiedHttpHandler with
  * tf.loadLayersModel / tf.loadGraphModel (CPU backend) and predict what they
- * predict in Node; a changed weight byte, a weight file the signature does
- * not list and a signature swapped part way are refused, naming the file,
- * and no model is built. The generic HTTP refusals are fetchVerifiedModel's,
+ * predict in Node, fetching the signature once per load; a changed weight
+ * byte, a weight file the signature does not list and the weights of
+ * another signed model are refused, naming the file, and no model is built. The generic HTTP refusals are fetchVerifiedModel's,
  * covered in core's verify-in-browser.test.ts.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -77,6 +77,8 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     const outcome = await load({ kind: 'layers', modelUrl: 'layers/model.json', input: SAMPLE_INPUT });
     expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, files: ['model.json', 'weights.bin'], signer: { method: 'key' } });
     if (outcome.ok) expect(outcome.output).toEqual(await predictSample(denseModel()));
+    // One load fetches and verifies the signature once, for the model JSON and its weights alike.
+    expect(requests.get('layers/model.sig')).toBe(1);
   });
 
   it('a sharded graph model predicts its known outputs, loaded from its folder URL', async () => {
@@ -84,6 +86,7 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     await serveDir(dir, 'graph');
     const outcome = await load({ kind: 'graph', baseUrl: 'graph', input: GRAPH_INPUT });
     expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: true, output: GRAPH_OUTPUT, files: ['model.json', ...GRAPH_SHARDS] });
+    expect(requests.get('graph/model.sig')).toBe(1);
   });
 
   it('refuses a changed weight byte, naming the file, and builds no model', async () => {
@@ -119,7 +122,7 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     expect(requests.get(`unsigned/${GRAPH_SHARDS[0]}`)).toBeUndefined();
   });
 
-  it('refuses a signature swapped for another signed model while loading, so two models never mix', async () => {
+  it('never mixes two signed models: the signature is fetched once per load, and every file is checked against it', async () => {
     const first = await savedLayersModel();
     const other = denseModel();
     other.setWeights(other.getWeights().map((w) => w.mul(2)));
@@ -129,7 +132,8 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
       fs.readFile(path.join(first, 'model.sig')),
       fs.readFile(path.join(secondDir, 'model.sig')),
     ]);
-    // model.json is the same for both (same topology); the weights served are the second model's.
+    // model.json is the same for both (same topology); the weights served are the second model's,
+    // and a second request for the signature would get the second model's signature.
     await serveDir(first, 'swap', { 'weights.bin': await fs.readFile(path.join(secondDir, 'weights.bin')) });
     serve('swap/model.sig', bundleA, (count, res) => {
       const bytes = count === 1 ? bundleA : bundleB;
@@ -137,10 +141,11 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
     });
     await expect(load({ kind: 'layers', modelUrl: 'swap/model.json', input: SAMPLE_INPUT })).resolves.toMatchObject({
       ok: false,
-      code: 'BAD_BUNDLE',
+      code: 'DIGEST_MISMATCH',
+      path: 'weights.bin',
       verified: false,
     });
-    expect(requests.get('swap/model.sig')).toBe(2);
+    expect(requests.get('swap/model.sig')).toBe(1);
   });
 
   it('the built entry, imported by its package name, bundles for the browser with no Node built-in', async () => {

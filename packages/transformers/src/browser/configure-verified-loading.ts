@@ -1,4 +1,4 @@
-import { ModelSigningError } from '@model-signing/core/browser';
+import { ModelSigningError, httpSource } from '@model-signing/core/browser';
 import { installVerifiedLoading, type VerifiedLoading, type VerifiedLoadingOptions } from '../install-verified-loading.js';
 import { CacheStore } from './cache-store.js';
 
@@ -16,9 +16,11 @@ export interface ConfigureVerifiedLoadingParams extends VerifiedLoadingOptions {
 }
 
 /**
- * Makes transformers.js load one hub repo only through its signature, in a
- * browser or web worker. The signature is downloaded from the repo at
- * `revision` and verified first (use `WebKeyVerifier`,
+ * Makes transformers.js load one model only through its signature, in a
+ * browser or web worker: a hub repo, or with `localModelPath` a signed
+ * folder served from the page's own origin (no hub at all). The signature
+ * is downloaded (from the repo at `revision`, or the folder) and verified
+ * first (use `WebKeyVerifier`,
  * `WebCertificateVerifier` or `WebSigstoreVerifier` from
  * `@model-signing/core/browser`); then every file transformers.js asks for
  * from that repo must be listed in the signed manifest and match its digest
@@ -52,5 +54,13 @@ export async function configureVerifiedLoading(params: ConfigureVerifiedLoadingP
         'There is no Cache API here to keep verified files in: `caches` exists only in secure contexts (serve the page over https, or from localhost)',
     });
   }
-  return installVerifiedLoading({ ...options, store: new CacheStore(cacheName) });
+  return installVerifiedLoading({
+    ...options,
+    store: new CacheStore(cacheName),
+    // A signed folder served at a URL path, relative to the page like transformers.js's own localModelPath.
+    localSource: (folder, signaturePath) => {
+      const baseUrl = new URL(`${folder}/`, location.href);
+      return httpSource({ baseUrl, signatureUrl: new URL(signaturePath.split('/').map(encodeURIComponent).join('/'), baseUrl) });
+    },
+  });
 }

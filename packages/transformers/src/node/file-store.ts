@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, normalizeModelPath } from '@model-signing/core';
+import { ModelSigningError } from '@model-signing/core';
+import { normalizeModelPath } from '@model-signing/core/internal';
 import type { VerifiedStore } from '../verified-store.js';
 
 /**

@@ -6,11 +6,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { env as nodeEnv, pipeline as nodePipeline } from '@huggingface/transformers';
+import { signModel } from '@model-signing/core';
 import { uploadSignedModel } from '@model-signing/hf-hub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configureVerifiedLoading as configureInNode } from '../../src/index.js';
 import { startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
-import { FakeHub } from '../../../hf-hub/test/hub-server.js';
+import { FakeHub } from '@model-signing/hf-hub/testing';
 import { VOCAB, expectedEmbedding, tinyBertFiles } from '../fixtures/tiny-bert.js';
 import { keyPair, removeTempDirs, tempDir, writeFiles } from '../helpers.js';
 import { startCorsFront, type CorsFront } from './cors-front.js';
@@ -67,7 +68,7 @@ async function signedRepo(): Promise<{ repo: string; revision: string; cacheName
   return { repo, revision: hub.head(repo), cacheName: `verified-${repoCount}` };
 }
 
-const embed = (params: Omit<EmbedParams, 'hubUrl' | 'publicKeyPem' | 'sentence'> & { publicKeyPem?: string }) =>
+const embed = (params: Omit<EmbedParams, 'hubUrl' | 'publicKeyPem' | 'sentence'> & { publicKeyPem?: string; hubUrl?: string }) =>
   browser.call<EmbedOutcome>('embed', { hubUrl: front.url, publicKeyPem: keys.publicPem, sentence: SENTENCE, ...params });
 const cacheEntries = () => browser.call<CacheEntry[]>('cacheEntries');
 
@@ -122,7 +123,9 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     const outcome = await embed({ repo, revision, cacheName });
     expectOk(outcome);
     expectClose(outcome.embedding, expectedEmbedding(TOKENS));
-    expect([...new Set(outcome.loadedFiles)].sort()).toEqual(PIPELINE_FILES);
+    // Each file listed once, and one progress event each.
+    expect([...outcome.loadedFiles].sort()).toEqual(PIPELINE_FILES);
+    expect([...outcome.events].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:network`));
     expect(downloads(repo)).toEqual(['model.sig', ...PIPELINE_FILES].sort());
     expect(hub.bytesServed(repo, 'onnx/model_quantized.onnx')).toBe(0);
     const cached = await cachedFiles(repo, outcome.rootDigest);
@@ -151,7 +154,7 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expectOk(again);
     expectClose(again.embedding, expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig']);
-    expect([...new Set(again.events)].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
+    expect([...again.events].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:cache`));
   });
 
   for (const file of ['onnx/model.onnx', 'tokenizer.json', 'config.json']) {
@@ -222,6 +225,34 @@ describe('pipeline() in Chromium through @model-signing/transformers/browser', (
     expectClose(healed.embedding, expectedEmbedding(TOKENS));
     expect(downloads(repo)).toEqual(['model.sig', 'tokenizer.json']);
     expect((await cachedFiles(repo, first.rootDigest)).get('tokenizer.json')).toBe(sha256(tinyBertFiles()['tokenizer.json']));
+  });
+
+  it("loads a signed folder served from the page's own origin, with no hub: localModelPath", async () => {
+    const folder = await tempDir('local');
+    await writeFiles(folder, tinyBertFiles());
+    await signModel({ modelPath: folder, signaturePath: `${folder}/model.sig`, signer: keys.signer });
+    const served: string[] = [];
+    for (const name of [...Object.keys(tinyBertFiles()), 'model.sig']) {
+      const bytes = await fs.readFile(`${folder}/${name}`);
+      browser.route(`models/tiny-bert-local/${name}`, (_req, res) => {
+        served.push(name);
+        res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      });
+    }
+    hub.resetCounters();
+    // No hub: any request to one would fail (nothing listens on this port).
+    const outcome = await embed({
+      repo: 'tiny-bert-local',
+      localModelPath: '/models',
+      cacheName: 'verified-local',
+      hubUrl: 'http://127.0.0.1:9',
+    });
+    expectOk(outcome);
+    expectClose(outcome.embedding, expectedEmbedding(TOKENS));
+    expect([...outcome.events].sort()).toEqual(PIPELINE_FILES.map((f) => `${f}:local`));
+    expect(served.sort()).toEqual(['model.sig', ...PIPELINE_FILES].sort());
+    expect(hub.requests).toEqual([]);
+    await expectOnlySignedBytesCached();
   });
 
   it('keys the Cache API by signature: a newly signed commit on a branch gets entries of its own, never the old bytes', async () => {

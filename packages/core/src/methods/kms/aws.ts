@@ -1,5 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { GetPublicKeyCommandOutput, KMSClient } from '@aws-sdk/client-kms';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { loadOptionalPackage, type ExternalSignRequest } from '../external-key.js';
 import { hashForKey } from '../key/keys.js';
@@ -61,7 +62,7 @@ const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNRE
 function kmsError(err: unknown, doing: string, key: string): ModelSigningError {
   if (err instanceof ModelSigningError) return err;
   const e = err as Error & { code?: string };
-  if (e.name === 'AbortError') return new ModelSigningError({ code: 'ABORTED', cause: err, message: 'Signing was cancelled' });
+  if (e.name === 'AbortError') return abortedError(undefined, { doing: `${doing} with ${key}`, cause: err });
   const detail = `${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`;
   const code =
     CODES[e.name] ??
@@ -123,7 +124,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
     return {
       publicKey,
       description: `AWS KMS key ${arn}`,
-      async sign({ pae, digest, signal }: ExternalSignRequest) {
+      async sign({ pae, digest, abortSignal }: ExternalSignRequest) {
         const raw = pae.length <= MAX_RAW_MESSAGE;
         const command = new sdk.SignCommand({
           KeyId: keyId,
@@ -132,7 +133,7 @@ export const awsKms: KmsProvider<AwsKmsOptions> = {
           SigningAlgorithm: algorithm,
         });
         try {
-          const signed = await client.send(command, signal ? { abortSignal: signal } : {});
+          const signed = await client.send(command, abortSignal ? { abortSignal } : {});
           if (!signed.Signature)
             throw new ModelSigningError({ code: 'KEY_SERVICE_ERROR', message: `AWS KMS returned no signature for key '${keyId}'` });
           return { signature: signed.Signature, encoding: 'der' as const };

@@ -1,9 +1,10 @@
 import { ModelSigningError } from '../../errors.js';
 import { interactiveIdentityToken } from './oauth.js';
-import { abortSignalOf, type Cancellable } from '../../cancellation.js';
 
 /** Options for {@link getIdentityToken}. */
-export interface IdentityTokenOptions extends Cancellable {
+export interface IdentityTokenOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** An explicit token: used as is, before anything else. */
   identityToken?: string;
   /** Look for CI credentials: `SIGSTORE_ID_TOKEN`, then GitHub Actions OIDC. */
@@ -83,7 +84,7 @@ export async function getIdentityToken(options: IdentityTokenOptions): Promise<s
     const env = options.env ?? process.env;
     const fromEnv = env['SIGSTORE_ID_TOKEN'];
     if (fromEnv) return fromEnv;
-    const fromActions = await githubActionsToken(env, clientId, doFetch, abortSignalOf(options));
+    const fromActions = await githubActionsToken(env, clientId, doFetch, options.abortSignal);
     if (fromActions) return fromActions;
   }
   if (!options.onAuthorizationUrl) {
@@ -100,6 +101,6 @@ export async function getIdentityToken(options: IdentityTokenOptions): Promise<s
     onAuthorizationUrl: options.onAuthorizationUrl,
     ...(options.readOobCode ? { readOobCode: options.readOobCode } : {}),
     fetch: doFetch,
-    abortSignal: abortSignalOf(options),
+    abortSignal: options.abortSignal,
   });
 }

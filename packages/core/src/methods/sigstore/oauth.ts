@@ -1,15 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
 import { decodeClaims } from './jwt.js';
-import { abortSignalOf, type Cancellable } from '../../cancellation.js';
 
 /** The redirect URI of the copy-paste ("out of band") flow, as sigstore-python uses. */
 export const OOB_REDIRECT_URI = 'urn:ietf:wg:oauth:2.0:oob';
 
 /** Options for {@link interactiveIdentityToken}. */
-export interface InteractiveIdentityTokenOptions extends Cancellable {
+export interface InteractiveIdentityTokenOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** The OIDC issuer, e.g. `https://oauth2.sigstore.dev/auth`; its discovery document names the endpoints. */
   issuerUrl: string;
   clientId: string;
@@ -92,7 +94,7 @@ async function startRedirectServer(): Promise<{ redirectUri: string; response: P
 
 function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_resolve, reject) => {
-    const fail = () => reject(new ModelSigningError({ code: 'ABORTED', message: 'Interactive sign-in was cancelled' }));
+    const fail = () => reject(abortedError(signal, { doing: 'the interactive sign-in' }));
     if (signal.aborted) fail();
     signal.addEventListener('abort', fail, { once: true });
   });
@@ -110,7 +112,7 @@ function aborted(signal: AbortSignal): Promise<never> {
  */
 export async function interactiveIdentityToken(options: InteractiveIdentityTokenOptions): Promise<string> {
   const doFetch = options.fetch ?? fetch;
-  const signal = abortSignalOf(options);
+  const signal = options.abortSignal;
   const config = await discover(options.issuerUrl, doFetch, signal);
   const codeVerifier = base64url(randomBytes(32));
   const state = base64url(randomBytes(16));

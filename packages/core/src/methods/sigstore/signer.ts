@@ -52,7 +52,7 @@ const MIN_REKOR_V2_TIMEOUT_MS = 20_000;
  * result is a v0.3 bundle with the leaf certificate, checked against the
  * instance's trusted root before it is returned. The services are the
  * signing config's, chosen as Sigstore clients choose them
- * ({@link selectSigningServices}): on a Rekor v2 log the entry is the
+ * (`selectSigningServices`): on a Rekor v2 log the entry is the
  * reference's `hashedrekord` 0.0.2 over the PAE, on a v1 log a `dsse` entry.
  */
 export class SigstoreSigner implements Signer {
@@ -83,12 +83,12 @@ export class SigstoreSigner implements Signer {
   }
 
   /** Gets an identity token, has Fulcio certify an ephemeral key for it, and signs `pae` with that key. */
-  async sign(pae: Uint8Array, { signal }: SignOptions = {}): Promise<SignatureWithMaterial> {
+  async sign(pae: Uint8Array, { abortSignal }: SignOptions = {}): Promise<SignatureWithMaterial> {
     const { ca, oidc } = this.services;
     const tokenOptions: IdentityTokenOptions = {
       ...this.options,
       issuerUrl: oidc?.url ?? '',
-      ...(signal ? { signal } : {}),
+      ...(abortSignal ? { abortSignal } : {}),
     };
     if (!oidc && !this.options.identityToken && !this.options.useAmbientCredentials) {
       throw new ModelSigningError({

@@ -6,7 +6,7 @@
  * `certReq`, and accepts the answer only once it verifies over this
  * signature with that nonce. Runtime-neutral: `fetch` and WebCrypto.
  */
-import { abortSignalOf, throwIfAborted, type Cancellable } from '../../cancellation.js';
+import { throwIfAborted } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
 import { toBase64 } from '../../format/base64.js';
 
@@ -36,7 +36,9 @@ export interface TimestampAuthorityOptions {
 }
 
 /** What {@link requestTimestamp} takes. */
-export interface RequestTimestampParams extends TimestampAuthorityOptions, Cancellable {
+export interface RequestTimestampParams extends TimestampAuthorityOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** The bytes to stamp: the DSSE signature. */
   signature: Uint8Array;
 }
@@ -153,7 +155,7 @@ async function boundedBody(response: Response, url: URL): Promise<Uint8Array> {
 export async function requestTimestamp(params: RequestTimestampParams): Promise<RequestedTimestamp> {
   const url = endpointOf(params.url);
   const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const caller = abortSignalOf(params);
+  const caller = params.abortSignal;
   throwIfAborted(caller);
   const nonce = freshNonce();
   const query = await timeStampQuery(params.signature, nonce.bytes);

@@ -14,26 +14,14 @@ import {
 } from '../../format/manifest.js';
 import { walkModel, type ModelFile, type WalkOptions } from '../walk.js';
 import { hashJobs, type HashJobsOptions } from './pool.js';
-import { abortSignalOf, type Cancellable } from '../../cancellation.js';
+import type { HashProgress } from '../../format/hash-algorithms.js';
 
-/** Progress of a long hash, reported as bytes are hashed. */
-export interface HashProgress {
-  bytesHashed: number;
-  /** Bytes to hash in total (files with known digests excluded). */
-  totalBytes: number;
-  /** Files to hash (files with known digests excluded). */
-  files: number;
-  /** Resources (files, or shards with the `shards` method) to hash whose digest is done. */
-  resourcesHashed: number;
-  /** Resources to hash in all: equals `files` unless files are split into several shards. */
-  resources: number;
-  /** Files not read because their digests were known (incremental re-signing, `trustCache`); absent when none could be. */
-  reusedFiles?: number;
-  reusedBytes?: number;
-}
+export type { HashProgress } from '../../format/hash-algorithms.js';
 
 /** How to hash: method, algorithm, shard size, and the execution knobs. */
-export interface HashingOptions extends Cancellable {
+export interface HashingOptions {
+  /** Cancels the operation: it rejects with a `ModelSigningError` coded `ABORTED`. */
+  abortSignal?: AbortSignal;
   /** `files` (default) or `shards`. */
   method?: SerializationMethod;
   /** `sha256` (default), `blake2b` or `blake3`. */
@@ -48,6 +36,7 @@ export interface HashingOptions extends Cancellable {
   workers?: number;
   /** Read buffer size in bytes; default 1 MiB. Results never depend on it. */
   chunkSize?: number;
+  /** Called as bytes are hashed (about every 100 ms from the hashing threads). */
   onProgress?: (progress: HashProgress) => void;
 }
 
@@ -79,7 +68,7 @@ export function resolveSerialization(options: HashingOptions & { allowSymlinks?:
 }
 
 /** Options for {@link hashFiles}. */
-export interface HashFilesOptions extends Pick<HashingOptions, 'workers' | 'chunkSize' | 'abortSignal' | 'signal' | 'onProgress'> {
+export interface HashFilesOptions extends Pick<HashingOptions, 'workers' | 'chunkSize' | 'abortSignal' | 'onProgress'> {
   /**
    * Digests already proven for some files (model-relative name → one digest,
    * or one per shard in order): these files are not read. Incremental
@@ -152,8 +141,7 @@ export async function hashFiles(
   const poolOptions: HashJobsOptions = {};
   if (options.workers !== undefined) poolOptions.workers = options.workers;
   if (options.chunkSize !== undefined) poolOptions.chunkBytes = options.chunkSize;
-  const signal = abortSignalOf(options);
-  if (signal) poolOptions.signal = signal;
+  if (options.abortSignal) poolOptions.signal = options.abortSignal;
   const onProgress = options.onProgress;
   if (onProgress) {
     poolOptions.onBytes = (n, jobsDone) => {

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { abortedError } from '../../cancellation.js';
 import { ModelSigningError, type ErrorCode } from '../../errors.js';
 import { DIGEST_BYTES } from '../../format/hash-algorithms.js';
 import { READ_CHUNK_BYTES, YIELD_INTERVAL_MS, ReadBuffers, hashRangeReadingAhead, hashRangeSync, type HashJobList } from './read-range.js';
@@ -24,10 +25,6 @@ export interface HashJobsOptions {
 // How often the calling thread turns the shared byte counter into progress callbacks.
 const PROGRESS_INTERVAL_MS = 100;
 
-function aborted(): ModelSigningError {
-  return new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
-}
-
 /**
  * The typed error for a job that failed: errors already typed (a changed or
  * swapped file, an abort) pass through; a system error becomes `READ_FAILED`
@@ -44,6 +41,11 @@ function hashError(path: string, failure: { message: string; code?: string | und
     path,
     message: `Could not read '${path}': ${failure.message}${errno}`,
   });
+}
+
+/** A hashing thread that failed outside any job (it could not start, or died): typed, and never a verdict on the files. */
+function threadFailed(message: string, cause?: unknown): ModelSigningError {
+  return new ModelSigningError({ code: 'READ_FAILED', cause, message });
 }
 
 /** {@link hashError} for an error caught on this thread. */
@@ -110,7 +112,7 @@ export function largestFirst(list: Pick<HashJobList, 'starts' | 'ends'>): Int32A
  * scheduling.
  */
 export async function hashJobs(list: HashJobList, options: HashJobsOptions = {}): Promise<string[]> {
-  if (options.signal?.aborted) throw aborted();
+  if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
   const count = list.paths.length;
   const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES;
   const cores = defaultWorkerCount();
@@ -148,7 +150,7 @@ async function hashOnThisThread(
   const report = options.onBytes;
   const onBytes = report && ((n: number) => report(n, done));
   for (const id of order) {
-    if (options.signal?.aborted) throw aborted();
+    if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
     const job = { path: list.paths[id], start: list.starts[id], end: list.ends[id], fileSize: list.fileSizes[id] };
     try {
       digests.set(
@@ -158,7 +160,7 @@ async function hashOnThisThread(
         id * digestBytes,
       );
     } catch (err) {
-      if (options.signal?.aborted) throw aborted();
+      if (options.signal?.aborted) throw abortedError(options.signal, { doing: 'hashing' });
       throw caughtError(job.path, err);
     }
     report?.(0, ++done);
@@ -220,7 +222,8 @@ function hashOnWorkers(
         return;
       }
       if (queue.completed() !== count) {
-        reject(new Error(`Hashing threads finished ${queue.completed()} of ${count} jobs`));
+        // A thread that exited without finishing its jobs and without an error: never a verdict on the files.
+        reject(threadFailed(`Hashing threads finished ${queue.completed()} of ${count} jobs`));
         return;
       }
       report();
@@ -229,16 +232,16 @@ function hashOnWorkers(
     const finishIfDone = () => {
       if (exited === threads && !helping) finish();
     };
-    const onAbort = () => finish(aborted());
+    const onAbort = () => finish(abortedError(options.signal, { doing: 'hashing' }));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     for (let i = 0; i < threads; i++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       workers.push(worker);
       worker.on('message', (msg: WorkerMessage) => finish(hashError(list.paths[msg.id], msg)));
-      worker.on('error', (err) => finish(err));
+      worker.on('error', (err) => finish(threadFailed(`A hashing thread failed: ${err.message}`, err)));
       worker.on('exit', (code) => {
-        if (code !== 0) finish(new Error(`A hashing thread stopped with exit code ${code}`));
+        if (code !== 0) finish(threadFailed(`A hashing thread stopped with exit code ${code}`));
         exited++;
         finishIfDone();
       });

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import { throwIfAborted } from '../../cancellation.js';
 import { ModelSigningError } from '../../errors.js';
 import type { HashAlgorithm } from '../../format/manifest.js';
-import { createRawHasher, digestRaw } from '../../format/hash-algorithms.js';
+import { createHasher, digestRaw } from '../../format/hash-algorithms.js';
 
 /**
  * Default size of each read. With reads placed well (see {@link ReadBuffers}),
@@ -163,7 +164,7 @@ function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
 export function hashRangeSync(job: HashJob, algorithm: HashAlgorithm, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
   if (job.start === 0 && job.end === job.fileSize && job.fileSize < buffers.chunkBytes)
     return hashSmallFile(job, algorithm, buffers, onBytes);
-  const hasher = createRawHasher(algorithm);
+  const hasher = createHasher(algorithm);
   const fd = openChecked(job);
   try {
     let position = job.start;
@@ -178,7 +179,7 @@ export function hashRangeSync(job: HashJob, algorithm: HashAlgorithm, buffers: R
   } finally {
     fs.closeSync(fd);
   }
-  return hasher.digestRaw();
+  return hasher.digest();
 }
 
 /** How {@link hashRangeReadingAhead} reads, reports and stops. */
@@ -214,7 +215,7 @@ export async function hashRangeReadingAhead(
   buffers: ReadBuffers,
   options: ReadAheadOptions,
 ): Promise<Uint8Array> {
-  const hasher = createRawHasher(algorithm);
+  const hasher = createHasher(algorithm);
   const fd = openChecked(job);
   // A read in flight: into which buffer, and its result.
   let pending: { buffer: Buffer; read: Promise<number> } | undefined;
@@ -223,7 +224,7 @@ export async function hashRangeReadingAhead(
     let position = job.start;
     let lastTurn = performance.now();
     while (position < job.end) {
-      if (options.signal?.aborted) throw new ModelSigningError({ code: 'ABORTED', message: 'Hashing was aborted' });
+      throwIfAborted(options.signal, { doing: 'hashing' });
       let buffer: Buffer;
       let got: number;
       if (pending) {
@@ -256,5 +257,5 @@ export async function hashRangeReadingAhead(
     if (pending) await pending.read.catch(() => 0);
     fs.closeSync(fd);
   }
-  return hasher.digestRaw();
+  return hasher.digest();
 }

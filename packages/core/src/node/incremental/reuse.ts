@@ -2,11 +2,14 @@ import path from 'node:path';
 import { ModelSigningError } from '../../errors.js';
 import { resolveSerialization } from '../hash/hash-model.js';
 import type { HashAlgorithm, Serialization, SerializationMethod } from '../../format/manifest.js';
-import type { VerifiedManifest } from '../../format/statement.js';
-import { readBundle, verifyBundle } from '../verify-bundle.js';
+import type { VerifiedManifest } from '../../format/verified-manifest.js';
+import { verifyBundle } from '../../format/bundle-verification.js';
+import { readBundle } from '../signature-file.js';
 import type { Verifier } from '../../format/verifier.js';
-import { isUnder, toModelRelative } from '../paths.js';
-import { walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
+import { GIT_PATHS, isUnderAny } from '../../format/model-path.js';
+import { FILES_FOR_MAX_SIGNATURE, bundleLimitFor } from '../../session/limits.js';
+import { toModelRelative } from '../paths.js';
+import { countModelFiles, walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
 import type { Signer } from '../../format/signer.js';
 import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
 
@@ -122,7 +125,7 @@ function reuseReason(
 ): RehashReason | undefined {
   const expected = referenceDigests.get(file.name);
   if (expected === undefined) return 'new';
-  if (changed.some((c) => isUnder(file.name, c))) return 'named-changed';
+  if (isUnderAny(file.name, changed)) return 'named-changed';
   const stat = options.snapshot.stats.get(file.name);
   const checked = options.record.check(file.name, stat);
   if ('reason' in checked) return checked.reason;
@@ -186,7 +189,13 @@ export interface PlanIncrementalSignOptions extends WalkOptions {
 export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
   const signaturePath = path.resolve(options.signaturePath);
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
-  const bundle = await readBundle(previousPath).catch((err: unknown) => {
+  // A dataset's previous signature may be hundreds of megabytes: its limit
+  // follows the files present, as when verifying.
+  const present = await countModelFiles(options.modelPath, {
+    ignorePaths: (options.ignoreGitPaths ?? true) ? GIT_PATHS : [],
+    atMost: FILES_FOR_MAX_SIGNATURE,
+  });
+  const bundle = await readBundle(previousPath, { maxBundleBytes: bundleLimitFor(present) }).catch((err: unknown) => {
     if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
     throw new ModelSigningError({
       code: 'NOT_FOUND',
@@ -240,7 +249,7 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   const changed = new Set<string>();
   for (const p of options.incremental.changed ?? []) {
     const rel = walked.isSingleFile ? '.' : toModelRelative(walked.root, p);
-    if (rel === undefined || !walked.files.some((f) => isUnder(f.name, rel))) {
+    if (rel === undefined || !walked.files.some((f) => isUnderAny(f.name, [rel]))) {
       throw new ModelSigningError({
         code: 'INVALID_ARGUMENT',
         path: p,

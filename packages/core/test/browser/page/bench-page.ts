@@ -6,7 +6,8 @@
 import { blake2b } from '@noble/hashes/blake2.js';
 import { blake3 } from '@noble/hashes/blake3.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { HASH_ALGORITHMS, toHex, type HashAlgorithmName } from '../../../src/browser.js';
+import { type HashAlgorithm } from '../../../src/browser.js';
+import { HASH_ALGORITHMS, toHex } from '../../../src/internal.js';
 
 export { benchWorkers } from './worker-page.js';
 
@@ -27,7 +28,7 @@ async function bytesOf(name: string): Promise<Uint8Array> {
 
 const NOBLE = { sha256: () => sha256.create(), blake2b: () => blake2b.create({ dkLen: 64 }), blake3: () => blake3.create() };
 
-async function hashOnce(library: HashLibrary, algorithm: HashAlgorithmName, bytes: Uint8Array): Promise<Uint8Array> {
+async function hashOnce(library: HashLibrary, algorithm: HashAlgorithm, bytes: Uint8Array): Promise<Uint8Array> {
   if (library === 'webcrypto') {
     if (algorithm !== 'sha256') throw new Error(`WebCrypto has no ${algorithm}`);
     return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
@@ -42,7 +43,7 @@ async function hashOnce(library: HashLibrary, algorithm: HashAlgorithmName, byte
 export async function bench(
   name: string,
   library: HashLibrary,
-  algorithm: HashAlgorithmName,
+  algorithm: HashAlgorithm,
   rounds: number,
 ): Promise<{ mbps: number; digest: string }> {
   const bytes = await bytesOf(name);

@@ -1,5 +1,6 @@
 /** Browser side of claims-in-browser.test.ts: claims read from a fetch body and checked with WebCrypto. */
-import { ModelSigningError, WebKeyVerifier, modelCardFromReadme, verifyClaims, verifySignatureBytes } from '../../../src/browser.js';
+import { ModelSigningError, WebKeyVerifier, modelCardFromReadme, verifyClaims } from '../../../src/browser.js';
+import { verifySignatureBytes } from '../../../src/internal.js';
 
 /** Each claim of the claims file at `url`, checked against `rootDigest` with the keys given; streamed from the response body. */
 export async function checkClaims(url: string, rootDigest: string, publicKeyPems: string[]) {

@@ -1,8 +1,9 @@
 /** Browser side of hash-registry.test.ts: hashes bytes served by the harness with the registry. */
-import { HASH_ALGORITHMS, fastestCheckerHashers, hashStream, toHex, type HashAlgorithmName } from '../../../src/browser.js';
+import { type HashAlgorithm } from '../../../src/browser.js';
+import { HASH_ALGORITHMS, fastestCheckerHashers, hashStream, toHex } from '../../../src/internal.js';
 
 /** Fetches `/<name>` and hashes it in pieces of the given sizes (cycled), returning hex. */
-export async function hashInChunks(name: string, algorithm: HashAlgorithmName, chunkSizes: number[]): Promise<string> {
+export async function hashInChunks(name: string, algorithm: HashAlgorithm, chunkSizes: number[]): Promise<string> {
   const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
   const hasher = await HASH_ALGORITHMS[algorithm].create();
   let offset = 0;
@@ -15,14 +16,14 @@ export async function hashInChunks(name: string, algorithm: HashAlgorithmName, c
 }
 
 /** Hashes the response body of `/<name>` while it arrives. */
-export async function hashFetched(name: string, algorithm: HashAlgorithmName): Promise<string> {
+export async function hashFetched(name: string, algorithm: HashAlgorithm): Promise<string> {
   const response = await fetch(name);
   const digest = await hashStream(algorithm, response.body!);
   return toHex(digest);
 }
 
 /** Hashes `/<name>` whole with `digestOnce` (WebCrypto for sha256), returning hex. */
-export async function digestOnce(name: string, algorithm: HashAlgorithmName): Promise<string> {
+export async function digestOnce(name: string, algorithm: HashAlgorithm): Promise<string> {
   const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
   return toHex(await HASH_ALGORITHMS[algorithm].digestOnce(bytes));
 }
@@ -39,7 +40,7 @@ export async function digestSizes(): Promise<Record<string, [number, number]>> {
  * runtime, twice through the same source (it reuses one instance); null when
  * the runtime keeps the checker's default hashers.
  */
-export async function hashWithCheckerSource(name: string, algorithm: HashAlgorithmName, chunkSizes: number[]): Promise<string[] | null> {
+export async function hashWithCheckerSource(name: string, algorithm: HashAlgorithm, chunkSizes: number[]): Promise<string[] | null> {
   const createHash = await fastestCheckerHashers(algorithm);
   if (!createHash) return null;
   const bytes = new Uint8Array(await (await fetch(name)).arrayBuffer());
@@ -52,7 +53,7 @@ export async function hashWithCheckerSource(name: string, algorithm: HashAlgorit
       hasher.update(bytes.subarray(offset, offset + size));
       offset += size;
     }
-    digests.push(hasher.digest());
+    digests.push(hasher.digestHex());
   }
   return digests;
 }

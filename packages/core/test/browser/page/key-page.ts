@@ -1,5 +1,6 @@
 /** Browser side of key-signature.test.ts: the key method's WebCrypto verification, with JSON-friendly arguments. */
-import { checkKeyHint, importEcPublicKey, verifyDsseSignature, ModelSigningError } from '../../../src/browser.js';
+import { ModelSigningError } from '../../../src/browser.js';
+import { checkKeyHint, importEcPublicKey, verifyDsseSignature } from '../../../src/internal.js';
 
 /** A DSSE signature to check, as base64 (the way bundles carry it). */
 export interface SignatureCase {

@@ -2,14 +2,8 @@
  * Browser side of sigstore-in-browser.test.ts: WebSigstoreVerifier and
  * fetchVerifiedModel from the browser entry, with JSON arguments and results.
  */
-import {
-  ModelSigningError,
-  WebSigstoreVerifier,
-  fetchVerifiedModel,
-  toHex,
-  type SignerInfo,
-  type Verifier,
-} from '../../../dist/browser.js';
+import { ModelSigningError, WebSigstoreVerifier, fetchVerifiedModel, type SignerInfo, type Verifier } from '../../../dist/browser.js';
+import { toHex } from '../../../dist/internal.js';
 import { verdictOf, type SigstoreOptions, type Verdict } from '../../sigstore-web/cases.js';
 
 async function verifierOf(options: SigstoreOptions): Promise<Verifier | Verdict> {

@@ -8,11 +8,11 @@ import {
   WebKeyVerifier,
   WebSigstoreVerifier,
   fetchVerifiedModel,
-  toHex,
   type ManifestDifference,
   type SignerInfo,
   type Verifier,
 } from '../../../dist/browser.js';
+import { toHex } from '../../../dist/internal.js';
 import { verdictOf, type Verdict } from '../../sigstore-web/cases.js';
 
 /** Which verifier to build in the page. */
@@ -47,6 +47,7 @@ export interface FetchCall {
   files?: string[];
   verifier: VerifierSpec;
   maxBundleBytes?: number;
+  maxFileBytes?: number;
   abortAfterBytes?: number;
 }
 
@@ -56,10 +57,12 @@ export async function fetchModel(call: FetchCall): Promise<FetchOutcome> {
   let progressEvents = 0;
   try {
     const model = await fetchVerifiedModel({
-      baseUrl: new URL(call.baseUrl, location.href),
-      ...(call.signatureUrl ? { signatureUrl: new URL(call.signatureUrl, location.href) } : {}),
+      // Relative, as a page would write them: they resolve against the page's location.
+      baseUrl: call.baseUrl,
+      ...(call.signatureUrl ? { signatureUrl: call.signatureUrl } : {}),
       ...(call.files ? { files: call.files } : {}),
       ...(call.maxBundleBytes ? { maxBundleBytes: call.maxBundleBytes } : {}),
+      ...(call.maxFileBytes ? { maxFileBytes: call.maxFileBytes } : {}),
       verifier: await verifierOf(call.verifier),
       abortSignal: controller.signal,
       onProgress: (p) => {

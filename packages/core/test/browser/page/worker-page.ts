@@ -1,10 +1,11 @@
 /** Browser side of hash-worker-pool.test.ts and of the worker part of hash-bench.ts. */
-import { createHashWorkerPool, toHex, ModelSigningError, type HashAlgorithmName, type HashSource } from '../../../src/browser.js';
+import { createHashWorkerPool, ModelSigningError, type HashAlgorithm, type HashSource } from '../../../src/browser.js';
+import { toHex } from '../../../src/internal.js';
 
 /** The harness serves src/browser/hash-worker.ts, bundled, here. */
 const startWorker = () => new Worker('/hash-worker.js', { type: 'module' });
 
-async function hashAll(sources: HashSource[], algorithm: HashAlgorithmName, workers: number): Promise<string[]> {
+async function hashAll(sources: HashSource[], algorithm: HashAlgorithm, workers: number): Promise<string[]> {
   const pool = createHashWorkerPool({ size: workers, createWorker: startWorker });
   try {
     return (await Promise.all(sources.map((source) => pool.hash(algorithm, source)))).map(toHex);
@@ -14,7 +15,7 @@ async function hashAll(sources: HashSource[], algorithm: HashAlgorithmName, work
 }
 
 /** Hex digests of the served files `/<name>`, each fetched and streamed inside a worker. */
-export function hashUrls(names: string[], algorithm: HashAlgorithmName, workers: number): Promise<string[]> {
+export function hashUrls(names: string[], algorithm: HashAlgorithm, workers: number): Promise<string[]> {
   return hashAll(
     names.map((name) => new URL(name, location.href).href),
     algorithm,
@@ -23,7 +24,7 @@ export function hashUrls(names: string[], algorithm: HashAlgorithmName, workers:
 }
 
 /** Hex digests of the served files, first turned into Blobs in the page and streamed inside a worker. */
-export async function hashBlobs(names: string[], algorithm: HashAlgorithmName, workers: number): Promise<string[]> {
+export async function hashBlobs(names: string[], algorithm: HashAlgorithm, workers: number): Promise<string[]> {
   const blobs = await Promise.all(names.map(async (name) => (await fetch(name)).blob()));
   return hashAll(blobs, algorithm, workers);
 }
@@ -31,7 +32,7 @@ export async function hashBlobs(names: string[], algorithm: HashAlgorithmName, w
 /** Hex digests of the served files read into ArrayBuffers in the page and handed to the workers; and whether each buffer was detached. */
 export async function hashBuffers(
   names: string[],
-  algorithm: HashAlgorithmName,
+  algorithm: HashAlgorithm,
   workers: number,
 ): Promise<{ digests: string[]; detached: boolean[] }> {
   const buffers = await Promise.all(names.map(async (name) => (await fetch(name)).arrayBuffer()));
@@ -92,7 +93,7 @@ export async function failures(): Promise<Record<string, string>> {
  * best of `rounds`.
  */
 export async function benchWorkers(
-  algorithm: HashAlgorithmName,
+  algorithm: HashAlgorithm,
   files: number,
   mib: number,
   workers: number,

@@ -33,8 +33,9 @@ export async function run(call: RunCall): Promise<RunOutcome> {
   let verified: { signer: SignerInfo; modelFile: string; externalDataFiles: string[] } | undefined;
   try {
     const session = await createVerifiedWebSession({
-      baseUrl: new URL(call.baseUrl, location.href),
-      ...(call.signatureUrl ? { signatureUrl: new URL(call.signatureUrl, location.href) } : {}),
+      // Relative, as a page would write them: they resolve against the page's location.
+      baseUrl: call.baseUrl,
+      ...(call.signatureUrl ? { signatureUrl: call.signatureUrl } : {}),
       ...(call.modelFile ? { modelFile: call.modelFile } : {}),
       verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }),
       sessionOptions: { executionProviders: ['wasm'] },

@@ -33,8 +33,9 @@ export async function load(call: LoadCall): Promise<LoadOutcome> {
   try {
     // Passed as given, so a call with both or neither shows the handler's refusal.
     const where = {
-      ...(call.modelUrl !== undefined ? { modelUrl: new URL(call.modelUrl, location.href) } : {}),
-      ...(call.baseUrl !== undefined ? { baseUrl: new URL(call.baseUrl, location.href) } : {}),
+      // Relative, as a page would write them: they resolve against the page's location.
+      ...(call.modelUrl !== undefined ? { modelUrl: call.modelUrl } : {}),
+      ...(call.baseUrl !== undefined ? { baseUrl: call.baseUrl } : {}),
     } as VerifiedHttpModelLocation;
     const handler = verifiedHttpHandler({
       ...where,

@@ -21,7 +21,9 @@ export interface CacheEntry {
 export interface EmbedParams {
   hubUrl: string;
   repo: string;
-  revision: string;
+  revision?: string;
+  /** Load from a signed folder at `<localModelPath>/<repo>` on the page's origin instead of the hub. */
+  localModelPath?: string;
   publicKeyPem: string;
   cacheName: string;
   sentence: string;
@@ -46,14 +48,18 @@ export async function embed(params: EmbedParams): Promise<EmbedOutcome> {
     active = await configureVerifiedLoading({
       env,
       repo: params.repo,
-      revision: params.revision,
+      ...(params.revision !== undefined ? { revision: params.revision } : {}),
+      ...(params.localModelPath !== undefined ? { localModelPath: params.localModelPath } : {}),
       verifier: await WebKeyVerifier.create({ publicKey: params.publicKeyPem }),
       hubUrl: params.hubUrl,
       cacheName: params.cacheName,
       onProgress: (e) => events.push(`${e.file}:${e.source}`),
     });
     // fp32, the model Node's onnxruntime loads by default (in browsers transformers.js would pick the quantized one).
-    const extractor = await pipeline('feature-extraction', params.repo, { revision: params.revision, dtype: 'fp32' });
+    const extractor = await pipeline('feature-extraction', params.repo, {
+      ...(params.revision !== undefined ? { revision: params.revision } : {}),
+      dtype: 'fp32',
+    });
     try {
       const output = await extractor(params.sentence, { pooling: 'mean', normalize: true });
       return {

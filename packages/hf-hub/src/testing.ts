@@ -1,9 +1,23 @@
-// A Hugging Face Hub look-alike on loopback, in memory, serving the endpoints
-// the real @huggingface/hub client calls (see shared/notes/dependencies.md):
-// preupload, LFS batch + basic PUT upload, NDJSON commit, tree listing with
-// LFS metadata and `Link` pagination, paths-info, revision info, and resolve
-// with Range. Tests tamper with its state the way a compromised or buggy hub
-// would, and read its per-file byte counters to prove what was downloaded.
+/**
+ * `@model-signing/hf-hub/testing`: a Hugging Face Hub look-alike on
+ * loopback, in memory, for your tests (this repository's own use it too).
+ * It serves the endpoints the real @huggingface/hub client and
+ * transformers.js call: preupload, LFS batch + basic PUT upload, NDJSON
+ * commit, tree listing with LFS metadata and `Link` pagination, paths-info,
+ * revision info, and resolve with Range. Tests can tamper with its state the
+ * way a compromised or buggy hub would, and read its per-file byte counters
+ * to prove what was downloaded. Node only; no network beyond 127.0.0.1.
+ *
+ * ```ts
+ * import { FakeHub } from '@model-signing/hf-hub/testing';
+ * const hub = await FakeHub.start();
+ * hub.createRepo('org/model');
+ * // … uploadSignedModel / downloadVerifiedModel / configureVerifiedLoading with hubUrl: hub.url
+ * await hub.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,15 +31,17 @@ export interface StoredFile {
   lfs?: { oid: string; size: number };
 }
 
-interface Commit {
+/** One commit of a fake repo: its id, title, date and files. */
+export interface FakeRepoCommit {
   oid: string;
   title: string;
   date: string;
   files: Map<string, StoredFile>;
 }
 
-interface Repo {
-  commits: Map<string, Commit>;
+/** A fake repo: its commits by id and its branches (name → commit id). */
+export interface FakeRepo {
+  commits: Map<string, FakeRepoCommit>;
   branches: Map<string, string>;
 }
 
@@ -81,7 +97,8 @@ class HttpError extends Error {
 
 /** The fake hub. Start with {@link FakeHub.start}; always {@link FakeHub.close}. */
 export class FakeHub {
-  readonly repos = new Map<string, Repo>();
+  /** Every repo by name, with its commits and branches. */
+  readonly repos = new Map<string, FakeRepo>();
   /** `<repo>/<path>` → response body bytes written by resolve/raw. */
   private readonly served = new Map<string, number>();
   private readonly lfsStore = new Map<string, Buffer>();
@@ -90,6 +107,7 @@ export class FakeHub {
   private readonly fullGets = new Map<string, number>();
   /** Every request, as `METHOD /path?query`. */
   readonly requests: string[] = [];
+  /** The hub's base URL, `http://127.0.0.1:<port>`: pass it as `hubUrl` (or `HF_ENDPOINT`). */
   url = '';
 
   private constructor(
@@ -97,6 +115,7 @@ export class FakeHub {
     private readonly options: Required<Omit<FakeHubOptions, 'token' | 'lfsUploadBase'>> & { token?: string; lfsUploadBase?: string },
   ) {}
 
+  /** Starts a hub on a free loopback port. */
   static async start(options: FakeHubOptions = {}): Promise<FakeHub> {
     const server = http.createServer();
     const hub = new FakeHub(server, {
@@ -121,6 +140,7 @@ export class FakeHub {
     return hub;
   }
 
+  /** Stops the hub, closing every open connection. */
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -128,7 +148,7 @@ export class FakeHub {
 
   /** Creates a model repo with the `.gitattributes` the real hub puts in every new repo. */
   createRepo(name: string): void {
-    const repo: Repo = { commits: new Map(), branches: new Map() };
+    const repo: FakeRepo = { commits: new Map(), branches: new Map() };
     this.repos.set(name, repo);
     const files = new Map<string, StoredFile>();
     const attributes = Buffer.from('*.bin filter=lfs diff=lfs merge=lfs -text\n*.safetensors filter=lfs diff=lfs merge=lfs -text\n');
@@ -188,13 +208,16 @@ export class FakeHub {
     return total;
   }
 
+  /** Forgets the byte counters and the request log. */
   resetCounters(): void {
     this.served.clear();
     this.requests.length = 0;
   }
 
-  private repo(name: string): Repo {
-    const repo = this.repos.get(name);
+  /** The repo `name`, found regardless of letter case, as the real hub resolves repo ids. */
+  private repo(name: string): FakeRepo {
+    const lower = name.toLowerCase();
+    const repo = this.repos.get(name) ?? [...this.repos].find(([key]) => key.toLowerCase() === lower)?.[1];
     if (!repo) throw new HttpError(404, `Repository ${name} not found`, 'RepoNotFound');
     return repo;
   }
@@ -203,14 +226,14 @@ export class FakeHub {
     return { data, gitOid: gitBlobOid(data), ...(lfs ? { lfs: { oid: sha256(data), size: data.length } } : {}) };
   }
 
-  private addCommit(repo: Repo, branch: string, title: string, files: Map<string, StoredFile>): string {
+  private addCommit(repo: FakeRepo, branch: string, title: string, files: Map<string, StoredFile>): string {
     const oid = randomBytes(20).toString('hex');
     repo.commits.set(oid, { oid, title, date: new Date().toISOString(), files });
     repo.branches.set(branch, oid);
     return oid;
   }
 
-  private commitAt(repo: Repo, revision: string): Commit {
+  private commitAt(repo: FakeRepo, revision: string): FakeRepoCommit {
     const commit = repo.commits.get(repo.branches.get(revision) ?? revision);
     if (!commit) throw new HttpError(404, `Revision ${revision} not found`, 'RevisionNotFound');
     return commit;
@@ -285,7 +308,7 @@ export class FakeHub {
     throw new HttpError(404, `No API route for ${req.method} ${url.pathname}`);
   }
 
-  private treeEntry(path: string, file: StoredFile, commit: Commit, expand: boolean): Record<string, unknown> {
+  private treeEntry(path: string, file: StoredFile, commit: FakeRepoCommit, expand: boolean): Record<string, unknown> {
     return {
       type: 'file',
       path,
@@ -296,7 +319,7 @@ export class FakeHub {
     };
   }
 
-  private handleTree(res: http.ServerResponse, url: URL, commit: Commit, folder: string): void {
+  private handleTree(res: http.ServerResponse, url: URL, commit: FakeRepoCommit, folder: string): void {
     const recursive = url.searchParams.get('recursive') === 'true';
     const expand = url.searchParams.get('expand') === 'true';
     const prefix = folder === '' ? '' : `${folder}/`;
@@ -347,7 +370,13 @@ export class FakeHub {
     res.writeHead(200).end();
   }
 
-  private async handleCommit(req: http.IncomingMessage, res: http.ServerResponse, name: string, repo: Repo, branch: string): Promise<void> {
+  private async handleCommit(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    name: string,
+    repo: FakeRepo,
+    branch: string,
+  ): Promise<void> {
     const head = repo.branches.get(branch);
     if (!head) throw new HttpError(404, `Branch ${branch} not found`, 'RevisionNotFound');
     const files = new Map(repo.commits.get(head)!.files);
@@ -407,7 +436,7 @@ export class FakeHub {
       'Content-Type': 'application/octet-stream',
       'Accept-Ranges': 'bytes',
       ETag: `"${file.lfs && !raw ? file.lfs.oid : file.gitOid}"`,
-      'X-Repo-Commit': commit.oid,
+      'X-FakeRepo-FakeRepoCommit': commit.oid,
       ...(file.lfs && !raw ? { 'X-Linked-ETag': `"${file.lfs.oid}"`, 'X-Linked-Size': String(file.lfs.size) } : {}),
     };
     let start = 0;
