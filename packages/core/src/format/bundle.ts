@@ -181,6 +181,9 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   } catch (cause) {
     throw bad('it is not valid JSON (truncated or corrupted?)', cause);
   }
+  // The parsed copy is all that is needed from here: let the text (a
+  // dataset's is hundreds of megabytes) go before the payload is decoded.
+  text = '';
   if (!isRecord(json)) throw bad('it is not a JSON object');
   const mediaType = json['mediaType'];
   if (typeof mediaType !== 'string') throw bad('mediaType is missing');

@@ -190,8 +190,10 @@ async function* signatureChunks(signaturePath: string, size: number): AsyncGener
     if (!(await handle.stat()).isFile()) throw notRegular(signaturePath);
     let read = 0;
     for (;;) {
+      // The whole file in one buffer, so the session joins nothing (a
+      // dataset's signature is hundreds of megabytes: one copy, not two).
       // One byte more than expected tells a file that grew while we read it.
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, size - read + 1));
+      const buffer = Buffer.allocUnsafe(size - read + 1);
       const { bytesRead } = await handle
         .read(buffer, 0, buffer.length, null)
         .catch((cause: unknown) => Promise.reject(unreadableSignature(signaturePath, cause)));
