@@ -1,8 +1,16 @@
 // The dataset scenarios (issue 25): models of very many small files, where
 // the cost per file, not hashing, decides. They are scenarios like the
 // others (generated once into bench-data/, timed against openssl split over
-// the cores); this module adds their sizes, their per-file table and their
-// targets to the report.
+// the cores); this module adds their sizes, their per-file table, the
+// append-only re-sign (1 % new files, --incremental) and their targets to
+// the report.
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { recordSettleMs } from '../../../packages/core/dist/node/incremental/record.js';
+import { median } from './measure.mjs';
 /** Full sizes: 200,000 files × 4 KiB; a million files × 1 KiB laid out as a dataset (1,000 folders × 1,000 files). */
 export const DATASET_FULL_SIZES = {
   wide: { count: 200_000, bytes: 4096 },
@@ -14,12 +22,6 @@ export const DATASET_SMOKE_SIZES = {
   wide: { count: 2000, bytes: 4096 },
   tree: { folders: 20, filesPerFolder: 100, bytes: 1024 },
 };
-
-/**
- * Until the bundle limit follows the model (issue 25 §2), a signature of a
- * million files (224 MB) needs the limit raised to be verified.
- */
-const RAISED_BUNDLE_LIMIT = String(1024 * 1024 * 1024);
 
 /**
  * The dataset scenarios, in the shape of defineScenarios' (each file a path
@@ -57,7 +59,6 @@ export function datasetScenarios(sizes, formatBytes) {
           hash: 'sha256',
           limit: 'cores',
           oursOnly: true,
-          verifyFlags: ['--max-bundle-size', RAISED_BUNDLE_LIMIT],
         },
       ],
     },
@@ -93,7 +94,7 @@ whole process's wall time divided by the number of files; the limit is
 openssl split over the cores, as above.${skipped.length > 0 ? ` Reference skipped on ${skipped.join('; ')}.` : ''}
 
 ${lines.join('\n')}
-`;
+${appendParagraph(summary.append)}`;
 }
 
 /** Issue 25's goals for datasets, each with its verdict. */
@@ -120,4 +121,82 @@ export function datasetTargets(summary) {
     (r) => `${vsLimit(r)}, ${(r.ours.peakRssBytes / MB).toFixed(0)} MB`,
   );
   return targets;
+}
+
+/** What share of the dataset the append-only re-sign adds: a day's new shard. */
+const APPEND_FRACTION = 0.01;
+/** As in resign.mjs: our CLI sees a clock past the record's settle time, so linked files count as settled. */
+const SHIFTED_CLOCK = fileURLToPath(new URL('../../../test-fixtures/shifted-clock.mjs', import.meta.url));
+
+/**
+ * The append-only re-sign (issue 25 §3) on a hard-linked copy of the
+ * dataset: sign in full, add 1 % new files in new folders (a new day's
+ * shard), then re-sign with --incremental and, to compare, in full. The
+ * incremental signature must list every file. Returns failure messages.
+ */
+export async function runDatasetAppend({ scenario, tools, keys, dataDir, signatureDir, run, record }) {
+  const model = path.join(dataDir, 'models', `${scenario.name}-append`);
+  fs.rmSync(model, { recursive: true, force: true });
+  execFileSync('cp', ['-al', scenario.model, model]);
+  const settle = recordSettleMs();
+  if (settle === null) return ['dataset-append: this machine bounds no writeback, so a local record proves nothing'];
+  const savedShift = process.env.MODEL_SIGNING_TEST_CLOCK_SHIFT_MS;
+  process.env.MODEL_SIGNING_TEST_CLOCK_SHIFT_MS = String(settle + 1000);
+  const signature = path.join(signatureDir, `${scenario.name}-append.sig`);
+  const sign = (extra = [], sig = signature) => [
+    tools.node,
+    ['--import', SHIFTED_CLOCK, tools.cli, 'sign', 'key', model, '--private-key', keys.privateKey, '--signature', sig, ...extra],
+  ];
+  const base = { scenario: 'dataset-append', variant: scenario.name, run, tool: 'ours' };
+  try {
+    await record({ ...base, action: 'full-sign-before' }, sign());
+    const added = Math.round(scenario.files.length * APPEND_FRACTION);
+    const bytes = scenario.files[0].bytes;
+    for (let i = 0; i < added; i++) {
+      const dir = path.join(model, 'appended', `day-${String(Math.floor(i / 1000)).padStart(4, '0')}`);
+      if (i % 1000 === 0) fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `img-${String(i % 1000).padStart(5, '0')}.jpg`), crypto.randomBytes(bytes));
+    }
+    await record({ ...base, action: 'incremental-sign', added }, sign(['--incremental']));
+    await record({ ...base, action: 'full-sign' }, sign([], path.join(signatureDir, `${scenario.name}-append-full.sig`)));
+    const count = (sig) => {
+      const payload = JSON.parse(Buffer.from(JSON.parse(fs.readFileSync(sig, 'utf8')).dsseEnvelope.payload, 'base64').toString('utf8'));
+      return payload.predicate.resources.length;
+    };
+    const listed = count(signature);
+    return listed === scenario.files.length + added
+      ? []
+      : [`dataset-append: the incremental signature lists ${listed} files, expected ${scenario.files.length + added}`];
+  } finally {
+    if (savedShift === undefined) delete process.env.MODEL_SIGNING_TEST_CLOCK_SHIFT_MS;
+    else process.env.MODEL_SIGNING_TEST_CLOCK_SHIFT_MS = savedShift;
+    fs.rmSync(model, { recursive: true, force: true });
+  }
+}
+
+/** The append-only re-sign's medians, from the samples. */
+export function summarizeAppend(samples) {
+  const of = (action) => samples.filter((x) => x.scenario === 'dataset-append' && x.action === action);
+  const first = of('incremental-sign')[0];
+  if (first === undefined) return undefined;
+  const wall = (action) => (of(action).length === 0 ? undefined : median(of(action).map((x) => x.wallSeconds)));
+  const peak = (action) => (of(action).length === 0 ? undefined : Math.max(...of(action).map((x) => x.peakRssBytes)));
+  return {
+    model: first.variant,
+    added: first.added,
+    incrementalSign: wall('incremental-sign'),
+    incrementalPeakBytes: peak('incremental-sign'),
+    fullSign: wall('full-sign'),
+  };
+}
+
+/** The append-only re-sign as a paragraph of the dataset section. */
+function appendParagraph(append) {
+  if (append === undefined) return '';
+  const s = (x) => (x === undefined ? '–' : `${x.toFixed(1)} s`);
+  return `
+Append-only re-sign (${append.model}): ${append.added.toLocaleString('en-US')} new files (1 %) added in new
+folders, then \`sign --incremental\`: ${s(append.incrementalSign)} (peak ${(append.incrementalPeakBytes / MB).toFixed(0)} MB),
+against ${s(append.fullSign)} for a full sign of the same files.
+`;
 }

@@ -2,7 +2,7 @@
 // Markdown report (docs/benchmarks.md).
 import { median } from './measure.mjs';
 import { resignSection, resignTargets, summarizeResign } from './resign.mjs';
-import { datasetSection, datasetTargets } from './datasets.mjs';
+import { datasetSection, datasetTargets, summarizeAppend } from './datasets.mjs';
 
 const MB = 1e6;
 const MEMORY_LIMIT_BYTES = 200 * MB;
@@ -73,7 +73,7 @@ export function summarize(samples, scenarios, cores) {
     everyCore: pick({ scenario: scenario.name, tool: 'openssl', action: 'every-core' }),
     oneCore: pick({ scenario: scenario.name, tool: 'openssl', action: 'one-core' }),
   }));
-  return { rows, startup, limits, resign: summarizeResign(samples) };
+  return { rows, startup, limits, resign: summarizeResign(samples), append: summarizeAppend(samples) };
 }
 
 const pct = (x) => `${Math.round(x * 100)}%`;
