@@ -4,6 +4,9 @@ import { compareResourceNames, parseShardName, resourceAlgorithm, shardName, typ
 import { normalizeModelPath } from './model-path.js';
 import { isVerifiedManifest, type VerifiedManifest } from './verified-manifest.js';
 
+/** The lookups of a verified manifest by name (immutable, like the manifest), built once for all its checkers. */
+const INDEXES = new WeakMap<VerifiedManifest, { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> }>();
+
 /** Options for {@link ManifestChecker}. */
 export interface ManifestCheckerOptions {
   /** Tolerate files the signature does not list. Default false. */
@@ -68,6 +71,10 @@ export class ManifestChecker {
 
   private indexed(): { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> } {
     if (this.index) return this.index;
+    // One index per manifest, whatever the number of checkers made for it:
+    // for a million resources each costs a second or more.
+    const shared = INDEXES.get(this.manifest);
+    if (shared) return (this.index = shared);
     const index = { expected: new Map<string, ManifestResource>(), resourcesByFile: new Map<string, string[]>() };
     for (const r of this.manifest.resources) {
       index.expected.set(r.name, r);
@@ -77,6 +84,7 @@ export class ManifestChecker {
       if (list) list.push(r.name);
       else index.resourcesByFile.set(file, [r.name]);
     }
+    INDEXES.set(this.manifest, index);
     this.index = index;
     return index;
   }

@@ -52,7 +52,8 @@ export class DirectorySource implements ModelSource {
   readonly location: string;
   readonly signatureLocation: string;
   private walkedModel: WalkedDirectory | undefined;
-  private byName = new Map<string, ModelFile>();
+  /** The walked files by name, built on first use: hashing the whole model never needs it. */
+  private byNameMap: Map<string, ModelFile> | undefined;
 
   constructor(private readonly options: DirectorySourceOptions) {
     this.location = options.modelPath;
@@ -120,7 +121,7 @@ export class DirectorySource implements ModelSource {
       scope.wanted,
     );
     this.walkedModel = { root: walked.root, isSingleFile: walked.isSingleFile, files: walked.files, walkedAtMs };
-    this.byName = new Map(walked.files.map((f) => [f.name, f]));
+    this.byNameMap = undefined;
     return {
       files: walked.files.map((f) => ({ name: f.name, size: f.size })),
       ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
@@ -144,13 +145,21 @@ export class DirectorySource implements ModelSource {
     serialization: Readonly<Serialization>,
     options: FinishOptions & SourceContext,
   ): Promise<ManifestResource[]> {
-    const files = names.map((name) => this.byName.get(name)!);
+    // Every walked file, in walk order (a whole dataset at the end of a verify): no lookups.
+    const all = this.walked.files;
+    const files =
+      names.length === all.length && names.every((n, i) => n === all[i].name) ? all : names.map((name) => this.byName.get(name)!);
     return hashFiles(files, serialization, {
       ...(this.options.workers !== undefined ? { workers: this.options.workers } : {}),
       ...(options.knownDigests ? { knownDigests: options.knownDigests } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     });
+  }
+
+  private get byName(): Map<string, ModelFile> {
+    this.byNameMap ??= new Map((this.walkedModel?.files ?? []).map((f) => [f.name, f]));
+    return this.byNameMap;
   }
 
   /** The model path, or with `fileOrFolder` the folder of a file the signature does not cover alone. */

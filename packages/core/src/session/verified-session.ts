@@ -175,7 +175,8 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
 class Session implements VerifiedSession {
   readonly signedFiles: readonly string[];
   private readonly checker: ManifestChecker;
-  private readonly listed: ReadonlyMap<string, ListedFile> | undefined;
+  /** The listing by name, built when a file is first read by name (verifying a whole dataset at `finish` never needs it). */
+  private listedByName: ReadonlyMap<string, ListedFile> | undefined;
   /** Resources of the files checked so far, by file. */
   private readonly checked = new Map<string, ManifestResource[]>();
 
@@ -189,7 +190,11 @@ class Session implements VerifiedSession {
   ) {
     this.checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false });
     this.signedFiles = this.checker.signedFiles;
-    this.listed = files && new Map(files.map((f) => [f.name, f]));
+  }
+
+  private get listed(): ReadonlyMap<string, ListedFile> | undefined {
+    if (this.files && !this.listedByName) this.listedByName = new Map(this.files.map((f) => [f.name, f]));
+    return this.listedByName;
   }
 
   isSigned(name: string): boolean {
