@@ -167,23 +167,9 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
   const size = typeof input === 'string' ? (input.length * 3 > max ? utf8Length(input) : input.length) : input.byteLength;
   if (size > max) throw bundleTooLarge(size, max);
-  let text: string;
-  try {
-    text = typeof input === 'string' ? input : UTF8.decode(input);
-  } catch (cause) {
-    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
-    throw bundleTooLargeToDecode(size);
-  }
-  if (text.trim() === '') throw bad('the file is empty');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
-  }
-  // The parsed copy is all that is needed from here: let the text (a
-  // dataset's is hundreds of megabytes) go before the payload is decoded.
-  text = '';
+  // The text lives only inside parseJson: a dataset's is hundreds of
+  // megabytes, and the parsed copy is all that is needed from here on.
+  const json = parseJson(input, size);
   if (!isRecord(json)) throw bad('it is not a JSON object');
   const mediaType = json['mediaType'];
   if (typeof mediaType !== 'string') throw bad('mediaType is missing');
@@ -239,6 +225,23 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
     parsed.certificates = [decodeBase64((material['certificate'] as Record<string, unknown>)['rawBytes'], 'certificate.rawBytes')];
   }
   return parsed;
+}
+
+/** A bundle's JSON, from its text or its bytes (decoded as UTF-8 here). */
+function parseJson(input: string | Uint8Array, size: number): unknown {
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : UTF8.decode(input);
+  } catch (cause) {
+    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
+    throw bundleTooLargeToDecode(size);
+  }
+  if (text.trim() === '') throw bad('the file is empty');
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
+  }
 }
 
 /** Serializes a bundle as the reference does: compact JSON, no trailing newline. */
