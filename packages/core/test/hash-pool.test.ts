@@ -6,6 +6,7 @@ import { hashModel, type HashAlgorithm, type Manifest, type ModelFile } from '..
 import { hashBytes } from '../dist/internal.js';
 import { hashFiles, resolveSerialization, walkModel } from '../dist/internal-node.js';
 import { jobCost, planThreads } from '../dist/node/hash/schedule.js';
+import { largestFirst } from '../dist/node/hash/pool.js';
 import { cleanupTempDirs, expectCode, tempDir } from './helpers.js';
 
 const KiB = 1024;
@@ -188,5 +189,38 @@ describe('hashing engine: progress, aborts and errors', () => {
   it('rejects invalid thread counts and chunk sizes', async () => {
     await expectCode(hashFiles(files, serialization, { workers: 0 }), 'INVALID_ARGUMENT');
     await expectCode(hashFiles(files, serialization, { chunkSize: 1.5 }), 'INVALID_ARGUMENT');
+  });
+});
+
+describe('hashing engine: many files', () => {
+  it('takes jobs largest first, ties in list order, like a comparator sort (and past the packed sizes)', () => {
+    const sizes = Array.from({ length: 5000 }, (_, i) => (i * 7919) % 97);
+    const check = (list: number[]) => {
+      const starts = list.map(() => 0);
+      const expected = list.map((_, i) => i).sort((a, b) => list[b] - list[a] || a - b);
+      expect([...largestFirst({ starts, ends: list })]).toEqual(expected);
+    };
+    check(sizes);
+    check([]);
+    check([5]);
+    // A file too big to pack with the ids sorts the comparator's way.
+    check([...sizes, 2 ** 52, 3]);
+  });
+
+  it('hashes files from folders with no common prefix but the root, small ones in batches, on threads', async () => {
+    const a = await tempDir('oms-prefix-a-');
+    const b = await tempDir('oms-prefix-b-');
+    const listed: ModelFile[] = [];
+    for (let i = 0; i < 300; i++) {
+      const dir = i % 2 ? a : b;
+      const file = path.join(dir, `f${i}.bin`);
+      fs.writeFileSync(file, randomData(i * 11));
+      listed.push({ name: `f${i}.bin`, absolutePath: file, size: i * 11 });
+    }
+    const resources = await hashFiles(listed, resolveSerialization({}, []), { workers: 2 });
+    for (const r of resources) {
+      const file = listed.find((f) => f.name === r.name)!;
+      expect(r.digest).toBe(createHash('sha256').update(fs.readFileSync(file.absolutePath)).digest('hex'));
+    }
   });
 });

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { compareResourceNames } from '../dist/internal.js';
 import { walkModel } from '../dist/internal-node.js';
+import { countModelFiles, walkSelected } from '../dist/node/walk.js';
 import { cleanupTempDirs, expectCode, tempDir, writeTree } from './helpers.js';
 
 afterEach(cleanupTempDirs);
@@ -132,5 +134,72 @@ describe('walkModel', () => {
 
   it('reports a missing model path', async () => {
     await expectCode(walkModel({ modelPath: '/nonexistent/model' }), 'NOT_FOUND');
+  });
+
+  it('lists files in signing order (code points, folders continuing with "/"), so manifests need no sort', async () => {
+    const dir = await tempDir();
+    const names = [
+      'a',
+      'a.b',
+      'a-b',
+      'a0',
+      'ab/x',
+      'ab.c',
+      'ab/y/z',
+      'ab0',
+      'b b/c',
+      'b!',
+      'b/c',
+      'ﬀ',
+      '😀/x',
+      'é',
+      'Z',
+      'z/\ufffd legitimately',
+      'deep/1/2/3/4/5/f',
+    ];
+    await writeTree(dir, Object.fromEntries(names.map((n) => [n, n])));
+    const listed = (await walkModel({ modelPath: dir })).files.map((f) => f.name);
+    expect(listed).toEqual([...names].sort(compareResourceNames));
+    for (const f of (await walkModel({ modelPath: dir })).files) expect(f.absolutePath).toBe(path.join(dir, f.name));
+  });
+
+  it('applies ignore paths at every depth, and only there', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a/b/c/d.bin': 'x', 'a/b/c/e.bin': 'x', 'a/b/cc/d.bin': 'x', 'x/a/b/c/d.bin': 'x', 'a/b.bin': 'x' });
+    expect(await names({ modelPath: dir, ignorePaths: ['a/b/c/d.bin', 'x/a'] })).toEqual(['a/b.bin', 'a/b/c/e.bin', 'a/b/cc/d.bin']);
+  });
+
+  it('skips names that are not UTF-8 when only selected (signed) entries are wanted, and keeps the valid ones beside them', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'ok.bin': 'x', 'z\ufffd.bin': 'y' });
+    await fs.writeFile(Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9])]), 'x');
+    await expectCode(walkModel({ modelPath: dir }), 'INVALID_FILE_NAME');
+    const selected = await walkSelected({ modelPath: dir }, () => true);
+    expect(selected.files.map((f) => f.name)).toEqual(['ok.bin', 'z\ufffd.bin']);
+  });
+});
+
+describe('countModelFiles (for a signature limit that follows the model)', () => {
+  it('counts every entry that is not a folder, at any depth, leaving out ignore paths and stopping at atMost', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'x', 'b/c.bin': 'x', 'b/d/e.bin': 'x', '.git/objects/1': 'x', '.git/objects/2': 'x', 'skip/f': 'x' });
+    await fs.symlink('a.bin', path.join(dir, 'link'));
+    await fs.symlink('b', path.join(dir, 'folder-link'));
+    execFileSync('mkfifo', [path.join(dir, 'fifo')]);
+    // Links and the FIFO count as they are, and a link to a folder is not followed.
+    expect(await countModelFiles(dir)).toBe(9);
+    expect(await countModelFiles(dir, { ignorePaths: ['.git', 'skip/f'] })).toBe(6);
+    expect(await countModelFiles(dir, { atMost: 2 })).toBe(2);
+    expect(await countModelFiles(path.join(dir, 'a.bin'))).toBe(1);
+    expect(await countModelFiles(path.join(dir, 'missing'))).toBe(0);
+  });
+
+  it('never throws for what the walk refuses: a dangling link, a name that is not UTF-8', async () => {
+    const dir = await tempDir();
+    await writeTree(dir, { 'a.bin': 'x' });
+    await fs.symlink('nowhere', path.join(dir, 'dangling'));
+    await fs.writeFile(Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9])]), 'x');
+    await expectCode(walkModel({ modelPath: dir }), 'INVALID_FILE_NAME');
+    expect(await countModelFiles(dir)).toBe(3);
   });
 });

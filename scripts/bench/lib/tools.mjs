@@ -26,7 +26,7 @@ export function oursCommand(tools, action, { model, signature, keys, variant, sh
   const args =
     action === 'sign'
       ? [tools.cli, 'sign', 'key', model, '--private-key', keys.privateKey, '--signature', signature, ...methodFlags(variant, shardSize)]
-      : [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature];
+      : [tools.cli, 'verify', 'key', model, '--public-key', keys.publicKey, '--signature', signature, ...(variant.verifyFlags ?? [])];
   return [tools.node, args];
 }
 

@@ -168,7 +168,7 @@ export function verifyCommands(setExitCode: (code: number) => void): Command {
     );
     cmd.option(
       '--max-bundle-size <bytes>',
-      'largest signature file to read (default: 64 MiB; raise for models with hundreds of thousands of files)',
+      'largest signature file to read (default: 64 MiB plus 1 KiB per file of the model, so a million-file dataset needs no option; at most 512 MiB)',
       positiveInteger,
     );
     addUnsignedFilesOption(cmd);

@@ -1,6 +1,6 @@
 import { ModelSigningError } from '../errors.js';
-import { toBase64 as base64 } from './base64.js';
-import { BUNDLE_MEDIA_TYPE, type SerializedBundle } from './bundle.js';
+import { concatenate, toBase64 as base64, toBase64Parts } from './base64.js';
+import { BUNDLE_MEDIA_TYPE, rememberPayloadParts, type SerializedBundle } from './bundle.js';
 import { preAuthEncoding } from './dsse.js';
 import type { SignOptions, Signer, SignatureWithMaterial, VerificationMaterial, WitnessMaterial } from './signer.js';
 
@@ -35,14 +35,19 @@ export function buildBundle(options: BuildBundleOptions): SerializedBundle {
   const stamps = options.rfc3161Timestamps ?? [];
   const timestamped =
     stamps.length > 0 ? { timestampVerificationData: { rfc3161Timestamps: stamps.map((t) => ({ signedTimestamp: base64(t) })) } } : {};
+  // The payload's base64 is kept in its pieces too, so writing a large
+  // signature never reads it whole (serializeBundleParts).
+  const parts = toBase64Parts(options.payload);
+  const dsseEnvelope: SerializedBundle['dsseEnvelope'] = {
+    payload: concatenate(parts),
+    payloadType: options.payloadType,
+    signatures: [{ sig: base64(options.signature), keyid: '' }],
+  };
+  rememberPayloadParts(dsseEnvelope, dsseEnvelope.payload, parts);
   return {
     mediaType: BUNDLE_MEDIA_TYPE,
     verificationMaterial: { ...materialJson(options.material), tlogEntries: [], ...timestamped, ...options.witnessed },
-    dsseEnvelope: {
-      payload: base64(options.payload),
-      payloadType: options.payloadType,
-      signatures: [{ sig: base64(options.signature), keyid: '' }],
-    },
+    dsseEnvelope,
   };
 }
 

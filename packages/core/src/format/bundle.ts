@@ -1,5 +1,6 @@
 import { ModelSigningError } from '../errors.js';
 import { fromBase64 } from './base64.js';
+import { utf8Length } from './utf8.js';
 
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -63,9 +64,10 @@ export interface ParsedBundle {
  * The largest bundle read or parsed by default: 64 MiB. Everything in a
  * bundle is decoded before its signature can be checked, so this bounds what
  * an unsigned file can make us allocate (a few times its size). A signed
- * manifest takes about 160 bytes per resource, so this fits some 400,000
- * files or shards; raise it with `maxBundleBytes` (CLI `--max-bundle-size`)
- * for larger models.
+ * manifest takes about 160 to 250 bytes per resource, so this fits some
+ * 300,000 files or shards. Verifying a model on disk, the limit follows
+ * the files present (1 KiB more for each, `bundleLimitFor`); elsewhere,
+ * raise it with `maxBundleBytes` (CLI `--max-bundle-size`) for larger models.
  */
 export const DEFAULT_MAX_BUNDLE_BYTES = 64 * 1024 * 1024;
 
@@ -114,21 +116,6 @@ export function bundleTooLargeToDecode(size: number, path?: string): ModelSignin
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A string's UTF-8 size, counted without encoding it (a lone surrogate becomes 3 bytes, U+FFFD). */
-function utf8Length(text: string): number {
-  let size = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) size += 1;
-    else if (unit < 0x800) size += 2;
-    else if (unit >= 0xd800 && unit <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      size += 4;
-      i++;
-    } else size += 3;
-  }
-  return size;
-}
 
 function bad(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
@@ -180,20 +167,9 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
   const size = typeof input === 'string' ? (input.length * 3 > max ? utf8Length(input) : input.length) : input.byteLength;
   if (size > max) throw bundleTooLarge(size, max);
-  let text: string;
-  try {
-    text = typeof input === 'string' ? input : UTF8.decode(input);
-  } catch (cause) {
-    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
-    throw bundleTooLargeToDecode(size);
-  }
-  if (text.trim() === '') throw bad('the file is empty');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
-  }
+  // The text lives only inside parseJson: a dataset's is hundreds of
+  // megabytes, and the parsed copy is all that is needed from here on.
+  const json = parseJson(input, size);
   if (!isRecord(json)) throw bad('it is not a JSON object');
   const mediaType = json['mediaType'];
   if (typeof mediaType !== 'string') throw bad('mediaType is missing');
@@ -251,7 +227,59 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   return parsed;
 }
 
+/** A bundle's JSON, from its text or its bytes (decoded as UTF-8 here). */
+function parseJson(input: string | Uint8Array, size: number): unknown {
+  let text: string;
+  try {
+    text = typeof input === 'string' ? input : UTF8.decode(input);
+  } catch (cause) {
+    if (cause instanceof TypeError) throw bad('it is not UTF-8 text', cause);
+    throw bundleTooLargeToDecode(size);
+  }
+  if (text.trim() === '') throw bad('the file is empty');
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw bad('it is not valid JSON (truncated or corrupted?)', cause);
+  }
+}
+
 /** Serializes a bundle as the reference does: compact JSON, no trailing newline. */
 export function serializeBundle(bundle: SerializedBundle): string {
   return JSON.stringify(bundle);
+}
+
+/** A payload JSON writes as it is, between quotes (base64, no whitespace). */
+const PLAIN_BASE64 = /^[A-Za-z0-9+/=]*$/;
+const EMPTY_PAYLOAD = '"dsseEnvelope":{"payload":""';
+/** Envelopes made by the bundle builder: the base64 pieces their payload text was made of. */
+const payloadParts = new WeakMap<SerializedBundle['dsseEnvelope'], { text: string; parts: readonly string[] }>();
+
+/** Records that `envelope.payload` is `text`, the concatenation of `parts` (pure base64), for {@link serializeBundleParts}. */
+export function rememberPayloadParts(envelope: SerializedBundle['dsseEnvelope'], text: string, parts: readonly string[]): void {
+  payloadParts.set(envelope, { text, parts });
+}
+
+/**
+ * {@link serializeBundle} in pieces that concatenate to the same text, the
+ * payload (nearly all of a large signature) in slices: writing the
+ * signature of a million files, some 200 MB, then never builds it as one
+ * string, nor its bytes as one buffer. A payload the bundle builder made is
+ * written from the pieces it was made of, without reading it whole.
+ */
+export function serializeBundleParts(bundle: SerializedBundle, sliceLength = 4 * 1024 * 1024): string[] {
+  const { payload } = bundle.dsseEnvelope;
+  const known = payloadParts.get(bundle.dsseEnvelope);
+  // Identity, not equality: comparing the texts would read them whole.
+  const pieces = known?.text === payload ? known.parts : undefined;
+  if (pieces === undefined && (payload.length <= sliceLength || !PLAIN_BASE64.test(payload))) return [serializeBundle(bundle)];
+  const text = JSON.stringify({ ...bundle, dsseEnvelope: { ...bundle.dsseEnvelope, payload: '' } });
+  const at = text.indexOf(EMPTY_PAYLOAD);
+  if (at < 0 || text.indexOf(EMPTY_PAYLOAD, at + 1) >= 0) return [serializeBundle(bundle)];
+  const split = at + EMPTY_PAYLOAD.length - 1;
+  const parts = [text.slice(0, split)];
+  if (pieces) parts.push(...pieces);
+  else for (let i = 0; i < payload.length; i += sliceLength) parts.push(payload.slice(i, i + sliceLength));
+  parts.push(text.slice(split));
+  return parts;
 }

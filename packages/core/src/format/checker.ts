@@ -1,8 +1,11 @@
 import { ManifestMismatchError, ModelSigningError, type ManifestDifference } from '../errors.js';
 import { createHasher, type Hasher } from './hash-algorithms.js';
-import { parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
+import { compareResourceNames, parseShardName, resourceAlgorithm, shardName, type ManifestResource } from './manifest.js';
 import { normalizeModelPath } from './model-path.js';
 import { isVerifiedManifest, type VerifiedManifest } from './verified-manifest.js';
+
+/** The lookups of a verified manifest by name (immutable, like the manifest), built once for all its checkers. */
+const INDEXES = new WeakMap<VerifiedManifest, { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> }>();
 
 /** Options for {@link ManifestChecker}. */
 export interface ManifestCheckerOptions {
@@ -34,12 +37,13 @@ export interface FileHasherOptions {
  * in one place.
  */
 export class ManifestChecker {
-  /** Signed digests by resource name. */
-  private readonly expected = new Map<string, ManifestResource>();
-  /** Signed resource names grouped by file path. */
-  private readonly resourcesByFile = new Map<string, string[]>();
+  /** Lookups by name, built on first use: comparing a whole sorted model needs none. */
+  private index: { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> } | undefined;
+  /** Whether the signed resources are in strictly increasing signing order; computed on first use. */
+  private sorted: boolean | undefined;
   private readonly checked = new Set<string>();
   private readonly ignoreUnsignedFiles: boolean;
+  private readonly isShards: boolean;
 
   constructor(
     readonly manifest: VerifiedManifest,
@@ -52,23 +56,53 @@ export class ManifestChecker {
       });
     }
     this.ignoreUnsignedFiles = options.ignoreUnsignedFiles ?? false;
-    for (const r of manifest.resources) {
-      this.expected.set(r.name, r);
-      const file = manifest.serialization.method === 'shards' ? parseShardName(r.name).path : r.name;
-      const list = this.resourcesByFile.get(file) ?? [];
-      list.push(r.name);
-      this.resourcesByFile.set(file, list);
+    this.isShards = manifest.serialization.method === 'shards';
+  }
+
+  /** Signed digests by resource name. */
+  private get expected(): Map<string, ManifestResource> {
+    return this.indexed().expected;
+  }
+
+  /** Signed resource names grouped by file path: for `shards` only (with `files`, a file is its one resource). */
+  private get resourcesByFile(): Map<string, string[]> {
+    return this.indexed().resourcesByFile;
+  }
+
+  private indexed(): { expected: Map<string, ManifestResource>; resourcesByFile: Map<string, string[]> } {
+    if (this.index) return this.index;
+    // One index per manifest, whatever the number of checkers made for it:
+    // for a million resources each costs a second or more.
+    const shared = INDEXES.get(this.manifest);
+    if (shared) return (this.index = shared);
+    const index = { expected: new Map<string, ManifestResource>(), resourcesByFile: new Map<string, string[]>() };
+    for (const r of this.manifest.resources) {
+      index.expected.set(r.name, r);
+      if (!this.isShards) continue;
+      const file = parseShardName(r.name).path;
+      const list = index.resourcesByFile.get(file);
+      if (list) list.push(r.name);
+      else index.resourcesByFile.set(file, [r.name]);
     }
+    INDEXES.set(this.manifest, index);
+    this.index = index;
+    return index;
   }
 
   /** Model-relative paths of every file the signature covers. */
   get signedFiles(): string[] {
-    return [...this.resourcesByFile.keys()];
+    return [...(this.isShards ? this.resourcesByFile : this.expected).keys()];
   }
 
   /** Whether the signature covers `name` (a model-relative path). */
   isSigned(name: string): boolean {
-    return this.resourcesByFile.has(name);
+    return (this.isShards ? this.resourcesByFile : this.expected).has(name);
+  }
+
+  /** The signed resource names of file `file`. */
+  private signedResourcesOf(file: string): readonly string[] {
+    if (this.isShards) return this.resourcesByFile.get(file) ?? [];
+    return this.expected.has(file) ? [file] : [];
   }
 
   /**
@@ -146,7 +180,7 @@ export class ManifestChecker {
 
   private differencesFor(file: string, produced: ManifestResource[]): ManifestDifference[] {
     const differences: ManifestDifference[] = [];
-    const signed = new Set(this.resourcesByFile.get(file) ?? []);
+    const signed = new Set(this.signedResourcesOf(file));
     if (signed.size === 0 && produced.length > 0) {
       return this.ignoreUnsignedFiles ? [] : [{ kind: 'unsigned', name: file }];
     }
@@ -182,12 +216,66 @@ export class ManifestChecker {
    *   files that were not read), reported with the rest.
    */
   compareAll(localFiles: readonly string[], local: readonly ManifestResource[], known: readonly ManifestDifference[] = []): void {
+    if (!this.isShards && localFiles.length === local.length) {
+      this.compareFiles(local, known);
+      return;
+    }
     const byFile = new Map<string, ManifestResource[]>(localFiles.map((f) => [f, []]));
-    const isShards = this.manifest.serialization.method === 'shards';
-    for (const r of local) byFile.get(isShards ? parseShardName(r.name).path : r.name)?.push(r);
+    for (const r of local) byFile.get(this.isShards ? parseShardName(r.name).path : r.name)?.push(r);
     const differences: ManifestDifference[] = [...known];
     for (const [file, produced] of byFile) differences.push(...this.differencesFor(file, produced));
     for (const file of this.signedFiles) if (!byFile.has(file)) differences.push({ kind: 'missing', name: file });
     if (differences.length > 0) throw new ManifestMismatchError(differences);
   }
+
+  /**
+   * {@link compareAll} for `files`, where each file is one resource. Both
+   * lists are normally in signing order (manifests are written so, and the
+   * engine returns resources so): then they are merged in one pass, with no
+   * map of a million names. Otherwise one lookup per local file, and a set
+   * of the local names only when some signed file was not seen.
+   */
+  private compareFiles(local: readonly ManifestResource[], known: readonly ManifestDifference[]): void {
+    const differences: ManifestDifference[] = [...known];
+    const signed = this.manifest.resources;
+    this.sorted ??= increasing(signed);
+    if (this.sorted && increasing(local)) {
+      let i = 0;
+      let j = 0;
+      while (i < signed.length || j < local.length) {
+        const order = i === signed.length ? 1 : j === local.length ? -1 : compareResourceNames(signed[i].name, local[j].name);
+        if (order < 0) differences.push({ kind: 'missing', name: signed[i++].name });
+        else if (order > 0) {
+          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: local[j].name });
+          j++;
+        } else {
+          const expected = signed[i++].digest;
+          const actual = local[j++];
+          if (expected !== actual.digest) differences.push({ kind: 'mismatch', name: actual.name, expected, actual: actual.digest });
+        }
+      }
+    } else {
+      let signedSeen = 0;
+      for (const r of local) {
+        const expected = this.expected.get(r.name);
+        if (expected === undefined) {
+          if (!this.ignoreUnsignedFiles) differences.push({ kind: 'unsigned', name: r.name });
+          continue;
+        }
+        signedSeen++;
+        if (expected.digest !== r.digest) differences.push({ kind: 'mismatch', name: r.name, expected: expected.digest, actual: r.digest });
+      }
+      if (signedSeen < this.expected.size) {
+        const present = new Set(local.map((r) => r.name));
+        for (const name of this.expected.keys()) if (!present.has(name)) differences.push({ kind: 'missing', name });
+      }
+    }
+    if (differences.length > 0) throw new ManifestMismatchError(differences);
+  }
+}
+
+/** Whether the resources' names strictly increase in signing order (so none is listed twice). */
+function increasing(resources: readonly ManifestResource[]): boolean {
+  for (let i = 1; i < resources.length; i++) if (compareResourceNames(resources[i - 1].name, resources[i].name) >= 0) return false;
+  return true;
 }

@@ -1,5 +1,5 @@
 import { ModelSigningError } from '../errors.js';
-import { fromHex } from './hex.js';
+import { hexInto } from './hex.js';
 import { createHasher, type HashAlgorithm } from './hash-algorithms.js';
 
 export type { HashAlgorithm } from './hash-algorithms.js';
@@ -120,23 +120,53 @@ function codePointRank(unit: number): number {
   return unit;
 }
 
+/** A UTF-16 unit at or above the surrogates, where code-unit and code-point order can differ. */
+const HIGH_UNIT = /[\ud800-\uffff]/;
+
 /**
  * Sorts resources in the order OMS signs them: by `name`, code point by code
  * point ({@link compareResourceNames}). The Go port refuses any other order
  * and the reference verifies this one, so every manifest we emit goes
  * through here; verifiers accept any order (the root digest is recomputed
  * over the listed one). Returns a new array.
+ *
+ * A walk already lists files in this order, so this first checks (one
+ * comparison per resource) and sorts only when needed, with the runtime's
+ * own string order when no name has a unit where it differs.
  */
 export function sortResources(resources: readonly ManifestResource[]): ManifestResource[] {
-  return [...resources].sort((a, b) => compareResourceNames(a.name, b.name));
+  let sorted = true;
+  for (let i = 1; i < resources.length && sorted; i++) sorted = compareResourceNames(resources[i - 1].name, resources[i].name) <= 0;
+  if (sorted) return [...resources];
+  if (resources.some((r) => HIGH_UNIT.test(r.name))) return [...resources].sort((a, b) => compareResourceNames(a.name, b.name));
+  return [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
+
+/** How many digests the root digest decodes before each hash update. */
+const ROOT_BATCH = 2048;
 
 /**
  * The subject digest: SHA-256 over the raw digest bytes of the resources,
  * concatenated in the order given. Always SHA-256, whatever the file hash is.
+ *
+ * @throws {TypeError} when a digest is not hex (callers pass checked digests).
  */
 export function rootDigest(resources: readonly ManifestResource[]): string {
   const hash = createHasher('sha256');
-  for (const r of resources) hash.update(fromHex(r.digest));
+  // Digests are decoded into one buffer and hashed a batch at a time: one
+  // update per digest would cost more than the hashing for a million.
+  let buffer = new Uint8Array(ROOT_BATCH * 32);
+  let used = 0;
+  for (const r of resources) {
+    const bytes = r.digest.length >> 1;
+    if (used + bytes > buffer.length) {
+      hash.update(buffer.subarray(0, used));
+      used = 0;
+      if (bytes > buffer.length) buffer = new Uint8Array(bytes);
+    }
+    if (!hexInto(r.digest, buffer, used)) throw new TypeError('not a whole number of hex bytes');
+    used += bytes;
+  }
+  hash.update(buffer.subarray(0, used));
   return hash.digestHex();
 }

@@ -1,6 +1,7 @@
 import { ModelSigningError } from '../errors.js';
 import {
   HASH_ALGORITHMS,
+  compareResourceNames,
   parseShardName,
   resourceAlgorithm,
   rootDigest,
@@ -12,6 +13,8 @@ import {
   type Serialization,
 } from './manifest.js';
 import { normalizeModelPath } from './model-path.js';
+import { reservePayload } from './dsse.js';
+import { utf8Length } from './utf8.js';
 
 /** in-toto Statement v1 type. */
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
@@ -40,8 +43,17 @@ export interface ParsedStatement extends Manifest {
  * that emitted order.
  */
 export function manifestToStatement(manifest: Manifest): object {
-  const s = manifest.serialization;
   const resources = sortResources(manifest.resources);
+  return statementOf(
+    manifest,
+    resources,
+    resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
+  );
+}
+
+/** The statement with `listed` as its resources and the root digest of `sorted`. */
+function statementOf(manifest: Manifest, sorted: readonly ManifestResource[], listed: readonly object[]): object {
+  const s = manifest.serialization;
   const serialization: Record<string, unknown> = {
     method: s.method,
     hash_type: s.hashType,
@@ -51,18 +63,86 @@ export function manifestToStatement(manifest: Manifest): object {
   if (s.ignorePaths.length > 0) serialization['ignore_paths'] = [...s.ignorePaths];
   return {
     _type: STATEMENT_TYPE,
-    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(resources) } }],
+    subject: [{ name: manifest.modelName, digest: { sha256: rootDigest(sorted) } }],
     predicateType: PREDICATE_TYPE,
-    predicate: {
-      serialization,
-      resources: resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
-    },
+    predicate: { serialization, resources: listed },
   };
 }
 
-/** The exact payload bytes to sign: the statement as 2-space-indented JSON, UTF-8. */
+// How `JSON.stringify(statement, null, 2)` lays out each resource: the
+// predicate's `resources` list is at depth 2, its objects at depth 3.
+const RESOURCE_OPEN = '      {\n        "name": ';
+const RESOURCE_ALGORITHM = ',\n        "algorithm": ';
+const RESOURCE_DIGEST = ',\n        "digest": ';
+const RESOURCE_CLOSE = '\n      }';
+const RESOURCE_SEPARATOR = ',\n';
+const FIXED_BYTES = RESOURCE_OPEN.length + RESOURCE_ALGORITHM.length + RESOURCE_DIGEST.length + RESOURCE_CLOSE.length;
+/** How the empty list is written, and what follows it to the end of the statement. */
+const EMPTY_RESOURCES_END = '[]\n  }\n}';
+const RESOURCES_TAIL = '\n    ]\n  }\n}';
+/** Strings JSON writes as they are, between quotes: printable ASCII but `"` and `\`. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Resources serialized and encoded at a time. */
+const BLOCK = 4096;
+
+function jsonString(value: string): string {
+  return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
+function jsonStringBytes(value: string): number {
+  return PLAIN.test(value) ? value.length + 2 : utf8Length(JSON.stringify(value));
+}
+
+function resourceJson(r: ManifestResource): string {
+  return (
+    RESOURCE_OPEN +
+    jsonString(r.name) +
+    RESOURCE_ALGORITHM +
+    jsonString(r.algorithm) +
+    RESOURCE_DIGEST +
+    jsonString(r.digest) +
+    RESOURCE_CLOSE
+  );
+}
+
+/**
+ * The exact payload bytes to sign: the statement as 2-space-indented JSON,
+ * UTF-8 (`JSON.stringify(manifestToStatement(manifest), null, 2)`).
+ *
+ * Written without that one big string: the resources are measured, then
+ * serialized a block at a time straight into the payload, which is
+ * allocated inside its DSSE pre-authentication encoding so signing does
+ * not copy it either. A million resources make a 150 MB payload.
+ */
 export function manifestToPayload(manifest: Manifest): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(manifestToStatement(manifest), null, 2));
+  const resources = sortResources(manifest.resources);
+  const encoder = new TextEncoder();
+  if (resources.length === 0) return encoder.encode(JSON.stringify(statementOf(manifest, resources, []), null, 2));
+  const text = JSON.stringify(statementOf(manifest, resources, []), null, 2);
+  if (!text.endsWith(EMPTY_RESOURCES_END)) throw new Error('Unexpected statement layout');
+  const head = `${text.slice(0, text.length - EMPTY_RESOURCES_END.length)}[\n`;
+  let size = utf8Length(head) + RESOURCES_TAIL.length + RESOURCE_SEPARATOR.length * (resources.length - 1);
+  const algorithmBytes = new Map<string, number>();
+  for (const r of resources) {
+    let bytes = algorithmBytes.get(r.algorithm);
+    if (bytes === undefined) algorithmBytes.set(r.algorithm, (bytes = jsonStringBytes(r.algorithm)));
+    size += FIXED_BYTES + jsonStringBytes(r.name) + bytes + jsonStringBytes(r.digest);
+  }
+  const reserved = reservePayload(PAYLOAD_TYPE, size);
+  const payload = reserved.into;
+  let at = encoder.encodeInto(head, payload).written;
+  for (let start = 0; start < resources.length; start += BLOCK) {
+    const block = resources
+      .slice(start, start + BLOCK)
+      .map(resourceJson)
+      .join(RESOURCE_SEPARATOR);
+    const chunk = block + (start + BLOCK < resources.length ? RESOURCE_SEPARATOR : RESOURCES_TAIL);
+    const { read, written } = encoder.encodeInto(chunk, payload.subarray(at));
+    if (read !== chunk.length) throw new Error(`Statement larger than the ${size} bytes measured`);
+    at += written;
+  }
+  if (at !== size) throw new Error(`Statement serialized to ${at} bytes, measured ${size}`);
+  return reserved.finish(size);
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -138,8 +218,7 @@ function parseSerialization(v: unknown): Serialization {
 function parseResources(v: unknown, serialization: Serialization): ManifestResource[] {
   if (!Array.isArray(v)) throw bad('predicate.resources must be a list');
   const expected = resourceAlgorithm(serialization);
-  const seen = new Set<string>();
-  return v.map((item, i) => {
+  const resources = v.map((item: unknown, i): ManifestResource => {
     // Messages are built only on failure: a manifest may list a million resources.
     if (!isRecord(item)) throw bad(`resource ${i} is not an object`);
     const rawName = item['name'];
@@ -159,10 +238,31 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     if (algorithm !== expected && algorithm !== serialization.hashType) {
       throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
     }
-    if (seen.has(name)) throw duplicateResource(name);
-    seen.add(name);
+    // The parsed strings are kept (toLowerCase returns a lowercase string as it is).
     return { name, algorithm: expected, digest: digest.toLowerCase() };
   });
+  refuseDuplicates(resources);
+  return resources;
+}
+
+/**
+ * Refuses a name listed twice. Manifests are written in code-point order,
+ * where a duplicate sits next to its twin: one comparison per resource
+ * finds it, and only a manifest in another order needs a set of every name.
+ */
+function refuseDuplicates(resources: readonly ManifestResource[]): void {
+  let ordered = true;
+  for (let i = 1; i < resources.length && ordered; i++) {
+    const order = compareResourceNames(resources[i - 1].name, resources[i].name);
+    if (order === 0) throw duplicateResource(resources[i].name);
+    ordered = order < 0;
+  }
+  if (ordered) return;
+  const seen = new Set<string>();
+  for (const { name } of resources) {
+    if (seen.has(name)) throw duplicateResource(name);
+    seen.add(name);
+  }
 }
 
 /**

@@ -9,17 +9,20 @@ import { removeStaleTemporaries, temporaryName } from './temporary.js';
  * either the old file or the new one, never a partial one. The temporary
  * file's name starts with `TEMPORARY_PREFIX`, so a walk never lists
  * it, and leftovers of killed processes in the folder are removed first.
+ * `data` may come in parts (written one after the other), so a large file
+ * need not be one string or buffer.
  *
  * @throws {ModelSigningError} `WRITE_FAILED`.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(target: string, data: string | Uint8Array | Iterable<string | Uint8Array>): Promise<void> {
   const dir = path.dirname(path.resolve(target));
   const temp = path.join(dir, temporaryName(path.basename(target)));
   try {
     await removeStaleTemporaries(dir);
     const handle = await fs.open(temp, 'wx', 0o644);
     try {
-      await handle.writeFile(data);
+      // Each writeFile continues where the last one ended.
+      for (const part of typeof data === 'string' || data instanceof Uint8Array ? [data] : data) await handle.writeFile(part);
       await handle.sync();
     } finally {
       await handle.close();

@@ -13,7 +13,8 @@ import type { ManifestResource, Serialization } from '../format/manifest.js';
 import type { FinishOptions, ListScope, ModelSource, OpenContext, SourceBody, SourceContext, SourceListing } from '../session/source.js';
 import type { ModelIdentity } from '../policy/identity.js';
 import { hashFiles } from './hash/hash-model.js';
-import { walkSelected, type ModelFile, type WalkOptions } from './walk.js';
+import { toModelRelative } from './paths.js';
+import { countModelFiles, walkSelected, type ModelFile, type WalkOptions } from './walk.js';
 
 /** Read in 4 MiB chunks: large enough for throughput, small enough to bound memory. */
 const CHUNK_SIZE = 4 * 1024 * 1024;
@@ -58,7 +59,8 @@ export class DirectorySource implements ModelSource {
   readonly location: string;
   readonly signatureLocation: string;
   private walkedModel: WalkedDirectory | undefined;
-  private byName = new Map<string, ModelFile>();
+  /** The walked files by name, built on first use: hashing the whole model never needs it. */
+  private byNameMap: Map<string, ModelFile> | undefined;
 
   constructor(private readonly options: DirectorySourceOptions) {
     this.location = options.modelPath;
@@ -101,6 +103,28 @@ export class DirectorySource implements ModelSource {
   }
 
   /**
+   * Counts the model's files from the folders' listings alone (no stat, no
+   * check), leaving out the caller's ignore paths and the scope's: for a
+   * signature limit that follows the model. A `fileOrFolder` file counts as
+   * its folder, which it may stand for.
+   */
+  async countFiles(scope: Parameters<NonNullable<ModelSource['countFiles']>>[0]): Promise<number> {
+    const target = path.resolve(this.options.modelPath);
+    const counted = this.options.fileOrFolder
+      ? await fs.stat(target).then(
+          (s) => (s.isFile() ? path.dirname(target) : target),
+          () => target,
+        )
+      : target;
+    const ignorePaths = [...scope.ignorePaths];
+    for (const p of this.options.ignorePaths ?? []) {
+      const rel = toModelRelative(counted, p);
+      if (rel !== undefined) ignorePaths.push(rel);
+    }
+    return countModelFiles(counted, { ignorePaths, atMost: scope.atMost });
+  }
+
+  /**
    * Walks the model, leaving out the ignore paths (the caller's, the
    * signature's, the git files) and the signature file; with unsigned files
    * tolerated, it looks only at the signed paths.
@@ -124,7 +148,7 @@ export class DirectorySource implements ModelSource {
       scope.wanted,
     );
     this.walkedModel = { root: walked.root, isSingleFile: walked.isSingleFile, files: walked.files, walkedAtMs };
-    this.byName = new Map(walked.files.map((f) => [f.name, f]));
+    this.byNameMap = undefined;
     return {
       files: walked.files.map((f) => ({ name: f.name, size: f.size })),
       ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
@@ -148,13 +172,21 @@ export class DirectorySource implements ModelSource {
     serialization: Readonly<Serialization>,
     options: FinishOptions & SourceContext,
   ): Promise<ManifestResource[]> {
-    const files = names.map((name) => this.byName.get(name)!);
+    // Every walked file, in walk order (a whole dataset at the end of a verify): no lookups.
+    const all = this.walked.files;
+    const files =
+      names.length === all.length && names.every((n, i) => n === all[i].name) ? all : names.map((name) => this.byName.get(name)!);
     return hashFiles(files, serialization, {
       ...(this.options.workers !== undefined ? { workers: this.options.workers } : {}),
       ...(options.knownDigests ? { knownDigests: options.knownDigests } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     });
+  }
+
+  private get byName(): Map<string, ModelFile> {
+    this.byNameMap ??= new Map((this.walkedModel?.files ?? []).map((f) => [f.name, f]));
+    return this.byNameMap;
   }
 
   /** The model path, or with `fileOrFolder` the folder of a file the signature does not cover alone. */
@@ -203,8 +235,10 @@ async function* signatureChunks(signaturePath: string, size: number): AsyncGener
     if (!(await handle.stat()).isFile()) throw notRegular(signaturePath);
     let read = 0;
     for (;;) {
+      // The whole file in one buffer, so the session joins nothing (a
+      // dataset's signature is hundreds of megabytes: one copy, not two).
       // One byte more than expected tells a file that grew while we read it.
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, size - read + 1));
+      const buffer = Buffer.allocUnsafe(size - read + 1);
       const { bytesRead } = await handle
         .read(buffer, 0, buffer.length, null)
         .catch((cause: unknown) => Promise.reject(unreadableSignature(signaturePath, cause)));

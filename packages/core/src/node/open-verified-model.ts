@@ -99,9 +99,17 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
     ...(abortSignal ? { abortSignal } : {}),
   });
   const { root, isSingleFile, walkedAtMs } = source.walked;
-  const listed = new Set(session.files!.map((f) => f.name));
-  const files = source.walked.files.filter((f) => listed.has(f.name));
-  const byName = new Map(files.map((f) => [f.name, f]));
+  // The session leaves files out of the walk's list only when some are
+  // ignored or unsigned; otherwise the walk's list is the model's (a
+  // dataset's million names are not copied into another set and list).
+  const walked = source.walked.files;
+  const kept = session.files!;
+  let files = walked;
+  if (kept.length !== walked.length) {
+    const listed = new Set(kept.map((f) => f.name));
+    files = walked.filter((f) => listed.has(f.name));
+  }
+  let byName: Map<string, ModelFile> | undefined;
   // The session's methods, bound, with the directory's facts beside them.
   return {
     manifest: session.manifest,
@@ -122,7 +130,7 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
     isSingleFile,
     files,
     walkedAtMs,
-    file: (name) => byName.get(name),
+    file: (name) => (byName ??= new Map(files.map((f) => [f.name, f]))).get(name),
     copyFile: (name, destination, options) => copyVerified(session, name, destination, options),
   };
 }

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
+import { serializeBundleParts, type SerializedBundle } from '../format/bundle.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { HashModelOptions } from './hash/hash-model.js';
 import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
@@ -18,7 +18,7 @@ import { appendClaim, isClaimsPath } from './append-claim.js';
  */
 export async function writeSignature(signaturePath: string, bundle: SerializedBundle): Promise<void> {
   if (isClaimsPath(signaturePath)) await appendClaim(signaturePath, bundle);
-  else await writeFileAtomic(signaturePath, serializeBundle(bundle));
+  else await writeFileAtomic(signaturePath, serializeBundleParts(bundle));
 }
 
 /** Options for {@link signModel}. */

@@ -85,7 +85,7 @@ export interface ParsedPolicy {
 
 /** Options of {@link parsePolicy}. */
 export interface ParsePolicyOptions {
-  /** What the policy is called in messages (its file name). Default `the policy`. */
+  /** What the policy is called in messages (its file name). Default `(unnamed)`: "The policy (unnamed) refused …". */
   name?: string;
   /** The largest document accepted, in bytes. Default 1 MiB. */
   maxBytes?: number;
@@ -163,7 +163,7 @@ function isPresent(data: unknown, key: string): boolean {
  * @throws {PolicyInvalidError} `POLICY_INVALID` listing every problem with its JSON path (and line).
  */
 export async function parsePolicy(source: string | Uint8Array, options: ParsePolicyOptions = {}): Promise<ParsedPolicy> {
-  const name = options.name ?? 'the policy';
+  const name = options.name ?? '(unnamed)';
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;
   const size = typeof source === 'string' ? new TextEncoder().encode(source).length : source.length;
   if (size > maxBytes) {

@@ -1,8 +1,10 @@
 // Runtime-neutral. Every limit a verified load applies before the signature
 // has vouched for anything, in one place: how much of a signature is read,
 // and how much of one file.
+import { throwIfAborted } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
-import { maxBundleBytesOf } from '../format/bundle.js';
+import { DEFAULT_MAX_BUNDLE_BYTES, maxBundleBytesOf } from '../format/bundle.js';
+import type { ModelSource } from './source.js';
 
 /**
  * The most bytes of one file a load reads when nothing else bounds it
@@ -17,7 +19,9 @@ export interface LoadLimits {
   /**
    * Largest signature read, in bytes (`BUNDLE_TOO_LARGE` above): the whole
    * signature is decoded before it can be checked. Default 64 MiB
-   * (`DEFAULT_MAX_BUNDLE_BYTES`).
+   * (`DEFAULT_MAX_BUNDLE_BYTES`), plus 1 KiB for each file of a model on
+   * disk, counted before the signature is read (up to 512 MiB), so the
+   * signature of a dataset of a million files is read without this option.
    */
   maxBundleBytes?: number;
   /**
@@ -34,14 +38,57 @@ export interface LoadLimits {
 }
 
 /**
- * How many bytes of signature the session reads. The one place this is
- * decided: a limit that follows the model's size (a per-file allowance
- * times the files a source lists) belongs here.
- *
- * @throws {ModelSigningError} `INVALID_ARGUMENT` for a limit that is not a positive integer.
+ * What a signature may take for each file the model has, on top of
+ * {@link DEFAULT_MAX_BUNDLE_BYTES}: 1 KiB. A resource takes about 100
+ * bytes of JSON plus its name, a third more in base64: 224 bytes for a
+ * 15-byte name (a million files: 224 MB), 1 KiB for one of some 650 bytes.
  */
-export function signatureLimit(limits: LoadLimits): number {
-  return maxBundleBytesOf(limits);
+export const SIGNATURE_BYTES_PER_FILE = 1024;
+
+/**
+ * The most a limit that follows the model rises to: 512 MiB, about the
+ * longest string V8 makes (the signature is decoded whole). Some two
+ * million files of short names; past it only an explicit `maxBundleBytes`
+ * goes, and the runtime decides.
+ */
+export const MAX_FOLLOWING_SIGNATURE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The signature limit for a model of `files` files when nobody set one:
+ * {@link DEFAULT_MAX_BUNDLE_BYTES} plus {@link SIGNATURE_BYTES_PER_FILE}
+ * each, at most {@link MAX_FOLLOWING_SIGNATURE_BYTES}. The genuine
+ * signature of a million-file dataset fits; a huge one against a model of
+ * ten files is refused from its size, before a byte of it is read.
+ */
+export function bundleLimitFor(files: number): number {
+  const following = DEFAULT_MAX_BUNDLE_BYTES + Math.max(0, Math.floor(files)) * SIGNATURE_BYTES_PER_FILE;
+  return Math.min(following, MAX_FOLLOWING_SIGNATURE_BYTES);
+}
+
+/** The files past which {@link bundleLimitFor} no longer rises: counting further changes nothing. */
+export const FILES_FOR_MAX_SIGNATURE = Math.ceil((MAX_FOLLOWING_SIGNATURE_BYTES - DEFAULT_MAX_BUNDLE_BYTES) / SIGNATURE_BYTES_PER_FILE);
+
+/**
+ * How many bytes of signature the session reads: the one place this is
+ * decided. An explicit `maxBundleBytes` wins. Otherwise, from a source that
+ * counts its files before the signature is read (a directory), the limit
+ * follows the model ({@link bundleLimitFor}); a source that cannot (HTTP, a
+ * hub) gets {@link DEFAULT_MAX_BUNDLE_BYTES}.
+ *
+ * @param ignorePaths what the count leaves out (the git files, when ignored).
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for a limit that is not a positive integer; `ABORTED`.
+ */
+export async function signatureLimit(
+  limits: LoadLimits,
+  source: Pick<ModelSource, 'countFiles'>,
+  ignorePaths: readonly string[],
+  signal?: AbortSignal,
+): Promise<number> {
+  const fixed = maxBundleBytesOf(limits);
+  if (limits.maxBundleBytes !== undefined || !source.countFiles) return fixed;
+  const files = await source.countFiles({ ignorePaths, atMost: FILES_FOR_MAX_SIGNATURE }, signal ? { abortSignal: signal } : {});
+  throwIfAborted(signal);
+  return bundleLimitFor(files);
 }
 
 /**
@@ -50,7 +97,9 @@ export function signatureLimit(limits: LoadLimits): number {
  * @throws {ModelSigningError} `INVALID_ARGUMENT` for a limit that is not a positive integer.
  */
 export function claimsLimit(limits: LoadLimits): number {
-  const max = limits.maxClaimsBytes ?? 4 * signatureLimit(limits);
+  // Four times the fixed signature limit, not the one that follows a dataset's size: a claims file holds
+  // claims about the model, whose lines are bounded one by one, not a listing of its files.
+  const max = limits.maxClaimsBytes ?? 4 * maxBundleBytesOf(limits);
   if (!Number.isSafeInteger(max) || max <= 0) {
     throw new ModelSigningError({
       code: 'INVALID_ARGUMENT',

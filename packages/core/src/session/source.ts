@@ -129,6 +129,21 @@ export interface ModelSource {
    */
   identity?(): Promise<ModelIdentity>;
   /**
+   * How many files the model has, counted cheaply before the signature is
+   * read (names only, nothing checked, no error for what a listing would
+   * refuse): the session's signature limit then follows the model's size,
+   * so a dataset's large signature is read without an option and a huge one
+   * against a small model is refused from its size. An over-count only
+   * makes the limit more generous. Sources that cannot count without
+   * trusting the signature (HTTP) leave this out and get the fixed limit.
+   *
+   * @param scope.ignorePaths model-relative paths (a folder: its subtree)
+   *   the count may leave out: the git files, when ignored.
+   * @param scope.atMost counting past this changes nothing: a source may
+   *   stop there and return it.
+   */
+  countFiles?(scope: { readonly ignorePaths: readonly string[]; readonly atMost: number }, context: SourceContext): Promise<number>;
+  /**
    * The files present, before any byte is read. Sources that cannot list
    * (a plain HTTP folder) leave this out; the session then expects exactly
    * the signed files.

@@ -164,11 +164,12 @@ export interface VerifiedSession {
 
 /**
  * Opens a model for a verified load: reads the signature from `source`
- * (bounded by `maxBundleBytes`), and the claims file beside it when the
- * source has one (bounded by `maxClaimsBytes`), and accepts it (the
- * verifier or the trust policy, then the statement checks) before
- * anything else; then lists the source when it can. No model byte is read
- * until the signature verified.
+ * (bounded by `maxBundleBytes`, by default a limit that follows the files
+ * the source counts), and the claims file beside it when the source has
+ * one (bounded by `maxClaimsBytes`), and accepts it (the verifier or the
+ * trust policy, then the statement checks) before anything else; then
+ * lists the source when it can. No model byte is read until the signature
+ * verified.
  *
  * @throws {PolicyDeniedError} `POLICY_DENIED` with the decision (which rule, which requirement, why).
  * @throws {ModelSigningError} `BUNDLE_TOO_LARGE`, `BAD_BUNDLE`,
@@ -180,10 +181,11 @@ export interface VerifiedSession {
 export async function openVerifiedSession(params: VerifiedSessionParams): Promise<VerifiedSession> {
   const { source } = params;
   const signal = params.abortSignal;
-  const maxBundleBytes = signatureLimit(params);
   fileLimit(params, undefined); // refuses a bad maxFileBytes before any request
   const ignoreUnsignedFiles = params.ignoreUnsignedFiles ?? false;
+  const gitPaths = (params.ignoreGitPaths ?? true) ? GIT_PATHS : [];
   throwIfAborted(signal);
+  const maxBundleBytes = await signatureLimit(params, source, gitPaths, signal);
 
   const trust = await signatureTrust(params, maxBundleBytes);
   const signature = await readSignature(source, maxBundleBytes, signal);
@@ -192,7 +194,7 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;
-  const ignorePaths = [...manifest.serialization.ignorePaths, ...((params.ignoreGitPaths ?? true) ? GIT_PATHS : [])];
+  const ignorePaths = [...manifest.serialization.ignorePaths, ...gitPaths];
   let files: readonly ListedFile[] | undefined;
   if (source.list) {
     const signedFiles = new ManifestChecker(manifest).signedFiles;
@@ -239,7 +241,8 @@ async function signatureTrust(params: VerifiedSessionParams, maxBundleBytes: num
 class Session implements VerifiedSession {
   readonly signedFiles: readonly string[];
   private readonly checker: ManifestChecker;
-  private readonly listed: ReadonlyMap<string, ListedFile> | undefined;
+  /** The listing by name, built when a file is first read by name (verifying a whole dataset at `finish` never needs it). */
+  private listedByName: ReadonlyMap<string, ListedFile> | undefined;
   /** Resources of the files checked so far, by file. */
   private readonly checked = new Map<string, ManifestResource[]>();
 
@@ -263,7 +266,11 @@ class Session implements VerifiedSession {
     const manifest = this.manifest;
     this.checker = new ManifestChecker(manifest, { ignoreUnsignedFiles: params.ignoreUnsignedFiles ?? false });
     this.signedFiles = this.checker.signedFiles;
-    this.listed = files && new Map(files.map((f) => [f.name, f]));
+  }
+
+  private get listed(): ReadonlyMap<string, ListedFile> | undefined {
+    if (this.files && !this.listedByName) this.listedByName = new Map(this.files.map((f) => [f.name, f]));
+    return this.listedByName;
   }
 
   isSigned(name: string): boolean {

@@ -14,7 +14,6 @@ import {
 } from '../../format/manifest.js';
 import { walkModel, type ModelFile, type WalkOptions } from '../walk.js';
 import { hashJobs, type HashJobsOptions } from './pool.js';
-import type { HashJob } from './read-range.js';
 import type { HashProgress } from '../../format/hash-algorithms.js';
 
 export type { HashProgress } from '../../format/hash-algorithms.js';
@@ -98,37 +97,46 @@ export async function hashFiles(
     }
   }
   const algorithm = resourceAlgorithm(serialization);
-  const jobs: HashJob[] = [];
-  const names: string[] = [];
-  const known: ManifestResource[] = [];
+  const { hashType } = serialization;
+  const shardSize = serialization.method === 'shards' ? serialization.shardSize! : 0;
+  const jobsOf = (file: ModelFile) => (shardSize > 0 ? shardCount(file.size, shardSize) : 1);
+  // Files whose digests are known, by index; the others become jobs.
+  const knownOf = new Map<number, readonly string[]>();
   let reusedFiles = 0;
   let reusedBytes = 0;
-  for (const file of files) {
+  let totalBytes = 0;
+  let count = 0;
+  files.forEach((file, i) => {
     const digests = options.knownDigests?.get(file.name);
-    if (serialization.method === 'files') {
-      if (digests?.length === 1) {
-        known.push({ name: file.name, algorithm, digest: digests[0] });
-        reusedFiles++;
-        reusedBytes += file.size;
-        continue;
-      }
-      jobs.push({ path: file.absolutePath, start: 0, end: file.size, fileSize: file.size, algorithm: serialization.hashType });
-      names.push(file.name);
-    } else {
-      const ranges = shardRanges(file.name, file.size, serialization.shardSize!);
-      if (digests !== undefined && digests.length === ranges.length) {
-        ranges.forEach((range, i) => known.push({ name: shardName(range), algorithm, digest: digests[i] }));
-        reusedFiles++;
-        reusedBytes += file.size;
-        continue;
-      }
-      for (const range of ranges) {
-        jobs.push({ path: file.absolutePath, start: range.start, end: range.end, fileSize: file.size, algorithm: serialization.hashType });
-        names.push(shardName(range));
-      }
+    if (digests !== undefined && digests.length === (shardSize > 0 ? shardCount(file.size, shardSize) : 1)) {
+      knownOf.set(i, digests);
+      reusedFiles++;
+      reusedBytes += file.size;
+      return;
     }
-  }
-  const totalBytes = jobs.reduce((sum, j) => sum + j.end - j.start, 0);
+    count += jobsOf(file);
+    totalBytes += file.size;
+  });
+  // The jobs as parallel arrays, not an object per file: a dataset has a million.
+  const paths = new Array<string>(count);
+  const starts = new Float64Array(count);
+  const ends = new Float64Array(count);
+  const fileSizes = shardSize > 0 ? new Float64Array(count) : ends;
+  let job = 0;
+  files.forEach((file, i) => {
+    if (knownOf.has(i)) return;
+    if (shardSize === 0) {
+      paths[job] = file.absolutePath;
+      ends[job++] = file.size;
+      return;
+    }
+    for (let start = 0; start < file.size; start += shardSize) {
+      paths[job] = file.absolutePath;
+      starts[job] = start;
+      ends[job] = Math.min(start + shardSize, file.size);
+      fileSizes[job++] = file.size;
+    }
+  });
   let bytesHashed = 0;
   const poolOptions: HashJobsOptions = {};
   if (options.workers !== undefined) poolOptions.workers = options.workers;
@@ -143,15 +151,33 @@ export async function hashFiles(
         totalBytes,
         files: files.length - reusedFiles,
         resourcesHashed: jobsDone,
-        resources: jobs.length,
+        resources: count,
         reusedFiles,
         reusedBytes,
       });
     };
   }
-  const digests = await hashJobs(jobs, poolOptions);
-  const resources = names.map((name, i) => ({ name, algorithm, digest: digests[i] }));
-  return sortResources(known.length > 0 ? [...known, ...resources] : resources);
+  const hashed = count > 0 ? await hashJobs({ algorithm: hashType, paths, starts, ends, fileSizes }, poolOptions) : [];
+  // Resources in the files' order: a walk lists them in signing order, so
+  // most of the time nothing needs sorting.
+  const resources: ManifestResource[] = [];
+  let next = 0;
+  files.forEach((file, i) => {
+    const digests = knownOf.get(i);
+    if (shardSize === 0) {
+      resources.push({ name: file.name, algorithm, digest: digests ? digests[0] : hashed[next++] });
+      return;
+    }
+    shardRanges(file.name, file.size, shardSize).forEach((range, k) =>
+      resources.push({ name: shardName(range), algorithm, digest: digests ? digests[k] : hashed[next++] }),
+    );
+  });
+  return sortResources(resources);
+}
+
+/** How many shards a file of `size` bytes has ({@link shardRanges}). */
+function shardCount(size: number, shardSize: number): number {
+  return Math.ceil(size / shardSize);
 }
 
 /**

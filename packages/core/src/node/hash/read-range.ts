@@ -20,7 +20,19 @@ export interface HashJob {
   end: number;
   /** The file's size when it was listed; a different size at open means it changed. */
   fileSize: number;
+}
+
+/**
+ * The jobs of one hash, as parallel arrays rather than an object per job (a
+ * dataset has a million): job `i` hashes `[starts[i], ends[i])` of the file
+ * at `paths[i]`, listed with `fileSizes[i]` bytes.
+ */
+export interface HashJobList {
   algorithm: HashAlgorithm;
+  paths: readonly string[];
+  starts: ArrayLike<number>;
+  ends: ArrayLike<number>;
+  fileSizes: ArrayLike<number>;
 }
 
 const PAGE_BYTES = 4096;
@@ -115,7 +127,7 @@ function openChecked(job: HashJob): number {
  * for one byte more than the listed size, so getting exactly the listed size
  * proves the size is unchanged without a stat, and the digest is one call.
  */
-function hashSmallFile(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
+function hashSmallFile(job: HashJob, algorithm: HashAlgorithm, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
   const buffer = buffers.destination(0, 0, job.fileSize + 1);
   const { fd } = openRegular(job);
   let got: number;
@@ -126,7 +138,7 @@ function hashSmallFile(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number)
     fs.closeSync(fd);
   }
   onBytes?.(got);
-  return digestRaw(job.algorithm, buffer.subarray(0, got));
+  return digestRaw(algorithm, buffer.subarray(0, got));
 }
 
 function endedEarly(job: HashJob, position: number): ModelSigningError {
@@ -149,9 +161,10 @@ function readAt(fd: number, buffer: Buffer, position: number): Promise<number> {
  *   was listed or it ends early, `SPECIAL_FILE` when it is no longer a regular
  *   file; system errors (`ENOENT`, `EIO`, …) as thrown by `node:fs`.
  */
-export function hashRangeSync(job: HashJob, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
-  if (job.start === 0 && job.end === job.fileSize && job.fileSize < buffers.chunkBytes) return hashSmallFile(job, buffers, onBytes);
-  const hasher = createHasher(job.algorithm);
+export function hashRangeSync(job: HashJob, algorithm: HashAlgorithm, buffers: ReadBuffers, onBytes?: (n: number) => void): Uint8Array {
+  if (job.start === 0 && job.end === job.fileSize && job.fileSize < buffers.chunkBytes)
+    return hashSmallFile(job, algorithm, buffers, onBytes);
+  const hasher = createHasher(algorithm);
   const fd = openChecked(job);
   try {
     let position = job.start;
@@ -196,8 +209,13 @@ export const YIELD_INTERVAL_MS = 20;
  * @throws when the file's size changed since it was listed or it ends
  *   early, or when `signal` is aborted.
  */
-export async function hashRangeReadingAhead(job: HashJob, buffers: ReadBuffers, options: ReadAheadOptions): Promise<Uint8Array> {
-  const hasher = createHasher(job.algorithm);
+export async function hashRangeReadingAhead(
+  job: HashJob,
+  algorithm: HashAlgorithm,
+  buffers: ReadBuffers,
+  options: ReadAheadOptions,
+): Promise<Uint8Array> {
+  const hasher = createHasher(algorithm);
   const fd = openChecked(job);
   // A read in flight: into which buffer, and its result.
   let pending: { buffer: Buffer; read: Promise<number> } | undefined;

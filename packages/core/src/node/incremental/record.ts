@@ -77,6 +77,13 @@ const NO_WRITEBACK_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6, 0x958458f6]);
 
 /** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
 const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/**
+ * A record row takes at least 91 bytes (`"a":[0,"0","0","0","0","<64 hex>"],`),
+ * so a record of more files than this would exceed {@link MAX_RECORD_BYTES}:
+ * it is never written, and no stats are taken for it (a million files' stats
+ * took 5 s and 200 MB only to be dropped).
+ */
+const MAX_RECORDED_FILES = Math.floor(MAX_RECORD_BYTES / 91);
 /** How many model records the cache keeps; the least recently written are removed first. */
 const MAX_RECORDS = 64;
 /**
@@ -168,6 +175,7 @@ export interface StatSnapshot {
  */
 export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
   const stats = new Map<string, FileStat>();
+  if (files.length > MAX_RECORDED_FILES) return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, settleMs, stats };
   // One statfs per device, not per file (datasets have millions of files).
   const neverWrittenBack = new Map<bigint, boolean>();
   for (const file of files) {
@@ -246,8 +254,10 @@ export class HashRecord {
    */
   check(
     name: string,
-    stat: FileStat,
+    stat: FileStat | undefined,
   ): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable' } {
+    // No stat: too many files to record (statFiles).
+    if (!stat) return { reason: 'unrecorded' };
     if (stat.neverWrittenBack) return { reason: 'unprovable' };
     const row = this.previous?.files[name];
     if (!row || !this.previous) return { reason: 'unrecorded' };
@@ -268,6 +278,7 @@ export class HashRecord {
    * as is a records directory another user can write (never written to).
    */
   async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
+    if (snapshot.stats.size === 0) return;
     const digests = digestsByFile(resources, this.key.method);
     const files: Record<string, RecordRow> = {};
     for (const [name, s] of snapshot.stats) {

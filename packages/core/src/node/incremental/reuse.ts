@@ -6,9 +6,10 @@ import type { VerifiedManifest } from '../../format/verified-manifest.js';
 import { verifyBundle } from '../../format/bundle-verification.js';
 import { readBundle } from '../signature-file.js';
 import type { Verifier } from '../../format/verifier.js';
-import { isUnderAny } from '../../format/model-path.js';
+import { GIT_PATHS, isUnderAny } from '../../format/model-path.js';
+import { FILES_FOR_MAX_SIGNATURE, bundleLimitFor } from '../../session/limits.js';
 import { toModelRelative } from '../paths.js';
-import { walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
+import { countModelFiles, walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
 import type { Signer } from '../../format/signer.js';
 import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
 
@@ -125,7 +126,7 @@ function reuseReason(
   const expected = referenceDigests.get(file.name);
   if (expected === undefined) return 'new';
   if (isUnderAny(file.name, changed)) return 'named-changed';
-  const stat = options.snapshot.stats.get(file.name)!;
+  const stat = options.snapshot.stats.get(file.name);
   const checked = options.record.check(file.name, stat);
   if ('reason' in checked) return checked.reason;
   if (checked.digests.length !== expected.length || checked.digests.some((d, i) => d !== expected[i])) return 'digest-differs';
@@ -188,7 +189,13 @@ export interface PlanIncrementalSignOptions extends WalkOptions {
 export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
   const signaturePath = path.resolve(options.signaturePath);
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
-  const bundle = await readBundle(previousPath).catch((err: unknown) => {
+  // A dataset's previous signature may be hundreds of megabytes: its limit
+  // follows the files present, as when verifying.
+  const present = await countModelFiles(options.modelPath, {
+    ignorePaths: (options.ignoreGitPaths ?? true) ? GIT_PATHS : [],
+    atMost: FILES_FOR_MAX_SIGNATURE,
+  });
+  const bundle = await readBundle(previousPath, { maxBundleBytes: bundleLimitFor(present) }).catch((err: unknown) => {
     if (!(err instanceof ModelSigningError) || err.code !== 'NOT_FOUND') throw err;
     throw new ModelSigningError({
       code: 'NOT_FOUND',
