@@ -4,12 +4,15 @@
 // layer it hands out). The manifest is fetched once and pinned by its
 // digest, so the signature, the listing and every layer come from the same
 // manifest even if the tag moves meanwhile.
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { DEFAULT_MAX_BUNDLE_BYTES, ModelSigningError } from '@model-signing/core';
-import type { ListScope, ListedFile, ModelSource, SourceBody, SourceContext, SourceListing } from '@model-signing/core';
+import type { ListScope, ListedFile, ModelIdentity, ModelSource, SourceBody, SourceContext, SourceListing } from '@model-signing/core';
+import { CLAIMS_FILE_NAME } from '@model-signing/core/internal';
 import { signatureFile } from '@model-signing/core/internal/node';
 import { parseImageManifest, type Descriptor, type ImageManifest, type OciModelFile } from './image-manifest.js';
 import { layerListing } from './listing.js';
-import { formatOciReference, type OciReference } from './reference.js';
+import { OCI_SCHEME, formatOciReference, type OciReference } from './reference.js';
 import { findSignatures, type StoredSignature } from './referrers.js';
 import type { FetchedManifest, RegistryClient } from './registry.js';
 
@@ -23,6 +26,14 @@ export interface OciListedFile extends ListedFile {
 export interface OciSourceOptions {
   /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry. */
   signaturePath?: string;
+  /**
+   * The claims file read with the signature (a trust policy's claim
+   * requirements count its claims; a verifier's load returns those it
+   * accepts). Default: `claims.jsonl` beside `signaturePath` when there is
+   * one; none with the signatures stored in the registry (several of them
+   * are read as a claims layout already). `false`: none.
+   */
+  claimsPath?: string | false;
 }
 
 /** The manifest the source reads, pinned. */
@@ -112,6 +123,21 @@ export class OciSource implements ModelSource {
   }
 
   /**
+   * The manifest as it was addressed and pinned, which a trust policy's
+   * `oci` rules match: `registry/repository[:tag]@sha256:…`, the tag as
+   * given and the digest of the manifest read, so a rule pinning either holds.
+   */
+  async identity(): Promise<ModelIdentity> {
+    const { reference } = await this.resolve();
+    return { kind: 'oci', reference: reference.slice(OCI_SCHEME.length) };
+  }
+
+  /** The claims file ({@link OciSourceOptions.claimsPath}); `undefined` when there is none. */
+  claims(): Promise<{ body: SourceBody; location: string } | undefined> {
+    return claimsFile(this.options.signaturePath, this.options.claimsPath);
+  }
+
+  /**
    * The stored signature that a claims-layout line came from (`line` as the
    * session reports it, 1-based), or the only one.
    */
@@ -141,6 +167,27 @@ export class OciSource implements ModelSource {
     const file = this.files.get(name);
     return Promise.resolve(file && { size: file.size, chunks: this.client.blob(file.descriptor, name) });
   }
+}
+
+/**
+ * The claims file read with a signature, as a signature file is read:
+ * `claimsPath`, else `claims.jsonl` beside a `signaturePath` that is not a
+ * claims file itself, when there is one; none for `false`, or without either.
+ */
+export async function claimsFile(
+  signaturePath: string | undefined,
+  claimsPath: string | false | undefined,
+): Promise<{ body: SourceBody; location: string } | undefined> {
+  if (claimsPath === false) return undefined;
+  if (claimsPath !== undefined) return { body: await signatureFile(claimsPath), location: claimsPath };
+  if (signaturePath === undefined || signaturePath.endsWith('.jsonl')) return undefined;
+  const beside = path.join(path.dirname(signaturePath), CLAIMS_FILE_NAME);
+  // Absent is none; anything else is read, so an unreadable one fails as a signature file does.
+  const present = await fs.lstat(beside).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+  );
+  return present ? { body: await signatureFile(beside), location: beside } : undefined;
 }
 
 /** The bytes as one async chunk. */

@@ -4,8 +4,12 @@ import {
   DEFAULT_SIGNATURE_NAME,
   ModelSigningError,
   openVerifiedSession,
+  type ModelIdentity,
+  type Policy,
+  type PolicyOutcome,
   type SignatureSource,
   type SignerInfo,
+  type VerifiedClaim,
   type VerifiedManifest,
   type VerifiedSession,
   type Verifier,
@@ -20,10 +24,29 @@ import { RegistryClient, type RegistryParams } from './registry.js';
 export interface VerifyOciModelParams extends RegistryParams {
   /** `oci://host/repository[:tag][@sha256:…]`. */
   reference: string;
-  /** Checks the signature and decides whom to trust. */
-  verifier: Verifier;
+  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). Give this or `policy`. */
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier` (core's `loadPolicy`): its rule
+   * for the model (`oci` rules match the reference: registry/repository,
+   * tag, digest) says who must sign and which claims must hold. It decides
+   * before a layer byte moves; a refusal is `POLICY_DENIED` naming the rule
+   * and the requirement, and a pull writes nothing.
+   */
+  policy?: Policy;
+  /** With `policy`: the identity its rules match. Default the reference as given, pinned by the manifest's digest (`registry/repository[:tag]@sha256:…`). */
+  model?: ModelIdentity;
   /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry with the model. */
   signaturePath?: string;
+  /**
+   * The claims file read with the signature (`claims.jsonl`, one signed
+   * claim per line): a policy's claim requirements count its claims. Default
+   * `claims.jsonl` beside `signaturePath` when there is one; none with the
+   * signatures stored in the registry. `false`: none.
+   */
+  claimsPath?: string | false;
+  /** Largest claims file read, in bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`. */
+  maxClaimsBytes?: number;
   /** Tolerate layers the signature does not cover: they are left out, never downloaded. Default false. */
   ignoreUnsignedFiles?: boolean;
   /**
@@ -66,6 +89,14 @@ export interface VerifyOciModelResult {
   signer: SignerInfo;
   /** Which signature verified: one bundle, or which line of a claims layout (several stored signatures, or a `claims.jsonl`). */
   source: SignatureSource;
+  /**
+   * The claims about the model that verified (other lines of the claims
+   * layout, or the claims file): with a verifier, those it accepts; under a
+   * policy, those that met the rule's claim requirements.
+   */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** The files verified (model-relative names, sorted). */
   files: string[];
   /** Where the signature that verified came from: the file given, or the artifact stored in the registry. */
@@ -90,7 +121,9 @@ export interface PullVerifiedModelResult extends VerifyOciModelResult {
  * through the signature's hash: core's verified-model session over the
  * registry ({@link OciSource}), with the rules every verified load has.
  *
- * @throws {ModelSigningError} the signature's errors (`NOT_FOUND` when none
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why (no layer fetched).
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for both or neither of
+ *   `verifier` and `policy`; the signature's errors (`NOT_FOUND` when none
  *   is stored, `BUNDLE_TOO_LARGE` over `maxBundleBytes`, `SIGNATURE_INVALID`,
  *   `KEY_MISMATCH`, …);
  *   {@link ManifestMismatchError} (`DIGEST_MISMATCH`, `MISSING_FILE`,
@@ -148,14 +181,21 @@ async function verifiedLoad(
   const signal = params.abortSignal;
   const onProgress = params.onProgress ?? (() => undefined);
   const client = new RegistryClient(parseOciReference(params.reference), params);
-  const source = new OciSource(client, params.signaturePath !== undefined ? { signaturePath: params.signaturePath } : {});
+  const source = new OciSource(client, {
+    ...(params.signaturePath !== undefined ? { signaturePath: params.signaturePath } : {}),
+    ...(params.claimsPath !== undefined ? { claimsPath: params.claimsPath } : {}),
+  });
   const { reference } = await source.resolve();
 
-  // The signature, read bounded and verified; then the layers listed, before a byte of them moves.
+  // The signature, read bounded and accepted (the verifier, or the policy's rule for the reference);
+  // then the layers listed, before a byte of them moves.
   const session = await openVerifiedSession({
     source,
-    verifier: params.verifier,
+    ...(params.verifier ? { verifier: params.verifier } : {}),
+    ...(params.policy ? { policy: params.policy } : {}),
+    ...(params.model ? { model: params.model } : {}),
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
     ...(signal ? { abortSignal: signal } : {}),
@@ -208,6 +248,8 @@ async function verifiedLoad(
     manifest: session.manifest,
     signer: session.signer,
     source: session.source,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
     files: [...names].sort(),
     signature:
       params.signaturePath !== undefined

@@ -1,14 +1,20 @@
 import {
   ModelSigningError,
   openVerifiedSession,
+  type ModelIdentity,
   type ModelSource,
+  type Policy,
+  type PolicyOutcome,
+  type SignatureSource,
   type SignerInfo,
+  type VerifiedClaim,
   type Verifier,
   type VerifiedManifest,
 } from '@model-signing/core';
 import { signatureFile } from '@model-signing/core/internal/node';
 import { parseImageManifest, type Descriptor, type OciModelFile } from './image-manifest.js';
 import { layerListing } from './listing.js';
+import { claimsFile } from './oci-source.js';
 import { sha256Digest } from './registry.js';
 import { readManifestFile } from './sign-oci-manifest.js';
 
@@ -20,7 +26,24 @@ export interface VerifyOciManifestParams {
   manifestBytes?: Uint8Array;
   /** The signature file (a bundle, or a claims file). */
   signaturePath: string;
-  verifier: Verifier;
+  /** Checks the signature and decides whom to trust. Give this or `policy`. */
+  verifier?: Verifier;
+  /**
+   * A trust policy in place of `verifier` (core's `loadPolicy`): its rule
+   * for `model` says who must sign and which claims must hold; a refusal is
+   * `POLICY_DENIED` naming the rule and the requirement.
+   */
+  policy?: Policy;
+  /**
+   * With `policy`, required: the identity its rules match, as the manifest
+   * was addressed (`{ kind: 'oci', reference: 'registry/repository:tag@sha256:…' }`):
+   * a manifest file does not say where it came from.
+   */
+  model?: ModelIdentity;
+  /** The claims file read with the signature. Default `claims.jsonl` beside `signaturePath` when there is one; `false`: none. */
+  claimsPath?: string | false;
+  /** Largest claims file read, in bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`. */
+  maxClaimsBytes?: number;
   /** Tolerate layers the signature does not cover. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Leave layers named like signature and attestation files (`claims.jsonl`, `*.sig`, `*.sigstore.json`) out unless signed. Default true. */
@@ -33,6 +56,12 @@ export interface VerifyOciManifestParams {
 export interface VerifyOciManifestResult {
   manifest: VerifiedManifest;
   signer: SignerInfo;
+  /** Which signature verified: one bundle, or which line of a claims file. */
+  source: SignatureSource;
+  /** The claims about the model that verified: with a verifier, those it accepts; under a policy, those that met the rule's claim requirements. */
+  claims: VerifiedClaim[];
+  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
+  policy?: PolicyOutcome;
   /** The OCI manifest as a descriptor (the digest of its exact bytes). */
   subject: Descriptor;
   /** The layers whose digests matched the signature (model-relative names, sorted). */
@@ -49,7 +78,9 @@ export interface VerifyOciManifestResult {
  * the manifest lists, and a registry serving that manifest by its digest
  * serves those bytes; verifying the pulled files (or a verified pull) proves the bytes.
  *
- * @throws {ModelSigningError} the signature's errors; {@link ManifestMismatchError}
+ * @throws {PolicyDeniedError} `POLICY_DENIED` under a `policy`: which rule, which requirement, why.
+ * @throws {ModelSigningError} `INVALID_ARGUMENT` for both or neither of
+ *   `verifier` and `policy`, or a policy without `model`; the signature's errors; {@link ManifestMismatchError}
  *   (`DIGEST_MISMATCH`, `MISSING_FILE`, `UNSIGNED_FILE`); `OCI_MANIFEST_INVALID`;
  *   `UNSUPPORTED_DIGEST` for a manifest with other digests than sha256, or a
  *   signature whose digests are not whole-file sha256 (nothing in a manifest to compare them with).
@@ -75,15 +106,19 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
       return Promise.resolve({ files: listed.map(({ name, size, sha256 }) => ({ name, size, sha256 })) });
     },
     open: () => Promise.resolve(undefined),
+    claims: () => claimsFile(params.signaturePath, params.claimsPath),
   };
   const session = await openVerifiedSession({
     source,
-    verifier: params.verifier,
+    ...(params.verifier ? { verifier: params.verifier } : {}),
+    ...(params.policy ? { policy: params.policy } : {}),
+    ...(params.model ? { model: params.model } : {}),
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
+    ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
   });
-  const { manifest, signer } = session;
+  const { manifest, signer, source: signatureSource } = session;
   const { method, hashType } = manifest.serialization;
   if (method !== 'files' || hashType !== 'sha256') {
     throw new ModelSigningError({
@@ -97,6 +132,9 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
   return {
     manifest,
     signer,
+    source: signatureSource,
+    claims: [...session.claims],
+    ...(session.policy ? { policy: session.policy } : {}),
     subject: { mediaType: image.mediaType, digest: sha256Digest(bytes), size: bytes.length },
     files: [...files].sort(),
     notChecked: listed
