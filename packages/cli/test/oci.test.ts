@@ -2,12 +2,14 @@
 // registry and the ORAS CLI on loopback: sign the manifest ORAS fetched and
 // the oci:// reference (the signature stored in the registry), verify the
 // folder ORAS pulled and the manifest file, the verified pull with --output,
-// the refusals with their codes and exit statuses, and the options that do
-// not belong to the target named.
+// the refusals with their codes and exit statuses, the options that do
+// not belong to the target named; `verify --policy` over oci://….
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { KeySigner, attest, signModel } from '@model-signing/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../test-fixtures/policy-scenarios.mjs';
 import { oras, startRegistry, startTokenService, writeDockerConfig, type RunningRegistry } from '../../../test-fixtures/oci-registry.mjs';
 import { cleanupTempDirs, ours, tempDir, writeKeyPair } from './helpers.js';
 
@@ -200,5 +202,140 @@ describe('sign and verify models in a registry', () => {
     const help = await ours(['verify', 'key', '--help']);
     for (const flag of ['--output <dir>', '--plain-http', '--registry-config <path>', '--oci-manifest'])
       expect(help.stdout).toContain(flag);
+  });
+});
+
+// `verify --policy POLICY oci://…`: the policy in place of the method, its rules matched on the reference.
+describe('model-signing verify --policy oci://…', () => {
+  const parties = policyParties();
+  let policyDir: string;
+  let gate: string;
+  let twoOfTwo: string;
+  const signature = (scenario: string) => path.join(policyDir, `signatures-${scenario}`, 'model.sig');
+  const reference = (repo: string) => `oci://${registry.host}/${repo}`;
+
+  beforeAll(async () => {
+    policyDir = await tempDir('oms-cli-oci-policy-');
+    const model = { 'model.safetensors': randomBytes(20_000), 'config.json': '{"labels": 2}' };
+    const modelDir = path.join(policyDir, 'model');
+    await fs.mkdir(modelDir);
+    for (const [name, data] of Object.entries(model)) await fs.writeFile(path.join(modelDir, name), data);
+    for (const repo of ['org/gated:v1', 'org/stored:v1', 'someone/gated:v1']) {
+      await oras(['push', '--plain-http', `${registry.host}/${repo}`, ...Object.keys(model)], { cwd: modelDir });
+    }
+    await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir, work: policyDir });
+    // The publisher's signature stored in the registry, as `sign key oci://…` stores it.
+    await fs.writeFile(path.join(policyDir, 'publisher.pem'), parties.publisher.privateKey);
+    const stored = await ours(
+      ['sign', 'key', reference('org/stored:v1'), '--private-key', 'publisher.pem', '--plain-http', '--signature', 'stored.sig'],
+      policyDir,
+    );
+    expect(stored.code, stored.stderr).toBe(0);
+    const policies = scenarioPolicies(parties, { oci: `${registry.host}/org/*` });
+    gate = path.join(policyDir, 'gate.json');
+    twoOfTwo = path.join(policyDir, 'two-of-two.json');
+    await fs.writeFile(gate, policies.gate);
+    await fs.writeFile(twoOfTwo, policies.twoOfTwo);
+  });
+
+  it("pulls a model with the publisher's signature and the evaluator's claim, printing the decision; --json gives it as data", async () => {
+    const dir = await tempDir('oms-cli-oci-policy-ok-');
+    const args = ['verify', '--policy', gate, reference('org/gated:v1'), '--signature', signature('accepted'), '--plain-http'];
+    const pulled = await ours([...args, '--output', 'out'], dir);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(pulled.stdout).toMatch(
+      new RegExp(`^Verification succeeded under policy ${gate}: oci://${registry.host}/org/gated:v1@sha256:\\w{64}: 2 files`),
+    );
+    expect(pulled.stdout).toMatch(/rule 'evaluated models'/);
+    expect((await fs.readdir(path.join(dir, 'out'))).sort()).toEqual(['config.json', 'model.safetensors', 'model.sig']);
+
+    const json = await ours([...args, '--json'], dir);
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      decision: { allowed: true, rule: { name: 'evaluated models' }, model: { kind: 'oci' } },
+      signers: [{ authority: 'publisher' }],
+      claims: [{ requirement: 'evaluation', authority: 'evaluator' }],
+      files: ['config.json', 'model.safetensors'],
+    });
+
+    // The signature stored in the registry, the claims given with --claims-file.
+    const stored = await ours(
+      [
+        'verify',
+        '--policy',
+        gate,
+        reference('org/stored:v1'),
+        '--claims-file',
+        path.join(path.dirname(signature('accepted')), 'claims.jsonl'),
+        '--plain-http',
+      ],
+      dir,
+    );
+    expect(stored.code, stored.stderr).toBe(0);
+    expect(stored.stdout).toContain('signature from the registry');
+  });
+
+  const refusals: [string, string, string, () => string, RegExp][] = [
+    ['the claim is removed', 'org/gated:v1', 'noClaim', () => gate, REFUSALS.noClaim],
+    ['the score is below the threshold', 'org/gated:v1', 'belowThreshold', () => gate, REFUSALS.belowThreshold],
+    ['another key signed', 'org/gated:v1', 'otherKey', () => gate, REFUSALS.otherKey],
+    ['1 of 2 signed where 2 of 2 are required', 'org/gated:v1', 'accepted', () => twoOfTwo, REFUSALS.oneOfTwo],
+    ['no rule matches the reference', 'someone/gated:v1', 'accepted', () => gate, REFUSALS.unmatched],
+  ];
+  for (const [what, repo, scenario, policy, refusal] of refusals) {
+    it(`refuses when ${what}: exit 1, the decision naming the rule and the requirement, nothing pulled`, async () => {
+      const dir = await tempDir('oms-cli-oci-policy-no-');
+      const args = ['verify', '--policy', policy(), reference(repo), '--signature', signature(scenario), '--plain-http', '--output', 'out'];
+      const r = await ours(args, dir);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/^DENIED: /m);
+      expect(r.stderr).toMatch(refusal);
+      expect(r.stderr).toMatch(/^Verification failed \[POLICY_DENIED\]: /m);
+      expect(await fs.readdir(dir)).toEqual([]);
+      const json = await ours([...args, '--json'], dir);
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { code: 'POLICY_DENIED' }, decision: { allowed: false } });
+      expect(JSON.parse(json.stdout).error.message).toMatch(refusal);
+    });
+  }
+
+  it('checks an OCI manifest file under the policy, matched as the reference given with --oci', async () => {
+    const dir = await tempDir('oms-cli-oci-policy-manifest-');
+    const { stdout } = await oras(['manifest', 'fetch', '--plain-http', `${registry.host}/org/gated:v1`], { cwd: dir });
+    await fs.writeFile(path.join(dir, 'manifest.json'), stdout);
+    const as = (repo: string, scenario: string) =>
+      ours(['verify', '--policy', gate, 'manifest.json', '--signature', signature(scenario), '--oci', `${registry.host}/${repo}`], dir);
+    const allowed = await as('org/gated:v1', 'accepted');
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stdout).toMatch(/^Verification succeeded under policy .*: the OCI manifest manifest\.json/);
+    const denied = await as('org/gated:v1', 'belowThreshold');
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(REFUSALS.belowThreshold);
+    const unmatched = await as('someone/gated:v1', 'accepted');
+    expect(unmatched.code).toBe(1);
+    expect(unmatched.stderr).toMatch(REFUSALS.unmatched);
+  });
+
+  it('refuses a method, verifier options, or another identity with an oci://… reference (exit 2)', async () => {
+    const ref = reference('org/gated:v1');
+    const cases: [string[], RegExp][] = [
+      [['verify', 'key', '--policy', gate, ref, '--plain-http'], /--policy takes the place of the method: drop 'key'/],
+      [['verify', '--policy', gate, ref, '--public-key', 'k.pub', '--plain-http'], /--public-key cannot be used with --policy/],
+      [['verify', '--policy', gate, ref, '--repo', 'org/x', '--plain-http'], /--repo cannot be used with an oci:\/\/… reference/],
+      [
+        ['verify', '--policy', gate, ref, '--oci', `${registry.host}/org/other`, '--plain-http'],
+        /--oci cannot be used with an oci:\/\/… reference/,
+      ],
+      [['verify', '--policy', gate, ref, '--trust-cache', '--plain-http'], /--trust-cache applies to a model on disk/],
+      [['verify', '--policy', gate, policyDir, '--output', 'x'], /--output applies only to oci:\/\/… references/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ours(args, policyDir);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    const help = await ours(['verify', '--policy', gate, '--help']);
+    for (const text of ['--output <dir>', '--plain-http', 'oci://ghcr.io/my-org/my-model:v1']) expect(help.stdout).toContain(text);
   });
 });

@@ -1,14 +1,16 @@
 // Models in OCI registries: `sign <method> oci://…` and `sign <method>
 // manifest.json` sign a model from its image manifest (no layer is
 // downloaded), `verify <method> oci://…` verifies it streaming every layer
-// (and keeps the verified files with --output). Everything else about
-// `sign` and `verify` is theirs; this file adds the registry side.
+// (and keeps the verified files with --output); `verify --policy POLICY
+// oci://…` the same under a trust policy. Everything else about `sign` and
+// `verify` is theirs; this file adds the registry side.
 import fs from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { SigningMethod } from '@model-signing/core';
+import type { ModelIdentity, Policy, PolicyOutcome, SigningMethod, VerifiedClaim, Verifier } from '@model-signing/core';
 import { loadCore, loadCoreInternals } from '../load-core.js';
 import { UsageError, createReporter, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
+import { identityOf, reportPolicyFailure, type IdentityCliOptions } from './policy.js';
 import { createVerifier, type VerifierCliOptions } from './verifiers.js';
 import { createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
@@ -84,6 +86,9 @@ const NOT_FOR_OCI = {
   verify: ['trustCache', 'claims', 'claimsFile', 'allowSymlinks', 'workers', 'ignorePaths', 'ignoreGitPaths'],
 };
 
+/** Options a trust policy reads for an OCI target: the claims its requirements count. */
+const POLICY_FOR_OCI = ['claimsFile'];
+
 /** The first of `names` typed on the command line, as its flag. */
 function typed(cmd: Command, names: readonly string[]): string | undefined {
   const name = names.find((n) => cmd.getOptionValueSource(n) === 'cli');
@@ -97,7 +102,7 @@ function typed(cmd: Command, names: readonly string[]): string | undefined {
  */
 export async function runOci(
   kind: 'sign' | 'verify',
-  method: SignCommandMethod,
+  method: SignCommandMethod | 'policy',
   model: string,
   opts: SignOciOptions | VerifyOciOptions,
   cmd: Command,
@@ -116,20 +121,24 @@ export async function runOci(
         NOT_FOR_OCI.sign,
         'does not apply to an OCI manifest: each layer is signed whole, by the sha256 digest the manifest lists (pull the model and sign the folder for other settings)',
       );
-    } else
+    } else {
       refuse(
-        NOT_FOR_OCI.verify,
+        NOT_FOR_OCI.verify.filter((name) => method !== 'policy' || !POLICY_FOR_OCI.includes(name)),
         'applies to a model on disk, not to an OCI manifest or reference (pull the model with --output, then verify the folder)',
       );
+      if (method === 'policy' && target === 'reference') {
+        refuse(['repo', 'url', 'oci'], 'cannot be used with an oci://… reference: the policy matches the reference itself');
+      }
+    }
   } catch (err) {
     return reportFailure(err, kind === 'sign' ? 'Signing' : 'Verification', opts.json);
   }
   if (target === undefined) return undefined;
-  if (kind === 'sign') return runSignOci(method, model, opts as SignOciOptions);
+  if (kind === 'sign') return runSignOci(method as SignCommandMethod, model, opts as SignOciOptions);
   const verify = opts as VerifyOciOptions;
   return target === 'reference'
-    ? runVerifyOci(method as SigningMethod, model, verify, cmd)
-    : runVerifyManifest(method as SigningMethod, model, verify);
+    ? runVerifyOci(method as SigningMethod | 'policy', model, verify, cmd)
+    : runVerifyManifest(method as SigningMethod | 'policy', model, verify);
 }
 
 function registryParams(opts: OciCliOptions) {
@@ -190,26 +199,51 @@ async function runSignOci(method: SignCommandMethod, model: string, opts: SignOc
 }
 
 type VerifyOciOptions = OciCliOptions &
-  VerifierCliOptions & {
+  VerifierCliOptions &
+  IdentityCliOptions & {
     signature: string;
     ignoreUnsignedFiles: boolean;
     ignoreAttPaths: boolean;
     maxBundleSize?: number;
     json: boolean;
     progress: boolean;
+    /** `verify --policy`: the policy file, the claims file it reads. */
+    policy?: string;
+    claimsFile?: string;
   };
 
-/** `verify <method> oci://…`: a verified pull, kept with --output. */
-async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOciOptions, cmd: Command): Promise<number> {
+/** Who judges an OCI model: the method's verifier, or the trust policy (with the claims file it reads). */
+async function ociTrust(
+  method: SigningMethod | 'policy',
+  opts: VerifyOciOptions,
+): Promise<{ verifier: Verifier } | { policy: Policy; claimsPath?: string }> {
+  if (method !== 'policy') return { verifier: await createVerifier(method, opts) };
+  const policy = await (await loadCore()).loadPolicy(opts.policy!, { offline: opts.offline ?? false });
+  return { policy, ...(opts.claimsFile !== undefined ? { claimsPath: opts.claimsFile } : {}) };
+}
+
+/** What `--json` adds under a policy: its decision, the signers counted and the claims that met the rule. */
+function policyJson(result: { claims: VerifiedClaim[]; policy?: PolicyOutcome }): Record<string, unknown> {
+  return result.policy ? { decision: result.policy.decision, signers: result.policy.signers, claims: result.claims } : {};
+}
+
+/** The success line under a policy, with the decision after it; the line alone otherwise. */
+async function withDecision(line: string, opts: VerifyOciOptions, outcome: PolicyOutcome | undefined): Promise<string[]> {
+  if (!outcome) return [line];
+  const under = line.replace(/^Verification succeeded/, `Verification succeeded under policy ${opts.policy}`);
+  return [under, ...(await loadCore()).formatDecision(outcome.decision).slice(1)];
+}
+
+/** `verify <method> oci://…` and `verify --policy POLICY oci://…`: a verified pull, kept with --output. */
+async function runVerifyOci(method: SigningMethod | 'policy', model: string, opts: VerifyOciOptions, cmd: Command): Promise<number> {
   const reporter = createReporter(opts.json);
   const bar = createProgressBar(opts.output === undefined ? 'Verifying' : 'Pulling', opts.progress && !opts.json);
   try {
     const oci = await import('@model-signing/oci');
-    const verifier = await createVerifier(method, opts);
     const params = {
       reference: model,
       ...registryParams(opts),
-      verifier,
+      ...(await ociTrust(method, opts)),
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
       ignoreAttestationFiles: opts.ignoreAttPaths,
       ...(cmd.getOptionValueSource('signature') === 'cli' ? { signaturePath: opts.signature } : {}),
@@ -230,12 +264,17 @@ async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOc
       : '; nothing was kept (--output DIR keeps the verified files)';
     const notChecked = result.notChecked.length > 0 ? `; not checked: ${result.notChecked.join(', ')}` : '';
     reporter.success(
-      `Verification succeeded: ${result.reference}: ${result.files.length} ${result.files.length === 1 ? 'file' : 'files'}, each hashed as it arrived; signature from ${from}${notChecked}${kept}`,
+      await withDecision(
+        `Verification succeeded: ${result.reference}: ${result.files.length} ${result.files.length === 1 ? 'file' : 'files'}, each hashed as it arrived; signature from ${from}${notChecked}${kept}`,
+        opts,
+        result.policy,
+      ),
       {
         reference: result.reference,
         model: result.manifest.modelName,
         digest: `sha256:${result.manifest.rootDigest}`,
         signer: result.signer,
+        ...policyJson(result),
         files: result.files,
         notChecked: result.notChecked,
         signature: result.signature,
@@ -245,30 +284,42 @@ async function runVerifyOci(method: SigningMethod, model: string, opts: VerifyOc
     return 0;
   } catch (err) {
     bar.stop();
-    return reportFailure(err, 'Verification', opts.json);
+    return reportPolicyFailure(err, 'Verification', opts.json);
   }
 }
 
-/** `verify <method> manifest.json`: the manifest's layers held against the signature, no layer read. */
-async function runVerifyManifest(method: SigningMethod, model: string, opts: VerifyOciOptions): Promise<number> {
+/**
+ * `verify <method> manifest.json` and `verify --policy POLICY manifest.json`:
+ * the manifest's layers held against the signature, no layer read. Under a
+ * policy the rules match the reference given with --oci (else the file's path).
+ */
+async function runVerifyManifest(method: SigningMethod | 'policy', model: string, opts: VerifyOciOptions): Promise<number> {
   const reporter = createReporter(opts.json);
   try {
     const { verifyOciManifest } = await import('@model-signing/oci');
+    const trust = await ociTrust(method, opts);
+    const identity: ModelIdentity | undefined = 'policy' in trust ? await identityOf(model, opts) : undefined;
     const result = await verifyOciManifest({
       manifestPath: model,
       signaturePath: opts.signature,
-      verifier: await createVerifier(method, opts),
+      ...trust,
+      ...(identity ? { model: identity } : {}),
       ignoreUnsignedFiles: opts.ignoreUnsignedFiles,
       ignoreAttestationFiles: opts.ignoreAttPaths,
       ...(opts.maxBundleSize !== undefined ? { maxBundleBytes: opts.maxBundleSize } : {}),
     });
     const notChecked = result.notChecked.length > 0 ? `; not checked: ${result.notChecked.join(', ')}` : '';
     reporter.success(
-      `Verification succeeded: the OCI manifest ${model} (${result.subject.digest}) lists the ${result.files.length} signed ${result.files.length === 1 ? 'layer' : 'layers'} with their signed digests${notChecked}; no layer was read (verify the pulled folder, or oci://… for a verified pull, to check the bytes)`,
+      await withDecision(
+        `Verification succeeded: the OCI manifest ${model} (${result.subject.digest}) lists the ${result.files.length} signed ${result.files.length === 1 ? 'layer' : 'layers'} with their signed digests${notChecked}; no layer was read (verify the pulled folder, or oci://… for a verified pull, to check the bytes)`,
+        opts,
+        result.policy,
+      ),
       {
         model: result.manifest.modelName,
         digest: `sha256:${result.manifest.rootDigest}`,
         signer: result.signer,
+        ...policyJson(result),
         manifest: result.subject,
         files: result.files,
         notChecked: result.notChecked,
@@ -276,6 +327,6 @@ async function runVerifyManifest(method: SigningMethod, model: string, opts: Ver
     );
     return 0;
   } catch (err) {
-    return reportFailure(err, 'Verification', opts.json);
+    return reportPolicyFailure(err, 'Verification', opts.json);
   }
 }

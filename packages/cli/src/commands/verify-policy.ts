@@ -3,6 +3,7 @@ import { loadCore } from '../load-core.js';
 import { UsageError, createReporter } from '../output.js';
 import { hashProgressBar } from '../progress.js';
 import { addModelOptions, positiveInteger, walkOptionsFrom, type ModelOptions } from './common.js';
+import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
 import {
   POLICY_OFFLINE,
   addIdentityOptions,
@@ -16,6 +17,7 @@ import { addVerifierOptions } from './verifiers.js';
 
 type VerifyPolicyOptions = ModelOptions &
   PolicyCliOptions &
+  OciCliOptions &
   IdentityCliOptions & {
     policy: string;
     signature: string;
@@ -23,6 +25,8 @@ type VerifyPolicyOptions = ModelOptions &
     ignoreUnsignedFiles: boolean;
     maxBundleSize?: number;
     trustCache: boolean;
+    ignoreAttPaths: boolean;
+    progress: boolean;
   };
 
 /** The verifier options of the methods, which a policy replaces: named if given. */
@@ -42,16 +46,23 @@ function refuseVerifierOptions(cmd: Command, hidden: readonly string[]): void {
 export function verifyPolicyCommand(setExitCode: (code: number) => void): Command {
   const cmd = new Command('policy')
     .description('Verify under a trust policy: its matching rule says who must sign (k of n) and which claims must hold')
-    .argument('<model>', 'model directory or single model file')
+    .argument(
+      '<model>',
+      'model directory, single model file, OCI manifest file, or registry reference (oci://host/repository:tag: a verified pull under the policy)',
+    )
     .requiredOption('--policy <path>', 'the trust policy (JSON or YAML; docs/policy.md)')
     .option('--signature <path>', 'the signature file: one bundle (model.sig), or a claims file (claims.jsonl)', 'model.sig')
-    .option('--claims-file <path>', 'more claims to read (default: claims.jsonl beside a model.sig, if there is one)')
+    .option(
+      '--claims-file <path>',
+      'more claims to read (default: claims.jsonl beside a model.sig, if there is one; for oci://…, none unless --signature is given)',
+    )
     .option('--max-bundle-size <bytes>', 'largest signature file to read (default: 64 MiB)', positiveInteger)
     .option('--ignore-unsigned-files', 'tolerate files the signature does not cover', false)
     .option('--no-ignore-unsigned-files', 'fail on files the signature does not cover (default)')
     .option('--trust-cache', 'skip reading files the local hash record proves unchanged (docs/incremental.md)', false);
   addIdentityOptions(cmd);
   addModelOptions(cmd);
+  addOciOptions(cmd, 'verify');
   // The methods' verifier options, hidden: given with --policy, they are refused by name rather than as unknown.
   // Their --offline is the policy's too (for its Sigstore authorities).
   const before = new Set(cmd.options.map((o) => o.attributeName()));
@@ -67,16 +78,25 @@ export function verifyPolicyCommand(setExitCode: (code: number) => void): Comman
 Examples:
   $ model-signing verify --policy policy.yaml ./my-model --signature ./my-model/claims.jsonl
   $ model-signing verify --policy policy.yaml ./downloaded --repo my-org/tiny --revision 3f2a… --signature ./downloaded/model.sig
+  $ model-signing verify --policy policy.yaml oci://ghcr.io/my-org/my-model:v1 --output ./my-model
 
 --policy takes the place of the method and its verifier options (--public-key, --identity, …): the
-policy's authorities say who must sign. The rules match the model's real path, or --repo/--url/--oci.
+policy's authorities say who must sign. The rules match the model's real path, or --repo/--url/--oci;
+an oci://… reference is matched as itself (registry/repository:tag, pinned by the manifest's digest),
+the signers counted from the signatures stored in the registry (or --signature), the claims from --claims-file.
 A refusal prints the decision: which rule, which requirement, and what each line showed.`,
   );
   cmd.action(async (model: string, opts: VerifyPolicyOptions) => {
+    refuseVerifierOptions(cmd, hiddenNames);
+    // A registry reference or an OCI manifest: the OCI side, under the policy.
+    const oci = await runOci('verify', 'policy', model, opts, cmd);
+    if (oci !== undefined) {
+      setExitCode(oci);
+      return;
+    }
     const reporter = createReporter(opts.json);
     const progress = hashProgressBar('Verifying', opts.progress && !opts.json);
     try {
-      refuseVerifierOptions(cmd, hiddenNames);
       const core = await loadCore();
       const identity = await identityOf(model, opts);
       const policy = await core.loadPolicy(opts.policy, { offline: opts.offline });
