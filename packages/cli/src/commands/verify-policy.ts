@@ -54,7 +54,7 @@ export function verifyPolicyCommand(setExitCode: (code: number) => void): Comman
     .option('--signature <path>', 'the signature file: one bundle (model.sig), or a claims file (claims.jsonl)', 'model.sig')
     .option(
       '--claims-file <path>',
-      'more claims to read (default: claims.jsonl beside a model.sig, if there is one; for oci://…, none unless --signature is given)',
+      'more claims to read (default: claims.jsonl beside a model.sig, if there is one; for oci://…, beside --signature when given, else none)',
     )
     .option('--max-bundle-size <bytes>', 'largest signature file to read (default: 64 MiB)', positiveInteger)
     .option('--ignore-unsigned-files', 'tolerate files the signature does not cover', false)
