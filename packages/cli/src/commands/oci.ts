@@ -84,10 +84,17 @@ const NOT_FOR_OCI = {
   verify: ['trustCache', 'claims', 'claimsFile', 'allowSymlinks', 'workers', 'ignorePaths', 'ignoreGitPaths'],
 };
 
-/** The first of `names` typed on the command line, as its flag. */
+/**
+ * The first of `names` typed on the command line, as its flag: the `--no-`
+ * form when that is what set it (commander keeps one value for `--x` and
+ * `--no-x`; a negated flag is the only one that sets `false`).
+ */
 function typed(cmd: Command, names: readonly string[]): string | undefined {
   const name = names.find((n) => cmd.getOptionValueSource(n) === 'cli');
-  return name === undefined ? undefined : (cmd.options.find((o) => o.attributeName() === name)?.long ?? name);
+  if (name === undefined) return undefined;
+  const forms = cmd.options.filter((o) => o.attributeName() === name);
+  const negated = cmd.getOptionValue(name) === false;
+  return (forms.find((o) => o.negate === negated) ?? forms[0])?.long ?? name;
 }
 
 /**
