@@ -173,7 +173,7 @@ export async function findSignatures(client: RegistryClient, subjectDigest: stri
           ? new ModelSigningError({
               code: 'BUNDLE_TOO_LARGE',
               path: name,
-              message: `The signature stored as ${candidate.digest} in ${client.label} is ${size} bytes, more than the ${limit} bytes left of the limit of ${maxBundleBytes} bytes read for all the stored signatures together (maxBundleBytes); it was not read`,
+              message: `The signature stored as ${candidate.digest} in ${client.label} is ${size} bytes, more than the ${limit} bytes left of the limit of ${maxBundleBytes} bytes read for all the stored signatures together (maxBundleBytes)`,
             })
           : new ModelSigningError({
               code: 'BUNDLE_TOO_LARGE',

@@ -80,14 +80,22 @@ const artifactDigests = new Map<string, string>();
 /**
  * Pushes `text` as a "signature" of the manifest `reference` names, as anyone
  * with push rights may: an artifact of the Sigstore bundle type with an OMS
- * predicate annotation, made `minutesAhead` from now (newer than the genuine one).
+ * predicate annotation, made `minutesAhead` from now (newer than the genuine one);
+ * with `withoutBlob`, its bundle blob is never uploaded.
  */
-async function pushJunk(reference: string, text: string, minutesAhead = 1): Promise<Uint8Array> {
-  const client = new RegistryClient(parseOciReference(reference), LOOPBACK);
-  const current = await client.manifest(parseOciReference(reference).tag!);
+async function pushJunk(reference: string, text: string, minutesAhead = 1, options: { withoutBlob?: true } = {}): Promise<Uint8Array> {
+  const ref = parseOciReference(reference);
+  const client = new RegistryClient(ref, LOOPBACK);
+  const current = await client.manifest(ref.tag!);
   const bytes = new TextEncoder().encode(text);
+  // Without its blob: the artifact manifest pushed as usual, the bundle's blob upload skipped (a registry that does not check).
+  const pushing = options.withoutBlob
+    ? Object.assign(Object.create(client) as RegistryClient, {
+        pushBlob: (blob: Uint8Array, digest: string) => (blob === bytes ? Promise.resolve() : client.pushBlob(blob, digest)),
+      })
+    : client;
   const pushed = await pushSignature(
-    client,
+    pushing,
     { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: current.digest, size: current.bytes.length },
     bytes,
     'https://model_signing/signature/v1.0',
@@ -619,6 +627,7 @@ describe('signatures stored in the registry', () => {
       await pushJunk(reference, JSON.stringify({ padding: 'b'.repeat(600 * 1024) }), 2),
     ];
     const notJson = await pushJunk(reference, '\u0000not json\n{', 1);
+    const missing = await pushJunk(reference, JSON.stringify({ blob: 'never uploaded' }), 0.5, { withoutBlob: true });
     const counting = countingFetch([`sha256:${sha256(oversized)}`, `sha256:${sha256(half2)}`]);
     const verified = await verifyOciModel({
       reference,
@@ -647,7 +656,7 @@ describe('signatures stored in the registry', () => {
       'KEY_MISMATCH',
     );
     const digests = Object.fromEntries(
-      Object.entries({ ours: ours.pushed!.digest, oversized, half1, half2, notJson }).map(([k, v]) => [
+      Object.entries({ ours: ours.pushed!.digest, oversized, half1, half2, notJson, missing }).map(([k, v]) => [
         k,
         typeof v === 'string' ? v : artifactDigests.get(sha256(v))!,
       ]),
@@ -656,6 +665,7 @@ describe('signatures stored in the registry', () => {
     expect(error.message).toContain(`${digests['oversized']} was not read: The signature stored as ${digests['oversized']}`);
     expect(error.message).toMatch(new RegExp(`${digests['half2']} was not read: .*bytes left of the limit of ${limit}`));
     expect(error.message).toContain(`line 1 is ${digests['ours']}`);
+    expect(error.message).toContain(`${digests['missing']} was not read: `);
     expect(error.message).toContain(`nothing was left in ${output}`);
     await expect(fs.stat(output)).rejects.toThrow();
   });
