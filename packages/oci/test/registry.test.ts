@@ -211,7 +211,10 @@ describe('refusals', () => {
     const signed = await signOciManifest({ reference: `oci://${host}/m/tamper:v1`, signer: keys.signer, ...LOOPBACK });
     const signaturePath = path.join(dir, 'tamper.sig');
     await writeSignature(signaturePath, signed.bundle);
-    const tampered = { ...files, 'model.safetensors': Buffer.from(files['model.safetensors']).fill(7, 0, 1) };
+    // The first byte flipped: always another byte, whatever the random model holds.
+    const changed = Buffer.from(files['model.safetensors']);
+    changed[0] ^= 0xff;
+    const tampered = { ...files, 'model.safetensors': changed };
     await orasPush(host, 'm/tamper:v1', tampered, dir);
 
     // The tag now names a manifest nobody signed: the registry holds no signature for it.
