@@ -191,7 +191,11 @@ describe('sign and verify models in a registry', () => {
       ],
       [
         ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--no-ignore-git-paths'],
-        'ignore-git-paths applies to a model on disk',
+        '--no-ignore-git-paths applies to a model on disk',
+      ],
+      [
+        ['verify', 'key', reference, '--public-key', keys.publicKey, '--plain-http', '--ignore-git-paths'],
+        ': --ignore-git-paths applies to a model on disk',
       ],
     ];
     for (const [args, message] of cases) {

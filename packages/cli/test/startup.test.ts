@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import module from 'node:module';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, cleanupTempDirs, tempDir } from './helpers.js';
+import { REPO_ROOT, cleanupTempDirs, ours, tempDir, writeKeyPair } from './helpers.js';
 
 // The CLI's start-up on the Node line running the tests: on lines with
 // module.enableCompileCache (Node ≥ 22.1) it keeps its compiled code where
@@ -53,5 +53,61 @@ describe(`start-up on Node ${process.version}`, () => {
     await fs.writeFile(path.join(tmp, 'a-file'), '');
     const result = await versionWithTmpdir(path.join(tmp, 'a-file', 'tmp'));
     expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
+
+describe('what a command loads', () => {
+  const HOOK = path.join(REPO_ROOT, 'test-fixtures/record-modules.mjs');
+  // The policy compiler's CEL engine (with protobuf and RE2) and YAML are about 200 modules:
+  // most of a short command's start-up, loaded only when a policy or a model card is read.
+  const HEAVY = /\/node_modules\/(yaml|@bufbuild\/cel|@bufbuild\/protobuf)\//;
+
+  async function loadedBy(args: string[], dir: string): Promise<{ code: number; stderr: string; modules: string[] }> {
+    const out = path.join(dir, `modules-${args[0]}-${Date.now()}.txt`);
+    const env: NodeJS.ProcessEnv = { ...process.env, RECORD_MODULES_TO: out };
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['--import', HOOK, CLI, ...args], { env }, (error, _stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr }),
+      );
+    });
+    const modules = (await fs.readFile(out, 'utf8')).split('\n').filter(Boolean);
+    return { ...result, modules };
+  }
+
+  it('verifying with a key loads neither the policy compiler nor YAML; a policy does', async () => {
+    const dir = await fs.realpath(await tempDir('oms-startup-'));
+    const model = path.join(dir, 'model');
+    await fs.mkdir(model);
+    await fs.writeFile(path.join(model, 'weights.bin'), 'weights');
+    const { privateKey, publicKey } = await writeKeyPair(dir, 'P-256');
+    const signature = path.join(dir, 'model.sig');
+    const signed = await ours(['sign', 'key', model, '--private-key', privateKey, '--signature', signature]);
+    expect(signed.code, signed.stderr).toBe(0);
+
+    const plain = await loadedBy(['verify', 'key', model, '--public-key', publicKey, '--signature', signature], dir);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.modules.length).toBeGreaterThan(20);
+    expect(plain.modules.filter((url) => HEAVY.test(url))).toEqual([]);
+    // proper-lockfile brings graceful-fs, which wraps every fs function of the process: claims appends only.
+    expect(plain.modules.filter((url) => /\/node_modules\/proper-lockfile\//.test(url))).toEqual([]);
+
+    const policy = path.join(dir, 'policy.yaml');
+    await fs.writeFile(
+      policy,
+      [
+        'version: 1',
+        'authorities:',
+        `  us: { key: { file: ${JSON.stringify(publicKey)} } }`,
+        'rules:',
+        '  - name: ours',
+        `    match: { path: "${model}" }`,
+        '    require:',
+        '      signatures: { by: [us] }',
+        '',
+      ].join('\n'),
+    );
+    const governed = await loadedBy(['verify', '--policy', policy, model, '--signature', signature], dir);
+    expect(governed.code, governed.stderr).toBe(0);
+    expect(governed.modules.some((url) => HEAVY.test(url))).toBe(true);
   });
 });

@@ -224,6 +224,99 @@ describe('sign certificate --tsa-url', () => {
   });
 });
 
+describe('hf upload --tsa-url: the signature uploaded is timestamped as sign timestamps it', () => {
+  it('key and certificate signatures carry the stamp, which verify checks; a TSA that is down uploads nothing; sigstore refuses the flag', async () => {
+    const { FakeHub } = await import('@model-signing/hf-hub/testing');
+    const hub = await FakeHub.start();
+    try {
+      const hubArgs = ['--token', 'hf_tsa_test_token', '--endpoint', hub.url];
+      const upload = await ours([
+        'hf',
+        'upload',
+        'key',
+        model,
+        'org/stamped',
+        '--private-key',
+        privateKey,
+        '--tsa-url',
+        tsa.url,
+        '--create-repo',
+        ...hubArgs,
+      ]);
+      ok(upload, 'hf upload key');
+      expect(upload.stdout).toContain(`; timestamped by ${tsa.url}`);
+      const uploaded = path.join(work, 'hf-stamped.sig');
+      await fs.writeFile(uploaded, hub.files('org/stamped').get('model.sig')!.data);
+      const bundle = JSON.parse(await fs.readFile(uploaded, 'utf8'));
+      expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
+      const verified = await ours([
+        'verify',
+        'key',
+        model,
+        '--signature',
+        uploaded,
+        '--public-key',
+        publicKey,
+        '--tsa-certificate-chain',
+        tsaChain,
+      ]);
+      ok(verified, 'verify the uploaded signature');
+      expect(verified.stdout).toMatch(/; timestamped \S+Z by '[^']*Test TSA[^']*' \(verified\)\n$/);
+
+      const certificate = await ours([
+        'hf',
+        'upload',
+        'certificate',
+        model,
+        'org/stamped-cert',
+        '--private-key',
+        leaf.key,
+        '--signing-certificate',
+        leaf.cert,
+        '--certificate-chain',
+        ca.intermediateCert,
+        '--tsa-url',
+        tsa.url,
+        '--create-repo',
+        '--json',
+        ...hubArgs,
+      ]);
+      ok(certificate, 'hf upload certificate');
+      expect(JSON.parse(certificate.stdout)).toMatchObject({ ok: true, timestampAuthority: tsa.url });
+      ok(
+        await ours([
+          'hf',
+          'verify',
+          'certificate',
+          'org/stamped-cert',
+          '--certificate-chain',
+          ca.rootCert,
+          '--tsa-certificate-chain',
+          tsaChain,
+          ...hubArgs,
+        ]),
+        'hf verify certificate with the TSA chain',
+      );
+
+      // Nothing goes up when the TSA does not answer: the repo keeps its one commit's signature.
+      const before = hub.files('org/stamped').get('model.sig')!.data;
+      const down = tsa.url.replace(/:\d+\//, ':9/');
+      fails(
+        await ours(['hf', 'upload', 'key', model, 'org/stamped', '--private-key', privateKey, '--tsa-url', down, ...hubArgs]),
+        1,
+        'NETWORK_ERROR',
+      );
+      expect(hub.files('org/stamped').get('model.sig')!.data).toEqual(before);
+
+      const keyless = await ours(['hf', 'upload', 'sigstore', model, 'org/stamped', '--tsa-url', tsa.url, ...hubArgs]);
+      expect(keyless.code, keyless.stderr).toBe(2);
+      expect(keyless.stderr).toContain('--tsa-url applies to key and certificate signatures');
+    } finally {
+      await hub.close();
+    }
+  });
+});
+
 describe('sign --tsa-url failures: the signature is not written', () => {
   it('a TSA that is down (NETWORK_ERROR)', async () => {
     const down = tsa.url.replace(/:\d+\//, ':9/');

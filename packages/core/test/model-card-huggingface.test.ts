@@ -161,7 +161,7 @@ describe('model cards read as huggingface_hub reads them', () => {
 
   it('YAML 1.1, as PyYAML reads it: `no` and `yes` unquoted are booleans, and only strings are kept', async () => {
     expect(hub['yaml11'].language).toEqual(['en', false]);
-    expect(readModelCardMetadata(CARDS['yaml11'])['language']).toEqual(['en', false]);
+    expect((await readModelCardMetadata(CARDS['yaml11']))['language']).toEqual(['en', false]);
   });
 
   it('front matter huggingface_hub cannot read either is BAD_MODEL_CARD here', async () => {

@@ -4,7 +4,8 @@
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { getConformanceSuite, type IncrementalTestSuite } from '@bufbuild/cel-spec/testdata/tests.js';
 import { describe, expect, it } from 'vitest';
-import { ConditionSyntaxError, DEFAULT_CEL_COST_LIMIT, compileCondition, compileExpression, formatCelValue } from '../dist/policy/cel.js';
+import { DEFAULT_CEL_COST_LIMIT, compileCondition, compileExpression, formatCelValue } from '../dist/policy/cel.js';
+import { ConditionSyntaxError } from '../dist/policy/errors.js';
 
 const vars = (predicate: unknown) => ({
   predicate,

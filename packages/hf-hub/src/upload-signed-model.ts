@@ -15,6 +15,7 @@ import {
   type SerializationMethod,
   type SerializedBundle,
   type Signer,
+  type TimestampAuthorityOptions,
 } from '@model-signing/core';
 import { CLAIMS_FILE_NAME, normalizeModelPath, serializeBundle } from '@model-signing/core/internal';
 import { createSignature, isClaimsPath, subjectDigest } from '@model-signing/core/internal/node';
@@ -27,6 +28,12 @@ export interface UploadSignedModelParams extends HubConnectionParams {
   modelPath: string;
   /** Any signer from core: key, certificate, Sigstore keyless. */
   signer: Signer;
+  /**
+   * An RFC 3161 timestamp authority to timestamp the signature with, as
+   * `signModel` takes it (key and certificate signers; docs/timestamps.md).
+   * Nothing is uploaded when it does not answer with a valid timestamp.
+   */
+  timestampAuthority?: TimestampAuthorityOptions;
   /**
    * Path of the signature in the repo. Default `model.sig`. A local file of
    * that name is neither signed nor uploaded. A path ending in `.jsonl`
@@ -124,7 +131,7 @@ export interface UploadedClaims {
  *
  * @throws {ModelSigningError} walk and hashing errors (`NOT_FOUND`,
  *   `SYMLINK_REFUSED`, …), `EMPTY_MODEL`, signer errors, `INVALID_ARGUMENT`,
- *   `NETWORK_ERROR`, `ABORTED`.
+ *   `NETWORK_ERROR`, `ABORTED`; with `timestampAuthority`, `TIMESTAMP_INVALID`.
  */
 export async function uploadSignedModel(params: UploadSignedModelParams): Promise<UploadSignedModelResult> {
   const ctx = hubContext(params.repo, params);
@@ -147,6 +154,7 @@ export async function uploadSignedModel(params: UploadSignedModelParams): Promis
     hashAlgorithm: params.hashAlgorithm ?? 'sha256',
     ...(params.shardSize ? { shardSize: params.shardSize } : {}),
     ...(params.workers !== undefined ? { workers: params.workers } : {}),
+    ...(params.timestampAuthority ? { timestampAuthority: params.timestampAuthority } : {}),
     ...(params.abortSignal ? { abortSignal: params.abortSignal } : {}),
     onWalked: async (walked) => {
       if (walked.isSingleFile) {

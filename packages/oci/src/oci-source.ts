@@ -13,7 +13,7 @@ import { signatureFile } from '@model-signing/core/internal/node';
 import { parseImageManifest, type Descriptor, type ImageManifest, type OciModelFile } from './image-manifest.js';
 import { layerListing } from './listing.js';
 import { OCI_SCHEME, formatOciReference, type OciReference } from './reference.js';
-import { findSignatures, type StoredSignature } from './referrers.js';
+import { findSignatures, type StoredSignature, type UnreadSignature } from './referrers.js';
 import type { FetchedManifest, RegistryClient } from './registry.js';
 
 /** A layer (or the config) as the source lists it: a {@link ListedFile} whose `sha256` is the manifest's digest. */
@@ -53,7 +53,11 @@ export class OciSource implements ModelSource {
   signatureLocation: string;
   /** The signatures stored in the registry, newest first, once the signature was read from there. */
   stored: StoredSignature[] = [];
+  /** The signature artifacts stored for the manifest that could not be read (too large, missing, other bytes), newest first. */
+  unread: UnreadSignature[] = [];
   private resolving: Promise<ResolvedManifest> | undefined;
+  /** The session lists only after it accepted the signature: later refusals are not the signatures'. */
+  private signatureAccepted = false;
   private readonly files = new Map<string, OciModelFile>();
   /** Every file the manifest lists, as the last {@link OciSource.list} named them (ignored ones too). */
   listed: readonly OciListedFile[] = [];
@@ -92,17 +96,31 @@ export class OciSource implements ModelSource {
 
   /**
    * The signature's body: the file given (read as a directory's signature
-   * file is), else the OMS signatures stored for the manifest, each read
-   * within the session's limit. One stored signature is handed over as it
-   * is; several as a claims layout, one bundle per line, newest last, so the
-   * session takes the newest one that verifies, as for a `claims.jsonl`.
+   * file is), else the OMS signatures stored for the manifest, read together
+   * within the session's limit (`findSignatures`: one that cannot be read is
+   * set aside, see {@link OciSource.unread}). One stored signature is handed
+   * over as it is; several as a claims layout, one bundle per line, newest
+   * last, so the session takes the newest one that verifies, as for a
+   * `claims.jsonl`.
    *
-   * @throws {ModelSigningError} `NOT_FOUND` when there is none; `BUNDLE_TOO_LARGE`; the registry's errors.
+   * @throws {ModelSigningError} `NOT_FOUND` when there is none; when none
+   *   could be read, the newest one's error (`BUNDLE_TOO_LARGE`, …) naming
+   *   each; the registry's errors.
    */
   async signature(context: SourceContext = {}): Promise<SourceBody> {
     if (this.options.signaturePath !== undefined) return signatureFile(this.options.signaturePath);
     const { fetched, reference } = await this.resolve();
-    this.stored = await findSignatures(this.client, fetched.digest, context.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+    const found = await findSignatures(this.client, fetched.digest, context.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES);
+    this.stored = found.read;
+    this.unread = found.unread;
+    if (this.stored.length === 0 && this.unread.length === 1) throw this.unread[0].error;
+    if (this.stored.length === 0 && this.unread.length > 1) {
+      throw new ModelSigningError({
+        code: this.unread[0].error.code,
+        path: reference,
+        message: `None of the ${this.unread.length} signatures stored for ${reference} could be read: ${this.unread.map((u) => `${u.digest}: ${u.error.message}`).join('; ')}`,
+      });
+    }
     if (this.stored.length === 0) {
       throw new ModelSigningError({
         code: 'NOT_FOUND',
@@ -110,15 +128,7 @@ export class OciSource implements ModelSource {
         message: `No model signature is stored in the registry for ${reference} (none among its referrers, nor under its referrers tag); sign it with model-signing sign … oci://…, or give the signature file (--signature / signaturePath)`,
       });
     }
-    const bytes =
-      this.stored.length === 1
-        ? this.stored[0].bytes
-        : new TextEncoder().encode(
-            [...this.stored]
-              .reverse()
-              .map((s) => `${oneLine(s.bytes)}\n`)
-              .join(''),
-          );
+    const bytes = this.stored.length === 1 ? this.stored[0].bytes : claimsLayout([...this.stored].reverse());
     return { size: bytes.length, chunks: once(bytes) };
   }
 
@@ -135,6 +145,25 @@ export class OciSource implements ModelSource {
   /** The claims file ({@link OciSourceOptions.claimsPath}); `undefined` when there is none. */
   claims(): Promise<{ body: SourceBody; location: string } | undefined> {
     return claimsFile(this.options.signaturePath, this.options.claimsPath);
+  }
+
+  /**
+   * The session's refusal of the stored signatures, with each one named: the
+   * artifact each line of the claims layout came from, and those that could
+   * not be read. Any other error (a signature file given, one signature
+   * stored and read, a refusal after the signature was accepted) is returned as it is.
+   */
+  explainRefusal(error: unknown): unknown {
+    if (!(error instanceof ModelSigningError) || this.options.signaturePath !== undefined || this.signatureAccepted) return error;
+    if (this.stored.length < 2 && this.unread.length === 0) return error;
+    const made = (s: StoredSignature) => (s.created ? ` (made ${s.created})` : '');
+    const lines =
+      this.stored.length === 1
+        ? [`${this.stored[0].digest}${made(this.stored[0])} was the one read`]
+        : this.stored.map((s, i) => `line ${this.stored.length - i} is ${s.digest}${made(s)}`);
+    const unread = this.unread.map((u) => `${u.digest} was not read: ${u.error.message}`);
+    error.message += ` [the signatures stored for ${this.location}, newest first: ${[...lines, ...unread].join('; ')}]`;
+    return error;
   }
 
   /**
@@ -155,6 +184,7 @@ export class OciSource implements ModelSource {
    * @throws {ModelSigningError} as {@link layerListing} (`OCI_MANIFEST_INVALID`, `UNSUPPORTED_DIGEST`, `PATH_ESCAPE`).
    */
   async list(scope: Pick<ListScope, 'signedFiles'>): Promise<SourceListing> {
+    this.signatureAccepted = true;
     const { manifest } = await this.resolve();
     this.files.clear();
     for (const file of layerListing(manifest, scope.signedFiles)) this.files.set(file.name, file);
@@ -195,12 +225,20 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
-/** A bundle as one line of a claims layout: compact JSON (the signature covers the payload, not the bundle's layout); anything else as it is, on one line, for the verifier to report. */
-function oneLine(bytes: Uint8Array): string {
-  const text = new TextDecoder().decode(bytes);
-  try {
-    return JSON.stringify(JSON.parse(text));
-  } catch {
-    return text.replace(/[\r\n]+/g, ' ');
+/**
+ * Signatures as the lines of a claims layout, each followed by a newline:
+ * line breaks inside one become spaces, byte for byte, which leaves a JSON
+ * document's meaning as it was (a JSON string holds no raw line break) and
+ * its length too, so the layout is exactly as long as `findSignatures`
+ * counted; anything else stays on its line for the session to report.
+ */
+function claimsLayout(signatures: readonly StoredSignature[]): Uint8Array {
+  const out = new Uint8Array(signatures.reduce((n, s) => n + s.bytes.length + 1, 0));
+  let at = 0;
+  for (const { bytes } of signatures) {
+    for (let i = 0; i < bytes.length; i++) out[at + i] = bytes[i] === 0x0a || bytes[i] === 0x0d ? 0x20 : bytes[i];
+    at += bytes.length;
+    out[at++] = 0x0a;
   }
+  return out;
 }

@@ -199,6 +199,8 @@ async function verifiedLoad(
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
     ...(signal ? { abortSignal: signal } : {}),
+  }).catch((error: unknown) => {
+    throw source.explainRefusal(error);
   });
   onProgress({ phase: 'signature-verified', reference, signer: session.signer });
   session.checkListing();

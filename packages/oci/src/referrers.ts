@@ -107,6 +107,21 @@ export interface StoredSignature {
   created?: string;
 }
 
+/** A signature artifact of the manifest that could not be read, and why. */
+export interface UnreadSignature {
+  /** The artifact manifest that holds it. */
+  digest: string;
+  /** When it was made, as its annotation says (not verified). */
+  created?: string;
+  error: ModelSigningError;
+}
+
+/** What {@link findSignatures} found: the signatures read, newest first, and those it could not read. */
+export interface FoundSignatures {
+  read: StoredSignature[];
+  unread: UnreadSignature[];
+}
+
 /**
  * The OMS signatures stored for a manifest, newest first (at most
  * {@link MAX_SIGNATURE_REFERRERS}): the referrers API's index, else the
@@ -115,14 +130,22 @@ export interface StoredSignature {
  * over), whose manifest names `subjectDigest` as its subject. Nothing here
  * is trusted: each bundle is verified by the caller.
  *
- * @throws {ModelSigningError} `BUNDLE_TOO_LARGE` (a bundle over
- *   `maxBundleBytes`), `ACCESS_DENIED`, `NETWORK_ERROR`, `ABORTED`.
+ * Anyone who may push to the repository may add artifacts, so one that
+ * cannot be read (over the limit, its blob missing or other bytes) is set
+ * aside with its error and the others are still read: junk must not hide a
+ * genuine signature. The bytes read together, one more per signature (the
+ * line each takes in a claims layout), stay within `maxBundleBytes`: a
+ * signature that would go over is set aside too, its blob not downloaded
+ * when its listed size says so.
+ *
+ * @throws {ModelSigningError} `OCI_MANIFEST_INVALID` (the referrers index),
+ *   `ACCESS_DENIED`, `NETWORK_ERROR` (reading the index), `ABORTED`.
  */
-export async function findSignatures(client: RegistryClient, subjectDigest: string, maxBundleBytes: number): Promise<StoredSignature[]> {
+export async function findSignatures(client: RegistryClient, subjectDigest: string, maxBundleBytes: number): Promise<FoundSignatures> {
   const index =
     (await client.referrers(subjectDigest, SIGSTORE_BUNDLE_ARTIFACT_TYPE)) ??
     (await client.manifestIfAny(referrersTag(subjectDigest)))?.bytes;
-  if (!index) return [];
+  if (!index) return { read: [], unread: [] };
   // Some registries (go-containerregistry's) list an artifact under its config's media type instead of its artifactType: those are read to see.
   const maybeBundle = (d: Descriptor) =>
     d.mediaType === OCI_IMAGE_MANIFEST &&
@@ -132,26 +155,38 @@ export async function findSignatures(client: RegistryClient, subjectDigest: stri
     .filter(maybeBundle)
     .sort((a, b) => (b.annotations?.[CREATED_ANNOTATION] ?? '').localeCompare(a.annotations?.[CREATED_ANNOTATION] ?? ''))
     .slice(0, MAX_SIGNATURE_REFERRERS);
-  const found: StoredSignature[] = [];
+  const found: FoundSignatures = { read: [], unread: [] };
+  // Several signatures go to the session as the lines of one claims layout, each followed by a newline, within maxBundleBytes.
+  let used = 0;
   for (const candidate of candidates) {
-    const artifact = await client.manifestIfAny(candidate.digest);
-    if (!artifact) continue;
-    const layer = bundleLayer(artifact.bytes, subjectDigest);
-    if (!layer) continue;
-    const name = `the signature ${candidate.digest}`;
-    const bytes = await client.blobBytes(
-      layer,
-      name,
-      maxBundleBytes,
-      (size) =>
-        new ModelSigningError({
-          code: 'BUNDLE_TOO_LARGE',
-          path: name,
-          message: `The signature stored as ${candidate.digest} in ${client.label} is ${size} bytes, over the limit of ${maxBundleBytes} bytes read before a signature is checked (maxBundleBytes)`,
-        }),
-    );
-    const created = candidate.annotations?.[CREATED_ANNOTATION];
-    found.push({ bytes, digest: candidate.digest, ...(created !== undefined ? { created } : {}) });
+    const createdAnnotation = candidate.annotations?.[CREATED_ANNOTATION];
+    const created = createdAnnotation !== undefined ? { created: createdAnnotation } : {};
+    try {
+      const artifact = await client.manifestIfAny(candidate.digest);
+      if (!artifact) continue;
+      const layer = bundleLayer(artifact.bytes, subjectDigest);
+      if (!layer) continue;
+      const name = `the signature ${candidate.digest}`;
+      const limit = found.read.length === 0 ? maxBundleBytes : maxBundleBytes - used - 1;
+      const bytes = await client.blobBytes(layer, name, limit, (size) =>
+        limit < maxBundleBytes && size <= maxBundleBytes
+          ? new ModelSigningError({
+              code: 'BUNDLE_TOO_LARGE',
+              path: name,
+              message: `The signature stored as ${candidate.digest} in ${client.label} is ${size} bytes, more than the ${limit} bytes left of the limit of ${maxBundleBytes} bytes read for all the stored signatures together (maxBundleBytes)`,
+            })
+          : new ModelSigningError({
+              code: 'BUNDLE_TOO_LARGE',
+              path: name,
+              message: `The signature stored as ${candidate.digest} in ${client.label} is ${size} bytes, over the limit of ${maxBundleBytes} bytes read before a signature is checked (maxBundleBytes)`,
+            }),
+      );
+      used += bytes.length + 1;
+      found.read.push({ bytes, digest: candidate.digest, ...created });
+    } catch (error) {
+      if (!(error instanceof ModelSigningError) || error.code === 'ABORTED') throw error;
+      found.unread.push({ digest: candidate.digest, ...created, error });
+    }
   }
   return found;
 }

@@ -74,6 +74,37 @@ function countingFetch(layerDigests: readonly string[]): { fetch: typeof fetch; 
   };
 }
 
+/** The artifact manifest each junk signature was pushed in, by the sha256 of its bytes. */
+const artifactDigests = new Map<string, string>();
+
+/**
+ * Pushes `text` as a "signature" of the manifest `reference` names, as anyone
+ * with push rights may: an artifact of the Sigstore bundle type with an OMS
+ * predicate annotation, made `minutesAhead` from now (newer than the genuine one);
+ * with `withoutBlob`, its bundle blob is never uploaded.
+ */
+async function pushJunk(reference: string, text: string, minutesAhead = 1, options: { withoutBlob?: true } = {}): Promise<Uint8Array> {
+  const ref = parseOciReference(reference);
+  const client = new RegistryClient(ref, LOOPBACK);
+  const current = await client.manifest(ref.tag!);
+  const bytes = new TextEncoder().encode(text);
+  // Without its blob: the artifact manifest pushed as usual, the bundle's blob upload skipped (a registry that does not check).
+  const pushing = options.withoutBlob
+    ? Object.assign(Object.create(client) as RegistryClient, {
+        pushBlob: (blob: Uint8Array, digest: string) => (blob === bytes ? Promise.resolve() : client.pushBlob(blob, digest)),
+      })
+    : client;
+  const pushed = await pushSignature(
+    pushing,
+    { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: current.digest, size: current.bytes.length },
+    bytes,
+    'https://model_signing/signature/v1.0',
+    new Date(Date.now() + minutesAhead * 60_000),
+  );
+  artifactDigests.set(sha256(bytes), pushed.digest);
+  return bytes;
+}
+
 describe.each([
   ['a registry without the referrers API (referrers tag)', () => plain, false],
   ['a registry with the referrers API', () => withReferrers, true],
@@ -180,7 +211,10 @@ describe('refusals', () => {
     const signed = await signOciManifest({ reference: `oci://${host}/m/tamper:v1`, signer: keys.signer, ...LOOPBACK });
     const signaturePath = path.join(dir, 'tamper.sig');
     await writeSignature(signaturePath, signed.bundle);
-    const tampered = { ...files, 'model.safetensors': Buffer.from(files['model.safetensors']).fill(7, 0, 1) };
+    // The first byte flipped: always another byte, whatever the random model holds.
+    const changed = Buffer.from(files['model.safetensors']);
+    changed[0] ^= 0xff;
+    const tampered = { ...files, 'model.safetensors': changed };
     await orasPush(host, 'm/tamper:v1', tampered, dir);
 
     // The tag now names a manifest nobody signed: the registry holds no signature for it.
@@ -444,22 +478,16 @@ describe('refusals', () => {
       expect(counting.layersFetched()).toBe(0);
       await expect(fs.stat(output)).rejects.toThrow();
     }
-    // Someone pushes a 3 MiB "signature" for the manifest: refused from its listed size, its blob never downloaded.
-    const client = new RegistryClient(parseOciReference(reference), LOOPBACK);
-    const current = await client.manifest('v1');
-    const junk = new TextEncoder().encode(JSON.stringify({ padding: 'x'.repeat(3 * 1024 * 1024) }));
-    await pushSignature(
-      client,
-      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: current.digest, size: current.bytes.length },
-      junk,
-      'https://model_signing/signature/v1.0',
-      new Date(Date.now() + 60_000),
-    );
-    const counting = countingFetch([`sha256:${sha256(junk)}`, ...layers]);
-    await expectCode(
-      () => verifyOciModel({ reference, verifier: keys.verifier, maxBundleBytes: 1024 * 1024, ...LOOPBACK, fetch: counting.fetch }),
+    // A stored 3 MiB "signature" alone: refused from its listed size, its blob never downloaded.
+    const lone = `oci://${host}/m/huge-signature-only:v1`;
+    await orasPush(host, 'm/huge-signature-only:v1', model(), dir);
+    const junk = await pushJunk(lone, JSON.stringify({ padding: 'x'.repeat(3 * 1024 * 1024) }));
+    const counting = countingFetch([`sha256:${sha256(junk)}`]);
+    const error = await expectCode(
+      () => verifyOciModel({ reference: lone, verifier: keys.verifier, maxBundleBytes: 1024 * 1024, ...LOOPBACK, fetch: counting.fetch }),
       'BUNDLE_TOO_LARGE',
     );
+    expect(error.message).toContain(String(junk.length));
     expect(counting.layersFetched()).toBe(0);
   });
 
@@ -587,6 +615,80 @@ describe('signatures stored in the registry', () => {
     expect(fromClaims.source).toMatchObject({ layout: 'claims', line: 1 });
     expect(JSON.parse(await fs.readFile(fromClaims.signaturePath, 'utf8'))).toEqual(JSON.parse(serializeBundle(ours.bundle)));
     await verifyModel({ modelPath: fromClaims.outputDir, signaturePath: fromClaims.signaturePath, verifier: keys.verifier });
+  });
+
+  it('junk stored beside a genuine signature does not deny it: each candidate is read within the limits, the genuine one verifies', async () => {
+    const host = withReferrers.host;
+    const reference = `oci://${host}/m/junk-beside:v1`;
+    await orasPush(host, 'm/junk-beside:v1', model(), dir);
+    const ours = await signOciManifest({ reference, signer: keys.signer, ...LOOPBACK });
+    const limit = 1024 * 1024;
+    // All newer than ours: one over the limit (never downloaded), two under it that together go over, one that is not JSON.
+    const oversized = await pushJunk(reference, JSON.stringify({ padding: 'x'.repeat(3 * 1024 * 1024) }), 4);
+    const [half1, half2] = [
+      await pushJunk(reference, JSON.stringify({ padding: 'a'.repeat(600 * 1024) }), 3),
+      await pushJunk(reference, JSON.stringify({ padding: 'b'.repeat(600 * 1024) }), 2),
+    ];
+    const notJson = await pushJunk(reference, '\u0000not json\n{', 1);
+    const missing = await pushJunk(reference, JSON.stringify({ blob: 'never uploaded' }), 0.5, { withoutBlob: true });
+    const counting = countingFetch([`sha256:${sha256(oversized)}`, `sha256:${sha256(half2)}`]);
+    const verified = await verifyOciModel({
+      reference,
+      verifier: keys.verifier,
+      maxBundleBytes: limit,
+      ...LOOPBACK,
+      fetch: counting.fetch,
+    });
+    expect(verified.signature).toMatchObject({ referrer: ours.pushed!.digest });
+    // Neither the one over the limit nor the one past what is left of it was downloaded.
+    expect(counting.layersFetched()).toBe(0);
+    const pulled = await pullVerifiedModel({
+      reference,
+      verifier: keys.verifier,
+      outputDir: path.join(await tempDir('junk-beside'), 'out'),
+      maxBundleBytes: limit,
+      ...LOOPBACK,
+    });
+    expect(await fs.readFile(pulled.signaturePath, 'utf8')).toBe(serializeBundle(ours.bundle));
+
+    // When none verifies, the refusal names every candidate: the lines tried, and those not read with why; nothing is left.
+    const stranger = await keyPair(await tempDir('junk-stranger'));
+    const output = path.join(await tempDir('junk-beside'), 'out');
+    const error = await expectCode(
+      () => pullVerifiedModel({ reference, verifier: stranger.verifier, outputDir: output, maxBundleBytes: limit, ...LOOPBACK }),
+      'KEY_MISMATCH',
+    );
+    const digests = Object.fromEntries(
+      Object.entries({ ours: ours.pushed!.digest, oversized, half1, half2, notJson, missing }).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v : artifactDigests.get(sha256(v))!,
+      ]),
+    );
+    for (const digest of Object.values(digests)) expect(error.message).toContain(digest);
+    expect(error.message).toContain(`${digests['oversized']} was not read: The signature stored as ${digests['oversized']}`);
+    expect(error.message).toMatch(new RegExp(`${digests['half2']} was not read: .*bytes left of the limit of ${limit}`));
+    expect(error.message).toContain(`line 1 is ${digests['ours']}`);
+    expect(error.message).toContain(`${digests['missing']} was not read: `);
+    expect(error.message).toContain(`nothing was left in ${output}`);
+    await expect(fs.stat(output)).rejects.toThrow();
+  });
+
+  it('when no stored signature can be read, the refusal names each (BUNDLE_TOO_LARGE), none of their blobs downloaded', async () => {
+    const host = plain.host;
+    const reference = `oci://${host}/m/junk-only:v1`;
+    await orasPush(host, 'm/junk-only:v1', model(), dir);
+    const junk = [
+      await pushJunk(reference, JSON.stringify({ padding: 'x'.repeat(2 * 1024 * 1024) }), 2),
+      await pushJunk(reference, JSON.stringify({ padding: 'y'.repeat(2 * 1024 * 1024) }), 1),
+    ];
+    const counting = countingFetch(junk.map((j) => `sha256:${sha256(j)}`));
+    const error = await expectCode(
+      () => verifyOciModel({ reference, verifier: keys.verifier, maxBundleBytes: 1024 * 1024, ...LOOPBACK, fetch: counting.fetch }),
+      'BUNDLE_TOO_LARGE',
+    );
+    expect(error.message).toContain('None of the 2 signatures stored');
+    for (const j of junk) expect(error.message).toContain(artifactDigests.get(sha256(j))!);
+    expect(counting.layersFetched()).toBe(0);
   });
 
   it('signing without pushing stores nothing: verifying from the registry then finds no signature (NOT_FOUND)', async () => {

@@ -4,7 +4,7 @@ import { loadCore } from '../load-core.js';
 import { UsageError, createReporter, escapedLines, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, resolveIgnorePaths, type HashOptions, type ModelOptions } from './common.js';
-import { addSignerOptions, createSigner, type SignerCliOptions } from './signers.js';
+import { addSignerOptions, createSigner, printableTsaUrl, timestampAuthorityOf, type SignerCliOptions } from './signers.js';
 import { addUnsignedFilesOption } from './verify.js';
 import { POLICY_OFFLINE, reportPolicyFailure } from './policy.js';
 import { addVerifierOptions, createVerifier, type VerifierCliOptions } from './verifiers.js';
@@ -163,18 +163,22 @@ function uploadCommand(setExitCode: (code: number) => void): Command {
         'Example:',
         '  $ HF_TOKEN=hf_… model-signing hf upload key ./my-model my-org/my-model --private-key key.pem',
         '  $ model-signing hf upload key ./my-model my-org/my-model --private-key key.pem --signature claims.jsonl',
+        '  $ model-signing hf upload certificate ./my-model my-org/my-model --private-key key.pem --signing-certificate leaf.pem \\',
+        '      --tsa-url https://timestamp.sigstore.dev/api/v1/timestamp   # RFC 3161 timestamp (docs/timestamps.md)',
       ].join('\n'),
     );
   return cmd.action(async (method: SigningMethod, model: string, repo: string, opts: UploadOptions) => {
     const reporter = createReporter(opts.json);
     const bar = createProgressBar('Uploading', opts.progress && !opts.json);
     try {
+      const timestamp = timestampAuthorityOf(method, opts);
       const { uploadSignedModel } = await loadHub();
       const result = await uploadSignedModel({
         ...connection(opts),
         repo,
         modelPath: model,
         signer: await createSigner(method, opts),
+        ...timestamp,
         ignorePaths: resolveIgnorePaths(model, opts.ignorePaths),
         ignoreGitPaths: opts.ignoreGitPaths,
         allowSymlinks: opts.allowSymlinks,
@@ -206,10 +210,12 @@ function uploadCommand(setExitCode: (code: number) => void): Command {
           ? ` (${claims.claims} ${claims.claims === 1 ? 'claim' : 'claims'}, the new signature last)`
           : ` and ${claims.path} (${claims.claims} ${claims.claims === 1 ? 'claim' : 'claims'})`
         : '';
+      const tsa = printableTsaUrl(opts);
       reporter.success(
-        `Upload succeeded: ${result.files.length} files and ${result.signaturePath}${uploadedClaims} in commit ${result.commit.oid}`,
+        `Upload succeeded: ${result.files.length} files and ${result.signaturePath}${uploadedClaims} in commit ${result.commit.oid}${tsa !== undefined ? `; timestamped by ${tsa}` : ''}`,
         {
           commit: result.commit,
+          ...(tsa !== undefined ? { timestampAuthority: tsa } : {}),
           ...(result.pullRequestUrl ? { pullRequestUrl: result.pullRequestUrl } : {}),
           files: result.files,
           signature: result.signaturePath,

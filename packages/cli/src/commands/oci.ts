@@ -12,7 +12,7 @@ import { UsageError, createReporter, reportFailure } from '../output.js';
 import { createProgressBar } from '../progress.js';
 import { identityOf, reportPolicyFailure, type IdentityCliOptions } from './policy.js';
 import { createVerifier, type VerifierCliOptions } from './verifiers.js';
-import { createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
+import { createSigner, timestampAuthorityOf, type SignCommandMethod, type SignerCliOptions } from './signers.js';
 
 /** The OCI options of `sign` and `verify`. */
 export interface OciCliOptions {
@@ -89,10 +89,17 @@ const NOT_FOR_OCI = {
 /** Options a trust policy reads for an OCI target: the claims its requirements count. */
 const POLICY_FOR_OCI = ['claimsFile'];
 
-/** The first of `names` typed on the command line, as its flag. */
+/**
+ * The first of `names` typed on the command line, as its flag: the `--no-`
+ * form when that is what set it (commander keeps one value for `--x` and
+ * `--no-x`; a negated flag is the only one that sets `false`).
+ */
 function typed(cmd: Command, names: readonly string[]): string | undefined {
   const name = names.find((n) => cmd.getOptionValueSource(n) === 'cli');
-  return name === undefined ? undefined : (cmd.options.find((o) => o.attributeName() === name)?.long ?? name);
+  if (name === undefined) return undefined;
+  const forms = cmd.options.filter((o) => o.attributeName() === name);
+  const negated = cmd.getOptionValue(name) === false;
+  return (forms.find((o) => o.negate === negated) ?? forms[0])?.long ?? name;
 }
 
 /**
@@ -145,8 +152,7 @@ function registryParams(opts: OciCliOptions) {
   return { plainHttp: opts.plainHttp ?? false, ...(opts.registryConfig !== undefined ? { dockerConfig: opts.registryConfig } : {}) };
 }
 
-type SignOciOptions = OciCliOptions &
-  SignerCliOptions & { signature: string; ignorePaths: string[]; tsaUrl?: string; json: boolean; progress: boolean };
+type SignOciOptions = OciCliOptions & SignerCliOptions & { signature: string; ignorePaths: string[]; json: boolean; progress: boolean };
 
 /** `sign <method> oci://…` and `sign <method> manifest.json`. */
 async function runSignOci(method: SignCommandMethod, model: string, opts: SignOciOptions): Promise<number> {
@@ -163,7 +169,7 @@ async function runSignOci(method: SignCommandMethod, model: string, opts: SignOc
       signer,
       includeConfig: opts.includeConfig ?? false,
       ignorePaths: opts.ignorePaths,
-      ...(opts.tsaUrl !== undefined ? { timestampAuthority: { url: opts.tsaUrl } } : {}),
+      ...timestampAuthorityOf(method, opts),
       onProgress: (p) => {
         if (p.phase === 'signing' && method === 'sigstore') reporter.info('Signing with Sigstore…');
       },

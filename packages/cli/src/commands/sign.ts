@@ -6,16 +6,19 @@ import { hashProgressBar } from '../progress.js';
 import { addHashOptions, addModelOptions, walkOptionsFrom, type HashOptions, type ModelOptions } from './common.js';
 import { addIncrementalOptions, incrementalOptionsFrom, type IncrementalCliOptions } from './incremental.js';
 import { addOciOptions, runOci, type OciCliOptions } from './oci.js';
-import { addSignerOptions, createSigner, type SignCommandMethod, type SignerCliOptions } from './signers.js';
+import {
+  addSignerOptions,
+  createSigner,
+  printableTsaUrl,
+  timestampAuthorityOf,
+  type SignCommandMethod,
+  type SignerCliOptions,
+} from './signers.js';
 
 /** A `.jsonl` signature path selects the claims layout: the signature is appended as one line. */
 const isClaimsFile = (signature: string) => signature.endsWith('.jsonl');
 
-type SignOptions = ModelOptions &
-  HashOptions &
-  SignerCliOptions &
-  IncrementalCliOptions &
-  OciCliOptions & { signature: string; tsaUrl?: string };
+type SignOptions = ModelOptions & HashOptions & SignerCliOptions & IncrementalCliOptions & OciCliOptions & { signature: string };
 
 async function runSign(method: SignCommandMethod, modelPath: string, opts: SignOptions, cmd: Command): Promise<number> {
   const oci = await runOci('sign', method, modelPath, opts, cmd);
@@ -49,7 +52,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ...settings,
       signer,
       ...(incremental ? { incremental } : {}),
-      ...(opts.tsaUrl !== undefined ? { timestampAuthority: { url: opts.tsaUrl } } : {}),
+      ...timestampAuthorityOf(method, opts),
       ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
     });
     progress.stop();
@@ -59,7 +62,7 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
       ? `; ${reuse.reusedFiles} files (${reuse.reusedBytes} bytes) reused, ${reuse.rehashedFiles} files (${reuse.rehashedBytes} bytes) hashed`
       : '';
     const wrote = appending ? 'appended to' : isClaimsFile(opts.signature) ? 'created' : 'wrote';
-    const tsa = opts.tsaUrl === undefined ? undefined : withoutCredentials(opts.tsaUrl);
+    const tsa = printableTsaUrl(opts);
     const timestamped = tsa !== undefined ? `; timestamped by ${tsa}` : '';
     reporter.success(
       `Signing succeeded: ${wrote} ${opts.signature} (${result.manifest.resources.length} digests, ${digest}${reused}${timestamped})`,
@@ -80,14 +83,6 @@ async function runSign(method: SignCommandMethod, modelPath: string, opts: SignO
     progress.stop();
     return reportFailure(err, 'Signing', opts.json);
   }
-}
-
-/** A URL as printed: without the user name and password it may carry. */
-function withoutCredentials(url: string): string {
-  const parsed = new URL(url);
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.href;
 }
 
 /** `--dry-run`: what an incremental sign would re-hash and reuse; reads no file and writes nothing. */
@@ -166,13 +161,6 @@ ${METHOD_HELP.sigstore.example}`,
     addModelOptions(cmd);
     addHashOptions(cmd);
     addSignerOptions(cmd, method);
-    // Keyless signing is timestamped by its Sigstore instance's own TSA.
-    if (method !== 'sigstore') {
-      cmd.option(
-        '--tsa-url <url>',
-        "RFC 3161 timestamp authority to timestamp the signature with (its HTTP endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp); a certificate signature then verifies after the certificate expires, with verify's --tsa-certificate-chain",
-      );
-    }
     addIncrementalOptions(cmd, method);
     addOciOptions(cmd, 'sign');
     cmd.addHelpText('after', `\nExample:\n${METHOD_HELP[method].example}`);

@@ -14,6 +14,7 @@ export interface SignerCliOptions extends Partial<SigstoreSignCliOptions>, Pkcs1
   password?: string;
   signingCertificate?: string;
   certificateChain?: string[];
+  tsaUrl?: string;
 }
 
 const repeatable = (value: string, previous: string[]) => [...previous, value];
@@ -24,7 +25,7 @@ const repeatable = (value: string, previous: string[]) => [...previous, value];
  * method as an argument, such as `hf upload`).
  */
 export function addSignerOptions(cmd: Command, method?: SignCommandMethod): Command {
-  if (method === 'pkcs11-key' || method === 'pkcs11-certificate') return addPkcs11Options(cmd, method);
+  if (method === 'pkcs11-key' || method === 'pkcs11-certificate') return addTsaOption(addPkcs11Options(cmd, method), method);
   const need = (m: SigningMethod) => method === undefined || method === m;
   const required = method !== undefined;
   if (need('key') || need('certificate')) {
@@ -40,7 +41,39 @@ export function addSignerOptions(cmd: Command, method?: SignCommandMethod): Comm
     cmd.option('--certificate-chain <path>', 'PEM intermediate certificates to include; repeatable, in order', repeatable, []);
   }
   if (need('sigstore')) addSigstoreSignOptions(cmd);
-  return cmd;
+  return addTsaOption(cmd, method);
+}
+
+/** `--tsa-url`, for every method but sigstore: keyless signing is timestamped by its Sigstore instance's own TSA. */
+function addTsaOption(cmd: Command, method: SignCommandMethod | undefined): Command {
+  if (method === 'sigstore') return cmd;
+  return cmd.option(
+    '--tsa-url <url>',
+    `RFC 3161 timestamp authority to timestamp the signature with (its HTTP endpoint, e.g. https://timestamp.sigstore.dev/api/v1/timestamp); a certificate signature then verifies after the certificate expires, with verify's --tsa-certificate-chain${method === undefined ? ' (key, certificate)' : ''}`,
+  );
+}
+
+/**
+ * The timestamp authority `--tsa-url` names, as the signing calls take it.
+ *
+ * @throws {UsageError} `--tsa-url` with the sigstore method, which the command offers it for when the method is an argument.
+ */
+export function timestampAuthorityOf(method: SignCommandMethod, opts: SignerCliOptions): { timestampAuthority?: { url: string } } {
+  if (opts.tsaUrl === undefined) return {};
+  if (method === 'sigstore')
+    throw new UsageError(
+      "--tsa-url applies to key and certificate signatures; keyless signing is timestamped by its Sigstore instance's own timestamp authority",
+    );
+  return { timestampAuthority: { url: opts.tsaUrl } };
+}
+
+/** `--tsa-url` as printed: without the user name and password the URL may carry; undefined without it. */
+export function printableTsaUrl(opts: SignerCliOptions): string | undefined {
+  if (opts.tsaUrl === undefined) return undefined;
+  const parsed = new URL(opts.tsaUrl);
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
 }
 
 function requireOption(value: string | undefined, flag: string, method: string): string {

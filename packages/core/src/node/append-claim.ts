@@ -3,7 +3,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import lockfile from 'proper-lockfile';
 import { abortedError, throwIfAborted } from '../cancellation.js';
 import { ModelSigningError } from '../errors.js';
 import { serializeBundle, type SerializedBundle } from '../format/bundle.js';
@@ -118,6 +117,9 @@ async function lock(target: string, options: AppendClaimOptions): Promise<HeldLo
   const lockfilePath = path.join(path.dirname(target), `${TEMPORARY_PREFIX}lock-${path.basename(target)}`);
   let listener: ((error: ModelSigningError) => void) | undefined;
   const deadline = Date.now() + timeoutMs;
+  // Loaded here, not with the package: it loads graceful-fs, which wraps every
+  // function of the process's `fs` (every hashed file's close included).
+  const { default: lockfile } = await import('proper-lockfile');
   for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
     throwIfAborted(signal, { path: target, doing: 'waiting for the claims file lock' });
     const release = await lockfile

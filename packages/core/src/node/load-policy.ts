@@ -9,7 +9,7 @@ import { KeyVerifier } from '../methods/key/key-verifier.js';
 import type { TufOptions } from '../methods/sigstore/trust-config.js';
 import { SigstoreVerifier } from '../methods/sigstore/verifier.js';
 import type { AuthorityVerifiers, PolicyFile } from '../policy/authorities.js';
-import { compilePolicy, type CompilePolicyOptions, type Policy } from '../policy/compile.js';
+import type { CompilePolicyOptions, Policy } from '../policy/compile.js';
 import { ANY_IDENTITY } from '../policy/create-policy.js';
 import { DEFAULT_MAX_POLICY_BYTES } from '../policy/document.js';
 import { PolicyInvalidError } from '../policy/errors.js';
@@ -76,6 +76,8 @@ export async function loadPolicy(policyPath: string, options: LoadPolicyOptions 
     return { name, text: new TextDecoder().decode(content), path: file };
   };
   const { offline, tuf, ...compileOptions } = options;
+  // Loaded here, not at start-up: the policy compiler brings the CEL engine and YAML (about 200 modules).
+  const { compilePolicy } = await import('../policy/compile.js');
   return compilePolicy(bytes, {
     ...compileOptions,
     name: policyPath,

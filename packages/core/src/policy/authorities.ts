@@ -9,7 +9,7 @@ import { ModelSigningError } from '../errors.js';
 import type { ParsedBundle } from '../format/bundle.js';
 import { wrongMethodMessage, type Verifier } from '../format/verifier.js';
 import type { CertificateIdentity } from '../methods/certificate/certificate-path.js';
-import { compileRe2 } from './cel.js';
+import { compileRe2 } from './re2.js';
 import type { AuthorityDocument, PemSource } from './document.js';
 
 /** A file a policy refers to (a key, trust anchors, a trust config), as the runtime read it. */

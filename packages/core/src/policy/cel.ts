@@ -46,7 +46,9 @@ import {
   unparse,
 } from '@bufbuild/cel';
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { ConditionSyntaxError } from './errors.js';
+import { compileRe2 } from './re2.js';
 
 /** Units one condition may spend: the per-expression limit Kubernetes sets for CEL admission rules. */
 export const DEFAULT_CEL_COST_LIMIT = 1_000_000;
@@ -79,14 +81,6 @@ export interface CompiledCondition {
    * outcomes.
    */
   evaluate(variables: Readonly<Record<(typeof CONDITION_VARIABLES)[number], unknown>>, costLimit?: number): ConditionOutcome;
-}
-
-/** Why a condition does not compile. */
-export class ConditionSyntaxError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConditionSyntaxError';
-  }
 }
 
 // Calls the planner treats as syntax (short-circuit, conditional, index), not as functions.
@@ -288,15 +282,6 @@ function check(expr: Expr, scope: ReadonlySet<string>, patterns: Map<string, RE2
       break;
   }
   for (const child of children(expr)) check(child, scope, patterns);
-}
-
-/** A regular expression RE2 runs in linear time, or why RE2 refuses it. */
-export function compileRe2(pattern: string): RE2JS {
-  try {
-    return RE2JS.compile(pattern);
-  } catch (err) {
-    throw new ConditionSyntaxError(`RE2 cannot run the regular expression /${pattern}/: ${(err as Error).message}`);
-  }
 }
 
 /** Builds the metered program: the rewritten expression and the functions its wrappers call. */

@@ -4,7 +4,7 @@
 // first, so `policy check` can list them.
 import { ModelSigningError } from '../errors.js';
 import { createAuthority, type Authority, type AuthorityVerifiers, type ReadPolicyFile } from './authorities.js';
-import { ConditionSyntaxError, DEFAULT_CEL_COST_LIMIT, compileCondition, type CompiledCondition } from './cel.js';
+import { DEFAULT_CEL_COST_LIMIT, compileCondition, type CompiledCondition } from './cel.js';
 import {
   parsePolicy,
   pointerSegment,
@@ -13,7 +13,7 @@ import {
   type PolicyDocument,
   type RuleDocument,
 } from './document.js';
-import { PolicyInvalidError, type PolicyProblem } from './errors.js';
+import { ConditionSyntaxError, PolicyInvalidError, type PolicyProblem } from './errors.js';
 import { normalizeIdentity, type ModelIdentity } from './identity.js';
 import { MatchError, compareSpecificity, compileMatch, type RuleMatcher } from './rule-match.js';
 

@@ -5,7 +5,7 @@
 // (a browser has no files: fetch them, or write the PEM inline).
 import { ModelSigningError } from '../errors.js';
 import type { AuthorityVerifiers, PolicyFile } from './authorities.js';
-import { compilePolicy, type CompilePolicyOptions, type Policy } from './compile.js';
+import type { CompilePolicyOptions, Policy } from './compile.js';
 
 /** A Sigstore verifier that accepts any identity: the policy checks its RE2 expression on the identity it proves. */
 export const ANY_IDENTITY = '[\\s\\S]*';
@@ -50,8 +50,10 @@ export interface CreatePolicyOptions extends Omit<CompilePolicyOptions, 'verifie
  *
  * @throws {PolicyInvalidError} `POLICY_INVALID` listing every problem with its JSON path (and line).
  */
-export function createPolicy(source: string | Uint8Array, options: CreatePolicyOptions = {}): Promise<Policy> {
+export async function createPolicy(source: string | Uint8Array, options: CreatePolicyOptions = {}): Promise<Policy> {
   const { readFile, ...rest } = options;
+  // Loaded on first use: the policy compiler brings the CEL engine and YAML, which a page without a policy never needs.
+  const { compilePolicy } = await import('./compile.js');
   return compilePolicy(source, {
     ...rest,
     verifiers: webAuthorityVerifiers,

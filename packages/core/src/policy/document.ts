@@ -2,7 +2,6 @@
 // bounded, parsed by the `yaml` library and checked against the JSON Schema
 // shipped beside this file. Nothing here trusts the text.
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
 import { compileSchema } from '../claims/predicates/predicate-type.js';
 import { PolicyInvalidError, type PolicyProblem } from './errors.js';
 
@@ -175,6 +174,7 @@ export async function parsePolicy(source: string | Uint8Array, options: ParsePol
   } catch {
     throw new PolicyInvalidError(name, [{ path: '', message: 'is not UTF-8 text' }]);
   }
+  const { LineCounter, parseDocument } = await import('yaml'); // on first use: YAML is 70 modules
   const lineCounter = new LineCounter();
   const doc = parseDocument(text.replace(/^\uFEFF/, ''), { lineCounter, uniqueKeys: true, strict: true, prettyErrors: false });
   const syntax = [...doc.errors];

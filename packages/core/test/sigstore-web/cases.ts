@@ -186,18 +186,6 @@ export const TAMPER_CASES: TamperCase[] = [
     },
   },
   {
-    name: 'the same log entry twice',
-    code: 'CERT_CHAIN_INVALID',
-    // Refused for its integrated time, counted twice from one log. A Rekor v2
-    // entry has none, and both verifiers accept the duplicate; the reference
-    // refuses any bundle without exactly one entry (a follow-up for the
-    // verifiers, not covered here).
-    rekorV1Only: true,
-    tamper(bundle) {
-      bundle.verificationMaterial.tlogEntries.push(entry(bundle));
-    },
-  },
-  {
     name: 'an SET signed by a key the trusted root does not know',
     code: 'SIGNATURE_INVALID',
     rekorV1Only: true,
@@ -219,7 +207,7 @@ export const TAMPER_CASES: TamperCase[] = [
 
 /**
  * What a Sigstore bundle must be, whatever its signatures say: one DSSE
- * signature; an inclusion proof (with its checkpoint) for every log entry,
+ * signature; one transparency log entry; an inclusion proof (with its checkpoint) for every log entry,
  * whose own root hash and tree size are the checkpoint's; a v0.3 media type
  * for a bundle holding a single certificate. Run on every production vector
  * and on the loopback bundles (Rekor v1 and v2); the reference refuses each
@@ -275,6 +263,16 @@ export const STRUCTURE_CASES: TamperCase[] = [
       const proof = entry(bundle).inclusionProof;
       const [index, size] = [BigInt(proof.logIndex), BigInt(proof.treeSize)];
       return auditPathLength(index, size) === auditPathLength(index, size + 1n);
+    },
+  },
+  {
+    // The reference takes exactly one entry. Without this check a Rekor v1
+    // duplicate was refused only for its integrated time counted twice, and a
+    // Rekor v2 one (no integrated time) was accepted.
+    name: 'the same log entry twice',
+    code: 'BAD_BUNDLE',
+    tamper(bundle) {
+      bundle.verificationMaterial.tlogEntries.push(structuredClone(entry(bundle)));
     },
   },
   {

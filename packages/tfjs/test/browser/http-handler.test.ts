@@ -12,7 +12,8 @@ import fs from 'node:fs/promises';
 import type http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeySigner, signModel } from '@model-signing/core';
+import { KeySigner, attest, signModel } from '@model-signing/core';
+import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../../test-fixtures/policy-scenarios.mjs';
 import { signedSaveHandler } from '../../src/index.js';
 import { bundleForBrowser, startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
 import { useTempDirs } from '../helpers/dirs.js';
@@ -164,4 +165,50 @@ describe('verifiedHttpHandler loads verified TensorFlow.js models in Chromium', 
       code: 'INVALID_ARGUMENT',
     });
   });
+});
+
+// One trust policy (made in the page with createPolicy) in place of the key: the rule for the model's URL decides.
+describe('verifiedHttpHandler under a trust policy in Chromium', () => {
+  const parties = policyParties();
+  let policies: { gate: string; twoOfTwo: string };
+
+  beforeAll(async () => {
+    const work = await newDir();
+    const source = path.join(work, 'policy-source');
+    await fs.mkdir(source);
+    await writeGraphModel(source);
+    const signatures = await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir: source, work });
+    for (const [name, files] of Object.entries(signatures)) {
+      await serveDir(source, `gated/${name}`);
+      for (const [file, bytes] of Object.entries(files)) serve(`gated/${name}/${file}`, bytes);
+    }
+    await serveDir(source, 'elsewhere');
+    for (const [file, bytes] of Object.entries(signatures.accepted)) serve(`elsewhere/${file}`, bytes);
+    policies = scenarioPolicies(parties, { url: `${browser.origin}gated/` });
+  });
+
+  it("loads the graph model signed by the publisher with the evaluator's claim, reporting the claim", async () => {
+    const outcome = await load({ kind: 'graph', baseUrl: 'gated/accepted', policy: policies.gate, input: GRAPH_INPUT });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({
+      ok: true,
+      output: GRAPH_OUTPUT,
+      claims: ['evaluation'],
+      decision: "rule 'evaluated models': every requirement is met",
+    });
+  });
+
+  const refusals: [string, string, () => string, RegExp][] = [
+    ['the claim is removed', 'gated/noClaim', () => policies.gate, REFUSALS.noClaim],
+    ['the score is below the threshold', 'gated/belowThreshold', () => policies.gate, REFUSALS.belowThreshold],
+    ['another key signed', 'gated/otherKey', () => policies.gate, REFUSALS.otherKey],
+    ['1 of 2 signed where 2 of 2 are required', 'gated/accepted', () => policies.twoOfTwo, REFUSALS.oneOfTwo],
+    ['no rule matches its URL', 'elsewhere', () => policies.gate, REFUSALS.unmatched],
+  ];
+  for (const [what, baseUrl, policy, refusal] of refusals) {
+    it(`refuses when ${what}, naming the rule and the requirement, and builds no model`, async () => {
+      const outcome = await load({ kind: 'graph', baseUrl, policy: policy(), input: GRAPH_INPUT });
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ ok: false, code: 'POLICY_DENIED', verified: false });
+      expect((outcome as { message: string }).message).toMatch(refusal);
+    });
+  }
 });

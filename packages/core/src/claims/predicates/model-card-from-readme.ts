@@ -1,6 +1,5 @@
 // Runtime-neutral (no `node:*`). A Hugging Face model card (README.md with
 // YAML front matter) turned into a CycloneDX 1.6 model card.
-import { parseDocument } from 'yaml';
 import { ModelSigningError } from '../../errors.js';
 import { CYCLONEDX_SPEC_VERSION, validateModelCard, type CycloneDxBom } from './model-card.js';
 import { isRecord } from './predicate-type.js';
@@ -38,9 +37,10 @@ function badCard(message: string, cause?: unknown): ModelSigningError {
  * @throws {ModelSigningError} `BAD_MODEL_CARD` when there is no front matter,
  *   it is not valid YAML, or it is not a mapping.
  */
-export function readModelCardMetadata(readme: string): ModelCardMetadata {
+export async function readModelCardMetadata(readme: string): Promise<ModelCardMetadata> {
   const match = FRONT_MATTER.exec(readme);
   if (!match) throw badCard('the README has no metadata (a YAML block between --- lines at its start)');
+  const { parseDocument } = await import('yaml'); // on first use: YAML is 70 modules
   const document = parseDocument(match[2], { version: '1.1', uniqueKeys: false, prettyErrors: true });
   if (document.errors.length > 0) {
     const [first] = document.errors;
@@ -171,7 +171,7 @@ export interface ModelCardFromReadmeOptions {
  *   or `model-index`), `PREDICATE_INVALID` (a field the schema refuses).
  */
 export async function modelCardFromReadme(readme: string, options: ModelCardFromReadmeOptions): Promise<CycloneDxBom> {
-  const metadata = readModelCardMetadata(readme);
+  const metadata = await readModelCardMetadata(readme);
   const index =
     metadata['model-index'] === undefined || metadata['model-index'] === null ? undefined : modelIndexResults(metadata['model-index']);
   const name = index?.name || strings(metadata['model_name'])[0] || options.name;

@@ -10,7 +10,7 @@ import { dssePrehash } from './web/dsse-prehash.js';
 import { verifyHashedRekordV2Body } from './web/hashedrekord-v2-body.js';
 import { identityPolicy } from './web/identity-policy.js';
 import { checkLogEntryKinds } from './web/log-entry-kind.js';
-import { readTlogEntry, verifyProofMatchesCheckpoint } from './web/log-entry.js';
+import { readTlogEntries, verifyProofMatchesCheckpoint } from './web/log-entry.js';
 
 type SignatureContent = SignedEntity['signature'];
 
@@ -106,11 +106,11 @@ export async function verifyKeylessBundle(
   } catch (cause) {
     throw new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${(cause as Error).message}` });
   }
+  // Decoded as the runtime-neutral verifier decodes them: sigstore-js takes several entries, even one entry twice, where the
+  // reference takes exactly one; and for the check sigstore-js leaves out (below).
+  const entries = readTlogEntries(bundle.json.verificationMaterial['tlogEntries']);
   // sigstore-js also takes entry kinds the reference refuses (Rekor v2 dsse/0.0.2, intoto); the runtime-neutral verifier refuses them the same way.
   checkLogEntryKinds(entity.tlogEntries.map((e) => e.kindVersion));
-  // Decoded as the runtime-neutral verifier decodes them, for the check sigstore-js leaves out (below).
-  const material = bundle.json.verificationMaterial['tlogEntries'];
-  const entries = (Array.isArray(material) ? material : []).map(readTlogEntry);
   const rekorV2Leaf = entity.tlogEntries.some((e) => e.kindVersion.kind === 'hashedrekord') ? await readLeaf(bundle) : undefined;
   let signer: ReturnType<SigstoreJsVerifier['verify']>;
   try {

@@ -4,7 +4,7 @@
  * CPU backend, with JSON-friendly results.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ModelSigningError, WebKeyVerifier, type SignerInfo } from '@model-signing/core/browser';
+import { ModelSigningError, WebKeyVerifier, createPolicy, type SignerInfo } from '@model-signing/core/browser';
 import { verifiedHttpHandler, type VerifiedHttpModelLocation } from '../../../src/web.js';
 
 /** What one load asks for: where the model is, which kind, and the input to predict on. */
@@ -13,12 +13,22 @@ export interface LoadCall {
   modelUrl?: string;
   baseUrl?: string;
   publicKeyPem: string;
+  /** A trust policy (JSON text) in place of the key, made here with createPolicy. */
+  policy?: string;
   input: number[][];
 }
 
 /** The prediction and what was verified, or the refusal; `verified` says whether onVerified (just before the model is built) was reached. */
 export type LoadOutcome =
-  | { ok: true; output: number[][]; signer: SignerInfo; files: string[] }
+  | {
+      ok: true;
+      output: number[][];
+      signer: SignerInfo;
+      files: string[];
+      /** Under a policy: the requirement each verified claim met, and the decision's reason. */
+      claims: (string | undefined)[];
+      decision?: string;
+    }
   | { ok: false; code: string; path?: string; message: string; verified: boolean };
 
 /** The pure-JS CPU backend, as the Node tests use. */
@@ -29,7 +39,7 @@ export async function useCpu(): Promise<string> {
 
 /** Loads the model through the verifying HTTP handler and predicts on `input`. */
 export async function load(call: LoadCall): Promise<LoadOutcome> {
-  let verified: { signer: SignerInfo; files: string[] } | undefined;
+  let verified: { signer: SignerInfo; files: string[]; claims: (string | undefined)[]; decision?: string } | undefined;
   try {
     // Passed as given, so a call with both or neither shows the handler's refusal.
     const where = {
@@ -39,9 +49,11 @@ export async function load(call: LoadCall): Promise<LoadOutcome> {
     } as VerifiedHttpModelLocation;
     const handler = verifiedHttpHandler({
       ...where,
-      verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }),
-      onVerified: ({ signer, files }) => {
-        verified = { signer, files };
+      ...(call.policy !== undefined
+        ? { policy: await createPolicy(call.policy, { name: 'policy.json' }) }
+        : { verifier: await WebKeyVerifier.create({ publicKey: call.publicKeyPem }) }),
+      onVerified: ({ signer, files, claims, policy }) => {
+        verified = { signer, files, claims: claims.map((c) => c.requirement), ...(policy ? { decision: policy.decision.reason } : {}) };
       },
     });
     const model = call.kind === 'layers' ? await tf.loadLayersModel(handler) : await tf.loadGraphModel(handler);

@@ -170,3 +170,21 @@ export function readTlogEntry(value: unknown, index: number): TlogEntry {
     canonicalizedBody: bytes(value['canonicalizedBody'], 'canonicalizedBody'),
   };
 }
+
+/**
+ * Decodes a bundle's `tlogEntries`: at most one entry, as the reference
+ * (sigstore-python) refuses any bundle without exactly one. A second entry,
+ * even a copy of the first, is refused before any of them is checked: a
+ * Rekor v2 entry has no integrated time whose repetition would give it away.
+ * (No entry at all is refused later, for leaving the signature without a
+ * verified log entry.)
+ *
+ * @throws {ModelSigningError} `BAD_BUNDLE`.
+ */
+export function readTlogEntries(value: unknown): TlogEntry[] {
+  const bad = (message: string) => new ModelSigningError({ code: 'BAD_BUNDLE', message: `Invalid signature bundle: ${message}` });
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw bad('tlogEntries is not a list');
+  if (value.length > 1) throw bad(`it lists ${value.length} transparency log entries; a Sigstore bundle must hold exactly one`);
+  return value.map(readTlogEntry);
+}

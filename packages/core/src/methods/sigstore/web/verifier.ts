@@ -22,7 +22,7 @@ import { importSpki, verifies } from './keys.js';
 import { identityPolicy } from './identity-policy.js';
 import { checkLogEntryKinds } from './log-entry-kind.js';
 import { verifyScts } from './sct.js';
-import { readTlogEntry, type TlogEntry } from './log-entry.js';
+import { readTlogEntries, type TlogEntry } from './log-entry.js';
 import { verifyBody, verifyInclusion } from './tlog.js';
 import { verifyTimestamp, type TimestampAuthority } from '../../timestamp/verify-timestamp.js';
 import { bundledTrustedRoot, parseTrustedRoot, validAt, type TrustedRoot } from './trusted-root.js';
@@ -78,9 +78,7 @@ function readMaterial(bundle: ParsedBundle): Material {
       message: `Invalid signature bundle: the certificate cannot be parsed: ${(cause as Error).message}`,
     });
   }
-  const entries = material['tlogEntries'] ?? [];
-  if (!Array.isArray(entries)) throw bad('tlogEntries is not a list');
-  return { leaf, tlogEntries: entries.map(readTlogEntry), rfc3161Timestamps: bundle.rfc3161Timestamps };
+  return { leaf, tlogEntries: readTlogEntries(material['tlogEntries']), rfc3161Timestamps: bundle.rfc3161Timestamps };
 }
 
 /** The identity sigstore-js reports: the SAN's first URI, else its first email address. */
