@@ -44,6 +44,7 @@ export type {
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
 export type { SignatureSource } from './claims/verify-signature-bytes.js';
+export type { TrustOptions, VerificationOutcome } from './verified-load.js';
 export type { HashProgress } from './format/hash-algorithms.js';
 export type { HashAlgorithm, Manifest, ManifestResource, Serialization, SerializationMethod } from './format/manifest.js';
 export type { VerifiedManifest } from './format/verified-manifest.js';

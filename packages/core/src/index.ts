@@ -48,6 +48,7 @@ export type {
 export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
 export type { SignatureSource } from './claims/verify-signature-bytes.js';
+export type { TrustOptions, VerificationOutcome } from './verified-load.js';
 // Digests without signing
 export { hashModel, type HashModelOptions, type HashingOptions } from './node/hash/hash-model.js';
 export type { HashProgress } from './format/hash-algorithms.js';

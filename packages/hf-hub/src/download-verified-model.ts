@@ -1,14 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  ModelSigningError,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
-} from '@model-signing/core';
+import { ModelSigningError, type SignerInfo, type VerificationOutcome } from '@model-signing/core';
 import { normalizeModelPath } from '@model-signing/core/internal';
 import { abortedError } from '@model-signing/core/internal';
 import {
@@ -65,22 +58,10 @@ export type DownloadProgress =
   | { phase: 'file-verified'; path: string; reused: boolean };
 
 /** The outcome of {@link downloadVerifiedModel}. */
-export interface DownloadVerifiedModelResult {
+export interface DownloadVerifiedModelResult extends VerificationOutcome {
   /** `<cache>/models--org--name/snapshots/<commit>`: every signed file (or those selected) plus the signature, all verified. */
   snapshotPath: string;
   commit: string;
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from a `claims.jsonl` as the
-   * signature, or beside it in the repo): with a verifier, those it
-   * accepts; under a policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Model-relative paths of the verified files in the snapshot. */
   files: string[];
   /** Files whose bytes were downloaded. */

@@ -5,11 +5,7 @@ import {
   ModelSigningError,
   openVerifiedModel,
   type ModelFile,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
+  type VerificationOutcome,
   type VerifiedModelFiles,
 } from '@model-signing/core';
 import { isUnderAny, throwIfAborted } from '@model-signing/core/internal';
@@ -33,18 +29,9 @@ export interface LoadVerifiedArtifactsOptions extends VerifiedLoadOptions {
 }
 
 /** A model whose every byte matched its signature. */
-export interface VerifiedArtifacts {
+export interface VerifiedArtifacts extends VerificationOutcome {
   /** Built only from the checked bytes; pass to `tf.io.fromMemory` or return from a load handler. */
   artifacts: io.ModelArtifacts;
-  /** Who signed, as the verifier established. */
-  signer: SignerInfo;
-  manifest: VerifiedManifest;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /** The claims about the model that verified: with a verifier, those it accepts; under a policy, those that met its rule. */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Model-relative paths of every file whose bytes were checked. */
   files: string[];
 }
