@@ -13,6 +13,8 @@ export { abortedError, throwIfAborted, type AbortedDuring } from './cancellation
 export { errorNamingFile } from './errors.js';
 export { GIT_PATHS, isUnderAny, normalizeModelPath } from './format/model-path.js';
 export { staysInside } from './format/containment.js';
+// Fetching a model's files a few at a time
+export { DEFAULT_CONCURRENCY, concurrencyOf, runPool } from './pool.js';
 // The session's parts, for loaders and tests
 export { readVerifiedFiles } from './browser/fetch-verified-model.js';
 export { absoluteUrl } from './sources/http-source.js';

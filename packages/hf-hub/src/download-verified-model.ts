@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError, type SignerInfo, type VerificationOutcome } from '@model-signing/core';
-import { normalizeModelPath } from '@model-signing/core/internal';
-import { abortedError } from '@model-signing/core/internal';
+import { abortedError, concurrencyOf, normalizeModelPath, runPool } from '@model-signing/core/internal';
 import {
   CacheWrites,
   checkRevision,
@@ -104,10 +103,7 @@ const DEFAULT_LOCK_TIMEOUT_MS = 30 * 60 * 1000;
 export async function downloadVerifiedModel(params: DownloadVerifiedModelParams): Promise<DownloadVerifiedModelResult> {
   const revision = params.revision ?? 'main';
   checkRevision(revision);
-  const concurrency = params.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
-  }
+  const concurrency = concurrencyOf(params.concurrency);
   const patterns = allowPatternList(params.allowPatterns);
   const lockTimeoutMs = params.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
@@ -303,31 +299,6 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     downloaded: downloaded.sort(),
     reused: reused.sort(),
   };
-}
-
-/**
- * Runs `work` over `items`, `limit` at a time. The first failure calls
- * `onFailure` (which cancels the others), waits for every running item to
- * settle, and is rethrown; later failures are consequences of the cancel.
- */
-async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>, onFailure: () => void): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++];
-      try {
-        await work(item);
-      } catch (error) {
-        if (failure === undefined) {
-          failure = { error };
-          onFailure();
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }
 
 /**
