@@ -36,10 +36,9 @@ export type {
   SourceContext,
   SourceListing,
 } from './session/source.js';
-export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
+export { DEFAULT_MAX_FILE_BYTES } from './session/limits.js';
 export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
 export type { SignatureSource } from './claims/verify-signature-bytes.js';
-export type { TrustOptions, VerificationOutcome } from './verified-load.js';
 // The manifest
 export type { HashProgress } from './format/hash-algorithms.js';
 export type { HashAlgorithm, Manifest, ManifestResource, Serialization, SerializationMethod } from './format/manifest.js';
@@ -65,7 +64,7 @@ export {
   type VerifyClaimsResult,
 } from './claims/verify-claims.js';
 export type { Claim, ClaimStatement, ClaimSubject, VerifiedClaim } from './claims/claim.js';
-export type { ClaimsReadOptions, ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
+export type { ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
 export { CYCLONEDX_PREDICATE_TYPE, type CycloneDxBom } from './claims/predicates/model-card.js';
 export { modelCardFromReadme, type ModelCardFromReadmeOptions } from './claims/predicates/model-card-from-readme.js';
 export { TEST_RESULT_PREDICATE_TYPE } from './claims/predicates/test-result.js';

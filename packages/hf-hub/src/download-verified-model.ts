@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ModelSigningError, type SignerInfo, type VerificationOutcome } from '@model-signing/core';
-import { abortedError, concurrencyOf, normalizeModelPath, runPool } from '@model-signing/core/internal';
+import { ModelSigningError, type SignerInfo } from '@model-signing/core';
+import { abortedError, concurrencyOf, normalizeModelPath, runPool, type VerificationOutcome } from '@model-signing/core/internal';
 import {
   CacheWrites,
   checkRevision,

@@ -1,6 +1,6 @@
 import { datasetInfo, modelInfo, spaceInfo } from '@huggingface/hub';
-import { ModelSigningError, type LoadLimits, type TrustOptions } from '@model-signing/core';
-import { abortedError } from '@model-signing/core/internal';
+import { ModelSigningError } from '@model-signing/core';
+import { abortedError, type LoadLimits, type TrustOptions } from '@model-signing/core/internal';
 
 /** The default hub, as in huggingface_hub and @huggingface/hub. */
 export const DEFAULT_HUB_URL = 'https://huggingface.co';

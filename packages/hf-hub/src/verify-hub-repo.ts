@@ -1,4 +1,4 @@
-import type { VerificationOutcome } from '@model-signing/core';
+import type { VerificationOutcome } from '@model-signing/core/internal';
 import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
 import { openHubSession } from './hub-source.js';
 

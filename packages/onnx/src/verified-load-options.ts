@@ -1,6 +1,7 @@
 // Runtime-neutral: what the Node and the web loader take and report alike,
 // so one load is configured the same way wherever it runs.
-import type { LoadLimits, LoadProgress, TrustOptions, VerificationOutcome } from '@model-signing/core/browser';
+import type { LoadProgress } from '@model-signing/core/browser';
+import type { LoadLimits, TrustOptions, VerificationOutcome } from '@model-signing/core/internal';
 
 /** What was verified, reported to `onVerified` just before onnxruntime sees a byte. */
 export interface VerifiedOnnxModel extends VerificationOutcome {

@@ -1,14 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DEFAULT_SIGNATURE_NAME,
-  ModelSigningError,
-  openVerifiedModel,
-  type ModelFile,
-  type VerificationOutcome,
-  type VerifiedModelFiles,
-} from '@model-signing/core';
-import { isUnderAny, throwIfAborted } from '@model-signing/core/internal';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, openVerifiedModel, type ModelFile, type VerifiedModelFiles } from '@model-signing/core';
+import { isUnderAny, throwIfAborted, type VerificationOutcome } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';

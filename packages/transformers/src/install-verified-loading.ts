@@ -10,13 +10,17 @@ import {
   ModelSigningError,
   httpSource,
   openVerifiedSession,
-  type LoadLimits,
   type ModelSource,
-  type TrustOptions,
-  type VerificationOutcome,
   type VerifiedSession,
 } from '@model-signing/core/browser';
-import { CLAIMS_FILE_NAME, errorNamingFile, normalizeModelPath } from '@model-signing/core/internal';
+import {
+  CLAIMS_FILE_NAME,
+  errorNamingFile,
+  normalizeModelPath,
+  type LoadLimits,
+  type TrustOptions,
+  type VerificationOutcome,
+} from '@model-signing/core/internal';
 import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */
