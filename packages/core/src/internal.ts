@@ -17,7 +17,7 @@ export { staysInside } from './format/containment.js';
 export { DEFAULT_CONCURRENCY, concurrencyOf, runPool } from './pool.js';
 // What every loader's options and results extend (the public option and
 // result types of the adapters name them; their users need not)
-export type { TrustOptions, VerificationOutcome } from './verified-load.js';
+export { outcomeOf, type TrustOptions, type VerificationOutcome } from './verified-load.js';
 export type { LoadLimits } from './session/limits.js';
 // The session's parts, for loaders and tests
 export { readVerifiedFiles } from './browser/fetch-verified-model.js';

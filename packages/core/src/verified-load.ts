@@ -52,3 +52,23 @@ export interface VerificationOutcome {
   /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
   policy?: PolicyOutcome;
 }
+
+/** What a verified session (or a model opened through one) holds of its {@link VerificationOutcome}. */
+interface VerifiedSource {
+  readonly manifest: VerifiedManifest;
+  readonly signer: SignerInfo;
+  readonly source: SignatureSource;
+  readonly claims: readonly VerifiedClaim[];
+  readonly policy?: PolicyOutcome;
+}
+
+/** A session's outcome as a loader reports it: the claims copied (the caller may keep them), `policy` only under a policy. */
+export function outcomeOf(verified: VerifiedSource): VerificationOutcome {
+  return {
+    manifest: verified.manifest,
+    signer: verified.signer,
+    source: verified.source,
+    claims: [...verified.claims],
+    ...(verified.policy ? { policy: verified.policy } : {}),
+  };
+}

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ModelSigningError, type SignerInfo } from '@model-signing/core';
-import { abortedError, concurrencyOf, normalizeModelPath, runPool, type VerificationOutcome } from '@model-signing/core/internal';
+import {
+  abortedError,
+  concurrencyOf,
+  normalizeModelPath,
+  outcomeOf,
+  runPool,
+  type VerificationOutcome,
+} from '@model-signing/core/internal';
 import {
   CacheWrites,
   checkRevision,
@@ -290,11 +297,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   return {
     snapshotPath,
     commit,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     files,
     downloaded: downloaded.sort(),
     reused: reused.sort(),

@@ -1,4 +1,4 @@
-import type { VerificationOutcome } from '@model-signing/core/internal';
+import { outcomeOf, type VerificationOutcome } from '@model-signing/core/internal';
 import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
 import { openHubSession } from './hub-source.js';
 
@@ -93,11 +93,7 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
   const by = (kind: RemoteFileCheck['checkedBy']) => files.filter((f) => f.checkedBy === kind).map((f) => f.path);
   return {
     commit: source.commit,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     files,
     hashed: by('hashed'),
     metadataOnly: by('metadata'),

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULT_SIGNATURE_NAME, ModelSigningError, openVerifiedModel, type ModelFile, type VerifiedModelFiles } from '@model-signing/core';
-import { isUnderAny, throwIfAborted, type VerificationOutcome } from '@model-signing/core/internal';
+import { isUnderAny, outcomeOf, throwIfAborted, type VerificationOutcome } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
@@ -115,16 +115,14 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
     await model.checkFile(file.name, reporting(file));
     checked();
   }
-  const { manifest, signer, source } = model;
   await model.finish();
   const files = toCheck.map((f) => f.name);
-  const claims = [...model.claims];
-  const policy = model.policy ? { policy: model.policy } : {};
-  await options.onVerified?.({ manifest, signer, source, claims, ...policy, files });
+  const outcome = outcomeOf(model);
+  await options.onVerified?.({ ...outcome, files });
   throwIfAborted(signal);
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
-  return { artifacts, signer, manifest, source, claims, ...policy, files };
+  return { artifacts, ...outcome, files };
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   CLAIMS_FILE_NAME,
   errorNamingFile,
   normalizeModelPath,
+  outcomeOf,
   type LoadLimits,
   type TrustOptions,
   type VerificationOutcome,
@@ -254,11 +255,7 @@ function describeRepo(model: OpenedRepo): VerifiedRepo {
   const { session } = model;
   return {
     repo: model.repo,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     loadedFiles: model.loadedFiles,
   };
 }
