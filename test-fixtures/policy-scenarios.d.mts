@@ -31,3 +31,19 @@ export function scenarioSignatures(options: {
 export function scenarioPolicies(parties: PolicyParties, match: Record<string, string>): { gate: string; twoOfTwo: string };
 /** What each refusal must name: the rule and the requirement. */
 export const REFUSALS: Record<'noClaim' | 'belowThreshold' | 'otherKey' | 'oneOfTwo' | 'unmatched', RegExp>;
+/** Every scenario as a model folder on disk, and the two policies for them, loaded. */
+export function scenarioFolders<P>(options: {
+  core: ScenarioCore & { loadPolicy(path: string): Promise<P> };
+  parties: PolicyParties;
+  /** A real path: the folders are made under it. */
+  work: string;
+  /** Writes the model into the folder given. */
+  writeModel(dir: string): Promise<void>;
+}): Promise<{ folders: Record<'accepted' | 'noClaim' | 'belowThreshold' | 'otherKey', string>; gate: P; twoOfTwo: P }>;
+/** The refusals every loader checks: what changed, the scenario, the policy that refuses it, what the refusal must name. */
+export const REFUSAL_CASES: readonly (readonly [
+  string,
+  'noClaim' | 'belowThreshold' | 'otherKey' | 'accepted',
+  'gate' | 'twoOfTwo',
+  RegExp,
+])[];

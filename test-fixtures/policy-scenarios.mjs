@@ -70,6 +70,36 @@ export function scenarioPolicies(parties, match) {
   };
 }
 
+/**
+ * Every scenario as a model folder on disk, for a loader that reads a
+ * directory: `writeModel(dir)` writes the model into `<work>/source`, which is
+ * signed as `scenarioSignatures` does and copied to `<work>/models/<scenario>`
+ * with its signature files; the gate and 2-of-2 policies, for the folders
+ * under `<work>/models`, are written beside them and loaded with
+ * `core.loadPolicy`. `work` must be a real path (the rules match real paths).
+ */
+export async function scenarioFolders({ core, parties, work, writeModel }) {
+  const modelDir = path.join(work, 'source');
+  await fs.mkdir(modelDir);
+  await writeModel(modelDir);
+  const signatures = await scenarioSignatures({ core, parties, modelDir, work });
+  const folders = {};
+  for (const [name, files] of Object.entries(signatures)) {
+    const dir = path.join(work, 'models', name);
+    await fs.cp(modelDir, dir, { recursive: true });
+    for (const [file, bytes] of Object.entries(files)) await fs.writeFile(path.join(dir, file), bytes);
+    folders[name] = dir;
+  }
+  const policies = scenarioPolicies(parties, { path: `${work}/models/**` });
+  await fs.writeFile(path.join(work, 'gate.json'), policies.gate);
+  await fs.writeFile(path.join(work, 'two-of-two.json'), policies.twoOfTwo);
+  return {
+    folders,
+    gate: await core.loadPolicy(path.join(work, 'gate.json')),
+    twoOfTwo: await core.loadPolicy(path.join(work, 'two-of-two.json')),
+  };
+}
+
 /** What each refusal must name: the rule and the requirement, as the engine words them. */
 export const REFUSALS = {
   noClaim: /rule 'evaluated models' requires claim 'evaluation': no claim of type <https:\/\/cyclonedx\.org\/bom> is present/,
@@ -78,3 +108,15 @@ export const REFUSALS = {
   oneOfTwo: /rule 'evaluated models' requires 2 distinct signers among publisher and releaser: only 1 of the 2 distinct signers required/,
   unmatched: /no rule matches .*, and what no rule allows is refused/,
 };
+
+/**
+ * The refusals every loader checks, as `[what, scenario, policy, refusal]`:
+ * what changed, the scenario whose signatures show it, the policy that
+ * refuses it (`gate` or `twoOfTwo`), and what the refusal must name.
+ */
+export const REFUSAL_CASES = [
+  ['the claim is removed', 'noClaim', 'gate', REFUSALS.noClaim],
+  ['the score is below the threshold', 'belowThreshold', 'gate', REFUSALS.belowThreshold],
+  ['another key signed', 'otherKey', 'gate', REFUSALS.otherKey],
+  ['1 of 2 signed where 2 of 2 are required', 'accepted', 'twoOfTwo', REFUSALS.oneOfTwo],
+];

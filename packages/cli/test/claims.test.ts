@@ -7,6 +7,7 @@ import { startMoto } from '../../../test-fixtures/moto.mjs';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { createSoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
 import { startMockInstance, testIdentityToken, type MockInstance } from '../../core/test/sigstore/mock-instance.js';
+import { certificateSignerFlags, ok } from '../../../test-fixtures/cli-runs.mjs';
 import {
   REFERENCE_CLI,
   REPO_ROOT,
@@ -56,14 +57,17 @@ const PROVENANCE = {
   runDetails: { builder: { id: 'https://example.com/trainer' } },
 };
 
-function ok(result: RunResult, what: string) {
-  expect(result.code, `${what}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(0);
-}
-
 let work: string;
+/** An evaluation result (TEST_RESULT) as a file, for `attest --eval`. */
+let results: string;
 let owner: { privateKey: string; publicKey: string };
 let evaluator: { privateKey: string; publicKey: string };
 let instance: MockInstance;
+
+/** `attest key MODEL --private-key KEY --signature CLAIMS --eval results.json`: the evaluation result signed by `privateKey`, appended to `claims`. */
+function attestEvaluation(model: string, privateKey: string, claims: string): Promise<RunResult> {
+  return ours(['attest', 'key', model, '--private-key', privateKey, '--signature', claims, '--eval', results]);
+}
 
 beforeAll(async () => {
   await fs.access(REFERENCE_CLI).catch(() => {
@@ -72,6 +76,8 @@ beforeAll(async () => {
   work = await tempDir('oms-cli-claims-');
   // Hash records go here, not to the user's cache.
   process.env['XDG_CACHE_HOME'] = path.join(work, 'cache');
+  results = path.join(work, 'results.json');
+  await fs.writeFile(results, JSON.stringify(TEST_RESULT));
   owner = await writeKeyPair(work, 'P-256');
   evaluator = await writeKeyPair(await fs.mkdtemp(path.join(work, 'evaluator-')), 'P-384');
   instance = await startMockInstance();
@@ -156,21 +162,7 @@ describe('a model with its signature, a model card, an evaluation by another par
     expect(card.stdout).toMatch(
       /^Attested: appended to .*claims\.jsonl with a model card <https:\/\/cyclonedx\.org\/bom> about full \(sha256:[0-9a-f]{64}\)\n$/,
     );
-    await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-    ok(
-      await ours([
-        'attest',
-        'key',
-        model,
-        '--private-key',
-        evaluator.privateKey,
-        '--signature',
-        claims,
-        '--eval',
-        path.join(work, 'results.json'),
-      ]),
-      'attest eval',
-    );
+    ok(await attestEvaluation(model, evaluator.privateKey, claims), 'attest eval');
     await fs.writeFile(path.join(work, 'slsa.json'), JSON.stringify(PROVENANCE));
     const token = testIdentityToken({ iss: ISSUER, email: EMAIL });
     ok(
@@ -258,21 +250,9 @@ describe('a model with its signature, a model card, an evaluation by another par
     const claims = path.join(work, 'methods.jsonl');
     const ca = makeCertificateAuthority(path.join(work, 'ca'));
     const leaf = issueLeaf(path.join(work, 'ca'), ca, { name: 'evaluator' });
-    await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-    const evalArgs = ['--signature', claims, '--eval', path.join(work, 'results.json')];
+    const evalArgs = ['--signature', claims, '--eval', results];
     ok(
-      await ours([
-        'attest',
-        'certificate',
-        model,
-        '--private-key',
-        leaf.key,
-        '--signing-certificate',
-        leaf.cert,
-        '--certificate-chain',
-        ca.intermediateCert,
-        ...evalArgs,
-      ]),
+      await ours(['attest', 'certificate', model, ...certificateSignerFlags(leaf, ca.intermediateCert), ...evalArgs]),
       'attest certificate',
     );
     const token = createSoftHsmToken(path.join(work, 'hsm'));
@@ -314,21 +294,7 @@ describe('attest with a key in AWS KMS', () => {
       });
       const model = await makeModel('kms');
       const claims = path.join(work, 'kms.jsonl');
-      await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-      ok(
-        await ours([
-          'attest',
-          'key',
-          model,
-          '--private-key',
-          `kms://aws/${KeyMetadata!.KeyId!}`,
-          '--signature',
-          claims,
-          '--eval',
-          path.join(work, 'results.json'),
-        ]),
-        'attest with KMS',
-      );
+      ok(await attestEvaluation(model, `kms://aws/${KeyMetadata!.KeyId!}`, claims), 'attest with KMS');
       const listed = JSON.parse((await ours(['claims', model, '--signature', claims, '--public-key', publicKey, '--json'])).stdout);
       expect(listed.claims.map((c: any) => [c.signer.method, c.verified])).toEqual([['key', true]]);
     } finally {
@@ -353,21 +319,7 @@ describe('interoperability with the reference (model_signing 1.1.1)', () => {
     const model = await makeModel('reference-signed');
     const sig = path.join(work, 'reference.sig');
     ok(await reference(['sign', 'key', model, '--signature', sig, '--private_key', owner.privateKey]), 'reference sign');
-    await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-    ok(
-      await ours([
-        'attest',
-        'key',
-        model,
-        '--private-key',
-        evaluator.privateKey,
-        '--signature',
-        path.join(model, 'claims.jsonl'),
-        '--eval',
-        path.join(work, 'results.json'),
-      ]),
-      'attest',
-    );
+    ok(await attestEvaluation(model, evaluator.privateKey, path.join(model, 'claims.jsonl')), 'attest');
     await fs.writeFile(path.join(model, 'upstream.sigstore.json'), '{}');
     ok(await ours(['verify', 'key', model, '--signature', sig, '--public-key', owner.publicKey]), 'our verify');
     // The evaluator's claim is about the same root digest the reference signed.
@@ -403,21 +355,7 @@ describe('interoperability with the reference (model_signing 1.1.1)', () => {
     expect(statement.predicate.resources.map((r: { name: string }) => r.name)).not.toContain('old.sig');
     ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', owner.publicKey]), 'reference verify');
     // A claims file added afterwards is recorded too (claims.jsonl always is): the reference still verifies.
-    await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-    ok(
-      await ours([
-        'attest',
-        'key',
-        model,
-        '--private-key',
-        owner.privateKey,
-        '--signature',
-        path.join(model, 'claims.jsonl'),
-        '--eval',
-        path.join(work, 'results.json'),
-      ]),
-      'attest',
-    );
+    ok(await attestEvaluation(model, owner.privateKey, path.join(model, 'claims.jsonl')), 'attest');
     ok(await reference(['verify', 'key', model, '--signature', sig, '--public_key', owner.publicKey]), 'reference verify after attest');
   });
 });
@@ -458,21 +396,7 @@ describe('bad input through the CLI', () => {
     await expect(fs.access(claims)).rejects.toThrow();
     // Usage: exactly one claim.
     expect((await ours(['attest', 'key', model, '--private-key', owner.privateKey, '--signature', claims])).code).toBe(2);
-    expect(
-      (
-        await ours([
-          'attest',
-          'key',
-          model,
-          '--private-key',
-          owner.privateKey,
-          '--signature',
-          path.join(work, 'x.sig'),
-          '--eval',
-          path.join(work, 'results.json'),
-        ])
-      ).code,
-    ).toBe(2);
+    expect((await attestEvaluation(model, owner.privateKey, path.join(work, 'x.sig'))).code).toBe(2);
   });
 
   it('claims --json lists skipped lines and a claim about another model', async () => {
@@ -480,21 +404,7 @@ describe('bad input through the CLI', () => {
     const other = await makeModel('other-model');
     await fs.writeFile(path.join(other, 'model.safetensors'), 'other weights');
     const claims = path.join(work, 'skipped.jsonl');
-    await fs.writeFile(path.join(work, 'results.json'), JSON.stringify(TEST_RESULT));
-    ok(
-      await ours([
-        'attest',
-        'key',
-        other,
-        '--private-key',
-        owner.privateKey,
-        '--signature',
-        claims,
-        '--eval',
-        path.join(work, 'results.json'),
-      ]),
-      'attest other',
-    );
+    ok(await attestEvaluation(other, owner.privateKey, claims), 'attest other');
     await fs.appendFile(claims, 'not json\r\n{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}\n{"trunc');
     const listed = await ours(['claims', model, '--signature', claims, '--public-key', owner.publicKey, '--json']);
     ok(listed, 'claims');

@@ -4,26 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCertificateAuthority, type CertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { issueLeafForPublicKey } from '../../../test-fixtures/pki-external.mjs';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
-import {
-  REFERENCE_CLI,
-  cleanupTempDirs,
-  makeTrickyModel,
-  ours,
-  reference,
-  settledShiftMs,
-  shiftChildClocks,
-  tempDir,
-  type RunResult,
-} from './helpers.js';
+import { ok, pkcs11CertificateFlags } from '../../../test-fixtures/cli-runs.mjs';
+import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, settledShiftMs, shiftChildClocks, tempDir } from './helpers.js';
 
 // PKCS#11 signing against a real token (SoftHSM2 in a temporary directory):
 // keys generated on the token, signatures made by the CLI and the library,
 // verified by our CLI and by the reference with the public key exported
 // from the token.
-
-function ok(result: RunResult, what: string) {
-  expect(result.code, `${what}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(0);
-}
 
 const CURVES = [
   ['P-256', '01', 'key-p256'],
@@ -220,12 +207,7 @@ describe('--incremental with a key on the token', () => {
       'sign',
       'pkcs11-certificate',
       model,
-      '--pkcs11-uri',
-      uri('key-p256'),
-      '--signing-certificate',
-      leaf,
-      '--certificate-chain',
-      ca.intermediateCert,
+      ...pkcs11CertificateFlags(uri('key-p256'), leaf, ca.intermediateCert),
       '--signature',
       sig,
     ];
@@ -254,12 +236,7 @@ describe('--incremental with a key on the token', () => {
         'sign',
         'pkcs11-certificate',
         model,
-        '--pkcs11-uri',
-        uri('key-p256'),
-        '--signing-certificate',
-        otherLeaf,
-        '--certificate-chain',
-        otherCa.intermediateCert,
+        ...pkcs11CertificateFlags(uri('key-p256'), otherLeaf, otherCa.intermediateCert),
         '--signature',
         byOther,
       ]),

@@ -8,6 +8,7 @@ import { issueLeaf, makeCertificateAuthority, type CertificateAuthority } from '
 import { issueLeafForPublicKey } from '../../../test-fixtures/pki-external.mjs';
 import { createSoftHsmToken } from '../../../test-fixtures/softhsm.mjs';
 import { startTimestampAuthority, type TimestampAuthority } from '../../../test-fixtures/timestamp-authority.mjs';
+import { certificateSignerFlags, ok, pkcs11CertificateFlags } from '../../../test-fixtures/cli-runs.mjs';
 import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempDir, type RunResult } from './helpers.js';
 
 // `sign … --tsa-url` and `verify … --tsa-certificate-chain` against a real
@@ -19,8 +20,9 @@ import { REFERENCE_CLI, cleanupTempDirs, makeTrickyModel, ours, reference, tempD
 /** The TSA is shared by the test processes of the machine (test-fixtures/timestamp-authority.mjs): joining it may wait for a lock. */
 const SETUP_TIMEOUT_MS = 180_000;
 
-function ok(result: RunResult, what: string) {
-  expect(result.code, `${what}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`).toBe(0);
+/** `verify key|certificate` of the model: the signature, what the method trusts (`--public-key`, or `--certificate-chain` up to the root). */
+function verifyArgs(method: 'key' | 'certificate', signature: string, trusted: string): string[] {
+  return ['verify', method, model, '--signature', signature, method === 'key' ? '--public-key' : '--certificate-chain', trusted];
 }
 
 function fails(result: RunResult, exit: number, code: string): string {
@@ -113,7 +115,7 @@ describe('sign key --tsa-url', () => {
   it('writes the timestamp; verify shows it unverified and unused without --tsa-certificate-chain', async () => {
     const bundle = JSON.parse(await fs.readFile(sig, 'utf8'));
     expect(bundle.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
-    const result = await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey]);
+    const result = await ours(verifyArgs('key', sig, publicKey));
     ok(result, 'verify');
     expect(result.stdout).toMatch(
       /^Verification succeeded; timestamp \S+Z by '[^']*Test TSA[^']*' not checked and not used \(give --tsa-certificate-chain to verify it\)\n$/,
@@ -122,22 +124,11 @@ describe('sign key --tsa-url', () => {
 
   it("verifies it with --tsa-certificate-chain (the chain, or its issuers without the TSA's own certificate), in --json too", async () => {
     for (const chain of [tsaChain, tsaIssuers]) {
-      const result = await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--tsa-certificate-chain', chain]);
+      const result = await ours([...verifyArgs('key', sig, publicKey), '--tsa-certificate-chain', chain]);
       ok(result, 'verify');
       expect(result.stdout).toMatch(/^Verification succeeded; timestamped \S+Z by '[^']*Test TSA[^']*' \(verified\)\n$/);
     }
-    const json = await ours([
-      'verify',
-      'key',
-      model,
-      '--signature',
-      sig,
-      '--public-key',
-      publicKey,
-      '--tsa-certificate-chain',
-      tsaChain,
-      '--json',
-    ]);
+    const json = await ours([...verifyArgs('key', sig, publicKey), '--tsa-certificate-chain', tsaChain, '--json']);
     ok(json, 'verify --json');
     const [stamp] = JSON.parse(json.stdout).signer.timestamps;
     expect(stamp).toEqual({
@@ -153,7 +144,7 @@ describe('sign key --tsa-url', () => {
 
   it('refuses a timestamp from another authority than the one trusted (TIMESTAMP_INVALID)', async () => {
     const stderr = fails(
-      await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--tsa-certificate-chain', otherTsaRoot]),
+      await ours([...verifyArgs('key', sig, publicKey), '--tsa-certificate-chain', otherTsaRoot]),
       1,
       'TIMESTAMP_INVALID',
     );
@@ -171,12 +162,7 @@ describe('sign certificate --tsa-url', () => {
         'sign',
         'certificate',
         model,
-        '--private-key',
-        leaf.key,
-        '--signing-certificate',
-        leaf.cert,
-        '--certificate-chain',
-        ca.intermediateCert,
+        ...certificateSignerFlags(leaf, ca.intermediateCert),
         '--signature',
         sig,
         '--tsa-url',
@@ -184,42 +170,15 @@ describe('sign certificate --tsa-url', () => {
       ]),
       'sign',
     );
-    const result = await ours([
-      'verify',
-      'certificate',
-      model,
-      '--signature',
-      sig,
-      '--certificate-chain',
-      ca.rootCert,
-      '--tsa-certificate-chain',
-      tsaChain,
-    ]);
+    const result = await ours([...verifyArgs('certificate', sig, ca.rootCert), '--tsa-certificate-chain', tsaChain]);
     ok(result, 'verify');
     expect(result.stdout).toMatch(/; timestamped \S+Z by '[^']+' \(verified: the certificate was checked at that time\)\n$/);
     ok(await reference(['verify', 'certificate', model, '--signature', sig, '--certificate_chain', ca.rootCert]), 'reference verify');
   });
 
   it('a certificate that expired after signing verifies with --tsa-certificate-chain, and is refused without, saying so', async () => {
-    ok(
-      await ours([
-        'verify',
-        'certificate',
-        model,
-        '--signature',
-        expiredLeafSignature,
-        '--certificate-chain',
-        ca.rootCert,
-        '--tsa-certificate-chain',
-        tsaChain,
-      ]),
-      'verify',
-    );
-    const stderr = fails(
-      await ours(['verify', 'certificate', model, '--signature', expiredLeafSignature, '--certificate-chain', ca.rootCert]),
-      1,
-      'CERT_CHAIN_INVALID',
-    );
+    ok(await ours([...verifyArgs('certificate', expiredLeafSignature, ca.rootCert), '--tsa-certificate-chain', tsaChain]), 'verify');
+    const stderr = fails(await ours(verifyArgs('certificate', expiredLeafSignature, ca.rootCert)), 1, 'CERT_CHAIN_INVALID');
     expect(stderr).toMatch(/'CN=short-lived' has expired.*give its timestamp authority with --tsa-certificate-chain/);
   });
 });
@@ -347,26 +306,8 @@ describe('sign --tsa-url failures: the signature is not written', () => {
 
   it('unreadable TSA certificates at verify time (NOT_FOUND, BAD_KEY)', async () => {
     const sig = path.join(work, 'key.sig');
-    fails(
-      await ours([
-        'verify',
-        'key',
-        model,
-        '--signature',
-        sig,
-        '--public-key',
-        publicKey,
-        '--tsa-certificate-chain',
-        path.join(work, 'nope.pem'),
-      ]),
-      1,
-      'NOT_FOUND',
-    );
-    fails(
-      await ours(['verify', 'key', model, '--signature', sig, '--public-key', publicKey, '--tsa-certificate-chain', publicKey]),
-      1,
-      'BAD_KEY',
-    );
+    fails(await ours([...verifyArgs('key', sig, publicKey), '--tsa-certificate-chain', path.join(work, 'nope.pem')]), 1, 'NOT_FOUND');
+    fails(await ours([...verifyArgs('key', sig, publicKey), '--tsa-certificate-chain', publicKey]), 1, 'BAD_KEY');
   });
 });
 
@@ -378,17 +319,7 @@ describe('keys in a PKCS#11 token and in KMS take --tsa-url too', () => {
     const uri = `pkcs11:token=${token.label};object=tsa-key?pin-value=${token.pin}&module-path=${token.module}`;
     const keySig = path.join(work, 'pkcs11-key.sig');
     ok(await ours(['sign', 'pkcs11-key', model, '--pkcs11-uri', uri, '--signature', keySig, '--tsa-url', tsa.url]), 'sign pkcs11-key');
-    const verified = await ours([
-      'verify',
-      'key',
-      model,
-      '--signature',
-      keySig,
-      '--public-key',
-      tokenPublicKey,
-      '--tsa-certificate-chain',
-      tsaChain,
-    ]);
+    const verified = await ours([...verifyArgs('key', keySig, tokenPublicKey), '--tsa-certificate-chain', tsaChain]);
     ok(verified, 'verify');
     expect(verified.stdout).toContain('(verified)');
     const tokenLeaf = issueLeafForPublicKey(path.join(work, 'ca'), ca, tokenPublicKey, 'token-leaf');
@@ -398,12 +329,7 @@ describe('keys in a PKCS#11 token and in KMS take --tsa-url too', () => {
         'sign',
         'pkcs11-certificate',
         model,
-        '--pkcs11-uri',
-        uri,
-        '--signing-certificate',
-        tokenLeaf,
-        '--certificate-chain',
-        ca.intermediateCert,
+        ...pkcs11CertificateFlags(uri, tokenLeaf, ca.intermediateCert),
         '--signature',
         certSig,
         '--tsa-url',
@@ -411,17 +337,7 @@ describe('keys in a PKCS#11 token and in KMS take --tsa-url too', () => {
       ]),
       'sign pkcs11-certificate',
     );
-    const certVerified = await ours([
-      'verify',
-      'certificate',
-      model,
-      '--signature',
-      certSig,
-      '--certificate-chain',
-      ca.rootCert,
-      '--tsa-certificate-chain',
-      tsaChain,
-    ]);
+    const certVerified = await ours([...verifyArgs('certificate', certSig, ca.rootCert), '--tsa-certificate-chain', tsaChain]);
     ok(certVerified, 'verify');
     expect(certVerified.stdout).toContain('the certificate was checked at that time');
     ok(await reference(['verify', 'key', model, '--signature', keySig, '--public_key', tokenPublicKey]), 'reference verify');
@@ -455,17 +371,7 @@ describe('keys in a PKCS#11 token and in KMS take --tsa-url too', () => {
         await ours(['sign', 'key', model, '--private-key', `kms://aws/${KeyMetadata!.KeyId!}`, '--signature', sig, '--tsa-url', tsa.url]),
         'sign',
       );
-      const verified = await ours([
-        'verify',
-        'key',
-        model,
-        '--signature',
-        sig,
-        '--public-key',
-        kmsPublicKey,
-        '--tsa-certificate-chain',
-        tsaChain,
-      ]);
+      const verified = await ours([...verifyArgs('key', sig, kmsPublicKey), '--tsa-certificate-chain', tsaChain]);
       ok(verified, 'verify');
       expect(verified.stdout).toContain('(verified)');
     } finally {

@@ -8,89 +8,15 @@
  *
  * @packageDocumentation
  */
-// Errors
-export {
-  ManifestMismatchError,
-  ModelSigningError,
-  isModelSigningError,
-  type ErrorCode,
-  type ManifestDifference,
-  type ModelSigningErrorOptions,
-} from './errors.js';
-// Open a verified model over HTTP, or from any source
-export {
-  fetchVerifiedModel,
-  type LoadProgress,
-  type FetchVerifiedModelParams,
-  type VerifiedModel,
-} from './browser/fetch-verified-model.js';
-export {
-  openVerifiedSession,
-  type FinishedModel,
-  type SessionReadOptions,
-  type VerifiedSession,
-  type VerifiedSessionParams,
-} from './session/verified-session.js';
-export type {
-  FinishOptions,
-  ListScope,
-  ListedFile,
-  ModelSource,
-  OpenContext,
-  SourceBody,
-  SourceContext,
-  SourceListing,
-} from './session/source.js';
-export { DEFAULT_MAX_FILE_BYTES, type LoadLimits } from './session/limits.js';
-export { httpSource, type HttpSourceOptions } from './sources/http-source.js';
-export type { SignatureSource } from './claims/verify-signature-bytes.js';
-export type { HashProgress } from './format/hash-algorithms.js';
-export type { HashAlgorithm, Manifest, ManifestResource, Serialization, SerializationMethod } from './format/manifest.js';
-export type { VerifiedManifest } from './format/verified-manifest.js';
+// Everything `@model-signing/core` has too: errors, the session and its
+// sources, `fetchVerifiedModel`, the manifest, verifier and claim types, the
+// policy's decision
+export * from './runtime-neutral.js';
 // Verifiers (WebCrypto)
 export { WebKeyVerifier, type WebKeyVerifierParams } from './methods/key/web-key-verifier.js';
 export { WebCertificateVerifier, type WebCertificateVerifierParams } from './methods/certificate/web-certificate-verifier.js';
-export type { CertificateIdentity } from './methods/certificate/certificate-path.js';
 export { WebSigstoreVerifier, type WebSigstoreVerifierOptions } from './methods/sigstore/web/verifier.js';
-export type { SignerInfo, TimestampInfo, Verifier } from './format/verifier.js';
-export {
-  DEFAULT_MAX_BUNDLE_BYTES,
-  DEFAULT_SIGNATURE_NAME,
-  type ParsedBundle,
-  type SerializedBundle,
-  type SigningMethod,
-} from './format/bundle.js';
 // Hashing files in Web Workers
 export { createHashWorkerPool, type HashSource, type HashWorkerPool, type HashWorkerPoolParams } from './browser/hash-worker-pool.js';
-// Claims: signed statements about a model in `claims.jsonl` (docs/claims.md)
-export { createClaim, type CreateClaimParams } from './claims/create-claim.js';
-export { readClaims, type ClaimsSource, type ReadClaimsParams, type ReadClaimsResult } from './claims/read-claims.js';
-export {
-  verifyClaims,
-  type CheckedClaim,
-  type ClaimFailure,
-  type VerifyClaimsParams,
-  type VerifyClaimsResult,
-} from './claims/verify-claims.js';
-export type { Claim, ClaimStatement, ClaimSubject, VerifiedClaim } from './claims/claim.js';
-export type { ClaimsReadOptions, ClaimsWarning, ClaimsWarningCode } from './claims/lines.js';
-export { CYCLONEDX_PREDICATE_TYPE, type CycloneDxBom } from './claims/predicates/model-card.js';
-export { modelCardFromReadme, type ModelCardFromReadmeOptions } from './claims/predicates/model-card-from-readme.js';
-export { TEST_RESULT_PREDICATE_TYPE } from './claims/predicates/test-result.js';
-export { SLSA_PROVENANCE_PREDICATE_TYPE } from './claims/predicates/slsa-provenance.js';
-// Trust policy: who may sign which models, and which claims must hold (docs/policy.md)
+// Trust policy from its text (docs/policy.md)
 export { createPolicy, type CreatePolicyOptions } from './policy/create-policy.js';
-export type { Policy } from './policy/compile.js';
-export type { ModelIdentity } from './policy/identity.js';
-export { PolicyDeniedError, PolicyInvalidError, type PolicyProblem } from './policy/errors.js';
-export {
-  formatDecision,
-  type Evidence,
-  type EvidenceOutcome,
-  type MatchedRule,
-  type PolicyDecision,
-  type RequirementOutcome,
-} from './policy/decision.js';
-export type { SeenValue } from './policy/cel.js';
-export type { PolicySigner } from './policy/evaluate.js';
-export type { PolicyOutcome } from './session/signature.js';

@@ -13,6 +13,12 @@ export { abortedError, throwIfAborted, type AbortedDuring } from './cancellation
 export { errorNamingFile } from './errors.js';
 export { GIT_PATHS, isUnderAny, normalizeModelPath } from './format/model-path.js';
 export { staysInside } from './format/containment.js';
+// Fetching a model's files a few at a time
+export { DEFAULT_CONCURRENCY, concurrencyOf, runPool } from './pool.js';
+// What every loader's options and results extend (the public option and
+// result types of the adapters name them; their users need not)
+export { outcomeOf, type TrustOptions, type VerificationOutcome } from './verified-load.js';
+export type { LoadLimits } from './session/limits.js';
 // The session's parts, for loaders and tests
 export { readVerifiedFiles } from './browser/fetch-verified-model.js';
 export { absoluteUrl } from './sources/http-source.js';
@@ -32,7 +38,7 @@ export { checkKeyHint, importEcPublicKey } from './methods/key/ec-public-key.js'
 export { derToP1363, verifyDsseSignature } from './methods/key/dsse-signature.js';
 // Claims: the helpers behind the CLI's attest, claims and verify --claims
 export { ATTESTATION_FILE_PATTERNS, CLAIMS_FILE_NAME, isAttestationFile } from './format/attestation-files.js';
-export { DEFAULT_MAX_CLAIM_LINES, type ClaimLine } from './claims/lines.js';
+export { DEFAULT_MAX_CLAIM_LINES, type ClaimLine, type ClaimsReadOptions } from './claims/lines.js';
 export { parseClaimStatement } from './claims/claim.js';
 export { isSignaturePredicate } from './claims/verify-claims.js';
 export { verifySignatureBytes, type VerifiedSignature, type VerifySignatureBytesParams } from './claims/verify-signature-bytes.js';

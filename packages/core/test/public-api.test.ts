@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The names an entry's source re-exports (values and types). */
+/** The names an entry's source re-exports (values and types), following `export * from` into the modules it names. */
 async function exportedNames(entry: string): Promise<string[]> {
   const text = (await fs.readFile(path.join(ROOT, 'src', entry), 'utf8')).replace(/\/\/.*$/gm, '');
   const names: string[] = [];
+  for (const m of text.matchAll(/export\s+\*\s+from\s+'\.\/([^']+)\.js'/g)) names.push(...(await exportedNames(`${m[1]}.ts`)));
   for (const m of text.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
     for (const part of m[1].split(',')) {
       const name = part.trim().replace(/^type\s+/, '');

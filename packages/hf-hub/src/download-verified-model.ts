@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { ModelSigningError, type SignerInfo } from '@model-signing/core';
 import {
-  ModelSigningError,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
-} from '@model-signing/core';
-import { normalizeModelPath } from '@model-signing/core/internal';
-import { abortedError } from '@model-signing/core/internal';
+  abortedError,
+  concurrencyOf,
+  normalizeModelPath,
+  outcomeOf,
+  runPool,
+  type VerificationOutcome,
+} from '@model-signing/core/internal';
 import {
   CacheWrites,
   checkRevision,
@@ -65,22 +64,10 @@ export type DownloadProgress =
   | { phase: 'file-verified'; path: string; reused: boolean };
 
 /** The outcome of {@link downloadVerifiedModel}. */
-export interface DownloadVerifiedModelResult {
+export interface DownloadVerifiedModelResult extends VerificationOutcome {
   /** `<cache>/models--org--name/snapshots/<commit>`: every signed file (or those selected) plus the signature, all verified. */
   snapshotPath: string;
   commit: string;
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from a `claims.jsonl` as the
-   * signature, or beside it in the repo): with a verifier, those it
-   * accepts; under a policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Model-relative paths of the verified files in the snapshot. */
   files: string[];
   /** Files whose bytes were downloaded. */
@@ -123,10 +110,7 @@ const DEFAULT_LOCK_TIMEOUT_MS = 30 * 60 * 1000;
 export async function downloadVerifiedModel(params: DownloadVerifiedModelParams): Promise<DownloadVerifiedModelResult> {
   const revision = params.revision ?? 'main';
   checkRevision(revision);
-  const concurrency = params.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
-  }
+  const concurrency = concurrencyOf(params.concurrency);
   const patterns = allowPatternList(params.allowPatterns);
   const lockTimeoutMs = params.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   if (!Number.isFinite(lockTimeoutMs) || lockTimeoutMs < 0) {
@@ -313,40 +297,11 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   return {
     snapshotPath,
     commit,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     files,
     downloaded: downloaded.sort(),
     reused: reused.sort(),
   };
-}
-
-/**
- * Runs `work` over `items`, `limit` at a time. The first failure calls
- * `onFailure` (which cancels the others), waits for every running item to
- * settle, and is rethrown; later failures are consequences of the cancel.
- */
-async function runPool<T>(items: T[], limit: number, work: (item: T) => Promise<void>, onFailure: () => void): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++];
-      try {
-        await work(item);
-      } catch (error) {
-        if (failure === undefined) {
-          failure = { error };
-          onFailure();
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { datasetInfo, modelInfo, spaceInfo } from '@huggingface/hub';
-import { ModelSigningError, type ModelIdentity, type Policy, type Verifier } from '@model-signing/core';
-import { abortedError } from '@model-signing/core/internal';
+import { ModelSigningError } from '@model-signing/core';
+import { abortedError, type LoadLimits, type TrustOptions } from '@model-signing/core/internal';
 
 /** The default hub, as in huggingface_hub and @huggingface/hub. */
 export const DEFAULT_HUB_URL = 'https://huggingface.co';
@@ -26,31 +26,17 @@ export interface HubConnectionParams {
   abortSignal?: AbortSignal;
 }
 
-/** What every verifying function needs: which revision of which repo, and whom to trust. */
-export interface RepoVerificationParams {
+/**
+ * What every verifying function needs: which revision of which repo, and
+ * whom to trust (under a `policy`, the rule matching the repo at `revision`;
+ * a refusal downloads nothing).
+ */
+export interface RepoVerificationParams extends TrustOptions, Pick<LoadLimits, 'maxBundleBytes' | 'maxClaimsBytes'> {
   repo: HubRepo;
   /** Branch, tag or commit id. Default `main`. */
   revision?: string;
-  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). Give this or `policy`. */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy`): the rule
-   * matching the repo (and revision) says who must sign and which claims
-   * must hold; a refusal is `POLICY_DENIED` naming the rule and the
-   * requirement, and nothing is downloaded.
-   */
-  policy?: Policy;
-  /** With `policy`: the identity its rules match. Default the repo at `revision` as given (`main` by default). */
-  model?: ModelIdentity;
   /** Path of the signature in the repo. Default `model.sig` (core's `DEFAULT_SIGNATURE_NAME`). */
   signaturePath?: string;
-  /** Largest signature read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
-  maxBundleBytes?: number;
-  /**
-   * Largest `claims.jsonl` read beside a signature that is one bundle, in
-   * bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`.
-   */
-  maxClaimsBytes?: number;
   /** Tolerate files that the signature does not cover; they are never read. Default false. */
   ignoreUnsignedFiles?: boolean;
   /** Treat `.git*` files at the repo root (such as the `.gitattributes` the hub creates) as not part of the model. Default true. */

@@ -1,4 +1,4 @@
-import type { PolicyOutcome, SignatureSource, SignerInfo, VerifiedClaim, VerifiedManifest } from '@model-signing/core';
+import { outcomeOf, type VerificationOutcome } from '@model-signing/core/internal';
 import type { HubConnectionParams, RepoVerificationParams } from './hub.js';
 import { openHubSession } from './hub-source.js';
 
@@ -27,20 +27,8 @@ export interface RemoteFileCheck {
 }
 
 /** The outcome of {@link verifyHubRepo}. The signature and the file listing always verified. */
-export interface VerifyHubRepoResult {
+export interface VerifyHubRepoResult extends VerificationOutcome {
   commit: string;
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from a `claims.jsonl` as the
-   * signature, or beside it in the repo): with a verifier, those it
-   * accepts; under a policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Every signed file, sorted by path. */
   files: RemoteFileCheck[];
   /** Files whose served bytes matched the signature. */
@@ -105,11 +93,7 @@ export async function verifyHubRepo(params: VerifyHubRepoParams): Promise<Verify
   const by = (kind: RemoteFileCheck['checkedBy']) => files.filter((f) => f.checkedBy === kind).map((f) => f.path);
   return {
     commit: source.commit,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     files,
     hashed: by('hashed'),
     metadataOnly: by('metadata'),

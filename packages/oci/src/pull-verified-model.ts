@@ -14,6 +14,7 @@ import {
   type VerifiedSession,
   type Verifier,
 } from '@model-signing/core';
+import { concurrencyOf, runPool } from '@model-signing/core/internal';
 import { temporaryName, writeFileAtomic } from '@model-signing/core/internal/node';
 import { OciSource } from './oci-source.js';
 import { parseOciReference } from './reference.js';
@@ -174,10 +175,7 @@ async function verifiedLoad(
   output: PullDirectory | undefined,
   signatureName?: string,
 ): Promise<VerifyOciModelResult> {
-  const concurrency = params.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ModelSigningError({ code: 'INVALID_ARGUMENT', message: `concurrency must be a positive integer, got ${concurrency}` });
-  }
+  const concurrency = concurrencyOf(params.concurrency);
   const signal = params.abortSignal;
   const onProgress = params.onProgress ?? (() => undefined);
   const client = new RegistryClient(parseOciReference(params.reference), params);
@@ -275,31 +273,6 @@ function verifiedBundleBytes(session: VerifiedSession, stored: StoredSignature |
   if (layout !== 'claims' || line === undefined) return session.signature;
   const text = new TextDecoder().decode(session.signature).split('\n')[line - 1].replace(/\r$/, '');
   return new TextEncoder().encode(`${text}\n`);
-}
-
-/**
- * Runs `work` over `items`, `limit` at a time. The first failure calls
- * `onFailure` (which cancels the others), waits for every running item to
- * settle, and is rethrown.
- */
-async function runPool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, onFailure: () => void): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++];
-      try {
-        await work(item);
-      } catch (error) {
-        if (failure === undefined) {
-          failure = { error };
-          onFailure();
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
 }
 
 /** A file being written: bytes into a temporary name, renamed into place by `commit`. */

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
 import { DEFAULT_SIGNATURE_NAME, ModelSigningError, type ModelFile } from '@model-signing/core';
-import { throwIfAborted } from '@model-signing/core/internal';
+import { outcomeOf, throwIfAborted } from '@model-signing/core/internal';
 import { checkExternalDataRanges, externalDataReferences, type ExternalDataReference } from './external-data.js';
 import { layoutModel } from './model-layout.js';
 import { createStagingDirectory } from './staging.js';
@@ -98,7 +98,6 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
     ...(signal ? { abortSignal: signal } : {}),
   });
   const { opened } = layout;
-  const { manifest, signer, source } = opened;
 
   let filesDone = 0;
   const progressOf = (file: string) => ({
@@ -148,11 +147,7 @@ export async function createVerifiedSession(params: CreateVerifiedSessionParams)
     await opened.finish();
 
     await params.onVerified?.({
-      manifest,
-      signer,
-      source,
-      claims: [...opened.claims],
-      ...(opened.policy ? { policy: opened.policy } : {}),
+      ...outcomeOf(opened),
       modelFile: modelFile.name,
       externalDataFiles: externalFiles.map((f) => f.name),
       files: [...layout.files.keys()],

@@ -1,5 +1,5 @@
 import { ModelSigningError, httpSource, openVerifiedSession, type HttpSourceOptions } from '@model-signing/core/browser';
-import { readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
+import { outcomeOf, readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { InferenceSession } from 'onnxruntime-web';
 import { chooseModelFile } from './choose-model-file.js';
 import { checkExternalDataRanges, externalDataReferences } from './external-data.js';
@@ -81,11 +81,7 @@ export async function createVerifiedWebSession(params: CreateVerifiedWebSessionP
   checkExternalDataRanges(references, (name) => verified.get(name)?.length, modelFile);
 
   await params.onVerified?.({
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     modelFile,
     externalDataFiles: externalFiles,
     files: [modelFile, ...externalFiles],

@@ -1,33 +1,10 @@
 // Runtime-neutral: what the Node and the web loader take and report alike,
 // so one load is configured the same way wherever it runs.
-import type {
-  LoadProgress,
-  ModelIdentity,
-  Policy,
-  PolicyOutcome,
-  SignatureSource,
-  SignerInfo,
-  VerifiedClaim,
-  VerifiedManifest,
-  Verifier,
-} from '@model-signing/core/browser';
+import type { LoadProgress } from '@model-signing/core/browser';
+import type { LoadLimits, TrustOptions, VerificationOutcome } from '@model-signing/core/internal';
 
 /** What was verified, reported to `onVerified` just before onnxruntime sees a byte. */
-export interface VerifiedOnnxModel {
-  /** The signed manifest every byte was checked against. */
-  manifest: VerifiedManifest;
-  /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from `claims.jsonl` as the
-   * signature, or beside it): with a verifier, those it accepts; under a
-   * policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
+export interface VerifiedOnnxModel extends VerificationOutcome {
   /** Model-relative path of the `.onnx` file loaded (`.` for a single-file signature). */
   modelFile: string;
   /** Model-relative paths of the external-data files the model refers to, each checked. */
@@ -41,30 +18,13 @@ export interface VerifiedOnnxModel {
   stagingDirectory?: string;
 }
 
-/** The options of a verified load that are the same in Node (`createVerifiedSession`) and on the web (`createVerifiedWebSession`). */
-export interface VerifiedLoadOptions {
-  /** Checks the signature and decides whom to trust: a core verifier (`KeyVerifier`, `WebKeyVerifier`, …). Give this or `policy`. */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy`, or
-   * `createPolicy` on the web): its rule for the model says who must sign
-   * and which claims must hold (`claims.jsonl` beside the signature counts);
-   * a refusal is `POLICY_DENIED` naming the rule and the requirement, and no
-   * session is created.
-   */
-  policy?: Policy;
-  /**
-   * With `policy`: how the model was addressed, which the rules match (a
-   * Hugging Face repo it came from). Default: its real path in Node, its
-   * URL (`baseUrl`) on the web.
-   */
-  model?: ModelIdentity;
-  /** Largest `claims.jsonl` read beside the signature, in bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`. */
-  maxClaimsBytes?: number;
+/**
+ * The options of a verified load that are the same in Node (`createVerifiedSession`) and on the web (`createVerifiedWebSession`):
+ * whom to trust (a refusal creates no session), the signature limits, and these.
+ */
+export interface VerifiedLoadOptions extends TrustOptions, Pick<LoadLimits, 'maxBundleBytes' | 'maxClaimsBytes'> {
   /** Model-relative path of the `.onnx` file to load. Default: the only signed `.onnx` file. */
   modelFile?: string;
-  /** Largest signature read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
-  maxBundleBytes?: number;
   /** Cancels the load: it rejects with `ABORTED` and no session is created. */
   abortSignal?: AbortSignal;
   /** Called as bytes of each file are read and checked (the model file, then its external data). */

@@ -1,18 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DEFAULT_SIGNATURE_NAME,
-  ModelSigningError,
-  openVerifiedModel,
-  type ModelFile,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
-  type VerifiedModelFiles,
-} from '@model-signing/core';
-import { isUnderAny, throwIfAborted } from '@model-signing/core/internal';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, openVerifiedModel, type ModelFile, type VerifiedModelFiles } from '@model-signing/core';
+import { isUnderAny, outcomeOf, throwIfAborted, type VerificationOutcome } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
@@ -33,18 +22,9 @@ export interface LoadVerifiedArtifactsOptions extends VerifiedLoadOptions {
 }
 
 /** A model whose every byte matched its signature. */
-export interface VerifiedArtifacts {
+export interface VerifiedArtifacts extends VerificationOutcome {
   /** Built only from the checked bytes; pass to `tf.io.fromMemory` or return from a load handler. */
   artifacts: io.ModelArtifacts;
-  /** Who signed, as the verifier established. */
-  signer: SignerInfo;
-  manifest: VerifiedManifest;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /** The claims about the model that verified: with a verifier, those it accepts; under a policy, those that met its rule. */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Model-relative paths of every file whose bytes were checked. */
   files: string[];
 }
@@ -135,16 +115,14 @@ export async function loadVerifiedArtifacts(options: LoadVerifiedArtifactsOption
     await model.checkFile(file.name, reporting(file));
     checked();
   }
-  const { manifest, signer, source } = model;
   await model.finish();
   const files = toCheck.map((f) => f.name);
-  const claims = [...model.claims];
-  const policy = model.policy ? { policy: model.policy } : {};
-  await options.onVerified?.({ manifest, signer, source, claims, ...policy, files });
+  const outcome = outcomeOf(model);
+  await options.onVerified?.({ ...outcome, files });
   throwIfAborted(signal);
 
   const artifacts = await io.getModelArtifactsForJSON(json, async (groups) => [groups.flatMap((g) => g.weights), weightData.buffer]);
-  return { artifacts, signer, manifest, source, claims, ...policy, files };
+  return { artifacts, ...outcome, files };
 }
 
 /**

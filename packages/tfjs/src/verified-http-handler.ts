@@ -1,5 +1,5 @@
 import { ModelSigningError, httpSource, openVerifiedSession } from '@model-signing/core/browser';
-import { absoluteUrl, readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
+import { absoluteUrl, outcomeOf, readVerifiedFiles, throwIfAborted } from '@model-signing/core/internal';
 import { io } from '@tensorflow/tfjs-core';
 import { MODEL_JSON_FILE_NAME } from './layout.js';
 import { parseModelJson } from './model-json.js';
@@ -69,11 +69,7 @@ export function verifiedHttpHandler(options: VerifiedHttpHandlerOptions): io.IOH
         offset += piece.length;
       }
       await options.onVerified?.({
-        manifest: session.manifest,
-        signer: session.signer,
-        source: session.source,
-        claims: [...session.claims],
-        ...(session.policy ? { policy: session.policy } : {}),
+        ...outcomeOf(session),
         files: [modelJson, ...weights.keys()],
       });
       throwIfAborted(options.abortSignal);

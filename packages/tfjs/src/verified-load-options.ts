@@ -1,58 +1,19 @@
 // Runtime-neutral: what the Node and the web loaders take and report alike,
 // so one load is configured the same way wherever it runs.
-import type {
-  LoadProgress,
-  ModelIdentity,
-  Policy,
-  PolicyOutcome,
-  SignatureSource,
-  SignerInfo,
-  VerifiedClaim,
-  VerifiedManifest,
-  Verifier,
-} from '@model-signing/core/browser';
+import type { LoadProgress } from '@model-signing/core/browser';
+import type { LoadLimits, TrustOptions, VerificationOutcome } from '@model-signing/core/internal';
 
 /** What was verified, reported to `onVerified` before TensorFlow.js sees a byte. */
-export interface VerifiedTfjsModel {
-  /** The signed manifest every byte was checked against. */
-  manifest: VerifiedManifest;
-  /** Who signed, as the verifier established it (key hint, certificate or Sigstore identity). */
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from `claims.jsonl` as the
-   * signature, or beside it): with a verifier, those it accepts; under a
-   * policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
+export interface VerifiedTfjsModel extends VerificationOutcome {
   /** Model-relative names of the files checked: the model JSON, then its weight files (and, on disk, the other signed files). */
   files: string[];
 }
 
-/** The options of a verified load that are the same in Node (`loadVerifiedArtifacts`, `verifiedLoadHandler`) and on the web (`verifiedHttpHandler`). */
-export interface VerifiedLoadOptions {
-  /** Checks the signature and decides whom to trust: a core verifier (`KeyVerifier`, `WebKeyVerifier`, …). Give this or `policy`. */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy`, or
-   * `createPolicy` on the web): its rule for the model says who must sign
-   * and which claims must hold (`claims.jsonl` beside the signature counts);
-   * a refusal is `POLICY_DENIED` naming the rule and the requirement, and no
-   * model is built.
-   */
-  policy?: Policy;
-  /**
-   * With `policy`: how the model was addressed, which the rules match.
-   * Default: the directory's real path in Node, the model folder's URL on the web.
-   */
-  model?: ModelIdentity;
-  /** Largest `claims.jsonl` read beside the signature, in bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`. */
-  maxClaimsBytes?: number;
-  /** Largest signature read, in bytes (`BUNDLE_TOO_LARGE` above). Default 64 MiB (core's `DEFAULT_MAX_BUNDLE_BYTES`). */
-  maxBundleBytes?: number;
+/**
+ * The options of a verified load that are the same in Node (`loadVerifiedArtifacts`, `verifiedLoadHandler`) and on the web (`verifiedHttpHandler`):
+ * whom to trust (a refusal builds no model), the signature limits, and these.
+ */
+export interface VerifiedLoadOptions extends TrustOptions, Pick<LoadLimits, 'maxBundleBytes' | 'maxClaimsBytes'> {
   /** Cancels the load: it rejects with `ABORTED` and no model is built. */
   abortSignal?: AbortSignal;
   /** Called as bytes of each file are read and checked (the model JSON, then the weight files). */

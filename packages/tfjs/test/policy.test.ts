@@ -6,7 +6,7 @@ import path from 'node:path';
 import { KeySigner, KeyVerifier, attest, loadPolicy, signModel, type Policy } from '@model-signing/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectCode } from '../../../test-fixtures/fixtures.mjs';
-import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../test-fixtures/policy-scenarios.mjs';
+import { REFUSALS, REFUSAL_CASES, policyParties, scenarioFolders } from '../../../test-fixtures/policy-scenarios.mjs';
 import { loadVerifiedArtifacts, verifiedLoadHandler } from '../src/index.js';
 import { useTempDirs } from './helpers/dirs.js';
 import { GRAPH_INPUT, GRAPH_OUTPUT, writeGraphModel } from './helpers/graph-model-fixture.js';
@@ -15,48 +15,34 @@ import { tf } from './helpers/tf.js';
 const newDir = useTempDirs();
 const parties = policyParties();
 let work: string;
-const folders: Record<string, string> = {};
-let gate: Policy;
-let twoOfTwo: Policy;
+let folders: Record<string, string>;
+let policies: Record<'gate' | 'twoOfTwo', Policy>;
 
 beforeAll(async () => {
   work = await fs.realpath(await newDir());
-  const modelDir = path.join(work, 'source');
-  await fs.mkdir(modelDir);
-  await writeGraphModel(modelDir);
-  const signatures = await scenarioSignatures({ core: { signModel, attest, KeySigner }, parties, modelDir, work });
-  for (const [name, files] of Object.entries(signatures)) {
-    const dir = path.join(work, 'models', name);
-    await fs.cp(modelDir, dir, { recursive: true });
-    for (const [file, bytes] of Object.entries(files)) await fs.writeFile(path.join(dir, file), bytes);
-    folders[name] = dir;
-  }
-  const policies = scenarioPolicies(parties, { path: `${work}/models/**` });
-  await fs.writeFile(path.join(work, 'gate.json'), policies.gate);
-  await fs.writeFile(path.join(work, 'two-of-two.json'), policies.twoOfTwo);
-  gate = await loadPolicy(path.join(work, 'gate.json'));
-  twoOfTwo = await loadPolicy(path.join(work, 'two-of-two.json'));
+  const scenarios = await scenarioFolders({
+    core: { signModel, attest, KeySigner, loadPolicy },
+    parties,
+    work,
+    writeModel: writeGraphModel,
+  });
+  folders = scenarios.folders;
+  policies = { gate: scenarios.gate, twoOfTwo: scenarios.twoOfTwo };
 });
 
 describe('TF.js loaders with a policy', () => {
   it("load the graph model signed by the publisher with the evaluator's claim, returning the claim", async () => {
-    const model = await tf.loadGraphModel(verifiedLoadHandler({ modelDir: folders['accepted'], policy: gate }));
+    const model = await tf.loadGraphModel(verifiedLoadHandler({ modelDir: folders['accepted'], policy: policies.gate }));
     expect(await (model.predict(tf.tensor2d(GRAPH_INPUT)) as tf.Tensor).array()).toEqual(GRAPH_OUTPUT);
-    const loaded = await loadVerifiedArtifacts({ modelDir: folders['accepted'], policy: gate });
+    const loaded = await loadVerifiedArtifacts({ modelDir: folders['accepted'], policy: policies.gate });
     expect(loaded.policy?.decision).toMatchObject({ allowed: true, model: { kind: 'path', path: folders['accepted'] } });
     expect(loaded.claims.map((c) => [c.requirement, c.authority])).toEqual([['evaluation', 'evaluator']]);
   });
 
-  const refusals: [string, string, () => Policy, RegExp][] = [
-    ['the claim is removed', 'noClaim', () => gate, REFUSALS.noClaim],
-    ['the score is below the threshold', 'belowThreshold', () => gate, REFUSALS.belowThreshold],
-    ['another key signed', 'otherKey', () => gate, REFUSALS.otherKey],
-    ['1 of 2 signed where 2 of 2 are required', 'accepted', () => twoOfTwo, REFUSALS.oneOfTwo],
-  ];
-  for (const [what, folder, policy, refusal] of refusals) {
+  for (const [what, folder, policy, refusal] of REFUSAL_CASES) {
     it(`refuse when ${what}, naming the rule and the requirement`, async () => {
       const error = await expectCode(
-        tf.loadGraphModel(verifiedLoadHandler({ modelDir: folders[folder], policy: policy() })),
+        tf.loadGraphModel(verifiedLoadHandler({ modelDir: folders[folder], policy: policies[policy] })),
         'POLICY_DENIED',
       );
       expect(error.message).toMatch(refusal);
@@ -66,11 +52,11 @@ describe('TF.js loaders with a policy', () => {
   it('refuse a model no rule matches, and take a verifier or a policy, not both', async () => {
     const elsewhere = path.join(work, 'elsewhere');
     await fs.cp(folders['accepted'], elsewhere, { recursive: true });
-    expect((await expectCode(loadVerifiedArtifacts({ modelDir: elsewhere, policy: gate }), 'POLICY_DENIED')).message).toMatch(
+    expect((await expectCode(loadVerifiedArtifacts({ modelDir: elsewhere, policy: policies.gate }), 'POLICY_DENIED')).message).toMatch(
       REFUSALS.unmatched,
     );
     const verifier = await KeyVerifier.create({ publicKey: parties.publisher.publicKey });
-    await expectCode(loadVerifiedArtifacts({ modelDir: folders['accepted'], verifier, policy: gate }), 'INVALID_ARGUMENT');
+    await expectCode(loadVerifiedArtifacts({ modelDir: folders['accepted'], verifier, policy: policies.gate }), 'INVALID_ARGUMENT');
     expect((await loadVerifiedArtifacts({ modelDir: folders['accepted'], verifier })).claims).toEqual([]);
   });
 });
@@ -78,7 +64,7 @@ describe('TF.js loaders with a policy', () => {
 describe('registerSignedScheme({ policy })', () => {
   it('loads through the scheme only what the policy accepts', async () => {
     const { registerSignedScheme } = await import('../src/index.js');
-    const unregister = registerSignedScheme({ scheme: 'gated', policy: gate });
+    const unregister = registerSignedScheme({ scheme: 'gated', policy: policies.gate });
     try {
       const model = await tf.loadGraphModel(`gated://${folders['accepted']}`);
       expect(await (model.predict(tf.tensor2d(GRAPH_INPUT)) as tf.Tensor).array()).toEqual(GRAPH_OUTPUT);

@@ -10,18 +10,18 @@ import {
   ModelSigningError,
   httpSource,
   openVerifiedSession,
-  type LoadLimits,
   type ModelSource,
-  type Policy,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
   type VerifiedSession,
-  type Verifier,
 } from '@model-signing/core/browser';
-import { CLAIMS_FILE_NAME, errorNamingFile, normalizeModelPath } from '@model-signing/core/internal';
+import {
+  CLAIMS_FILE_NAME,
+  errorNamingFile,
+  normalizeModelPath,
+  outcomeOf,
+  type LoadLimits,
+  type TrustOptions,
+  type VerificationOutcome,
+} from '@model-signing/core/internal';
 import type { VerifiedStore } from './verified-store.js';
 
 /** transformers.js's `env` object (`import { env } from '@huggingface/transformers'`). */
@@ -65,8 +65,13 @@ export interface VerifiedFileEvent {
   source: 'network' | 'local' | 'cache';
 }
 
-/** Options of `configureVerifiedLoading` shared by the Node and the browser entry. */
-export interface VerifiedLoadingOptions extends LoadLimits {
+/**
+ * Options of `configureVerifiedLoading` shared by the Node and the browser
+ * entry. One `verifier` or `policy` judges every repo the app loads: a
+ * policy's rule for each repo at `revision` (with `localModelPath`, the
+ * folder's path or URL); a refusal loads nothing.
+ */
+export interface VerifiedLoadingOptions extends LoadLimits, Omit<TrustOptions, 'model'> {
   /** transformers.js's `env`, passed in so the hooks land on the copy the caller's `pipeline` uses. */
   env: TransformersEnv;
   /**
@@ -84,21 +89,6 @@ export interface VerifiedLoadingOptions extends LoadLimits {
    * the revision of each. Not used with `localModelPath`.
    */
   revision?: string;
-  /**
-   * Checks the signature and the signer: in Node a `KeyVerifier`,
-   * `CertificateVerifier` or `SigstoreVerifier`; anywhere a `WebKeyVerifier`,
-   * `WebCertificateVerifier` or `WebSigstoreVerifier`. Give this or `policy`.
-   */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy` in Node,
-   * `createPolicy` in browsers): one policy for every repo the app loads,
-   * whose rule for each repo (at `revision`; with `localModelPath`, the
-   * folder's path or URL) says who must sign and which claims must hold
-   * (`claims.jsonl` beside the signature counts). A refusal is
-   * `POLICY_DENIED` naming the rule and the requirement; nothing is loaded.
-   */
-  policy?: Policy;
   /** Hub base URL. Default: `env.remoteHost` if the caller changed it, else {@link DEFAULT_HUB_URL}. */
   hubUrl?: string;
   /**
@@ -126,21 +116,9 @@ export interface VerifiedLoadingOptions extends LoadLimits {
 }
 
 /** One model `configureVerifiedLoading` verified. */
-export interface VerifiedRepo {
+export interface VerifiedRepo extends VerificationOutcome {
   /** The model id, as configured. */
   repo: string;
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: the signature file as one bundle, or which line of a claims file (`claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (from `claims.jsonl` as the
-   * signature, or beside it): with a verifier, those it accepts; under a
-   * policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision for this repo (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** Model-relative paths of the files transformers.js received so far, each once, in order, each after it matched. */
   readonly loadedFiles: readonly string[];
 }
@@ -277,11 +255,7 @@ function describeRepo(model: OpenedRepo): VerifiedRepo {
   const { session } = model;
   return {
     repo: model.repo,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     loadedFiles: model.loadedFiles,
   };
 }
