@@ -1,42 +1,23 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  DEFAULT_SIGNATURE_NAME,
-  ModelSigningError,
-  openVerifiedSession,
-  type ModelIdentity,
-  type Policy,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type VerifiedManifest,
-  type VerifiedSession,
-  type Verifier,
-} from '@model-signing/core';
-import { concurrencyOf, runPool } from '@model-signing/core/internal';
+import { DEFAULT_SIGNATURE_NAME, ModelSigningError, openVerifiedSession, type SignerInfo, type VerifiedSession } from '@model-signing/core';
+import { concurrencyOf, outcomeOf, runPool, type TrustOptions, type VerificationOutcome } from '@model-signing/core/internal';
 import { temporaryName, writeFileAtomic } from '@model-signing/core/internal/node';
 import { OciSource } from './oci-source.js';
 import { parseOciReference } from './reference.js';
 import type { StoredSignature } from './referrers.js';
 import { RegistryClient, type RegistryParams } from './registry.js';
 
-/** Parameters of {@link verifyOciModel}. */
-export interface VerifyOciModelParams extends RegistryParams {
+/**
+ * Parameters of {@link verifyOciModel}. Under a `policy`, its `oci` rules
+ * match the reference (registry/repository, tag, digest); it decides before
+ * a layer byte moves, and a pull writes nothing. `model` defaults to the
+ * reference as given, pinned by the manifest's digest
+ * (`registry/repository[:tag]@sha256:…`).
+ */
+export interface VerifyOciModelParams extends RegistryParams, TrustOptions {
   /** `oci://host/repository[:tag][@sha256:…]`. */
   reference: string;
-  /** Checks the signature and decides whom to trust (a key, a certificate chain, a Sigstore identity). Give this or `policy`. */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy`): its rule
-   * for the model (`oci` rules match the reference: registry/repository,
-   * tag, digest) says who must sign and which claims must hold. It decides
-   * before a layer byte moves; a refusal is `POLICY_DENIED` naming the rule
-   * and the requirement, and a pull writes nothing.
-   */
-  policy?: Policy;
-  /** With `policy`: the identity its rules match. Default the reference as given, pinned by the manifest's digest (`registry/repository[:tag]@sha256:…`). */
-  model?: ModelIdentity;
   /** A signature file (a bundle, or a claims file) instead of the signatures stored in the registry with the model. */
   signaturePath?: string;
   /**
@@ -82,22 +63,15 @@ export type PullProgress =
   /** `path` matched its signed digest (and, pulling, is in place). */
   | { phase: 'file-verified'; path: string };
 
-/** The outcome of {@link verifyOciModel}. */
-export interface VerifyOciModelResult {
+/**
+ * The outcome of {@link verifyOciModel}. Its `source` is one bundle, or
+ * which line of a claims layout (several stored signatures, or a
+ * `claims.jsonl`); its `claims`, the other lines of that layout or the
+ * claims file.
+ */
+export interface VerifyOciModelResult extends VerificationOutcome {
   /** The manifest verified, pinned by digest: `oci://host/repository[:tag]@sha256:…`. */
   reference: string;
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: one bundle, or which line of a claims layout (several stored signatures, or a `claims.jsonl`). */
-  source: SignatureSource;
-  /**
-   * The claims about the model that verified (other lines of the claims
-   * layout, or the claims file): with a verifier, those it accepts; under a
-   * policy, those that met the rule's claim requirements.
-   */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
   /** The files verified (model-relative names, sorted). */
   files: string[];
   /** Where the signature that verified came from: the file given, or the artifact stored in the registry. */
@@ -245,11 +219,7 @@ async function verifiedLoad(
   const names = new Set(files.map((f) => f.name));
   return {
     reference,
-    manifest: session.manifest,
-    signer: session.signer,
-    source: session.source,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     files: [...names].sort(),
     signature:
       params.signaturePath !== undefined

@@ -1,16 +1,5 @@
-import {
-  ModelSigningError,
-  openVerifiedSession,
-  type ModelIdentity,
-  type ModelSource,
-  type Policy,
-  type PolicyOutcome,
-  type SignatureSource,
-  type SignerInfo,
-  type VerifiedClaim,
-  type Verifier,
-  type VerifiedManifest,
-} from '@model-signing/core';
+import { ModelSigningError, openVerifiedSession, type ModelSource } from '@model-signing/core';
+import { outcomeOf, type TrustOptions, type VerificationOutcome } from '@model-signing/core/internal';
 import { signatureFile } from '@model-signing/core/internal/node';
 import { parseImageManifest, type Descriptor, type OciModelFile } from './image-manifest.js';
 import { layerListing } from './listing.js';
@@ -18,28 +7,20 @@ import { claimsFile } from './oci-source.js';
 import { sha256Digest } from './registry.js';
 import { readManifestFile } from './sign-oci-manifest.js';
 
-/** Parameters of {@link verifyOciManifest}: the manifest (exactly one of `manifestPath`, `manifestBytes`) and its signature. */
-export interface VerifyOciManifestParams {
+/**
+ * Parameters of {@link verifyOciManifest}: the manifest (exactly one of
+ * `manifestPath`, `manifestBytes`) and its signature. With `policy`, `model`
+ * is required: the identity its rules match, as the manifest was addressed
+ * (`{ kind: 'oci', reference: 'registry/repository:tag@sha256:…' }`), since
+ * a manifest file does not say where it came from.
+ */
+export interface VerifyOciManifestParams extends TrustOptions {
   /** A manifest file, as `oras manifest fetch` or `skopeo inspect --raw` print it. */
   manifestPath?: string;
   /** A manifest's bytes. */
   manifestBytes?: Uint8Array;
   /** The signature file (a bundle, or a claims file). */
   signaturePath: string;
-  /** Checks the signature and decides whom to trust. Give this or `policy`. */
-  verifier?: Verifier;
-  /**
-   * A trust policy in place of `verifier` (core's `loadPolicy`): its rule
-   * for `model` says who must sign and which claims must hold; a refusal is
-   * `POLICY_DENIED` naming the rule and the requirement.
-   */
-  policy?: Policy;
-  /**
-   * With `policy`, required: the identity its rules match, as the manifest
-   * was addressed (`{ kind: 'oci', reference: 'registry/repository:tag@sha256:…' }`):
-   * a manifest file does not say where it came from.
-   */
-  model?: ModelIdentity;
   /** The claims file read with the signature. Default `claims.jsonl` beside `signaturePath` when there is one; `false`: none. */
   claimsPath?: string | false;
   /** Largest claims file read, in bytes (`BUNDLE_TOO_LARGE` above). Default four times `maxBundleBytes`. */
@@ -52,16 +33,8 @@ export interface VerifyOciManifestParams {
   maxBundleBytes?: number;
 }
 
-/** The outcome of {@link verifyOciManifest}. */
-export interface VerifyOciManifestResult {
-  manifest: VerifiedManifest;
-  signer: SignerInfo;
-  /** Which signature verified: one bundle, or which line of a claims file. */
-  source: SignatureSource;
-  /** The claims about the model that verified: with a verifier, those it accepts; under a policy, those that met the rule's claim requirements. */
-  claims: VerifiedClaim[];
-  /** With `policy`: its decision (the rule, each requirement) and every signer counted. */
-  policy?: PolicyOutcome;
+/** The outcome of {@link verifyOciManifest}: its `source` is one bundle, or which line of a claims file. */
+export interface VerifyOciManifestResult extends VerificationOutcome {
   /** The OCI manifest as a descriptor (the digest of its exact bytes). */
   subject: Descriptor;
   /** The layers whose digests matched the signature (model-relative names, sorted). */
@@ -118,8 +91,7 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
   });
-  const { manifest, signer, source: signatureSource } = session;
-  const { method, hashType } = manifest.serialization;
+  const { method, hashType } = session.manifest.serialization;
   if (method !== 'files' || hashType !== 'sha256') {
     throw new ModelSigningError({
       code: 'UNSUPPORTED_DIGEST',
@@ -130,11 +102,7 @@ export async function verifyOciManifest(params: VerifyOciManifestParams): Promis
   session.checkListing();
   const files = new Set((session.files ?? []).map((f) => f.name));
   return {
-    manifest,
-    signer,
-    source: signatureSource,
-    claims: [...session.claims],
-    ...(session.policy ? { policy: session.policy } : {}),
+    ...outcomeOf(session),
     subject: { mediaType: image.mediaType, digest: sha256Digest(bytes), size: bytes.length },
     files: [...files].sort(),
     notChecked: listed
