@@ -4,8 +4,18 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelSigningError } from '../../errors.js';
-import { parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
+import { compareResourceNames, parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
 import type { ModelFile } from '../walk.js';
+import {
+  CorruptRecordError,
+  ROW_FIXED_BYTES,
+  decodeRecord,
+  digestsOf,
+  writeRecord,
+  type RecordHeader,
+  type RecordRow,
+  type RecordTable,
+} from './record-format.js';
 
 /**
  * File systems store timestamps with a granularity from 1 ns (ext4, APFS) to
@@ -75,49 +85,10 @@ export function recordSettleMs(options: { platform?: NodeJS.Platform; readSettin
  */
 const NO_WRITEBACK_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6, 0x958458f6]);
 
-/** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
-const MAX_RECORD_BYTES = 64 * 1024 * 1024;
-/**
- * A record row takes at least 91 bytes (`"a":[0,"0","0","0","0","<64 hex>"],`),
- * so a record of more files than this would exceed {@link MAX_RECORD_BYTES}:
- * it is never written, and no stats are taken for it (a million files' stats
- * took 5 s and 200 MB only to be dropped).
- */
-const MAX_RECORDED_FILES = Math.floor(MAX_RECORD_BYTES / 91);
-/** How many model records the cache keeps; the least recently written are removed first. */
-const MAX_RECORDS = 64;
-/**
- * 3: the settle time in force when the record was written
- * ({@link recordSettleMs}). 2: times in nanoseconds, inode and device as
- * exact integers (decimal strings). Earlier versions are ignored (everything
- * is read again once): version 2 vouched for files 2 s old, version 1 stored
- * millisecond doubles.
- */
-const RECORD_VERSION = 3;
-
-/**
- * The stat fields that prove a file unchanged, exactly as the file system
- * reports them: times in nanoseconds (a rewrite within the same millisecond
- * still differs where the file system keeps nanoseconds), inode and device
- * as 64-bit integers (they exceed 2^53 on some file systems).
- */
-export interface FileStat {
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
-  dev: bigint;
-  /**
-   * The file lives on a file system that never writes pages back (tmpfs):
-   * its times prove nothing, however old (not recorded).
-   */
-  neverWrittenBack: boolean;
-}
-
 /** The settings a digest depends on; a record made under other settings is never used. */
 interface RecordKey {
   root: string;
-  /** Decimal, as {@link RecordRow}'s integers. */
+  /** Decimal: 64-bit integers exceed JSON's exact numbers. */
   rootDev: string;
   rootIno: string;
   method: Serialization['method'];
@@ -125,21 +96,28 @@ interface RecordKey {
   shardSize: number | null;
 }
 
-/**
- * One file: `[size, mtimeNs, ctimeNs, ino, dev, ...digests]`, the 64-bit
- * integers as decimal strings since JSON numbers lose them above 2^53
- * (compact: a record may list 100,000 files).
- */
-type RecordRow = [number, string, string, string, string, ...string[]];
+/** How many model records the cache keeps; the least recently written are removed first. */
+const MAX_RECORDS = 64;
+/** A record's size bound beyond its rows' (the magic, the header, the footer). */
+const RECORD_BASE_BYTES = 128 * 1024;
+/** The longest digest a record may hold (BLAKE2b-512). */
+const MAX_DIGEST_BYTES = 64;
 
-interface RecordFile {
-  version: number;
-  key: RecordKey;
-  /** When the stats were taken (ns since the epoch, decimal); the settle rule compares file times with it. */
-  statTimeNs: string;
-  /** {@link recordSettleMs} when the stats were taken, in ns (decimal); `null`: this record proves nothing. */
-  settleNs: string | null;
-  files: Record<string, RecordRow>;
+/**
+ * The largest record read for a model of these files: what a record of
+ * twice as many such files could take (files removed since the record was
+ * written still have rows in it), so the bound follows the model as the
+ * signature's does (session/limits.ts) and a corrupt or hostile record
+ * cannot exhaust memory. A larger record is no record.
+ */
+export function recordLimitFor(files: readonly ModelFile[], serialization: Serialization): number {
+  const shardSize = serialization.method === 'shards' ? serialization.shardSize : undefined;
+  let bytes = 0;
+  for (const f of files) {
+    const digests = shardSize ? Math.max(1, Math.ceil(f.size / shardSize)) : 1;
+    bytes += ROW_FIXED_BYTES + 3 * f.name.length + MAX_DIGEST_BYTES * digests;
+  }
+  return RECORD_BASE_BYTES + 2 * bytes;
 }
 
 /** Where records live: `cacheDir`, else `$XDG_CACHE_HOME`, else the platform's user cache directory. */
@@ -154,13 +132,23 @@ export function recordDirectory(cacheDir?: string): string {
   return path.join(base, 'model-signing', 'records');
 }
 
-/** The stats of the model's files, taken before any of them is hashed, and a time no later than the first of them. */
+/**
+ * The stats of the model's files, taken before any of them is hashed, and a
+ * time no later than the first of them. Columns indexed like `files`.
+ */
 export interface StatSnapshot {
   /** Nanoseconds since the epoch (read from a millisecond clock: rounding down only makes the settle rule stricter). */
   statTimeNs: bigint;
   /** {@link recordSettleMs} when the stats were taken; `null`: no entry of a record written from them proves anything. */
   settleMs: number | null;
-  stats: Map<string, FileStat>;
+  /** The files stat-ed, in the walk's order. */
+  files: readonly ModelFile[];
+  /** mtime, ctime (ns) of `files[i]` at 2i, 2i + 1: exactly as the file system reports them. */
+  times: BigInt64Array;
+  /** inode, device of `files[i]` at 2i, 2i + 1 (they exceed 2^53 on some file systems). */
+  ids: BigUint64Array;
+  /** 1 when `files[i]` lives on a file system that never writes pages back (tmpfs): its times prove nothing, however old. */
+  neverWrittenBack: Uint8Array;
 }
 
 /**
@@ -174,11 +162,19 @@ export interface StatSnapshot {
  *   changed size since the walk (as the hashing engine reports such files).
  */
 export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
-  const stats = new Map<string, FileStat>();
-  if (files.length > MAX_RECORDED_FILES) return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, settleMs, stats };
+  const n = files.length;
+  const snapshot: StatSnapshot = {
+    statTimeNs: BigInt(statTimeMs) * 1_000_000n,
+    settleMs,
+    files,
+    times: new BigInt64Array(2 * n),
+    ids: new BigUint64Array(2 * n),
+    neverWrittenBack: new Uint8Array(n),
+  };
   // One statfs per device, not per file (datasets have millions of files).
   const neverWrittenBack = new Map<bigint, boolean>();
-  for (const file of files) {
+  for (let i = 0; i < n; i++) {
+    const file = files[i];
     let s: BigIntStats;
     try {
       s = statSync(file.absolutePath, { bigint: true });
@@ -203,9 +199,13 @@ export function statFiles(files: readonly ModelFile[], statTimeMs: number, settl
       memory = isNeverWrittenBack(file.absolutePath);
       neverWrittenBack.set(s.dev, memory);
     }
-    stats.set(file.name, { size: file.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, ino: s.ino, dev: s.dev, neverWrittenBack: memory });
+    snapshot.times[2 * i] = s.mtimeNs;
+    snapshot.times[2 * i + 1] = s.ctimeNs;
+    snapshot.ids[2 * i] = s.ino;
+    snapshot.ids[2 * i + 1] = s.dev;
+    snapshot.neverWrittenBack[i] = memory ? 1 : 0;
   }
-  return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, settleMs, stats };
+  return snapshot;
 }
 
 /** Whether `file` lives on a file system that never writes pages back; unknown (statfs failed) counts as yes. */
@@ -218,26 +218,86 @@ function isNeverWrittenBack(file: string): boolean {
   }
 }
 
+/**
+ * Looks names up in `names`, which should be in strictly increasing
+ * code-point order: a cursor makes lookups in that same order constant time
+ * (the walk's order, the manifest's, the record's), others a binary search.
+ * Names out of order fall back to a map. Returns the index, or -1.
+ */
+export function sortedLookup(names: readonly string[]): (name: string) => number {
+  for (let i = 1; i < names.length; i++) {
+    if (compareResourceNames(names[i - 1], names[i]) >= 0) {
+      const map = new Map<string, number>();
+      names.forEach((n, j) => map.set(n, j));
+      return (name) => map.get(name) ?? -1;
+    }
+  }
+  let next = 0;
+  return (name) => {
+    if (next < names.length && names[next] === name) return next++;
+    let lo = 0;
+    let hi = names.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareResourceNames(names[mid], name);
+      if (c === 0) {
+        next = mid + 1;
+        return mid;
+      }
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+}
+
+/**
+ * The digests of a file of the manifest (one, or one per shard in the order
+ * of their byte ranges), looked up without a map of a million entries when
+ * the resources are sorted (the `files` method).
+ */
+export function digestLookup(
+  resources: readonly ManifestResource[],
+  method: Serialization['method'],
+): (name: string) => string[] | undefined {
+  if (method === 'shards') {
+    const byFile = digestsByFile(resources, method);
+    return (name) => byFile.get(name);
+  }
+  const find = sortedLookup(resources.map((r) => r.name));
+  return (name) => {
+    const i = find(name);
+    return i < 0 ? undefined : [resources[i].digest];
+  };
+}
+
+/** Why a record does not prove a file unchanged. */
+export type UnprovenReason = 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable';
+
 /** A loaded record for one model and one set of hashing settings. */
 export class HashRecord {
+  private readonly find: (name: string) => number;
+
   private constructor(
     private readonly file: string,
     private readonly key: RecordKey,
-    private readonly previous: RecordFile | undefined,
-  ) {}
+    private readonly table: RecordTable | undefined,
+  ) {
+    this.find = table ? sortedLookup(table.names) : () => -1;
+  }
 
   /**
    * Opens the record of the model at `root` under `serialization`. A missing,
-   * unreadable, oversized, corrupt or foreign record yields an empty one
-   * (everything is re-hashed).
+   * unreadable, oversized (beyond {@link recordLimitFor} the model's `files`),
+   * corrupt or foreign record yields an empty one (everything is re-hashed).
    *
    * @throws {ModelSigningError} `UNSAFE_PERMISSIONS` when the records
    *   directory or the record file can be written by another user.
    */
-  static async open(options: RecordLocation): Promise<HashRecord> {
+  static async open(options: RecordLocation & { files: readonly ModelFile[] }): Promise<HashRecord> {
     const { file, key } = await locateRecord(options);
     await refuseUnsafeDirectory(path.dirname(file));
-    return new HashRecord(file, key, await readRecord(file, key));
+    return new HashRecord(file, key, await readRecord(file, key, recordLimitFor(options.files, options.serialization)));
   }
 
   /** The record of the model at `root` under `serialization`, without reading it: for a run that will only replace it. */
@@ -247,62 +307,84 @@ export class HashRecord {
   }
 
   /**
-   * The recorded digests of `name` when the record proves the file unchanged:
-   * same size, mtime, ctime, inode and device, and both times older than the
-   * record's stat time by more than the settle time in force when it was
-   * written ({@link recordSettleMs}). Otherwise, why not.
+   * The recorded digests of `snapshot.files[i]` when the record proves the
+   * file unchanged: same size, mtime, ctime, inode and device, and both
+   * times older than the record's stat time by more than the settle time in
+   * force when it was written ({@link recordSettleMs}). Otherwise, why not.
+   * Fastest when asked in the files' order.
    */
-  check(
-    name: string,
-    stat: FileStat | undefined,
-  ): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable' } {
-    // No stat: too many files to record (statFiles).
-    if (!stat) return { reason: 'unrecorded' };
-    if (stat.neverWrittenBack) return { reason: 'unprovable' };
-    const row = this.previous?.files[name];
-    if (!row || !this.previous) return { reason: 'unrecorded' };
-    const [size, mtimeNs, ctimeNs, ino, dev, ...digests] = row;
-    if (size !== stat.size) return { reason: 'size-changed' };
-    if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev))
+  check(snapshot: StatSnapshot, i: number): { digests: string[] } | { reason: UnprovenReason } {
+    if (snapshot.neverWrittenBack[i] === 1) return { reason: 'unprovable' };
+    const table = this.table;
+    if (!table) return { reason: 'unrecorded' };
+    const row = this.find(snapshot.files[i].name);
+    if (row < 0) return { reason: 'unrecorded' };
+    if (table.sizes[row] !== snapshot.files[i].size) return { reason: 'size-changed' };
+    const mtimeNs = snapshot.times[2 * i];
+    const ctimeNs = snapshot.times[2 * i + 1];
+    if (
+      table.times[2 * row] !== mtimeNs ||
+      table.times[2 * row + 1] !== ctimeNs ||
+      table.ids[2 * row] !== snapshot.ids[2 * i] ||
+      table.ids[2 * row + 1] !== snapshot.ids[2 * i + 1]
+    )
       return { reason: 'stat-changed' };
-    if (this.previous.settleNs === null) return { reason: 'unprovable' };
-    const settledBefore = BigInt(this.previous.statTimeNs) - BigInt(this.previous.settleNs);
-    if (stat.mtimeNs >= settledBefore || stat.ctimeNs >= settledBefore) return { reason: 'racy' };
-    return { digests };
+    const { settleNs, statTimeNs } = table.header;
+    if (settleNs === null) return { reason: 'unprovable' };
+    const settledBefore = BigInt(statTimeNs) - BigInt(settleNs);
+    if (mtimeNs >= settledBefore || ctimeNs >= settledBefore) return { reason: 'racy' };
+    return { digests: digestsOf(table, row) };
   }
 
   /**
-   * Replaces the record with the given files' stats and digests (grouped from
-   * the resources), atomically. Failing to write a cache is not an error of
+   * Replaces the record with the given files' stats and digests (from the
+   * resources), atomically. Failing to write a cache is not an error of
    * the signing or verification that produced it, so it is silently skipped,
    * as is a records directory another user can write (never written to).
    */
   async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
-    if (snapshot.stats.size === 0) return;
-    const digests = digestsByFile(resources, this.key.method);
-    const files: Record<string, RecordRow> = {};
-    for (const [name, s] of snapshot.stats) {
-      const d = digests.get(name);
-      if (d && !s.neverWrittenBack) files[name] = [s.size, String(s.mtimeNs), String(s.ctimeNs), String(s.ino), String(s.dev), ...d];
-    }
-    const record: RecordFile = {
-      version: RECORD_VERSION,
+    if (snapshot.files.length === 0 || resources.length === 0) return;
+    const digests = digestLookup(resources, this.key.method);
+    const header: RecordHeader = {
       key: this.key,
       statTimeNs: String(snapshot.statTimeNs),
       settleNs: snapshot.settleMs === null ? null : String(BigInt(snapshot.settleMs) * 1_000_000n),
-      files,
+      digestBytes: resources[0].digest.length / 2,
     };
-    const text = JSON.stringify(record);
-    if (text.length > MAX_RECORD_BYTES) return;
+    function* rows(): Generator<RecordRow> {
+      for (let i = 0; i < snapshot.files.length; i++) {
+        const file = snapshot.files[i];
+        const d = snapshot.neverWrittenBack[i] === 1 ? undefined : digests(file.name);
+        if (d === undefined) continue;
+        yield {
+          name: file.name,
+          size: file.size,
+          mtimeNs: snapshot.times[2 * i],
+          ctimeNs: snapshot.times[2 * i + 1],
+          ino: snapshot.ids[2 * i],
+          dev: snapshot.ids[2 * i + 1],
+          digests: d,
+        };
+      }
+    }
     const dir = path.dirname(this.file);
     const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       if (unsafeReason(await fs.stat(dir)) !== undefined) return;
-      // Temporary file + rename, without fsync: a record torn by a crash does
-      // not parse and is ignored, which only costs a full hash.
-      await fs.writeFile(temp, text, { mode: 0o600 });
+      // Temporary file + rename, without fsync: a record torn by a crash
+      // fails its checksum and is ignored, which only costs a full hash.
+      const handle = await fs.open(temp, 'wx', 0o600);
+      let written: number;
+      try {
+        written = await writeRecord(handle, header, rows());
+      } finally {
+        await handle.close();
+      }
+      if (written === 0) throw new Error('nothing to record');
       await fs.rename(temp, this.file);
+      // This model's record in the JSON format of earlier versions, if any.
+      await fs.rm(this.file.replace(/\.rec$/, '.json'), { force: true });
       await pruneRecords(dir);
     } catch {
       // A read-only or full cache directory only costs the next run a full re-hash.
@@ -339,7 +421,7 @@ export interface RecordLocation {
 async function locateRecord(options: RecordLocation): Promise<{ file: string; key: RecordKey }> {
   const key = await recordKey(options.root, options.serialization);
   const id = createHash('sha256').update(JSON.stringify(key)).digest('hex');
-  return { file: path.join(recordDirectory(options.cacheDir), `${id}.json`), key };
+  return { file: path.join(recordDirectory(options.cacheDir), `${id}.rec`), key };
 }
 
 async function recordKey(root: string, serialization: Serialization): Promise<RecordKey> {
@@ -353,21 +435,6 @@ async function recordKey(root: string, serialization: Serialization): Promise<Re
     hashType: serialization.hashType,
     shardSize: serialization.method === 'shards' ? (serialization.shardSize ?? null) : null,
   };
-}
-
-const HEX = /^[0-9a-f]{1,256}$/;
-/** A non-negative integer in decimal, as the record writes 64-bit values (at most 2^64 − 1: 20 digits). */
-const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
-
-function isRow(value: unknown): value is RecordRow {
-  return (
-    Array.isArray(value) &&
-    value.length >= 6 &&
-    Number.isSafeInteger(value[0]) &&
-    (value[0] as number) >= 0 &&
-    value.slice(1, 5).every((n) => typeof n === 'string' && DECIMAL.test(n)) &&
-    value.slice(5).every((d) => typeof d === 'string' && HEX.test(d))
-  );
 }
 
 /**
@@ -402,43 +469,40 @@ async function refuseUnsafeDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Reads a record; anything but a well-formed record of exactly this key is
- * ignored. A record file another user can write is refused
- * (`UNSAFE_PERMISSIONS`), checked on the open descriptor.
+ * Reads a record; anything but a well-formed record of exactly this key, no
+ * larger than `limit`, is ignored. A record file another user can write is
+ * refused (`UNSAFE_PERMISSIONS`), checked on the open descriptor.
  */
-async function readRecord(file: string, key: RecordKey): Promise<RecordFile | undefined> {
+async function readRecord(file: string, key: RecordKey, limit: number): Promise<RecordTable | undefined> {
   const handle = await fs.open(file, 'r').catch(() => undefined);
   if (handle === undefined) return undefined;
-  let text: string;
+  let bytes: Buffer;
   try {
     const s = await handle.stat();
     const reason = unsafeReason(s);
     if (reason !== undefined) throw unsafePermissions('file', file, reason);
-    if (!s.isFile() || s.size > MAX_RECORD_BYTES) return undefined;
-    text = await handle.readFile('utf8');
+    if (!s.isFile() || s.size > limit) return undefined;
+    bytes = await handle.readFile();
+    if (bytes.length > limit) return undefined;
   } catch (err) {
     if (err instanceof ModelSigningError) throw err;
     return undefined;
   } finally {
     await handle.close();
   }
+  let table: RecordTable;
   try {
-    const parsed = JSON.parse(text) as Partial<RecordFile>;
-    if (parsed.version !== RECORD_VERSION || JSON.stringify(parsed.key) !== JSON.stringify(key)) return undefined;
-    if (typeof parsed.statTimeNs !== 'string' || !DECIMAL.test(parsed.statTimeNs)) return undefined;
-    if (parsed.settleNs !== null && (typeof parsed.settleNs !== 'string' || !DECIMAL.test(parsed.settleNs))) return undefined;
-    if (typeof parsed.files !== 'object' || parsed.files === null) return undefined;
-    const files: Record<string, RecordRow> = Object.create(null) as Record<string, RecordRow>;
-    for (const [name, row] of Object.entries(parsed.files)) if (isRow(row)) files[name] = row;
-    return { version: RECORD_VERSION, key, statTimeNs: parsed.statTimeNs, settleNs: parsed.settleNs, files };
-  } catch {
-    return undefined;
+    table = decodeRecord(bytes);
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return undefined;
+    throw err;
   }
+  return JSON.stringify(table.header.key) === JSON.stringify(key) ? table : undefined;
 }
 
 /** Keeps at most {@link MAX_RECORDS} records, removing the least recently written. */
 async function pruneRecords(dir: string): Promise<void> {
-  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.rec') || n.endsWith('.json'));
   if (names.length <= MAX_RECORDS) return;
   const withTimes = await Promise.all(
     names.map(async (n) => ({

@@ -11,7 +11,7 @@ import { FILES_FOR_MAX_SIGNATURE, bundleLimitFor } from '../../session/limits.js
 import { toModelRelative } from '../paths.js';
 import { countModelFiles, walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
 import type { Signer } from '../../format/signer.js';
-import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
+import { HashRecord, digestLookup, statFiles, type StatSnapshot } from './record.js';
 
 /** Why a file is read again rather than taking a known digest. */
 export type RehashReason =
@@ -78,19 +78,16 @@ export interface ReusePlan extends ReuseSummary {
  * `reference` (a signature that has just verified). Anything else is hashed.
  */
 export function planReuse(options: {
-  files: readonly ModelFile[];
   snapshot: StatSnapshot;
   record: HashRecord;
   reference: VerifiedManifest;
   singleFileName?: string;
   changed?: ReadonlySet<string>;
 }): ReusePlan {
-  const referenceDigests = digestsByFile(options.reference.resources, options.reference.serialization.method);
+  const lookup = digestLookup(options.reference.resources, options.reference.serialization.method);
   // A single-file model's resource is `.` for the reference and the basename for the spec.
-  if (options.singleFileName !== undefined && !referenceDigests.has('.')) {
-    const digests = referenceDigests.get(options.singleFileName);
-    if (digests) referenceDigests.set('.', digests);
-  }
+  const single = options.singleFileName;
+  const referenceDigests = single === undefined ? lookup : (name: string) => lookup(name) ?? (name === '.' ? lookup(single) : undefined);
   const changed = [...(options.changed ?? [])];
   const plan: ReusePlan = {
     known: new Map(),
@@ -101,8 +98,10 @@ export function planReuse(options: {
     rehashedFiles: 0,
     rehashedBytes: 0,
   };
-  for (const file of options.files) {
-    const reason = reuseReason(file, options, referenceDigests, changed, plan);
+  const { files } = options.snapshot;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const reason = reuseReason(i, options, referenceDigests, changed, plan);
     if (reason === undefined) {
       plan.reused.push({ name: file.name, size: file.size });
       plan.reusedFiles++;
@@ -117,20 +116,20 @@ export function planReuse(options: {
 }
 
 function reuseReason(
-  file: ModelFile,
+  i: number,
   options: { snapshot: StatSnapshot; record: HashRecord },
-  referenceDigests: Map<string, string[]>,
+  referenceDigests: (name: string) => string[] | undefined,
   changed: readonly string[],
   plan: ReusePlan,
 ): RehashReason | undefined {
-  const expected = referenceDigests.get(file.name);
+  const name = options.snapshot.files[i].name;
+  const expected = referenceDigests(name);
   if (expected === undefined) return 'new';
-  if (isUnderAny(file.name, changed)) return 'named-changed';
-  const stat = options.snapshot.stats.get(file.name);
-  const checked = options.record.check(file.name, stat);
+  if (changed.length > 0 && isUnderAny(name, changed)) return 'named-changed';
+  const checked = options.record.check(options.snapshot, i);
   if ('reason' in checked) return checked.reason;
-  if (checked.digests.length !== expected.length || checked.digests.some((d, i) => d !== expected[i])) return 'digest-differs';
-  plan.known.set(file.name, checked.digests);
+  if (checked.digests.length !== expected.length || checked.digests.some((d, k) => d !== expected[k])) return 'digest-differs';
+  plan.known.set(name, checked.digests);
   return undefined;
 }
 
@@ -262,10 +261,10 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   const record = await HashRecord.open({
     root: walked.root,
     serialization,
+    files: walked.files,
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   });
   const plan = planReuse({
-    files: walked.files,
     snapshot,
     record,
     reference: previous,
