@@ -2,7 +2,7 @@ import path from 'node:path';
 import { serializeBundleParts, type SerializedBundle } from '../format/bundle.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { HashModelOptions } from './hash/hash-model.js';
-import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
+import { HashRecord, StatCollector, type StatSnapshot } from './incremental/record.js';
 import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';
 import type { Manifest } from '../format/manifest.js';
 import type { WalkOptions } from './walk.js';
@@ -77,9 +77,9 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
     saveRecord = (resources) => record.save(snapshot, resources);
     reuse = summaryOf(prepared);
   } else {
-    // Taken before any stat of the record: see statFiles.
-    const statTimeMs = Date.now();
-    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
+    // Taken before any stat of the record: see StatCollector.
+    const stats = new StatCollector(Date.now());
+    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath], onFileStats: stats.onFileStats };
     if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
     if (ignoreAttestationFiles !== undefined) walk.ignoreAttestationFiles = ignoreAttestationFiles;
     if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
@@ -90,7 +90,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
       walk,
       // A full sign reads every file; the record is only located, to be replaced afterwards.
       onWalked: async (walked, serialization) => {
-        const snapshot = statFiles(walked.files, statTimeMs);
+        const snapshot = stats.snapshot(walked.files);
         const record = await HashRecord.locate({
           root: walked.root,
           serialization,

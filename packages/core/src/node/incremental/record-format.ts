@@ -136,9 +136,9 @@ export function decodeRecord(bytes: Buffer): RecordTable {
     } catch {
       corrupt('name is not UTF-8');
     }
-    const size = bytes.readBigUInt64LE(at);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) corrupt('size out of range');
-    table.sizes[i] = Number(size);
+    const high = bytes.readUInt32LE(at + 4);
+    if (high >= 2 ** 21) corrupt('size out of range');
+    table.sizes[i] = high * 2 ** 32 + bytes.readUInt32LE(at);
     table.times[2 * i] = bytes.readBigInt64LE(at + 8);
     table.times[2 * i + 1] = bytes.readBigInt64LE(at + 16);
     table.ids[2 * i] = bytes.readBigUInt64LE(at + 24);
@@ -208,12 +208,11 @@ export async function writeRecord(handle: FileHandle, header: RecordHeader, rows
   await put(MAGIC);
   await put(Buffer.from(JSON.stringify(header) + '\n', 'utf8'));
   const D = header.digestBytes;
-  const hex = new RegExp(`^[0-9a-f]{${2 * D}}$`);
   let previous = Buffer.alloc(0);
   let count = 0n;
   for (const row of rows) {
     const name = Buffer.from(row.name, 'utf8');
-    if (!recordable(row, name.length, hex)) continue;
+    if (!recordable(row, name.length, D)) continue;
     if (count > 0n && Buffer.compare(name, previous) <= 0) throw new Error('record rows out of order');
     let shared = 0;
     const limit = Math.min(name.length, previous.length);
@@ -225,13 +224,21 @@ export async function writeRecord(handle: FileHandle, header: RecordHeader, rows
     at = target.writeUInt16LE(shared, at);
     at = target.writeUInt16LE(name.length - shared, at);
     at += name.copy(target, at, shared);
-    at = target.writeBigUInt64LE(BigInt(row.size), at);
+    at = target.writeUInt32LE(row.size % 2 ** 32, at);
+    at = target.writeUInt32LE(Math.floor(row.size / 2 ** 32), at);
     at = target.writeBigInt64LE(row.mtimeNs, at);
     at = target.writeBigInt64LE(row.ctimeNs, at);
     at = target.writeBigUInt64LE(row.ino, at);
     at = target.writeBigUInt64LE(row.dev, at);
     at = target.writeUInt32LE(row.digests.length, at);
-    for (const d of row.digests) at += target.write(d, at, 'hex');
+    let digestsOk = true;
+    // Buffer's hex decoding stops at the first character that is not hex: a short write is a digest not to record.
+    for (const d of row.digests) {
+      const written = target.write(d, at, D, 'hex');
+      at += written;
+      digestsOk &&= written === D;
+    }
+    if (!digestsOk) continue;
     if (target === chunk) used = at;
     else await put(target);
     previous = name;
@@ -245,7 +252,7 @@ export async function writeRecord(handle: FileHandle, header: RecordHeader, rows
   return Number(count);
 }
 
-function recordable(row: RecordRow, nameBytes: number, hex: RegExp): boolean {
+function recordable(row: RecordRow, nameBytes: number, D: number): boolean {
   return (
     nameBytes > 0 &&
     nameBytes <= MAX_NAME_BYTES &&
@@ -260,7 +267,7 @@ function recordable(row: RecordRow, nameBytes: number, hex: RegExp): boolean {
     row.dev >= 0n &&
     row.dev <= UINT64_MAX &&
     row.digests.length > 0 &&
-    row.digests.every((d) => hex.test(d))
+    row.digests.every((d) => d.length === 2 * D)
   );
 }
 

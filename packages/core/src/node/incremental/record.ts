@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelSigningError } from '../../errors.js';
 import { compareResourceNames, parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
-import type { ModelFile } from '../walk.js';
+import type { ModelFile, WalkOptions } from '../walk.js';
 import {
   CorruptRecordError,
   ROW_FIXED_BYTES,
@@ -152,60 +152,107 @@ export interface StatSnapshot {
 }
 
 /**
- * Stats every file (its resolved target for symlinks). `statTimeMs` must be
- * taken before: any change after a file's stat then stamps it with a later
- * time, less the file system's granularity, which the racy margin covers.
- * Taken before hashing, so a file that changes while it is hashed differs
- * from its recorded stat next time.
- *
- * @throws {ModelSigningError} `READ_FAILED` when a file disappeared or
- *   changed size since the walk (as the hashing engine reports such files).
+ * Collects the stats the walk takes ({@link WalkOptions.onFileStats}), so
+ * that each file is stat-ed once, and makes them a {@link StatSnapshot}.
+ * `statTimeMs` must be taken before the walk: any change after a file's
+ * stat then stamps it with a later time, less the file system's
+ * granularity, which the racy margin covers. Taken before hashing, so a
+ * file that changes while it is hashed differs from its recorded stat next
+ * time.
  */
-export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
-  const n = files.length;
-  const snapshot: StatSnapshot = {
-    statTimeNs: BigInt(statTimeMs) * 1_000_000n,
-    settleMs,
-    files,
-    times: new BigInt64Array(2 * n),
-    ids: new BigUint64Array(2 * n),
-    neverWrittenBack: new Uint8Array(n),
+export class StatCollector {
+  private times = new BigInt64Array(2048);
+  private ids = new BigUint64Array(2048);
+  private reported = new Uint8Array(1024);
+
+  constructor(
+    private readonly statTimeMs: number,
+    private readonly settleMs: number | null = recordSettleMs(),
+  ) {}
+
+  /** For {@link WalkOptions.onFileStats}. */
+  readonly onFileStats = (index: number, s: BigIntStats): void => {
+    if (index >= this.reported.length) this.grow(index);
+    this.times[2 * index] = s.mtimeNs;
+    this.times[2 * index + 1] = s.ctimeNs;
+    this.ids[2 * index] = s.ino;
+    this.ids[2 * index + 1] = s.dev;
+    this.reported[index] = 1;
   };
-  // One statfs per device, not per file (datasets have millions of files).
-  const neverWrittenBack = new Map<bigint, boolean>();
-  for (let i = 0; i < n; i++) {
-    const file = files[i];
-    let s: BigIntStats;
-    try {
-      s = statSync(file.absolutePath, { bigint: true });
-    } catch (cause) {
-      throw new ModelSigningError({
-        code: 'READ_FAILED',
-        path: file.name,
-        cause,
-        message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}`,
-      });
-    }
-    // The hashing engine reads the listed size; a record must never pair another size with its digest.
-    if (s.size !== BigInt(file.size)) {
-      throw new ModelSigningError({
-        code: 'READ_FAILED',
-        path: file.name,
-        message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
-      });
-    }
-    let memory = neverWrittenBack.get(s.dev);
-    if (memory === undefined) {
-      memory = isNeverWrittenBack(file.absolutePath);
-      neverWrittenBack.set(s.dev, memory);
-    }
-    snapshot.times[2 * i] = s.mtimeNs;
-    snapshot.times[2 * i + 1] = s.ctimeNs;
-    snapshot.ids[2 * i] = s.ino;
-    snapshot.ids[2 * i + 1] = s.dev;
-    snapshot.neverWrittenBack[i] = memory ? 1 : 0;
+
+  private grow(index: number): void {
+    const n = Math.max(2 * this.reported.length, index + 1);
+    const times = new BigInt64Array(2 * n);
+    times.set(this.times);
+    const ids = new BigUint64Array(2 * n);
+    ids.set(this.ids);
+    const reported = new Uint8Array(n);
+    reported.set(this.reported);
+    [this.times, this.ids, this.reported] = [times, ids, reported];
   }
-  return snapshot;
+
+  /**
+   * The snapshot of `files` (the walk's result): the stats reported for
+   * them, and a stat of each file the walk did not report (a symlink's
+   * target, a single-file model).
+   *
+   * @throws {ModelSigningError} `READ_FAILED` when such a file disappeared
+   *   or changed size since the walk (as the hashing engine reports such files).
+   */
+  snapshot(files: readonly ModelFile[]): StatSnapshot {
+    const n = files.length;
+    if (n > this.reported.length) this.grow(n - 1);
+    const neverWrittenBack = new Uint8Array(n);
+    // One statfs per device, not per file (datasets have millions of files).
+    const byDevice = new Map<bigint, boolean>();
+    for (let i = 0; i < n; i++) {
+      if (this.reported[i] !== 1) this.onFileStats(i, statListed(files[i]));
+      const dev = this.ids[2 * i + 1];
+      let memory = byDevice.get(dev);
+      if (memory === undefined) {
+        memory = isNeverWrittenBack(files[i].absolutePath);
+        byDevice.set(dev, memory);
+      }
+      neverWrittenBack[i] = memory ? 1 : 0;
+    }
+    return {
+      statTimeNs: BigInt(this.statTimeMs) * 1_000_000n,
+      settleMs: this.settleMs,
+      files,
+      times: this.times.subarray(0, 2 * n),
+      ids: this.ids.subarray(0, 2 * n),
+      neverWrittenBack,
+    };
+  }
+}
+
+/** Stats every file of a model walked without {@link StatCollector}: see there. */
+export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
+  return new StatCollector(statTimeMs, settleMs).snapshot(files);
+}
+
+/** A listed file's stats now, with the size the walk listed. */
+function statListed(file: ModelFile): BigIntStats {
+  let s: BigIntStats;
+  try {
+    s = statSync(file.absolutePath, { bigint: true });
+  } catch (cause) {
+    throw new ModelSigningError({
+      code: 'READ_FAILED',
+      path: file.name,
+      cause,
+      message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}`,
+    });
+  }
+  // The hashing engine reads the listed size; a record must never pair another size with its digest.
+  if (s.size !== BigInt(file.size)) {
+    throw new ModelSigningError({
+      code: 'READ_FAILED',
+      path: file.name,
+      message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
+    });
+  }
+  return s;
 }
 
 /** Whether `file` lives on a file system that never writes pages back; unknown (statfs failed) counts as yes. */
@@ -271,12 +318,25 @@ export function digestLookup(
   };
 }
 
+/** A 64-bit column as 32-bit words (for equality only: their order is the platform's). */
+function words(column: BigInt64Array | BigUint64Array | undefined): Uint32Array {
+  return column ? new Uint32Array(column.buffer, column.byteOffset, 2 * column.length) : new Uint32Array(0);
+}
+
 /** Why a record does not prove a file unchanged. */
 export type UnprovenReason = 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable';
 
 /** A loaded record for one model and one set of hashing settings. */
 export class HashRecord {
   private readonly find: (name: string) => number;
+  /** The table's 64-bit columns as 32-bit words: equality compared without making a BigInt per value. */
+  private readonly times32: Uint32Array;
+  private readonly ids32: Uint32Array;
+  /** Times at or after this (ns) were too recent to prove anything; `undefined`: nothing is proven. */
+  private readonly settledBefore: bigint | undefined;
+  private readonly scratch = Buffer.alloc(64);
+  private viewed: StatSnapshot | undefined;
+  private snapshotWords: { times: Uint32Array; ids: Uint32Array } = { times: new Uint32Array(0), ids: new Uint32Array(0) };
 
   private constructor(
     private readonly file: string,
@@ -284,6 +344,10 @@ export class HashRecord {
     private readonly table: RecordTable | undefined,
   ) {
     this.find = table ? sortedLookup(table.names) : () => -1;
+    this.times32 = words(table?.times);
+    this.ids32 = words(table?.ids);
+    const settleNs = table?.header.settleNs;
+    this.settledBefore = table && settleNs != null ? BigInt(table.header.statTimeNs) - BigInt(settleNs) : undefined;
   }
 
   /**
@@ -307,33 +371,51 @@ export class HashRecord {
   }
 
   /**
-   * The recorded digests of `snapshot.files[i]` when the record proves the
-   * file unchanged: same size, mtime, ctime, inode and device, and both
-   * times older than the record's stat time by more than the settle time in
-   * force when it was written ({@link recordSettleMs}). Otherwise, why not.
-   * Fastest when asked in the files' order.
+   * The record's row of `snapshot.files[i]` when the record proves the file
+   * unchanged: same size, mtime, ctime, inode and device, and both times
+   * older than the record's stat time by more than the settle time in force
+   * when it was written ({@link recordSettleMs}). Otherwise, why not. Then
+   * {@link digestsEqual} says whether its digests are the expected ones.
+   * Fastest when asked in the files' order (a dataset's million files cost
+   * no allocation each).
    */
-  check(snapshot: StatSnapshot, i: number): { digests: string[] } | { reason: UnprovenReason } {
-    if (snapshot.neverWrittenBack[i] === 1) return { reason: 'unprovable' };
+  check(snapshot: StatSnapshot, i: number): number | UnprovenReason {
+    if (snapshot.neverWrittenBack[i] === 1) return 'unprovable';
     const table = this.table;
-    if (!table) return { reason: 'unrecorded' };
+    if (!table) return 'unrecorded';
     const row = this.find(snapshot.files[i].name);
-    if (row < 0) return { reason: 'unrecorded' };
-    if (table.sizes[row] !== snapshot.files[i].size) return { reason: 'size-changed' };
-    const mtimeNs = snapshot.times[2 * i];
-    const ctimeNs = snapshot.times[2 * i + 1];
-    if (
-      table.times[2 * row] !== mtimeNs ||
-      table.times[2 * row + 1] !== ctimeNs ||
-      table.ids[2 * row] !== snapshot.ids[2 * i] ||
-      table.ids[2 * row + 1] !== snapshot.ids[2 * i + 1]
-    )
-      return { reason: 'stat-changed' };
-    const { settleNs, statTimeNs } = table.header;
-    if (settleNs === null) return { reason: 'unprovable' };
-    const settledBefore = BigInt(statTimeNs) - BigInt(settleNs);
-    if (mtimeNs >= settledBefore || ctimeNs >= settledBefore) return { reason: 'racy' };
-    return { digests: digestsOf(table, row) };
+    if (row < 0) return 'unrecorded';
+    if (table.sizes[row] !== snapshot.files[i].size) return 'size-changed';
+    if (this.viewed !== snapshot) {
+      this.viewed = snapshot;
+      this.snapshotWords = { times: words(snapshot.times), ids: words(snapshot.ids) };
+    }
+    const { times, ids } = this.snapshotWords;
+    for (let w = 0; w < 4; w++) {
+      if (this.times32[4 * row + w] !== times[4 * i + w] || this.ids32[4 * row + w] !== ids[4 * i + w]) return 'stat-changed';
+    }
+    if (this.settledBefore === undefined) return 'unprovable';
+    if (snapshot.times[2 * i] >= this.settledBefore || snapshot.times[2 * i + 1] >= this.settledBefore) return 'racy';
+    return row;
+  }
+
+  /** Whether the digests of `row` (from {@link check}) are `expected` (hex), in order. */
+  digestsEqual(row: number, expected: readonly string[]): boolean {
+    const table = this.table!;
+    const D = table.header.digestBytes;
+    if (table.digestCount[row] !== expected.length) return false;
+    let at = table.digestAt[row];
+    for (const hex of expected) {
+      if (hex.length !== 2 * D || this.scratch.write(hex, 0, D, 'hex') !== D) return false;
+      if (this.scratch.compare(table.bytes, at, at + D, 0, D) !== 0) return false;
+      at += D;
+    }
+    return true;
+  }
+
+  /** The digests of `row` (hex), as recorded. */
+  digests(row: number): string[] {
+    return digestsOf(this.table!, row);
   }
 
   /**
