@@ -120,6 +120,50 @@ describe('incremental signing', () => {
     await expect(verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier })).resolves.toBeDefined();
   });
 
+  it('in a folder whose times prove its listing unchanged, still sees each file: changed in place, added, or the folder replaced', async () => {
+    const f = await fixture();
+    const day = (n: number) =>
+      Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`data/day-${n}/part-${i}.bin`, `day ${n} part ${i}`]));
+    await writeTree(f.modelPath, { ...day(1), ...day(2), ...day(3) });
+    settle();
+    await f.full(f.signaturePath);
+    const folder = (n: number) => path.join(f.modelPath, `data/day-${n}`);
+    const stamp = path.join(f.work, 'stamp');
+    await fs.writeFile(stamp, '');
+    const keepTimes = async (target: string, change: () => Promise<void>) => {
+      execFileSync('touch', ['-r', target, stamp]);
+      await change();
+      execFileSync('touch', ['-r', stamp, target]);
+    };
+    // day-1: one file rewritten in place, same size; its mtime and its folder's put back.
+    await keepTimes(folder(1), () =>
+      keepTimes(path.join(folder(1), 'part-1.bin'), () => fs.writeFile(path.join(folder(1), 'part-1.bin'), 'DAY 1 PART 1')),
+    );
+    // day-2: a file added (the folder's mtime put back).
+    await keepTimes(folder(2), () => fs.writeFile(path.join(folder(2), 'part-3.bin'), 'day 2 part 3'));
+    // day-3: replaced by another folder of the same name, files of the same names, sizes and mtimes, other bytes.
+    await fs.rename(folder(3), path.join(f.work, 'old-day-3'));
+    await fs.mkdir(folder(3));
+    for (let i = 0; i < 3; i++) {
+      const name = path.join(folder(3), `part-${i}.bin`);
+      await fs.writeFile(name, `DAY 3 PART ${i}`);
+      execFileSync('touch', ['-r', path.join(f.work, 'old-day-3', `part-${i}.bin`), name]);
+    }
+    execFileSync('touch', ['-r', path.join(f.work, 'old-day-3'), folder(3)]);
+
+    const plan = await f.plan();
+    expect(plan.rehashed.map((r) => [r.name, r.reason])).toEqual([
+      ['data/day-1/part-1.bin', 'stat-changed'],
+      ['data/day-2/part-3.bin', 'new'],
+      ['data/day-3/part-0.bin', 'stat-changed'],
+      ['data/day-3/part-1.bin', 'stat-changed'],
+      ['data/day-3/part-2.bin', 'stat-changed'],
+    ]);
+    expect(plan.reusedFiles).toBe(4 + 2 + 3);
+    const result = await f.incremental();
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
   it('reuses shard digests per file and matches a full shards sign', async () => {
     const f = await fixture();
     settle();
