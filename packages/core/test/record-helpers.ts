@@ -30,7 +30,7 @@ export async function writeRecordFile(file: string, header: RecordHeader, rows: 
 }
 
 /** Changes rows of a record file in place, keeping it well formed. */
-export async function rewriteRecord(file: string, change: (row: RecordRow & { digests: string[] }) => void): Promise<void> {
+export async function rewriteRecord(file: string, change: (row: RecordRow) => void): Promise<void> {
   const { header, rows } = await readRecordRows(file);
   for (const row of rows) change(row);
   await fs.rm(file);

@@ -71,11 +71,14 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
   let created: CreatedSignature;
   let reuse: ReuseSummary;
   if (options.incremental) {
-    const prepared = await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath });
-    const { walked, serialization, snapshot, record, known } = prepared;
-    created = await createSignature({ ...hashing, walked, serialization, ...(known ? { knownDigests: known } : {}) });
+    const { walked, serialization, snapshot, record, known, ...plan } = await prepareIncrementalSign({
+      ...options,
+      incremental: options.incremental,
+      signaturePath,
+    });
+    reuse = summaryOf(plan);
+    created = await createSignature({ ...hashing, walked, serialization, knownDigests: known });
     saveRecord = (resources) => record.save(snapshot, resources);
-    reuse = summaryOf(prepared);
   } else {
     // Taken before any stat of the record: see StatCollector.
     const stats = new StatCollector(Date.now());

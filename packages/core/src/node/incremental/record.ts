@@ -370,6 +370,11 @@ export class HashRecord {
     return new HashRecord(file, key, undefined);
   }
 
+  /** This record's location and key without its entries: to replace it once signed, without keeping them in memory. */
+  withoutEntries(): HashRecord {
+    return new HashRecord(this.file, this.key, undefined);
+  }
+
   /**
    * The record's row of `snapshot.files[i]` when the record proves the file
    * unchanged: same size, mtime, ctime, inode and device, and both times

@@ -152,9 +152,8 @@ export interface PreparedIncrementalSign extends ReusePlan {
   walked: WalkedModel;
   serialization: Serialization;
   snapshot: StatSnapshot;
+  /** The record to replace once signed (its entries are not kept: a dataset's take a few hundred MB). */
   record: HashRecord;
-  /** The previous signature's verified manifest. */
-  previous: VerifiedManifest;
 }
 
 /** What {@link planIncrementalSign} needs: the model, the settings the caller chose explicitly, and where the signature goes. */
@@ -268,7 +267,7 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
     changed,
     ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
   });
-  return { ...plan, walked, serialization, snapshot, record, previous };
+  return { ...plan, walked, serialization, snapshot, record: record.withoutEntries() };
 }
 
 /** What an incremental sign would do ({@link planIncrementalSign}). */
