@@ -53,14 +53,23 @@ const rows = ['a.bin', 'dir/é.txt', 'dir/ñ/x', 'dir/😀', 'z'].map(row);
 
 describe('the record file format', () => {
   it('round-trips 64-bit stats exactly, names in code-point order and shard digests', async () => {
-    const sharded = { ...row('weights.bin', 9), digests: [digest(1), digest(2), digest(3)] };
+    // A file of 40,000 shards: a row larger than the writer's 1 MiB chunk.
+    const sharded = { ...row('weights.bin', 9), digests: Array.from({ length: 40_000 }, (_, i) => digest(i)) };
     const { rows: back, header: h } = await readRecordRows(await fileOf(await encoded([...rows, sharded].sort(byName))));
     expect(h).toEqual(header);
     expect(back).toEqual([...rows, sharded].sort(byName));
   });
 
   it('leaves out rows it cannot record exactly, and refuses rows out of order', async () => {
-    const bad = [row('a', 1), { ...row('b', 2), digests: ['xyz'] }, { ...row('c', 3), size: -1 }, row('d', 4)];
+    const bad = [
+      row('', 0),
+      row('a', 1),
+      { ...row('b', 2), digests: ['xyz'] },
+      { ...row('b2', 2), digests: ['zz'.repeat(32)] },
+      { ...row('c', 3), size: -1 },
+      { ...row('c2', 3), digests: [] },
+      row('d', 4),
+    ];
     const { rows: back } = await readRecordRows(await fileOf(await encoded(bad)));
     expect(back.map((r) => r.name)).toEqual(['a', 'd']);
     await expect(encoded([row('b', 1), row('a', 2)])).rejects.toThrow(/out of order/);

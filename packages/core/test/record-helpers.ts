@@ -23,7 +23,14 @@ export async function readRecordRows(file: string): Promise<{ header: RecordHead
 export async function writeRecordFile(file: string, header: RecordHeader, rows: RecordRow[]): Promise<void> {
   const handle = await fs.open(file, 'w', 0o600);
   try {
-    await writeRecord(handle, header, rows);
+    await writeRecord(handle, header, {
+      count: rows.length,
+      name: (i) => rows[i].name,
+      size: (i) => rows[i].size,
+      times: BigInt64Array.from(rows.flatMap((r) => [r.mtimeNs, r.ctimeNs])),
+      ids: BigUint64Array.from(rows.flatMap((r) => [r.ino, r.dev])),
+      digests: (i) => rows[i].digests,
+    });
   } finally {
     await handle.close();
   }

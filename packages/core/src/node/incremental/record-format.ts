@@ -73,9 +73,6 @@ export class CorruptRecordError extends Error {}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
 
 /**
  * Decodes a whole record file. Anything but exactly one well-formed record
@@ -179,19 +176,36 @@ export function digestsOf(table: RecordTable, i: number): string[] {
   return out;
 }
 
+/** The rows to write, as columns (a million files are not a million objects). */
+export interface RecordColumns {
+  count: number;
+  name(i: number): string;
+  size(i: number): number;
+  /** mtime, ctime (ns) of row i at 2i, 2i + 1. */
+  times: BigInt64Array;
+  /** inode, device of row i at 2i, 2i + 1. */
+  ids: BigUint64Array;
+  /** Row i's digests (hex, {@link RecordHeader.digestBytes} bytes each); `undefined`: the row is not recorded. */
+  digests(i: number): readonly string[] | undefined;
+}
+
+/** Typed arrays hold integers in the platform's byte order; the record's are little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * Writes a record to `handle`, rows in the order given (which must be
  * strictly increasing code-point order of names, as the walk lists files).
- * Rows whose values cannot be recorded exactly (a name over 64 KiB, a digest
- * of another length or not hex, a time outside 64 bits) are left out: their
- * files are hashed next time. Memory stays at one chunk whatever the size.
+ * Rows whose values cannot be recorded exactly (an empty name or one over
+ * 64 KiB, a size that is not a safe integer, no digest, a digest of another
+ * length or not hex) are left out: their files are hashed next time.
+ * Memory stays at one chunk whatever the size.
  *
  * @returns the number of rows written.
  * @throws {Error} when the rows are out of order (nothing valid was written).
  */
-export async function writeRecord(handle: FileHandle, header: RecordHeader, rows: Iterable<RecordRow>): Promise<number> {
+export async function writeRecord(handle: FileHandle, header: RecordHeader, rows: RecordColumns): Promise<number> {
   const hash = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
   let used = 0;
   let position = 0;
   const flush = async () => {
@@ -201,53 +215,67 @@ export async function writeRecord(handle: FileHandle, header: RecordHeader, rows
     used = 0;
   };
   const put = async (bytes: Buffer) => {
-    if (used + bytes.length > CHUNK_BYTES) await flush();
-    if (bytes.length > CHUNK_BYTES) {
-      hash.update(bytes);
-      await writeAll(handle, bytes, position);
-      position += bytes.length;
-    } else {
-      bytes.copy(chunk, used);
-      used += bytes.length;
-    }
+    if (used + bytes.length > chunk.length) await flush();
+    bytes.copy(chunk, used);
+    used += bytes.length;
   };
   await put(MAGIC);
   await put(Buffer.from(JSON.stringify(header) + '\n', 'utf8'));
   const D = header.digestBytes;
-  let previous = Buffer.alloc(0);
+  const timeBytes = Buffer.from(rows.times.buffer, rows.times.byteOffset, rows.times.byteLength);
+  const idBytes = Buffer.from(rows.ids.buffer, rows.ids.byteOffset, rows.ids.byteLength);
+  let previous = Buffer.alloc(MAX_NAME_BYTES);
+  let current = Buffer.alloc(MAX_NAME_BYTES);
+  let previousLength = -1;
   let count = 0n;
-  for (const row of rows) {
-    const name = Buffer.from(row.name, 'utf8');
-    if (!recordable(row, name.length, D)) continue;
-    if (count > 0n && Buffer.compare(name, previous) <= 0) throw new Error('record rows out of order');
+  for (let i = 0; i < rows.count; i++) {
+    const digests = rows.digests(i);
+    const size = rows.size(i);
+    if (digests === undefined || digests.length === 0 || !Number.isSafeInteger(size) || size < 0) continue;
+    const name = rows.name(i);
+    const bound = ROW_FIXED_BYTES + 3 * name.length + digests.length * D;
+    if (used + bound > chunk.length) {
+      await flush();
+      // A row larger than a chunk (a file of very many shards): a chunk its size, this once.
+      if (bound > chunk.length) chunk = Buffer.allocUnsafe(bound);
+    }
+    // The name is written in place, then only the part not shared with the previous name kept.
+    const at = used;
+    const length = chunk.write(name, at + 4, 'utf8');
+    if (length === 0 || length > MAX_NAME_BYTES) continue;
+    chunk.copy(current, 0, at + 4, at + 4 + length);
     let shared = 0;
-    const limit = Math.min(name.length, previous.length);
-    while (shared < limit && name[shared] === previous[shared]) shared++;
-    const rowBytes = ROW_FIXED_BYTES + name.length - shared + row.digests.length * D;
-    if (used + rowBytes > CHUNK_BYTES) await flush();
-    const target = rowBytes > CHUNK_BYTES ? Buffer.alloc(rowBytes) : chunk;
-    let at = target === chunk ? used : 0;
-    at = target.writeUInt16LE(shared, at);
-    at = target.writeUInt16LE(name.length - shared, at);
-    at += name.copy(target, at, shared);
-    at = target.writeUInt32LE(row.size % 2 ** 32, at);
-    at = target.writeUInt32LE(Math.floor(row.size / 2 ** 32), at);
-    at = target.writeBigInt64LE(row.mtimeNs, at);
-    at = target.writeBigInt64LE(row.ctimeNs, at);
-    at = target.writeBigUInt64LE(row.ino, at);
-    at = target.writeBigUInt64LE(row.dev, at);
-    at = target.writeUInt32LE(row.digests.length, at);
+    const common = Math.min(length, previousLength);
+    while (shared < common && current[shared] === previous[shared]) shared++;
+    if (previousLength >= 0 && (shared === common ? length <= previousLength : current[shared] < previous[shared]))
+      throw new Error('record rows out of order');
+    chunk.copy(chunk, at + 4, at + 4 + shared, at + 4 + length);
+    chunk.writeUInt16LE(shared, at);
+    chunk.writeUInt16LE(length - shared, at + 2);
+    let end = at + 4 + length - shared;
+    end = chunk.writeUInt32LE(size % 2 ** 32, end);
+    end = chunk.writeUInt32LE(Math.floor(size / 2 ** 32), end);
+    if (LITTLE_ENDIAN) {
+      end += timeBytes.copy(chunk, end, 16 * i, 16 * i + 16);
+      end += idBytes.copy(chunk, end, 16 * i, 16 * i + 16);
+    } else {
+      end = chunk.writeBigInt64LE(rows.times[2 * i], end);
+      end = chunk.writeBigInt64LE(rows.times[2 * i + 1], end);
+      end = chunk.writeBigUInt64LE(rows.ids[2 * i], end);
+      end = chunk.writeBigUInt64LE(rows.ids[2 * i + 1], end);
+    }
+    end = chunk.writeUInt32LE(digests.length, end);
     let digestsOk = true;
     // Buffer's hex decoding stops at the first character that is not hex: a short write is a digest not to record.
-    for (const d of row.digests) {
-      const written = target.write(d, at, D, 'hex');
-      at += written;
+    for (const d of digests) {
+      const written = d.length === 2 * D ? chunk.write(d, end, D, 'hex') : 0;
+      end += written;
       digestsOk &&= written === D;
     }
     if (!digestsOk) continue;
-    if (target === chunk) used = at;
-    else await put(target);
-    previous = name;
+    used = end;
+    [previous, current] = [current, previous];
+    previousLength = length;
     count++;
   }
   const rowsField = Buffer.alloc(8);
@@ -256,25 +284,6 @@ export async function writeRecord(handle: FileHandle, header: RecordHeader, rows
   await flush();
   await writeAll(handle, hash.digest(), position);
   return Number(count);
-}
-
-function recordable(row: RecordRow, nameBytes: number, D: number): boolean {
-  return (
-    nameBytes > 0 &&
-    nameBytes <= MAX_NAME_BYTES &&
-    Number.isSafeInteger(row.size) &&
-    row.size >= 0 &&
-    row.mtimeNs >= INT64_MIN &&
-    row.mtimeNs <= INT64_MAX &&
-    row.ctimeNs >= INT64_MIN &&
-    row.ctimeNs <= INT64_MAX &&
-    row.ino >= 0n &&
-    row.ino <= UINT64_MAX &&
-    row.dev >= 0n &&
-    row.dev <= UINT64_MAX &&
-    row.digests.length > 0 &&
-    row.digests.every((d) => d.length === 2 * D)
-  );
 }
 
 async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ModelSigningError } from '../../errors.js';
 import { compareResourceNames, parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
-import type { ModelFile, WalkOptions } from '../walk.js';
+import type { ModelFile } from '../walk.js';
 import {
   CorruptRecordError,
   ROW_FIXED_BYTES,
@@ -13,7 +13,7 @@ import {
   digestsOf,
   writeRecord,
   type RecordHeader,
-  type RecordRow,
+  type RecordColumns,
   type RecordTable,
 } from './record-format.js';
 
@@ -152,7 +152,7 @@ export interface StatSnapshot {
 }
 
 /**
- * Collects the stats the walk takes ({@link WalkOptions.onFileStats}), so
+ * Collects the stats the walk takes (`WalkOptions.onFileStats`), so
  * that each file is stat-ed once, and makes them a {@link StatSnapshot}.
  * `statTimeMs` must be taken before the walk: any change after a file's
  * stat then stamps it with a later time, less the file system's
@@ -170,7 +170,7 @@ export class StatCollector {
     private readonly settleMs: number | null = recordSettleMs(),
   ) {}
 
-  /** For {@link WalkOptions.onFileStats}. */
+  /** For `WalkOptions.onFileStats`. */
   readonly onFileStats = (index: number, s: BigIntStats): void => {
     if (index >= this.reported.length) this.grow(index);
     this.times[2 * index] = s.mtimeNs;
@@ -438,22 +438,15 @@ export class HashRecord {
       settleNs: snapshot.settleMs === null ? null : String(BigInt(snapshot.settleMs) * 1_000_000n),
       digestBytes: resources[0].digest.length / 2,
     };
-    function* rows(): Generator<RecordRow> {
-      for (let i = 0; i < snapshot.files.length; i++) {
-        const file = snapshot.files[i];
-        const d = snapshot.neverWrittenBack[i] === 1 ? undefined : digests(file.name);
-        if (d === undefined) continue;
-        yield {
-          name: file.name,
-          size: file.size,
-          mtimeNs: snapshot.times[2 * i],
-          ctimeNs: snapshot.times[2 * i + 1],
-          ino: snapshot.ids[2 * i],
-          dev: snapshot.ids[2 * i + 1],
-          digests: d,
-        };
-      }
-    }
+    const { files, neverWrittenBack } = snapshot;
+    const rows: RecordColumns = {
+      count: files.length,
+      name: (i) => files[i].name,
+      size: (i) => files[i].size,
+      times: snapshot.times,
+      ids: snapshot.ids,
+      digests: (i) => (neverWrittenBack[i] === 1 ? undefined : digests(files[i].name)),
+    };
     const dir = path.dirname(this.file);
     const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
@@ -464,7 +457,7 @@ export class HashRecord {
       const handle = await fs.open(temp, 'wx', 0o600);
       let written: number;
       try {
-        written = await writeRecord(handle, header, rows());
+        written = await writeRecord(handle, header, rows);
       } finally {
         await handle.close();
       }
