@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { KeySigner, KeyVerifier, hashModel, signModel, verifyModel, type SignModelResult, type Signer } from '../dist/index.js';
 import { RACY_MARGIN_MS, planIncrementalSign, signManifest, walkModel, writeSignature } from '../dist/internal-node.js';
 import { HashRecord, OTHER_SYSTEMS_SETTLE_MS, recordSettleMs, statFiles } from '../dist/node/incremental/record.js';
+import { readRecordRows, rewriteRecord } from './record-helpers.js';
 import { cleanupTempDirs, ecKeyPair, expectCode, tempDir, writeTree } from './helpers.js';
 
 // Library-level behaviour of incremental re-signing and --trust-cache
@@ -119,6 +120,50 @@ describe('incremental signing', () => {
     await expect(verifyModel({ modelPath: f.modelPath, signaturePath: f.signaturePath, verifier: f.verifier })).resolves.toBeDefined();
   });
 
+  it('in a folder whose times prove its listing unchanged, still sees each file: changed in place, added, or the folder replaced', async () => {
+    const f = await fixture();
+    const day = (n: number) =>
+      Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`data/day-${n}/part-${i}.bin`, `day ${n} part ${i}`]));
+    await writeTree(f.modelPath, { ...day(1), ...day(2), ...day(3) });
+    settle();
+    await f.full(f.signaturePath);
+    const folder = (n: number) => path.join(f.modelPath, `data/day-${n}`);
+    const stamp = path.join(f.work, 'stamp');
+    await fs.writeFile(stamp, '');
+    const keepTimes = async (target: string, change: () => Promise<void>) => {
+      execFileSync('touch', ['-r', target, stamp]);
+      await change();
+      execFileSync('touch', ['-r', stamp, target]);
+    };
+    // day-1: one file rewritten in place, same size; its mtime and its folder's put back.
+    await keepTimes(folder(1), () =>
+      keepTimes(path.join(folder(1), 'part-1.bin'), () => fs.writeFile(path.join(folder(1), 'part-1.bin'), 'DAY 1 PART 1')),
+    );
+    // day-2: a file added (the folder's mtime put back).
+    await keepTimes(folder(2), () => fs.writeFile(path.join(folder(2), 'part-3.bin'), 'day 2 part 3'));
+    // day-3: replaced by another folder of the same name, files of the same names, sizes and mtimes, other bytes.
+    await fs.rename(folder(3), path.join(f.work, 'old-day-3'));
+    await fs.mkdir(folder(3));
+    for (let i = 0; i < 3; i++) {
+      const name = path.join(folder(3), `part-${i}.bin`);
+      await fs.writeFile(name, `DAY 3 PART ${i}`);
+      execFileSync('touch', ['-r', path.join(f.work, 'old-day-3', `part-${i}.bin`), name]);
+    }
+    execFileSync('touch', ['-r', path.join(f.work, 'old-day-3'), folder(3)]);
+
+    const plan = await f.plan();
+    expect(plan.rehashed.map((r) => [r.name, r.reason])).toEqual([
+      ['data/day-1/part-1.bin', 'stat-changed'],
+      ['data/day-2/part-3.bin', 'new'],
+      ['data/day-3/part-0.bin', 'stat-changed'],
+      ['data/day-3/part-1.bin', 'stat-changed'],
+      ['data/day-3/part-2.bin', 'stat-changed'],
+    ]);
+    expect(plan.reusedFiles).toBe(4 + 2 + 3);
+    const result = await f.incremental();
+    expect(payload(result)).toBe(payload(await f.full()));
+  });
+
   it('reuses shard digests per file and matches a full shards sign', async () => {
     const f = await fixture();
     settle();
@@ -167,20 +212,13 @@ describe('incremental signing', () => {
     const f = await fixture();
     settle();
     await f.full(f.signaturePath);
-    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
+    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.rec'));
     const recordPath = path.join(f.cacheDir, name);
-    const record = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
-      version: number;
-      files: Record<string, [number, string, string, ...string[]]>;
-    };
-    expect(record.version).toBe(3);
-
     // The record says config.json's mtime was 1 µs earlier and vocab.txt's ctime 1 ns earlier than the file system says now.
-    const config = record.files['config.json'];
-    config[1] = String(BigInt(config[1]) - 1000n);
-    const vocab = record.files['tokenizer/vocab.txt'];
-    vocab[2] = String(BigInt(vocab[2]) - 1n);
-    await fs.writeFile(recordPath, JSON.stringify(record));
+    await rewriteRecord(recordPath, (row) => {
+      if (row.name === 'config.json') row.mtimeNs -= 1000n;
+      if (row.name === 'tokenizer/vocab.txt') row.ctimeNs -= 1n;
+    });
     const forged = await f.plan();
     expect(forged.rehashed).toEqual([
       { name: 'config.json', size: 13, reason: 'stat-changed' },
@@ -201,33 +239,41 @@ describe('incremental signing', () => {
     const f = await fixture();
     settle();
     await f.full(f.signaturePath);
-    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'));
+    const [name] = (await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.rec'));
     const recordPath = path.join(f.cacheDir, name);
-    const current = JSON.parse(await fs.readFile(recordPath, 'utf8')) as {
-      key: Record<string, unknown>;
-      statTimeNs: string;
-      files: Record<string, [number, string, string, string, string, ...string[]]>;
-    };
-    // What version 1 wrote for the same files: millisecond doubles and numbers.
-    const ms = (ns: string) => Number(BigInt(ns)) / 1e6;
-    const files = Object.fromEntries(
-      Object.entries(current.files).map(([file, [size, m, c, ino, dev, ...d]]) => [
-        file,
-        [size, ms(m), ms(c), Number(ino), Number(dev), ...d],
-      ]),
+    const { header, rows } = await readRecordRows(recordPath);
+    const key = header.key as Record<string, unknown>;
+    const statTimeNs = header.statTimeNs;
+    const v3files = Object.fromEntries(
+      rows.map((r) => [r.name, [r.size, String(r.mtimeNs), String(r.ctimeNs), String(r.ino), String(r.dev), ...r.digests]]),
     );
-    const key = { ...current.key, rootDev: Number(current.key['rootDev']), rootIno: Number(current.key['rootIno']) };
-    await fs.writeFile(recordPath, JSON.stringify({ version: 1, key, statTimeMs: ms(current.statTimeNs), files }));
-    const plan = await f.plan();
-    expect(plan.reusedFiles).toBe(0);
-    expect(new Set(plan.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
-    // Version 2 vouched for files 2 s old, whatever the writeback settings: not trusted either.
-    await fs.writeFile(recordPath, JSON.stringify({ version: 2, key: current.key, statTimeNs: current.statTimeNs, files: current.files }));
-    expect((await f.plan()).reusedFiles).toBe(0);
+    // What version 1 wrote for the same files: millisecond doubles and numbers.
+    const ms = (ns: bigint | string) => Number(BigInt(ns)) / 1e6;
+    const files = Object.fromEntries(
+      rows.map((r) => [r.name, [r.size, ms(r.mtimeNs), ms(r.ctimeNs), Number(r.ino), Number(r.dev), ...r.digests]]),
+    );
+    const v1Key = { ...key, rootDev: Number(key['rootDev']), rootIno: Number(key['rootIno']) };
+    const earlier = [
+      { version: 1, key: v1Key, statTimeMs: ms(statTimeNs), files },
+      // Version 2 vouched for files 2 s old, whatever the writeback settings.
+      { version: 2, key, statTimeNs, files: v3files },
+      // Version 3: one JSON document (bounded at 64 MiB, so no record beyond about 737,000 files).
+      { version: 3, key, statTimeNs, settleNs: header.settleNs, files: v3files },
+    ];
+    for (const record of earlier) {
+      // In the record's place, and under the name the JSON versions used.
+      await fs.writeFile(recordPath, JSON.stringify(record));
+      await fs.writeFile(recordPath.replace(/\.rec$/, '.json'), JSON.stringify(record));
+      const plan = await f.plan();
+      expect(plan.reusedFiles).toBe(0);
+      expect(new Set(plan.rehashed.map((r) => r.reason))).toEqual(new Set(['unrecorded']));
+    }
 
     const result = await f.incremental();
     expect(payload(result)).toBe(payload(await f.full()));
     expect((await f.plan()).reusedFiles).toBe(4);
+    // The old JSON record of this model is gone.
+    expect((await fs.readdir(f.cacheDir)).filter((n) => n.endsWith('.json'))).toEqual([]);
   });
 
   it('refuses a previous signature that does not verify, and writes nothing', async () => {
@@ -394,7 +440,7 @@ describe('the record store', () => {
       models.push(modelPath);
     }
     const records = await fs.readdir(cacheDir);
-    expect(records.filter((n) => n.endsWith('.json'))).toHaveLength(64);
+    expect(records.filter((n) => n.endsWith('.rec'))).toHaveLength(64);
     expect(records.filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -450,12 +496,12 @@ describe('the settle time: how old a file must be for the record to vouch for it
     // Stats taken a day after the files were written, on a system without a writeback bound.
     const snapshot = statFiles(walked.files, Date.now() + 86_400_000, null);
     await (await HashRecord.locate(location)).save(snapshot, resources);
-    const record = await HashRecord.open(location);
-    for (const [name, stat] of snapshot.stats) expect(record.check(name, stat)).toEqual({ reason: 'unprovable' });
+    const record = await HashRecord.open({ ...location, files: walked.files });
+    for (let i = 0; i < walked.files.length; i++) expect(record.check(snapshot, i)).toBe('unprovable');
     // The same stats with a known settle time prove the files unchanged.
     await (await HashRecord.locate(location)).save({ ...snapshot, settleMs: SETTLE_MS }, resources);
-    const proven = await HashRecord.open(location);
-    for (const [name, stat] of snapshot.stats) expect(proven.check(name, stat)).toHaveProperty('digests');
+    const proven = await HashRecord.open({ ...location, files: walked.files });
+    for (let i = 0; i < walked.files.length; i++) expect(proven.check(snapshot, i)).toBe(i);
   });
 
   const shmIsTmpfs = (() => {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { serializeBundleParts, type SerializedBundle } from '../format/bundle.js';
 import { writeFileAtomic } from './atomic-write.js';
 import type { HashModelOptions } from './hash/hash-model.js';
-import { HashRecord, statFiles, type StatSnapshot } from './incremental/record.js';
+import { HashRecord, StatCollector, type StatSnapshot } from './incremental/record.js';
 import { everyFileRead, prepareIncrementalSign, summaryOf, type IncrementalOptions, type ReuseSummary } from './incremental/reuse.js';
 import type { Manifest } from '../format/manifest.js';
 import type { WalkOptions } from './walk.js';
@@ -71,15 +71,18 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
   let created: CreatedSignature;
   let reuse: ReuseSummary;
   if (options.incremental) {
-    const prepared = await prepareIncrementalSign({ ...options, incremental: options.incremental, signaturePath });
-    const { walked, serialization, snapshot, record, known } = prepared;
-    created = await createSignature({ ...hashing, walked, serialization, ...(known ? { knownDigests: known } : {}) });
+    const { walked, serialization, snapshot, record, known, ...plan } = await prepareIncrementalSign({
+      ...options,
+      incremental: options.incremental,
+      signaturePath,
+    });
+    reuse = summaryOf(plan);
+    created = await createSignature({ ...hashing, walked, serialization, knownDigests: known });
     saveRecord = (resources) => record.save(snapshot, resources);
-    reuse = summaryOf(prepared);
   } else {
-    // Taken before any stat of the record: see statFiles.
-    const statTimeMs = Date.now();
-    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath] };
+    // Taken before any stat of the record: see StatCollector.
+    const stats = new StatCollector(Date.now());
+    const walk: WalkOptions = { modelPath, ignorePaths: [...(ignorePaths ?? []), signaturePath], onFileStats: stats.onFileStats };
     if (ignoreGitPaths !== undefined) walk.ignoreGitPaths = ignoreGitPaths;
     if (ignoreAttestationFiles !== undefined) walk.ignoreAttestationFiles = ignoreAttestationFiles;
     if (allowSymlinks !== undefined) walk.allowSymlinks = allowSymlinks;
@@ -90,7 +93,7 @@ export async function signModel(options: SignModelOptions): Promise<SignModelRes
       walk,
       // A full sign reads every file; the record is only located, to be replaced afterwards.
       onWalked: async (walked, serialization) => {
-        const snapshot = statFiles(walked.files, statTimeMs);
+        const snapshot = stats.snapshot(walked.files);
         const record = await HashRecord.locate({
           root: walked.root,
           serialization,

@@ -110,10 +110,9 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     serialization: manifest.serialization,
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   };
-  const record = options.trustCache ? await HashRecord.open(location) : await HashRecord.locate(location);
+  const record = options.trustCache ? await HashRecord.open({ ...location, files }) : await HashRecord.locate(location);
   const reuse = options.trustCache
     ? planReuse({
-        files,
         snapshot,
         record,
         reference: manifest,

@@ -101,7 +101,8 @@ export async function hashFiles(
   const shardSize = serialization.method === 'shards' ? serialization.shardSize! : 0;
   const jobsOf = (file: ModelFile) => (shardSize > 0 ? shardCount(file.size, shardSize) : 1);
   // Files whose digests are known, by index; the others become jobs.
-  const knownOf = new Map<number, readonly string[]>();
+  // An array, not a map: a dataset re-signed incrementally knows a million.
+  const knownOf = new Array<readonly string[] | undefined>(files.length);
   let reusedFiles = 0;
   let reusedBytes = 0;
   let totalBytes = 0;
@@ -109,7 +110,7 @@ export async function hashFiles(
   files.forEach((file, i) => {
     const digests = options.knownDigests?.get(file.name);
     if (digests !== undefined && digests.length === (shardSize > 0 ? shardCount(file.size, shardSize) : 1)) {
-      knownOf.set(i, digests);
+      knownOf[i] = digests;
       reusedFiles++;
       reusedBytes += file.size;
       return;
@@ -124,7 +125,7 @@ export async function hashFiles(
   const fileSizes = shardSize > 0 ? new Float64Array(count) : ends;
   let job = 0;
   files.forEach((file, i) => {
-    if (knownOf.has(i)) return;
+    if (knownOf[i] !== undefined) return;
     if (shardSize === 0) {
       paths[job] = file.absolutePath;
       ends[job++] = file.size;
@@ -163,7 +164,7 @@ export async function hashFiles(
   const resources: ManifestResource[] = [];
   let next = 0;
   files.forEach((file, i) => {
-    const digests = knownOf.get(i);
+    const digests = knownOf[i];
     if (shardSize === 0) {
       resources.push({ name: file.name, algorithm, digest: digests ? digests[0] : hashed[next++] });
       return;

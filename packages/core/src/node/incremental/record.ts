@@ -4,8 +4,18 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ModelSigningError } from '../../errors.js';
-import { parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
+import { compareResourceNames, parseShardName, type ManifestResource, type Serialization } from '../../format/manifest.js';
 import type { ModelFile } from '../walk.js';
+import {
+  CorruptRecordError,
+  ROW_FIXED_BYTES,
+  decodeRecord,
+  digestsOf,
+  writeRecord,
+  type RecordHeader,
+  type RecordColumns,
+  type RecordTable,
+} from './record-format.js';
 
 /**
  * File systems store timestamps with a granularity from 1 ns (ext4, APFS) to
@@ -75,49 +85,10 @@ export function recordSettleMs(options: { platform?: NodeJS.Platform; readSettin
  */
 const NO_WRITEBACK_FILE_SYSTEMS = new Set([0x01021994, 0x858458f6, 0x958458f6]);
 
-/** Records larger than this are not read (and not written): a corrupt or hostile file cannot exhaust memory. */
-const MAX_RECORD_BYTES = 64 * 1024 * 1024;
-/**
- * A record row takes at least 91 bytes (`"a":[0,"0","0","0","0","<64 hex>"],`),
- * so a record of more files than this would exceed {@link MAX_RECORD_BYTES}:
- * it is never written, and no stats are taken for it (a million files' stats
- * took 5 s and 200 MB only to be dropped).
- */
-const MAX_RECORDED_FILES = Math.floor(MAX_RECORD_BYTES / 91);
-/** How many model records the cache keeps; the least recently written are removed first. */
-const MAX_RECORDS = 64;
-/**
- * 3: the settle time in force when the record was written
- * ({@link recordSettleMs}). 2: times in nanoseconds, inode and device as
- * exact integers (decimal strings). Earlier versions are ignored (everything
- * is read again once): version 2 vouched for files 2 s old, version 1 stored
- * millisecond doubles.
- */
-const RECORD_VERSION = 3;
-
-/**
- * The stat fields that prove a file unchanged, exactly as the file system
- * reports them: times in nanoseconds (a rewrite within the same millisecond
- * still differs where the file system keeps nanoseconds), inode and device
- * as 64-bit integers (they exceed 2^53 on some file systems).
- */
-export interface FileStat {
-  size: number;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
-  ino: bigint;
-  dev: bigint;
-  /**
-   * The file lives on a file system that never writes pages back (tmpfs):
-   * its times prove nothing, however old (not recorded).
-   */
-  neverWrittenBack: boolean;
-}
-
 /** The settings a digest depends on; a record made under other settings is never used. */
 interface RecordKey {
   root: string;
-  /** Decimal, as {@link RecordRow}'s integers. */
+  /** Decimal: 64-bit integers exceed JSON's exact numbers. */
   rootDev: string;
   rootIno: string;
   method: Serialization['method'];
@@ -125,21 +96,28 @@ interface RecordKey {
   shardSize: number | null;
 }
 
-/**
- * One file: `[size, mtimeNs, ctimeNs, ino, dev, ...digests]`, the 64-bit
- * integers as decimal strings since JSON numbers lose them above 2^53
- * (compact: a record may list 100,000 files).
- */
-type RecordRow = [number, string, string, string, string, ...string[]];
+/** How many model records the cache keeps; the least recently written are removed first. */
+const MAX_RECORDS = 64;
+/** A record's size bound beyond its rows' (the magic, the header, the footer). */
+const RECORD_BASE_BYTES = 128 * 1024;
+/** The longest digest a record may hold (BLAKE2b-512). */
+const MAX_DIGEST_BYTES = 64;
 
-interface RecordFile {
-  version: number;
-  key: RecordKey;
-  /** When the stats were taken (ns since the epoch, decimal); the settle rule compares file times with it. */
-  statTimeNs: string;
-  /** {@link recordSettleMs} when the stats were taken, in ns (decimal); `null`: this record proves nothing. */
-  settleNs: string | null;
-  files: Record<string, RecordRow>;
+/**
+ * The largest record read for a model of these files: what a record of
+ * twice as many such files could take (files removed since the record was
+ * written still have rows in it), so the bound follows the model as the
+ * signature's does (session/limits.ts) and a corrupt or hostile record
+ * cannot exhaust memory. A larger record is no record.
+ */
+export function recordLimitFor(files: readonly ModelFile[], serialization: Serialization): number {
+  const shardSize = serialization.method === 'shards' ? serialization.shardSize : undefined;
+  let bytes = 0;
+  for (const f of files) {
+    const digests = shardSize ? Math.max(1, Math.ceil(f.size / shardSize)) : 1;
+    bytes += ROW_FIXED_BYTES + 3 * f.name.length + MAX_DIGEST_BYTES * digests;
+  }
+  return RECORD_BASE_BYTES + 2 * bytes;
 }
 
 /** Where records live: `cacheDir`, else `$XDG_CACHE_HOME`, else the platform's user cache directory. */
@@ -154,58 +132,127 @@ export function recordDirectory(cacheDir?: string): string {
   return path.join(base, 'model-signing', 'records');
 }
 
-/** The stats of the model's files, taken before any of them is hashed, and a time no later than the first of them. */
+/**
+ * The stats of the model's files, taken before any of them is hashed, and a
+ * time no later than the first of them. Columns indexed like `files`.
+ */
 export interface StatSnapshot {
   /** Nanoseconds since the epoch (read from a millisecond clock: rounding down only makes the settle rule stricter). */
   statTimeNs: bigint;
   /** {@link recordSettleMs} when the stats were taken; `null`: no entry of a record written from them proves anything. */
   settleMs: number | null;
-  stats: Map<string, FileStat>;
+  /** The files stat-ed, in the walk's order. */
+  files: readonly ModelFile[];
+  /** mtime, ctime (ns) of `files[i]` at 2i, 2i + 1: exactly as the file system reports them. */
+  times: BigInt64Array;
+  /** inode, device of `files[i]` at 2i, 2i + 1 (they exceed 2^53 on some file systems). */
+  ids: BigUint64Array;
+  /** 1 when `files[i]` lives on a file system that never writes pages back (tmpfs): its times prove nothing, however old. */
+  neverWrittenBack: Uint8Array;
 }
 
 /**
- * Stats every file (its resolved target for symlinks). `statTimeMs` must be
- * taken before: any change after a file's stat then stamps it with a later
- * time, less the file system's granularity, which the racy margin covers.
- * Taken before hashing, so a file that changes while it is hashed differs
- * from its recorded stat next time.
- *
- * @throws {ModelSigningError} `READ_FAILED` when a file disappeared or
- *   changed size since the walk (as the hashing engine reports such files).
+ * Collects the stats the walk takes (`WalkOptions.onFileStats`), so
+ * that each file is stat-ed once, and makes them a {@link StatSnapshot}.
+ * `statTimeMs` must be taken before the walk: any change after a file's
+ * stat then stamps it with a later time, less the file system's
+ * granularity, which the racy margin covers. Taken before hashing, so a
+ * file that changes while it is hashed differs from its recorded stat next
+ * time.
  */
-export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
-  const stats = new Map<string, FileStat>();
-  if (files.length > MAX_RECORDED_FILES) return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, settleMs, stats };
-  // One statfs per device, not per file (datasets have millions of files).
-  const neverWrittenBack = new Map<bigint, boolean>();
-  for (const file of files) {
-    let s: BigIntStats;
-    try {
-      s = statSync(file.absolutePath, { bigint: true });
-    } catch (cause) {
-      throw new ModelSigningError({
-        code: 'READ_FAILED',
-        path: file.name,
-        cause,
-        message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}`,
-      });
-    }
-    // The hashing engine reads the listed size; a record must never pair another size with its digest.
-    if (s.size !== BigInt(file.size)) {
-      throw new ModelSigningError({
-        code: 'READ_FAILED',
-        path: file.name,
-        message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
-      });
-    }
-    let memory = neverWrittenBack.get(s.dev);
-    if (memory === undefined) {
-      memory = isNeverWrittenBack(file.absolutePath);
-      neverWrittenBack.set(s.dev, memory);
-    }
-    stats.set(file.name, { size: file.size, mtimeNs: s.mtimeNs, ctimeNs: s.ctimeNs, ino: s.ino, dev: s.dev, neverWrittenBack: memory });
+export class StatCollector {
+  private times = new BigInt64Array(2048);
+  private ids = new BigUint64Array(2048);
+  private reported = new Uint8Array(1024);
+
+  constructor(
+    private readonly statTimeMs: number,
+    private readonly settleMs: number | null = recordSettleMs(),
+  ) {}
+
+  /** For `WalkOptions.onFileStats`. */
+  readonly onFileStats = (index: number, s: BigIntStats): void => {
+    if (index >= this.reported.length) this.grow(index);
+    this.times[2 * index] = s.mtimeNs;
+    this.times[2 * index + 1] = s.ctimeNs;
+    this.ids[2 * index] = s.ino;
+    this.ids[2 * index + 1] = s.dev;
+    this.reported[index] = 1;
+  };
+
+  private grow(index: number): void {
+    const n = Math.max(2 * this.reported.length, index + 1);
+    const times = new BigInt64Array(2 * n);
+    times.set(this.times);
+    const ids = new BigUint64Array(2 * n);
+    ids.set(this.ids);
+    const reported = new Uint8Array(n);
+    reported.set(this.reported);
+    [this.times, this.ids, this.reported] = [times, ids, reported];
   }
-  return { statTimeNs: BigInt(statTimeMs) * 1_000_000n, settleMs, stats };
+
+  /**
+   * The snapshot of `files` (the walk's result): the stats reported for
+   * them, and a stat of each file the walk did not report (a symlink's
+   * target, a single-file model).
+   *
+   * @throws {ModelSigningError} `READ_FAILED` when such a file disappeared
+   *   or changed size since the walk (as the hashing engine reports such files).
+   */
+  snapshot(files: readonly ModelFile[]): StatSnapshot {
+    const n = files.length;
+    if (n > this.reported.length) this.grow(n - 1);
+    const neverWrittenBack = new Uint8Array(n);
+    // One statfs per device, not per file (datasets have millions of files).
+    const byDevice = new Map<bigint, boolean>();
+    for (let i = 0; i < n; i++) {
+      if (this.reported[i] !== 1) this.onFileStats(i, statListed(files[i]));
+      const dev = this.ids[2 * i + 1];
+      let memory = byDevice.get(dev);
+      if (memory === undefined) {
+        memory = isNeverWrittenBack(files[i].absolutePath);
+        byDevice.set(dev, memory);
+      }
+      neverWrittenBack[i] = memory ? 1 : 0;
+    }
+    return {
+      statTimeNs: BigInt(this.statTimeMs) * 1_000_000n,
+      settleMs: this.settleMs,
+      files,
+      times: this.times.subarray(0, 2 * n),
+      ids: this.ids.subarray(0, 2 * n),
+      neverWrittenBack,
+    };
+  }
+}
+
+/** Stats every file of a model walked without {@link StatCollector}: see there. */
+export function statFiles(files: readonly ModelFile[], statTimeMs: number, settleMs: number | null = recordSettleMs()): StatSnapshot {
+  return new StatCollector(statTimeMs, settleMs).snapshot(files);
+}
+
+/** A listed file's stats now, with the size the walk listed. */
+function statListed(file: ModelFile): BigIntStats {
+  let s: BigIntStats;
+  try {
+    s = statSync(file.absolutePath, { bigint: true });
+  } catch (cause) {
+    throw new ModelSigningError({
+      code: 'READ_FAILED',
+      path: file.name,
+      cause,
+      message: `'${file.name}' disappeared while the model was being read: ${(cause as Error).message}`,
+    });
+  }
+  // The hashing engine reads the listed size; a record must never pair another size with its digest.
+  if (s.size !== BigInt(file.size)) {
+    throw new ModelSigningError({
+      code: 'READ_FAILED',
+      path: file.name,
+      message: `'${file.name}' changed while the model was being read (listed with ${file.size} bytes, now ${s.size}); try again once nothing writes to it`,
+    });
+  }
+  return s;
 }
 
 /** Whether `file` lives on a file system that never writes pages back; unknown (statfs failed) counts as yes. */
@@ -218,26 +265,103 @@ function isNeverWrittenBack(file: string): boolean {
   }
 }
 
+/**
+ * Looks names up in `names`, which should be in strictly increasing
+ * code-point order: a cursor makes lookups in that same order constant time
+ * (the walk's order, the manifest's, the record's), others a binary search.
+ * Names out of order fall back to a map. Returns the index, or -1.
+ */
+export function sortedLookup(names: readonly string[]): (name: string) => number {
+  for (let i = 1; i < names.length; i++) {
+    if (compareResourceNames(names[i - 1], names[i]) >= 0) {
+      const map = new Map<string, number>();
+      names.forEach((n, j) => map.set(n, j));
+      return (name) => map.get(name) ?? -1;
+    }
+  }
+  let next = 0;
+  return (name) => {
+    if (next < names.length && names[next] === name) return next++;
+    let lo = 0;
+    let hi = names.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareResourceNames(names[mid], name);
+      if (c === 0) {
+        next = mid + 1;
+        return mid;
+      }
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  };
+}
+
+/**
+ * The digests of a file of the manifest (one, or one per shard in the order
+ * of their byte ranges), looked up without a map of a million entries when
+ * the resources are sorted (the `files` method).
+ */
+export function digestLookup(
+  resources: readonly ManifestResource[],
+  method: Serialization['method'],
+): (name: string) => string[] | undefined {
+  if (method === 'shards') {
+    const byFile = digestsByFile(resources, method);
+    return (name) => byFile.get(name);
+  }
+  const find = sortedLookup(resources.map((r) => r.name));
+  return (name) => {
+    const i = find(name);
+    return i < 0 ? undefined : [resources[i].digest];
+  };
+}
+
+/** A 64-bit column as 32-bit words (for equality only: their order is the platform's). */
+function words(column: BigInt64Array | BigUint64Array | undefined): Uint32Array {
+  return column ? new Uint32Array(column.buffer, column.byteOffset, 2 * column.length) : new Uint32Array(0);
+}
+
+/** Why a record does not prove a file unchanged. */
+export type UnprovenReason = 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable';
+
 /** A loaded record for one model and one set of hashing settings. */
 export class HashRecord {
+  private readonly find: (name: string) => number;
+  /** The table's 64-bit columns as 32-bit words: equality compared without making a BigInt per value. */
+  private readonly times32: Uint32Array;
+  private readonly ids32: Uint32Array;
+  /** Times at or after this (ns) were too recent to prove anything; `undefined`: nothing is proven. */
+  private readonly settledBefore: bigint | undefined;
+  private readonly scratch = Buffer.alloc(64);
+  private viewed: StatSnapshot | undefined;
+  private snapshotWords: { times: Uint32Array; ids: Uint32Array } = { times: new Uint32Array(0), ids: new Uint32Array(0) };
+
   private constructor(
     private readonly file: string,
     private readonly key: RecordKey,
-    private readonly previous: RecordFile | undefined,
-  ) {}
+    private readonly table: RecordTable | undefined,
+  ) {
+    this.find = table ? sortedLookup(table.names) : () => -1;
+    this.times32 = words(table?.times);
+    this.ids32 = words(table?.ids);
+    const settleNs = table?.header.settleNs;
+    this.settledBefore = table && settleNs != null ? BigInt(table.header.statTimeNs) - BigInt(settleNs) : undefined;
+  }
 
   /**
    * Opens the record of the model at `root` under `serialization`. A missing,
-   * unreadable, oversized, corrupt or foreign record yields an empty one
-   * (everything is re-hashed).
+   * unreadable, oversized (beyond {@link recordLimitFor} the model's `files`),
+   * corrupt or foreign record yields an empty one (everything is re-hashed).
    *
    * @throws {ModelSigningError} `UNSAFE_PERMISSIONS` when the records
    *   directory or the record file can be written by another user.
    */
-  static async open(options: RecordLocation): Promise<HashRecord> {
+  static async open(options: RecordLocation & { files: readonly ModelFile[] }): Promise<HashRecord> {
     const { file, key } = await locateRecord(options);
     await refuseUnsafeDirectory(path.dirname(file));
-    return new HashRecord(file, key, await readRecord(file, key));
+    return new HashRecord(file, key, await readRecord(file, key, recordLimitFor(options.files, options.serialization)));
   }
 
   /** The record of the model at `root` under `serialization`, without reading it: for a run that will only replace it. */
@@ -246,63 +370,101 @@ export class HashRecord {
     return new HashRecord(file, key, undefined);
   }
 
-  /**
-   * The recorded digests of `name` when the record proves the file unchanged:
-   * same size, mtime, ctime, inode and device, and both times older than the
-   * record's stat time by more than the settle time in force when it was
-   * written ({@link recordSettleMs}). Otherwise, why not.
-   */
-  check(
-    name: string,
-    stat: FileStat | undefined,
-  ): { digests: string[] } | { reason: 'unrecorded' | 'size-changed' | 'stat-changed' | 'racy' | 'unprovable' } {
-    // No stat: too many files to record (statFiles).
-    if (!stat) return { reason: 'unrecorded' };
-    if (stat.neverWrittenBack) return { reason: 'unprovable' };
-    const row = this.previous?.files[name];
-    if (!row || !this.previous) return { reason: 'unrecorded' };
-    const [size, mtimeNs, ctimeNs, ino, dev, ...digests] = row;
-    if (size !== stat.size) return { reason: 'size-changed' };
-    if (mtimeNs !== String(stat.mtimeNs) || ctimeNs !== String(stat.ctimeNs) || ino !== String(stat.ino) || dev !== String(stat.dev))
-      return { reason: 'stat-changed' };
-    if (this.previous.settleNs === null) return { reason: 'unprovable' };
-    const settledBefore = BigInt(this.previous.statTimeNs) - BigInt(this.previous.settleNs);
-    if (stat.mtimeNs >= settledBefore || stat.ctimeNs >= settledBefore) return { reason: 'racy' };
-    return { digests };
+  /** This record's location and key without its entries: to replace it once signed, without keeping them in memory. */
+  withoutEntries(): HashRecord {
+    return new HashRecord(this.file, this.key, undefined);
   }
 
   /**
-   * Replaces the record with the given files' stats and digests (grouped from
-   * the resources), atomically. Failing to write a cache is not an error of
+   * The record's row of `snapshot.files[i]` when the record proves the file
+   * unchanged: same size, mtime, ctime, inode and device, and both times
+   * older than the record's stat time by more than the settle time in force
+   * when it was written ({@link recordSettleMs}). Otherwise, why not. Then
+   * {@link digestsEqual} says whether its digests are the expected ones.
+   * Fastest when asked in the files' order (a dataset's million files cost
+   * no allocation each).
+   */
+  check(snapshot: StatSnapshot, i: number): number | UnprovenReason {
+    if (snapshot.neverWrittenBack[i] === 1) return 'unprovable';
+    const table = this.table;
+    if (!table) return 'unrecorded';
+    const row = this.find(snapshot.files[i].name);
+    if (row < 0) return 'unrecorded';
+    if (table.sizes[row] !== snapshot.files[i].size) return 'size-changed';
+    if (this.viewed !== snapshot) {
+      this.viewed = snapshot;
+      this.snapshotWords = { times: words(snapshot.times), ids: words(snapshot.ids) };
+    }
+    const { times, ids } = this.snapshotWords;
+    for (let w = 0; w < 4; w++) {
+      if (this.times32[4 * row + w] !== times[4 * i + w] || this.ids32[4 * row + w] !== ids[4 * i + w]) return 'stat-changed';
+    }
+    if (this.settledBefore === undefined) return 'unprovable';
+    if (snapshot.times[2 * i] >= this.settledBefore || snapshot.times[2 * i + 1] >= this.settledBefore) return 'racy';
+    return row;
+  }
+
+  /** Whether the digests of `row` (from {@link check}) are `expected` (hex), in order. */
+  digestsEqual(row: number, expected: readonly string[]): boolean {
+    const table = this.table!;
+    const D = table.header.digestBytes;
+    if (table.digestCount[row] !== expected.length) return false;
+    let at = table.digestAt[row];
+    for (const hex of expected) {
+      if (hex.length !== 2 * D || this.scratch.write(hex, 0, D, 'hex') !== D) return false;
+      if (this.scratch.compare(table.bytes, at, at + D, 0, D) !== 0) return false;
+      at += D;
+    }
+    return true;
+  }
+
+  /** The digests of `row` (hex), as recorded. */
+  digests(row: number): string[] {
+    return digestsOf(this.table!, row);
+  }
+
+  /**
+   * Replaces the record with the given files' stats and digests (from the
+   * resources), atomically. Failing to write a cache is not an error of
    * the signing or verification that produced it, so it is silently skipped,
    * as is a records directory another user can write (never written to).
    */
   async save(snapshot: StatSnapshot, resources: readonly ManifestResource[]): Promise<void> {
-    if (snapshot.stats.size === 0) return;
-    const digests = digestsByFile(resources, this.key.method);
-    const files: Record<string, RecordRow> = {};
-    for (const [name, s] of snapshot.stats) {
-      const d = digests.get(name);
-      if (d && !s.neverWrittenBack) files[name] = [s.size, String(s.mtimeNs), String(s.ctimeNs), String(s.ino), String(s.dev), ...d];
-    }
-    const record: RecordFile = {
-      version: RECORD_VERSION,
+    if (snapshot.files.length === 0 || resources.length === 0) return;
+    const digests = digestLookup(resources, this.key.method);
+    const header: RecordHeader = {
       key: this.key,
       statTimeNs: String(snapshot.statTimeNs),
       settleNs: snapshot.settleMs === null ? null : String(BigInt(snapshot.settleMs) * 1_000_000n),
-      files,
+      digestBytes: resources[0].digest.length / 2,
     };
-    const text = JSON.stringify(record);
-    if (text.length > MAX_RECORD_BYTES) return;
+    const { files, neverWrittenBack } = snapshot;
+    const rows: RecordColumns = {
+      count: files.length,
+      name: (i) => files[i].name,
+      size: (i) => files[i].size,
+      times: snapshot.times,
+      ids: snapshot.ids,
+      digests: (i) => (neverWrittenBack[i] === 1 ? undefined : digests(files[i].name)),
+    };
     const dir = path.dirname(this.file);
     const temp = `${this.file}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       if (unsafeReason(await fs.stat(dir)) !== undefined) return;
-      // Temporary file + rename, without fsync: a record torn by a crash does
-      // not parse and is ignored, which only costs a full hash.
-      await fs.writeFile(temp, text, { mode: 0o600 });
+      // Temporary file + rename, without fsync: a record torn by a crash
+      // fails its checksum and is ignored, which only costs a full hash.
+      const handle = await fs.open(temp, 'wx', 0o600);
+      let written: number;
+      try {
+        written = await writeRecord(handle, header, rows);
+      } finally {
+        await handle.close();
+      }
+      if (written === 0) throw new Error('nothing to record');
       await fs.rename(temp, this.file);
+      // This model's record in the JSON format of earlier versions, if any.
+      await fs.rm(this.file.replace(/\.rec$/, '.json'), { force: true });
       await pruneRecords(dir);
     } catch {
       // A read-only or full cache directory only costs the next run a full re-hash.
@@ -339,7 +501,7 @@ export interface RecordLocation {
 async function locateRecord(options: RecordLocation): Promise<{ file: string; key: RecordKey }> {
   const key = await recordKey(options.root, options.serialization);
   const id = createHash('sha256').update(JSON.stringify(key)).digest('hex');
-  return { file: path.join(recordDirectory(options.cacheDir), `${id}.json`), key };
+  return { file: path.join(recordDirectory(options.cacheDir), `${id}.rec`), key };
 }
 
 async function recordKey(root: string, serialization: Serialization): Promise<RecordKey> {
@@ -353,21 +515,6 @@ async function recordKey(root: string, serialization: Serialization): Promise<Re
     hashType: serialization.hashType,
     shardSize: serialization.method === 'shards' ? (serialization.shardSize ?? null) : null,
   };
-}
-
-const HEX = /^[0-9a-f]{1,256}$/;
-/** A non-negative integer in decimal, as the record writes 64-bit values (at most 2^64 − 1: 20 digits). */
-const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
-
-function isRow(value: unknown): value is RecordRow {
-  return (
-    Array.isArray(value) &&
-    value.length >= 6 &&
-    Number.isSafeInteger(value[0]) &&
-    (value[0] as number) >= 0 &&
-    value.slice(1, 5).every((n) => typeof n === 'string' && DECIMAL.test(n)) &&
-    value.slice(5).every((d) => typeof d === 'string' && HEX.test(d))
-  );
 }
 
 /**
@@ -402,43 +549,40 @@ async function refuseUnsafeDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Reads a record; anything but a well-formed record of exactly this key is
- * ignored. A record file another user can write is refused
- * (`UNSAFE_PERMISSIONS`), checked on the open descriptor.
+ * Reads a record; anything but a well-formed record of exactly this key, no
+ * larger than `limit`, is ignored. A record file another user can write is
+ * refused (`UNSAFE_PERMISSIONS`), checked on the open descriptor.
  */
-async function readRecord(file: string, key: RecordKey): Promise<RecordFile | undefined> {
+async function readRecord(file: string, key: RecordKey, limit: number): Promise<RecordTable | undefined> {
   const handle = await fs.open(file, 'r').catch(() => undefined);
   if (handle === undefined) return undefined;
-  let text: string;
+  let bytes: Buffer;
   try {
     const s = await handle.stat();
     const reason = unsafeReason(s);
     if (reason !== undefined) throw unsafePermissions('file', file, reason);
-    if (!s.isFile() || s.size > MAX_RECORD_BYTES) return undefined;
-    text = await handle.readFile('utf8');
+    if (!s.isFile() || s.size > limit) return undefined;
+    bytes = await handle.readFile();
+    if (bytes.length > limit) return undefined;
   } catch (err) {
     if (err instanceof ModelSigningError) throw err;
     return undefined;
   } finally {
     await handle.close();
   }
+  let table: RecordTable;
   try {
-    const parsed = JSON.parse(text) as Partial<RecordFile>;
-    if (parsed.version !== RECORD_VERSION || JSON.stringify(parsed.key) !== JSON.stringify(key)) return undefined;
-    if (typeof parsed.statTimeNs !== 'string' || !DECIMAL.test(parsed.statTimeNs)) return undefined;
-    if (parsed.settleNs !== null && (typeof parsed.settleNs !== 'string' || !DECIMAL.test(parsed.settleNs))) return undefined;
-    if (typeof parsed.files !== 'object' || parsed.files === null) return undefined;
-    const files: Record<string, RecordRow> = Object.create(null) as Record<string, RecordRow>;
-    for (const [name, row] of Object.entries(parsed.files)) if (isRow(row)) files[name] = row;
-    return { version: RECORD_VERSION, key, statTimeNs: parsed.statTimeNs, settleNs: parsed.settleNs, files };
-  } catch {
-    return undefined;
+    table = decodeRecord(bytes);
+  } catch (err) {
+    if (err instanceof CorruptRecordError) return undefined;
+    throw err;
   }
+  return JSON.stringify(table.header.key) === JSON.stringify(key) ? table : undefined;
 }
 
 /** Keeps at most {@link MAX_RECORDS} records, removing the least recently written. */
 async function pruneRecords(dir: string): Promise<void> {
-  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.rec') || n.endsWith('.json'));
   if (names.length <= MAX_RECORDS) return;
   const withTimes = await Promise.all(
     names.map(async (n) => ({

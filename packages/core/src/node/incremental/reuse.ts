@@ -11,7 +11,7 @@ import { FILES_FOR_MAX_SIGNATURE, bundleLimitFor } from '../../session/limits.js
 import { toModelRelative } from '../paths.js';
 import { countModelFiles, walkModel, type ModelFile, type WalkOptions, type WalkedModel } from '../walk.js';
 import type { Signer } from '../../format/signer.js';
-import { HashRecord, digestsByFile, statFiles, type StatSnapshot } from './record.js';
+import { HashRecord, StatCollector, digestLookup, type StatSnapshot } from './record.js';
 
 /** Why a file is read again rather than taking a known digest. */
 export type RehashReason =
@@ -78,19 +78,18 @@ export interface ReusePlan extends ReuseSummary {
  * `reference` (a signature that has just verified). Anything else is hashed.
  */
 export function planReuse(options: {
-  files: readonly ModelFile[];
   snapshot: StatSnapshot;
   record: HashRecord;
   reference: VerifiedManifest;
   singleFileName?: string;
   changed?: ReadonlySet<string>;
+  /** Fill `reused` and `rehashed` (a dry run's report); otherwise they stay empty and only the counts are kept. */
+  list?: boolean;
 }): ReusePlan {
-  const referenceDigests = digestsByFile(options.reference.resources, options.reference.serialization.method);
+  const lookup = digestLookup(options.reference.resources, options.reference.serialization.method);
   // A single-file model's resource is `.` for the reference and the basename for the spec.
-  if (options.singleFileName !== undefined && !referenceDigests.has('.')) {
-    const digests = referenceDigests.get(options.singleFileName);
-    if (digests) referenceDigests.set('.', digests);
-  }
+  const single = options.singleFileName;
+  const referenceDigests = single === undefined ? lookup : (name: string) => lookup(name) ?? (name === '.' ? lookup(single) : undefined);
   const changed = [...(options.changed ?? [])];
   const plan: ReusePlan = {
     known: new Map(),
@@ -101,37 +100,32 @@ export function planReuse(options: {
     rehashedFiles: 0,
     rehashedBytes: 0,
   };
-  for (const file of options.files) {
-    const reason = reuseReason(file, options, referenceDigests, changed, plan);
+  const { snapshot, record } = options;
+  const { files } = snapshot;
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const expected = referenceDigests(file.name);
+    let reason: RehashReason | undefined;
+    if (expected === undefined) reason = 'new';
+    else if (changed.length > 0 && isUnderAny(file.name, changed)) reason = 'named-changed';
+    else {
+      const row = record.check(snapshot, i);
+      if (typeof row !== 'number') reason = row;
+      else if (!record.digestsEqual(row, expected)) reason = 'digest-differs';
+      // The reference's digests, equal to the record's: proven for this file.
+      else plan.known.set(file.name, expected);
+    }
     if (reason === undefined) {
-      plan.reused.push({ name: file.name, size: file.size });
+      if (options.list) plan.reused.push({ name: file.name, size: file.size });
       plan.reusedFiles++;
       plan.reusedBytes += file.size;
     } else {
-      plan.rehashed.push({ name: file.name, size: file.size, reason });
+      if (options.list) plan.rehashed.push({ name: file.name, size: file.size, reason });
       plan.rehashedFiles++;
       plan.rehashedBytes += file.size;
     }
   }
   return plan;
-}
-
-function reuseReason(
-  file: ModelFile,
-  options: { snapshot: StatSnapshot; record: HashRecord },
-  referenceDigests: Map<string, string[]>,
-  changed: readonly string[],
-  plan: ReusePlan,
-): RehashReason | undefined {
-  const expected = referenceDigests.get(file.name);
-  if (expected === undefined) return 'new';
-  if (isUnderAny(file.name, changed)) return 'named-changed';
-  const stat = options.snapshot.stats.get(file.name);
-  const checked = options.record.check(file.name, stat);
-  if ('reason' in checked) return checked.reason;
-  if (checked.digests.length !== expected.length || checked.digests.some((d, i) => d !== expected[i])) return 'digest-differs';
-  plan.known.set(file.name, checked.digests);
-  return undefined;
 }
 
 /** The incremental part of {@link SignModelOptions}. */
@@ -158,9 +152,8 @@ export interface PreparedIncrementalSign extends ReusePlan {
   walked: WalkedModel;
   serialization: Serialization;
   snapshot: StatSnapshot;
+  /** The record to replace once signed (its entries are not kept: a dataset's take a few hundred MB). */
   record: HashRecord;
-  /** The previous signature's verified manifest. */
-  previous: VerifiedManifest;
 }
 
 /** What {@link planIncrementalSign} needs: the model, the settings the caller chose explicitly, and where the signature goes. */
@@ -186,7 +179,7 @@ export interface PlanIncrementalSignOptions extends WalkOptions {
  *   signature (neither `incremental.verifier` nor a signer that provides
  *   one); walk errors.
  */
-export async function prepareIncrementalSign(options: PlanIncrementalSignOptions): Promise<PreparedIncrementalSign> {
+export async function prepareIncrementalSign(options: PlanIncrementalSignOptions, list = false): Promise<PreparedIncrementalSign> {
   const signaturePath = path.resolve(options.signaturePath);
   const previousPath = path.resolve(options.incremental.previousSignaturePath ?? signaturePath);
   // A dataset's previous signature may be hundreds of megabytes: its limit
@@ -230,10 +223,11 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
   // The old signature's ignore rules carry over; extra ones only leave more
   // files out. Git paths follow `ignoreGitPaths` as in a full sign, since
   // signatures of model_signing 1.0 do not record the paths they ignored.
-  // Taken before any stat of the record: see statFiles.
-  const statTimeMs = Date.now();
+  // Taken before any stat of the record: see StatCollector.
+  const stats = new StatCollector(Date.now());
   const walked = await walkModel({
     ...options,
+    onFileStats: stats.onFileStats,
     allowSymlinks: options.allowSymlinks ?? old.allowSymlinks,
     ignorePaths: [...old.ignorePaths, ...(options.ignorePaths ?? []), signaturePath],
   });
@@ -258,21 +252,22 @@ export async function prepareIncrementalSign(options: PlanIncrementalSignOptions
     }
     changed.add(rel);
   }
-  const snapshot = statFiles(walked.files, statTimeMs);
+  const snapshot = stats.snapshot(walked.files);
   const record = await HashRecord.open({
     root: walked.root,
     serialization,
+    files: walked.files,
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
   });
   const plan = planReuse({
-    files: walked.files,
+    list,
     snapshot,
     record,
     reference: previous,
     changed,
     ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
   });
-  return { ...plan, walked, serialization, snapshot, record, previous };
+  return { ...plan, walked, serialization, snapshot, record: record.withoutEntries() };
 }
 
 /** What an incremental sign would do ({@link planIncrementalSign}). */
@@ -293,6 +288,6 @@ export interface IncrementalSignPlan extends ReuseSummary {
  * @throws {ModelSigningError} as {@link signModel} with `incremental` does before hashing.
  */
 export async function planIncrementalSign(options: PlanIncrementalSignOptions): Promise<IncrementalSignPlan> {
-  const plan = await prepareIncrementalSign(options);
+  const plan = await prepareIncrementalSign(options, true);
   return { serialization: plan.serialization, reused: plan.reused, rehashed: plan.rehashed, ...summaryOf(plan) };
 }
