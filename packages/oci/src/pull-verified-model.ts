@@ -155,6 +155,8 @@ async function verifiedLoad(
   const session = await openVerifiedSession({
     source,
     verifier: params.verifier,
+    // Kept to store beside the pulled model (verifiedBundleBytes).
+    keepSignature: true,
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
     ...(params.ignoreAttestationFiles !== undefined ? { ignoreAttestationFiles: params.ignoreAttestationFiles } : {}),
@@ -228,8 +230,10 @@ async function verifiedLoad(
 function verifiedBundleBytes(session: VerifiedSession, stored: StoredSignature | undefined): Uint8Array {
   if (stored) return stored.bytes;
   const { layout, line } = session.source;
-  if (layout !== 'claims' || line === undefined) return session.signature;
-  const text = new TextDecoder().decode(session.signature).split('\n')[line - 1].replace(/\r$/, '');
+  // Opened with keepSignature.
+  const signature = session.signature!;
+  if (layout !== 'claims' || line === undefined) return signature;
+  const text = new TextDecoder().decode(signature).split('\n')[line - 1].replace(/\r$/, '');
   return new TextEncoder().encode(`${text}\n`);
 }
 

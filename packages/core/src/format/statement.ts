@@ -238,8 +238,9 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     if (algorithm !== expected && algorithm !== serialization.hashType) {
       throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
     }
-    // The parsed strings are kept (toLowerCase returns a lowercase string as it is).
-    return { name, algorithm: expected, digest: digest.toLowerCase() };
+    // The parsed strings are kept (toLowerCase returns a lowercase string as it is), and the
+    // object is frozen here so the verified manifest shares it rather than copying a million.
+    return Object.freeze({ name, algorithm: expected, digest: digest.toLowerCase() });
   });
   refuseDuplicates(resources);
   return resources;

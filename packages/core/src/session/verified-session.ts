@@ -26,7 +26,9 @@ import {
   acceptSignature,
   readClaimsBeside,
   readSignature,
+  signatureFile,
   type AcceptedSignature,
+  type SignatureFile,
   type PolicyOutcome,
   type SignatureTrust,
 } from './signature.js';
@@ -63,6 +65,13 @@ export interface VerifiedSessionParams extends LoadLimits {
    * unsigned files.
    */
   ignoreAttestationFiles?: boolean;
+  /**
+   * Keep the signature's bytes, exactly as read, as the session's
+   * `signature`: for a caller that stores them beside the model (a hub
+   * cache, an OCI pull). Default false: a dataset's signature is hundreds of
+   * megabytes, let go as soon as it is parsed.
+   */
+  keepSignature?: boolean;
   /** Cancels everything the session does from here on: it rejects with `ABORTED`. */
   abortSignal?: AbortSignal;
 }
@@ -103,8 +112,12 @@ export interface VerifiedSession {
   readonly claims: readonly VerifiedClaim[];
   /** With a policy: its decision (the rule, each requirement) and every signer counted. */
   readonly policy?: PolicyOutcome;
-  /** The signature's bytes, exactly as read. */
-  readonly signature: Uint8Array;
+  /**
+   * The signature's bytes, exactly as read, when the session was opened with
+   * `keepSignature` (to store them beside the model); otherwise they are let
+   * go once the signature verified.
+   */
+  readonly signature?: Uint8Array;
   /** Model-relative names of every file the signature covers. */
   readonly signedFiles: readonly string[];
   /**
@@ -188,9 +201,15 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
   const maxBundleBytes = await signatureLimit(params, source, gitPaths, signal);
 
   const trust = await signatureTrust(params, maxBundleBytes);
-  const signature = await readSignature(source, maxBundleBytes, signal);
+  // Each form of the signature is let go once the next exists: a dataset's
+  // bytes, parsed bundle and statement are each hundreds of megabytes.
+  let bytes: Uint8Array | undefined = await readSignature(source, maxBundleBytes, signal);
+  const signature = params.keepSignature ? bytes : undefined;
+  let file: SignatureFile | undefined = signatureFile(bytes, trust, source.signatureLocation);
+  bytes = undefined;
   const limit = claimsLimit(params);
-  const accepted = await acceptSignature(signature, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
+  const accepted = await acceptSignature(file, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
+  file = undefined;
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;
@@ -252,12 +271,15 @@ class Session implements VerifiedSession {
   readonly claims: readonly VerifiedClaim[];
   readonly policy?: PolicyOutcome;
 
+  readonly signature?: Uint8Array;
+
   constructor(
     private readonly params: VerifiedSessionParams,
     accepted: AcceptedSignature,
-    readonly signature: Uint8Array,
+    signature: Uint8Array | undefined,
     readonly files: readonly ListedFile[] | undefined,
   ) {
+    if (signature) this.signature = signature;
     this.manifest = accepted.manifest;
     this.signer = accepted.signer;
     this.source = accepted.source;
