@@ -75,7 +75,7 @@ describe("a bundle's payload cut out of its bytes", () => {
   });
 
   it('decodes the payload into its pre-authentication encoding, and writes the base64 again only when asked', () => {
-    const parsed = parseBundle(bytes(cases['plain']!));
+    const parsed = parseBundle(bytes(cases['plain']));
     expect(Buffer.from(parsed.payload).equals(Buffer.from(STATEMENT))).toBe(true);
     const pae = preAuthEncoding(PAYLOAD_TYPE, parsed.payload);
     expect(pae.buffer).toBe(parsed.payload.buffer);

@@ -131,6 +131,24 @@ export function signatureFile(bytes: Uint8Array, trust: SignatureTrust, location
   return layout.bundle ? { bundle: layout.bundle } : { bytes };
 }
 
+/**
+ * The signature read from `source` ({@link readSignature}) and laid out
+ * ({@link signatureFile}); its bytes too when `keep` is set. Otherwise they
+ * live only inside this call, so a parsed dataset signature is not held
+ * twice.
+ *
+ * @throws as {@link readSignature} and {@link signatureFile}.
+ */
+export async function readSignatureFile(
+  source: Pick<ModelSource, 'signature' | 'signatureLocation'>,
+  trust: SignatureTrust,
+  keep: boolean,
+  signal: AbortSignal | undefined,
+): Promise<{ file: SignatureFile; bytes?: Uint8Array }> {
+  const bytes = await readSignature(source, trust.maxBundleBytes, signal);
+  return { file: signatureFile(bytes, trust, source.signatureLocation), ...(keep ? { bytes } : {}) };
+}
+
 /** A signature error, restated to name the signature file; any other error as it is. */
 function rejected(cause: unknown, location: string): unknown {
   if (!(cause instanceof ModelSigningError)) return cause;

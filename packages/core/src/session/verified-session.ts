@@ -25,10 +25,8 @@ import { compareListing, modelFiles } from './listing.js';
 import {
   acceptSignature,
   readClaimsBeside,
-  readSignature,
-  signatureFile,
+  readSignatureFile,
   type AcceptedSignature,
-  type SignatureFile,
   type PolicyOutcome,
   type SignatureTrust,
 } from './signature.js';
@@ -201,15 +199,7 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
   const maxBundleBytes = await signatureLimit(params, source, gitPaths, signal);
 
   const trust = await signatureTrust(params, maxBundleBytes);
-  // Each form of the signature is let go once the next exists: a dataset's
-  // bytes, parsed bundle and statement are each hundreds of megabytes.
-  let bytes: Uint8Array | undefined = await readSignature(source, maxBundleBytes, signal);
-  const signature = params.keepSignature ? bytes : undefined;
-  let file: SignatureFile | undefined = signatureFile(bytes, trust, source.signatureLocation);
-  bytes = undefined;
-  const limit = claimsLimit(params);
-  const accepted = await acceptSignature(file, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
-  file = undefined;
+  const { accepted, signature } = await acceptFromSource(params, trust);
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;
@@ -226,6 +216,24 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
     });
   }
   return new Session(params, { ...accepted, manifest }, signature, files);
+}
+
+/**
+ * Reads the signature from the source and accepts it. Each form of it is
+ * let go once the next exists (a dataset's bytes, parsed bundle and
+ * statement are each hundreds of megabytes): the bytes live only until
+ * they are parsed, unless kept (`keepSignature`), and nothing but what was
+ * accepted outlives this call.
+ */
+async function acceptFromSource(
+  params: VerifiedSessionParams,
+  trust: SignatureTrust,
+): Promise<{ accepted: AcceptedSignature; signature?: Uint8Array }> {
+  const { source, abortSignal: signal } = params;
+  const read = await readSignatureFile(source, trust, params.keepSignature ?? false, signal);
+  const limit = claimsLimit(params);
+  const accepted = await acceptSignature(read.file, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
+  return { accepted, ...(read.bytes ? { signature: read.bytes } : {}) };
 }
 
 /**
@@ -357,7 +365,8 @@ class Session implements VerifiedSession {
     const signal = this.params.abortSignal;
     throwIfAborted(signal);
     const names = this.files ? this.files.map((f) => f.name) : [...this.signedFiles];
-    const unread = names.filter((name) => !this.checked.has(name));
+    // Verifying a dataset reads nothing before finish: no copy of its million names.
+    const unread = this.checked.size === 0 ? names : names.filter((name) => !this.checked.has(name));
     let hashed: ManifestResource[] = [];
     const unsigned: ManifestDifference[] = [];
     if (unread.length > 0 && this.params.source.hashFiles) {
@@ -372,7 +381,7 @@ class Session implements VerifiedSession {
         else if (!this.emptyShardFile(name)) unsigned.push({ kind: 'unsigned', name });
       }
     }
-    const resources = [...[...this.checked.values()].flat(), ...hashed];
+    const resources = this.checked.size === 0 ? hashed : [...[...this.checked.values()].flat(), ...hashed];
     this.checker.compareAll(names, resources, unsigned);
     return { files: names, resources };
   }
