@@ -141,7 +141,9 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
   const repoFolder = repoCacheFolder(cacheDir, source.repo);
   const blobsDir = path.join(repoFolder, 'blobs');
   const snapshotPath = path.join(repoFolder, 'snapshots', commit);
-  const signatureBlob = path.join(blobsDir, signatureEtag(source.signatureEntry, session.signature));
+  // openHubSession keeps the signature's bytes for this.
+  const signature = session.signature!;
+  const signatureBlob = path.join(blobsDir, signatureEtag(source.signatureEntry, signature));
   // The claims file the session read beside the signature: kept in the snapshot, so the cached check sees the same claims.
   const claims = source.claimsRead;
   const claimsBlob = claims && path.join(blobsDir, signatureEtag(source.file(claims.path), claims.bytes));
@@ -261,7 +263,7 @@ export async function downloadVerifiedModel(params: DownloadVerifiedModelParams)
     // Each file was checked whole as it completed; with a selection, the others are not expected.
     if (patterns === undefined) await session.finish();
     throwIfLockLost();
-    await writeFileAtomic(signatureBlob, session.signature, writes);
+    await writeFileAtomic(signatureBlob, signature, writes);
     await linkSnapshotFile(path.join(snapshotPath, source.signaturePath), signatureBlob, writes);
     if (claims && claimsBlob) {
       await writeFileAtomic(claimsBlob, claims.bytes, writes);

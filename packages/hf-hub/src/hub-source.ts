@@ -54,6 +54,8 @@ export async function openHubSession(
   const source = new HubSource(ctx, commit, signaturePath, params.revision ?? 'main');
   const session = await openVerifiedSession({
     source,
+    // Kept to store in the cache beside the files (download-verified-model).
+    keepSignature: true,
     ...(params.verifier ? { verifier: params.verifier } : {}),
     ...(params.policy ? { policy: params.policy } : {}),
     ...(params.model ? { model: params.model } : {}),

@@ -166,6 +166,8 @@ async function verifiedLoad(
     ...(params.verifier ? { verifier: params.verifier } : {}),
     ...(params.policy ? { policy: params.policy } : {}),
     ...(params.model ? { model: params.model } : {}),
+    // Kept to store beside the pulled model (verifiedBundleBytes).
+    keepSignature: true,
     ...(params.maxBundleBytes !== undefined ? { maxBundleBytes: params.maxBundleBytes } : {}),
     ...(params.maxClaimsBytes !== undefined ? { maxClaimsBytes: params.maxClaimsBytes } : {}),
     ...(params.ignoreUnsignedFiles !== undefined ? { ignoreUnsignedFiles: params.ignoreUnsignedFiles } : {}),
@@ -240,8 +242,10 @@ async function verifiedLoad(
 function verifiedBundleBytes(session: VerifiedSession, stored: StoredSignature | undefined): Uint8Array {
   if (stored) return stored.bytes;
   const { layout, line } = session.source;
-  if (layout !== 'claims' || line === undefined) return session.signature;
-  const text = new TextDecoder().decode(session.signature).split('\n')[line - 1].replace(/\r$/, '');
+  // Opened with keepSignature.
+  const signature = session.signature!;
+  if (layout !== 'claims' || line === undefined) return signature;
+  const text = new TextDecoder().decode(signature).split('\n')[line - 1].replace(/\r$/, '');
   return new TextEncoder().encode(`${text}\n`);
 }
 

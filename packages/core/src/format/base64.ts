@@ -33,7 +33,36 @@ const ASCII = new TextDecoder();
  * @throws {Error} when `text` is not base64; callers name the field.
  */
 export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(Math.ceil((text.length * 3) / 4));
+  const out = new Uint8Array(decodedLengthBound(text));
+  return out.subarray(0, decodeBase64Into(text, out).length);
+}
+
+/** The most bytes `text` can decode to: room enough for {@link decodeBase64Into}. */
+export function decodedLengthBound(text: string): number {
+  return Math.ceil((text.length * 3) / 4);
+}
+
+/** What {@link decodeBase64Into} wrote. */
+export interface DecodedBase64 {
+  /** How many bytes: they are the first of `out`. */
+  length: number;
+  /**
+   * Whether `text` is exactly the padded encoding of those bytes, as
+   * {@link toBase64} writes it (no whitespace, padding complete, unused
+   * bits zero): then it can be written again from the bytes alone.
+   */
+  canonical: boolean;
+}
+
+/**
+ * {@link fromBase64} into `out`, which must hold {@link decodedLengthBound}
+ * bytes: a signature's payload is decoded straight into the buffer its
+ * signature is checked over, with no second copy.
+ *
+ * @throws {Error} when `text` is not base64; {@link RangeError} when `out` is too short.
+ */
+export function decodeBase64Into(text: string, out: Uint8Array): DecodedBase64 {
+  if (out.length < decodedLengthBound(text)) throw new RangeError('Too little room for the decoded bytes');
   // Four characters of the alphabet at a time while there are (all of a
   // signature's payload but its end); anything else goes one by one below.
   let i = 0;
@@ -75,7 +104,49 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   // A last group of one character holds no whole byte; padding may only complete the last group.
   const missing = (4 - (characters % 4)) % 4;
   if (characters % 4 === 1 || padding > missing) throw new Error('not base64');
-  return out.subarray(0, length);
+  // No whitespace (every unit is a character or padding), the padding complete, no stray bits.
+  const canonical = characters + padding === text.length && padding === missing && (accumulated & ((1 << bits) - 1)) === 0;
+  return { length, canonical };
+}
+
+/**
+ * Decodes `text`, the bytes of base64 text, into `out` (which must hold
+ * {@link decodedLengthBound} of its length) when it is canonical: only
+ * characters of the alphabet, padded to whole groups of four, unused bits
+ * zero, exactly as {@link toBase64} writes it. `undefined` for anything
+ * else, which the caller then reads as text with {@link fromBase64}.
+ *
+ * @throws {RangeError} when `out` is too short.
+ */
+export function decodeCanonicalBase64Into(text: Uint8Array, out: Uint8Array): number | undefined {
+  if (out.length < Math.ceil((text.length * 3) / 4)) throw new RangeError('Too little room for the decoded bytes');
+  if (text.length % 4 !== 0) return undefined;
+  const padding = text.length === 0 ? 0 : text[text.length - 1] === PAD ? (text[text.length - 2] === PAD ? 2 : 1) : 0;
+  const whole = text.length - (padding > 0 ? 4 : 0);
+  let length = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const a = DECODE[text[i]];
+    const b = DECODE[text[i + 1]];
+    const c = DECODE[text[i + 2]];
+    const d = DECODE[text[i + 3]];
+    if ((a | b | c | d) < 0) return undefined;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[length++] = n >> 16;
+    out[length++] = (n >> 8) & 0xff;
+    out[length++] = n & 0xff;
+  }
+  if (padding > 0) {
+    const a = DECODE[text[whole]];
+    const b = DECODE[text[whole + 1]];
+    const c = padding === 1 ? DECODE[text[whole + 2]] : 0;
+    if ((a | b | c) < 0) return undefined;
+    const n = (a << 18) | (b << 12) | (c << 6);
+    // The bits past the last whole byte must be zero, as an encoder writes them.
+    if ((padding === 2 ? n & 0xffff : n & 0xff) !== 0) return undefined;
+    out[length++] = n >> 16;
+    if (padding === 1) out[length++] = (n >> 8) & 0xff;
+  }
+  return length;
 }
 
 /** Bytes encoded per round: a multiple of 3, so only the last round pads. */

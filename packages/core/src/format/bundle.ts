@@ -1,5 +1,7 @@
 import { ModelSigningError } from '../errors.js';
-import { fromBase64 } from './base64.js';
+import { decodeBase64Into, decodeCanonicalBase64Into, decodedLengthBound, fromBase64, toBase64 } from './base64.js';
+import { findMember, textWithout } from './json-spans.js';
+import { reservePayload } from './dsse.js';
 import { utf8Length } from './utf8.js';
 
 /** The only bundle media type the reference writes, and requires for key and certificate bundles. */
@@ -116,6 +118,7 @@ export function bundleTooLargeToDecode(size: number, path?: string): ModelSignin
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const QUOTE = 0x22;
 
 function bad(message: string, cause?: unknown): ModelSigningError {
   return new ModelSigningError({ code: 'BAD_BUNDLE', cause, message: `Invalid signature bundle: ${message}` });
@@ -132,6 +135,44 @@ function decodeBase64(v: unknown, what: string): Uint8Array {
   } catch (cause) {
     throw bad(`${what} is not base64`, cause);
   }
+}
+
+/**
+ * The envelope's payload, decoded into room for its DSSE pre-authentication
+ * encoding (the signature is checked over it without a copy). A payload in
+ * the canonical encoding, as every signer writes it, then leaves the JSON:
+ * `payload` becomes a getter that writes it again from the bytes, so a
+ * dataset's 200 MB of base64 is not kept beside its 150 MB of bytes.
+ */
+function decodePayload(envelope: Record<string, unknown>, payloadType: string): Uint8Array {
+  const text = envelope['payload'];
+  if (typeof text !== 'string') throw bad('dsseEnvelope.payload is not base64');
+  const reserved = reservePayload(payloadType, decodedLengthBound(text));
+  let decoded;
+  try {
+    decoded = decodeBase64Into(text, reserved.into);
+  } catch (cause) {
+    throw bad('dsseEnvelope.payload is not base64', cause);
+  }
+  const payload = reserved.finish(decoded.length);
+  if (decoded.canonical) {
+    Object.defineProperty(envelope, 'payload', { enumerable: true, configurable: true, get: () => toBase64(payload) });
+  }
+  return payload;
+}
+
+/**
+ * {@link decodePayload} for a payload cut out of the JSON as bytes: decoded
+ * straight from them when they are canonical base64 (else `undefined`);
+ * `payload` becomes the getter that writes them again.
+ */
+function decodeCutPayload(envelope: Record<string, unknown>, base64: Uint8Array, payloadType: string): Uint8Array | undefined {
+  const reserved = reservePayload(payloadType, Math.ceil((base64.length * 3) / 4));
+  const length = decodeCanonicalBase64Into(base64, reserved.into);
+  if (length === undefined) return undefined;
+  const payload = reserved.finish(length);
+  Object.defineProperty(envelope, 'payload', { enumerable: true, configurable: true, get: () => toBase64(payload) });
+  return payload;
 }
 
 function methodOf(material: Record<string, unknown>): SigningMethod {
@@ -167,9 +208,45 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   // A string's UTF-8 size is at most 3 bytes per UTF-16 unit: measure only when it may matter.
   const size = typeof input === 'string' ? (input.length * 3 > max ? utf8Length(input) : input.length) : input.byteLength;
   if (size > max) throw bundleTooLarge(size, max);
-  // The text lives only inside parseJson: a dataset's is hundreds of
-  // megabytes, and the parsed copy is all that is needed from here on.
-  const json = parseJson(input, size);
+  // From bytes, the payload (nearly all of a dataset's signature) is cut
+  // out and decoded on its own, never made a string; a payload that is not
+  // plain canonical base64 is read with the rest, as text.
+  const cut = typeof input === 'string' ? undefined : withoutPayload(input);
+  if (cut) {
+    const parsed = checkBundle(cut.json, cut.payload);
+    if (parsed) return parsed;
+  }
+  // The text lives only inside parseJson: the parsed copy is all that is needed from here on.
+  return checkBundle(parseJson(input, size), undefined)!;
+}
+
+/**
+ * The bundle's JSON parsed without its envelope's payload (left an empty
+ * string), and the payload's base64 bytes; `undefined` when the payload
+ * cannot be told apart without parsing the whole (json-spans.ts) or the rest
+ * does not parse (the whole is then parsed, for its error).
+ */
+function withoutPayload(bytes: Uint8Array): { json: unknown; payload: Uint8Array } | undefined {
+  const span = findMember(bytes, ['dsseEnvelope', 'payload']);
+  if (!span || bytes[span.start] !== QUOTE || span.end - span.start < 2) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(textWithout(bytes, span, '""'));
+  } catch {
+    return undefined;
+  }
+  // The value cut is the one JSON.parse reads there.
+  const envelope = isRecord(json) ? json['dsseEnvelope'] : undefined;
+  if (!isRecord(envelope) || envelope['payload'] !== '') return undefined;
+  return { json, payload: bytes.subarray(span.start + 1, span.end - 1) };
+}
+
+/**
+ * Checks a bundle's structure and decodes its parts. With `cutPayload`
+ * (the payload's base64 bytes, cut out of `json`): `undefined` when they are
+ * not canonical base64, for the caller to parse the whole.
+ */
+function checkBundle(json: unknown, cutPayload: Uint8Array | undefined): ParsedBundle | undefined {
   if (!isRecord(json)) throw bad('it is not a JSON object');
   const mediaType = json['mediaType'];
   if (typeof mediaType !== 'string') throw bad('mediaType is missing');
@@ -192,7 +269,8 @@ export function parseBundle(input: string | Uint8Array, options: ParseBundleOpti
   if (!isRecord(envelope)) throw bad('dsseEnvelope is missing (OMS signatures are DSSE envelopes)');
   const payloadType = envelope['payloadType'];
   if (typeof payloadType !== 'string') throw bad('dsseEnvelope.payloadType is missing');
-  const payload = decodeBase64(envelope['payload'], 'dsseEnvelope.payload');
+  const payload = cutPayload ? decodeCutPayload(envelope, cutPayload, payloadType) : decodePayload(envelope, payloadType);
+  if (!payload) return undefined;
   const signatures = envelope['signatures'];
   if (!Array.isArray(signatures) || signatures.length === 0 || !isRecord(signatures[0])) throw bad('dsseEnvelope has no signature');
   // Sigstore logs the envelope with its signatures: one, which is the one

@@ -91,7 +91,9 @@ export class ManifestChecker {
 
   /** Model-relative paths of every file the signature covers. */
   get signedFiles(): string[] {
-    return [...(this.isShards ? this.resourcesByFile : this.expected).keys()];
+    // With `files`, each resource is a file, listed once (a name listed twice is refused
+    // when parsed): no index of a million names is built just to list them.
+    return this.isShards ? [...this.resourcesByFile.keys()] : this.manifest.resources.map((r) => r.name);
   }
 
   /** Whether the signature covers `name` (a model-relative path). */

@@ -14,6 +14,7 @@ import {
 } from './manifest.js';
 import { normalizeModelPath } from './model-path.js';
 import { reservePayload } from './dsse.js';
+import { findMember, forEachListSlice, textWithout } from './json-spans.js';
 import { utf8Length } from './utf8.js';
 
 /** in-toto Statement v1 type. */
@@ -217,8 +218,16 @@ function parseSerialization(v: unknown): Serialization {
 
 function parseResources(v: unknown, serialization: Serialization): ManifestResource[] {
   if (!Array.isArray(v)) throw bad('predicate.resources must be a list');
+  const parse = resourceParser(serialization);
+  const resources = v.map((item: unknown, i) => parse(item, i));
+  refuseDuplicates(resources);
+  return resources;
+}
+
+/** Checks one listed resource (the `i`-th) and makes it a frozen `ManifestResource`. */
+function resourceParser(serialization: Serialization): (item: unknown, i: number) => ManifestResource {
   const expected = resourceAlgorithm(serialization);
-  const resources = v.map((item: unknown, i): ManifestResource => {
+  return (item, i) => {
     // Messages are built only on failure: a manifest may list a million resources.
     if (!isRecord(item)) throw bad(`resource ${i} is not an object`);
     const rawName = item['name'];
@@ -238,11 +247,10 @@ function parseResources(v: unknown, serialization: Serialization): ManifestResou
     if (algorithm !== expected && algorithm !== serialization.hashType) {
       throw bad(`resource '${rawName}' has algorithm '${algorithm}' but the serialization says '${expected}'`);
     }
-    // The parsed strings are kept (toLowerCase returns a lowercase string as it is).
-    return { name, algorithm: expected, digest: digest.toLowerCase() };
-  });
-  refuseDuplicates(resources);
-  return resources;
+    // The parsed strings are kept (toLowerCase returns a lowercase string as it is), and the
+    // object is frozen here so the verified manifest shares it rather than copying a million.
+    return Object.freeze({ name, algorithm: expected, digest: digest.toLowerCase() });
+  };
 }
 
 /**
@@ -277,6 +285,87 @@ function refuseDuplicates(resources: readonly ManifestResource[]): void {
  *   name with `..` or an absolute path.
  */
 export function parseStatement(payload: Uint8Array): ParsedStatement {
+  try {
+    const parsed = parseStatementInSlices(payload);
+    if (parsed) return parsed;
+  } catch {
+    // Whatever is wrong, the whole payload parsed at once says it as it always has.
+  }
+  return parseWholeStatement(payload);
+}
+
+/** Resources parsed at a time from a payload's list of them. */
+const RESOURCES_PER_SLICE = 4096;
+
+/**
+ * {@link parseWholeStatement} without the payload's text or its parsed
+ * JSON whole (a dataset's are each 150 MB and more): the statement is
+ * parsed with its list of resources left empty, then the list a slice at
+ * a time (json-spans.ts), each resource checked as it comes. `undefined`
+ * when the list cannot be told apart that way (the v0.1 predicate lists
+ * subjects), for the whole to be parsed; throws on any fault, which the
+ * caller then reports as the whole parse does.
+ */
+function parseStatementInSlices(payload: Uint8Array): ParsedStatement | undefined {
+  const span = findMember(payload, ['predicate', 'resources']);
+  if (!span) return undefined;
+  const rest = JSON.parse(textWithout(payload, span, '[]')) as unknown;
+  // The list cut is the one JSON.parse reads there.
+  const predicate = isRecord(rest) ? rest['predicate'] : undefined;
+  if (!isRecord(predicate) || !Array.isArray(predicate['resources']) || predicate['resources'].length !== 0) return undefined;
+  const header = statementHeader(rest);
+  const parse = resourceParser(header.serialization);
+  const resources: ManifestResource[] = [];
+  const listed = forEachListSlice(payload, span, RESOURCES_PER_SLICE, (list) => {
+    for (const item of JSON.parse(list) as unknown[]) resources.push(parse(item, resources.length));
+  });
+  if (!listed) return undefined;
+  refuseDuplicates(resources);
+  return checkedStatement(header, resources);
+}
+
+/** What a v1.0 statement says besides its resources. */
+interface StatementHeader {
+  modelName: string;
+  claimedRoot: string;
+  serialization: Serialization;
+  predicateType: string;
+  /** `predicate.resources`, unchecked. */
+  listed: unknown;
+}
+
+/** Checks a v1.0 statement's type, subject and serialization, in the order the whole parse does. */
+function statementHeader(statement: unknown): StatementHeader {
+  if (!isRecord(statement)) throw bad('payload is not a JSON object');
+  if (statement['_type'] !== STATEMENT_TYPE) throw bad(`_type is ${describe(statement['_type'])}, expected '${STATEMENT_TYPE}'`);
+  const predicateType = statement['predicateType'];
+  const subjects = statement['subject'];
+  if (!Array.isArray(subjects)) throw bad('subject must be a list');
+  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is ${describe(predicateType)}, expected '${PREDICATE_TYPE}'`);
+  if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
+  const subject = subjects[0] as unknown;
+  if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
+  const modelName = asString(subject['name'], 'subject name');
+  const claimedRoot = asHex(subject['digest']['sha256'], 'subject sha256 digest');
+  const predicate = statement['predicate'];
+  if (!isRecord(predicate)) throw bad('predicate is missing');
+  const serialization = parseSerialization(predicate['serialization']);
+  return { modelName, claimedRoot, serialization, predicateType, listed: predicate['resources'] };
+}
+
+/** The statement once its resources are listed: none is refused, and the subject digest must be theirs. */
+function checkedStatement(header: StatementHeader, resources: ManifestResource[]): ParsedStatement {
+  if (resources.length === 0) throw emptyManifest();
+  const actualRoot = rootDigest(resources);
+  if (actualRoot !== header.claimedRoot) {
+    throw bad(`manifest is inconsistent: the subject digest is ${header.claimedRoot} but the resources hash to ${actualRoot}`);
+  }
+  const { modelName, serialization, predicateType } = header;
+  return { modelName, serialization, resources, rootDigest: actualRoot, predicateType };
+}
+
+/** {@link parseStatement} of the whole payload at once, whatever its layout. */
+function parseWholeStatement(payload: Uint8Array): ParsedStatement {
   let statement: unknown;
   try {
     statement = JSON.parse(UTF8.decode(payload));
@@ -308,20 +397,6 @@ export function parseStatement(payload: Uint8Array): ParsedStatement {
       predicateType,
     };
   }
-  if (predicateType !== PREDICATE_TYPE) throw bad(`predicateType is ${describe(predicateType)}, expected '${PREDICATE_TYPE}'`);
-  if (subjects.length !== 1) throw bad(`expected exactly one subject, found ${subjects.length}`);
-  const subject = subjects[0] as unknown;
-  if (!isRecord(subject) || !isRecord(subject['digest'])) throw bad('subject is malformed');
-  const modelName = asString(subject['name'], 'subject name');
-  const claimedRoot = asHex(subject['digest']['sha256'], 'subject sha256 digest');
-  const predicate = statement['predicate'];
-  if (!isRecord(predicate)) throw bad('predicate is missing');
-  const serialization = parseSerialization(predicate['serialization']);
-  const resources = parseResources(predicate['resources'], serialization);
-  if (resources.length === 0) throw emptyManifest();
-  const actualRoot = rootDigest(resources);
-  if (actualRoot !== claimedRoot) {
-    throw bad(`manifest is inconsistent: the subject digest is ${claimedRoot} but the resources hash to ${actualRoot}`);
-  }
-  return { modelName, serialization, resources, rootDigest: actualRoot, predicateType };
+  const header = statementHeader(statement);
+  return checkedStatement(header, parseResources(header.listed, header.serialization));
 }

@@ -36,7 +36,11 @@ export function verifiedManifest(content: Readonly<ParsedStatement>): VerifiedMa
   const manifest = Object.freeze({
     modelName: content.modelName,
     serialization: Object.freeze({ ...content.serialization, ignorePaths: Object.freeze([...content.serialization.ignorePaths]) }),
-    resources: Object.freeze(content.resources.map((r) => Object.freeze({ name: r.name, algorithm: r.algorithm, digest: r.digest }))),
+    // A frozen resource cannot change: it is shared (a dataset's statement
+    // makes a million); any other is copied, so the caller keeps no handle on it.
+    resources: Object.freeze(
+      content.resources.map((r) => (Object.isFrozen(r) ? r : Object.freeze({ name: r.name, algorithm: r.algorithm, digest: r.digest }))),
+    ),
     rootDigest: content.rootDigest,
     predicateType: content.predicateType,
   }) as unknown as VerifiedManifest;

@@ -117,7 +117,7 @@ export async function openVerifiedModel(params: OpenVerifiedModelParams): Promis
     source: session.source,
     claims: session.claims,
     ...(session.policy ? { policy: session.policy } : {}),
-    signature: session.signature,
+    ...(session.signature ? { signature: session.signature } : {}),
     signedFiles: session.signedFiles,
     isSigned: (name) => session.isSigned(name),
     checkListing: () => session.checkListing(),

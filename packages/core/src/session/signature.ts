@@ -4,8 +4,10 @@
 import { ModelSigningError } from '../errors.js';
 import type { VerifiedClaim } from '../claims/claim.js';
 import { verifyClaims } from '../claims/verify-claims.js';
-import { verifySignatureBytes, type SignatureSource } from '../claims/verify-signature-bytes.js';
+import { signatureFileLayout, verifySignatureBytes, type SignatureSource } from '../claims/verify-signature-bytes.js';
+import type { ParsedBundle } from '../format/bundle.js';
 import { bundleTooLarge } from '../format/bundle.js';
+import { verifyBundle } from '../format/bundle-verification.js';
 import { rootDigest, sortResources } from '../format/manifest.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import type { SignerInfo, Verifier } from '../format/verifier.js';
@@ -104,11 +106,66 @@ export interface AcceptedSignature {
 }
 
 /**
- * Turns signature bytes into a verified manifest, its signer and the
- * verified claims: the one place a signature is judged, for every source
- * and every loader.
+ * A signature file as read, ready to be judged: with a verifier, one
+ * bundle already parsed (its bytes are no longer needed: for a dataset
+ * they are hundreds of megabytes, let go before the statement is parsed),
+ * else the bytes (a claims file, or anything a policy reads).
+ */
+export type SignatureFile = { bundle: ParsedBundle; bytes?: undefined } | { bytes: Uint8Array; bundle?: undefined };
+
+/**
+ * Reads the layout of signature bytes for {@link acceptSignature}: parses a
+ * file that is one bundle, as `verifySignatureBytes` would. Synchronous, so
+ * the caller can drop its bytes as soon as this returns.
  *
- * - With a verifier: the bytes are one Sigstore bundle, or a claims file
+ * @throws {ModelSigningError} `BAD_BUNDLE`, `BUNDLE_TOO_LARGE` naming the signature, as {@link acceptSignature}.
+ */
+export function signatureFile(bytes: Uint8Array, trust: SignatureTrust, location: string): SignatureFile {
+  if (trust.policy) return { bytes };
+  let layout;
+  try {
+    layout = signatureFileLayout({ bytes, name: location, maxBundleBytes: trust.maxBundleBytes });
+  } catch (cause) {
+    throw rejected(cause, location);
+  }
+  return layout.bundle ? { bundle: layout.bundle } : { bytes };
+}
+
+/**
+ * The signature read from `source` ({@link readSignature}) and laid out
+ * ({@link signatureFile}); its bytes too when `keep` is set. Otherwise they
+ * live only inside this call, so a parsed dataset signature is not held
+ * twice.
+ *
+ * @throws as {@link readSignature} and {@link signatureFile}.
+ */
+export async function readSignatureFile(
+  source: Pick<ModelSource, 'signature' | 'signatureLocation'>,
+  trust: SignatureTrust,
+  keep: boolean,
+  signal: AbortSignal | undefined,
+): Promise<{ file: SignatureFile; bytes?: Uint8Array }> {
+  const bytes = await readSignature(source, trust.maxBundleBytes, signal);
+  return { file: signatureFile(bytes, trust, source.signatureLocation), ...(keep ? { bytes } : {}) };
+}
+
+/** A signature error, restated to name the signature file; any other error as it is. */
+function rejected(cause: unknown, location: string): unknown {
+  if (!(cause instanceof ModelSigningError)) return cause;
+  return new ModelSigningError({
+    code: cause.code,
+    path: location,
+    cause,
+    message: `Signature '${location}' was rejected: ${cause.message}`,
+  });
+}
+
+/**
+ * Turns a signature file ({@link signatureFile}) into a verified manifest,
+ * its signer and the verified claims: the one place a signature is judged,
+ * for every source and every loader.
+ *
+ * - With a verifier: the file is one Sigstore bundle, or a claims file
  *   (`claims.jsonl`, one bundle per line) whose newest OMS signature that
  *   the verifier accepts counts ({@link verifySignatureBytes}). The claims
  *   are the other lines of that file, else of the claims file `readBeside`
@@ -127,26 +184,27 @@ export interface AcceptedSignature {
  *   naming the signature; `INVALID_ARGUMENT` for a model identity that is not one; `ABORTED`.
  */
 export async function acceptSignature(
-  bytes: Uint8Array,
+  file: SignatureFile,
   trust: SignatureTrust,
   location: string,
   readBeside: () => Promise<BesideClaims | undefined> = () => Promise.resolve(undefined),
   signal?: AbortSignal,
 ): Promise<AcceptedSignature> {
   if (trust.policy) {
+    if (!file.bytes) throw new TypeError('A policy reads the signature file whole: give its bytes (signatureFile)');
     // The policy's claim requirements may need them: read before it decides.
     const beside = await readBeside();
     const accepted = await evaluatePolicy({
       policy: trust.policy,
       model: trust.model,
-      bytes,
+      bytes: file.bytes,
       name: location,
       maxBundleBytes: trust.maxBundleBytes,
       ...(beside ? { claims: { source: beside.bytes, name: beside.location } } : {}),
       ...(signal ? { abortSignal: signal } : {}),
     });
-    const { file, ...source } = accepted.source;
-    void file;
+    const { file: claimsFile, ...source } = accepted.source;
+    void claimsFile;
     return {
       manifest: accepted.manifest,
       signer: accepted.signer,
@@ -155,21 +213,19 @@ export async function acceptSignature(
       policy: { decision: accepted.decision, signers: accepted.signers },
     };
   }
+  const { verifier, maxBundleBytes } = trust;
+  const { bytes, bundle } = file;
   let verified;
   try {
-    verified = await verifySignatureBytes({ bytes, verifier: trust.verifier, name: location, maxBundleBytes: trust.maxBundleBytes });
+    verified = bundle
+      ? { ...(await verifyBundle({ bundle, verifier })), source: { layout: 'bundle' as const, warnings: [] } }
+      : await verifySignatureBytes({ bytes, verifier, name: location, maxBundleBytes });
   } catch (cause) {
-    if (!(cause instanceof ModelSigningError)) throw cause;
-    throw new ModelSigningError({
-      code: cause.code,
-      path: location,
-      cause,
-      message: `Signature '${location}' was rejected: ${cause.message}`,
-    });
+    throw rejected(cause, location);
   }
   const { manifest, signer, source } = verified;
   // Read only once the signature verified: a refused one costs no more requests.
-  const claimsFile = source.layout === 'claims' ? { bytes, location } : await readBeside();
+  const claimsFile = source.layout === 'claims' && bytes ? { bytes, location } : await readBeside();
   const claims = claimsFile ? await signerClaims(claimsFile, manifest, trust, signal) : [];
   return { manifest, signer, source, claims };
 }

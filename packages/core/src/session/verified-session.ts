@@ -25,7 +25,7 @@ import { compareListing, modelFiles } from './listing.js';
 import {
   acceptSignature,
   readClaimsBeside,
-  readSignature,
+  readSignatureFile,
   type AcceptedSignature,
   type PolicyOutcome,
   type SignatureTrust,
@@ -63,6 +63,13 @@ export interface VerifiedSessionParams extends LoadLimits {
    * unsigned files.
    */
   ignoreAttestationFiles?: boolean;
+  /**
+   * Keep the signature's bytes, exactly as read, as the session's
+   * `signature`: for a caller that stores them beside the model (a hub
+   * cache, an OCI pull). Default false: a dataset's signature is hundreds of
+   * megabytes, let go as soon as it is parsed.
+   */
+  keepSignature?: boolean;
   /** Cancels everything the session does from here on: it rejects with `ABORTED`. */
   abortSignal?: AbortSignal;
 }
@@ -103,8 +110,12 @@ export interface VerifiedSession {
   readonly claims: readonly VerifiedClaim[];
   /** With a policy: its decision (the rule, each requirement) and every signer counted. */
   readonly policy?: PolicyOutcome;
-  /** The signature's bytes, exactly as read. */
-  readonly signature: Uint8Array;
+  /**
+   * The signature's bytes, exactly as read, when the session was opened with
+   * `keepSignature` (to store them beside the model); otherwise they are let
+   * go once the signature verified.
+   */
+  readonly signature?: Uint8Array;
   /** Model-relative names of every file the signature covers. */
   readonly signedFiles: readonly string[];
   /**
@@ -188,9 +199,7 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
   const maxBundleBytes = await signatureLimit(params, source, gitPaths, signal);
 
   const trust = await signatureTrust(params, maxBundleBytes);
-  const signature = await readSignature(source, maxBundleBytes, signal);
-  const limit = claimsLimit(params);
-  const accepted = await acceptSignature(signature, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
+  const { accepted, signature } = await acceptFromSource(params, trust);
   throwIfAborted(signal);
 
   let manifest = accepted.manifest;
@@ -207,6 +216,24 @@ export async function openVerifiedSession(params: VerifiedSessionParams): Promis
     });
   }
   return new Session(params, { ...accepted, manifest }, signature, files);
+}
+
+/**
+ * Reads the signature from the source and accepts it. Each form of it is
+ * let go once the next exists (a dataset's bytes, parsed bundle and
+ * statement are each hundreds of megabytes): the bytes live only until
+ * they are parsed, unless kept (`keepSignature`), and nothing but what was
+ * accepted outlives this call.
+ */
+async function acceptFromSource(
+  params: VerifiedSessionParams,
+  trust: SignatureTrust,
+): Promise<{ accepted: AcceptedSignature; signature?: Uint8Array }> {
+  const { source, abortSignal: signal } = params;
+  const read = await readSignatureFile(source, trust, params.keepSignature ?? false, signal);
+  const limit = claimsLimit(params);
+  const accepted = await acceptSignature(read.file, trust, source.signatureLocation, () => readClaimsBeside(source, limit, signal), signal);
+  return { accepted, ...(read.bytes ? { signature: read.bytes } : {}) };
 }
 
 /**
@@ -252,12 +279,15 @@ class Session implements VerifiedSession {
   readonly claims: readonly VerifiedClaim[];
   readonly policy?: PolicyOutcome;
 
+  readonly signature?: Uint8Array;
+
   constructor(
     private readonly params: VerifiedSessionParams,
     accepted: AcceptedSignature,
-    readonly signature: Uint8Array,
+    signature: Uint8Array | undefined,
     readonly files: readonly ListedFile[] | undefined,
   ) {
+    if (signature) this.signature = signature;
     this.manifest = accepted.manifest;
     this.signer = accepted.signer;
     this.source = accepted.source;
@@ -335,7 +365,8 @@ class Session implements VerifiedSession {
     const signal = this.params.abortSignal;
     throwIfAborted(signal);
     const names = this.files ? this.files.map((f) => f.name) : [...this.signedFiles];
-    const unread = names.filter((name) => !this.checked.has(name));
+    // Verifying a dataset reads nothing before finish: no copy of its million names.
+    const unread = this.checked.size === 0 ? names : names.filter((name) => !this.checked.has(name));
     let hashed: ManifestResource[] = [];
     const unsigned: ManifestDifference[] = [];
     if (unread.length > 0 && this.params.source.hashFiles) {
@@ -350,7 +381,7 @@ class Session implements VerifiedSession {
         else if (!this.emptyShardFile(name)) unsigned.push({ kind: 'unsigned', name });
       }
     }
-    const resources = [...[...this.checked.values()].flat(), ...hashed];
+    const resources = this.checked.size === 0 ? hashed : [...[...this.checked.values()].flat(), ...hashed];
     this.checker.compareAll(names, resources, unsigned);
     return { files: names, resources };
   }
