@@ -150,7 +150,8 @@ export class DirectorySource implements ModelSource {
     this.walkedModel = { root: walked.root, isSingleFile: walked.isSingleFile, files: walked.files, walkedAtMs };
     this.byNameMap = undefined;
     return {
-      files: walked.files.map((f) => ({ name: f.name, size: f.size })),
+      // The walked files themselves (a name and a size each): a dataset's million entries are not copied.
+      files: walked.files,
       ...(walked.isSingleFile ? { singleFileName: path.basename(walked.root) } : {}),
     };
   }

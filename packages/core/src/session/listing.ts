@@ -53,7 +53,11 @@ export function compareListing(files: readonly ListedFile[], checker: ManifestCh
   const differences: ManifestDifference[] = checker.signedFiles
     .filter((name) => !present.has(name))
     .map((name) => ({ kind: 'missing', name }));
-  const digests = method === 'files' && hashType === 'sha256' ? new Map(manifest.resources.map((r) => [r.name, r.digest])) : undefined;
+  // Only a source that records digests (a hub's LFS metadata) needs the signed ones by name; a directory records none.
+  const digests =
+    method === 'files' && hashType === 'sha256' && files.some((f) => f.sha256 !== undefined)
+      ? new Map(manifest.resources.map((r) => [r.name, r.digest]))
+      : undefined;
   const sizes = method === 'shards' ? signedSizes(manifest) : undefined;
   for (const f of files) {
     if (!checker.isSigned(f.name)) {
