@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueLeaf, makeCertificateAuthority } from '../../../test-fixtures/pki.mjs';
 import { startSigstoreInstance } from '../../../test-fixtures/sigstore-instance.mjs';
 import { cleanupTempDirs, ours, reference, settledShiftMs, shiftChildClocks, tempDir, writeKeyPair, type RunResult } from './helpers.js';
+import { certificateSignerFlags } from '../../../test-fixtures/cli-runs.mjs';
 
 // `sign … --incremental` end to end: a model with nested files and a large
 // file goes through the edits users make; after each, the incremental
@@ -172,19 +173,7 @@ describe('sign certificate --incremental', () => {
     const ca = makeCertificateAuthority(path.join(dir, 'ca'));
     const leaf = issueLeaf(dir, ca, { name: 'leaf' });
     const sig = path.join(dir, 'model.sig');
-    const args = [
-      'sign',
-      'certificate',
-      model,
-      '--private-key',
-      leaf.key,
-      '--signing-certificate',
-      leaf.cert,
-      '--certificate-chain',
-      ca.intermediateCert,
-      '--signature',
-      sig,
-    ];
+    const args = ['sign', 'certificate', model, ...certificateSignerFlags(leaf, ca.intermediateCert), '--signature', sig];
     ok(await ours(args), 'full sign');
     ok(await ours([...args, '--incremental']), 'incremental sign');
     ok(await ours(['verify', 'certificate', model, '--signature', sig, '--certificate-chain', ca.rootCert]), 'verify');

@@ -77,3 +77,16 @@ export async function expectCode(fn: () => Promise<unknown>, code: string): Prom
   expect((error as ModelSigningError).code, (error as Error).message).toBe(code);
   return error as ModelSigningError;
 }
+
+/** A fetch that counts the layer blobs it was asked for (signatures' blobs are not layers): to prove a refusal moved no layer byte. */
+export function countingFetch(layerDigests: readonly string[]): { fetch: typeof fetch; layersFetched: () => number } {
+  let count = 0;
+  return {
+    fetch: (input, init) => {
+      const url = input instanceof Request ? input.url : input.toString();
+      if (layerDigests.some((d) => url.endsWith(`/blobs/${d}`))) count++;
+      return fetch(input, init);
+    },
+    layersFetched: () => count,
+  };
+}

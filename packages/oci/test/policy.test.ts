@@ -14,7 +14,7 @@ import { accuracyCard } from '../../../test-fixtures/model-card.mjs';
 import { oras, startRegistry, type RunningRegistry } from '../../../test-fixtures/oci-registry.mjs';
 import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../test-fixtures/policy-scenarios.mjs';
 import { pullVerifiedModel, signOciManifest, verifyOciManifest, verifyOciModel } from '../src/index.js';
-import { expectCode, listTree, orasPush, removeTempDirs, tempDir } from './helpers.js';
+import { countingFetch, expectCode, listTree, orasPush, removeTempDirs, tempDir } from './helpers.js';
 
 const parties = policyParties();
 /** Anonymous registries on loopback: no credentials are read, from anywhere. */
@@ -36,19 +36,6 @@ async function policyFile(name: string, text: string): Promise<Policy> {
   const file = path.join(work, name);
   await fs.writeFile(file, text);
   return loadPolicy(file);
-}
-
-/** A fetch that counts the layer blobs it was asked for (the signatures' blobs are not layers). */
-function countingFetch(): { fetch: typeof fetch; layersFetched: () => number } {
-  let count = 0;
-  return {
-    fetch: (input, init) => {
-      const url = input instanceof Request ? input.url : input.toString();
-      if (layerDigests.some((d) => url.endsWith(`/blobs/${d}`))) count++;
-      return fetch(input, init);
-    },
-    layersFetched: () => count,
-  };
 }
 
 beforeAll(async () => {
@@ -164,7 +151,7 @@ describe('pullVerifiedModel({ policy })', () => {
   for (const [what, repo, policy, given, refusal] of refusals) {
     it(`refuses when ${what}, naming the rule and the requirement, before a layer is fetched; the pull writes nothing`, async () => {
       const output = path.join(await tempDir('refused'), 'out');
-      const counting = countingFetch();
+      const counting = countingFetch(layerDigests);
       const error = await expectCode(
         () =>
           pullVerifiedModel({
@@ -190,7 +177,7 @@ describe('pullVerifiedModel({ policy })', () => {
     const signaturePath = path.join(signatureDir('accepted'), 'model.sig');
     for (const trust of [{ verifier, policy: gate }, {}]) {
       const output = path.join(await tempDir('both'), 'out');
-      const counting = countingFetch();
+      const counting = countingFetch(layerDigests);
       await expectCode(
         () =>
           pullVerifiedModel({

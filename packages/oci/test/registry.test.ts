@@ -20,7 +20,7 @@ import { pullVerifiedModel, signOciManifest, verifyOciModel, type PullProgress }
 import { parseOciReference } from '../src/reference.js';
 import { pushSignature } from '../src/referrers.js';
 import { RegistryClient } from '../src/registry.js';
-import { REPO_ROOT, expectCode, keyPair, listTree, orasPush, removeTempDirs, sha256, tempDir } from './helpers.js';
+import { REPO_ROOT, countingFetch, expectCode, keyPair, listTree, orasPush, removeTempDirs, sha256, tempDir } from './helpers.js';
 
 const REFERENCE_CLI = path.join(process.env['MODEL_SIGNING_REFERENCE_VENV'] ?? path.join(REPO_ROOT, '.venv-ref'), 'bin/model_signing');
 const BUNDLE_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
@@ -58,19 +58,6 @@ function recordingFetch(): { fetch: typeof fetch; seen: string[] } {
       seen.push(`${init?.method ?? 'GET'} ${new URL(input instanceof Request ? input.url : input.toString()).pathname} ${response.status}`);
       return response;
     },
-  };
-}
-
-/** A fetch that counts the layer blobs it was asked for (the signature's blob is not a layer). */
-function countingFetch(layerDigests: readonly string[]): { fetch: typeof fetch; layersFetched: () => number } {
-  let count = 0;
-  return {
-    fetch: (input, init) => {
-      const url = input instanceof Request ? input.url : input.toString();
-      if (layerDigests.some((d) => url.endsWith(`/blobs/${d}`))) count++;
-      return fetch(input, init);
-    },
-    layersFetched: () => count,
   };
 }
 

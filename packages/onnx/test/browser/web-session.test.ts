@@ -15,7 +15,13 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceSession } from 'onnxruntime-node';
 import { KeySigner, attest, signModel } from '@model-signing/core';
-import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../../test-fixtures/policy-scenarios.mjs';
+import {
+  REFUSALS,
+  REFUSAL_CASES,
+  policyParties,
+  scenarioPolicies,
+  scenarioSignatures,
+} from '../../../../test-fixtures/policy-scenarios.mjs';
 import { saveSignedModel } from '../../src/index.js';
 import { startBrowser, type BrowserHarness } from '../../../core/test/browser/harness.js';
 import {
@@ -277,16 +283,14 @@ describe('createVerifiedWebSession under a trust policy', () => {
     });
   });
 
-  const refusals: [string, string, () => string, RegExp][] = [
-    ['the claim is removed', 'gated/noClaim/', () => policies.gate, REFUSALS.noClaim],
-    ['the score is below the threshold', 'gated/belowThreshold/', () => policies.gate, REFUSALS.belowThreshold],
-    ['another key signed', 'gated/otherKey/', () => policies.gate, REFUSALS.otherKey],
-    ['1 of 2 signed where 2 of 2 are required', 'gated/accepted/', () => policies.twoOfTwo, REFUSALS.oneOfTwo],
-    ['no rule matches its URL', 'elsewhere/', () => policies.gate, REFUSALS.unmatched],
+  // The shared four, each served from its own folder, and the model served where no rule matches its URL.
+  const refusals: (readonly [string, string, 'gate' | 'twoOfTwo', RegExp])[] = [
+    ...REFUSAL_CASES.map(([what, folder, policy, refusal]) => [what, `gated/${folder}/`, policy, refusal] as const),
+    ['no rule matches its URL', 'elsewhere/', 'gate', REFUSALS.unmatched],
   ];
   for (const [what, baseUrl, policy, refusal] of refusals) {
     it(`refuses when ${what}, naming the rule and the requirement, with no session`, async () => {
-      const outcome = await run({ baseUrl, policy: policy() });
+      const outcome = await run({ baseUrl, policy: policies[policy] });
       expect(outcome).toMatchObject({ ok: false, code: 'POLICY_DENIED', verified: false });
       expect((outcome as { message: string }).message).toMatch(refusal);
     });

@@ -15,7 +15,13 @@ import { FakeHub } from '@model-signing/hf-hub/testing';
 import { VOCAB, expectedEmbedding, tinyBertFiles } from '../fixtures/tiny-bert.js';
 import { keyPair, removeTempDirs, tempDir, writeFiles } from '../helpers.js';
 import { startCorsFront, type CorsFront } from './cors-front.js';
-import { REFUSALS, policyParties, scenarioPolicies, scenarioSignatures } from '../../../../test-fixtures/policy-scenarios.mjs';
+import {
+  REFUSALS,
+  REFUSAL_CASES,
+  policyParties,
+  scenarioPolicies,
+  scenarioSignatures,
+} from '../../../../test-fixtures/policy-scenarios.mjs';
 import type { CacheEntry, EmbedOutcome, EmbedParams } from './page/pipeline-page.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -304,17 +310,15 @@ describe('pipeline() in Chromium under a trust policy', () => {
     expect(outcome.claims).toEqual(['evaluation']);
   });
 
-  const refusals: [string, string, () => string, RegExp][] = [
-    ['the claim is removed', 'org/policy-noClaim', () => policies.gate, REFUSALS.noClaim],
-    ['the score is below the threshold', 'org/policy-belowThreshold', () => policies.gate, REFUSALS.belowThreshold],
-    ['another key signed', 'org/policy-otherKey', () => policies.gate, REFUSALS.otherKey],
-    ['1 of 2 signed where 2 of 2 are required', 'org/policy-accepted', () => policies.twoOfTwo, REFUSALS.oneOfTwo],
-    ['no rule matches the repo', 'someone/policy-accepted', () => policies.gate, REFUSALS.unmatched],
+  // The shared four, each a repo of its own, and the accepted model under a repo no rule matches.
+  const refusals: (readonly [string, string, 'gate' | 'twoOfTwo', RegExp])[] = [
+    ...REFUSAL_CASES.map(([what, folder, policy, refusal]) => [what, `org/policy-${folder}`, policy, refusal] as const),
+    ['no rule matches the repo', 'someone/policy-accepted', 'gate', REFUSALS.unmatched],
   ];
   for (const [what, repo, policy, refusal] of refusals) {
     it(`refuses when ${what}, naming the rule and the requirement, before any model file is read`, async () => {
       hub.resetCounters();
-      const outcome = expectRefusal(await embed({ repo, cacheName: 'verified-policy-refused', policy: policy() }), 'POLICY_DENIED');
+      const outcome = expectRefusal(await embed({ repo, cacheName: 'verified-policy-refused', policy: policies[policy] }), 'POLICY_DENIED');
       expect(outcome.message).toMatch(refusal);
       expect(hub.bytesServed(repo, 'onnx/model.onnx')).toBe(0);
     });
