@@ -144,6 +144,7 @@ export class DirectorySource implements ModelSource {
         ignoreAttestationFiles: false,
         ...(this.options.allowSymlinks !== undefined ? { allowSymlinks: this.options.allowSymlinks } : {}),
         ...(this.options.symlinkTargetRoot !== undefined ? { symlinkTargetRoot: this.options.symlinkTargetRoot } : {}),
+        ...(this.options.onFileStats ? { onFileStats: this.options.onFileStats } : {}),
       },
       scope.wanted,
     );

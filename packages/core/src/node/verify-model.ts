@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HashingOptions } from './hash/hash-model.js';
-import { HashRecord, statFiles } from './incremental/record.js';
+import { HashRecord, StatCollector } from './incremental/record.js';
 import { everyFileRead, planReuse, summaryOf, type ReuseSummary } from './incremental/reuse.js';
 import type { VerifiedManifest } from '../format/verified-manifest.js';
 import { staysInside } from '../format/containment.js';
@@ -85,7 +85,10 @@ export interface VerificationResult {
 export async function verifyModel(options: VerifyModelOptions): Promise<VerificationResult> {
   const signaturePath = path.resolve(options.signaturePath);
   const signal = options.abortSignal;
+  // Taken before the walk, whose one stat per file the record keeps (see StatCollector).
+  const stats = new StatCollector(Date.now());
   const model = await openVerifiedModel({
+    onFileStats: stats.onFileStats,
     modelPath: options.modelPath,
     signaturePath: options.signaturePath,
     ...(options.verifier ? { verifier: options.verifier } : {}),
@@ -104,7 +107,7 @@ export async function verifyModel(options: VerifyModelOptions): Promise<Verifica
     ...(signal ? { abortSignal: signal } : {}),
   });
   const { manifest, signer, files } = model;
-  const snapshot = statFiles(files, model.walkedAtMs);
+  const snapshot = stats.snapshot(files);
   const location = {
     root: model.root,
     serialization: manifest.serialization,

@@ -36,11 +36,11 @@ export interface WalkOptions {
   symlinkTargetRoot?: string;
   /**
    * Called with the stats of each regular file the walk lists (nanosecond
-   * times: its one stat is taken with `bigint`), and its index in `files`,
-   * so that the local hash record needs no second stat per file. Files
-   * reached through a symlink and a single-file model are not reported.
+   * times: its one stat is taken with `bigint`), its index in `files` and
+   * its entry, so that the local hash record needs no second stat per file.
+   * Files reached through a symlink and a single-file model are not reported.
    */
-  onFileStats?: (index: number, stats: BigIntStats) => void;
+  onFileStats?: (index: number, stats: BigIntStats, file: ModelFile) => void;
 }
 
 /** A file that belongs to the model. */
@@ -408,8 +408,9 @@ export async function walkSelected(options: WalkOptions, select?: (rel: string) 
         const abs = [absPrefix, key].join('');
         const stats = statOrGone(abs, () => rel, onFileStats !== undefined);
         if (stats) {
-          result.files.push({ name: nameOf(abs, relPrefix, key), absolutePath: abs, size: compact(Number(stats.size)) });
-          onFileStats?.(result.files.length - 1, stats as BigIntStats);
+          const file = { name: nameOf(abs, relPrefix, key), absolutePath: abs, size: compact(Number(stats.size)) };
+          result.files.push(file);
+          onFileStats?.(result.files.length - 1, stats as BigIntStats, file);
         }
       } else if (other.isSymbolicLink()) {
         const abs = absPrefix + key;

@@ -164,6 +164,8 @@ export class StatCollector {
   private times = new BigInt64Array(2048);
   private ids = new BigUint64Array(2048);
   private reported = new Uint8Array(1024);
+  /** The walk's entry each reported stat belongs to, by index. */
+  private walked: (ModelFile | undefined)[] = [];
 
   constructor(
     private readonly statTimeMs: number,
@@ -171,14 +173,50 @@ export class StatCollector {
   ) {}
 
   /** For `WalkOptions.onFileStats`. */
-  readonly onFileStats = (index: number, s: BigIntStats): void => {
+  readonly onFileStats = (index: number, s: BigIntStats, file?: ModelFile): void => {
     if (index >= this.reported.length) this.grow(index);
+    this.walked[index] = file;
     this.times[2 * index] = s.mtimeNs;
     this.times[2 * index + 1] = s.ctimeNs;
     this.ids[2 * index] = s.ino;
     this.ids[2 * index + 1] = s.dev;
     this.reported[index] = 1;
   };
+
+  /**
+   * This collector when its stats are indexed as `files` is (the walk's own
+   * list, as signing passes it); else a collector of the same stats indexed
+   * as `files`, a list the walk's with some files left out (a verified load
+   * drops ignored and unsigned ones). Stats go with the very entry the walk
+   * reported them for, matched in order by identity: never another file's.
+   */
+  private alignedTo(files: readonly ModelFile[]): StatCollector {
+    const walked = this.walked;
+    let same = true;
+    for (let i = 0; same && i < files.length; i++) same = this.reported[i] !== 1 || walked[i] === files[i];
+    if (same) return this;
+    const aligned = new StatCollector(this.statTimeMs, this.settleMs);
+    let j = 0;
+    for (let i = 0; i < files.length; i++) {
+      while (j < walked.length && walked[j] !== files[i]) j++;
+      if (j === walked.length) break;
+      aligned.copyFrom(this, j, i, files[i]);
+      j++;
+    }
+    // Anything not matched is stat-ed by its snapshot, as files the walk did not report are.
+    return aligned;
+  }
+
+  private copyFrom(other: StatCollector, from: number, to: number, file: ModelFile): void {
+    if (other.reported[from] !== 1) return;
+    if (to >= this.reported.length) this.grow(to);
+    this.times[2 * to] = other.times[2 * from];
+    this.times[2 * to + 1] = other.times[2 * from + 1];
+    this.ids[2 * to] = other.ids[2 * from];
+    this.ids[2 * to + 1] = other.ids[2 * from + 1];
+    this.reported[to] = 1;
+    this.walked[to] = file;
+  }
 
   private grow(index: number): void {
     const n = Math.max(2 * this.reported.length, index + 1);
@@ -192,21 +230,23 @@ export class StatCollector {
   }
 
   /**
-   * The snapshot of `files` (the walk's result): the stats reported for
-   * them, and a stat of each file the walk did not report (a symlink's
-   * target, a single-file model).
+   * The snapshot of `files` (the walk's result, or it with some files left
+   * out): the stats reported for them, and a stat of each file the walk did
+   * not report (a symlink's target, a single-file model).
    *
    * @throws {ModelSigningError} `READ_FAILED` when such a file disappeared
    *   or changed size since the walk (as the hashing engine reports such files).
    */
   snapshot(files: readonly ModelFile[]): StatSnapshot {
+    const aligned = this.alignedTo(files);
+    if (aligned !== this) return aligned.snapshot(files);
     const n = files.length;
     if (n > this.reported.length) this.grow(n - 1);
     const neverWrittenBack = new Uint8Array(n);
     // One statfs per device, not per file (datasets have millions of files).
     const byDevice = new Map<bigint, boolean>();
     for (let i = 0; i < n; i++) {
-      if (this.reported[i] !== 1) this.onFileStats(i, statListed(files[i]));
+      if (this.reported[i] !== 1) this.onFileStats(i, statListed(files[i]), files[i]);
       const dev = this.ids[2 * i + 1];
       let memory = byDevice.get(dev);
       if (memory === undefined) {
