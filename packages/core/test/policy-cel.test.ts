@@ -5,7 +5,7 @@ import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { getConformanceSuite, type IncrementalTestSuite } from '@bufbuild/cel-spec/testdata/tests.js';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CEL_COST_LIMIT, compileCondition, compileExpression, formatCelValue } from '../dist/policy/cel.js';
-import { ConditionSyntaxError } from '../dist/policy/errors.js';
+import { ConditionSyntaxError } from '../dist/policy/re2.js';
 
 const vars = (predicate: unknown) => ({
   predicate,

@@ -47,8 +47,7 @@ import {
 } from '@bufbuild/cel';
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import type { RE2JS } from 're2js';
-import { ConditionSyntaxError } from './errors.js';
-import { compileRe2 } from './re2.js';
+import { ConditionSyntaxError, compileRe2 } from './re2.js';
 
 /** Units one condition may spend: the per-expression limit Kubernetes sets for CEL admission rules. */
 export const DEFAULT_CEL_COST_LIMIT = 1_000_000;

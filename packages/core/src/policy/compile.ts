@@ -13,8 +13,9 @@ import {
   type PolicyDocument,
   type RuleDocument,
 } from './document.js';
-import { ConditionSyntaxError, PolicyInvalidError, type PolicyProblem } from './errors.js';
+import { PolicyInvalidError, type PolicyProblem } from './errors.js';
 import { normalizeIdentity, type ModelIdentity } from './identity.js';
+import { ConditionSyntaxError } from './re2.js';
 import { MatchError, compareSpecificity, compileMatch, type RuleMatcher } from './rule-match.js';
 
 /** The most units all conditions of one decision may spend together. */

@@ -58,11 +58,3 @@ export class PolicyDeniedError extends ModelSigningError {
     this.decision = decision;
   }
 }
-
-/** Why a condition does not compile. */
-export class ConditionSyntaxError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConditionSyntaxError';
-  }
-}
