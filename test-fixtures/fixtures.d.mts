@@ -14,3 +14,5 @@ export interface CodedError extends Error {
 export function ecKeyPair(curve?: 'P-256' | 'P-384' | 'P-521'): { privateKey: string; publicKey: string };
 export function tempDirs(prefix?: string): { make(prefix?: string): Promise<string>; cleanup(): Promise<void> };
 export function expectCode(action: Promise<unknown> | (() => Promise<unknown>), code: string, file?: string): Promise<CodedError>;
+export function writeFiles(dir: string, files: Record<string, string | Uint8Array>): Promise<void>;
+export function listTree(dir: string): Promise<string[]>;

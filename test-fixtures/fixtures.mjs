@@ -1,5 +1,5 @@
 // The fixtures every package's tests share: a key pair, temporary
-// directories, and `expectCode`, the one assertion for "this fails with a
+// directories, files written and listed, and `expectCode`, the one assertion for "this fails with a
 // ModelSigningError of this code". Plain Node (no vitest import, which does
 // not resolve from this folder): a failed expectation throws an
 // AssertionError, which vitest reports like its own.
@@ -59,4 +59,21 @@ export async function expectCode(action, code, file) {
     assert.ok(error.message.includes(file), `the message does not name '${file}': ${error.message}`);
   }
   return error;
+}
+
+/** Writes `files` (model-relative name → content) under `dir`, making folders as needed. */
+export async function writeFiles(dir, files) {
+  for (const [name, data] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), data);
+  }
+}
+
+/** Every file under `dir`, relative, sorted (empty when `dir` is missing): what a failed load must not have left. */
+export async function listTree(dir) {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => !e.isDirectory())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
 }

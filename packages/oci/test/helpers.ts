@@ -6,7 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeySigner, KeyVerifier, ModelSigningError } from '@model-signing/core';
 import { expect } from 'vitest';
+import { writeFiles } from '../../../test-fixtures/fixtures.mjs';
 import { oras } from '../../../test-fixtures/oci-registry.mjs';
+
+export { listTree, writeFiles } from '../../../test-fixtures/fixtures.mjs';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const GO_PORT_VECTORS = path.join(REPO_ROOT, 'test-fixtures/vectors/go-port-oci');
@@ -33,23 +36,6 @@ export async function tempDir(prefix: string): Promise<string> {
 /** Removes every folder {@link tempDir} made in this test file. */
 export async function removeTempDirs(): Promise<void> {
   await Promise.all(tempDirs.splice(0).map((dir) => fs.rm(dir, { recursive: true, force: true })));
-}
-
-/** Writes `files` (name → content) under `dir`. */
-export async function writeFiles(dir: string, files: Record<string, string | Uint8Array>): Promise<void> {
-  for (const [name, data] of Object.entries(files)) {
-    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await fs.writeFile(path.join(dir, name), data);
-  }
-}
-
-/** Every file under `dir`, relative, sorted (empty when `dir` is missing). */
-export async function listTree(dir: string): Promise<string[]> {
-  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => !e.isDirectory())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
 }
 
 export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
